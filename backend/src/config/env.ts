@@ -1,0 +1,106 @@
+/**
+ * Configuration from the environment, validated once at start-up. A bad value
+ * stops the process with a message naming the variable, rather than failing
+ * later in some unrelated place.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+function defaultDataDir(): string {
+  const xdg = process.env.XDG_DATA_HOME;
+  return path.join(xdg && xdg !== '' ? xdg : path.join(os.homedir(), '.local', 'share'), 'imgfleet');
+}
+
+/** Every variable the backend reads. The README's configuration table mirrors it. */
+export const envSchema = z.object({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: int(0, 65535).default(8080),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  POD_NAME: optionalText,
+
+  DATABASE_URL: optionalText,
+  DB_HOST: optionalText,
+  DB_PORT: int(1, 65535).default(5432),
+  DB_USER: z.string().default('postgres'),
+  DB_PASSWORD: z.string().default('postgres'),
+  DB_NAME: z.string().default('imagedb'),
+  DB_POOL_SIZE: int(2, 100).default(10),
+  DATA_DIR: z.string().default(defaultDataDir()),
+  EMBEDDED_PG_PORT: int(1, 65535).default(54329),
+
+  WORKER_THREADS: int(1, 64).default(4),
+  MAX_WIDTH: int(1, 20000).default(800),
+  MAX_HEIGHT: int(1, 20000).default(600),
+  JPEG_QUALITY: int(1, 100).default(85),
+  MAX_UPLOAD_BYTES: int(1, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
+  MAX_PIXELS: int(1, 1_000_000_000).default(100_000_000),
+  MAX_FILES_PER_UPLOAD: int(1, 10000).default(1000),
+
+  LEASE_SECONDS: z.coerce.number().min(1).max(3600).default(30),
+  MAX_ATTEMPTS: int(1, 100).default(3),
+  QUEUE_POLL_MS: int(50, 60000).default(2000),
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
+
+  API_TOKEN: optionalText,
+  CORS_ORIGIN: optionalText,
+
+  REDIS_URL: optionalText,
+  REDIS_HOST: optionalText,
+  REDIS_PORT: int(1, 65535).default(6379),
+  METRICS_PERIOD: z.coerce.number().min(0.1).max(3600).default(5),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses `source` (default: process.env); throws ConfigError naming each bad variable. */
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const result = envSchema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map(
+      (issue) => `  ${issue.path.join('.')}=${JSON.stringify(source[String(issue.path[0])] ?? '')}: ${issue.message}`,
+    );
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}
+
+/** The Postgres the backend should use, or `embedded` when none is configured. */
+export type DatabaseTarget = { kind: 'url'; url: string } | { kind: 'embedded' };
+
+export function databaseTarget(env: Env): DatabaseTarget {
+  if (env.DATABASE_URL) return { kind: 'url', url: env.DATABASE_URL };
+  if (env.DB_HOST) {
+    const user = encodeURIComponent(env.DB_USER);
+    const password = encodeURIComponent(env.DB_PASSWORD);
+    return {
+      kind: 'url',
+      url: `postgres://${user}:${password}@${env.DB_HOST}:${env.DB_PORT}/${encodeURIComponent(env.DB_NAME)}`,
+    };
+  }
+  return { kind: 'embedded' };
+}
+
+/** Redis connection URL, or undefined when Redis is not configured (metrics then flow in-process). */
+export function redisUrl(env: Env): string | undefined {
+  if (env.REDIS_URL) return env.REDIS_URL;
+  if (env.REDIS_HOST) return `redis://${env.REDIS_HOST}:${env.REDIS_PORT}`;
+  return undefined;
+}
+
+export function podName(env: Env): string {
+  return env.POD_NAME ?? os.hostname();
+}

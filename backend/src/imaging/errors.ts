@@ -1,0 +1,37 @@
+/**
+ * Per-file image errors. Each carries a stable code (for clients and tests)
+ * and a message a person can act on. They are always about one file: the
+ * rest of its batch is never affected.
+ */
+export type ImageErrorCode =
+  | 'EMPTY_FILE'
+  | 'FILE_TOO_LARGE'
+  | 'UNSUPPORTED_TYPE'
+  | 'TOO_MANY_PIXELS'
+  | 'CORRUPT_IMAGE';
+
+export class ImageError extends Error {
+  readonly code: ImageErrorCode;
+
+  constructor(code: ImageErrorCode, message: string) {
+    super(message);
+    this.name = 'ImageError';
+    this.code = code;
+  }
+}
+
+export function isImageError(err: unknown): err is ImageError {
+  return err instanceof ImageError;
+}
+
+/** HTTP status that best describes a per-file rejection. */
+export function httpStatusFor(code: ImageErrorCode): number {
+  switch (code) {
+    case 'FILE_TOO_LARGE':
+      return 413;
+    case 'UNSUPPORTED_TYPE':
+      return 415;
+    default:
+      return 422;
+  }
+}

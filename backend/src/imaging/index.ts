@@ -1,0 +1,4 @@
+export { detectFormat, CONTENT_TYPES, MAGIC_BYTES_NEEDED, type ImageFormat } from './detect.js';
+export { ImageError, isImageError, httpStatusFor, type ImageErrorCode } from './errors.js';
+export { DEFAULT_RULES, fitInside, orientedSize, type ResizeRules, type Size } from './rules.js';
+export { readHeader, resizeImage, type ImageHeader, type ResizeResult } from './resize.js';
