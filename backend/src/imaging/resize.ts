@@ -2,7 +2,7 @@
  * The resize pipeline: one function used by the backend's worker threads and
  * by the desktop's "resize locally", so both give the same bytes.
  */
-import sharp from 'sharp';
+import sharp, { type Metadata } from 'sharp';
 import { detectFormat, type ImageFormat } from './detect.js';
 import { ImageError } from './errors.js';
 import { fitInside, orientedSize, type ResizeRules, type Size } from './rules.js';
@@ -53,7 +53,7 @@ export async function readHeader(
   if (!format) {
     throw new ImageError('UNSUPPORTED_TYPE', 'not a JPEG, PNG or WebP image (judged by its content, not its name)');
   }
-  let meta: sharp.Metadata;
+  let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {

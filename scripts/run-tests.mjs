@@ -1,0 +1,38 @@
+#!/usr/bin/env node
+// Runs every compiled test file (<workspace>/dist/test/**/*.test.js) with
+// node's own test runner. Files run two at a time: the suites start real
+// Postgres databases, backend processes and browsers on a 2-core machine.
+// Usage: node scripts/run-tests.mjs [substring filter...]
+import { spawnSync } from 'node:child_process';
+import { readdirSync, statSync, existsSync } from 'node:fs';
+import path from 'node:path';
+
+const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
+const filters = process.argv.slice(2);
+
+function walk(dir) {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    if (statSync(full).isDirectory()) return name === 'support' ? [] : walk(full);
+    return name.endsWith('.test.js') ? [full] : [];
+  });
+}
+
+const files = ['backend', 'desktop']
+  .flatMap((ws) => walk(path.join(root, ws, 'dist', 'test')))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+
+if (files.length === 0) {
+  console.error('no test files found (did the build run?)');
+  process.exit(1);
+}
+
+const concurrency = process.env.TEST_CONCURRENCY ?? '2';
+const result = spawnSync(
+  process.execPath,
+  ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files],
+  { stdio: 'inherit', cwd: root },
+);
+process.exit(result.status ?? 1);
