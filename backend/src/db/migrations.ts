@@ -1,0 +1,121 @@
+/**
+ * Schema migrations, applied at start-up under a Postgres advisory lock so
+ * that several replicas starting at once apply each exactly once.
+ *
+ * The table keeps the earlier system's name and columns (id, original_data,
+ * processed_data, uploaded_at, processed_at, status) so its operational SQL
+ * still works; everything else is added beside them.
+ */
+import type pg from 'pg';
+
+/** Arbitrary, fixed: the advisory lock key of imgfleet's migrations. */
+const MIGRATION_LOCK_KEY = 0x1f9e_e7;
+
+export const STATUS_CHANNEL = 'imgfleet_status';
+export const WORK_CHANNEL = 'imgfleet_work';
+
+export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
+  {
+    version: 1,
+    name: 'processed_images queue table',
+    sql: `
+CREATE TABLE IF NOT EXISTS processed_images (
+  id BIGSERIAL PRIMARY KEY,
+  original_data BYTEA,
+  processed_data BYTEA,
+  uploaded_at TIMESTAMPTZ NOT NULL DEFAULT now(),
+  processed_at TIMESTAMPTZ,
+  status TEXT NOT NULL DEFAULT 'pending'
+);
+ALTER TABLE processed_images
+  ADD COLUMN IF NOT EXISTS batch_id UUID,
+  ADD COLUMN IF NOT EXISTS filename TEXT,
+  ADD COLUMN IF NOT EXISTS content_type TEXT,
+  ADD COLUMN IF NOT EXISTS original_width INTEGER,
+  ADD COLUMN IF NOT EXISTS original_height INTEGER,
+  ADD COLUMN IF NOT EXISTS width INTEGER,
+  ADD COLUMN IF NOT EXISTS height INTEGER,
+  ADD COLUMN IF NOT EXISTS error TEXT,
+  ADD COLUMN IF NOT EXISTS error_code TEXT,
+  ADD COLUMN IF NOT EXISTS attempts INTEGER NOT NULL DEFAULT 0,
+  ADD COLUMN IF NOT EXISTS worker_id TEXT,
+  ADD COLUMN IF NOT EXISTS lease_expires_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS started_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS processing_ms INTEGER;
+-- JPEG bytes do not compress: storing them EXTERNAL (out of line, uncompressed)
+-- saves the CPU Postgres would spend trying.
+ALTER TABLE processed_images
+  ALTER COLUMN original_data SET STORAGE EXTERNAL,
+  ALTER COLUMN processed_data SET STORAGE EXTERNAL;
+ALTER TABLE processed_images DROP CONSTRAINT IF EXISTS processed_images_status_check;
+ALTER TABLE processed_images ADD CONSTRAINT processed_images_status_check
+  CHECK (status IN ('pending', 'processing', 'completed', 'failed'));
+-- The claim query walks pending images oldest first, and expired leases.
+CREATE INDEX IF NOT EXISTS processed_images_pending_idx ON processed_images (id) WHERE status = 'pending';
+CREATE INDEX IF NOT EXISTS processed_images_lease_idx ON processed_images (lease_expires_at) WHERE status = 'processing';
+CREATE INDEX IF NOT EXISTS processed_images_batch_idx ON processed_images (batch_id, id);
+CREATE INDEX IF NOT EXISTS processed_images_status_idx ON processed_images (status, id);
+
+-- Every status change is announced, whoever made it (any pod, or an operator
+-- in psql): pods fan it out to their SSE clients, and a new pending image
+-- wakes idle workers everywhere at once.
+CREATE OR REPLACE FUNCTION imgfleet_notify_status() RETURNS trigger AS $fn$
+BEGIN
+  IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
+    PERFORM pg_notify('${STATUS_CHANNEL}', json_build_object(
+      'id', NEW.id,
+      'batchId', NEW.batch_id,
+      'filename', left(NEW.filename, 300),
+      'status', NEW.status,
+      'error', left(NEW.error, 1000),
+      'errorCode', NEW.error_code,
+      'width', NEW.width,
+      'height', NEW.height,
+      'workerId', NEW.worker_id,
+      'processingMs', NEW.processing_ms,
+      'at', clock_timestamp()
+    )::text);
+    IF NEW.status = 'pending' THEN
+      PERFORM pg_notify('${WORK_CHANNEL}', '');
+    END IF;
+  END IF;
+  RETURN NULL;
+END
+$fn$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS processed_images_notify ON processed_images;
+CREATE TRIGGER processed_images_notify
+  AFTER INSERT OR UPDATE OF status ON processed_images
+  FOR EACH ROW EXECUTE FUNCTION imgfleet_notify_status();
+`,
+  },
+];
+
+export async function migrate(client: pg.ClientBase): Promise<number[]> {
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS imgfleet_migrations (
+      version INTEGER PRIMARY KEY,
+      name TEXT NOT NULL,
+      applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+    )`);
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM imgfleet_migrations');
+    const done = new Set(rows.map((r) => r.version));
+    const applied: number[] = [];
+    for (const m of MIGRATIONS) {
+      if (done.has(m.version)) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO imgfleet_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await client.query('COMMIT');
+        applied.push(m.version);
+      } catch (err) {
+        await client.query('ROLLBACK');
+        throw err;
+      }
+    }
+    return applied;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
+  }
+}

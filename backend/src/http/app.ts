@@ -1,0 +1,48 @@
+/** The Express application: routes in the order auth and matching need. */
+import express, { type RequestHandler, type Router } from 'express';
+import { bearerAuth } from './auth.js';
+import type { AppContext } from './context.js';
+import { errorHandler, notFound } from './errors.js';
+import { openApiDocument } from './openapi.js';
+import { healthRouter } from './routes/health.js';
+import { imagesRouter } from './routes/images.js';
+import { legacyRouter } from './routes/legacy.js';
+import { webRouter } from './web.js';
+
+export interface AppExtras {
+  apiToken?: string | undefined;
+  webRoot: string;
+  /** Mounted under /api/v1 (metrics JSON and SSE). */
+  metricsRouter?: Router;
+  /** GET /metrics, Prometheus text format. */
+  prometheus?: RequestHandler;
+}
+
+/** Static UI files hold no data: they stay reachable so the page can ask for the token. */
+function isStaticAsset(p: string): boolean {
+  return p === '/' || p === '/index.html' || p === '/metrics.html' || p.startsWith('/assets/') || p === '/favicon.ico';
+}
+
+export function createApp(ctx: AppContext, extras: AppExtras): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', 'strong');
+  app.use((_req, res, next) => {
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    next();
+  });
+  app.use(healthRouter(ctx));
+  app.use(bearerAuth(extras.apiToken, isStaticAsset));
+  if (extras.prometheus) app.get('/metrics', extras.prometheus);
+  app.get('/api/v1/openapi.json', (_req, res) => {
+    res.json(openApiDocument);
+  });
+  app.use('/api/v1', imagesRouter(ctx));
+  if (extras.metricsRouter) app.use('/api/v1', extras.metricsRouter);
+  app.use(legacyRouter(ctx));
+  app.use(webRouter(extras.webRoot));
+  app.use(notFound);
+  app.use(errorHandler(ctx.logger));
+  return app;
+}

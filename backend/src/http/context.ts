@@ -1,0 +1,34 @@
+/** What the HTTP layer needs from the rest of the backend. */
+import type { ResizeRules } from '../imaging/index.js';
+import type { Logger } from '../logger.js';
+import type { Dispatcher } from '../queue/dispatcher.js';
+import type { Notifications } from '../queue/notifications.js';
+import type { ImageRepository } from '../queue/repository.js';
+import type { Semaphore } from '../util/semaphore.js';
+import type { Stats } from './contract.js';
+
+export interface AppContext {
+  repo: ImageRepository;
+  dispatcher: Dispatcher;
+  notifications: Notifications;
+  rules: ResizeRules;
+  logger: Logger;
+  podName: string;
+  maxFilesPerUpload: number;
+  memorySlots: Semaphore;
+  /** False while starting or draining. */
+  isReady(): boolean;
+  onUploadedFile?: (bytes: number, accepted: boolean) => void;
+}
+
+export async function collectStats(ctx: AppContext): Promise<Stats> {
+  const [counts, recent] = await Promise.all([ctx.repo.counts(), ctx.repo.recent(10)]);
+  return {
+    ...counts,
+    activeThreads: ctx.dispatcher.busy,
+    totalThreads: ctx.dispatcher.threads,
+    processedCount: ctx.dispatcher.counters.completed,
+    pod: ctx.podName,
+    recent,
+  };
+}

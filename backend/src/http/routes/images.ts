@@ -1,0 +1,166 @@
+/** /api/v1: images, batches, statistics, status events. */
+import { once } from 'node:events';
+import path from 'node:path';
+import { ZipArchive } from 'archiver';
+import { Router, type Response } from 'express';
+import type { ImageStatus, ImageSummary, StatusEvent } from '../contract.js';
+import { collectStats, type AppContext } from '../context.js';
+import { HttpError, parseBatchId, parseId } from '../errors.js';
+import { openSse } from '../sse.js';
+import { handleUpload } from '../upload.js';
+
+const STATUSES: readonly ImageStatus[] = ['pending', 'processing', 'completed', 'failed'];
+
+function intParam(raw: unknown, name: string, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new HttpError(400, 'INVALID_PARAMETER', `${name} must be an integer from ${min} to ${max}`);
+  }
+  return n;
+}
+
+/** The result's download name: the original's name, `.jpg`, and its size. */
+export function resultFilename(image: Pick<ImageSummary, 'filename' | 'width' | 'height'>): string {
+  const stem = path.parse(image.filename).name || 'image';
+  return `${stem}_${image.width}x${image.height}.jpg`;
+}
+
+export async function sendProcessed(ctx: AppContext, res: Response, id: number, attachmentName?: (img: ImageSummary) => string): Promise<void> {
+  const image = await ctx.repo.get(id);
+  if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
+  if (image.status !== 'completed') {
+    const why = image.status === 'failed' ? `it failed: ${image.error ?? 'unknown reason'}` : `it is ${image.status}`;
+    throw new HttpError(409, 'NOT_COMPLETED', `image ${id} has no result yet: ${why}`);
+  }
+  const data = await ctx.repo.processedData(id);
+  if (!data) throw new HttpError(404, 'NOT_FOUND', `image ${id} was deleted`);
+  res.type('image/jpeg');
+  if (attachmentName) res.attachment(attachmentName(image));
+  res.send(data);
+}
+
+export function imagesRouter(ctx: AppContext): Router {
+  const r = Router();
+
+  r.post('/images', async (req, res) => {
+    const batchId = req.query.batchId === undefined ? undefined : parseBatchId(req.query.batchId);
+    const result = await handleUpload(req, {
+      repo: ctx.repo,
+      rules: ctx.rules,
+      maxFiles: ctx.maxFilesPerUpload,
+      memorySlots: ctx.memorySlots,
+      logger: ctx.logger,
+      onFile: ctx.onUploadedFile,
+    }, batchId);
+    res.status(202).json(result);
+  });
+
+  r.get('/images', async (req, res) => {
+    const batchId = req.query.batchId === undefined ? undefined : parseBatchId(req.query.batchId);
+    const status = req.query.status as ImageStatus | undefined;
+    if (status !== undefined && !STATUSES.includes(status)) {
+      throw new HttpError(400, 'INVALID_PARAMETER', `status must be one of ${STATUSES.join(', ')}`);
+    }
+    const limit = intParam(req.query.limit, 'limit', 50, 1, 1000);
+    const offset = intParam(req.query.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
+    const { images, total } = await ctx.repo.list({ batchId, status, limit, offset });
+    res.json({ images, total, limit, offset });
+  });
+
+  r.get('/images/:id', async (req, res) => {
+    const id = parseId(req.params.id);
+    const image = await ctx.repo.get(id);
+    if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
+    res.json(image);
+  });
+
+  r.get('/images/:id/original', async (req, res) => {
+    const id = parseId(req.params.id);
+    const image = await ctx.repo.get(id);
+    if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
+    const data = await ctx.repo.originalData(id);
+    if (!data) throw new HttpError(404, 'NOT_FOUND', `image ${id} has no stored original (it was rejected at upload)`);
+    res.type(image.contentType ?? 'application/octet-stream');
+    if (req.query.download !== undefined) res.attachment(image.filename);
+    res.send(data);
+  });
+
+  r.get('/images/:id/processed', async (req, res) => {
+    const id = parseId(req.params.id);
+    await sendProcessed(ctx, res, id, req.query.download !== undefined ? resultFilename : undefined);
+  });
+
+  r.post('/images/:id/retry', async (req, res) => {
+    const id = parseId(req.params.id);
+    const outcome = await ctx.repo.retry(id);
+    if (outcome === 'not-found') throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
+    if (outcome === 'not-failed') throw new HttpError(409, 'NOT_FAILED', `image ${id} has not failed; only failed images can be retried`);
+    if (outcome === 'no-data') {
+      throw new HttpError(409, 'NO_ORIGINAL', `image ${id} was rejected at upload and has no stored original to retry; upload it again`);
+    }
+    res.status(202).json({ id, status: 'pending' });
+  });
+
+  r.delete('/images/:id', async (req, res) => {
+    const id = parseId(req.params.id);
+    if (!(await ctx.repo.delete(id))) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
+    res.status(204).end();
+  });
+
+  r.get('/batches/:batchId', async (req, res) => {
+    const batchId = parseBatchId(req.params.batchId, 404);
+    const summary = await ctx.repo.batch(batchId);
+    if (!summary) throw new HttpError(404, 'NOT_FOUND', `no batch ${batchId}`);
+    res.json(summary);
+  });
+
+  // The batch's results as one ZIP, streamed image by image: never built in memory.
+  r.get('/batches/:batchId/zip', async (req, res) => {
+    const batchId = parseBatchId(req.params.batchId, 404);
+    const entries = await ctx.repo.completedIds(batchId);
+    if (entries.length === 0) throw new HttpError(404, 'NOT_FOUND', `batch ${batchId} has no completed images`);
+    res.type('application/zip');
+    res.attachment(`imgfleet-${batchId.slice(0, 8)}.zip`);
+    // JPEG does not deflate: store entries as they are.
+    const archive = new ZipArchive({ store: true });
+    archive.on('warning', (err) => ctx.logger.warn({ err: String(err) }, 'zip warning'));
+    archive.on('error', (err) => {
+      ctx.logger.error({ err: String(err) }, 'zip failed');
+      res.destroy(err);
+    });
+    archive.pipe(res);
+    const used = new Set<string>();
+    for (const entry of entries) {
+      if (res.destroyed) break;
+      const image = await ctx.repo.get(entry.id);
+      const data = image?.status === 'completed' ? await ctx.repo.processedData(entry.id) : null;
+      if (!image || !data) continue;
+      let name = resultFilename(image);
+      for (let n = 1; used.has(name); n++) name = resultFilename(image).replace(/\.jpg$/, ` (${n}).jpg`);
+      used.add(name);
+      archive.append(data, { name, date: image.processedAt ? new Date(image.processedAt) : new Date() });
+      // One image in memory at a time: wait until this entry is written out.
+      await once(archive, 'entry');
+    }
+    await archive.finalize();
+  });
+
+  r.get('/stats', async (_req, res) => {
+    res.json(await collectStats(ctx));
+  });
+
+  // Status changes from every pod (via LISTEN/NOTIFY), optionally one batch's.
+  r.get('/events', (req, res) => {
+    const batchId = req.query.batchId === undefined ? undefined : parseBatchId(req.query.batchId);
+    const stream = openSse(req, res);
+    stream.send('hello', { pod: ctx.podName, at: new Date().toISOString() });
+    const listener = (event: StatusEvent) => {
+      if (!batchId || event.batchId === batchId) stream.send('status', event, String(event.id));
+    };
+    ctx.notifications.on('status', listener);
+    stream.onClose(() => ctx.notifications.off('status', listener));
+  });
+
+  return r;
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+/**
+ * `imgfleet-backend`: starts the backend and drains it on SIGTERM/SIGINT
+ * (stop claiming, finish in-flight images within the grace period, hand back
+ * the rest, exit 0). A second signal exits at once.
+ */
+import { ConfigError } from './config/env.js';
+import { startBackend } from './server.js';
+
+async function main(): Promise<void> {
+  const backend = await startBackend(process.env);
+  process.stdout.write(`\nimgfleet is running at ${backend.url}  (API: ${backend.url}/api/v1, stop with Ctrl+C)\n\n`);
+  let signals = 0;
+  const shutdown = (signal: NodeJS.Signals) => {
+    signals++;
+    if (signals > 1) {
+      backend.logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    backend.logger.info({ signal }, 'shutting down gracefully');
+    backend.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        backend.logger.error({ err: String(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`imgfleet: ${err.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`imgfleet failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,35 @@
+/**
+ * Runs in a worker thread: decodes, resizes and encodes one image. The event
+ * loop never touches pixels; bytes come in and go out as transferred
+ * ArrayBuffers.
+ */
+import { performance } from 'node:perf_hooks';
+import { move, transferableSymbol, valueSymbol } from 'piscina';
+import { isImageError, resizeImage } from '../imaging/index.js';
+import { ownedArrayBuffer, type ResizeTask, type ResizeTaskResult } from './resize-task.js';
+
+export default async function resize(task: ResizeTask): Promise<ResizeTaskResult> {
+  const started = performance.now();
+  try {
+    const out = await resizeImage(new Uint8Array(task.bytes), task.rules);
+    // Hand the JPEG's memory over to the main thread instead of copying it.
+    const data = ownedArrayBuffer(out.data);
+    const result: ResizeTaskResult = {
+      ok: true,
+      data,
+      width: out.width,
+      height: out.height,
+      inputWidth: out.input.width,
+      inputHeight: out.input.height,
+      format: out.input.format,
+      workMs: performance.now() - started,
+    };
+    // Piscina posts a moved object's `valueSymbol` with its `transferableSymbol` as the transfer list.
+    const movable = { [valueSymbol]: result, [transferableSymbol]: [data] };
+    return move(movable as unknown as ArrayBuffer) as unknown as ResizeTaskResult;
+  } catch (err) {
+    const workMs = performance.now() - started;
+    if (isImageError(err)) return { ok: false, code: err.code, error: err.message, workMs };
+    return { ok: false, code: 'PROCESSING_ERROR', error: err instanceof Error ? err.message : String(err), workMs };
+  }
+}
