@@ -1,0 +1,156 @@
+/**
+ * The hub's two Redis connections (commands, and a subscriber, since a
+ * connection in subscriber mode can run no other commands), set up so that
+ * Redis being down or restarting costs the process nothing:
+ * - no offline queue: a command while disconnected fails at once instead of
+ *   piling up in memory until Redis returns;
+ * - at most one publish in flight, and every command has a timeout, so a
+ *   slow Redis cannot accumulate work either;
+ * - reconnection never gives up (capped back-off), and after every reconnect
+ *   the subscriber subscribes again and the owner is told (`onReady`) so it
+ *   can re-read the keys it missed;
+ * - errors are logged once per outage, not once per attempt.
+ * Nothing here is awaited by anything the image pipeline calls.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Logger } from 'pino';
+
+export interface RedisLinkOptions {
+  url: string;
+  channel: string;
+  /** Upper bound for one command (publish, scan, mget) before it counts as failed. */
+  commandTimeoutMs: number;
+  logger: Logger;
+  onMessage: (text: string) => void;
+  /** Called each time the command connection becomes ready (first connect and every reconnect). */
+  onReady: () => void;
+}
+
+/** Escapes glob characters so a key prefix is matched literally by SCAN MATCH. */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
+}
+
+export class RedisLink {
+  private readonly client: Redis;
+  private readonly subscriber: Redis;
+  private publishing = false;
+  private publishFailing = false;
+  private down = false;
+  private stopped = false;
+
+  constructor(private readonly options: RedisLinkOptions) {
+    const common: RedisOptions = {
+      enableOfflineQueue: false,
+      // A command caught by a disconnect fails rather than being re-sent later: a
+      // stale snapshot is not worth publishing, the next period brings a fresh one.
+      maxRetriesPerRequest: 0,
+      connectTimeout: Math.max(1000, options.commandTimeoutMs),
+      commandTimeout: options.commandTimeoutMs,
+      // Back off to at most 2 s, and never stop: publishing must resume by itself.
+      retryStrategy: (times) => Math.min(100 * times, 2000),
+      // We subscribe again ourselves on every `ready` (see below).
+      autoResubscribe: false,
+    };
+    this.client = new Redis(options.url, { ...common, connectionName: 'imgfleet-metrics' });
+    this.subscriber = new Redis(options.url, { ...common, connectionName: 'imgfleet-metrics-sub' });
+
+    for (const [name, connection] of [
+      ['commands', this.client],
+      ['subscriber', this.subscriber],
+    ] as const) {
+      connection.on('error', (err: Error) => this.noteDown(name, err));
+    }
+    this.client.on('ready', () => {
+      if (this.down) options.logger.info('metrics: Redis reachable again; publishing resumes');
+      this.down = false;
+      options.onReady();
+    });
+    this.subscriber.on('ready', () => {
+      this.subscriber.subscribe(options.channel).catch((err: unknown) => this.noteDown('subscriber', err));
+    });
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === options.channel) options.onMessage(message);
+    });
+  }
+
+  private noteDown(connection: string, err: unknown): void {
+    if (this.stopped || this.down) return;
+    this.down = true;
+    this.options.logger.warn(
+      { err, connection },
+      'metrics: Redis unreachable; snapshots stay in-process until it is back',
+    );
+  }
+
+  private notePublishFailure(err: unknown): void {
+    // Connection loss is reported by noteDown; this is Redis refusing the
+    // command itself (timeout, out of memory, ...). Once per streak.
+    if (this.client.status !== 'ready') return this.noteDown('commands', err);
+    if (!this.publishFailing && !this.stopped) {
+      this.options.logger.warn({ err }, 'metrics: publishing a snapshot to Redis failed');
+    }
+    this.publishFailing = true;
+  }
+
+  get connected(): boolean {
+    return this.client.status === 'ready';
+  }
+
+  /**
+   * SET key (expiring after ttlMs) and PUBLISH, without waiting. Skipped when
+   * disconnected or when the previous publish has not finished: the next
+   * period brings a fresher snapshot anyway.
+   */
+  publish(key: string, text: string, ttlMs: number): void {
+    if (this.stopped || this.publishing || this.client.status !== 'ready') return;
+    this.publishing = true;
+    this.client
+      .pipeline()
+      .set(key, text, 'PX', Math.max(1, Math.round(ttlMs)))
+      .publish(this.options.channel, text)
+      .exec()
+      .then((results) => {
+        const failed = results?.find(([err]) => err !== null);
+        if (failed) this.notePublishFailure(failed[0]);
+        else this.publishFailing = false;
+      })
+      .catch((err: unknown) => this.notePublishFailure(err))
+      .finally(() => {
+        this.publishing = false;
+      });
+  }
+
+  /** Every key under `prefix:` with its value (SCAN, then MGET in chunks). */
+  async readAll(prefix: string): Promise<Array<{ key: string; text: string }>> {
+    const keys = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.client.scan(cursor, 'MATCH', `${globEscape(prefix)}:*`, 'COUNT', 200);
+      for (const key of batch) keys.add(key);
+      cursor = next;
+    } while (cursor !== '0' && !this.stopped);
+    const all = [...keys];
+    const out: Array<{ key: string; text: string }> = [];
+    for (let i = 0; i < all.length; i += 200) {
+      const chunk = all.slice(i, i + 200);
+      const values = await this.client.mget(...chunk);
+      values.forEach((text, j) => {
+        if (text !== null) out.push({ key: chunk[j]!, text });
+      });
+    }
+    return out;
+  }
+
+  async mget(keys: string[]): Promise<Array<string | null>> {
+    if (keys.length === 0) return [];
+    return this.client.mget(...keys);
+  }
+
+  /** Closes both connections at once: a graceful QUIT could wait on a Redis that is down. */
+  stop(): void {
+    this.stopped = true;
+    this.client.disconnect();
+    this.subscriber.disconnect();
+  }
+}

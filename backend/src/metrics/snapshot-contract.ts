@@ -1,0 +1,109 @@
+/**
+ * The shape of one per-pod metrics snapshot, with the field names of the
+ * course's psutil-based monitoring agent, so handlers written for that agent
+ * (and the function runtime's Python twin) read ours unchanged.
+ *
+ * The contract is also about JSON *types*: Python's json.loads turns `12` into
+ * an int and `12.0` into a float, and handlers do arithmetic that can differ
+ * between the two. So each field is declared integer or float here, and the
+ * serializer (float-json.ts) writes float fields with a decimal point.
+ */
+
+/** A snapshot as it travels: string fields `timestamp` and `pod`, numbers for the rest. */
+export interface Snapshot {
+  timestamp: string;
+  pod: string;
+  [field: string]: string | number;
+}
+
+/** What the image pipeline reports about itself; the hub asks for it once per period. */
+export interface AppStats {
+  activeThreads: number;
+  totalThreads: number;
+  queueSize: number;
+  processedCount: number;
+  failedCount: number;
+  avgProcessTimeSeconds: number;
+}
+
+export const VIRTUAL_MEMORY_FIELDS = [
+  'total',
+  'available',
+  'percent',
+  'used',
+  'free',
+  'buffers',
+  'cached',
+  'shared',
+  'active',
+  'inactive',
+] as const;
+
+/** The key names keep `eth0` whatever the interface is: handlers look for exactly these. */
+export const NET_FIELDS = ['bytes_sent', 'bytes_recv', 'packets_sent', 'packets_recv'] as const;
+
+export const APP_INT_FIELDS = [
+  'app-active_threads',
+  'app-total_threads',
+  'app-queue_size',
+  'app-processed_count',
+  'app-failed_count',
+] as const;
+
+export const APP_FLOAT_FIELDS = ['app-avg_process_time', 'app-throughput'] as const;
+
+const FLOAT_FIELD_NAMES = new Set<string>([
+  'cpu_freq_current',
+  'virtual_memory-percent',
+  ...APP_FLOAT_FIELDS,
+  // Derived figures (runtime output / in-process handler) are percentages and means.
+  'percentage_outgoing_bytes',
+  'percentage_memory_caching',
+]);
+
+/**
+ * Whether a field is float-typed in the contract. Per-core figures carry the
+ * core index in their name, hence the prefix checks.
+ */
+export function isFloatField(name: string): boolean {
+  return (
+    FLOAT_FIELD_NAMES.has(name) ||
+    name.startsWith('cpu_percent-') ||
+    name.startsWith('moving_average_cpu_percent-')
+  );
+}
+
+/** Every key a snapshot from a machine with `coreCount` cores must have. */
+export function requiredSnapshotFields(coreCount: number): string[] {
+  const fields = ['timestamp', 'pod', 'cpu_freq_current', 'n_pids'];
+  for (let i = 0; i < coreCount; i++) fields.push(`cpu_percent-${i}`);
+  for (const f of VIRTUAL_MEMORY_FIELDS) fields.push(`virtual_memory-${f}`);
+  for (const f of NET_FIELDS) fields.push(`net_io_counters_eth0-${f}`);
+  fields.push(...APP_INT_FIELDS, ...APP_FLOAT_FIELDS);
+  return fields;
+}
+
+/**
+ * Validates a snapshot that came from Redis (another pod, or anything else
+ * someone wrote under the prefix). Returns null for anything that is not a
+ * snapshot, so a stray key never breaks the view.
+ */
+export function parseSnapshotText(text: string, fallbackPod?: string): Snapshot | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return null;
+  const record = value as Record<string, unknown>;
+  if (typeof record.timestamp !== 'string') return null;
+  const pod = typeof record.pod === 'string' && record.pod !== '' ? record.pod : fallbackPod;
+  if (pod === undefined) return null;
+  const out: Snapshot = { timestamp: record.timestamp, pod };
+  for (const [key, v] of Object.entries(record)) {
+    if (key === 'timestamp' || key === 'pod') continue;
+    if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
+  }
+  return out;
+}
