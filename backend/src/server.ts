@@ -5,7 +5,7 @@
  */
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
-import { databaseTarget, loadEnv, podName as resolvePodName, type Env } from './config/env.js';
+import { databaseTarget, loadEnv, podName as resolvePodName, redisUrl, type Env } from './config/env.js';
 import { effectiveDataDir, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
 import { createPool } from './db/pool.js';
@@ -14,6 +14,7 @@ import type { AppContext } from './http/context.js';
 import { defaultWebRoot } from './http/web.js';
 import type { ResizeRules } from './imaging/index.js';
 import { createLogger, type Logger } from './logger.js';
+import { createMetricsHub, createPipelineMetrics, metricsRouter, type MetricsHub } from './metrics/index.js';
 import { Dispatcher } from './queue/dispatcher.js';
 import { Notifications } from './queue/notifications.js';
 import { ImageRepository } from './queue/repository.js';
@@ -29,6 +30,7 @@ export interface Backend {
   env: Env;
   logger: Logger;
   dispatcher: Dispatcher;
+  metrics: MetricsHub;
   /**
    * Graceful stop: not ready, claim nothing, finish in-flight images within
    * the grace period (default SHUTDOWN_GRACE_SECONDS), hand back the rest,
@@ -104,6 +106,25 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     );
     notifications.on('work', () => dispatcher.kick());
 
+    const pipelineMetrics = createPipelineMetrics({ defaultLabels: { pod } });
+    dispatcher.onOutcome((o) => {
+      if (o.status === 'completed') pipelineMetrics.recordCompleted(o.ms / 1000);
+      else pipelineMetrics.recordFailed(o.errorCode ?? 'OTHER');
+    });
+    const metrics = createMetricsHub({
+      podName: pod,
+      redisUrl: redisUrl(env),
+      periodSeconds: env.METRICS_PERIOD,
+      functionOutputKey: env.FUNCTION_OUTPUT_KEY,
+      logger,
+      // Once a period: the pool's figures and the cluster-wide queue, then the snapshot's app-* fields.
+      appStats: async () => {
+        pipelineMetrics.setThreads(dispatcher.busy, dispatcher.threads);
+        pipelineMetrics.setQueueSize(await repo.pendingCount().catch(() => 0));
+        return pipelineMetrics.appStats();
+      },
+    });
+
     let ready = false;
     const ctx: AppContext = {
       repo,
@@ -116,8 +137,14 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       // Files held in memory at once across all uploads: enough to keep the pool fed.
       memorySlots: new Semaphore(Math.max(2, env.WORKER_THREADS)),
       isReady: () => ready && !dispatcher.isDraining,
+      onUploadedFile: (bytes, accepted) => pipelineMetrics.recordUpload(bytes, accepted),
     };
-    const app = createApp(ctx, { apiToken: env.API_TOKEN, webRoot: env.WEB_ROOT ?? defaultWebRoot() });
+    const app = createApp(ctx, {
+      apiToken: env.API_TOKEN,
+      webRoot: env.WEB_ROOT ?? defaultWebRoot(),
+      metricsRouter: metricsRouter(metrics),
+      prometheus: pipelineMetrics.handler,
+    });
 
     const server = http.createServer(app);
     // Large uploads on slow links must not be cut by Node's default request timeout.
@@ -145,6 +172,8 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
     dispatcher.start();
+    metrics.start();
+    cleanups.push(() => metrics.stop());
     ready = true;
     logger.info({ url, pod, workerId: dispatcher.workerId, threads: env.WORKER_THREADS }, 'imgfleet backend ready');
 
@@ -158,6 +187,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       env,
       logger,
       dispatcher,
+      metrics,
       stop(graceMs = env.SHUTDOWN_GRACE_SECONDS * 1000) {
         stopping ??= (async () => {
           ready = false;

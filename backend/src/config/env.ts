@@ -56,8 +56,12 @@ export const envSchema = z.object({
   REDIS_HOST: optionalText,
   REDIS_PORT: int(1, 65535).default(6379),
   METRICS_PERIOD: z.coerce.number().min(0.1).max(3600).default(5),
-  /** Where the function runtime writes its derived figures, one key per pod: `<key>:<pod>`. */
-  FUNCTION_OUTPUT_KEY: z.string().default('metrics-derived'),
+  /**
+   * Where the function runtime writes its derived figures, one key per pod
+   * (`<key>:<pod>`). Unset: the backend derives them in-process with the
+   * bundled default handler.
+   */
+  FUNCTION_OUTPUT_KEY: optionalText,
 });
 
 export type Env = z.infer<typeof envSchema>;

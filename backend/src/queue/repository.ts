@@ -318,6 +318,12 @@ export class ImageRepository {
     return rows.map(toSummary);
   }
 
+  /** Images waiting for a worker, cluster-wide (cheap: a partial index). */
+  async pendingCount(): Promise<number> {
+    const { rows } = await this.db.query<{ n: number }>(`SELECT count(*) AS n FROM processed_images WHERE status = 'pending'`);
+    return rows[0]!.n;
+  }
+
   async ping(): Promise<void> {
     await this.db.query('SELECT 1');
   }

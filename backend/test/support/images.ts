@@ -55,7 +55,7 @@ export async function makeImage(options: MakeImageOptions): Promise<Buffer> {
   }
   if (options.colourspace === 'cmyk') image = image.toColourspace('cmyk');
   if (options.colourspace === 'b-w') image = image.toColourspace('b-w');
-  if (options.orientation) image = image.withExif({ IFD0: { Orientation: String(options.orientation) } });
+  if (options.orientation) image = image.withMetadata({ orientation: options.orientation });
   switch (format) {
     case 'png':
       return image.png({ compressionLevel: 1 }).toBuffer();
