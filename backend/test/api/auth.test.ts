@@ -1,0 +1,62 @@
+/** Optional API_TOKEN: every route but the health checks needs the bearer token. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { openEventStream, startTestBackend, upload, type TestBackend } from '../support/backend.js';
+import { makeImage } from '../support/images.js';
+
+const TOKEN = 's3cret-token-for-tests';
+
+describe('auth on', () => {
+  let t: TestBackend;
+  before(async () => {
+    t = await startTestBackend({ API_TOKEN: TOKEN });
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('refuses requests without the token or with a wrong one', async () => {
+    for (const path of ['/api/v1/stats', '/api/v1/images', '/dashboard', '/status/1/json', '/download/1', '/metrics', '/api/v1/metrics', '/api/v1/events']) {
+      const none = await fetch(t.url + path);
+      assert.equal(none.status, 401, path);
+      assert.equal(((await none.json()) as { code: string }).code, 'UNAUTHORIZED');
+      const wrong = await fetch(t.url + path, { headers: { authorization: 'Bearer nope' } });
+      assert.equal(wrong.status, 401, path);
+      await wrong.body?.cancel();
+    }
+    const res = await upload(t.url, [{ name: 'a.jpg', data: await makeImage({ width: 300, height: 200 }) }]);
+    assert.equal(res.status, 401);
+  });
+
+  it('accepts the token as a bearer header, and as ?access_token= on event streams', async () => {
+    const ok = await fetch(`${t.url}/api/v1/stats`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(ok.status, 200);
+    const res = await upload(t.url, [{ name: 'a.jpg', data: await makeImage({ width: 300, height: 200 }) }], { token: TOKEN });
+    assert.equal(res.status, 202);
+    const stream = await openEventStream(`${t.url}/api/v1/events?access_token=${TOKEN}`);
+    await stream.next((e) => e.event === 'hello');
+    stream.close();
+  });
+
+  it('keeps the health checks open', async () => {
+    assert.equal((await fetch(`${t.url}/healthz`)).status, 200);
+    assert.equal((await fetch(`${t.url}/readyz`)).status, 200);
+  });
+});
+
+describe('auth off', () => {
+  let t: TestBackend;
+  before(async () => {
+    t = await startTestBackend();
+  });
+  after(async () => {
+    await t.close();
+  });
+
+  it('serves everything without a token', async () => {
+    assert.equal((await fetch(`${t.url}/api/v1/stats`)).status, 200);
+    assert.equal((await fetch(`${t.url}/dashboard`)).status, 200);
+    const res = await upload(t.url, [{ name: 'a.jpg', data: await makeImage({ width: 300, height: 200 }) }]);
+    assert.equal(res.status, 202);
+  });
+});

@@ -1,0 +1,73 @@
+/** Migrations: safe when replicas start at once; the earlier operational SQL keeps working. */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { migrate, MIGRATIONS } from '../../src/db/migrations.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startTestBackend, upload, waitFor, getJson } from '../support/backend.js';
+import { makeImage } from '../support/images.js';
+import type { BatchSummary, UploadResponse } from '../../src/http/contract.js';
+
+describe('migrations', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    await db.drop();
+  });
+
+  it('are applied exactly once when three replicas start at the same moment', async () => {
+    const clients = await Promise.all([1, 2, 3].map(async () => {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      return c;
+    }));
+    try {
+      const applied = await Promise.all(clients.map((c) => migrate(c)));
+      assert.deepEqual(applied.flat().sort(), MIGRATIONS.map((m) => m.version));
+      const { rows } = await clients[0]!.query('SELECT version FROM imgfleet_migrations');
+      assert.equal(rows.length, MIGRATIONS.length);
+      assert.deepEqual(await migrate(clients[1]!), [], 'a restart applies nothing');
+    } finally {
+      await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  it('stores the JPEG columns EXTERNAL (no pointless recompression)', async () => {
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ attname: string; attstorage: string }>(
+        `SELECT attname, attstorage FROM pg_attribute WHERE attrelid = 'processed_images'::regclass AND attname IN ('original_data', 'processed_data') ORDER BY attname`,
+      );
+      assert.deepEqual(rows, [
+        { attname: 'original_data', attstorage: 'e' },
+        { attname: 'processed_data', attstorage: 'e' },
+      ]);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it("keeps the earlier system's operational SQL working", async () => {
+    const t = await startTestBackend({}, db);
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const { batchId } = (await (await upload(t.url, [{ name: 'x.jpg', data: await makeImage({ width: 1000, height: 800 }) }])).json()) as UploadResponse;
+      await waitFor(async () => (await getJson<BatchSummary>(`${t.url}/api/v1/batches/${batchId}`)).body.completed === 1);
+      const { rows } = await c.query(
+        'SELECT id, status, length(original_data), length(processed_data) from processed_images ORDER BY uploaded_at DESC LIMIT 5;',
+      );
+      assert.equal(rows.length, 1);
+      assert.equal(rows[0].status, 'completed');
+      assert.ok(Number(rows[0].length) > 1000);
+      await c.query('TRUNCATE TABLE processed_images;');
+      assert.equal((await c.query('SELECT count(*)::int AS n FROM processed_images')).rows[0].n, 0);
+    } finally {
+      await c.end();
+      await t.backend.stop(2000);
+    }
+  });
+});

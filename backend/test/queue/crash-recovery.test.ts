@@ -1,0 +1,103 @@
+/**
+ * Nothing is lost when a pod dies: a backend killed with SIGKILL mid-batch
+ * leaves leases that expire, another process takes the images over, and
+ * every image completes exactly once.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import type { UploadResponse } from '../../src/http/contract.js';
+import { baseEnv, spawnBackend, upload, waitFor, type BackendProcess } from '../support/backend.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { make12MpJpeg } from '../support/images.js';
+import { listenToStatuses, type StatusLog } from '../support/status-log.js';
+import { migrate } from '../../src/db/migrations.js';
+import { createPool } from '../../src/db/pool.js';
+import { ImageRepository } from '../../src/queue/repository.js';
+
+describe('a backend killed mid-batch', () => {
+  let db: TestDatabase;
+  let log: StatusLog;
+  const procs: BackendProcess[] = [];
+  before(async () => {
+    db = await createTestDatabase();
+  });
+  after(async () => {
+    for (const p of procs) p.child.kill('SIGKILL');
+    await log?.close();
+    await db.drop();
+  });
+
+  it('loses nothing: another process takes over its leases and every image completes exactly once', async () => {
+    const a = await spawnBackend(baseEnv(db.url, { POD_NAME: 'pod-a', WORKER_THREADS: '2', LEASE_SECONDS: '2' }));
+    procs.push(a);
+    log = await listenToStatuses(db.url);
+    const photos = await Promise.all(Array.from({ length: 12 }, (_, i) => make12MpJpeg(i + 1)));
+    const res = await upload(a.url, photos.map((data, i) => ({ name: `photo-${i + 1}.jpg`, data })));
+    const { images } = (await res.json()) as UploadResponse;
+    assert.equal(images.length, 12);
+
+    // Kill A while it holds images: at least one done, some in its hands.
+    await waitFor(() => log.events.some((e) => e.status === 'completed'), 30_000, 5);
+    a.child.kill('SIGKILL');
+    await a.exit;
+    const pool = new pg.Pool({ connectionString: db.url });
+    const { rows: orphaned } = await pool.query<{ id: number }>(`SELECT id FROM processed_images WHERE status = 'processing'`);
+    const left = (await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM processed_images WHERE status <> 'completed'`)).rows[0]!.n;
+    assert.ok(left > 0, 'A was killed before finishing the batch');
+
+    const b = await spawnBackend(baseEnv(db.url, { POD_NAME: 'pod-b', WORKER_THREADS: '2', LEASE_SECONDS: '2' }));
+    procs.push(b);
+    await waitFor(async () => {
+      const { rows } = await pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM processed_images WHERE status = 'completed'`);
+      return rows[0]!.n === 12;
+    }, 60_000, 100);
+
+    for (const img of images) assert.equal(log.completions(img.id), 1, `image ${img.id} completed exactly once`);
+    const { rows } = await pool.query<{ id: number; attempts: number; worker_id: string; w: number; h: number; n: number }>(
+      `SELECT id, attempts, worker_id, width AS w, height AS h, octet_length(processed_data) AS n FROM processed_images ORDER BY id`,
+    );
+    for (const r of rows) {
+      assert.deepEqual([r.w, r.h], [800, 600]);
+      assert.ok(r.n > 1000);
+    }
+    // The images A held when it died were finished by B, on their second attempt.
+    for (const { id } of orphaned) {
+      const r = rows.find((x) => x.id === id)!;
+      assert.ok(r.worker_id.startsWith('pod-b/'), `image ${id} finished by pod-b, not ${r.worker_id}`);
+      assert.equal(r.attempts, 2);
+    }
+    await pool.end();
+  });
+});
+
+describe('an image whose workers keep dying', () => {
+  it('is marked failed after MAX_ATTEMPTS expired leases, with the reason', async () => {
+    const database = await createTestDatabase();
+    const pool = createPool(database.url, 4);
+    try {
+      const client = await pool.connect();
+      await migrate(client);
+      client.release();
+      const repo = new ImageRepository(pool);
+      const id = await repo.insertPending({ batchId: '00000000-0000-4000-8000-000000000001', filename: 'cursed.jpg', contentType: 'image/jpeg', data: Buffer.from([0xff, 0xd8, 0xff]), width: 1, height: 1 });
+      const expire = () => pool.query(`UPDATE processed_images SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
+      for (let attempt = 1; attempt <= 3; attempt++) {
+        assert.equal(await repo.failExhausted(3), 0);
+        const claimed = await repo.claim(`crashy-${attempt}`, 1, 30, 3);
+        assert.deepEqual(claimed, [{ id, attempts: attempt }]);
+        // ...and the worker dies without a word: its lease runs out.
+        await expire();
+      }
+      assert.deepEqual(await repo.claim('another', 1, 30, 3), [], 'not handed out a fourth time');
+      assert.equal(await repo.failExhausted(3), 1);
+      const image = await repo.get(id);
+      assert.equal(image!.status, 'failed');
+      assert.equal(image!.errorCode, 'WORKER_CRASHED');
+      assert.equal(image!.error, 'worker crashed 3 times while processing this image');
+    } finally {
+      await pool.end();
+      await database.drop();
+    }
+  });
+});
