@@ -32,6 +32,8 @@ export class Dispatcher {
   /** Unique per process start, so a restarted pod with the same name never mistakes old leases for its own. */
   readonly workerId: string;
   private readonly inFlight = new Map<number, Promise<void>>();
+  /** Threads promised to uploads that are storing an image they will hand over directly. */
+  private reserved = 0;
   private claiming = false;
   private claimAgain = false;
   private draining = false;
@@ -66,6 +68,10 @@ export class Dispatcher {
     return this.inFlight.size;
   }
 
+  get leaseSeconds(): number {
+    return this.options.leaseSeconds;
+  }
+
   get threads(): number {
     return this.pool.size;
   }
@@ -94,17 +100,11 @@ export class Dispatcher {
     try {
       do {
         this.claimAgain = false;
-        const free = this.pool.size - this.inFlight.size;
+        const free = this.pool.size - this.inFlight.size - this.reserved;
         if (free <= 0 || this.draining) break;
         await this.repo.failExhausted(this.options.maxAttempts);
         const claimed = await this.repo.claim(this.workerId, free, this.options.leaseSeconds, this.options.maxAttempts);
-        for (const job of claimed) {
-          const run = this.process(job.id, job.attempts).finally(() => {
-            this.inFlight.delete(job.id);
-            this.kick();
-          });
-          this.inFlight.set(job.id, run);
-        }
+        for (const job of claimed) this.track(job.id, this.process(job.id, job.attempts));
         // A full claim may leave more waiting: the next finished image kicks again.
       } while (this.claimAgain);
     } catch (err) {
@@ -114,10 +114,48 @@ export class Dispatcher {
     }
   }
 
-  private async process(id: number, attempt: number): Promise<void> {
+  /**
+   * The upload fast path: if a thread is free, reserve it for an image the
+   * caller is about to store already leased to us (`repo.insertClaimed`),
+   * then `runLocal` it from the bytes in hand. Saves reading 3–5 MB back out
+   * of Postgres, which on a 2-core machine costs as much CPU as a third of
+   * the resize. Returns a release function if reserved, else undefined.
+   */
+  reserveLocal(): { run(id: number, bytes: Buffer): void; cancel(): void } | undefined {
+    if (this.draining || this.inFlight.size + this.reserved >= this.pool.size) return undefined;
+    this.reserved++;
+    let settled = false;
+    const settle = () => {
+      if (settled) return false;
+      settled = true;
+      this.reserved--;
+      return true;
+    };
+    return {
+      run: (id, bytes) => {
+        if (!settle()) return;
+        this.track(id, this.process(id, 1, bytes));
+      },
+      cancel: () => {
+        if (settle()) this.kick();
+      },
+    };
+  }
+
+  private track(id: number, run: Promise<void>): void {
+    this.inFlight.set(
+      id,
+      run.finally(() => {
+        this.inFlight.delete(id);
+        this.kick();
+      }),
+    );
+  }
+
+  private async process(id: number, attempt: number, inHand?: Buffer): Promise<void> {
     const started = performance.now();
     try {
-      const bytes = await this.repo.originalData(id);
+      const bytes = inHand ?? (await this.repo.originalData(id));
       if (!bytes) {
         await this.repo.fail(id, this.workerId, 'the original image data is missing', 'NO_DATA', 0);
         return;

@@ -108,6 +108,23 @@ export class ImageRepository {
     return rows[0]!.id;
   }
 
+  /**
+   * Inserts an image already leased to `workerId` (the uploading process has
+   * a free thread and the bytes in hand). Committed before the upload is
+   * acknowledged, like any other: if this process dies the lease expires and
+   * another takes the image over from the stored bytes.
+   */
+  async insertClaimed(img: NewImage, workerId: string, leaseSeconds: number): Promise<number> {
+    const { rows } = await this.db.query<{ id: number }>(
+      `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height,
+                                     status, worker_id, attempts, lease_expires_at, started_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, 1, now() + make_interval(secs => $8), clock_timestamp())
+       RETURNING id`,
+      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, workerId, leaseSeconds],
+    );
+    return rows[0]!.id;
+  }
+
   /** A file refused at upload is kept as `failed` with its reason, so its batch shows it. */
   async insertRejected(img: RejectedImage): Promise<number> {
     const { rows } = await this.db.query<{ id: number }>(

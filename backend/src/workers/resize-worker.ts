@@ -5,8 +5,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
+import sharp from 'sharp';
 import { isImageError, resizeImage } from '../imaging/index.js';
 import { ownedArrayBuffer, type ResizeTask, type ResizeTaskResult } from './resize-task.js';
+
+// Every image is different: libvips' operation cache can never hit, it only holds memory.
+sharp.cache(false);
 
 export default async function resize(task: ResizeTask): Promise<ResizeTaskResult> {
   const started = performance.now();

@@ -40,7 +40,11 @@ describe('status events (SSE)', () => {
           .map((e) => JSON.parse(e.data) as StatusEvent)
           .filter((e) => e.id === id)
           .map((e) => e.status);
-        assert.deepEqual(statuses, ['pending', 'processing', 'completed']);
+        // `pending` only if it had to wait: a free thread on the uploading pod takes it at once.
+        assert.ok(
+          ['pending,processing,completed', 'processing,completed'].includes(statuses.join(',')),
+          `unexpected status sequence ${statuses.join(' → ')}`,
+        );
       }
     } finally {
       onA.close();

@@ -19,6 +19,8 @@ export interface MakeImageOptions {
   quality?: number;
   /** Seed for the random field, so two calls with the same seed give the same image. */
   seed?: number;
+  /** Amplitude of per-pixel grain (0: smooth). */
+  grain?: number;
 }
 
 function seededRandom(seed: number): () => number {
@@ -32,21 +34,30 @@ function seededRandom(seed: number): () => number {
   };
 }
 
-async function photoLikeRaw(width: number, height: number, seed: number): Promise<Buffer> {
+async function photoLikeRaw(width: number, height: number, seed: number, grain: number): Promise<Buffer> {
   const rand = seededRandom(seed);
   const gw = Math.max(2, Math.ceil(width / 64));
   const gh = Math.max(2, Math.ceil(height / 64));
   const field = Buffer.alloc(gw * gh * 3);
   for (let i = 0; i < field.length; i++) field[i] = Math.floor(rand() * 256);
-  return sharp(field, { raw: { width: gw, height: gh, channels: 3 } })
+  const raw = await sharp(field, { raw: { width: gw, height: gh, channels: 3 } })
     .resize(width, height, { kernel: 'cubic', fit: 'fill' })
     .raw()
     .toBuffer();
+  // Sensor-like grain: real photos carry fine detail, which is what makes
+  // their JPEGs a few MiB and their decoding cost what it does.
+  if (grain > 0) {
+    for (let i = 0; i < raw.length; i++) {
+      const v = raw[i]! + Math.floor((rand() - 0.5) * 2 * grain);
+      raw[i] = v < 0 ? 0 : v > 255 ? 255 : v;
+    }
+  }
+  return raw;
 }
 
 export async function makeImage(options: MakeImageOptions): Promise<Buffer> {
   const { width, height, format = 'jpeg', seed = width * 31 + height } = options;
-  const raw = await photoLikeRaw(width, height, seed);
+  const raw = await photoLikeRaw(width, height, seed, options.grain ?? 0);
   let image = sharp(raw, { raw: { width, height, channels: 3 } });
   if (options.alpha) {
     const alphaPlane = Buffer.alloc(width * height, 255);
@@ -68,9 +79,9 @@ export async function makeImage(options: MakeImageOptions): Promise<Buffer> {
   }
 }
 
-/** A 12-megapixel (4000x3000) camera-like JPEG. */
+/** A 12-megapixel (4000x3000) camera-like JPEG of a few MiB. */
 export function make12MpJpeg(seed = 1): Promise<Buffer> {
-  return makeImage({ width: 4000, height: 3000, seed, quality: 90 });
+  return makeImage({ width: 4000, height: 3000, seed, quality: 92, grain: 12 });
 }
 
 /** Cuts a valid image short, as an interrupted copy would. */

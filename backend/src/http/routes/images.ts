@@ -47,6 +47,7 @@ export function imagesRouter(ctx: AppContext): Router {
     const batchId = req.query.batchId === undefined ? undefined : parseBatchId(req.query.batchId);
     const result = await handleUpload(req, {
       repo: ctx.repo,
+      dispatcher: ctx.dispatcher,
       rules: ctx.rules,
       maxFiles: ctx.maxFilesPerUpload,
       memorySlots: ctx.memorySlots,

@@ -15,6 +15,7 @@ export function legacyRouter(ctx: AppContext): Router {
   r.post('/upload', async (req, res) => {
     const result = await handleUpload(req, {
       repo: ctx.repo,
+      dispatcher: ctx.dispatcher,
       rules: ctx.rules,
       maxFiles: ctx.maxFilesPerUpload,
       memorySlots: ctx.memorySlots,
