@@ -1,0 +1,183 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: the speed and memory goals, measured (never asserted in
+ * tests). Prints a table and writes bench-results/bench.json.
+ *
+ *   bare sharp      resizeImage in the main thread, as many pipelines as cores
+ *   worker pool     the same files through ResizePool (WORKER_THREADS)
+ *   HTTP batch      one multipart upload → every image completed, through a real backend process
+ *   single image    upload → completed at idle, and status-event latency
+ *   memory          peak RSS of the backend process over a 200-photo 12 MP batch
+ *
+ * Environment: BENCH_IMAGES (default 24), BENCH_MEMORY_IMAGES (default 200),
+ * TEST_DATABASE_URL (maintenance database to create the bench database from).
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { performance } from 'node:perf_hooks';
+import { DEFAULT_RULES, resizeImage } from '../src/imaging/index.js';
+import { ResizePool } from '../src/workers/pool.js';
+import type { StatusEvent, UploadResponse } from '../src/http/contract.js';
+import { baseEnv, openEventStream, spawnBackend, upload, waitFor, type BackendProcess } from '../test/support/backend.js';
+import { createTestDatabase } from '../test/support/database.js';
+import { make12MpJpeg } from '../test/support/images.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const OUT_DIR = path.join(ROOT, 'bench-results');
+const CORES = os.availableParallelism();
+const N = Number(process.env.BENCH_IMAGES ?? 24);
+const MEMORY_N = Number(process.env.BENCH_MEMORY_IMAGES ?? 200);
+const THREADS = Number(process.env.WORKER_THREADS ?? 4);
+
+interface Row {
+  name: string;
+  value: number;
+  unit: string;
+  target?: string;
+  met?: boolean;
+  note?: string;
+}
+
+const rows: Row[] = [];
+function record(row: Row): void {
+  rows.push(row);
+  const status = row.met === undefined ? '' : row.met ? 'met' : 'MISSED';
+  console.log(`  ${row.name.padEnd(44)} ${row.value.toFixed(row.unit === 'x' ? 2 : 1).padStart(9)} ${row.unit.padEnd(8)} ${(row.target ?? '').padEnd(12)} ${status}`);
+}
+
+async function bareSharp(files: Buffer[]): Promise<number> {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CORES }, async () => {
+      while (next < files.length) await resizeImage(files[next++]!, DEFAULT_RULES);
+    }),
+  );
+  return files.length / ((performance.now() - started) / 1000);
+}
+
+async function workerPool(files: Buffer[]): Promise<number> {
+  const pool = new ResizePool(THREADS);
+  try {
+    // Warm the threads (module load, sharp init) outside the timing.
+    await Promise.all(Array.from({ length: THREADS }, () => pool.resize(Buffer.from(files[0]!), DEFAULT_RULES)));
+    const started = performance.now();
+    // Copies made before timing: the pool takes ownership of (transfers) what it is given.
+    const copies = files.map((f) => Uint8Array.from(f));
+    const t0 = performance.now();
+    await Promise.all(copies.map((c) => pool.resize(c, DEFAULT_RULES)));
+    void started;
+    return files.length / ((performance.now() - t0) / 1000);
+  } finally {
+    await pool.close();
+  }
+}
+
+function peakRssMb(pid: number): Promise<number> {
+  return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024);
+}
+
+async function completeBatch(backend: BackendProcess, files: Buffer[], perRequest: number): Promise<{ seconds: number; uploadSeconds: number; ids: number[] }> {
+  const events = await openEventStream(`${backend.url}/api/v1/events`);
+  await events.next((e) => e.event === 'hello');
+  const done = new Set<number>();
+  const started = performance.now();
+  const ids: number[] = [];
+  let batchId: string | undefined;
+  for (let i = 0; i < files.length; i += perRequest) {
+    const part = files.slice(i, i + perRequest).map((data, j) => ({ name: `photo-${i + j}.jpg`, data }));
+    const res = await upload(backend.url, part, batchId ? { batchId } : {});
+    const body = (await res.json()) as UploadResponse;
+    batchId = body.batchId;
+    ids.push(...body.images.map((im) => im.id));
+  }
+  const uploadSeconds = (performance.now() - started) / 1000;
+  const want = new Set(ids);
+  await waitFor(() => {
+    for (const e of events.events) {
+      if (e.event !== 'status') continue;
+      const s = JSON.parse(e.data) as StatusEvent;
+      if (want.has(s.id) && (s.status === 'completed' || s.status === 'failed')) done.add(s.id);
+    }
+    return done.size === want.size;
+  }, 600_000, 20);
+  const seconds = (performance.now() - started) / 1000;
+  events.close();
+  return { seconds, uploadSeconds, ids };
+}
+
+async function main(): Promise<void> {
+  await mkdir(OUT_DIR, { recursive: true });
+  console.log(`imgfleet bench: ${CORES} cores, ${THREADS} worker threads, ${N} generated 12-megapixel JPEGs\n`);
+  const files = await Promise.all(Array.from({ length: N }, (_, i) => make12MpJpeg(i + 1)));
+  const avgMb = files.reduce((a, f) => a + f.length, 0) / files.length / 1024 / 1024;
+  console.log(`  (average file ${avgMb.toFixed(1)} MiB)\n`);
+  console.log(`  ${'measure'.padEnd(44)} ${'value'.padStart(9)} ${'unit'.padEnd(8)} ${'target'.padEnd(12)}`);
+
+  await bareSharp(files.slice(0, CORES)); // warm-up
+  const bare = await bareSharp(files);
+  record({ name: 'bare sharp loop', value: bare, unit: 'img/s', note: `${CORES} concurrent pipelines, main thread` });
+  const pool = await workerPool(files);
+  record({ name: 'worker pool', value: pool, unit: 'img/s' });
+  record({ name: 'worker pool / bare sharp', value: pool / bare, unit: 'x', target: '>= 0.90', met: pool / bare >= 0.9 });
+
+  const db = await createTestDatabase('imgfleet_bench');
+  const backend = await spawnBackend(baseEnv(db.url, { POD_NAME: 'bench', LOG_LEVEL: 'warn', WORKER_THREADS: String(THREADS) }));
+  try {
+    // Warm-up batch: threads started, sharp loaded, connections open.
+    await completeBatch(backend, files.slice(0, THREADS), THREADS);
+    const batch = await completeBatch(backend, files, files.length);
+    const httpRate = files.length / batch.seconds;
+    record({ name: 'HTTP batch upload → all completed', value: httpRate, unit: 'img/s', note: `upload itself took ${batch.uploadSeconds.toFixed(2)} s of ${batch.seconds.toFixed(2)} s` });
+    console.log(`    (the upload request itself: ${batch.uploadSeconds.toFixed(2)} s of ${batch.seconds.toFixed(2)} s)`);
+    record({ name: 'HTTP batch / bare sharp', value: httpRate / bare, unit: 'x', target: '>= 0.80', met: httpRate / bare >= 0.8 });
+
+    // Idle single-image round trips, and how late status events reach a client.
+    const latencies: number[] = [];
+    const eventDelays: number[] = [];
+    const events = await openEventStream(`${backend.url}/api/v1/events`);
+    await events.next((e) => e.event === 'hello');
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = performance.now();
+      const res = await upload(backend.url, [{ name: `single-${i}.jpg`, data: files[i % files.length]! }]);
+      const id = ((await res.json()) as UploadResponse).images[0]!.id;
+      const done = await events.next((e) => e.event === 'status' && JSON.parse(e.data).id === id && JSON.parse(e.data).status === 'completed', 30_000);
+      latencies.push(performance.now() - t0);
+      eventDelays.push(Date.now() - Date.parse((JSON.parse(done.data) as StatusEvent).at));
+    }
+    events.close();
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.95) - 1]!;
+    record({ name: 'single 12 MP upload → completed (median, idle)', value: median(latencies), unit: 'ms', target: '<= 150', met: median(latencies) <= 150 });
+    record({ name: 'status change → client (p95)', value: p95(eventDelays), unit: 'ms', target: '< 100', met: p95(eventDelays) < 100 });
+
+    // Memory: MEMORY_N photos (the generated set, repeated), 20 per request as a client would send them.
+    const many = Array.from({ length: MEMORY_N }, (_, i) => files[i % files.length]!);
+    const mem = await completeBatch(backend, many, 20);
+    const rss = await peakRssMb(backend.child.pid!);
+    record({ name: `peak backend RSS over ${MEMORY_N} photos`, value: rss, unit: 'MiB', target: '<= 400', met: rss <= 400 });
+    record({ name: `${MEMORY_N}-photo batch throughput`, value: MEMORY_N / mem.seconds, unit: 'img/s' });
+  } finally {
+    backend.child.kill('SIGTERM');
+    await backend.exit;
+    await db.drop();
+  }
+
+  const result = {
+    at: new Date().toISOString(),
+    machine: { cores: CORES, cpu: os.cpus()[0]?.model, node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30) },
+    settings: { images: N, memoryImages: MEMORY_N, workerThreads: THREADS, averageFileMiB: Number(avgMb.toFixed(2)) },
+    rows,
+  };
+  const file = path.join(OUT_DIR, 'bench.json');
+  await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nwritten ${path.relative(ROOT, file)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
