@@ -7,7 +7,7 @@ import { openApiDocument } from './openapi.js';
 import { healthRouter } from './routes/health.js';
 import { imagesRouter } from './routes/images.js';
 import { legacyRouter } from './routes/legacy.js';
-import { webRouter } from './web.js';
+import { webAssetPaths, webRouter } from './web.js';
 
 export interface AppExtras {
   apiToken?: string | undefined;
@@ -16,11 +16,6 @@ export interface AppExtras {
   metricsRouter?: Router;
   /** GET /metrics, Prometheus text format. */
   prometheus?: RequestHandler;
-}
-
-/** Static UI files hold no data: they stay reachable so the page can ask for the token. */
-function isStaticAsset(p: string): boolean {
-  return p === '/' || p === '/index.html' || p === '/metrics.html' || p.startsWith('/assets/') || p === '/favicon.ico';
 }
 
 export function createApp(ctx: AppContext, extras: AppExtras): express.Express {
@@ -33,14 +28,15 @@ export function createApp(ctx: AppContext, extras: AppExtras): express.Express {
     next();
   });
   app.use(healthRouter(ctx));
-  app.use(bearerAuth(extras.apiToken, isStaticAsset));
+  const publicFiles = webAssetPaths(extras.webRoot);
+  app.use(bearerAuth(extras.apiToken, (p) => publicFiles.has(p)));
   if (extras.prometheus) app.get('/metrics', extras.prometheus);
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
   app.use('/api/v1', imagesRouter(ctx));
   if (extras.metricsRouter) app.use('/api/v1', extras.metricsRouter);
-  app.use(legacyRouter(ctx));
+  app.use(legacyRouter(ctx, extras.webRoot));
   app.use(webRouter(extras.webRoot));
   app.use(notFound);
   app.use(errorHandler(ctx.logger));

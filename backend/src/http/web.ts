@@ -3,7 +3,7 @@
  * Hashed assets are cached for a year; HTML is revalidated every time, and
  * carries a strict Content-Security-Policy.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
@@ -27,7 +27,32 @@ export function defaultWebRoot(): string {
   return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../desktop/dist/renderer');
 }
 
-const HASHED = /-[A-Za-z0-9_-]{8,}\.(js|css|map|png|svg|woff2?)$/;
+const HASHED = /-[A-Za-z0-9_-]{8,}\.(js|css|map|png|svg|woff2?|txt)$/;
+
+/**
+ * The URL paths of the files in the web root (and `/`). They hold no data, so
+ * with API_TOKEN set they stay reachable: the page itself asks for the token.
+ */
+export function webAssetPaths(root: string): Set<string> {
+  const paths = new Set<string>();
+  const walk = (dir: string, prefix: string) => {
+    for (const name of readdirSync(dir)) {
+      const full = path.join(dir, name);
+      if (statSync(full).isDirectory()) walk(full, `${prefix}${name}/`);
+      else paths.add(`${prefix}${name}`);
+    }
+  };
+  if (existsSync(root)) walk(root, '/');
+  if (paths.has('/index.html')) paths.add('/');
+  return paths;
+}
+
+/** Sends one of the built pages (e.g. the dashboard for a browser asking /dashboard). */
+export function sendPage(root: string, page: string, res: import('express').Response): void {
+  res.setHeader('Content-Security-Policy', WEB_CSP);
+  res.setHeader('Cache-Control', 'no-cache');
+  res.sendFile(path.join(root, page));
+}
 
 export function webRouter(root: string): Router {
   const r = Router();

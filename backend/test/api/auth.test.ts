@@ -1,5 +1,8 @@
 /** Optional API_TOKEN: every route but the health checks needs the bearer token. */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { openEventStream, startTestBackend, upload, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
@@ -8,11 +11,22 @@ const TOKEN = 's3cret-token-for-tests';
 
 describe('auth on', () => {
   let t: TestBackend;
+  let webRoot: string;
   before(async () => {
-    t = await startTestBackend({ API_TOKEN: TOKEN });
+    webRoot = await mkdtemp(path.join(os.tmpdir(), 'imgfleet-web-'));
+    await writeFile(path.join(webRoot, 'index.html'), '<!doctype html><title>imgfleet</title>');
+    await writeFile(path.join(webRoot, 'app-ABCD1234.js'), 'console.log(1)');
+    t = await startTestBackend({ API_TOKEN: TOKEN, WEB_ROOT: webRoot });
   });
   after(async () => {
     await t.close();
+    await rm(webRoot, { recursive: true, force: true });
+  });
+
+  it('serves the web UI files without the token (they hold no data; the page asks for it)', async () => {
+    assert.equal((await fetch(`${t.url}/`)).status, 200);
+    assert.equal((await fetch(`${t.url}/app-ABCD1234.js`)).status, 200);
+    assert.equal((await fetch(`${t.url}/other.js`)).status, 401);
   });
 
   it('refuses requests without the token or with a wrong one', async () => {

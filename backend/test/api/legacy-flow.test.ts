@@ -1,5 +1,8 @@
 /** The earlier web system's API, end to end: upload → status → download a valid JPEG of the right size. */
 import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { LegacyStatus, Stats, UploadResponse } from '../../src/http/contract.js';
@@ -8,11 +11,17 @@ import { makeImage } from '../support/images.js';
 
 describe('earlier API (POST /upload, /status/:id/json, /download/:id, /dashboard)', () => {
   let t: TestBackend;
+  let webRoot: string;
   before(async () => {
-    t = await startTestBackend();
+    // A stand-in web UI build, so this test does not depend on the desktop workspace's.
+    webRoot = await mkdtemp(path.join(os.tmpdir(), 'imgfleet-web-'));
+    await writeFile(path.join(webRoot, 'index.html'), '<!doctype html><title>imgfleet</title>');
+    await writeFile(path.join(webRoot, 'metrics.html'), '<!doctype html><title>imgfleet dashboard</title>');
+    t = await startTestBackend({ WEB_ROOT: webRoot });
   });
   after(async () => {
     await t.close();
+    await rm(webRoot, { recursive: true, force: true });
   });
 
   it('uploads several images under field "images" and downloads each resized', async () => {
@@ -58,6 +67,27 @@ describe('earlier API (POST /upload, /status/:id/json, /download/:id, /dashboard
     assert.equal(stats.processedCount, 4);
     assert.ok(stats.avgProcessingMs! > 0);
     assert.equal(stats.recent.length, 4);
+  });
+
+  it('keeps the earlier pages for browsers: /status/:id and /dashboard as HTML', async () => {
+    const res = await upload(t.url, [{ name: 'page <test>.jpg', data: await makeImage({ width: 1200, height: 900 }) }], { path: '/upload' });
+    const id = ((await res.json()) as UploadResponse).images[0]!.id;
+    await waitFor(async () => (await getJson<LegacyStatus>(`${t.url}/status/${id}/json`)).body.status === 'completed');
+    const page = await fetch(`${t.url}/status/${id}`, { headers: { accept: 'text/html' } });
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /default-src 'self'/);
+    const html = await page.text();
+    assert.match(html, /completed/);
+    assert.match(html, /page &lt;test&gt;\.jpg/, 'the file name is escaped');
+    assert.match(html, new RegExp(`href="/download/${id}"`));
+    assert.match(html, /800 × 600/);
+
+    const dashboardHtml = await fetch(`${t.url}/dashboard`, { headers: { accept: 'text/html,application/xhtml+xml' } });
+    assert.match(dashboardHtml.headers.get('content-type') ?? '', /text\/html/);
+    assert.match(await dashboardHtml.text(), /imgfleet dashboard/);
+    const dashboardJson = await fetch(`${t.url}/dashboard`, { headers: { accept: 'application/json' } });
+    assert.equal(((await dashboardJson.json()) as Stats).completed, 5);
   });
 
   it('answers unknown images with JSON 404 and unfinished downloads with 409', async () => {

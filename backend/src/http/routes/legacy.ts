@@ -1,15 +1,53 @@
 /**
  * The earlier Flask system's routes, kept for its clients and bookmarks:
- * POST /upload, GET /status/:id/json, GET /download/:id, GET /dashboard.
+ * POST /upload, GET /status/:id/json, GET /download/:id, and the pages
+ * GET /status/:id and GET /dashboard (HTML for a browser, JSON for clients).
  */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Router } from 'express';
-import type { LegacyStatus } from '../contract.js';
+import type { ImageSummary, LegacyStatus } from '../contract.js';
 import { collectStats, type AppContext } from '../context.js';
 import { HttpError, parseId } from '../errors.js';
 import { handleUpload } from '../upload.js';
-import { sendProcessed } from './images.js';
+import { WEB_CSP, sendPage } from '../web.js';
+import { resultFilename, sendProcessed } from './images.js';
 
-export function legacyRouter(ctx: AppContext): Router {
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+
+/** The earlier per-image status page: server-rendered, refreshing itself until the image is done. */
+export function statusPage(image: ImageSummary): string {
+  const done = image.status === 'completed' || image.status === 'failed';
+  const rows: [string, string][] = [
+    ['File', image.filename],
+    ['Status', image.status],
+    ['Uploaded', image.uploadedAt],
+  ];
+  if (image.originalWidth) rows.push(['Original', `${image.originalWidth} × ${image.originalHeight}`]);
+  if (image.width) rows.push(['Result', `${image.width} × ${image.height}`]);
+  if (image.processingMs !== null) rows.push(['Processing time', `${image.processingMs} ms`]);
+  if (image.processedAt) rows.push(['Processed', image.processedAt]);
+  if (image.error) rows.push(['Reason', image.error]);
+  const table = rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('\n');
+  const download =
+    image.status === 'completed'
+      ? `<p><a href="/download/${image.id}" download="${escapeHtml(resultFilename(image))}">Download the resized image</a></p>`
+      : '';
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+${done ? '' : '<meta http-equiv="refresh" content="2">'}
+<title>${escapeHtml(image.filename)}: ${image.status} · imgfleet</title>
+</head><body>
+<h1>Image ${image.id}: <span class="status-${image.status}">${image.status}</span></h1>
+<table>${table}</table>
+${download}
+<p><a href="/">Upload more</a> · <a href="/dashboard">Dashboard</a></p>
+</body></html>`;
+}
+
+export function legacyRouter(ctx: AppContext, webRoot: string): Router {
   const r = Router();
 
   r.post('/upload', async (req, res) => {
@@ -38,7 +76,24 @@ export function legacyRouter(ctx: AppContext): Router {
     await sendProcessed(ctx, res, id, () => `processed_${id}.jpg`);
   });
 
-  r.get('/dashboard', async (_req, res) => {
+  r.get('/status/:id', async (req, res) => {
+    const id = parseId(req.params.id);
+    const image = await ctx.repo.get(id);
+    if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
+    if (req.accepts(['html', 'json']) === 'json') {
+      res.json(image);
+      return;
+    }
+    res.setHeader('Content-Security-Policy', WEB_CSP);
+    res.type('html').send(statusPage(image));
+  });
+
+  // Browsers get the dashboard page (the web UI's metrics view); clients get the figures.
+  r.get('/dashboard', async (req, res) => {
+    if (req.accepts(['json', 'html']) === 'html' && existsSync(path.join(webRoot, 'metrics.html'))) {
+      sendPage(webRoot, 'metrics.html', res);
+      return;
+    }
     res.json(await collectStats(ctx));
   });
 
