@@ -1,0 +1,214 @@
+/**
+ * The manifests against the code they deploy: every variable set is one the code
+ * reads, the configuration they produce is accepted by the code's own parsers, the
+ * probe paths are real routes, the handler mounted is the repository's.
+ */
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { databaseTarget, envSchema, loadEnv, podName, redisUrl } from '../../src/config/env.js';
+import { loadRuntimeConfig, runtimeEnvSchema } from '../../src/runtime/config.js';
+import {
+  getObject,
+  mainContainer,
+  preStopSeconds,
+  quantity,
+  readRepoFile,
+  repoPath,
+  resolvedEnvironment,
+} from './support/repo.js';
+import type { ConfigMapLike, Container, Probe } from './support/repo.js';
+
+const backend = mainContainer('Deployment', 'image-processor');
+const runtime = mainContainer('Deployment', 'imgfleet-runtime');
+const POD = 'image-processor-7d9c6b5f4-x2x9q';
+
+const backendEnv = resolvedEnvironment(backend.container, POD);
+const runtimeEnv = resolvedEnvironment(runtime.container, 'imgfleet-runtime-5c8d7b9f6-q4r7t');
+
+describe('backend container environment', () => {
+  test('sets only variables the backend reads (the keys of envSchema)', () => {
+    const known = new Set(Object.keys(envSchema.shape));
+    const unknown = Object.keys(backendEnv).filter((name) => !known.has(name));
+    assert.deepEqual(unknown, [], `not read by backend/src/config/env.ts: ${unknown.join(', ')}`);
+  });
+
+  test('is accepted by the backend configuration parser', () => {
+    assert.doesNotThrow(() => loadEnv(backendEnv));
+  });
+
+  test('listens on all interfaces, on the port the container declares', () => {
+    const env = loadEnv(backendEnv);
+    assert.equal(env.HOST, '0.0.0.0');
+    const http = backend.container.ports?.find((p) => p.name === 'http');
+    assert.equal(http?.containerPort, env.PORT);
+  });
+
+  test('reaches Postgres through the Service `postgres` with the earlier Secret', () => {
+    const env = loadEnv(backendEnv);
+    assert.deepEqual(databaseTarget(env), { kind: 'url', url: 'postgres://postgres:postgres@postgres:5432/imagedb' });
+    const refs = Object.fromEntries(
+      (backend.container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, e.valueFrom!.secretKeyRef]),
+    );
+    assert.deepEqual(refs, {
+      DB_USER: { name: 'postgres-secret', key: 'username' },
+      DB_PASSWORD: { name: 'postgres-secret', key: 'password' },
+    });
+    getObject('Service', env.DB_HOST!);
+  });
+
+  test('publishes metrics to the Service `redis`, under the pod name from the downward API', () => {
+    const env = loadEnv(backendEnv);
+    assert.equal(redisUrl(env), 'redis://redis:6379');
+    getObject('Service', env.REDIS_HOST!);
+    assert.deepEqual(backend.container.env?.find((e) => e.name === 'POD_NAME')?.valueFrom, {
+      fieldRef: { fieldPath: 'metadata.name' },
+    });
+    assert.equal(podName(env), POD);
+  });
+
+  test('keeps four worker threads per pod, as the earlier system did', () => {
+    assert.equal(loadEnv(backendEnv).WORKER_THREADS, 4);
+  });
+});
+
+describe('function runtime container environment', () => {
+  test('sets only variables the runtime reads (the keys of runtimeEnvSchema)', () => {
+    const known = new Set(Object.keys(runtimeEnvSchema.shape));
+    const unknown = Object.keys(runtimeEnv).filter((name) => !known.has(name));
+    assert.deepEqual(unknown, [], `not read by backend/src/runtime/config.ts: ${unknown.join(', ')}`);
+  });
+
+  test('is accepted by the runtime configuration parser, with the design values', () => {
+    const config = loadRuntimeConfig(runtimeEnv);
+    assert.equal(config.redisUrl, 'redis://redis:6379');
+    assert.equal(config.inputKey, 'metrics:*');
+    assert.equal(config.outputKey, 'metrics-derived');
+    assert.equal(config.functionPath, '/opt/usermodule.py');
+    assert.equal(config.handlerFunction, 'usermodule.handler');
+    getObject('Service', config.redisHost);
+  });
+
+  test('polls as often as the backend publishes', () => {
+    assert.equal(loadRuntimeConfig(runtimeEnv).intervalSeconds, loadEnv(backendEnv).METRICS_PERIOD);
+  });
+
+  test('writes where the backend reads the derived figures (one ConfigMap key for both)', () => {
+    const fromBackend = backend.container.env?.find((e) => e.name === 'FUNCTION_OUTPUT_KEY')?.valueFrom?.configMapKeyRef;
+    const fromRuntime = runtime.container.env?.find((e) => e.name === 'REDIS_OUTPUT_KEY')?.valueFrom?.configMapKeyRef;
+    assert.deepEqual(fromBackend, { name: 'outputkey', key: 'REDIS_OUTPUT_KEY' });
+    assert.deepEqual(fromRuntime, fromBackend);
+    assert.equal(loadEnv(backendEnv).FUNCTION_OUTPUT_KEY, loadRuntimeConfig(runtimeEnv).outputKey);
+  });
+});
+
+describe('the handler the runtime runs', () => {
+  const pyfile = getObject<ConfigMapLike>('ConfigMap', 'pyfile');
+
+  test('the `pyfile` ConfigMap holds backend/functions/usermodule.py, byte for byte', () => {
+    assert.equal(pyfile.data?.pyfile, readRepoFile('backend/functions/usermodule.py'));
+  });
+
+  test('reaches FUNCTION_PATH (a link into the mounted folder) and defines the HANDLER_FUNCTION named', () => {
+    const config = loadRuntimeConfig(runtimeEnv);
+    // The image links FUNCTION_PATH to /opt/function/usermodule.py (see the Dockerfile test).
+    const target = '/opt/function/usermodule.py';
+    assert.match(readRepoFile('docker/Dockerfile.runtime'), new RegExp(`ln -s ${target} ${config.functionPath}`));
+    const mount = runtime.container.volumeMounts?.find((m) => m.mountPath === path.posix.dirname(target));
+    assert.ok(mount, `nothing mounted at ${path.posix.dirname(target)}`);
+    assert.equal(mount.subPath, undefined, 'a subPath mount would never see ConfigMap edits');
+    const volume = runtime.workload.spec.template.spec.volumes?.find((v) => v.name === mount.name);
+    assert.equal(volume?.configMap?.name, 'pyfile');
+    const item = volume.configMap.items?.find((i) => i.path === path.posix.basename(target));
+    assert.equal(item?.key, 'pyfile');
+    const [moduleName, functionName] = config.handlerFunction!.split('.');
+    assert.equal(moduleName, path.posix.basename(config.functionPath, '.py'));
+    assert.match(pyfile.data!.pyfile!, new RegExp(`^def ${functionName}\\(input, context\\):`, 'm'));
+  });
+});
+
+/** Every `.ts` file below backend/src/http. */
+function httpSources(): { file: string; text: string }[] {
+  const dir = repoPath('backend', 'src', 'http');
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => ({ file: f, text: readFileSync(path.join(dir, f), 'utf8') }));
+}
+
+/** True when `GET route` is defined in backend/src/http and its router is mounted at the root. */
+function rootRoute(route: string): boolean {
+  const sources = httpSources();
+  const defining = sources.find((s) => s.text.includes(`.get('${route}'`));
+  if (!defining) return false;
+  const before = defining.text.slice(0, defining.text.indexOf(`.get('${route}'`));
+  const factory = [...before.matchAll(/export function (\w+)\(/g)].at(-1)?.[1];
+  if (!factory) return false;
+  const mounts = sources.flatMap((s) => [...s.text.matchAll(new RegExp(`\\.use\\(([^)]*?)${factory}\\(`, 'g'))]);
+  return mounts.length > 0 && mounts.every((m) => m[1]!.trim() === '');
+}
+
+function probePort(container: Container, probe: Probe | undefined): number | undefined {
+  const port = probe?.httpGet?.port;
+  if (typeof port === 'number') return port;
+  return container.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+describe('backend probes and shutdown', () => {
+  const c = backend.container;
+
+  test('readiness is /readyz, liveness and start-up are /healthz, all on the HTTP port', () => {
+    assert.equal(c.readinessProbe?.httpGet?.path, '/readyz');
+    assert.equal(c.livenessProbe?.httpGet?.path, '/healthz');
+    assert.equal(c.startupProbe?.httpGet?.path, '/healthz');
+    const port = loadEnv(backendEnv).PORT;
+    for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) assert.equal(probePort(c, probe), port);
+  });
+
+  test('/healthz and /readyz are routes of the backend, served at the root', () => {
+    assert.ok(rootRoute('/healthz'), 'GET /healthz is not a root route in backend/src/http');
+    assert.ok(rootRoute('/readyz'), 'GET /readyz is not a root route in backend/src/http');
+  });
+
+  test('the grace period outlasts the preStop pause plus SHUTDOWN_GRACE_SECONDS', () => {
+    const sleep = preStopSeconds(c);
+    assert.ok(sleep > 0, 'the preStop hook lets the Service stop routing first');
+    const grace = loadEnv(backendEnv).SHUTDOWN_GRACE_SECONDS;
+    const period = backend.workload.spec.template.spec.terminationGracePeriodSeconds ?? 30;
+    assert.ok(period > grace + sleep, `terminationGracePeriodSeconds ${period} <= ${grace} + ${sleep}`);
+  });
+
+  test('the start-up probe allows time for the migrations before liveness starts', () => {
+    const p = c.startupProbe!;
+    assert.ok((p.periodSeconds ?? 10) * (p.failureThreshold ?? 3) >= 60);
+  });
+});
+
+describe('resources and security', () => {
+  test('the backend may use at least 512Mi and requests CPU (the autoscaler needs it)', () => {
+    const r = backend.container.resources;
+    assert.ok(quantity(r?.limits?.memory ?? '0') >= quantity('512Mi'));
+    assert.ok(quantity(r?.requests?.cpu ?? '0') > 0);
+    assert.ok(quantity(r?.requests?.memory ?? '0') <= quantity(r?.limits?.memory ?? '0'));
+  });
+
+  for (const { workload, container } of [backend, runtime]) {
+    test(`${workload.metadata.name} runs unprivileged on a read-only root file system, with /tmp writable`, () => {
+      const pod = workload.spec.template.spec;
+      const sc = container.securityContext;
+      assert.equal(pod.securityContext?.runAsNonRoot, true);
+      assert.ok((pod.securityContext?.runAsUser ?? 0) > 0);
+      assert.equal(pod.securityContext?.seccompProfile?.type, 'RuntimeDefault');
+      assert.equal(sc?.readOnlyRootFilesystem, true);
+      assert.equal(sc?.allowPrivilegeEscalation, false);
+      assert.deepEqual(sc?.capabilities?.drop, ['ALL']);
+      assert.equal(sc?.capabilities?.add, undefined);
+      assert.equal(pod.automountServiceAccountToken, false);
+      const tmp = container.volumeMounts?.find((m) => m.mountPath === '/tmp');
+      assert.ok(tmp, 'no /tmp mount');
+      assert.ok(pod.volumes?.find((v) => v.name === tmp.name)?.emptyDir, '/tmp is not an emptyDir');
+      assert.ok(container.resources?.limits?.memory, 'no memory limit');
+      assert.ok(container.resources?.requests?.cpu, 'no CPU request');
+    });
+  }
+});
