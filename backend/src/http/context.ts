@@ -6,6 +6,7 @@ import type { Notifications } from '../queue/notifications.js';
 import type { ImageRepository } from '../queue/repository.js';
 import type { Semaphore } from '../util/semaphore.js';
 import type { Stats } from './contract.js';
+import type { UploadDeps } from './upload.js';
 
 export interface AppContext {
   repo: ImageRepository;
@@ -30,5 +31,18 @@ export async function collectStats(ctx: AppContext): Promise<Stats> {
     processedCount: ctx.dispatcher.counters.completed,
     pod: ctx.podName,
     recent,
+  };
+}
+
+/** What an upload route hands to `handleUpload`. */
+export function uploadDeps(ctx: AppContext): UploadDeps {
+  return {
+    repo: ctx.repo,
+    dispatcher: ctx.dispatcher,
+    rules: ctx.rules,
+    maxFiles: ctx.maxFilesPerUpload,
+    memorySlots: ctx.memorySlots,
+    logger: ctx.logger,
+    onFile: ctx.onUploadedFile,
   };
 }

@@ -6,6 +6,7 @@
  * decimal point for clients in Python too.
  */
 import { Router, type Request, type Response } from 'express';
+import { openSse } from '../http/sse.js';
 import { stringifyWithFloats } from './float-json.js';
 import type { MetricsEvent, MetricsHub } from './hub.js';
 import type { PodMetrics } from './pod-view.js';
@@ -66,62 +67,19 @@ export function metricsRouter(hub: MetricsHub, options: MetricsRouterOptions = {
   });
 
   router.get('/metrics/stream', (req: Request, res: Response) => {
-    res.status(200).set({
-      'Content-Type': 'text/event-stream; charset=utf-8',
-      'Cache-Control': 'no-cache, no-transform',
-      Connection: 'keep-alive',
-      // nginx-style proxies would otherwise buffer the stream.
-      'X-Accel-Buffering': 'no',
+    const stream = openSse(req, res, {
+      heartbeatMs,
+      retryMs: Math.min(5000, hub.periodSeconds * 1000),
+      maxBufferedBytes,
+      serialize: stringifyWithFloats,
     });
-    res.flushHeaders();
-    req.socket.setNoDelay(true);
-
-    let closed = false;
-    const write = (chunk: string): void => {
-      if (closed) return;
-      res.write(chunk);
-      if (res.writableLength > maxBufferedBytes) cleanup(true);
-    };
-    const send = (event: string, data: unknown): void => {
-      write(`event: ${event}\ndata: ${stringifyWithFloats(data)}\n\n`);
-    };
-
-    const onEvent = (event: MetricsEvent): void => {
-      switch (event.type) {
-        case 'snapshot':
-          send('snapshot', eventPayload(event.metrics));
-          break;
-        case 'derived':
-          send('derived', eventPayload(event.metrics));
-          break;
-        case 'expired':
-          send('expired', { pod: event.pod });
-          break;
-      }
-    };
-
     // Subscribe before sending the current state: nothing can fall in between.
-    const unsubscribe = hub.subscribe(onEvent);
-    const heartbeat = setInterval(() => write(': heartbeat\n\n'), heartbeatMs);
-    heartbeat.unref();
-
-    function cleanup(destroy = false): void {
-      if (closed) return;
-      closed = true;
-      unsubscribe();
-      clearInterval(heartbeat);
-      if (destroy) res.destroy();
-    }
-    req.on('close', () => cleanup());
-    res.on('close', () => cleanup());
-    res.on('error', () => cleanup(true));
-
-    try {
-      write(`retry: ${Math.min(5000, hub.periodSeconds * 1000)}\n\n`);
-      for (const metrics of hub.latest()) send('snapshot', eventPayload(metrics));
-    } catch {
-      cleanup(true);
-    }
+    const unsubscribe = hub.subscribe((event: MetricsEvent) => {
+      if (event.type === 'expired') stream.send('expired', { pod: event.pod });
+      else stream.send(event.type, eventPayload(event.metrics));
+    });
+    stream.onClose(unsubscribe);
+    for (const metrics of hub.latest()) stream.send('snapshot', eventPayload(metrics));
   });
 
   return router;

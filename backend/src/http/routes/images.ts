@@ -4,7 +4,7 @@ import path from 'node:path';
 import { ZipArchive } from 'archiver';
 import { Router, type Response } from 'express';
 import type { ImageStatus, ImageSummary, StatusEvent } from '../contract.js';
-import { collectStats, type AppContext } from '../context.js';
+import { collectStats, uploadDeps, type AppContext } from '../context.js';
 import { HttpError, parseBatchId, parseId } from '../errors.js';
 import { openSse } from '../sse.js';
 import { handleUpload } from '../upload.js';
@@ -45,15 +45,7 @@ export function imagesRouter(ctx: AppContext): Router {
 
   r.post('/images', async (req, res) => {
     const batchId = req.query.batchId === undefined ? undefined : parseBatchId(req.query.batchId);
-    const result = await handleUpload(req, {
-      repo: ctx.repo,
-      dispatcher: ctx.dispatcher,
-      rules: ctx.rules,
-      maxFiles: ctx.maxFilesPerUpload,
-      memorySlots: ctx.memorySlots,
-      logger: ctx.logger,
-      onFile: ctx.onUploadedFile,
-    }, batchId);
+    const result = await handleUpload(req, uploadDeps(ctx), batchId);
     res.status(202).json(result);
   });
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Router } from 'express';
 import type { ImageSummary, LegacyStatus } from '../contract.js';
-import { collectStats, type AppContext } from '../context.js';
+import { collectStats, uploadDeps, type AppContext } from '../context.js';
 import { HttpError, parseId } from '../errors.js';
 import { handleUpload } from '../upload.js';
 import { WEB_CSP, sendPage } from '../web.js';
@@ -51,15 +51,7 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
   const r = Router();
 
   r.post('/upload', async (req, res) => {
-    const result = await handleUpload(req, {
-      repo: ctx.repo,
-      dispatcher: ctx.dispatcher,
-      rules: ctx.rules,
-      maxFiles: ctx.maxFilesPerUpload,
-      memorySlots: ctx.memorySlots,
-      logger: ctx.logger,
-      onFile: ctx.onUploadedFile,
-    });
+    const result = await handleUpload(req, uploadDeps(ctx));
     res.status(202).json(result);
   });
 
