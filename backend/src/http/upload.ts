@@ -14,7 +14,7 @@ import type { Request } from 'express';
 import { CONTENT_TYPES, detectFormat, isImageError, readHeader, type ResizeRules } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
-import type { ImageRepository } from '../queue/repository.js';
+import type { ImageRepository, NewImage } from '../queue/repository.js';
 import type { Semaphore } from '../util/semaphore.js';
 import type { UploadFileResult, UploadResponse } from './contract.js';
 import { HttpError } from './errors.js';
@@ -62,56 +62,76 @@ export function handleUpload(req: Request, deps: UploadDeps, batchId: string = r
   let filesLimitHit = false;
   let index = 0;
 
-  const storeFile = async (stream: Readable, rawName: string | undefined, position: number): Promise<void> => {
-    const filename = cleanFilename(rawName, `file-${position}`);
-    const release = await deps.memorySlots.acquire();
-    try {
-      const { bytes, truncated } = await collect(stream);
-      // A browser form with no file chosen sends an empty part without a name.
-      if (!rawName && bytes.length === 0 && !truncated) return;
-      const reject = async (code: string, error: string, contentType: string | null) => {
-        const id = await repo.insertRejected({ batchId, filename, contentType, error, errorCode: code });
-        results.push({ position, id, filename, status: 'failed', error, code });
-        deps.onFile?.(bytes.length, false);
+  type Checked =
+    | { ok: true; image: NewImage }
+    | { ok: false; code: string; error: string; contentType: string | null };
+
+  /** Everything about a file that needs no database: size, type, header. */
+  const check = async (bytes: Buffer, truncated: boolean, filename: string): Promise<Checked> => {
+    if (truncated) {
+      return {
+        ok: false,
+        code: 'FILE_TOO_LARGE',
+        error: `the file is larger than the limit of ${(rules.maxBytes / MiB).toFixed(1)} MiB`,
+        contentType: null,
       };
-      if (truncated) {
-        await reject(
-          'FILE_TOO_LARGE',
-          `the file is larger than the limit of ${(rules.maxBytes / MiB).toFixed(1)} MiB`,
-          null,
-        );
-        return;
-      }
-      try {
-        const header = await readHeader(bytes, rules);
-        const image = {
+    }
+    try {
+      const header = await readHeader(bytes, rules);
+      return {
+        ok: true,
+        image: {
           batchId,
           filename,
           contentType: CONTENT_TYPES[header.format],
           data: bytes,
           width: header.oriented.width,
           height: header.oriented.height,
-        };
-        const local = deps.dispatcher?.reserveLocal();
-        let id: number;
-        try {
-          id = local
-            ? await repo.insertClaimed(image, deps.dispatcher!.workerId, deps.dispatcher!.leaseSeconds)
-            : await repo.insertPending(image);
-        } catch (err) {
-          local?.cancel();
-          throw err;
-        }
-        const size = bytes.length;
-        // The bytes are transferred to a worker thread from here on: not ours to read any more.
-        local?.run(id, bytes);
-        results.push({ position, id, filename, status: local ? 'processing' : 'pending' });
-        deps.onFile?.(size, true);
-      } catch (err) {
-        if (!isImageError(err)) throw err;
-        const format = detectFormat(bytes);
-        await reject(err.code, err.message, format ? CONTENT_TYPES[format] : null);
+        },
+      };
+    } catch (err) {
+      if (!isImageError(err)) throw err;
+      const format = detectFormat(bytes);
+      return { ok: false, code: err.code, error: err.message, contentType: format ? CONTENT_TYPES[format] : null };
+    }
+  };
+
+  /**
+   * Reads and checks one part, then stores it once `turn` (the previous
+   * part's insert) is done: reading overlaps storing, but rows are inserted
+   * in part order, so ids (and the queue) follow the upload's order.
+   */
+  const storeFile = async (stream: Readable, rawName: string | undefined, position: number, turn: Promise<void>): Promise<void> => {
+    const filename = cleanFilename(rawName, `file-${position}`);
+    const release = await deps.memorySlots.acquire();
+    try {
+      const { bytes, truncated } = await collect(stream);
+      // A browser form with no file chosen sends an empty part without a name.
+      if (!rawName && bytes.length === 0 && !truncated) return;
+      const checked = await check(bytes, truncated, filename);
+      await turn;
+      const size = bytes.length;
+      if (!checked.ok) {
+        const { code, error, contentType } = checked;
+        const id = await repo.insertRejected({ batchId, filename, contentType, error, errorCode: code });
+        results.push({ position, id, filename, status: 'failed', error, code });
+        deps.onFile?.(size, false);
+        return;
       }
+      const local = deps.dispatcher?.reserveLocal();
+      let id: number;
+      try {
+        id = local
+          ? await repo.insertClaimed(checked.image, deps.dispatcher!.workerId, deps.dispatcher!.leaseSeconds)
+          : await repo.insertPending(checked.image);
+      } catch (err) {
+        local?.cancel();
+        throw err;
+      }
+      // The bytes are transferred to a worker thread from here on: not ours to read any more.
+      local?.run(id, bytes);
+      results.push({ position, id, filename, status: local ? 'processing' : 'pending' });
+      deps.onFile?.(size, true);
     } finally {
       release();
     }
@@ -130,6 +150,7 @@ export function handleUpload(req: Request, deps: UploadDeps, batchId: string = r
       return;
     }
     const stores: Promise<void>[] = [];
+    let previousInsert: Promise<void> = Promise.resolve();
     let failed = false;
     const fail = (err: unknown) => {
       if (failed) return;
@@ -139,7 +160,12 @@ export function handleUpload(req: Request, deps: UploadDeps, batchId: string = r
       reject(err);
     };
     bb.on('file', (_field, stream, info) => {
-      const store = storeFile(stream, info.filename, ++index);
+      let myInsertDone!: () => void;
+      const turn = previousInsert;
+      previousInsert = new Promise((resolve) => {
+        myInsertDone = resolve;
+      });
+      const store = storeFile(stream, info.filename, ++index, turn).finally(myInsertDone);
       store.catch(fail);
       stores.push(store);
     });

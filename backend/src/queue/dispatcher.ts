@@ -102,8 +102,16 @@ export class Dispatcher {
         this.claimAgain = false;
         const free = this.pool.size - this.inFlight.size - this.reserved;
         if (free <= 0 || this.draining) break;
-        await this.repo.failExhausted(this.options.maxAttempts);
-        const claimed = await this.repo.claim(this.workerId, free, this.options.leaseSeconds, this.options.maxAttempts);
+        // The threads being claimed for are spoken for while the claim is in
+        // flight: an upload's reserveLocal() must not take one meanwhile.
+        this.reserved += free;
+        let claimed;
+        try {
+          await this.repo.failExhausted(this.options.maxAttempts);
+          claimed = await this.repo.claim(this.workerId, free, this.options.leaseSeconds, this.options.maxAttempts);
+        } finally {
+          this.reserved -= free;
+        }
         for (const job of claimed) this.track(job.id, this.process(job.id, job.attempts));
         // A full claim may leave more waiting: the next finished image kicks again.
       } while (this.claimAgain);

@@ -187,7 +187,11 @@ export class ImageRepository {
     return (await readBytea(this.db, 'processed_images', column, id)) ?? null;
   }
 
-  /** Extends the leases this worker still holds; returns the ids it no longer holds. */
+  /**
+   * Extends the leases this worker still holds. Returns the ids another
+   * worker now holds (taken over after our lease expired); an image we just
+   * finished ourselves is not "lost".
+   */
   async renewLeases(workerId: string, ids: number[], leaseSeconds: number): Promise<number[]> {
     if (ids.length === 0) return [];
     const { rows } = await this.db.query<{ id: number }>(
@@ -196,8 +200,14 @@ export class ImageRepository {
        RETURNING id`,
       [workerId, ids, leaseSeconds],
     );
-    const held = new Set(rows.map((r) => r.id));
-    return ids.filter((id) => !held.has(id));
+    if (rows.length === ids.length) return [];
+    const renewed = new Set(rows.map((r) => r.id));
+    const { rows: taken } = await this.db.query<{ id: number }>(
+      `SELECT id FROM processed_images
+        WHERE id = ANY($2::bigint[]) AND status = 'processing' AND worker_id IS DISTINCT FROM $1`,
+      [workerId, ids.filter((id) => !renewed.has(id))],
+    );
+    return taken.map((r) => r.id);
   }
 
   /** Writes the result and `completed` in one statement; false if the lease was lost. */

@@ -63,7 +63,10 @@ export async function spawnBackend(env: NodeJS.ProcessEnv, timeoutMs = 30_000): 
   let out = '';
   const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`backend did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`backend did not start in ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       const m = /"url":"(http:[^"]+)"[^\n]*imgfleet backend ready/.exec(out);
