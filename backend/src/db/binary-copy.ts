@@ -9,20 +9,60 @@ import { to as copyTo } from 'pg-copy-streams';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
-/** Parses a binary COPY stream of one row with one column. */
-export function parseSingleValueCopy(data: Buffer): Buffer | null | undefined {
-  if (data.length < SIGNATURE.length + 8 || !data.subarray(0, SIGNATURE.length).equals(SIGNATURE)) {
-    throw new Error('not a binary COPY stream');
+/**
+ * Parses a binary COPY stream of one row with one column, arriving in
+ * chunks. The value is copied once, into a buffer of its own (exactly its
+ * size, not a view into a larger one), so it can be transferred to a worker
+ * thread without another copy.
+ */
+export class SingleValueCopyParser {
+  private header: Buffer = Buffer.alloc(0);
+  private value: Buffer | null | undefined;
+  private filled = 0;
+  private done = false;
+
+  push(chunk: Buffer): void {
+    if (this.done) return;
+    if (this.value) {
+      this.fill(chunk);
+      return;
+    }
+    this.header = this.header.length ? Buffer.concat([this.header, chunk]) : chunk;
+    const fixed = SIGNATURE.length + 8;
+    if (this.header.length < fixed) return;
+    if (!this.header.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a binary COPY stream');
+    const start = fixed + this.header.readUInt32BE(SIGNATURE.length + 4); // header extension
+    if (this.header.length < start + 2) return;
+    if (this.header.readInt16BE(start) === -1) {
+      this.done = true; // trailer right away: no row
+      return;
+    }
+    if (this.header.length < start + 6) return;
+    const length = this.header.readInt32BE(start + 2);
+    if (length === -1) {
+      this.value = null;
+      this.done = true;
+      return;
+    }
+    this.value = Buffer.allocUnsafeSlow(length);
+    const rest = this.header.subarray(start + 6);
+    this.header = Buffer.alloc(0);
+    this.fill(rest);
   }
-  let offset = SIGNATURE.length + 4; // flags
-  offset += 4 + data.readUInt32BE(offset); // header extension
-  const fields = data.readInt16BE(offset);
-  if (fields === -1) return undefined; // trailer right away: no row
-  offset += 2;
-  const length = data.readInt32BE(offset);
-  offset += 4;
-  if (length === -1) return null;
-  return data.subarray(offset, offset + length);
+
+  private fill(chunk: Buffer): void {
+    const value = this.value!;
+    const n = Math.min(chunk.length, value.length - this.filled);
+    chunk.copy(value, this.filled, 0, n);
+    this.filled += n;
+    if (this.filled === value.length) this.done = true;
+  }
+
+  /** undefined: no row; null: SQL NULL. */
+  result(): Buffer | null | undefined {
+    if (this.value && this.filled !== this.value.length) throw new Error('binary COPY stream ended inside the value');
+    return this.value;
+  }
 }
 
 /**
@@ -35,9 +75,9 @@ export async function readBytea(db: pg.Pool, table: string, column: string, id: 
   const client = await db.connect();
   try {
     const stream = client.query(copyTo(`COPY (SELECT ${column} FROM ${table} WHERE id = ${id}) TO STDOUT (FORMAT binary)`));
-    const chunks: Buffer[] = [];
-    for await (const chunk of stream) chunks.push(chunk as Buffer);
-    return parseSingleValueCopy(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    const parser = new SingleValueCopyParser();
+    for await (const chunk of stream) parser.push(chunk as Buffer);
+    return parser.result();
   } finally {
     client.release();
   }

@@ -68,6 +68,8 @@ function toSummary(r: SummaryRow): ImageSummary {
 }
 
 export interface NewImage {
+  /** A pre-allocated id (see `nextId`); else the next one in the sequence. */
+  id?: number;
   batchId: string;
   filename: string;
   contentType: string;
@@ -77,6 +79,7 @@ export interface NewImage {
 }
 
 export interface RejectedImage {
+  id?: number;
   batchId: string;
   filename: string;
   contentType: string | null;
@@ -99,11 +102,22 @@ export interface ListFilter {
 export class ImageRepository {
   constructor(private readonly db: pg.Pool) {}
 
+  /**
+   * Reserves the next image id. Uploads take ids in part order, then store
+   * several parts at once: the table keeps the upload's order (and so does
+   * the queue) while Postgres works on several inserts in parallel.
+   */
+  async nextId(): Promise<number> {
+    const { rows } = await this.db.query<{ id: number }>(`SELECT nextval(pg_get_serial_sequence('processed_images', 'id')) AS id`);
+    return rows[0]!.id;
+  }
+
   async insertPending(img: NewImage): Promise<number> {
     const { rows } = await this.db.query<{ id: number }>(
-      `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, status)
-       VALUES ($1, $2, $3, $4, $5, $6, 'pending') RETURNING id`,
-      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height],
+      `INSERT INTO processed_images (id, batch_id, filename, content_type, original_data, original_width, original_height, status)
+       VALUES (coalesce($7, nextval(pg_get_serial_sequence('processed_images', 'id'))), $1, $2, $3, $4, $5, $6, 'pending')
+       RETURNING id`,
+      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.id ?? null],
     );
     return rows[0]!.id;
   }
@@ -116,11 +130,12 @@ export class ImageRepository {
    */
   async insertClaimed(img: NewImage, workerId: string, leaseSeconds: number): Promise<number> {
     const { rows } = await this.db.query<{ id: number }>(
-      `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height,
+      `INSERT INTO processed_images (id, batch_id, filename, content_type, original_data, original_width, original_height,
                                      status, worker_id, attempts, lease_expires_at, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6, 'processing', $7, 1, now() + make_interval(secs => $8), clock_timestamp())
+       VALUES (coalesce($9, nextval(pg_get_serial_sequence('processed_images', 'id'))), $1, $2, $3, $4, $5, $6,
+               'processing', $7, 1, now() + make_interval(secs => $8), clock_timestamp())
        RETURNING id`,
-      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, workerId, leaseSeconds],
+      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, workerId, leaseSeconds, img.id ?? null],
     );
     return rows[0]!.id;
   }
@@ -128,9 +143,10 @@ export class ImageRepository {
   /** A file refused at upload is kept as `failed` with its reason, so its batch shows it. */
   async insertRejected(img: RejectedImage): Promise<number> {
     const { rows } = await this.db.query<{ id: number }>(
-      `INSERT INTO processed_images (batch_id, filename, content_type, status, error, error_code, processed_at)
-       VALUES ($1, $2, $3, 'failed', $4, $5, now()) RETURNING id`,
-      [img.batchId, img.filename, img.contentType, img.error, img.errorCode],
+      `INSERT INTO processed_images (id, batch_id, filename, content_type, status, error, error_code, processed_at)
+       VALUES (coalesce($6, nextval(pg_get_serial_sequence('processed_images', 'id'))), $1, $2, $3, 'failed', $4, $5, now())
+       RETURNING id`,
+      [img.batchId, img.filename, img.contentType, img.error, img.errorCode, img.id ?? null],
     );
     return rows[0]!.id;
   }

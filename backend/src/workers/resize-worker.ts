@@ -4,6 +4,8 @@
  * ArrayBuffers.
  */
 import { performance } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import sharp from 'sharp';
 import { isImageError, resizeImage } from '../imaging/index.js';
@@ -12,7 +14,20 @@ import { ownedArrayBuffer, type ResizeTask, type ResizeTaskResult } from './resi
 // Every image is different: libvips' operation cache can never hit, it only holds memory.
 sharp.cache(false);
 
+/**
+ * A transferred input (3–5 MB) is freed only when this thread's isolate
+ * collects its ArrayBuffer. A worker allocates almost no JS heap, so V8
+ * would wait for ~64 MB of dead inputs per thread before collecting:
+ * measured, the backend's RSS climbed from 280 to 470 MiB over 200 photos.
+ * A minor GC after each task (well under a millisecond on this tiny heap)
+ * keeps it flat at ~310 MiB.
+ */
+v8.setFlagsFromString('--expose-gc');
+const collectGarbage = vm.runInNewContext('gc') as (options?: { type: 'minor' | 'major' }) => void;
+
 export default async function resize(task: ResizeTask): Promise<ResizeTaskResult> {
+  // Runs once this task, and with it the last reference to its input, is done.
+  setImmediate(() => collectGarbage({ type: 'minor' }));
   const started = performance.now();
   try {
     const out = await resizeImage(new Uint8Array(task.bytes), task.rules);
