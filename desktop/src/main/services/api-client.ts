@@ -1,0 +1,197 @@
+/**
+ * The backend's HTTP API as typed calls (axios), with the optional bearer
+ * token on every request and every failure turned into an AppError: OFFLINE
+ * when the backend could not be reached (the UI shows its offline state),
+ * HTTP_ERROR-family codes from the backend's `{error, code}` body otherwise.
+ */
+import { openAsBlob } from 'node:fs';
+import path from 'node:path';
+import axios, { AxiosError, type AxiosInstance, type AxiosProgressEvent } from 'axios';
+import type {
+  ApiErrorBody,
+  BatchSummary,
+  ImageListResponse,
+  ImageSummary,
+  Stats,
+  UploadResponse,
+} from '@imgfleet/backend/contract';
+import type { MetricsOverview, MetricsSample } from '../../shared/models.js';
+import { AppError } from './app-error.js';
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  token?: string;
+  /** For the small JSON requests; uploads and downloads are bounded by progress instead. */
+  timeoutMs?: number;
+}
+
+export interface UploadFileOptions {
+  signal?: AbortSignal;
+  onProgress?: (loaded: number, total: number) => void;
+}
+
+export class ApiClient {
+  readonly baseUrl: string;
+  private readonly token: string | undefined;
+  private readonly http: AxiosInstance;
+
+  constructor(options: ApiClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.token = options.token ? options.token : undefined;
+    this.http = axios.create({
+      baseURL: this.baseUrl,
+      timeout: options.timeoutMs ?? 15_000,
+      headers: this.authHeaders(),
+      // Node's http adapter; keeps big bodies streamed.
+      adapter: 'http',
+      maxRedirects: 0,
+    });
+  }
+
+  authHeaders(): Record<string, string> {
+    return this.token ? { Authorization: `Bearer ${this.token}` } : {};
+  }
+
+  url(pathname: string): string {
+    return `${this.baseUrl}${pathname}`;
+  }
+
+  /**
+   * Uploads one file as a streamed multipart body (the file is read from
+   * disk as it is sent, never held in memory whole).
+   */
+  async uploadFile(filePath: string, batchId: string, options: UploadFileOptions = {}): Promise<UploadResponse> {
+    const form = new FormData();
+    form.append('images', await openAsBlob(filePath, { type: 'image/jpeg' }), path.basename(filePath));
+    return this.request<UploadResponse>({
+      method: 'POST',
+      url: '/api/v1/images',
+      params: { batchId },
+      data: form,
+      timeout: 0,
+      maxBodyLength: Infinity,
+      maxContentLength: 1024 * 1024,
+      signal: options.signal,
+      onUploadProgress: (event: AxiosProgressEvent) => {
+        options.onProgress?.(event.loaded, event.total ?? event.loaded);
+      },
+    });
+  }
+
+  /** Every image of a batch, following the paging. */
+  async listBatch(batchId: string): Promise<ImageSummary[]> {
+    const images: ImageSummary[] = [];
+    const limit = 1000;
+    for (let offset = 0; ; offset += limit) {
+      const page = await this.request<ImageListResponse>({ method: 'GET', url: '/api/v1/images', params: { batchId, limit, offset } });
+      images.push(...page.images);
+      if (page.images.length < limit || images.length >= page.total) return images;
+    }
+  }
+
+  image(id: number): Promise<ImageSummary> {
+    return this.request({ method: 'GET', url: `/api/v1/images/${id}` });
+  }
+
+  /** The processed JPEG's bytes. */
+  async processed(id: number, signal?: AbortSignal): Promise<Buffer> {
+    const data = await this.request<ArrayBuffer>({
+      method: 'GET',
+      url: `/api/v1/images/${id}/processed`,
+      responseType: 'arraybuffer',
+      timeout: 120_000,
+      signal,
+    });
+    return Buffer.from(data);
+  }
+
+  retry(id: number): Promise<{ id: number; status: string }> {
+    return this.request({ method: 'POST', url: `/api/v1/images/${id}/retry` });
+  }
+
+  async remove(id: number): Promise<void> {
+    await this.request({ method: 'DELETE', url: `/api/v1/images/${id}` });
+  }
+
+  batch(batchId: string): Promise<BatchSummary> {
+    return this.request({ method: 'GET', url: `/api/v1/batches/${batchId}` });
+  }
+
+  stats(): Promise<Stats> {
+    return this.request({ method: 'GET', url: '/api/v1/stats' });
+  }
+
+  async metrics(): Promise<MetricsOverview> {
+    const body = await this.request<Partial<MetricsOverview> & { pods?: MetricsSample[] }>({ method: 'GET', url: '/api/v1/metrics' });
+    return {
+      pods: body.pods ?? [],
+      periodSeconds: body.periodSeconds ?? 5,
+      source: body.source ?? 'none',
+      redisConnected: body.redisConnected ?? null,
+    };
+  }
+
+  async health(): Promise<void> {
+    await this.request({ method: 'GET', url: '/healthz', timeout: 5000 });
+  }
+
+  private async request<T>(config: Parameters<AxiosInstance['request']>[0]): Promise<T> {
+    try {
+      const response = await this.http.request<T>(config);
+      return response.data;
+    } catch (err) {
+      throw toAppError(err, this.baseUrl);
+    }
+  }
+}
+
+/** Turns an axios failure into the error the UI understands. */
+export function toAppError(err: unknown, baseUrl: string): AppError {
+  if (err instanceof AppError) return err;
+  if (axios.isCancel(err) || (err instanceof Error && err.name === 'AbortError')) {
+    return new AppError('CANCELLED', 'cancelled', { cause: err });
+  }
+  if (err instanceof AxiosError) {
+    if (err.code === AxiosError.ERR_CANCELED) return new AppError('CANCELLED', 'cancelled', { cause: err });
+    const response = err.response;
+    if (!response) {
+      const reason = err.code ?? err.message;
+      return new AppError('OFFLINE', `the backend at ${baseUrl} is unreachable (${reason})`, { cause: err });
+    }
+    const body = parseErrorBody(response.data);
+    const code = body?.code ?? `HTTP_${response.status}`;
+    const message = body?.error ?? `the backend answered ${response.status} ${response.statusText || ''}`.trim();
+    return new AppError(code, message, { status: response.status, cause: err });
+  }
+  if (err instanceof Error) {
+    const code = (err as NodeJS.ErrnoException).code;
+    return new AppError(code === 'ENOENT' || code === 'EACCES' ? 'IO_ERROR' : 'INTERNAL', err.message, { cause: err });
+  }
+  return new AppError('INTERNAL', String(err));
+}
+
+function parseErrorBody(data: unknown): ApiErrorBody | null {
+  let value = data;
+  if (value instanceof ArrayBuffer || Buffer.isBuffer(value)) {
+    try {
+      value = JSON.parse(Buffer.from(value as ArrayBuffer).toString('utf8'));
+    } catch {
+      return null;
+    }
+  } else if (typeof value === 'string') {
+    try {
+      value = JSON.parse(value);
+    } catch {
+      return null;
+    }
+  }
+  if (typeof value === 'object' && value !== null && typeof (value as ApiErrorBody).error === 'string') {
+    return value as ApiErrorBody;
+  }
+  return null;
+}
+
+/** Network failures worth retrying: the request may not have reached the backend, or it was briefly unavailable. */
+export function isTransient(err: AppError): boolean {
+  return err.code === 'OFFLINE' || err.status === 502 || err.status === 503 || err.status === 504 || err.status === 429;
+}

@@ -1,0 +1,51 @@
+/**
+ * The cluster's live metrics (GET /api/v1/metrics/stream): each pod's
+ * snapshot as it is published, its derived figures (moving averages,
+ * percentages) when the function runtime produces them, and pods that
+ * disappear.
+ */
+import type { ConnectionState, MetricsSample, MetricsUpdate } from '../../shared/models.js';
+import type { ApiClient } from './api-client.js';
+import { LiveStream } from './live-stream.js';
+
+export interface MetricsClientOptions {
+  client: () => ApiClient;
+  onUpdate: (update: MetricsUpdate) => void;
+  onState: (state: ConnectionState) => void;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+export function createMetricsClient(options: MetricsClientOptions): LiveStream {
+  return new LiveStream({
+    url: () => options.client().url('/api/v1/metrics/stream'),
+    label: () => options.client().baseUrl,
+    headers: () => options.client().authHeaders(),
+    events: ['snapshot', 'derived', 'expired'],
+    onEvent: (type, data) => {
+      const update = toUpdate(type, data);
+      if (update) options.onUpdate(update);
+    },
+    onState: options.onState,
+    minDelayMs: options.minDelayMs,
+    maxDelayMs: options.maxDelayMs,
+  });
+}
+
+export function toUpdate(type: string, data: unknown): MetricsUpdate | null {
+  if (typeof data !== 'object' || data === null) return null;
+  const record = data as Partial<MetricsSample>;
+  if (typeof record.pod !== 'string') return null;
+  if (type === 'expired') return { type: 'expired', pod: record.pod };
+  if (type !== 'snapshot' && type !== 'derived') return null;
+  if (typeof record.snapshot !== 'object' || record.snapshot === null) return null;
+  return {
+    type,
+    sample: {
+      pod: record.pod,
+      snapshot: record.snapshot,
+      derived: record.derived ?? null,
+      receivedAt: typeof record.receivedAt === 'string' ? record.receivedAt : new Date().toISOString(),
+    },
+  };
+}

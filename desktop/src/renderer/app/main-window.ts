@@ -1,0 +1,495 @@
+/**
+ * The main window's behaviour: adding files (pick, drop), previews, upload,
+ * live statuses, retry, downloads, local resize, the overall progress, the
+ * offline state, notifications and the settings dialog. It talks only to the
+ * Platform, so the same code runs in Electron and in a browser.
+ */
+import { byId, setText, show } from '../ui/dom.js';
+import { plural } from '../ui/format.js';
+import {
+  errorCode,
+  errorMessage,
+  type AddedFiles,
+  type ConnectionState,
+  type MenuCommand,
+  type Platform,
+  type Settings,
+  type WriteOutcome,
+} from '../platform/platform.js';
+import { BatchStore, type Card } from './batch-store.js';
+import { CardsView, type CardAction } from './cards-view.js';
+import { EtaEstimator, cardWork, formatDuration } from './progress.js';
+import { bindShortcuts } from './shortcuts.js';
+import { SettingsDialog } from './settings-dialog.js';
+
+type Button = HTMLButtonElement;
+
+export class MainWindow {
+  readonly store = new BatchStore();
+  private readonly view: CardsView;
+  private readonly eta = new EtaEstimator();
+  private settings: Settings | null = null;
+  private connection: ConnectionState = { state: 'connecting', url: '' };
+  private stopEvents: (() => void) | null = null;
+  private uploadsRunning = 0;
+  private busy = { download: false, resize: false };
+  /** Set when this window sent work to the cluster; cleared by the "batch finished" notification. */
+  private awaitingFinish = false;
+  private readonly buttons: Record<string, Button>;
+  private readonly settingsDialog: SettingsDialog;
+
+  constructor(private readonly platform: Platform) {
+    this.view = new CardsView(byId<HTMLUListElement>('cards'), this.store, (action, key) => void this.onCardAction(action, key));
+    this.buttons = Object.fromEntries(
+      [
+        'add-files',
+        'add-folder',
+        'upload',
+        'cancel',
+        'retry-failed',
+        'download-all',
+        'choose-folder',
+        'open-folder',
+        'resize-locally',
+        'clear',
+        'open-metrics',
+        'open-settings',
+      ].map((id) => [id, byId<Button>(id)]),
+    );
+    this.settingsDialog = new SettingsDialog(platform, (settings) => this.applySettings(settings));
+  }
+
+  async start(): Promise<void> {
+    document.body.dataset.platform = this.platform.kind;
+    // Desktop-only controls disappear in a browser rather than failing when clicked.
+    for (const element of document.querySelectorAll<HTMLElement>('[data-capability]')) {
+      const capability = element.dataset.capability as keyof Platform['capabilities'];
+      show(element, this.platform.capabilities[capability]);
+    }
+    this.store.subscribe((changed, structural) => {
+      this.view.update(changed, structural);
+      this.refresh();
+    });
+    this.bindToolbar();
+    this.bindDropZone();
+    bindShortcuts(document, (command) => void this.command(command));
+    this.platform.onMenuCommand((command) => void this.command(command));
+
+    try {
+      this.applySettings(await this.platform.getSettings());
+    } catch (err) {
+      this.notice(`Settings could not be read: ${errorMessage(err)}`, true);
+    }
+    this.watchBatch();
+    this.refresh();
+    document.body.dataset.ready = 'true';
+  }
+
+  // ---- commands (toolbar, menu, shortcuts) ----
+
+  async command(command: MenuCommand): Promise<void> {
+    switch (command) {
+      case 'open-files':
+        return this.pick(false);
+      case 'open-folder':
+        return this.pick(true);
+      case 'upload':
+        return this.uploadAll();
+      case 'cancel':
+        return this.cancel();
+      case 'retry-failed':
+        return this.retryFailed();
+      case 'download-all':
+        return this.downloadAll();
+      case 'choose-folder':
+        return this.chooseFolder();
+      case 'open-output-folder':
+        return this.openFolder();
+      case 'resize-locally':
+        return this.resizeLocally();
+      case 'clear':
+        return this.clear();
+      case 'settings':
+        return this.settingsDialog.open();
+    }
+  }
+
+  private bindToolbar(): void {
+    const on = (id: string, command: MenuCommand): void => {
+      this.buttons[id]!.addEventListener('click', () => void this.command(command));
+    };
+    on('add-files', 'open-files');
+    on('add-folder', 'open-folder');
+    on('upload', 'upload');
+    on('cancel', 'cancel');
+    on('retry-failed', 'retry-failed');
+    on('download-all', 'download-all');
+    on('choose-folder', 'choose-folder');
+    on('open-folder', 'open-output-folder');
+    on('resize-locally', 'resize-locally');
+    on('clear', 'clear');
+    on('open-settings', 'settings');
+    this.buttons['open-metrics']!.addEventListener('click', () => {
+      this.platform.openMetricsWindow().catch((err: unknown) => this.notice(errorMessage(err), true));
+    });
+  }
+
+  private bindDropZone(): void {
+    const zone = byId('drop-zone');
+    let depth = 0;
+    zone.addEventListener('dragenter', (event) => {
+      event.preventDefault();
+      depth++;
+      zone.classList.add('dragging');
+    });
+    zone.addEventListener('dragleave', () => {
+      depth = Math.max(0, depth - 1);
+      if (depth === 0) zone.classList.remove('dragging');
+    });
+    zone.addEventListener('dragover', (event) => {
+      event.preventDefault();
+      if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
+    });
+    zone.addEventListener('drop', (event) => {
+      event.preventDefault();
+      depth = 0;
+      zone.classList.remove('dragging');
+      if (event.dataTransfer) void this.addFromDrop(event.dataTransfer);
+    });
+    // A drop outside the zone must not make the window navigate to the file.
+    for (const type of ['dragover', 'drop'] as const) {
+      document.addEventListener(type, (event) => event.preventDefault());
+    }
+  }
+
+  // ---- adding files ----
+
+  private async pick(folders: boolean): Promise<void> {
+    try {
+      const added = await this.platform.pickFiles({ folders });
+      if (added) this.add(added);
+    } catch (err) {
+      this.notice(`Could not open the files: ${errorMessage(err)}`, true);
+    }
+  }
+
+  async addFromDrop(data: DataTransfer): Promise<void> {
+    try {
+      this.add(await this.platform.filesFromDrop(data));
+    } catch (err) {
+      this.notice(`Could not read the dropped files: ${errorMessage(err)}`, true);
+    }
+  }
+
+  add(added: AddedFiles): void {
+    const cards = this.store.addFiles(added.files);
+    const parts = [`Added ${plural(cards.length, 'JPG')}`];
+    if (added.files.length > cards.length) parts.push(`${added.files.length - cards.length} already in the list`);
+    if (added.ignored > 0) parts.push(`${plural(added.ignored, 'other file')} ignored (only JPG files are taken)`);
+    this.notice(parts.join(' · '));
+    for (const card of cards) {
+      this.platform
+        .preview(card.file)
+        .then((preview) => this.store.setPreview(card.key, preview))
+        .catch((err: unknown) =>
+          this.store.setPreview(card.key, { ok: false, path: card.key, bytes: null, error: errorMessage(err), code: errorCode(err) }),
+        );
+    }
+  }
+
+  // ---- upload and the cluster's work ----
+
+  async uploadAll(): Promise<void> {
+    const cards = this.store.uploadable();
+    if (cards.length === 0) {
+      this.notice('Nothing to upload: add JPG files first.');
+      return;
+    }
+    const batchId = this.store.batchId;
+    this.store.markUploading(cards.map((c) => c.key));
+    this.uploadsRunning++;
+    this.awaitingFinish = true;
+    this.refresh();
+    try {
+      const summary = await this.platform.upload(batchId, cards.map((c) => c.file), {
+        progress: (p) => this.store.uploadProgress(p),
+        result: (o) => {
+          if (!o.ok && o.code === 'OFFLINE') this.setConnection({ state: 'offline', url: this.connection.url, error: o.error });
+          this.store.uploadResult(o);
+        },
+      });
+      const parts = [`Uploaded ${plural(summary.accepted, 'file')}`];
+      if (summary.rejected) parts.push(`${summary.rejected} refused by the backend`);
+      if (summary.failed) parts.push(`${summary.failed} could not be sent`);
+      if (summary.cancelled) parts.push(`${summary.cancelled} cancelled`);
+      this.notice(parts.join(' · '), summary.failed > 0);
+    } catch (err) {
+      // The whole call failed (e.g. invalid arguments): put the cards back.
+      for (const card of cards) if (this.store.get(card.key)?.status === 'uploading') this.store.requeue(card.key);
+      this.notice(`Upload failed: ${errorMessage(err)}`, true);
+    } finally {
+      this.uploadsRunning--;
+      this.refresh();
+    }
+  }
+
+  private async cancel(): Promise<void> {
+    try {
+      const cancelled = await this.platform.cancelUploads();
+      this.notice(cancelled > 0 ? `Cancelled ${plural(cancelled, 'upload')}` : 'No upload to cancel');
+    } catch (err) {
+      this.notice(errorMessage(err), true);
+    }
+  }
+
+  private async retryFailed(): Promise<void> {
+    const failed = this.store.list().filter((c) => c.status === 'failed');
+    if (failed.length === 0) return;
+    const unsent = failed.filter((c) => c.id === null);
+    for (const card of unsent) this.store.requeue(card.key);
+    const results = await Promise.all(failed.filter((c) => c.id !== null).map((c) => this.retryOne(c, false)));
+    const refused = results.filter((ok) => !ok).length;
+    if (unsent.length > 0) await this.uploadAll();
+    if (refused > 0) this.notice(`${plural(refused, 'image')} could not be retried (see the cards)`, true);
+  }
+
+  private async retryOne(card: Card, report = true): Promise<boolean> {
+    if (card.id === null) {
+      this.store.requeue(card.key);
+      await this.uploadAll();
+      return true;
+    }
+    try {
+      await this.platform.retry(card.id);
+      this.awaitingFinish = true;
+      this.store.markRetried(card.key);
+      return true;
+    } catch (err) {
+      this.store.setNote(card.key, `Retry refused: ${errorMessage(err)}`, true);
+      if (report) this.notice(errorMessage(err), true);
+      return false;
+    }
+  }
+
+  private watchBatch(): void {
+    this.stopEvents?.();
+    const batchId = this.store.batchId;
+    this.stopEvents = this.platform.watchEvents(
+      batchId,
+      (event) => this.store.applyStatus(event),
+      (state) => {
+        const wasOpen = this.connection.state === 'open';
+        this.setConnection(state);
+        // Events may have been missed while disconnected: re-read the batch.
+        if (state.state === 'open' && !wasOpen && batchId === this.store.batchId) void this.resync();
+      },
+    );
+  }
+
+  private async resync(): Promise<void> {
+    if (!this.store.list().some((c) => c.id !== null)) return;
+    try {
+      this.store.reconcile(await this.platform.listBatch(this.store.batchId));
+    } catch {
+      // Offline again: the next reconnection resyncs.
+    }
+  }
+
+  // ---- results ----
+
+  private async downloadAll(): Promise<void> {
+    const cards = this.store.list().filter((c) => c.status === 'completed' && c.id !== null);
+    if (cards.length === 0) {
+      this.notice('Nothing to download yet: no image has completed.');
+      return;
+    }
+    await this.download(cards);
+  }
+
+  private async download(cards: Card[]): Promise<void> {
+    this.busy.download = true;
+    this.refresh();
+    try {
+      const summary = await this.platform.download(
+        cards.map((c) => ({ key: c.key, id: c.id!, name: c.file.name })),
+        (outcome) => this.noteOutcome(outcome, 'Saved'),
+      );
+      if (summary.folder === null && this.platform.capabilities.chooseFolder) {
+        this.notice('Download cancelled: no output folder chosen.');
+      } else {
+        this.reportWrites('Downloaded', summary.written, summary.failed, summary.folder);
+        await this.refreshSettings();
+      }
+    } catch (err) {
+      this.notice(`Download failed: ${errorMessage(err)}`, true);
+    } finally {
+      this.busy.download = false;
+      this.refresh();
+    }
+  }
+
+  private async resizeLocally(): Promise<void> {
+    const cards = this.store.list();
+    if (cards.length === 0) {
+      this.notice('Nothing to resize: add JPG files first.');
+      return;
+    }
+    this.busy.resize = true;
+    this.refresh();
+    try {
+      const summary = await this.platform.resizeLocally(
+        cards.map((c) => c.file),
+        (outcome) => this.noteOutcome(outcome, 'Resized locally to'),
+      );
+      if (summary.folder === null) this.notice('Resize cancelled: no output folder chosen.');
+      else {
+        this.reportWrites('Resized locally', summary.written, summary.failed, summary.folder);
+        await this.refreshSettings();
+      }
+    } catch (err) {
+      this.notice(`Local resize failed: ${errorMessage(err)}`, true);
+    } finally {
+      this.busy.resize = false;
+      this.refresh();
+    }
+  }
+
+  private noteOutcome(outcome: WriteOutcome, verb: string): void {
+    if (outcome.ok) this.store.setNote(outcome.key, `${verb} ${outcome.path}`);
+    else this.store.setNote(outcome.key, outcome.error, true);
+  }
+
+  private reportWrites(verb: string, written: number, failed: number, folder: string | null): void {
+    const where = folder ? ` into ${folder}` : '';
+    this.notice(`${verb} ${plural(written, 'file')}${where}${failed ? ` · ${failed} failed (see the cards)` : ''}`, failed > 0);
+  }
+
+  private async chooseFolder(): Promise<void> {
+    try {
+      const folder = await this.platform.chooseFolder();
+      if (folder) {
+        await this.refreshSettings();
+        this.notice(`Results will be saved into ${folder}`);
+      }
+    } catch (err) {
+      this.notice(errorMessage(err), true);
+    }
+  }
+
+  private async openFolder(): Promise<void> {
+    try {
+      await this.platform.openFolder();
+    } catch (err) {
+      this.notice(errorMessage(err), true);
+    }
+  }
+
+  private async clear(): Promise<void> {
+    if (this.uploadsRunning > 0) await this.platform.cancelUploads().catch(() => 0);
+    this.store.clear();
+    this.eta.reset();
+    this.awaitingFinish = false;
+    this.watchBatch();
+    this.notice('Cleared. New files start a new batch.');
+  }
+
+  private async onCardAction(action: CardAction, key: string): Promise<void> {
+    const card = this.store.get(key);
+    if (!card) return;
+    if (action === 'download') await this.download([card]);
+    else if (action === 'retry') await this.retryOne(card);
+    else if (action === 'remove') this.store.remove(key);
+  }
+
+  // ---- state shown around the cards ----
+
+  private applySettings(settings: Settings): void {
+    this.settings = settings;
+    setText(byId('output-folder'), settings.outputFolder ? `Output: ${settings.outputFolder}` : 'Output folder: not chosen yet');
+    if (this.connection.url === '') this.connection = { ...this.connection, url: settings.backendUrl };
+    this.refresh();
+  }
+
+  private async refreshSettings(): Promise<void> {
+    try {
+      this.applySettings(await this.platform.getSettings());
+    } catch {
+      // Not worth an error: only the status bar's folder would be stale.
+    }
+  }
+
+  private setConnection(state: ConnectionState): void {
+    this.connection = state;
+    const banner = byId('offline-banner');
+    const offline = state.state === 'offline';
+    show(banner, offline);
+    if (offline) {
+      const retry = state.retryInMs ? ` Reconnecting in ${Math.ceil(state.retryInMs / 1000)} s.` : '';
+      const local = this.platform.capabilities.localResize ? 'Previews and “Resize locally” keep working.' : 'Previews keep working.';
+      setText(byId('offline-text'), `The backend at ${state.url || 'the configured address'} is unreachable (${state.error ?? 'no connection'}). ${local}${retry}`);
+    }
+    document.body.dataset.connection = state.state;
+    setText(
+      byId('connection'),
+      state.state === 'open' ? `● Connected to ${state.url}` : state.state === 'connecting' ? `○ Connecting to ${state.url}…` : `✕ Offline (${state.url})`,
+    );
+    this.refresh();
+  }
+
+  private refresh(): void {
+    const counts = this.store.counts();
+    const offline = this.connection.state === 'offline';
+    const total = counts.total;
+    const done = this.store.list().reduce((sum, card) => sum + cardWork(card), 0);
+
+    const progress = byId<HTMLProgressElement>('overall-progress');
+    progress.max = Math.max(1, total);
+    progress.value = done;
+    const parts = [
+      plural(total, 'file'),
+      counts.queued ? `${counts.queued} queued` : '',
+      counts.uploading ? `${counts.uploading} uploading` : '',
+      counts.pending ? `${counts.pending} pending` : '',
+      counts.processing ? `${counts.processing} processing` : '',
+      counts.completed ? `${counts.completed} completed` : '',
+      counts.failed ? `${counts.failed} failed` : '',
+    ].filter(Boolean);
+    setText(byId('summary-text'), total === 0 ? 'No files yet' : parts.join(' · '));
+    const active = this.store.inFlight() > 0;
+    const eta = active ? this.eta.update(done, total - counts.queued, Date.now()) : null;
+    setText(byId('eta'), active ? (eta === null ? 'Estimating time left…' : `About ${formatDuration(eta)} left`) : '');
+    show(byId('empty-state'), total === 0);
+    setText(byId('batch-id'), `Batch ${this.store.batchId.slice(0, 8)}`);
+
+    const set = (id: string, enabled: boolean): void => {
+      this.buttons[id]!.disabled = !enabled;
+    };
+    set('upload', !offline && this.store.uploadable().length > 0);
+    set('cancel', this.uploadsRunning > 0 || counts.uploading > 0);
+    set('retry-failed', !offline && counts.failed > 0);
+    set('download-all', !offline && !this.busy.download && counts.completed > 0);
+    set('resize-locally', !this.busy.resize && total > 0);
+    set('open-folder', Boolean(this.settings?.outputFolder));
+    set('clear', total > 0);
+
+    this.checkFinished();
+  }
+
+  private checkFinished(): void {
+    if (!this.awaitingFinish || this.uploadsRunning > 0 || this.store.inFlight() > 0) return;
+    const counts = this.store.counts();
+    if (counts.completed + counts.failed === 0) return;
+    this.awaitingFinish = false;
+    const body = `${counts.completed} completed${counts.failed ? `, ${counts.failed} failed` : ''}`;
+    this.notice(`Batch finished: ${body}`);
+    document.body.dataset.batchFinished = 'true';
+    if (this.platform.capabilities.notifications) void this.platform.notify('imgfleet: batch finished', body).catch(() => undefined);
+  }
+
+  private notice(text: string, error = false): void {
+    const element = byId('notice');
+    setText(element, text);
+    element.classList.toggle('error', error);
+    show(element, text !== '');
+  }
+}

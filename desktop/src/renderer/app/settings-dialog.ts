@@ -1,0 +1,80 @@
+/**
+ * The settings form in a <dialog>. Values are validated by the host (the
+ * main process's zod schema, or the browser adapter), which answers with a
+ * message naming the bad field; it is shown as is.
+ */
+import { byId, setText, show } from '../ui/dom.js';
+import { errorMessage, type Platform, type Settings, type SettingsPatch } from '../platform/platform.js';
+
+export class SettingsDialog {
+  private readonly dialog = byId<HTMLDialogElement>('settings-dialog');
+  private readonly form = byId<HTMLFormElement>('settings-form');
+  private readonly error = byId('settings-error');
+
+  constructor(
+    private readonly platform: Platform,
+    private readonly onSaved: (settings: Settings) => void,
+  ) {
+    this.form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      void this.save();
+    });
+    byId('settings-cancel').addEventListener('click', () => this.dialog.close());
+    byId('settings-choose-folder').addEventListener('click', () => void this.chooseFolder());
+    // In a browser the backend is the page's own origin: nothing to configure there.
+    show(byId('settings-backend-row'), platform.kind === 'electron');
+    show(byId('settings-folder-row'), platform.capabilities.chooseFolder);
+  }
+
+  async open(): Promise<void> {
+    try {
+      this.fill(await this.platform.getSettings());
+    } catch (err) {
+      setText(this.error, errorMessage(err));
+    }
+    show(this.error, false);
+    if (!this.dialog.open) this.dialog.showModal();
+  }
+
+  private input(name: string): HTMLInputElement {
+    return this.form.elements.namedItem(name) as HTMLInputElement;
+  }
+
+  private fill(settings: Settings): void {
+    this.input('backendUrl').value = settings.backendUrl;
+    this.input('apiToken').value = settings.apiToken;
+    this.input('namingTemplate').value = settings.namingTemplate;
+    this.input('uploadConcurrency').value = String(settings.uploadConcurrency);
+    setText(byId('settings-folder'), settings.outputFolder || 'not chosen yet');
+  }
+
+  private async save(): Promise<void> {
+    const patch: SettingsPatch = {
+      apiToken: this.input('apiToken').value.trim(),
+      namingTemplate: this.input('namingTemplate').value.trim(),
+      uploadConcurrency: Number(this.input('uploadConcurrency').value),
+    };
+    if (this.platform.kind === 'electron') patch.backendUrl = this.input('backendUrl').value.trim();
+    try {
+      const saved = await this.platform.updateSettings(patch);
+      this.onSaved(saved);
+      this.dialog.close();
+    } catch (err) {
+      setText(this.error, errorMessage(err));
+      show(this.error, true);
+    }
+  }
+
+  private async chooseFolder(): Promise<void> {
+    try {
+      const folder = await this.platform.chooseFolder();
+      if (folder) {
+        setText(byId('settings-folder'), folder);
+        this.onSaved(await this.platform.getSettings());
+      }
+    } catch (err) {
+      setText(this.error, errorMessage(err));
+      show(this.error, true);
+    }
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The metrics window: live charts per pod from the metrics stream, a time
+ * span (1, 5, 15 min), pause/resume (the data keeps arriving while paused; only
+ * the drawing stops), a clear "no metrics" state, and the statistics of the
+ * earlier dashboard with its recent images.
+ */
+import { byId, setText, show } from '../ui/dom.js';
+import { errorMessage, type ConnectionState, type MetricsOverview, type Platform } from '../platform/platform.js';
+import { MetricCharts } from './charts.js';
+import { METRICS, MetricsHistory } from './history.js';
+import { renderStats } from './stats-panel.js';
+
+const STATS_EVERY_MS = 5000;
+
+export type MetricsState = 'waiting' | 'live' | 'empty' | 'offline';
+
+export class MetricsWindow {
+  readonly history = new MetricsHistory();
+  private charts!: MetricCharts;
+  private spanMs = 5 * 60_000;
+  private paused = false;
+  private drawScheduled = false;
+  private overview: MetricsOverview | null = null;
+  private connection: ConnectionState = { state: 'connecting', url: '' };
+  private startedAt = Date.now();
+  private stop: (() => void) | null = null;
+  private timers: Array<ReturnType<typeof setInterval>> = [];
+
+  constructor(private readonly platform: Platform) {}
+
+  async start(): Promise<void> {
+    document.body.dataset.platform = this.platform.kind;
+    this.charts = new MetricCharts(byId('charts'), METRICS);
+
+    const span = byId<HTMLSelectElement>('span');
+    span.addEventListener('change', () => {
+      this.spanMs = Number(span.value) * 60_000;
+      this.draw();
+    });
+    const pause = byId<HTMLButtonElement>('pause');
+    pause.addEventListener('click', () => {
+      this.paused = !this.paused;
+      pause.textContent = this.paused ? 'Resume' : 'Pause';
+      pause.setAttribute('aria-pressed', String(this.paused));
+      document.body.dataset.paused = String(this.paused);
+      if (!this.paused) this.draw();
+    });
+
+    try {
+      const watch = await this.platform.watchMetrics(
+        (update) => {
+          if (this.history.apply(update)) this.scheduleDraw();
+        },
+        (state) => {
+          this.connection = state;
+          this.refreshState();
+        },
+      );
+      this.stop = watch.stop;
+      this.overview = watch.overview;
+      for (const sample of watch.overview.pods) this.history.apply({ type: 'snapshot', sample });
+    } catch (err) {
+      this.connection = { state: 'offline', url: '', error: errorMessage(err) };
+    }
+    this.startedAt = Date.now();
+    this.draw();
+    this.refreshState();
+    void this.refreshStats();
+    // The time axis moves even when no data arrives; the state may change with time alone.
+    this.timers.push(setInterval(() => this.draw(), 1000));
+    this.timers.push(setInterval(() => void this.refreshStats(), STATS_EVERY_MS));
+    window.addEventListener('beforeunload', () => this.dispose());
+    document.body.dataset.ready = 'true';
+  }
+
+  dispose(): void {
+    for (const timer of this.timers) clearInterval(timer);
+    this.stop?.();
+  }
+
+  private scheduleDraw(): void {
+    if (this.drawScheduled) return;
+    this.drawScheduled = true;
+    requestAnimationFrame(() => {
+      this.drawScheduled = false;
+      this.draw();
+    });
+  }
+
+  private draw(): void {
+    this.refreshState();
+    if (this.paused) return;
+    this.charts.draw(this.history, this.spanMs);
+  }
+
+  private periodMs(): number {
+    return (this.overview?.periodSeconds ?? 5) * 1000;
+  }
+
+  /** A pod is gone after three silent periods, as its Redis key would be. */
+  private livePods(): string[] {
+    return this.history.livePods(Date.now(), 3 * this.periodMs() + 1000);
+  }
+
+  state(): MetricsState {
+    if (this.connection.state === 'offline') return 'offline';
+    if (this.livePods().length > 0) return 'live';
+    const period = this.periodMs();
+    // Long enough for every pod to have published at least twice.
+    if (this.overview?.redisConnected === false || Date.now() - this.startedAt > 2.5 * period) return 'empty';
+    return 'waiting';
+  }
+
+  private refreshState(): void {
+    const state = this.state();
+    document.body.dataset.metricsState = state;
+    const empty = byId('no-metrics');
+    show(empty, state === 'empty' || state === 'offline');
+    if (state === 'offline') {
+      setText(byId('no-metrics-title'), 'Backend unreachable');
+      setText(
+        byId('no-metrics-detail'),
+        `${this.connection.url || 'The backend'} does not answer (${this.connection.error ?? 'no connection'}). Reconnecting${
+          this.connection.retryInMs ? ` in ${Math.ceil(this.connection.retryInMs / 1000)} s` : ''
+        }…`,
+      );
+    } else if (state === 'empty') {
+      const o = this.overview;
+      setText(byId('no-metrics-title'), 'No metrics: Redis/runtime not reachable');
+      setText(
+        byId('no-metrics-detail'),
+        `The backend answers, but no pod has published a snapshot${o ? ` in the last ${Math.round(3 * o.periodSeconds)} s` : ''}.` +
+          (o ? ` Source: ${o.source}${o.redisConnected === null ? '' : `, Redis ${o.redisConnected ? 'connected' : 'not connected'}`}.` : ''),
+      );
+    }
+    const pods = this.livePods();
+    setText(
+      byId('pods'),
+      pods.length === 0
+        ? 'No pods'
+        : `${pods.length} ${pods.length === 1 ? 'pod' : 'pods'}: ${pods.join(', ')}` +
+            (this.overview ? ` · source ${this.overview.source} · every ${this.overview.periodSeconds} s` : ''),
+    );
+    setText(
+      byId('connection'),
+      this.connection.state === 'open' ? '● Live' : this.connection.state === 'connecting' ? '○ Connecting…' : '✕ Offline',
+    );
+    document.body.dataset.connection = this.connection.state;
+    // In cluster mode without Redis, a pod only knows its own snapshots: say so.
+    const partial = state === 'live' && this.overview?.source === 'redis' && this.overview.redisConnected === false;
+    show(byId('partial-metrics'), partial);
+  }
+
+  private async refreshStats(): Promise<void> {
+    try {
+      renderStats(await this.platform.stats());
+      show(byId('stats-error'), false);
+    } catch (err) {
+      setText(byId('stats-error'), `Statistics unavailable: ${errorMessage(err)}`);
+      show(byId('stats-error'), true);
+    }
+  }
+}

@@ -1,0 +1,145 @@
+/** The Platform over the preload's window.imgfleet (IPC to the main process). */
+import type { InvokeChannel, EventChannel } from '../../shared/channels.js';
+import type { EventPayloads, ImgfleetBridge, InvokeArgs, InvokeResults } from '../../shared/ipc-contract.js';
+import type { ScanResult, WriteOutcome, WriteSummary } from '../../shared/models.js';
+import { PlatformError, type AddedFiles, type LocalFile, type Platform } from './platform.js';
+
+export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
+  const call = async <C extends InvokeChannel>(channel: C, args: InvokeArgs[C]): Promise<InvokeResults[C]> => {
+    const result = await bridge.invoke(channel, args);
+    if (!result.ok) throw new PlatformError(result.error.code, result.error.message);
+    return result.value;
+  };
+  const on = <E extends EventChannel>(channel: E, listener: (payload: EventPayloads[E]) => void): (() => void) =>
+    bridge.on(channel, listener);
+
+  const toAdded = (scan: ScanResult): AddedFiles => ({
+    files: scan.files.map((f): LocalFile => ({ key: f.path, name: f.name, size: f.size, path: f.path })),
+    ignored: scan.ignored,
+  });
+  const pathOf = (file: LocalFile): string => file.path ?? file.key;
+
+  /** Reports each file's outcome once: as it is pushed, or from the final summary if the push comes late. */
+  const withOutcomes = async (
+    channel: 'download:progress' | 'resize:progress',
+    items: ReadonlyArray<{ key: string }>,
+    onResult: (outcome: WriteOutcome) => void,
+    run: () => Promise<WriteSummary>,
+  ): Promise<WriteSummary> => {
+    const waiting = new Set(items.map((i) => i.key));
+    const off = on(channel, (o) => {
+      if (waiting.delete(o.key)) onResult(o);
+    });
+    try {
+      const summary = await run();
+      for (const outcome of summary.results) if (waiting.delete(outcome.key)) onResult(outcome);
+      return summary;
+    } finally {
+      off();
+    }
+  };
+
+  return {
+    kind: 'electron',
+    capabilities: { localResize: true, chooseFolder: true, openFolder: true, notifications: true },
+
+    getSettings: () => call('settings:get', {}),
+    updateSettings: (patch) => call('settings:update', patch),
+
+    async pickFiles({ folders }) {
+      const scan = await call('files:pick', { folders });
+      return scan ? toAdded(scan) : null;
+    },
+    async filesFromDrop(data) {
+      // Folders arrive as File objects too; their path is the folder's, which the scan walks.
+      const paths = [...data.files].map((file) => bridge.pathForFile(file)).filter((p) => p !== '');
+      if (paths.length === 0) return { files: [], ignored: data.files.length };
+      return toAdded(await call('files:scan', { paths }));
+    },
+
+    preview: (file) => call('preview:make', { path: pathOf(file) }),
+
+    async upload(batchId, files, handlers) {
+      const waiting = new Set(files.map((f) => f.key));
+      // Progress events of other concurrent uploads from this window are not ours to report.
+      const offProgress = on('upload:progress', (p) => waiting.has(p.key) && handlers.progress(p));
+      const offResult = on('upload:result', (o) => {
+        if (waiting.delete(o.key)) handlers.result(o);
+      });
+      try {
+        const summary = await call('upload:start', { batchId, files: files.map((f) => ({ key: f.key, path: pathOf(f) })) });
+        // The summary repeats every outcome: none is lost if a pushed one arrives after the reply.
+        for (const outcome of summary.outcomes) if (waiting.delete(outcome.key)) handlers.result(outcome);
+        return summary;
+      } finally {
+        offProgress();
+        offResult();
+      }
+    },
+    async cancelUploads() {
+      return (await call('upload:cancel', {})).cancelled;
+    },
+
+    listBatch: (batchId) => call('images:list', { batchId }),
+    async retry(id) {
+      await call('images:retry', { id });
+    },
+    async remove(id) {
+      await call('images:delete', { id });
+    },
+
+    download(items, onResult) {
+      return withOutcomes('download:progress', items, onResult, () => call('download:images', { items }));
+    },
+    resizeLocally(files, onResult) {
+      return withOutcomes('resize:progress', files, onResult, () =>
+        call('resize:local', { files: files.map((f) => ({ key: f.key, path: pathOf(f) })) }),
+      );
+    },
+    async chooseFolder() {
+      return (await call('folder:choose', {})).folder;
+    },
+    async openFolder() {
+      await call('folder:open', {});
+    },
+
+    watchEvents(batchId, onStatus, onConnection) {
+      const offStatus = on('events:status', (e) => e.batchId === batchId && onStatus(e));
+      const offConnection = on('events:connection', onConnection);
+      call('events:watch', { batchId }).catch((err: unknown) =>
+        onConnection({ state: 'offline', url: '', error: err instanceof Error ? err.message : String(err) }),
+      );
+      return () => {
+        offStatus();
+        offConnection();
+      };
+    },
+    async watchMetrics(onUpdate, onConnection) {
+      const offUpdate = on('metrics:update', onUpdate);
+      const offConnection = on('metrics:connection', onConnection);
+      const stop = (): void => {
+        offUpdate();
+        offConnection();
+        void call('metrics:unwatch', {}).catch(() => undefined);
+      };
+      try {
+        return { overview: await call('metrics:watch', {}), stop };
+      } catch (err) {
+        stop();
+        throw err;
+      }
+    },
+    stats: () => call('stats:get', {}),
+    checkBackend: () => call('backend:check', {}),
+
+    async notify(title, body) {
+      await call('notify', { title, body });
+    },
+    async openMetricsWindow() {
+      await call('window:open-metrics', {});
+    },
+    onMenuCommand(listener) {
+      return on('menu:command', ({ command }) => listener(command));
+    },
+  };
+}

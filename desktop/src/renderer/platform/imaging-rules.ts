@@ -1,0 +1,8 @@
+/**
+ * The browser-safe part of the backend's imaging module: the resize rules'
+ * arithmetic and the magic-byte check. `@imgfleet/backend/imaging` itself
+ * also exports the sharp pipeline, so the page imports the two pure modules
+ * the backend exports for this.
+ */
+export { DEFAULT_RULES, fitInside, type ResizeRules, type Size } from '@imgfleet/backend/imaging/rules';
+export { detectFormat } from '@imgfleet/backend/imaging/detect';

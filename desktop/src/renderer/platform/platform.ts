@@ -1,0 +1,135 @@
+/**
+ * What the UI needs from its host, and nothing more. In Electron the main
+ * process does the work (through the preload's window.imgfleet); served by
+ * the backend, the browser adapter does it with fetch, XHR, canvas and
+ * download links. `capabilities` tells the UI which desktop-only features to
+ * hide in a browser.
+ */
+import type {
+  BackendCheck,
+  ConnectionState,
+  ImageSummary,
+  MenuCommand,
+  MetricValue,
+  MetricsOverview,
+  MetricsSample,
+  MetricsUpdate,
+  PreviewResult,
+  Settings,
+  SettingsPatch,
+  Stats,
+  StatusEvent,
+  UploadOutcome,
+  UploadProgress,
+  UploadSummary,
+  WriteOutcome,
+  WriteSummary,
+} from '../../shared/models.js';
+
+export type {
+  BackendCheck,
+  ConnectionState,
+  ImageSummary,
+  MenuCommand,
+  MetricValue,
+  MetricsOverview,
+  MetricsSample,
+  MetricsUpdate,
+  PreviewResult,
+  Settings,
+  SettingsPatch,
+  Stats,
+  StatusEvent,
+  UploadOutcome,
+  UploadProgress,
+  UploadSummary,
+  WriteOutcome,
+  WriteSummary,
+};
+
+/** A file the person added. `key` is unique within the batch. */
+export interface LocalFile {
+  key: string;
+  name: string;
+  size: number;
+  /** Full path (Electron only): shown as a tooltip. */
+  path?: string;
+}
+
+export interface AddedFiles {
+  files: LocalFile[];
+  /** Non-JPG files that were skipped. */
+  ignored: number;
+}
+
+export interface Capabilities {
+  /** Resize on this machine with the backend's own function (needs Node and sharp). */
+  localResize: boolean;
+  /** Pick an output folder and write results into it. */
+  chooseFolder: boolean;
+  /** Show the output folder in the file manager. */
+  openFolder: boolean;
+  /** Desktop notifications handled by the host. */
+  notifications: boolean;
+}
+
+export interface Platform {
+  readonly kind: 'electron' | 'browser';
+  readonly capabilities: Capabilities;
+
+  getSettings(): Promise<Settings>;
+  updateSettings(patch: SettingsPatch): Promise<Settings>;
+
+  /** Opens a file (or folder) picker; null when cancelled. */
+  pickFiles(options: { folders: boolean }): Promise<AddedFiles | null>;
+  /** The JPGs in a drop (folders searched recursively). */
+  filesFromDrop(data: DataTransfer): Promise<AddedFiles>;
+
+  preview(file: LocalFile): Promise<PreviewResult>;
+
+  upload(
+    batchId: string,
+    files: LocalFile[],
+    on: { progress(p: UploadProgress): void; result(o: UploadOutcome): void },
+  ): Promise<UploadSummary>;
+  cancelUploads(): Promise<number>;
+
+  listBatch(batchId: string): Promise<ImageSummary[]>;
+  retry(id: number): Promise<void>;
+  remove(id: number): Promise<void>;
+
+  /** Saves results (into the output folder, or as browser downloads). folder null: the person cancelled. */
+  download(items: Array<{ key: string; id: number; name: string }>, onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
+  resizeLocally(files: LocalFile[], onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
+  chooseFolder(): Promise<string | null>;
+  openFolder(): Promise<void>;
+
+  /** Live status changes of a batch; returns a function that stops watching. */
+  watchEvents(batchId: string, onStatus: (e: StatusEvent) => void, onConnection: (c: ConnectionState) => void): () => void;
+  watchMetrics(onUpdate: (u: MetricsUpdate) => void, onConnection: (c: ConnectionState) => void): Promise<{ overview: MetricsOverview; stop(): void }>;
+  stats(): Promise<Stats>;
+  checkBackend(): Promise<BackendCheck>;
+
+  notify(title: string, body: string): Promise<void>;
+  openMetricsWindow(): Promise<void>;
+  /** Commands from the app menu (Electron only; never fires in a browser). */
+  onMenuCommand(listener: (command: MenuCommand) => void): () => void;
+}
+
+/** A failed platform call, with the code the UI branches on (OFFLINE, CANCELLED, …). */
+export class PlatformError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'PlatformError';
+    this.code = code;
+  }
+}
+
+export function errorCode(err: unknown): string {
+  return err instanceof PlatformError ? err.code : 'INTERNAL';
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

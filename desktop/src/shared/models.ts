@@ -1,0 +1,166 @@
+/**
+ * Plain data that crosses the IPC boundary (and the browser adapter's
+ * boundary): structured-clone safe, no classes, no functions.
+ */
+import type { Stats, UploadFileResult, ImageSummary, StatusEvent } from '@imgfleet/backend/contract';
+
+export type { Stats, UploadFileResult, ImageSummary, StatusEvent };
+
+export interface Size {
+  width: number;
+  height: number;
+}
+
+export interface Settings {
+  /** Base URL of the backend (http or https), without a trailing /api/v1. */
+  backendUrl: string;
+  /** Bearer token; empty when the backend runs without API_TOKEN. */
+  apiToken: string;
+  /** Where downloads and local resizes go; empty until the person chooses one. */
+  outputFolder: string;
+  /** Output file name; tokens {name} {width} {height} {id} {ext}. */
+  namingTemplate: string;
+  /** Files uploaded at the same time. */
+  uploadConcurrency: number;
+}
+
+/** What the renderer may change directly; the output folder is only set through a folder dialog. */
+export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency'>>;
+
+export interface ScannedFile {
+  path: string;
+  name: string;
+  size: number;
+}
+
+export interface ScanResult {
+  files: ScannedFile[];
+  /** Files seen that are not JPGs (by extension), so the UI can say "12 other files ignored". */
+  ignored: number;
+  /** Paths that could not be read (permissions, vanished), reported rather than thrown. */
+  unreadable: string[];
+}
+
+export type PreviewResult =
+  | {
+      ok: true;
+      path: string;
+      /** A small JPEG as a data: URL (allowed by the CSP's img-src). */
+      dataUrl: string;
+      format: string;
+      bytes: number;
+      /** As stored, after the EXIF orientation is applied. */
+      original: Size;
+      /** What the resize rules will produce: exactly the backend's output size. */
+      target: Size;
+    }
+  | { ok: false; path: string; bytes: number | null; error: string; code: string };
+
+export interface FileRef {
+  /** The renderer's key for the file (its card). */
+  key: string;
+  path: string;
+}
+
+export interface UploadProgress {
+  key: string;
+  loaded: number;
+  total: number;
+  /** 1 for the first try, 2+ for retries after network errors. */
+  attempt: number;
+}
+
+export type UploadOutcome =
+  | { key: string; ok: true; batchId: string; result: UploadFileResult }
+  | { key: string; ok: false; cancelled: boolean; error: string; code: string };
+
+export interface UploadSummary {
+  batchId: string;
+  /** Accepted by the backend (now pending). */
+  accepted: number;
+  /** Refused by the backend with a per-file reason. */
+  rejected: number;
+  /** Never reached the backend (network, HTTP errors after the retries). */
+  failed: number;
+  cancelled: number;
+  /** Every file's outcome, also pushed one by one as upload:result while the upload runs. */
+  outcomes: UploadOutcome[];
+}
+
+export interface DownloadItem {
+  key: string;
+  id: number;
+  /** The original file name, for the naming template's {name} and {ext}. */
+  name: string;
+}
+
+export type WriteOutcome =
+  | { key: string; ok: true; path: string; width: number; height: number }
+  | { key: string; ok: false; error: string; code: string };
+
+export interface WriteSummary {
+  folder: string | null;
+  written: number;
+  failed: number;
+  results: WriteOutcome[];
+}
+
+export interface ConnectionState {
+  state: 'connecting' | 'open' | 'offline';
+  url: string;
+  error?: string;
+  /** When offline: milliseconds until the next reconnection attempt. */
+  retryInMs?: number;
+}
+
+export type MetricValue = number | string | null;
+
+export interface MetricsSample {
+  pod: string;
+  snapshot: Record<string, MetricValue>;
+  /** The function runtime's figures; null when it has not produced any. */
+  derived: Record<string, MetricValue> | null;
+  /** ISO time the sample reached the backend (or this client). */
+  receivedAt: string;
+}
+
+export interface MetricsOverview {
+  pods: MetricsSample[];
+  periodSeconds: number;
+  /** Where the backend's metrics come from: "redis" (the cluster) or "in-process" (one backend, no Redis). */
+  source: string;
+  /** Whether the answering pod is connected to Redis; null when it runs without Redis. */
+  redisConnected: boolean | null;
+}
+
+/** One message of the metrics stream: a pod's new snapshot or derived figures, or a pod that went away. */
+export type MetricsUpdate =
+  | { type: 'snapshot' | 'derived'; sample: MetricsSample }
+  | { type: 'expired'; pod: string };
+
+export interface BackendCheck {
+  reachable: boolean;
+  url: string;
+  error?: string;
+}
+
+/** What the app menu (and the keyboard shortcuts) can ask the main window to do. */
+export type MenuCommand =
+  | 'open-files'
+  | 'open-folder'
+  | 'upload'
+  | 'cancel'
+  | 'retry-failed'
+  | 'download-all'
+  | 'choose-folder'
+  | 'open-output-folder'
+  | 'resize-locally'
+  | 'clear'
+  | 'settings';
+
+/**
+ * Every invoke answers with this envelope rather than a rejected promise:
+ * Electron flattens rejections into a message string, and the renderer needs
+ * the error code (e.g. OFFLINE) to decide what to show.
+ */
+export type IpcResult<T> = { ok: true; value: T } | { ok: false; error: { message: string; code: string } };

@@ -1,0 +1,163 @@
+/**
+ * The real main window in headless Chromium, the real main-process handler
+ * map behind it, a real backend on a real Postgres: drop a folder, see the
+ * previews, upload, watch the statuses arrive live, download, retry.
+ */
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import sharp from 'sharp';
+import type { Page } from 'playwright-core';
+import { AppHarness } from '../support/app-harness.js';
+import { writePhotos, writeTruncatedPhoto } from '../support/fixtures.js';
+import { cardStates, dropPaths, waitForCards } from '../support/page-helpers.js';
+import { removeDir, tempDir } from '../support/paths.js';
+import { startTestBackend, type TestBackend } from '../support/test-backend.js';
+
+const PHOTOS = [
+  { name: 'beach.jpg', width: 4000, height: 3000, expect: [800, 600] },
+  { name: 'portrait.JPG', width: 1600, height: 1200, orientation: 6, expect: [450, 600] },
+  { name: 'small.jpeg', width: 600, height: 400, expect: [600, 400] },
+  { name: 'trip/day1/panorama.jpg', width: 3000, height: 1000, expect: [800, 267] },
+  { name: 'trip/day2/square.jpg', width: 1200, height: 1200, expect: [600, 600] },
+] as const;
+
+describe('main window with the real backend', () => {
+  let backend: TestBackend;
+  let harness: AppHarness;
+  let work: string;
+  let photos: string;
+  let output: string;
+  let page: Page;
+
+  before(async () => {
+    work = await tempDir('main-window');
+    photos = path.join(work, 'photos');
+    output = path.join(work, 'results');
+    await writePhotos(photos, PHOTOS.map((p, i) => ({ ...p, seed: i + 10 })));
+    await writeTruncatedPhoto(path.join(photos, 'trip', 'broken.jpg'));
+    await fs.writeFile(path.join(photos, 'notes.txt'), 'not a photo');
+    backend = await startTestBackend();
+    harness = await AppHarness.start({ settings: { backendUrl: backend.url, outputFolder: output } });
+    page = await harness.openMainWindow();
+    await page.waitForFunction(() => document.body.dataset.connection === 'open');
+  });
+
+  after(async () => {
+    await harness?.close();
+    await backend?.stop();
+    await removeDir(work);
+  });
+
+  it('shows a card with a local preview and the target size for every JPG of a dropped folder', async () => {
+    await dropPaths(page, [photos]);
+    const cards = await waitForCards(page, (cs) => cs.length === 6 && cs.every((c) => c.dims !== '…'));
+    const byName = new Map(cards.map((c) => [c.name, c]));
+    assert.equal(byName.get('beach.jpg')?.dims, '4000×3000 → 800×600');
+    assert.equal(byName.get('portrait.JPG')?.dims, '1200×1600 → 450×600', 'EXIF orientation applied');
+    assert.equal(byName.get('small.jpeg')?.dims, '600×400 → 600×400', 'never enlarged');
+    for (const photo of PHOTOS) {
+      const card = byName.get(path.basename(photo.name))!;
+      assert.ok(card.hasPreview, `${photo.name} has a decoded preview image`);
+      assert.equal(card.status, 'queued');
+      assert.equal(card.statusText, 'Queued');
+    }
+    const broken = byName.get('broken.jpg')!;
+    assert.equal(broken.hasPreview, false);
+    assert.match(broken.reason ?? '', /truncated/i, 'the local check already names the problem');
+    assert.match(await page.textContent('#notice') ?? '', /Added 6 JPGs · 1 other file ignored/);
+    assert.match(await page.textContent('#summary-text') ?? '', /6 files · 6 queued/);
+    await harness.screenshot(page, 'main-window-previews');
+  });
+
+  it('uploads with Ctrl+U and shows every status change live until completed or failed', async () => {
+    // Watch the live events the page receives, to prove statuses come over SSE rather than a re-read.
+    await page.evaluate(() => {
+      const seen: string[] = [];
+      (window as unknown as { __seen: string[] }).__seen = seen;
+      window.imgfleet!.on('events:status', (event) => seen.push(`${event.filename}:${event.status}`));
+    });
+    await page.keyboard.press('Control+u');
+    const cards = await waitForCards(page, (cs) => cs.every((c) => c.status === 'completed' || c.status === 'failed'), 90_000);
+
+    const byName = new Map(cards.map((c) => [c.name, c]));
+    for (const photo of PHOTOS) {
+      const card = byName.get(path.basename(photo.name))!;
+      assert.equal(card.status, 'completed', `${photo.name}: ${card.reason}`);
+      assert.equal(card.statusText, `Completed ${photo.expect[0]}×${photo.expect[1]}`);
+      assert.ok(card.id !== null && card.id > 0);
+    }
+    const broken = byName.get('broken.jpg')!;
+    assert.equal(broken.status, 'failed');
+    assert.match(broken.reason ?? '', /corrupt or truncated/i, 'the backend\'s reason is shown');
+
+    const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
+    for (const photo of PHOTOS) assert.ok(seen.includes(`${path.basename(photo.name)}:completed`), `live completed event for ${photo.name}`);
+    assert.ok(seen.includes('broken.jpg:failed'));
+
+    assert.match(await page.textContent('#summary-text') ?? '', /6 files · 5 completed · 1 failed/);
+    assert.equal(await page.$eval('#overall-progress', (p) => (p as HTMLProgressElement).value), 6);
+    await page.waitForFunction(() => document.body.dataset.batchFinished === 'true');
+    assert.deepEqual(harness.notifications.at(-1), { title: 'imgfleet: batch finished', body: '5 completed, 1 failed' });
+    await harness.screenshot(page, 'main-window-completed');
+    // The system's dark theme is followed (prefers-color-scheme).
+    await page.emulateMedia({ colorScheme: 'dark' });
+    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    assert.equal(background, 'rgb(21, 24, 29)');
+    await harness.screenshot(page, 'main-window-dark');
+    await page.emulateMedia({ colorScheme: 'light' });
+  });
+
+  it('downloads every result with Ctrl+Shift+S as valid JPEGs of the right size, never overwriting', async () => {
+    await page.keyboard.press('Control+Shift+S');
+    await page.waitForFunction(() => /Downloaded 5 files/.test(document.getElementById('notice')?.textContent ?? ''));
+    const files = (await fs.readdir(output)).sort();
+    assert.deepEqual(files, ['beach_800x600.jpg', 'panorama_800x267.jpg', 'portrait_450x600.jpg', 'small_600x400.jpg', 'square_600x600.jpg']);
+    for (const photo of PHOTOS) {
+      const base = path.basename(photo.name).replace(/\.[^.]+$/, '');
+      const file = path.join(output, `${base}_${photo.expect[0]}x${photo.expect[1]}.jpg`);
+      const meta = await sharp(file).metadata();
+      assert.equal(meta.format, 'jpeg');
+      assert.deepEqual([meta.width, meta.height], [...photo.expect]);
+    }
+    const cards = await cardStates(page);
+    assert.ok(cards.filter((c) => c.status === 'completed').every((c) => c.note?.startsWith(`Saved ${output}`)));
+
+    // Again: the existing files stay, the new ones get " (1)".
+    await page.click('#download-all');
+    await page.waitForFunction(() => /\(1\)/.test([...document.querySelectorAll('.note')].map((n) => n.textContent).join()));
+    await page.waitForFunction(() => !(document.getElementById('download-all') as HTMLButtonElement).disabled);
+    const again = (await fs.readdir(output)).sort();
+    assert.equal(again.length, 10);
+    assert.ok(again.includes('beach_800x600 (1).jpg'));
+
+    await page.click('#open-folder');
+    assert.deepEqual(harness.opened, [output]);
+  });
+
+  it('retries a failed image on the cluster and shows the outcome again', async () => {
+    const failedEvents = (): Promise<number> =>
+      page.evaluate(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'broken.jpg:failed').length);
+    assert.equal(await failedEvents(), 1);
+    await page.click('#retry-failed');
+    // The image goes back through the cluster's queue (pending → processing) and fails again, live.
+    await page.waitForFunction(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'broken.jpg:failed').length === 2, undefined, { timeout: 30_000 });
+    const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s.startsWith('broken.jpg:')));
+    assert.deepEqual(seen.slice(seen.indexOf('broken.jpg:failed') + 1).at(0), 'broken.jpg:pending');
+    const cards = await waitForCards(page, (cs) => cs.find((c) => c.name === 'broken.jpg')?.status === 'failed');
+    assert.match(cards.find((c) => c.name === 'broken.jpg')?.reason ?? '', /corrupt or truncated/i);
+  });
+
+  it('removes a card, clears into a new batch, and raised no page errors', async () => {
+    const before = await cardStates(page);
+    await page.click(`#cards li.card:first-child button[data-action="remove"]`);
+    await waitForCards(page, (cs) => cs.length === before.length - 1);
+    const batchBefore = await page.textContent('#batch-id');
+    await page.click('#clear');
+    await waitForCards(page, (cs) => cs.length === 0);
+    assert.notEqual(await page.textContent('#batch-id'), batchBefore);
+    assert.equal(await page.isVisible('#empty-state'), true);
+    assert.deepEqual(harness.pageErrors, []);
+  });
+});
