@@ -28,7 +28,7 @@ export async function collectStats(ctx: AppContext): Promise<Stats> {
     ...counts,
     activeThreads: ctx.dispatcher.busy,
     totalThreads: ctx.dispatcher.threads,
-    processedCount: ctx.dispatcher.counters.completed,
+    processedCount: ctx.dispatcher.processedCount,
     pod: ctx.podName,
     recent,
   };

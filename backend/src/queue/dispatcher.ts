@@ -40,8 +40,6 @@ export class Dispatcher {
   private pollTimer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private completedCount = 0;
-  private failedCount = 0;
-  private totalWorkMs = 0;
   private readonly outcomeListeners: ((o: JobOutcome) => void)[] = [];
 
   constructor(
@@ -80,9 +78,9 @@ export class Dispatcher {
     return this.draining;
   }
 
-  get counters(): { completed: number; failed: number; avgWorkMs: number } {
-    const done = this.completedCount + this.failedCount;
-    return { completed: this.completedCount, failed: this.failedCount, avgWorkMs: done ? this.totalWorkMs / done : 0 };
+  /** Images this process has completed since it started. */
+  get processedCount(): number {
+    return this.completedCount;
   }
 
   /** Something may be waiting: claim if there is room. Safe to call any time, any number of times. */
@@ -125,9 +123,10 @@ export class Dispatcher {
   /**
    * The upload fast path: if a thread is free, reserve it for an image the
    * caller is about to store already leased to us (`repo.insertClaimed`),
-   * then `runLocal` it from the bytes in hand. Saves reading 3–5 MB back out
-   * of Postgres, which on a 2-core machine costs as much CPU as a third of
-   * the resize. Returns a release function if reserved, else undefined.
+   * then `run` it from the bytes in hand. Saves reading 3–5 MB back out of
+   * Postgres, which on a 2-core machine costs as much CPU as a third of the
+   * resize. Returns undefined when no thread is free; otherwise the caller
+   * must end the reservation with `run` (stored) or `cancel` (not stored).
    */
   reserveLocal(): { run(id: number, bytes: Buffer): void; cancel(): void } | undefined {
     if (this.draining || this.inFlight.size + this.reserved >= this.pool.size) return undefined;
@@ -192,8 +191,6 @@ export class Dispatcher {
 
   private record(outcome: JobOutcome): void {
     if (outcome.status === 'completed') this.completedCount++;
-    else this.failedCount++;
-    this.totalWorkMs += outcome.ms;
     for (const l of this.outcomeListeners) l(outcome);
   }
 
