@@ -55,6 +55,9 @@ export class CardsView {
     const keep = new Set(cards.map((c) => c.key));
     for (const [key, elements] of this.elements) {
       if (!keep.has(key)) {
+        // A browser's preview is a blob: URL only this card shows: free it with the card (data: URLs need nothing).
+        const src = elements.img.getAttribute('src');
+        if (src?.startsWith('blob:')) URL.revokeObjectURL(src);
         elements.root.remove();
         this.elements.delete(key);
       }

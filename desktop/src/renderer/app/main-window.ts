@@ -10,7 +10,7 @@ import {
   errorCode,
   errorMessage,
   type AddedFiles,
-  type ConnectionState,
+  type LiveConnection,
   type MenuCommand,
   type Platform,
   type Settings,
@@ -29,7 +29,9 @@ export class MainWindow {
   private readonly view: CardsView;
   private readonly eta = new EtaEstimator();
   private settings: Settings | null = null;
-  private connection: ConnectionState = { state: 'connecting', url: '' };
+  private connection: LiveConnection = { state: 'connecting', url: '' };
+  /** The settings dialog opens by itself once when the backend asks for a token; later, the banner's button opens it. */
+  private askedForToken = false;
   private stopEvents: (() => void) | null = null;
   private uploadsRunning = 0;
   private busy = { download: false, resize: false };
@@ -56,7 +58,11 @@ export class MainWindow {
         'open-settings',
       ].map((id) => [id, byId<Button>(id)]),
     );
-    this.settingsDialog = new SettingsDialog(platform, (settings) => this.applySettings(settings));
+    this.settingsDialog = new SettingsDialog(platform, (settings) => {
+      this.applySettings(settings);
+      // A new token should be tried now, not at the next reconnection attempt (up to 15 s away).
+      if (this.connection.state !== 'open') this.watchBatch();
+    });
   }
 
   async start(): Promise<void> {
@@ -129,6 +135,7 @@ export class MainWindow {
     on('resize-locally', 'resize-locally');
     on('clear', 'clear');
     on('open-settings', 'settings');
+    byId('offline-action').addEventListener('click', () => void this.settingsDialog.open());
     this.buttons['open-metrics']!.addEventListener('click', () => {
       this.platform.openMetricsWindow().catch((err: unknown) => this.notice(errorMessage(err), true));
     });
@@ -186,7 +193,12 @@ export class MainWindow {
     const parts = [`Added ${plural(cards.length, 'JPG')}`];
     if (added.files.length > cards.length) parts.push(`${added.files.length - cards.length} already in the list`);
     if (added.ignored > 0) parts.push(`${plural(added.ignored, 'other file')} ignored (only JPG files are taken)`);
-    this.notice(parts.join(' · '));
+    const unreadable = added.unreadable ?? [];
+    if (unreadable.length > 0) {
+      const shown = unreadable.slice(0, 3).join(', ');
+      parts.push(`${plural(unreadable.length, 'item')} could not be read: ${shown}${unreadable.length > 3 ? ', …' : ''}`);
+    }
+    this.notice(parts.join(' · '), cards.length === 0 && unreadable.length > 0);
     for (const card of cards) {
       this.platform
         .preview(card.file)
@@ -303,7 +315,23 @@ export class MainWindow {
       this.notice('Nothing to download yet: no image has completed.');
       return;
     }
-    await this.download(cards);
+    if (this.platform.capabilities.batchArchive) await this.downloadArchive(cards.length);
+    else await this.download(cards);
+  }
+
+  /** In a browser: one ZIP of the batch, streamed by the backend, instead of a download per file. */
+  private async downloadArchive(completed: number): Promise<void> {
+    this.busy.download = true;
+    this.refresh();
+    try {
+      const { name } = await this.platform.downloadArchive(this.store.batchId);
+      this.notice(`Downloading ${plural(completed, 'result')} as one ZIP: ${name} (see the browser's downloads)`);
+    } catch (err) {
+      this.notice(`Download failed: ${errorMessage(err)}`, true);
+    } finally {
+      this.busy.download = false;
+      this.refresh();
+    }
   }
 
   private async download(cards: Card[]): Promise<void> {
@@ -405,7 +433,14 @@ export class MainWindow {
 
   private applySettings(settings: Settings): void {
     this.settings = settings;
-    setText(byId('output-folder'), settings.outputFolder ? `Output: ${settings.outputFolder}` : 'Output folder: not chosen yet');
+    setText(
+      byId('output-folder'),
+      !this.platform.capabilities.chooseFolder
+        ? 'Results go to the browser’s downloads'
+        : settings.outputFolder
+          ? `Output: ${settings.outputFolder}`
+          : 'Output folder: not chosen yet',
+    );
     if (this.connection.url === '') this.connection = { ...this.connection, url: settings.backendUrl };
     this.refresh();
   }
@@ -418,20 +453,38 @@ export class MainWindow {
     }
   }
 
-  private setConnection(state: ConnectionState): void {
+  private setConnection(state: LiveConnection): void {
     this.connection = state;
-    const banner = byId('offline-banner');
     const offline = state.state === 'offline';
-    show(banner, offline);
-    if (offline) {
+    const needsToken = offline && state.code === 'UNAUTHORIZED';
+    show(byId('offline-banner'), offline);
+    show(byId('offline-action'), needsToken);
+    if (needsToken) {
+      // Not "unreachable": it answers, and the person can fix this here.
+      setText(byId('offline-title'), 'API token needed.');
+      const keeps = this.platform.kind === 'browser' ? '; this browser keeps it' : '';
+      setText(byId('offline-text'), `The backend at ${state.url || 'this address'} asks for one: ${state.error ?? 'no token given'}. Enter it in Settings${keeps}.`);
+      if (!this.askedForToken) {
+        this.askedForToken = true;
+        void this.settingsDialog.open();
+      }
+    } else if (offline) {
       const retry = state.retryInMs ? ` Reconnecting in ${Math.ceil(state.retryInMs / 1000)} s.` : '';
       const local = this.platform.capabilities.localResize ? 'Previews and “Resize locally” keep working.' : 'Previews keep working.';
+      setText(byId('offline-title'), 'Offline.');
       setText(byId('offline-text'), `The backend at ${state.url || 'the configured address'} is unreachable (${state.error ?? 'no connection'}). ${local}${retry}`);
     }
+    if (state.state === 'open') this.askedForToken = false;
     document.body.dataset.connection = state.state;
     setText(
       byId('connection'),
-      state.state === 'open' ? `● Connected to ${state.url}` : state.state === 'connecting' ? `○ Connecting to ${state.url}…` : `✕ Offline (${state.url})`,
+      state.state === 'open'
+        ? `● Connected to ${state.url}`
+        : state.state === 'connecting'
+          ? `○ Connecting to ${state.url}…`
+          : needsToken
+            ? `✕ API token needed (${state.url})`
+            : `✕ Offline (${state.url})`,
     );
     this.refresh();
   }

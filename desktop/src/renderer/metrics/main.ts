@@ -2,6 +2,9 @@
 import '../styles/base.css';
 import '../styles/metrics.css';
 import { selectPlatform } from '../platform/select-platform.js';
+import { addFavicon } from '../ui/favicon.js';
 import { MetricsWindow } from './metrics-window.js';
 
-void new MetricsWindow(selectPlatform()).start();
+const platform = selectPlatform();
+if (platform.kind === 'browser') addFavicon();
+void new MetricsWindow(platform).start();

@@ -4,13 +4,14 @@
  * the drawing stops), a clear "no metrics" state, and the statistics of the
  * earlier dashboard with its recent images.
  */
-import { byId, setText, show } from '../ui/dom.js';
-import { errorMessage, type ConnectionState, type MetricsOverview, type Platform } from '../platform/platform.js';
+import { byId, h, setText, show } from '../ui/dom.js';
+import { errorCode, errorMessage, type LiveConnection, type MetricsOverview, type Platform } from '../platform/platform.js';
 import { MetricCharts } from './charts.js';
 import { METRICS, MetricsHistory } from './history.js';
 import { renderStats } from './stats-panel.js';
 
 const STATS_EVERY_MS = 5000;
+const RETRY_WATCH_MS = 5000;
 
 export type MetricsState = 'waiting' | 'live' | 'empty' | 'offline';
 
@@ -21,7 +22,7 @@ export class MetricsWindow {
   private paused = false;
   private drawScheduled = false;
   private overview: MetricsOverview | null = null;
-  private connection: ConnectionState = { state: 'connecting', url: '' };
+  private connection: LiveConnection = { state: 'connecting', url: '' };
   private startedAt = Date.now();
   private stop: (() => void) | null = null;
   private timers: Array<ReturnType<typeof setInterval>> = [];
@@ -30,6 +31,10 @@ export class MetricsWindow {
 
   async start(): Promise<void> {
     document.body.dataset.platform = this.platform.kind;
+    // Served by the backend (also as /dashboard), the page is a tab of its own: give a way back to the photos.
+    if (this.platform.kind === 'browser') {
+      byId('span').closest('.group')?.prepend(h('a', { id: 'back-to-app', class: 'nav-link', href: './' }, '← Photos'));
+    }
     this.charts = new MetricCharts(byId('charts'), METRICS);
 
     const span = byId<HTMLSelectElement>('span');
@@ -46,6 +51,24 @@ export class MetricsWindow {
       if (!this.paused) this.draw();
     });
 
+    await this.watch();
+    this.startedAt = Date.now();
+    this.draw();
+    this.refreshState();
+    void this.refreshStats();
+    // The time axis moves even when no data arrives; the state may change with time alone.
+    this.timers.push(setInterval(() => this.draw(), 1000));
+    this.timers.push(setInterval(() => void this.refreshStats(), STATS_EVERY_MS));
+    window.addEventListener('beforeunload', () => this.dispose());
+    document.body.dataset.ready = 'true';
+  }
+
+  /**
+   * Starts the stream. If even that is refused (no token yet, backend down at
+   * start), tries again every few seconds: a token saved in the main window
+   * then brings this view to life without a reload.
+   */
+  private async watch(): Promise<void> {
     try {
       const watch = await this.platform.watchMetrics(
         (update) => {
@@ -60,17 +83,11 @@ export class MetricsWindow {
       this.overview = watch.overview;
       for (const sample of watch.overview.pods) this.history.apply({ type: 'snapshot', sample });
     } catch (err) {
-      this.connection = { state: 'offline', url: '', error: errorMessage(err) };
+      this.connection = { state: 'offline', url: '', error: errorMessage(err), ...(errorCode(err) === 'UNAUTHORIZED' ? { code: 'UNAUTHORIZED' as const } : {}) };
+      this.refreshState();
+      const retry = setTimeout(() => void this.watch(), RETRY_WATCH_MS);
+      this.timers.push(retry);
     }
-    this.startedAt = Date.now();
-    this.draw();
-    this.refreshState();
-    void this.refreshStats();
-    // The time axis moves even when no data arrives; the state may change with time alone.
-    this.timers.push(setInterval(() => this.draw(), 1000));
-    this.timers.push(setInterval(() => void this.refreshStats(), STATS_EVERY_MS));
-    window.addEventListener('beforeunload', () => this.dispose());
-    document.body.dataset.ready = 'true';
   }
 
   dispose(): void {
@@ -116,7 +133,13 @@ export class MetricsWindow {
     document.body.dataset.metricsState = state;
     const empty = byId('no-metrics');
     show(empty, state === 'empty' || state === 'offline');
-    if (state === 'offline') {
+    if (state === 'offline' && this.connection.code === 'UNAUTHORIZED') {
+      setText(byId('no-metrics-title'), 'API token needed');
+      setText(
+        byId('no-metrics-detail'),
+        `${this.connection.url || 'The backend'} asks for one: ${this.connection.error ?? 'no token given'}. Enter it in the main window's Settings; this view reconnects by itself.`,
+      );
+    } else if (state === 'offline') {
       setText(byId('no-metrics-title'), 'Backend unreachable');
       setText(
         byId('no-metrics-detail'),

@@ -1,25 +1,25 @@
 /**
  * The Platform in a plain browser, for the page the backend serves at `/`:
- * same-origin fetch and XHR (XHR for upload progress), <input type=file> and
- * dropped folders read with webkitGetAsEntry, previews decoded by the
- * browser and scaled on an OffscreenCanvas, results saved through download
- * links, live updates with EventSource (the token goes in ?access_token=
- * because EventSource cannot set headers). What only a desktop can do
- * (local resize, output folder) is reported as unavailable in capabilities.
+ * same-origin fetch, XHR for uploads (it reports upload progress), file
+ * inputs and dropped folders (browser-files), previews decoded by the
+ * browser (browser-preview), live updates over EventSource (browser-live),
+ * one result saved as a download, "Download all" as one ZIP the backend
+ * streams. What only a desktop can do (local resize, output folder) is
+ * reported as unavailable in capabilities, and the UI hides it.
  */
 import { renderName, splitName, DEFAULT_NAMING_TEMPLATE, templateProblem } from '../../shared/naming-template.js';
-import type { ApiErrorBody, ImageListResponse, UploadResponse } from '@imgfleet/backend/contract';
-import { DEFAULT_RULES, detectFormat, fitInside } from './imaging-rules.js';
+import type { ApiErrorBody, BatchSummary, ImageListResponse, UploadResponse } from '@imgfleet/backend/contract';
+import { BrowserFiles } from './browser-files.js';
+import { openLiveStream } from './browser-live.js';
+import { createSlots, makePreview } from './browser-preview.js';
 import {
   PlatformError,
-  type AddedFiles,
-  type ConnectionState,
   type ImageSummary,
+  type LiveConnection,
   type LocalFile,
   type MetricsOverview,
   type MetricsUpdate,
   type Platform,
-  type PreviewResult,
   type Settings,
   type UploadOutcome,
   type UploadSummary,
@@ -27,8 +27,6 @@ import {
 } from './platform.js';
 
 const STORAGE_KEY = 'imgfleet.settings';
-const JPG = /\.jpe?g$/i;
-const PREVIEW_BOX = 320;
 
 interface StoredSettings {
   apiToken: string;
@@ -36,9 +34,22 @@ interface StoredSettings {
   uploadConcurrency: number;
 }
 
+/** Saves a same-origin URL or a blob: URL through the browser's downloads (the `download` attribute keeps the page where it is). */
+function saveThroughLink(href: string, name: string): void {
+  const link = document.createElement('a');
+  link.href = href;
+  link.download = name;
+  link.rel = 'noopener';
+  link.hidden = true;
+  document.body.append(link);
+  link.click();
+  link.remove();
+}
+
 export function createBrowserPlatform(origin: string = location.origin): Platform {
-  const files = new Map<string, File>();
+  const files = new BrowserFiles();
   const uploads = new Set<XMLHttpRequest>();
+  const previewSlot = createSlots();
   let cancelGeneration = 0;
 
   const stored = (): StoredSettings => {
@@ -75,30 +86,21 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
   };
   const json = async <T>(path: string, init?: RequestInit): Promise<T> => (await request(path, init)).json() as Promise<T>;
 
-  const register = (list: File[], ignoredBefore = 0): AddedFiles => {
-    const added: LocalFile[] = [];
-    let ignored = ignoredBefore;
-    for (const file of list) {
-      if (!JPG.test(file.name)) {
-        ignored++;
-        continue;
-      }
-      const relative = (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name;
-      const key = `${relative}|${file.size}|${file.lastModified}`;
-      files.set(key, file);
-      added.push({ key, name: file.name, size: file.size, path: relative });
-    }
-    return { files: added, ignored };
+  const fileOf = (local: LocalFile): File => files.get(local);
+  const withToken = (path: string): string => {
+    const token = stored().apiToken;
+    return token ? `${origin}${path}${path.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}` : `${origin}${path}`;
   };
-
-  const fileOf = (local: LocalFile): File => {
-    const file = files.get(local.key);
-    if (!file) throw new PlatformError('FORBIDDEN_PATH', `${local.name} is no longer available; add it again`);
-    return file;
-  };
+  const liveStream = (path: string, events: Record<string, (data: unknown) => void>, onConnection: (c: LiveConnection) => void): (() => void) =>
+    openLiveStream({ origin, path, token: () => stored().apiToken, events, onConnection });
 
   const uploadOne = (batchId: string, local: LocalFile, generation: number, on: Parameters<Platform['upload']>[2]): Promise<UploadOutcome> => {
-    const file = fileOf(local);
+    let file: File;
+    try {
+      file = fileOf(local);
+    } catch (err) {
+      return Promise.resolve({ key: local.key, ok: false, cancelled: false, error: err instanceof Error ? err.message : String(err), code: 'FORBIDDEN_PATH' });
+    }
     const attemptOnce = (attempt: number): Promise<UploadOutcome | 'retry'> =>
       new Promise((resolve) => {
         const xhr = new XMLHttpRequest();
@@ -141,105 +143,9 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
     })();
   };
 
-  /** EventSource with our own backoff: the browser's gives up for good after an HTTP error. */
-  const liveStream = (path: string, events: Record<string, (data: unknown) => void>, onConnection: (c: ConnectionState) => void): (() => void) => {
-    let source: EventSource | null = null;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let failures = 0;
-    let stopped = false;
-    const connect = (): void => {
-      if (stopped) return;
-      const token = stored().apiToken;
-      const url = `${origin}${path}${path.includes('?') ? '&' : '?'}${token ? `access_token=${encodeURIComponent(token)}` : ''}`;
-      onConnection({ state: 'connecting', url: origin });
-      source = new EventSource(url);
-      source.onopen = () => {
-        failures = 0;
-        onConnection({ state: 'open', url: origin });
-      };
-      source.onerror = () => {
-        source?.close();
-        const step = Math.min(15_000, 500 * 2 ** failures++);
-        const delay = Math.round(step / 2 + Math.random() * (step / 2));
-        onConnection({ state: 'offline', url: origin, error: 'connection lost', retryInMs: delay });
-        timer = setTimeout(connect, delay);
-      };
-      for (const [name, handler] of Object.entries(events)) {
-        source.addEventListener(name, (event) => {
-          try {
-            handler(JSON.parse((event as MessageEvent<string>).data));
-          } catch {
-            // malformed message: skipped
-          }
-        });
-      }
-    };
-    connect();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-      source?.close();
-    };
-  };
-
-  const makePreview = async (local: LocalFile): Promise<PreviewResult> => {
-    const file = fileOf(local);
-    const fail = (code: string, error: string): PreviewResult => ({ ok: false, path: local.key, bytes: file.size, error, code });
-    if (file.size === 0) return fail('EMPTY_FILE', 'the file is empty');
-    if (file.size > DEFAULT_RULES.maxBytes) return fail('FILE_TOO_LARGE', `the file is above the limit of ${DEFAULT_RULES.maxBytes / 1024 / 1024} MiB`);
-    const format = detectFormat(new Uint8Array(await file.slice(0, 16).arrayBuffer()));
-    if (format === null) return fail('UNSUPPORTED_TYPE', 'not a JPEG, PNG or WebP image (judged by its content, not its name)');
-    let bitmap: ImageBitmap;
-    try {
-      // EXIF orientation applied, like the backend's autoOrient.
-      bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
-    } catch {
-      return fail('CORRUPT_IMAGE', 'corrupt or truncated image data (the browser could not decode it)');
-    }
-    const original = { width: bitmap.width, height: bitmap.height };
-    if (original.width * original.height > DEFAULT_RULES.maxPixels) {
-      bitmap.close();
-      return fail('TOO_MANY_PIXELS', `${original.width}x${original.height} is above the limit of ${DEFAULT_RULES.maxPixels / 1e6} megapixels`);
-    }
-    const thumb = fitInside(original, { maxWidth: PREVIEW_BOX, maxHeight: PREVIEW_BOX });
-    const canvas = new OffscreenCanvas(thumb.width, thumb.height);
-    const context = canvas.getContext('2d');
-    if (!context) {
-      bitmap.close();
-      return fail('INTERNAL', 'no 2D canvas available');
-    }
-    context.imageSmoothingQuality = 'high';
-    context.drawImage(bitmap, 0, 0, thumb.width, thumb.height);
-    bitmap.close();
-    const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.75 });
-    return {
-      ok: true,
-      path: local.key,
-      dataUrl: URL.createObjectURL(blob),
-      format,
-      bytes: file.size,
-      original,
-      target: fitInside(original, DEFAULT_RULES),
-    };
-  };
-
-  // Decoding 12-MP photos is heavy: a few at a time.
-  let previewsRunning = 0;
-  const previewQueue: Array<() => void> = [];
-  const withPreviewSlot = async <T>(task: () => Promise<T>): Promise<T> => {
-    if (previewsRunning >= 2) await new Promise<void>((resolve) => previewQueue.push(resolve));
-    previewsRunning++;
-    try {
-      return await task();
-    } finally {
-      previewsRunning--;
-      previewQueue.shift()?.();
-    }
-  };
-
   return {
     kind: 'browser',
-    capabilities: { localResize: false, chooseFolder: false, openFolder: false, notifications: false },
+    capabilities: { localResize: false, chooseFolder: false, openFolder: false, notifications: false, batchArchive: true },
 
     async getSettings() {
       return settings();
@@ -261,27 +167,11 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
       return settings();
     },
 
-    pickFiles({ folders }) {
-      return new Promise((resolve) => {
-        const input = document.createElement('input');
-        input.type = 'file';
-        input.multiple = true;
-        if (folders) input.webkitdirectory = true;
-        else input.accept = '.jpg,.jpeg,image/jpeg';
-        input.addEventListener('change', () => resolve(register([...(input.files ?? [])])));
-        input.addEventListener('cancel', () => resolve(null));
-        input.click();
-      });
-    },
-    async filesFromDrop(data) {
-      const entries = [...data.items].map((item) => item.webkitGetAsEntry()).filter((e): e is FileSystemEntry => e !== null);
-      if (entries.length === 0) return register([...data.files]);
-      const collected: File[] = [];
-      await Promise.all(entries.map((entry) => collectEntry(entry, collected)));
-      return register(collected);
-    },
+    pickFiles: ({ folders }) => files.pick(folders),
+    // Not async: the drop's items must be read before the event handler returns.
+    filesFromDrop: (data) => files.fromDrop(data),
 
-    preview: (file) => withPreviewSlot(() => makePreview(file)),
+    preview: (file) => previewSlot(() => makePreview(fileOf(file), file.key)),
 
     async upload(batchId, list, on) {
       const generation = cancelGeneration;
@@ -325,18 +215,17 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
 
     async download(items, onResult) {
       const results: WriteOutcome[] = [];
+      // One by one: each is a small JPEG, and the card shows its own outcome.
       for (const item of items) {
         let outcome: WriteOutcome;
         try {
           const image = await json<ImageSummary>(`/api/v1/images/${item.id}`);
-          const blob = await (await request(`/api/v1/images/${item.id}/processed`)).blob();
+          const blob = await (await request(`/api/v1/images/${item.id}/processed?download`)).blob();
           const { base, ext } = splitName(item.name);
           const name = renderName(stored().namingTemplate, { name: base, ext, width: image.width ?? 0, height: image.height ?? 0, id: item.id });
           const url = URL.createObjectURL(blob);
-          const link = document.createElement('a');
-          link.href = url;
-          link.download = name;
-          link.click();
+          saveThroughLink(url, name);
+          // The download has taken the blob by then; a minute leaves room for a slow disk.
           setTimeout(() => URL.revokeObjectURL(url), 60_000);
           outcome = { key: item.key, ok: true, path: name, width: image.width ?? 0, height: image.height ?? 0 };
         } catch (err) {
@@ -347,6 +236,17 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
       }
       const written = results.filter((r) => r.ok).length;
       return { folder: null, written, failed: results.length - written, results };
+    },
+    async downloadArchive(batchId) {
+      const path = `/api/v1/batches/${encodeURIComponent(batchId)}`;
+      // Asked first: a refused or empty ZIP would otherwise be a silent "failed" entry in the browser's downloads.
+      const summary = await json<BatchSummary>(path);
+      if (summary.completed === 0) throw new PlatformError('NOT_FOUND', 'no image of this batch has completed yet');
+      const name = `imgfleet-${batchId.slice(0, 8)}.zip`;
+      // A plain link: the browser streams the ZIP to disk as the backend writes it, nothing held in the page.
+      // Links cannot carry an Authorization header, hence the token in the query, as for EventSource.
+      saveThroughLink(withToken(`${path}/zip`), name);
+      return { name };
     },
     async resizeLocally() {
       throw new PlatformError('UNSUPPORTED', 'resizing on this computer needs the desktop app');
@@ -404,19 +304,4 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
       return () => undefined;
     },
   };
-}
-
-/** Walks a dropped folder (readEntries returns at most 100 entries per call). */
-async function collectEntry(entry: FileSystemEntry, out: File[]): Promise<void> {
-  if (entry.isFile) {
-    out.push(await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject)));
-    return;
-  }
-  if (!entry.isDirectory) return;
-  const reader = (entry as FileSystemDirectoryEntry).createReader();
-  for (;;) {
-    const batch = await new Promise<FileSystemEntry[]>((resolve, reject) => reader.readEntries(resolve, reject));
-    if (batch.length === 0) return;
-    for (const child of batch) await collectEntry(child, out);
-  }
 }

@@ -1,8 +1,12 @@
 /** The Platform over the preload's window.imgfleet (IPC to the main process). */
 import type { InvokeChannel, EventChannel } from '../../shared/channels.js';
 import type { EventPayloads, ImgfleetBridge, InvokeArgs, InvokeResults } from '../../shared/ipc-contract.js';
-import type { ScanResult, WriteOutcome, WriteSummary } from '../../shared/models.js';
-import { PlatformError, type AddedFiles, type LocalFile, type Platform } from './platform.js';
+import type { ConnectionState, ScanResult, WriteOutcome, WriteSummary } from '../../shared/models.js';
+import { PlatformError, type AddedFiles, type LiveConnection, type LocalFile, type Platform } from './platform.js';
+
+/** The main process words a refused token as "… (401)"; the UI branches on a code. */
+const withCode = (state: ConnectionState): LiveConnection =>
+  state.state === 'offline' && /\(401\)/.test(state.error ?? '') ? { ...state, code: 'UNAUTHORIZED' } : state;
 
 export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
   const call = async <C extends InvokeChannel>(channel: C, args: InvokeArgs[C]): Promise<InvokeResults[C]> => {
@@ -16,6 +20,7 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
   const toAdded = (scan: ScanResult): AddedFiles => ({
     files: scan.files.map((f): LocalFile => ({ key: f.path, name: f.name, size: f.size, path: f.path })),
     ignored: scan.ignored,
+    unreadable: scan.unreadable,
   });
   const pathOf = (file: LocalFile): string => file.path ?? file.key;
 
@@ -41,7 +46,7 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
 
   return {
     kind: 'electron',
-    capabilities: { localResize: true, chooseFolder: true, openFolder: true, notifications: true },
+    capabilities: { localResize: true, chooseFolder: true, openFolder: true, notifications: true, batchArchive: false },
 
     getSettings: () => call('settings:get', {}),
     updateSettings: (patch) => call('settings:update', patch),
@@ -91,6 +96,9 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
     download(items, onResult) {
       return withOutcomes('download:progress', items, onResult, () => call('download:images', { items }));
     },
+    async downloadArchive() {
+      throw new PlatformError('UNSUPPORTED', 'the desktop app saves each result into the output folder');
+    },
     resizeLocally(files, onResult) {
       return withOutcomes('resize:progress', files, onResult, () =>
         call('resize:local', { files: files.map((f) => ({ key: f.key, path: pathOf(f) })) }),
@@ -105,7 +113,7 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
 
     watchEvents(batchId, onStatus, onConnection) {
       const offStatus = on('events:status', (e) => e.batchId === batchId && onStatus(e));
-      const offConnection = on('events:connection', onConnection);
+      const offConnection = on('events:connection', (c) => onConnection(withCode(c)));
       call('events:watch', { batchId }).catch((err: unknown) =>
         onConnection({ state: 'offline', url: '', error: err instanceof Error ? err.message : String(err) }),
       );
@@ -116,7 +124,7 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
     },
     async watchMetrics(onUpdate, onConnection) {
       const offUpdate = on('metrics:update', onUpdate);
-      const offConnection = on('metrics:connection', onConnection);
+      const offConnection = on('metrics:connection', (c) => onConnection(withCode(c)));
       const stop = (): void => {
         offUpdate();
         offConnection();

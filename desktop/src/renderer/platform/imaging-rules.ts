@@ -4,5 +4,5 @@
  * also exports the sharp pipeline, so the page imports the two pure modules
  * the backend exports for this.
  */
-export { DEFAULT_RULES, fitInside, type ResizeRules, type Size } from '@imgfleet/backend/imaging/rules';
+export { DEFAULT_RULES, fitInside, orientedSize, type ResizeRules, type Size } from '@imgfleet/backend/imaging/rules';
 export { detectFormat } from '@imgfleet/backend/imaging/detect';

@@ -60,7 +60,15 @@ export interface AddedFiles {
   files: LocalFile[];
   /** Non-JPG files that were skipped. */
   ignored: number;
+  /** Files or folders that could not be read (permissions, vanished while walking). */
+  unreadable?: string[];
 }
+
+/**
+ * A live stream's state. `code` UNAUTHORIZED: the backend refused the API
+ * token (or wants one), so the UI asks for it instead of saying "offline".
+ */
+export type LiveConnection = ConnectionState & { code?: 'UNAUTHORIZED' };
 
 export interface Capabilities {
   /** Resize on this machine with the backend's own function (needs Node and sharp). */
@@ -71,6 +79,8 @@ export interface Capabilities {
   openFolder: boolean;
   /** Desktop notifications handled by the host. */
   notifications: boolean;
+  /** "Download all" is one archive of the batch (a browser: one ZIP download, not one per file). */
+  batchArchive: boolean;
 }
 
 export interface Platform {
@@ -100,13 +110,15 @@ export interface Platform {
 
   /** Saves results (into the output folder, or as browser downloads). folder null: the person cancelled. */
   download(items: Array<{ key: string; id: number; name: string }>, onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
+  /** Saves every completed result of the batch as one archive (capabilities.batchArchive); returns its file name. */
+  downloadArchive(batchId: string): Promise<{ name: string }>;
   resizeLocally(files: LocalFile[], onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
   chooseFolder(): Promise<string | null>;
   openFolder(): Promise<void>;
 
   /** Live status changes of a batch; returns a function that stops watching. */
-  watchEvents(batchId: string, onStatus: (e: StatusEvent) => void, onConnection: (c: ConnectionState) => void): () => void;
-  watchMetrics(onUpdate: (u: MetricsUpdate) => void, onConnection: (c: ConnectionState) => void): Promise<{ overview: MetricsOverview; stop(): void }>;
+  watchEvents(batchId: string, onStatus: (e: StatusEvent) => void, onConnection: (c: LiveConnection) => void): () => void;
+  watchMetrics(onUpdate: (u: MetricsUpdate) => void, onConnection: (c: LiveConnection) => void): Promise<{ overview: MetricsOverview; stop(): void }>;
   stats(): Promise<Stats>;
   checkBackend(): Promise<BackendCheck>;
 

@@ -1,0 +1,99 @@
+/**
+ * Previews in a plain browser, with the backend's own rules for the promised
+ * size ("4000×3000 → 800×600"). The page must stay responsive while a
+ * hundred 12-MP photos are added, so:
+ * - the size comes from the JPEG header (a few KiB read), which also lets a
+ *   decompression bomb be refused before anything is decoded;
+ * - createImageBitmap decodes off the main thread, asked straight for the
+ *   preview's size (resizeWidth/resizeHeight), so a full-size bitmap is
+ *   never made for a JPEG; other formats (a PNG named .jpg) are decoded in
+ *   full, then scaled;
+ * - the small bitmap is encoded on an OffscreenCanvas (convertToBlob is
+ *   asynchronous) and shown through a blob: URL, no base64 string;
+ * - two decodes at a time.
+ */
+import type { PreviewResult } from './platform.js';
+import { DEFAULT_RULES, detectFormat, fitInside, orientedSize, type ResizeRules, type Size } from './imaging-rules.js';
+import { readJpegHeader } from './jpeg-header.js';
+
+/** Longest side of the preview, as on the desktop. */
+export const PREVIEW_BOX = 320;
+/** Enough for the APPn segments (EXIF with its thumbnail, ICC profile) before a camera JPEG's frame header. */
+const HEADER_BYTES = 256 * 1024;
+const DECODES_AT_ONCE = 2;
+
+const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
+
+export async function makePreview(file: File, key: string, rules: Readonly<ResizeRules> = DEFAULT_RULES): Promise<PreviewResult> {
+  const fail = (code: string, error: string): PreviewResult => ({ ok: false, path: key, bytes: file.size, error, code });
+  if (file.size === 0) return fail('EMPTY_FILE', 'the file is empty');
+  // Same wording as the desktop's previewer and the backend.
+  if (file.size > rules.maxBytes) return fail('FILE_TOO_LARGE', `the file is ${mib(file.size)}, above the limit of ${mib(rules.maxBytes)}`);
+  const head = new Uint8Array(await file.slice(0, HEADER_BYTES).arrayBuffer());
+  const format = detectFormat(head);
+  if (format === null) return fail('UNSUPPORTED_TYPE', 'not a JPEG, PNG or WebP image (judged by its content, not its name)');
+  const tooManyPixels = (size: Size): PreviewResult | null =>
+    size.width * size.height > rules.maxPixels
+      ? fail(
+          'TOO_MANY_PIXELS',
+          `${size.width}x${size.height} is ${((size.width * size.height) / 1e6).toFixed(1)} megapixels, above the limit of ${(rules.maxPixels / 1e6).toFixed(1)}`,
+        )
+      : null;
+
+  const header = format === 'jpeg' ? readJpegHeader(head) : null;
+  let original: Size;
+  let bitmap: ImageBitmap;
+  try {
+    if (header) {
+      original = orientedSize(header, header.orientation);
+      const refused = tooManyPixels(original);
+      if (refused) return refused;
+      const thumb = fitInside(original, { maxWidth: PREVIEW_BOX, maxHeight: PREVIEW_BOX });
+      // The resize applies to the oriented image (EXIF applied, like the backend's autoOrient).
+      bitmap = await createImageBitmap(file, { imageOrientation: 'from-image', resizeWidth: thumb.width, resizeHeight: thumb.height, resizeQuality: 'medium' });
+    } else {
+      const full = await createImageBitmap(file, { imageOrientation: 'from-image' });
+      original = { width: full.width, height: full.height };
+      const refused = tooManyPixels(original);
+      if (refused) {
+        full.close();
+        return refused;
+      }
+      const thumb = fitInside(original, { maxWidth: PREVIEW_BOX, maxHeight: PREVIEW_BOX });
+      bitmap = await createImageBitmap(full, { resizeWidth: thumb.width, resizeHeight: thumb.height, resizeQuality: 'medium' }).finally(() => full.close());
+    }
+  } catch {
+    // The browser decodes the whole image even for a small bitmap, so a truncated file fails here.
+    return fail('CORRUPT_IMAGE', 'corrupt or truncated image data (the browser could not decode it)');
+  }
+
+  let blob: Blob;
+  try {
+    const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+    const context = canvas.getContext('2d');
+    if (!context) return fail('INTERNAL', 'no 2D canvas available for the preview');
+    context.drawImage(bitmap, 0, 0);
+    blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.75 });
+  } finally {
+    bitmap.close();
+  }
+  return { ok: true, path: key, dataUrl: URL.createObjectURL(blob), format, bytes: file.size, original, target: fitInside(original, rules) };
+}
+
+/** Runs at most `limit` tasks at once, in the order they were asked for. */
+export function createSlots(limit = DECODES_AT_ONCE): <T>(task: () => Promise<T>) => Promise<T> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async (task) => {
+    if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await task();
+    } finally {
+      // Hand the slot straight to the next task: running stays the same.
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
