@@ -7,7 +7,7 @@ import { openApiDocument } from './openapi.js';
 import { healthRouter } from './routes/health.js';
 import { imagesRouter } from './routes/images.js';
 import { legacyRouter } from './routes/legacy.js';
-import { webAssetPaths, webRouter } from './web.js';
+import { wantsHtml, webAssetPaths, webRouter } from './web.js';
 
 export interface AppExtras {
   apiToken?: string | undefined;
@@ -28,8 +28,13 @@ export function createApp(ctx: AppContext, extras: AppExtras): express.Express {
     next();
   });
   app.use(healthRouter(ctx));
+  // The web UI's files hold no data, nor does the dashboard *page* (its
+  // figures come from the API): a browser can load them, then the page asks
+  // for the token.
   const publicFiles = webAssetPaths(extras.webRoot);
-  app.use(bearerAuth(extras.apiToken, (p) => publicFiles.has(p)));
+  const isPublicPage = (req: express.Request) =>
+    req.method === 'GET' && (publicFiles.has(req.path) || (req.path === '/dashboard' && wantsHtml(req)));
+  app.use(bearerAuth(extras.apiToken, isPublicPage));
   if (extras.prometheus) app.get('/metrics', extras.prometheus);
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument);

@@ -4,7 +4,7 @@
  * `?access_token=`.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler } from 'express';
 import { HttpError } from './errors.js';
 
 const OPEN_PATHS = new Set(['/healthz', '/readyz']);
@@ -13,11 +13,11 @@ function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
 }
 
-export function bearerAuth(token: string | undefined, isPublic: (path: string) => boolean = () => false): RequestHandler {
+export function bearerAuth(token: string | undefined, isPublic: (req: Request) => boolean = () => false): RequestHandler {
   if (!token) return (_req, _res, next) => next();
   const expected = digest(token);
   return (req, _res, next) => {
-    if (OPEN_PATHS.has(req.path) || isPublic(req.path)) return next();
+    if (OPEN_PATHS.has(req.path) || isPublic(req)) return next();
     const header = req.get('authorization');
     const match = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
     const queryToken = typeof req.query.access_token === 'string' ? req.query.access_token : undefined;

@@ -154,7 +154,11 @@ export const openApiDocument = {
       get: { summary: "A batch's counts", parameters: [batchParam], responses: { '200': { description: 'counts', ...json({ $ref: '#/components/schemas/BatchSummary' }) }, ...errors(401, 404) } },
     },
     '/batches/{batchId}/zip': {
-      get: { summary: "The batch's completed results as a ZIP (streamed)", parameters: [batchParam], responses: { '200': { description: 'ZIP', content: { 'application/zip': {} } }, ...errors(401, 404) } },
+      get: {
+        summary: "The batch's completed results as a ZIP (streamed)",
+        parameters: [batchParam, { name: 'ids', in: 'query', schema: { type: 'string' }, description: 'comma-separated image ids: only these' }],
+        responses: { '200': { description: 'ZIP', content: { 'application/zip': {} } }, ...errors(401, 404) },
+      },
     },
     '/stats': { get: { summary: 'Statistics (the earlier dashboard figures)', responses: { '200': { description: 'stats', ...json({ $ref: '#/components/schemas/Stats' }) }, ...errors(401) } } },
     '/events': {

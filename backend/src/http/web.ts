@@ -47,6 +47,11 @@ export function webAssetPaths(root: string): Set<string> {
   return paths;
 }
 
+/** A browser navigating (HTML first), rather than an API client. */
+export function wantsHtml(req: import('express').Request): boolean {
+  return req.accepts(['json', 'html']) === 'html';
+}
+
 /** Sends one of the built pages (e.g. the dashboard for a browser asking /dashboard). */
 export function sendPage(root: string, page: string, res: import('express').Response): void {
   res.setHeader('Content-Security-Policy', WEB_CSP);

@@ -4,7 +4,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openEventStream, startTestBackend, upload, type TestBackend } from '../support/backend.js';
+import type { LegacyStatus, UploadResponse } from '../../src/http/contract.js';
+import { getJson, openEventStream, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
 
 const TOKEN = 's3cret-token-for-tests';
@@ -16,6 +17,7 @@ describe('auth on', () => {
     webRoot = await mkdtemp(path.join(os.tmpdir(), 'imgfleet-web-'));
     await writeFile(path.join(webRoot, 'index.html'), '<!doctype html><title>imgfleet</title>');
     await writeFile(path.join(webRoot, 'app-ABCD1234.js'), 'console.log(1)');
+    await writeFile(path.join(webRoot, 'metrics.html'), '<!doctype html><title>dashboard</title>');
     t = await startTestBackend({ API_TOKEN: TOKEN, WEB_ROOT: webRoot });
   });
   after(async () => {
@@ -27,6 +29,20 @@ describe('auth on', () => {
     assert.equal((await fetch(`${t.url}/`)).status, 200);
     assert.equal((await fetch(`${t.url}/app-ABCD1234.js`)).status, 200);
     assert.equal((await fetch(`${t.url}/other.js`)).status, 401);
+    // The dashboard page (it reads its figures from the API itself), not the figures.
+    assert.equal((await fetch(`${t.url}/dashboard`, { headers: { accept: 'text/html' } })).status, 200);
+    assert.equal((await fetch(`${t.url}/dashboard`, { headers: { accept: 'application/json' } })).status, 401);
+  });
+
+  it("keeps the token on the status page's download link", async () => {
+    const res = await upload(t.url, [{ name: 'a.jpg', data: await makeImage({ width: 300, height: 200 }) }], { token: TOKEN });
+    const { images } = (await res.json()) as UploadResponse;
+    const id = images[0]!.id;
+    await waitFor(async () => (await getJson<LegacyStatus>(`${t.url}/status/${id}/json`, TOKEN)).body.status === 'completed');
+    const page = await fetch(`${t.url}/status/${id}?access_token=${TOKEN}`, { headers: { accept: 'text/html' } });
+    const link = /href="(\/download\/\d+[^"]*)"/.exec(await page.text())?.[1];
+    assert.equal(link, `/download/${id}?access_token=${TOKEN}`);
+    assert.equal((await fetch(`${t.url}${link!}`)).status, 200);
   });
 
   it('refuses requests without the token or with a wrong one', async () => {

@@ -134,6 +134,11 @@ describe('/api/v1', () => {
       const meta = await sharp(data).metadata();
       assert.equal(meta.format, 'jpeg', name);
     }
+    // Only the images asked for (what the person still has on the page).
+    const [a, b] = [uploaded.images[0]!.id, uploaded.images[1]!.id];
+    const some = await fetch(`${t.url}/api/v1/batches/${batchId}/zip?ids=${a},${b}`);
+    assert.deepEqual([...(await unzip(Buffer.from(await some.arrayBuffer()))).keys()].sort(), ['a_800x600.jpg', 'b_450x600.jpg']);
+    assert.equal((await fetch(`${t.url}/api/v1/batches/${batchId}/zip?ids=abc`)).status, 404);
     assert.equal((await fetch(`${t.url}/api/v1/batches/${randomUUID()}/zip`)).status, 404);
     assert.equal((await fetch(`${t.url}/api/v1/batches/${randomUUID()}`)).status, 404);
   });

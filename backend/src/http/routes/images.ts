@@ -111,7 +111,12 @@ export function imagesRouter(ctx: AppContext): Router {
   // The batch's results as one ZIP, streamed image by image: never built in memory.
   r.get('/batches/:batchId/zip', async (req, res) => {
     const batchId = parseBatchId(req.params.batchId, 404);
-    const entries = await ctx.repo.completedIds(batchId);
+    // `?ids=3,5,8`: only these (what the person still has on the page).
+    let ids: number[] | undefined;
+    if (typeof req.query.ids === 'string' && req.query.ids !== '') {
+      ids = req.query.ids.split(',').map((raw) => parseId(raw.trim()));
+    }
+    const entries = await ctx.repo.completedIds(batchId, ids);
     if (entries.length === 0) throw new HttpError(404, 'NOT_FOUND', `batch ${batchId} has no completed images`);
     res.type('application/zip');
     res.attachment(`imgfleet-${batchId.slice(0, 8)}.zip`);

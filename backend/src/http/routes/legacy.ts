@@ -10,14 +10,18 @@ import type { ImageSummary, LegacyStatus } from '../contract.js';
 import { collectStats, uploadDeps, type AppContext } from '../context.js';
 import { HttpError, parseId } from '../errors.js';
 import { handleUpload } from '../upload.js';
-import { WEB_CSP, sendPage } from '../web.js';
+import { WEB_CSP, sendPage, wantsHtml } from '../web.js';
 import { resultFilename, sendProcessed } from './images.js';
 
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
-/** The earlier per-image status page: server-rendered, refreshing itself until the image is done. */
-export function statusPage(image: ImageSummary): string {
+/**
+ * The earlier per-image status page: server-rendered, refreshing itself until
+ * the image is done. `query` (the page's own `?access_token=…`, when the
+ * server needs one) is carried into its download link.
+ */
+export function statusPage(image: ImageSummary, query = ''): string {
   const done = image.status === 'completed' || image.status === 'failed';
   const rows: [string, string][] = [
     ['File', image.filename],
@@ -32,7 +36,7 @@ export function statusPage(image: ImageSummary): string {
   const table = rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('\n');
   const download =
     image.status === 'completed'
-      ? `<p><a href="/download/${image.id}" download="${escapeHtml(resultFilename(image))}">Download the resized image</a></p>`
+      ? `<p><a href="/download/${image.id}${escapeHtml(query)}" download="${escapeHtml(resultFilename(image))}">Download the resized image</a></p>`
       : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -76,13 +80,14 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
       res.json(image);
       return;
     }
+    const token = typeof req.query.access_token === 'string' ? req.query.access_token : undefined;
     res.setHeader('Content-Security-Policy', WEB_CSP);
-    res.type('html').send(statusPage(image));
+    res.type('html').send(statusPage(image, token ? `?access_token=${encodeURIComponent(token)}` : ''));
   });
 
   // Browsers get the dashboard page (the web UI's metrics view); clients get the figures.
   r.get('/dashboard', async (req, res) => {
-    if (req.accepts(['json', 'html']) === 'html' && existsSync(path.join(webRoot, 'metrics.html'))) {
+    if (wantsHtml(req) && existsSync(path.join(webRoot, 'metrics.html'))) {
       sendPage(webRoot, 'metrics.html', res);
       return;
     }

@@ -315,17 +315,17 @@ export class MainWindow {
       this.notice('Nothing to download yet: no image has completed.');
       return;
     }
-    if (this.platform.capabilities.batchArchive) await this.downloadArchive(cards.length);
+    if (this.platform.capabilities.batchArchive) await this.downloadArchive(cards.map((c) => c.id!));
     else await this.download(cards);
   }
 
   /** In a browser: one ZIP of the batch, streamed by the backend, instead of a download per file. */
-  private async downloadArchive(completed: number): Promise<void> {
+  private async downloadArchive(ids: number[]): Promise<void> {
     this.busy.download = true;
     this.refresh();
     try {
-      const { name } = await this.platform.downloadArchive(this.store.batchId);
-      this.notice(`Downloading ${plural(completed, 'result')} as one ZIP: ${name} (see the browser's downloads)`);
+      const { name } = await this.platform.downloadArchive(this.store.batchId, ids);
+      this.notice(`Downloading ${plural(ids.length, 'result')} as one ZIP: ${name} (see the browser's downloads)`);
     } catch (err) {
       this.notice(`Download failed: ${errorMessage(err)}`, true);
     } finally {

@@ -237,7 +237,7 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
       const written = results.filter((r) => r.ok).length;
       return { folder: null, written, failed: results.length - written, results };
     },
-    async downloadArchive(batchId) {
+    async downloadArchive(batchId, ids) {
       const path = `/api/v1/batches/${encodeURIComponent(batchId)}`;
       // Asked first: a refused or empty ZIP would otherwise be a silent "failed" entry in the browser's downloads.
       const summary = await json<BatchSummary>(path);
@@ -245,7 +245,10 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
       const name = `imgfleet-${batchId.slice(0, 8)}.zip`;
       // A plain link: the browser streams the ZIP to disk as the backend writes it, nothing held in the page.
       // Links cannot carry an Authorization header, hence the token in the query, as for EventSource.
-      saveThroughLink(withToken(`${path}/zip`), name);
+      // Only the results still on the page: a card removed there stays out of the ZIP.
+      // (All of them: no list, so a batch of thousands never makes a URL too long.)
+      const only = ids.length < summary.completed ? `?ids=${ids.join(',')}` : '';
+      saveThroughLink(withToken(`${path}/zip${only}`), name);
       return { name };
     },
     async resizeLocally() {

@@ -110,8 +110,8 @@ export interface Platform {
 
   /** Saves results (into the output folder, or as browser downloads). folder null: the person cancelled. */
   download(items: Array<{ key: string; id: number; name: string }>, onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
-  /** Saves every completed result of the batch as one archive (capabilities.batchArchive); returns its file name. */
-  downloadArchive(batchId: string): Promise<{ name: string }>;
+  /** Saves the batch's completed results `ids` (those still on the page) as one archive (capabilities.batchArchive); returns its file name. */
+  downloadArchive(batchId: string, ids: number[]): Promise<{ name: string }>;
   resizeLocally(files: LocalFile[], onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
   chooseFolder(): Promise<string | null>;
   openFolder(): Promise<void>;
