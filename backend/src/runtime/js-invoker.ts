@@ -14,6 +14,7 @@ import { FunctionError, errorMessage } from './errors.js';
 import type { ErrorKind } from './errors.js';
 import type { FunctionTarget } from './function-source.js';
 import { Serial } from './invoker.js';
+import { ReplyChannel, TimedOut } from './reply-channel.js';
 import type { CallOutcome, CallRequest, Invoker } from './invoker.js';
 import type { WorkerReply, WorkerStrayError } from './js-worker.js';
 
@@ -24,15 +25,8 @@ export interface JsInvokerOptions {
   logger: Logger;
 }
 
-type Pending = { resolve: (reply: WorkerReply) => void; reject: (err: Error) => void };
-
-class WorkerGone extends Error {}
-class TimedOut extends Error {}
-
 class HandlerThread {
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private exited = false;
+  private readonly replies = new ReplyChannel<WorkerReply>('handler thread is not running');
   readonly ready: Promise<void>;
   private readonly worker: Worker;
 
@@ -56,9 +50,7 @@ class HandlerThread {
         logger.warn({ source: 'handler', thread: worker.threadId, err: msg.error, stack: msg.stack }, `${msg.stray} in handler code`);
         return;
       }
-      const waiter = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
-      waiter?.resolve(msg);
+      this.replies.deliver(msg);
     });
     for (const stream of [worker.stdout, worker.stderr]) {
       readline.createInterface({ input: stream }).on('line', (line) => {
@@ -66,45 +58,23 @@ class HandlerThread {
       });
     }
     const gone = (why: string) => {
-      if (this.exited) return;
-      this.exited = true;
-      const err = new WorkerGone(why);
-      rejectReady(err);
-      for (const waiter of this.pending.values()) waiter.reject(err);
-      this.pending.clear();
+      const err = this.replies.close(why);
+      if (err) rejectReady(err);
     };
     worker.on('error', (err) => gone(`handler thread failed: ${err.message}`));
     worker.on('exit', (code) => gone(`handler thread exited (code ${code})`));
   }
 
   get alive(): boolean {
-    return !this.exited;
+    return this.replies.open;
   }
 
   request(body: Record<string, unknown>, timeoutMs: number): Promise<WorkerReply> {
-    if (this.exited) return Promise.reject(new WorkerGone('handler thread is not running'));
-    const id = this.nextId++;
-    return new Promise<WorkerReply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new TimedOut(`no reply within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (reply) => {
-          clearTimeout(timer);
-          resolve(reply);
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      });
-      this.worker.postMessage({ ...body, id });
-    });
+    return this.replies.request((id) => this.worker.postMessage({ ...body, id }), timeoutMs);
   }
 
   async terminate(): Promise<void> {
-    if (this.exited) return;
+    if (!this.replies.open) return;
     await this.worker.terminate();
   }
 }

@@ -13,6 +13,7 @@ import { FunctionError, errorMessage } from './errors.js';
 import type { ErrorKind } from './errors.js';
 import type { FunctionTarget } from './function-source.js';
 import { Serial } from './invoker.js';
+import { ReplyChannel, TimedOut } from './reply-channel.js';
 import type { CallOutcome, CallRequest, Invoker } from './invoker.js';
 
 /** Compiled code lives in backend/dist/src/runtime/; the bridge is not compiled and stays in backend/python/. */
@@ -34,16 +35,9 @@ interface Reply {
   detail?: string;
 }
 
-type Pending = { resolve: (reply: Reply) => void; reject: (err: Error) => void };
-
-class ChildGone extends Error {}
-class TimedOut extends Error {}
-
 /** One python3 process and its protocol streams. */
 class BridgeProcess {
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private exited = false;
+  private readonly replies = new ReplyChannel<Reply>('python process is not running');
   readonly ready: Promise<{ pid: number; python: string }>;
 
   constructor(
@@ -70,9 +64,7 @@ class BridgeProcess {
         resolveReady({ pid: msg.pid ?? child.pid ?? 0, python: msg.python ?? '?' });
         return;
       }
-      const waiter = this.pending.get(msg.id);
-      this.pending.delete(msg.id);
-      waiter?.resolve(msg);
+      this.replies.deliver(msg);
     });
     // Everything the handler prints arrives here (the bridge points its stdout at stderr).
     readline.createInterface({ input: child.stderr }).on('line', (line) => {
@@ -80,46 +72,24 @@ class BridgeProcess {
     });
     child.stdin.on('error', () => undefined); // EPIPE after a crash is reported through 'exit'.
     const gone = (why: string) => {
-      if (this.exited) return;
-      this.exited = true;
-      const err = new ChildGone(why);
-      rejectReady(err);
-      for (const waiter of this.pending.values()) waiter.reject(err);
-      this.pending.clear();
+      const err = this.replies.close(why);
+      if (err) rejectReady(err);
     };
     child.on('error', (err) => gone(`python could not run: ${err.message}`));
     child.on('exit', (code, signal) => gone(`python process exited (${signal ?? `code ${code}`})`));
   }
 
   get alive(): boolean {
-    return !this.exited;
+    return this.replies.open;
   }
 
   request(op: string, body: Record<string, unknown>, timeoutMs: number): Promise<Reply> {
-    if (this.exited) return Promise.reject(new ChildGone('python process is not running'));
-    const id = this.nextId++;
-    return new Promise<Reply>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.pending.delete(id);
-        reject(new TimedOut(`no reply within ${timeoutMs / 1000} s`));
-      }, timeoutMs);
-      this.pending.set(id, {
-        resolve: (reply) => {
-          clearTimeout(timer);
-          resolve(reply);
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          reject(err);
-        },
-      });
-      this.child.stdin.write(`${JSON.stringify({ id, op, ...body })}\n`);
-    });
+    return this.replies.request((id) => this.child.stdin.write(`${JSON.stringify({ id, op, ...body })}\n`), timeoutMs);
   }
 
   /** Kills the process and resolves once it is gone. */
   async kill(graceMs = 0): Promise<void> {
-    if (this.exited) return;
+    if (!this.replies.open) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
     if (graceMs > 0) {
       // Closing stdin ends the bridge's read loop unless a handler is stuck.
