@@ -5,13 +5,13 @@
  * from one of the app's own pages.
  */
 import { BrowserWindow, Menu, Notification, app, dialog, ipcMain, session, shell, webContents, type WebContents } from 'electron';
-import { INVOKE_CHANNELS } from '../shared/channels.js';
+import { INVOKE_CHANNELS, SEND_CHANNELS } from '../shared/channels.js';
 import type { EventPayloads, IpcSender } from '../shared/ipc-contract.js';
 import type { EventChannel } from '../shared/channels.js';
 import { appPaths, fileUrl } from './app-paths.js';
 import { externalUrlFor } from './external-links.js';
 import { createMainHandlers, type MainHandlers } from './handlers.js';
-import { dispatch, isTrustedSenderUrl } from './ipc-dispatch.js';
+import { dispatch, isTrustedSenderUrl, receive } from './ipc-dispatch.js';
 import { buildMenuTemplate } from './menu.js';
 import { SettingsStore } from './services/settings-store.js';
 import { mainWindowOptions, metricsWindowOptions } from './window-options.js';
@@ -100,6 +100,18 @@ async function start(): Promise<void> {
         return { ok: false, error: { message: `refused IPC from ${frameUrl || 'an unknown frame'}`, code: 'FORBIDDEN_SENDER' } };
       }
       return dispatch(main!.handlers, channel, senderFor(event.sender), args);
+    });
+  }
+  // The preload's drop reports: same sender check and validation; nothing to answer, refusals are logged.
+  for (const channel of SEND_CHANNELS) {
+    ipcMain.on(channel, (event, args: unknown) => {
+      const frameUrl = event.senderFrame?.url ?? '';
+      if (!isTrustedSenderUrl(frameUrl, paths.rendererDir)) {
+        console.warn(`refused ${channel} from ${frameUrl || 'an unknown frame'}`);
+        return;
+      }
+      const refused = receive(main!.listeners, channel, senderFor(event.sender), args);
+      if (refused) console.warn(`refused ${channel}: ${refused.message}`);
     });
   }
 

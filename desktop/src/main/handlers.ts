@@ -4,15 +4,16 @@
  * map into a headless Chromium page. Nothing here imports electron: what
  * needs it (dialogs, the shell, notifications, windows) comes in as deps.
  *
- * The renderer is treated as untrusted. It can only read files that a scan
- * or a file dialog returned (a compromised page cannot upload ~/.ssh), can
- * only write into the output folder the person chose in a folder dialog, and
- * can only open that folder.
+ * The renderer is treated as untrusted. It can only scan paths that were
+ * really dropped on its window or picked in its dialog (path-grants.ts), can
+ * only read files that such a scan returned (a compromised page cannot upload
+ * ~/.ssh), can only write into the output folder the person chose in a folder
+ * dialog, and can only open that folder.
  */
 import path from 'node:path';
 import { DEFAULT_RULES, type ResizeRules } from '@imgfleet/backend/imaging';
 import type { EventChannel } from '../shared/channels.js';
-import type { EventPayloads, HandlerMap, IpcSender } from '../shared/ipc-contract.js';
+import type { EventPayloads, HandlerMap, IpcSender, ListenerMap } from '../shared/ipc-contract.js';
 import type { FileRef, MetricsOverview, Settings, WriteSummary } from '../shared/models.js';
 import { ApiClient } from './services/api-client.js';
 import { AppError } from './services/app-error.js';
@@ -22,6 +23,7 @@ import { scanPaths } from './services/file-scanner.js';
 import type { LiveStream } from './services/live-stream.js';
 import { resizeLocally } from './services/local-resizer.js';
 import { createMetricsClient } from './services/metrics-client.js';
+import { createPathGrants } from './path-grants.js';
 import { createPreviewer, type Previewer } from './services/previewer.js';
 import type { SettingsStore } from './services/settings-store.js';
 import { Uploader } from './services/uploader.js';
@@ -46,6 +48,8 @@ export interface MainDeps {
 
 export interface MainHandlers {
   handlers: HandlerMap;
+  /** The preload's one-way messages (a drop's paths). */
+  listeners: ListenerMap;
   /** Stops every live stream and aborts uploads (app quit, test teardown). */
   dispose(): void;
 }
@@ -61,6 +65,8 @@ export function createMainHandlers(deps: MainDeps): MainHandlers {
   const previewer = deps.previewer ?? createPreviewer({ rules });
   const granted = new Set<string>();
   const senders = new Map<number, SenderState>();
+  const pathGrants = createPathGrants();
+  const grantsTracked = new Set<number>();
 
   let client = clientFor(deps.settings.get());
   const currentClient = (): ApiClient => client;
@@ -101,6 +107,18 @@ export function createMainHandlers(deps: MainDeps): MainHandlers {
     sender.send(channel, payload);
   };
 
+  /** Lets this sender scan `paths` once (a drop its preload saw, or its own dialog's answer). */
+  const grantPaths = (sender: IpcSender, paths: readonly string[]): void => {
+    if (!grantsTracked.has(sender.id)) {
+      grantsTracked.add(sender.id);
+      sender.onClosed(() => {
+        pathGrants.forget(sender.id);
+        grantsTracked.delete(sender.id);
+      });
+    }
+    pathGrants.grant(sender.id, paths);
+  };
+
   const grant = <T extends { files: Array<{ path: string }> }>(scan: T): T => {
     for (const file of scan.files) granted.add(file.path);
     return scan;
@@ -133,9 +151,11 @@ export function createMainHandlers(deps: MainDeps): MainHandlers {
     'files:pick': async (sender, { folders }) => {
       const picked = await deps.dialogs.pickPaths(sender, { folders });
       if (!picked || picked.length === 0) return null;
-      return grant(await scanPaths(picked));
+      // The dialog's answer is trusted; it still goes through the one gate every scan passes.
+      grantPaths(sender, picked);
+      return grant(await scanPaths(pathGrants.claim(sender.id, picked)));
     },
-    'files:scan': async (_sender, { paths }) => grant(await scanPaths(paths)),
+    'files:scan': async (sender, { paths }) => grant(await scanPaths(pathGrants.claim(sender.id, paths))),
 
     'preview:make': async (_sender, { path: filePath }) => {
       requireGranted([{ key: filePath, path: filePath }]);
@@ -253,8 +273,13 @@ export function createMainHandlers(deps: MainDeps): MainHandlers {
     },
   };
 
+  const listeners: ListenerMap = {
+    'drop:paths': (sender, { paths }) => grantPaths(sender, paths),
+  };
+
   return {
     handlers,
+    listeners,
     dispose() {
       unsubscribeSettings();
       for (const state of senders.values()) {

@@ -2,11 +2,27 @@
  * The sandboxed preload. It exposes exactly one object, window.imgfleet,
  * built by createBridge from the shared channel list: invoke() and on() only
  * accept listed channels, listeners never see Electron's event object (it
- * carries the sender), and ipcRenderer itself is never exposed. Bundled to
- * CommonJS (dist/preload/preload.cjs): sandboxed preloads cannot be ESM.
+ * carries the sender), and ipcRenderer itself is never exposed. It also
+ * reports the paths of real drops to the main process, which reads only
+ * those (drop-capture.ts). Bundled to CommonJS (dist/preload/preload.cjs):
+ * sandboxed preloads cannot be ESM.
  */
 import { contextBridge, ipcRenderer, webUtils, type IpcRendererEvent } from 'electron';
 import { createBridge } from '../shared/bridge.js';
+import type { SendArgs } from '../shared/ipc-contract.js';
+import { installDropCapture } from './drop-capture.js';
+
+// Dropped files (and folders) have no path in the web platform; Electron tells it.
+const pathForFile = (file: File): string => webUtils.getPathForFile(file);
+
+// Before the page's scripts run, so the report precedes the page's own 'files:scan' on the same pipe.
+installDropCapture(window, {
+  pathForFile,
+  report: (paths) => {
+    const args: SendArgs['drop:paths'] = { paths };
+    ipcRenderer.send('drop:paths', args);
+  },
+});
 
 const bridge = createBridge({
   invoke: (channel, args) => ipcRenderer.invoke(channel, args),
@@ -17,8 +33,7 @@ const bridge = createBridge({
       ipcRenderer.removeListener(channel, forward);
     };
   },
-  // Dropped files (and folders) have no path in the web platform; Electron tells it.
-  pathForFile: (file) => webUtils.getPathForFile(file),
+  pathForFile,
 });
 
 contextBridge.exposeInMainWorld('imgfleet', bridge);

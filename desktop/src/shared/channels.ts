@@ -44,11 +44,21 @@ export const EVENT_CHANNELS = [
   'menu:command',
 ] as const;
 
+/**
+ * Preload → main one-way messages (ipcRenderer.send / ipcMain.on). Only the
+ * preload's own code sends them; createBridge never forwards them, so page
+ * script cannot. 'drop:paths' reports the paths of a real drop, which the
+ * main process then allows 'files:scan' to read (see main/path-grants.ts).
+ */
+export const SEND_CHANNELS = ['drop:paths'] as const;
+
 export type InvokeChannel = (typeof INVOKE_CHANNELS)[number];
 export type EventChannel = (typeof EVENT_CHANNELS)[number];
+export type SendChannel = (typeof SEND_CHANNELS)[number];
 
 const invokeSet: ReadonlySet<string> = new Set(INVOKE_CHANNELS);
 const eventSet: ReadonlySet<string> = new Set(EVENT_CHANNELS);
+const sendSet: ReadonlySet<string> = new Set(SEND_CHANNELS);
 
 export function isInvokeChannel(name: unknown): name is InvokeChannel {
   return typeof name === 'string' && invokeSet.has(name);
@@ -56,4 +66,8 @@ export function isInvokeChannel(name: unknown): name is InvokeChannel {
 
 export function isEventChannel(name: unknown): name is EventChannel {
   return typeof name === 'string' && eventSet.has(name);
+}
+
+export function isSendChannel(name: unknown): name is SendChannel {
+  return typeof name === 'string' && sendSet.has(name);
 }

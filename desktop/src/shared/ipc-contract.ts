@@ -6,7 +6,7 @@
  * derived from it, so a missing or mistyped handler is a compile error.
  */
 import { z } from 'zod';
-import type { EventChannel, InvokeChannel } from './channels.js';
+import type { EventChannel, InvokeChannel, SendChannel } from './channels.js';
 import type {
   BackendCheck,
   ConnectionState,
@@ -88,6 +88,13 @@ export const invokeSchemas = {
   'window:open-metrics': none,
 } as const satisfies Record<InvokeChannel, z.ZodType>;
 
+/** Arguments of the preload's one-way messages, validated in the main process like any request. */
+export const sendSchemas = {
+  'drop:paths': z.object({ paths: z.array(filePath).min(1).max(10_000) }).strict(),
+} as const satisfies Record<SendChannel, z.ZodType>;
+
+export type SendArgs = { [C in SendChannel]: z.input<(typeof sendSchemas)[C]> };
+
 export type InvokeArgs = { [C in InvokeChannel]: z.input<(typeof invokeSchemas)[C]> };
 
 export interface InvokeResults {
@@ -154,6 +161,9 @@ export type Handler<C extends InvokeChannel> = (
 ) => Promise<InvokeResults[C]>;
 
 export type HandlerMap = { [C in InvokeChannel]: Handler<C> };
+
+/** What the main process does with each one-way message (nothing to answer). */
+export type ListenerMap = { [C in SendChannel]: (sender: IpcSender, args: z.output<(typeof sendSchemas)[C]>) => void };
 
 /** The API the preload exposes as window.imgfleet (and the test bridge mirrors). */
 export interface ImgfleetBridge {

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { AppHarness } from '../support/app-harness.js';
 import { writePhotos } from '../support/fixtures.js';
-import { dropPaths, waitForCards } from '../support/page-helpers.js';
+import { cardStates, dropPaths, forgeDrop, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
 
 /** A port nothing listens on: bound, then released. */
@@ -106,5 +106,40 @@ describe('main window without a backend', () => {
     await foreign.goto('about:blank');
     const refused = await foreign.evaluate(() => window.__imgfleetInvoke('settings:get', {}));
     assert.deepEqual(refused, { ok: false, error: { message: 'refused IPC from about:blank', code: 'FORBIDDEN_SENDER' } });
+  });
+
+  it('scans only folders really dropped on that window, once: page script cannot name one', async () => {
+    const album = path.join(work, 'album');
+    const sibling = path.join(work, 'private');
+    await writePhotos(album, [{ name: 'a.jpg', width: 800, height: 600 }]);
+    await writePhotos(sibling, [{ name: 'secret.jpg', width: 800, height: 600 }]);
+    const page = await harness.openMainWindow();
+    const refusal = (folder: string): string => `${folder} was not dropped on this window or picked in its dialog in the last 60 s`;
+    const scan = (folder: string): Promise<unknown> => page.evaluate((p) => window.imgfleet!.invoke('files:scan', { paths: [p] }), folder);
+
+    // A drop the page fakes itself (its own File objects, an untrusted event) reaches no preload report.
+    await forgeDrop(page, [sibling]);
+    await page.waitForFunction(() => /Could not read the dropped files/.test(document.getElementById('notice')?.textContent ?? ''));
+    assert.equal(await page.textContent('#notice'), `Could not read the dropped files: ${refusal(sibling)}`);
+    assert.deepEqual(await cardStates(page), []);
+    // Nor can it just ask.
+    assert.deepEqual(await scan('/etc'), { ok: false, error: { message: refusal('/etc'), code: 'FORBIDDEN_PATH' } });
+
+    // A real drop is scanned; it opens that folder only, and only once.
+    await dropPaths(page, [album]);
+    await waitForCards(page, (cs) => cs.length === 1 && cs[0]!.name === 'a.jpg');
+    assert.deepEqual(await scan(sibling), { ok: false, error: { message: refusal(sibling), code: 'FORBIDDEN_PATH' } });
+    assert.deepEqual(await scan(album), { ok: false, error: { message: refusal(album), code: 'FORBIDDEN_PATH' } });
+
+    // A drop on one window is no grant for another. Here the page keeps its own drop handler from
+    // scanning (the preload's capture listener came first), so the grant stays unused.
+    const other = await harness.openMainWindow();
+    await page.evaluate(() => window.addEventListener('drop', (event) => event.stopImmediatePropagation(), { capture: true }));
+    await dropPaths(page, [album]);
+    const fromOther = await other.evaluate((p) => window.imgfleet!.invoke('files:scan', { paths: [p] }), album);
+    assert.deepEqual(fromOther, { ok: false, error: { message: refusal(album), code: 'FORBIDDEN_PATH' } });
+    const fromPage = (await scan(album)) as { ok: boolean; value?: { files: Array<{ name: string }> } };
+    assert.deepEqual(fromPage.value?.files.map((f) => f.name), ['a.jpg'], 'the window the folder was dropped on may scan it');
+    assert.deepEqual(harness.refusedMessages, []);
   });
 });

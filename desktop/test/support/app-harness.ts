@@ -2,7 +2,10 @@
  * Runs the real renderer in headless Chromium against the real main-process
  * handler map, wired the way electron-main.ts wires ipcMain: each request is
  * checked against the app's own page URLs and validated by dispatch() with
- * the channels' zod schemas. Only what needs a desktop session is replaced:
+ * the channels' zod schemas. The preload's drop capture runs in an isolated
+ * world of each page (preload-host.ts) and its reports go through receive(),
+ * so a scan of a dropped folder passes the same path check as in the app.
+ * Only what needs a desktop session is replaced:
  * the OS file dialogs answer from a queue the test fills, the file manager
  * and notifications are recorded.
  */
@@ -13,11 +16,12 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import type { EventChannel } from '../../src/shared/channels.js';
 import type { EventPayloads, IpcSender } from '../../src/shared/ipc-contract.js';
 import { createMainHandlers, type MainDeps, type MainHandlers } from '../../src/main/handlers.js';
-import { dispatch, isTrustedSenderUrl } from '../../src/main/ipc-dispatch.js';
+import { dispatch, isTrustedSenderUrl, receive } from '../../src/main/ipc-dispatch.js';
 import { appPaths, fileUrl } from '../../src/main/app-paths.js';
 import { SettingsStore } from '../../src/main/services/settings-store.js';
 import type { Settings } from '../../src/shared/models.js';
 import { DESKTOP_DIR, TEST_OUTPUT_DIR, removeDir, tempDir } from './paths.js';
+import { attachPreloadWorld } from './preload-host.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -64,6 +68,8 @@ export class AppHarness {
   readonly opened: string[] = [];
   readonly notifications: Array<{ title: string; body: string }> = [];
   readonly pageErrors: string[] = [];
+  /** Preload messages the main side refused (electron-main.ts logs them). */
+  readonly refusedMessages: string[] = [];
   readonly metricsPages: Page[] = [];
   readonly paths = appPaths(DESKTOP_DIR);
   main!: MainHandlers;
@@ -123,6 +129,7 @@ export class AppHarness {
   /** A page of the app, bound to the handler map like a BrowserWindow with the preload. */
   async openPage(file: string): Promise<Page> {
     const page = await this.context.newPage();
+    await attachPreloadWorld(page, (channel, args) => this.fromPreload(page, channel, args));
     page.on('pageerror', (err) => this.pageErrors.push(`${file}: ${err.message}`));
     page.on('console', (message) => {
       if (message.type() === 'error') this.pageErrors.push(`${file}: ${message.text()}`);
@@ -140,6 +147,17 @@ export class AppHarness {
     const page = await this.openPage(this.paths.metricsPage);
     this.metricsPages.push(page);
     return page;
+  }
+
+  /** What electron-main.ts does with ipcMain.on messages: the sender check, then receive(). */
+  private fromPreload(page: Page, channel: unknown, args: unknown): void {
+    const url = page.url();
+    if (!isTrustedSenderUrl(url, this.paths.rendererDir)) {
+      this.refusedMessages.push(`refused ${String(channel)} from ${url}`);
+      return;
+    }
+    const refused = receive(this.main.listeners, channel, this.senderFor(page), args);
+    if (refused) this.refusedMessages.push(`refused ${String(channel)}: ${refused.message}`);
   }
 
   private readonly senders = new WeakMap<Page, IpcSender & { drained(): Promise<void> }>();

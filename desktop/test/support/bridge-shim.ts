@@ -5,6 +5,9 @@
  * bindings instead of ipcRenderer. The harness calls __imgfleetEmit to push
  * main → renderer events, and tests register dropped files' paths in
  * __imgfleetDropPaths (in Electron, webUtils.getPathForFile knows them).
+ * That table is the page's own view, as untrusted as the page: the main side
+ * only scans paths the preload's drop capture reported, and that part of the
+ * preload runs in an isolated world (preload-world.ts), out of the page's reach.
  */
 import { createBridge } from '../../src/shared/bridge.js';
 import type { ImgfleetBridge } from '../../src/shared/ipc-contract.js';

@@ -1,12 +1,28 @@
 /** Small helpers for driving the app's pages. */
 import type { Page } from 'playwright-core';
+import { preloadWorldOf } from './preload-host.js';
 
 /**
- * Drops the given paths on the drop zone, through the page's real drop
- * handler: a DataTransfer of File objects whose paths the test bridge knows
- * (in Electron, webUtils.getPathForFile gives a dropped file's path).
+ * Drops files and folders from disk on the drop zone as the OS does (trusted
+ * drag events carrying real File objects), through the page's real drop
+ * handler. The preload's isolated world sees the drop and reports the paths
+ * to the main side, which then lets the page's 'files:scan' read them. The
+ * page's own bridge learns the paths too (in Electron, both sides ask
+ * webUtils.getPathForFile).
  */
 export async function dropPaths(page: Page, paths: readonly string[]): Promise<void> {
+  await page.evaluate((list) => {
+    for (const full of list) window.__imgfleetDropPaths[full.split(/[\\/]/).pop() ?? full] = full;
+  }, [...paths]);
+  await preloadWorldOf(page).drop('#drop-zone', paths);
+}
+
+/**
+ * What a compromised page can do: build its own File objects, claim paths
+ * for them and dispatch a drop. No trusted event and no real file: the
+ * preload reports nothing, so the main side refuses the scan.
+ */
+export async function forgeDrop(page: Page, paths: readonly string[]): Promise<void> {
   await page.evaluate((list) => {
     const transfer = new DataTransfer();
     for (const [index, full] of list.entries()) {
@@ -15,8 +31,6 @@ export async function dropPaths(page: Page, paths: readonly string[]): Promise<v
       transfer.items.add(new File([], name));
     }
     const zone = document.getElementById('drop-zone')!;
-    zone.dispatchEvent(new DragEvent('dragenter', { dataTransfer: transfer, bubbles: true, cancelable: true }));
-    zone.dispatchEvent(new DragEvent('dragover', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
   }, [...paths]);
 }
