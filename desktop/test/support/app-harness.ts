@@ -11,7 +11,6 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import * as esbuild from 'esbuild';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import type { EventChannel } from '../../src/shared/channels.js';
 import type { EventPayloads, IpcSender } from '../../src/shared/ipc-contract.js';
@@ -22,6 +21,7 @@ import { SettingsStore } from '../../src/main/services/settings-store.js';
 import type { Settings } from '../../src/shared/models.js';
 import { DESKTOP_DIR, TEST_OUTPUT_DIR, removeDir, tempDir } from './paths.js';
 import { attachPreloadWorld } from './preload-host.js';
+import { browserScript } from './browser-script.js';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -40,21 +40,9 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
-let shimSource: Promise<string> | undefined;
 /** The test bridge, bundled from its TypeScript source (same createBridge and channel list as the preload). */
 export function bridgeShim(): Promise<string> {
-  shimSource ??= esbuild
-    .build({
-      entryPoints: [path.join(DESKTOP_DIR, 'test/support/bridge-shim.ts')],
-      bundle: true,
-      write: false,
-      format: 'iife',
-      platform: 'browser',
-      target: 'chrome120',
-      logLevel: 'silent',
-    })
-    .then((result) => result.outputFiles[0]!.text);
-  return shimSource;
+  return browserScript('bridge-shim.ts');
 }
 
 export interface HarnessOptions {

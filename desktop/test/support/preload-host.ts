@@ -6,10 +6,9 @@
  * objects), telling the isolated world their paths first.
  */
 import path from 'node:path';
-import * as esbuild from 'esbuild';
 import type { CDPSession, Page } from 'playwright-core';
 import { PRELOAD_BINDING, PRELOAD_WORLD } from './preload-world.js';
-import { DESKTOP_DIR } from './paths.js';
+import { browserScript } from './browser-script.js';
 
 export interface PreloadWorld {
   /** Drops these files and folders on the element, as a person dragging them from the file manager would. */
@@ -24,20 +23,8 @@ export function preloadWorldOf(page: Page): PreloadWorld {
   return world;
 }
 
-let worldSource: Promise<string> | undefined;
 function preloadWorldSource(): Promise<string> {
-  worldSource ??= esbuild
-    .build({
-      entryPoints: [path.join(DESKTOP_DIR, 'test/support/preload-world.ts')],
-      bundle: true,
-      write: false,
-      format: 'iife',
-      platform: 'browser',
-      target: 'chrome120',
-      logLevel: 'silent',
-    })
-    .then((result) => result.outputFiles[0]!.text);
-  return worldSource;
+  return browserScript('preload-world.ts');
 }
 
 /** Call before the page navigates; `onMessage` gets what the preload would ipcRenderer.send. */
