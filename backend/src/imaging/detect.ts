@@ -11,9 +11,6 @@ export const CONTENT_TYPES: Record<ImageFormat, string> = {
   webp: 'image/webp',
 };
 
-/** How many leading bytes `detectFormat` needs to decide. */
-export const MAGIC_BYTES_NEEDED = 12;
-
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 function startsWith(bytes: Uint8Array, signature: readonly number[], offset = 0): boolean {

@@ -23,15 +23,3 @@ export class ImageError extends Error {
 export function isImageError(err: unknown): err is ImageError {
   return err instanceof ImageError;
 }
-
-/** HTTP status that best describes a per-file rejection. */
-export function httpStatusFor(code: ImageErrorCode): number {
-  switch (code) {
-    case 'FILE_TOO_LARGE':
-      return 413;
-    case 'UNSUPPORTED_TYPE':
-      return 415;
-    default:
-      return 422;
-  }
-}

@@ -1,4 +1,4 @@
-export { detectFormat, CONTENT_TYPES, MAGIC_BYTES_NEEDED, type ImageFormat } from './detect.js';
-export { ImageError, isImageError, httpStatusFor, type ImageErrorCode } from './errors.js';
+export { detectFormat, CONTENT_TYPES, type ImageFormat } from './detect.js';
+export { ImageError, isImageError, type ImageErrorCode } from './errors.js';
 export { DEFAULT_RULES, fitInside, orientedSize, type ResizeRules, type Size } from './rules.js';
 export { readHeader, resizeImage, type ImageHeader, type ResizeResult } from './resize.js';

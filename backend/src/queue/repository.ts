@@ -253,13 +253,13 @@ export class ImageRepository {
    * Hands unfinished images back (graceful shutdown). They were not crashes,
    * so the attempt does not count.
    */
-  async release(workerId: string, ids?: number[]): Promise<number> {
+  async release(workerId: string, ids: number[]): Promise<number> {
     const { rowCount } = await this.db.query(
       `UPDATE processed_images
           SET status = 'pending', worker_id = NULL, lease_expires_at = NULL, started_at = NULL,
               attempts = greatest(attempts - 1, 0)
-        WHERE worker_id = $1 AND status = 'processing' AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))`,
-      [workerId, ids ?? null],
+        WHERE worker_id = $1 AND status = 'processing' AND id = ANY($2::bigint[])`,
+      [workerId, ids],
     );
     return rowCount ?? 0;
   }
