@@ -10,9 +10,7 @@ import type {
   ConnectionState,
   ImageSummary,
   MenuCommand,
-  MetricValue,
   MetricsOverview,
-  MetricsSample,
   MetricsUpdate,
   PreviewResult,
   Settings,
@@ -26,26 +24,8 @@ import type {
   WriteSummary,
 } from '../../shared/models.js';
 
-export type {
-  BackendCheck,
-  ConnectionState,
-  ImageSummary,
-  MenuCommand,
-  MetricValue,
-  MetricsOverview,
-  MetricsSample,
-  MetricsUpdate,
-  PreviewResult,
-  Settings,
-  SettingsPatch,
-  Stats,
-  StatusEvent,
-  UploadOutcome,
-  UploadProgress,
-  UploadSummary,
-  WriteOutcome,
-  WriteSummary,
-};
+// Everything the renderer needs from the shared models comes through this module.
+export type * from '../../shared/models.js';
 
 /** A file the person added. `key` is unique within the batch. */
 export interface LocalFile {
