@@ -6,6 +6,7 @@
  */
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
+import { withClient } from './pool.js';
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 
@@ -72,13 +73,10 @@ export class SingleValueCopyParser {
  */
 export async function readBytea(db: pg.Pool, table: string, column: string, id: number): Promise<Buffer | null | undefined> {
   if (!Number.isSafeInteger(id)) throw new Error(`invalid id ${id}`);
-  const client = await db.connect();
-  try {
+  return withClient(db, async (client) => {
     const stream = client.query(copyTo(`COPY (SELECT ${column} FROM ${table} WHERE id = ${id}) TO STDOUT (FORMAT binary)`));
     const parser = new SingleValueCopyParser();
     for await (const chunk of stream) parser.push(chunk as Buffer);
     return parser.result();
-  } finally {
-    client.release();
-  }
+  });
 }

@@ -1,5 +1,6 @@
 /** JSON errors `{error, code}` with the right status, for every route. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { classifyDatabaseError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 
 export class HttpError extends Error {
@@ -7,9 +8,24 @@ export class HttpError extends Error {
     readonly status: number,
     readonly code: string,
     message: string,
+    /** More fields of the JSON answer (an upload's per-part outcomes). */
+    readonly details: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
     this.name = 'HttpError';
+  }
+}
+
+/** A database fault as the answer a client can act on: retry later (503), or free space (507). */
+export function databaseHttpError(err: unknown): HttpError | undefined {
+  switch (classifyDatabaseError(err)) {
+    case 'unavailable':
+      return new HttpError(503, 'DATABASE_UNAVAILABLE', 'the database is not reachable right now; retry in a moment', {}, { 'Retry-After': '2' });
+    case 'storage-full':
+      return new HttpError(507, 'STORAGE_FULL', 'the database has no storage space left; retry once space has been freed', {}, { 'Retry-After': '30' });
+    default:
+      return undefined;
   }
 }
 
@@ -19,8 +35,12 @@ export const notFound: RequestHandler = (req, _res, next) => {
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (err: unknown, req, res, _next) => {
-    if (err instanceof HttpError) {
-      if (!res.headersSent) res.status(err.status).json({ error: err.message, code: err.code });
+    // An answer before the whole body arrived (a failed upload): do not read the rest, close.
+    if (!req.complete && !res.headersSent) res.set('Connection', 'close');
+    const known = err instanceof HttpError ? err : databaseHttpError(err);
+    if (known) {
+      if (known.status >= 500) logger.warn({ err, path: req.path, code: known.code }, 'request failed');
+      if (!res.headersSent) res.status(known.status).set(known.headers).json({ error: known.message, code: known.code, ...known.details });
       return;
     }
     // body-parser style errors carry a status (malformed JSON, too large).
