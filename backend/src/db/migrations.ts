@@ -88,6 +88,26 @@ CREATE TRIGGER processed_images_notify
   FOR EACH ROW EXECUTE FUNCTION imgfleet_notify_status();
 `,
   },
+  {
+    version: 2,
+    name: 'idempotent uploads and decode memory',
+    sql: `
+-- One row per Idempotency-Key: inserted when a request starts (in its
+-- transaction, so a concurrent duplicate waits on the key's index entry
+-- until the first commits or rolls back), answered when it commits.
+CREATE TABLE IF NOT EXISTS upload_requests (
+  key TEXT PRIMARY KEY,
+  fingerprint TEXT,
+  status_code INTEGER,
+  response TEXT,
+  created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS upload_requests_created_idx ON upload_requests (created_at);
+-- What decoding the original needs in memory (from its header), so any pod
+-- can admit it against its budget without reading the bytes first.
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS decode_bytes BIGINT;
+`,
+  },
 ];
 
 export async function migrate(client: pg.ClientBase): Promise<number[]> {

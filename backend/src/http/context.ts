@@ -4,9 +4,8 @@ import type { Logger } from '../logger.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import type { Notifications } from '../queue/notifications.js';
 import type { ImageRepository } from '../queue/repository.js';
-import type { Semaphore } from '../util/semaphore.js';
 import type { Stats } from './contract.js';
-import type { UploadDeps } from './upload.js';
+import type { UploadDeps } from './upload/index.js';
 
 export interface AppContext {
   repo: ImageRepository;
@@ -15,11 +14,12 @@ export interface AppContext {
   rules: ResizeRules;
   logger: Logger;
   podName: string;
-  maxFilesPerUpload: number;
-  memorySlots: Semaphore;
+  /** Everything the upload routes need (slots, limits, the transaction pool). */
+  upload: UploadDeps;
   /** False while starting or draining. */
   isReady(): boolean;
-  onUploadedFile?: (bytes: number, accepted: boolean) => void;
+  /** Why the pod cannot take uploads now (starved of slots, database down), or undefined when it can. */
+  notReadyReason(): Promise<string | undefined>;
 }
 
 export async function collectStats(ctx: AppContext): Promise<Stats> {
@@ -31,18 +31,5 @@ export async function collectStats(ctx: AppContext): Promise<Stats> {
     processedCount: ctx.dispatcher.processedCount,
     pod: ctx.podName,
     recent,
-  };
-}
-
-/** What an upload route hands to `handleUpload`. */
-export function uploadDeps(ctx: AppContext): UploadDeps {
-  return {
-    repo: ctx.repo,
-    dispatcher: ctx.dispatcher,
-    rules: ctx.rules,
-    maxFiles: ctx.maxFilesPerUpload,
-    memorySlots: ctx.memorySlots,
-    logger: ctx.logger,
-    onFile: ctx.onUploadedFile,
   };
 }

@@ -90,6 +90,8 @@ export interface RejectedImage {
 export interface ClaimedImage {
   id: number;
   attempts: number;
+  /** Decode memory the image needs (null for rows stored before it was recorded). */
+  decodeBytes: number | null;
 }
 
 export interface ListFilter {
@@ -101,55 +103,6 @@ export interface ListFilter {
 
 export class ImageRepository {
   constructor(private readonly db: pg.Pool) {}
-
-  /**
-   * Reserves the next image id. Uploads take ids in part order, then store
-   * several parts at once: the table keeps the upload's order (and so does
-   * the queue) while Postgres works on several inserts in parallel.
-   */
-  async nextId(): Promise<number> {
-    const { rows } = await this.db.query<{ id: number }>(`SELECT nextval(pg_get_serial_sequence('processed_images', 'id')) AS id`);
-    return rows[0]!.id;
-  }
-
-  async insertPending(img: NewImage): Promise<number> {
-    const { rows } = await this.db.query<{ id: number }>(
-      `INSERT INTO processed_images (id, batch_id, filename, content_type, original_data, original_width, original_height, status)
-       VALUES (coalesce($7, nextval(pg_get_serial_sequence('processed_images', 'id'))), $1, $2, $3, $4, $5, $6, 'pending')
-       RETURNING id`,
-      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.id ?? null],
-    );
-    return rows[0]!.id;
-  }
-
-  /**
-   * Inserts an image already leased to `workerId` (the uploading process has
-   * a free thread and the bytes in hand). Committed before the upload is
-   * acknowledged, like any other: if this process dies the lease expires and
-   * another takes the image over from the stored bytes.
-   */
-  async insertClaimed(img: NewImage, workerId: string, leaseSeconds: number): Promise<number> {
-    const { rows } = await this.db.query<{ id: number }>(
-      `INSERT INTO processed_images (id, batch_id, filename, content_type, original_data, original_width, original_height,
-                                     status, worker_id, attempts, lease_expires_at, started_at)
-       VALUES (coalesce($9, nextval(pg_get_serial_sequence('processed_images', 'id'))), $1, $2, $3, $4, $5, $6,
-               'processing', $7, 1, now() + make_interval(secs => $8), clock_timestamp())
-       RETURNING id`,
-      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, workerId, leaseSeconds, img.id ?? null],
-    );
-    return rows[0]!.id;
-  }
-
-  /** A file refused at upload is kept as `failed` with its reason, so its batch shows it. */
-  async insertRejected(img: RejectedImage): Promise<number> {
-    const { rows } = await this.db.query<{ id: number }>(
-      `INSERT INTO processed_images (id, batch_id, filename, content_type, status, error, error_code, processed_at)
-       VALUES (coalesce($6, nextval(pg_get_serial_sequence('processed_images', 'id'))), $1, $2, $3, 'failed', $4, $5, now())
-       RETURNING id`,
-      [img.batchId, img.filename, img.contentType, img.error, img.errorCode, img.id ?? null],
-    );
-    return rows[0]!.id;
-  }
 
   /**
    * Images whose lease expired MAX_ATTEMPTS times were being processed by
@@ -184,7 +137,7 @@ export class ImageRepository {
               started_at = clock_timestamp(), error = NULL, error_code = NULL
          FROM candidates c
         WHERE p.id = c.id
-       RETURNING p.id, p.attempts`,
+       RETURNING p.id, p.attempts, p.decode_bytes AS "decodeBytes"`,
       [workerId, limit, leaseSeconds, maxAttempts],
     );
     return rows.sort((a, b) => a.id - b.id);
@@ -204,26 +157,46 @@ export class ImageRepository {
   }
 
   /**
-   * Extends the leases this worker still holds. Returns the ids another
-   * worker now holds (taken over after our lease expired); an image we just
-   * finished ourselves is not "lost".
+   * Extends the leases this worker still holds. Returns what was renewed,
+   * and the ids another worker now holds (taken over after our lease
+   * expired); an image we just finished ourselves is neither.
    */
-  async renewLeases(workerId: string, ids: number[], leaseSeconds: number): Promise<number[]> {
-    if (ids.length === 0) return [];
+  async renewLeases(workerId: string, ids: number[], leaseSeconds: number): Promise<{ renewed: number[]; lost: number[] }> {
+    if (ids.length === 0) return { renewed: [], lost: [] };
     const { rows } = await this.db.query<{ id: number }>(
       `UPDATE processed_images SET lease_expires_at = now() + make_interval(secs => $3)
         WHERE id = ANY($2::bigint[]) AND worker_id = $1 AND status = 'processing'
        RETURNING id`,
       [workerId, ids, leaseSeconds],
     );
-    if (rows.length === ids.length) return [];
-    const renewed = new Set(rows.map((r) => r.id));
+    const renewed = rows.map((r) => r.id);
+    if (renewed.length === ids.length) return { renewed, lost: [] };
+    const done = new Set(renewed);
     const { rows: taken } = await this.db.query<{ id: number }>(
       `SELECT id FROM processed_images
         WHERE id = ANY($2::bigint[]) AND status = 'processing' AND worker_id IS DISTINCT FROM $1`,
-      [workerId, ids.filter((id) => !renewed.has(id))],
+      [workerId, ids.filter((id) => !done.has(id))],
     );
-    return taken.map((r) => r.id);
+    return { renewed, lost: taken.map((r) => r.id) };
+  }
+
+  /**
+   * An image that ran out of time: back to `pending` for another try (the
+   * attempt counts), or `failed` with the reason once `maxAttempts` are used.
+   */
+  async retryLater(id: number, workerId: string, error: string, errorCode: string, maxAttempts: number): Promise<'pending' | 'failed' | 'lost'> {
+    const { rows } = await this.db.query<{ status: 'pending' | 'failed' }>(
+      `UPDATE processed_images
+          SET status = CASE WHEN attempts >= $5 THEN 'failed' ELSE 'pending' END,
+              error = CASE WHEN attempts >= $5 THEN $3 END,
+              error_code = CASE WHEN attempts >= $5 THEN $4 END,
+              processed_at = CASE WHEN attempts >= $5 THEN now() END,
+              worker_id = NULL, lease_expires_at = NULL, started_at = NULL
+        WHERE id = $1 AND worker_id = $2 AND status = 'processing'
+       RETURNING status`,
+      [id, workerId, error, errorCode, maxAttempts],
+    );
+    return rows[0]?.status ?? 'lost';
   }
 
   /** Writes the result and `completed` in one statement; false if the lease was lost. */
@@ -371,5 +344,14 @@ export class ImageRepository {
 
   async ping(): Promise<void> {
     await this.db.query('SELECT 1');
+  }
+
+  /** Idempotency keys older than `ttlHours` are forgotten (a retry after that stores again). */
+  async forgetUploadKeys(ttlHours: number): Promise<number> {
+    const { rowCount } = await this.db.query(
+      `DELETE FROM upload_requests WHERE created_at < now() - make_interval(secs => $1) AND response IS NOT NULL`,
+      [ttlHours * 3600],
+    );
+    return rowCount ?? 0;
   }
 }

@@ -8,18 +8,20 @@ export function healthRouter(ctx: AppContext): Router {
   r.get('/healthz', (_req, res) => {
     res.json({ status: 'ok', pod: ctx.podName });
   });
-  // Ready: the database answers and we are not draining (the Service then stops routing here).
+  // Ready: it can take uploads now — not starting or draining, the database
+  // answers, and uploads are not left waiting for a slot (the Service then
+  // routes new clients to the other pods).
   r.get('/readyz', async (_req, res) => {
     if (!ctx.isReady()) {
       res.status(503).json({ error: ctx.dispatcher.isDraining ? 'draining' : 'starting', code: 'NOT_READY' });
       return;
     }
-    try {
-      await ctx.repo.ping();
-      res.json({ status: 'ready', pod: ctx.podName, listening: ctx.notifications.listening });
-    } catch (err) {
-      res.status(503).json({ error: `database unreachable: ${err instanceof Error ? err.message : String(err)}`, code: 'DB_UNAVAILABLE' });
+    const reason = await ctx.notReadyReason();
+    if (reason) {
+      res.status(503).json({ error: reason, code: 'NOT_READY' });
+      return;
     }
+    res.json({ status: 'ready', pod: ctx.podName, listening: ctx.notifications.listening });
   });
   return r;
 }

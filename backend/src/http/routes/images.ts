@@ -4,10 +4,10 @@ import path from 'node:path';
 import { ZipArchive } from 'archiver';
 import { Router, type Response } from 'express';
 import type { ImageStatus, ImageSummary, StatusEvent } from '../contract.js';
-import { collectStats, uploadDeps, type AppContext } from '../context.js';
+import { collectStats, type AppContext } from '../context.js';
 import { HttpError, parseBatchId, parseId } from '../errors.js';
 import { openSse } from '../sse.js';
-import { handleUpload } from '../upload.js';
+import { handleUpload, sendUploadAnswer } from '../upload/index.js';
 
 const STATUSES: readonly ImageStatus[] = ['pending', 'processing', 'completed', 'failed'];
 
@@ -45,8 +45,7 @@ export function imagesRouter(ctx: AppContext): Router {
 
   r.post('/images', async (req, res) => {
     const batchId = req.query.batchId === undefined ? undefined : parseBatchId(req.query.batchId);
-    const result = await handleUpload(req, uploadDeps(ctx), batchId);
-    res.status(202).json(result);
+    sendUploadAnswer(res, await handleUpload(req, ctx.upload, { route: 'v1', ...(batchId ? { batchId } : {}) }));
   });
 
   r.get('/images', async (req, res) => {

@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Router } from 'express';
 import type { ImageSummary, LegacyStatus } from '../contract.js';
-import { collectStats, uploadDeps, type AppContext } from '../context.js';
+import { collectStats, type AppContext } from '../context.js';
 import { HttpError, parseId } from '../errors.js';
-import { handleUpload } from '../upload.js';
+import { handleUpload, sendUploadAnswer } from '../upload/index.js';
 import { WEB_CSP, sendPage, wantsHtml } from '../web.js';
 import { resultFilename, sendProcessed } from './images.js';
 
@@ -55,8 +55,7 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
   const r = Router();
 
   r.post('/upload', async (req, res) => {
-    const result = await handleUpload(req, uploadDeps(ctx));
-    res.status(202).json(result);
+    sendUploadAnswer(res, await handleUpload(req, ctx.upload, { route: 'legacy' }));
   });
 
   r.get('/status/:id/json', async (req, res) => {

@@ -1,0 +1,28 @@
+/** What the upload path needs from the rest of the backend. */
+import type pg from 'pg';
+import type { ResizeRules } from '../../imaging/index.js';
+import type { Logger } from '../../logger.js';
+import type { Dispatcher } from '../../queue/dispatcher.js';
+import type { Semaphore } from '../../util/semaphore.js';
+import type { ActiveUploads } from './active-uploads.js';
+
+export interface UploadDeps {
+  /** The pool upload transactions take their connection from (one per request in progress). */
+  ingestDb: pg.Pool;
+  /** When given, images go straight to a free local thread (see Dispatcher.reserveLocal). */
+  dispatcher?: Dispatcher;
+  rules: ResizeRules;
+  maxFiles: number;
+  /** Files held in memory at once, across all uploads. */
+  memorySlots: Semaphore;
+  /** Upload requests holding a transaction at once. */
+  requestSlots: Semaphore;
+  /** A client that sends nothing for this long mid-body is cut off (408). */
+  idleTimeoutMs: number;
+  decodeBudgetBytes: number;
+  /** How long a request waits for a concurrent one with the same Idempotency-Key. */
+  keyWaitMs: number;
+  uploads: ActiveUploads;
+  logger: Logger;
+  onFile?: (bytes: number, accepted: boolean) => void;
+}

@@ -1,0 +1,83 @@
+/**
+ * One upload request, start to end: a slot, a transaction, the key, the
+ * files, the commit, the answer. All-or-nothing: a request that fails in
+ * any way stores nothing (the transaction rolls back, or dies with the
+ * connection) and its answer names every part it had read. With an
+ * Idempotency-Key, a retry gets the first answer and stores nothing again.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Request } from 'express';
+import { IngestTransaction } from '../../queue/ingest.js';
+import { AbortedError } from '../../util/semaphore.js';
+import { databaseHttpError, HttpError } from '../errors.js';
+import type { UploadDeps } from './deps.js';
+import { RequestFingerprint } from './fingerprint.js';
+import { replayAnswer, type UploadAnswer } from './replay.js';
+import { RequestLifecycle } from './request-lifecycle.js';
+import { UploadSession } from './session.js';
+
+export type { UploadAnswer } from './replay.js';
+
+const KEY = /^[\x21-\x7e]{1,255}$/;
+
+export function idempotencyKey(req: Request): string | undefined {
+  const raw = req.get('idempotency-key');
+  if (raw === undefined) return undefined;
+  if (!KEY.test(raw)) {
+    throw new HttpError(400, 'INVALID_IDEMPOTENCY_KEY', 'Idempotency-Key must be 1 to 255 visible ASCII characters (a UUID is a good key)');
+  }
+  return raw;
+}
+
+/** The error to answer with, whatever went wrong (an abandoned wait becomes the reason it was abandoned). */
+function asAnswerable(err: unknown): unknown {
+  const cause = err instanceof AbortedError ? err.reason : err;
+  if (cause instanceof HttpError) return cause;
+  if (cause && typeof cause === 'object' && (cause as { code?: string }).code === '55P03') {
+    return new HttpError(409, 'IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still in progress; retry shortly', {}, { 'Retry-After': '2' });
+  }
+  return databaseHttpError(cause) ?? cause;
+}
+
+export async function handleUpload(req: Request, deps: UploadDeps, options: { route: string; batchId?: string }): Promise<UploadAnswer> {
+  if (!req.is('multipart/form-data')) throw new HttpError(415, 'NOT_MULTIPART', 'send the images as multipart/form-data');
+  const key = idempotencyKey(req);
+  const endUpload = deps.uploads.begin();
+  const life = new RequestLifecycle(req, deps.idleTimeoutMs);
+  let session: UploadSession | undefined;
+  try {
+    const releaseSlot = await deps.requestSlots.acquire(life.signal);
+    try {
+      const tx = await IngestTransaction.begin(deps.ingestDb, deps.dispatcher, deps.keyWaitMs);
+      try {
+        const stored = key ? await tx.claimKey(key) : undefined;
+        if (stored) {
+          await tx.rollback();
+          return await replayAnswer(req, deps, stored, new RequestFingerprint(options.route, options.batchId), life.signal);
+        }
+        const batch = options.batchId ?? randomUUID();
+        session = new UploadSession(tx, deps, batch, new RequestFingerprint(options.route, options.batchId), life.signal);
+        await session.run(req);
+        const body = JSON.stringify(session.outcomes.response(batch));
+        await tx.commit(key ? { key, fingerprint: session.fingerprint.digest(), statusCode: 202, body } : undefined);
+        deps.logger.info({ batchId: batch, files: session.outcomes.count }, 'upload received');
+        return { status: 202, body, replayed: false };
+      } catch (err) {
+        await tx.rollback(err);
+        throw err;
+      }
+    } finally {
+      releaseSlot();
+    }
+  } catch (err) {
+    const answer = asAnswerable(err);
+    if (answer instanceof HttpError && session) {
+      const images = session.outcomes.unstored();
+      throw new HttpError(answer.status, answer.code, `${answer.message}; nothing of this request was stored`, { stored: 0, images, ...answer.details }, answer.headers);
+    }
+    throw answer;
+  } finally {
+    life.dispose();
+    endUpload();
+  }
+}

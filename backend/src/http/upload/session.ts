@@ -1,0 +1,148 @@
+/**
+ * Reads one multipart request and stores its files in the request's
+ * transaction. Parts arrive one after another; while one is being checked
+ * and stored, the next is already being read. A process-wide semaphore
+ * bounds how many files are in memory across all uploads: when it is
+ * exhausted the part's stream is not read, so busboy stops reading the
+ * request (backpressure). Each part gets its own outcome, in part order; a
+ * bad file is stored as `failed` with its reason and never affects the others.
+ *
+ * Every wait and every read listens to one signal, so a request that fails
+ * in any way (client gone, malformed body, timeout, database error) lets go
+ * of every slot and stream it held.
+ */
+import type { Readable } from 'node:stream';
+import busboy from 'busboy';
+import type { Request } from 'express';
+import type { IngestTransaction } from '../../queue/ingest.js';
+import { HttpError } from '../errors.js';
+import { collect } from './collect.js';
+import { checkFile, type CheckedFile } from './file-check.js';
+import type { RequestFingerprint } from './fingerprint.js';
+import { UploadOutcomes } from './outcomes.js';
+import type { UploadDeps } from './deps.js';
+
+/** A display name: the last path segment, no control characters, bounded length. */
+export function cleanFilename(raw: string | undefined, fallback: string): string {
+  const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
+  // eslint-disable-next-line no-control-regex
+  const cleaned = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
+  return cleaned || fallback;
+}
+
+export function multipartParser(req: Request, deps: Pick<UploadDeps, 'rules'>): busboy.Busboy {
+  try {
+    // No `files` limit: files past MAX_FILES_PER_UPLOAD are skipped here, so each gets its outcome.
+    return busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: deps.rules.maxBytes, fields: 100, fieldSize: 64 * 1024 } });
+  } catch (err) {
+    throw new HttpError(400, 'MALFORMED_MULTIPART', err instanceof Error ? err.message : 'malformed multipart body');
+  }
+}
+
+export function malformed(err: unknown): HttpError {
+  return new HttpError(400, 'MALFORMED_MULTIPART', `the upload was malformed or cut short (${err instanceof Error ? err.message : String(err)})`);
+}
+
+export class UploadSession {
+  readonly outcomes: UploadOutcomes;
+  readonly fingerprint: RequestFingerprint;
+  private position = 0;
+  private writes: Promise<void> = Promise.resolve();
+  private readonly parts: Promise<void>[] = [];
+  private readonly failure = new AbortController();
+  private readonly signal: AbortSignal;
+
+  constructor(
+    private readonly tx: IngestTransaction,
+    private readonly deps: UploadDeps,
+    private readonly batchId: string,
+    fingerprint: RequestFingerprint,
+    requestSignal: AbortSignal,
+  ) {
+    this.outcomes = new UploadOutcomes(deps.maxFiles);
+    this.fingerprint = fingerprint;
+    this.signal = AbortSignal.any([requestSignal, this.failure.signal]);
+  }
+
+  /** Resolves once every part is stored in the transaction (not yet committed); rejects with the first failure. */
+  run(req: Request): Promise<void> {
+    const bb = multipartParser(req, this.deps);
+    return new Promise<void>((resolve, reject) => {
+      let failed = false;
+      const fail = (err: unknown) => {
+        if (failed) return;
+        failed = true;
+        this.failure.abort(err);
+        req.unpipe(bb);
+        reject(err);
+      };
+      const onAbort = () => fail(this.signal.reason);
+      this.signal.addEventListener('abort', onAbort, { once: true });
+      bb.on('file', (field, stream, info) => {
+        // Always listened to: a body cut short errors the part's stream even while it waits for a slot.
+        stream.on('error', () => undefined);
+        if (failed) {
+          stream.resume();
+          return;
+        }
+        const position = ++this.position;
+        if (position > this.deps.maxFiles) {
+          this.outcomes.skipped(cleanFilename(info.filename, `file-${position}`));
+          stream.resume();
+          return;
+        }
+        // Listed from its first byte on: a request that fails while it is read still names it.
+        if (info.filename) this.outcomes.saw(position, cleanFilename(info.filename, `file-${position}`));
+        const part = this.storePart(field, stream, info.filename, position);
+        part.catch(fail);
+        this.parts.push(part);
+      });
+      bb.on('error', (err) => fail(malformed(err)));
+      bb.on('close', () => {
+        Promise.all(this.parts).then(() => {
+          this.signal.removeEventListener('abort', onAbort);
+          if (failed) return;
+          if (this.outcomes.count === 0 && this.outcomes.notReadCount === 0) {
+            fail(new HttpError(400, 'NO_FILES', 'no files in the upload (send them as multipart parts named "images")'));
+            return;
+          }
+          resolve();
+        }, fail);
+      });
+      req.pipe(bb);
+    });
+  }
+
+  private async storePart(field: string, stream: Readable, rawName: string | undefined, position: number): Promise<void> {
+    const filename = cleanFilename(rawName, `file-${position}`);
+    const release = await this.deps.memorySlots.acquire(this.signal);
+    try {
+      const { bytes, truncated } = await collect(stream, this.signal);
+      // A browser form with no file chosen sends an empty part without a name.
+      if (!rawName && bytes.length === 0 && !truncated) return;
+      if (!rawName) this.outcomes.saw(position, filename);
+      this.fingerprint.addPart(field, filename, bytes);
+      const checked = await checkFile(bytes, truncated, { batchId: this.batchId, filename }, this.deps.rules, this.deps.decodeBudgetBytes);
+      // Written one after another on the transaction's connection, in part order.
+      const write = this.writes.then(() => this.write(checked, position, filename, bytes.length));
+      this.writes = write.catch(() => undefined);
+      await write;
+    } finally {
+      release();
+    }
+  }
+
+  private async write(checked: CheckedFile, position: number, filename: string, size: number): Promise<void> {
+    if (this.signal.aborted) throw this.signal.reason;
+    if (!checked.ok) {
+      const { code, error, contentType } = checked;
+      const id = await this.tx.reject({ batchId: this.batchId, filename, contentType, error, errorCode: code });
+      this.outcomes.storedAs(position, { id, filename, status: 'failed', error, code });
+      this.deps.onFile?.(size, false);
+      return;
+    }
+    const { id, status } = await this.tx.enqueue(checked.image);
+    this.outcomes.storedAs(position, { id, filename, status });
+    this.deps.onFile?.(size, true);
+  }
+}

@@ -1,0 +1,193 @@
+/**
+ * Storing one upload request: every file of it, and its Idempotency-Key with
+ * the answer, in ONE transaction. A request that fails or is cut off (client
+ * gone, malformed body, timeout, database restart, SIGKILL of this pod)
+ * leaves nothing behind, so its retry stores everything exactly once; a
+ * committed one is found again by its key.
+ *
+ * `enqueue` owns the hand-off to the worker pool: when this process has a
+ * free thread the image is inserted already leased to it and resized at once
+ * from the bytes in hand, overlapping the rest of the upload; its result is
+ * written only once the transaction has committed (and dropped if it rolled
+ * back). Otherwise it is inserted `pending` and NOTIFY (sent at commit)
+ * wakes whichever pod is free.
+ */
+import type pg from 'pg';
+import type { Dispatcher } from './dispatcher.js';
+
+export interface IngestImage {
+  batchId: string;
+  filename: string;
+  contentType: string;
+  data: Buffer;
+  width: number;
+  height: number;
+  /** Memory the decode needs, bytes (admission against the decode budget). */
+  decodeBytes: number;
+}
+
+export interface IngestRejection {
+  batchId: string;
+  filename: string;
+  contentType: string | null;
+  error: string;
+  errorCode: string;
+}
+
+export interface EnqueueOutcome {
+  id: number;
+  /** `processing`: a thread of this pod took it; `pending`: queued for any pod. */
+  status: 'processing' | 'pending';
+}
+
+/** The first answer to a request with this key (a retry gets it again). */
+export interface StoredAnswer {
+  fingerprint: string;
+  statusCode: number;
+  body: string;
+}
+
+export class IngestTransaction {
+  private readonly claimedIds: number[] = [];
+  private settle!: (committed: boolean) => void;
+  /** Resolves true once committed, false once rolled back: local resizes wait on it before writing. */
+  readonly committed: Promise<boolean> = new Promise((resolve) => {
+    this.settle = resolve;
+  });
+  private finished = false;
+
+  private constructor(
+    private readonly client: pg.PoolClient,
+    private readonly dispatcher: Dispatcher | undefined,
+  ) {}
+
+  static async begin(db: pg.Pool, dispatcher?: Dispatcher, keyWaitMs = 30_000): Promise<IngestTransaction> {
+    const client = await db.connect();
+    try {
+      await client.query('BEGIN');
+      // Only the key's insert can wait on a lock (a concurrent duplicate).
+      await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(keyWaitMs))}`);
+    } catch (err) {
+      client.release(err instanceof Error ? err : true);
+      throw err;
+    }
+    return new IngestTransaction(client, dispatcher);
+  }
+
+  /**
+   * Takes the key for this request, waiting while a concurrent request with
+   * the same key is in progress. Returns undefined when the key is new (this
+   * request goes on), or the stored first answer.
+   */
+  async claimKey(key: string): Promise<StoredAnswer | undefined> {
+    const inserted = await this.client.query(
+      'INSERT INTO upload_requests (key) VALUES ($1) ON CONFLICT (key) DO NOTHING RETURNING key',
+      [key],
+    );
+    if (inserted.rowCount === 1) return undefined;
+    const { rows } = await this.client.query<{ fingerprint: string; status_code: number; response: string }>(
+      'SELECT fingerprint, status_code, response FROM upload_requests WHERE key = $1',
+      [key],
+    );
+    const row = rows[0]!;
+    return { fingerprint: row.fingerprint, statusCode: row.status_code, body: row.response };
+  }
+
+  async enqueue(image: IngestImage): Promise<EnqueueOutcome> {
+    const local = this.dispatcher?.reserveLocal();
+    let id: number;
+    try {
+      id = local ? await this.insertClaimed(image, this.dispatcher!.workerId, this.dispatcher!.leaseSeconds) : await this.insertPending(image);
+    } catch (err) {
+      local?.cancel();
+      throw err;
+    }
+    if (!local) return { id, status: 'pending' };
+    this.claimedIds.push(id);
+    // The bytes are transferred to a worker thread from here on: not ours to read any more.
+    local.start(id, image.data, image.decodeBytes, this.committed);
+    return { id, status: 'processing' };
+  }
+
+  /** A file refused at upload is kept as `failed` with its reason, so its batch shows it. */
+  async reject(r: IngestRejection): Promise<number> {
+    const { rows } = await this.client.query<{ id: number }>(
+      `INSERT INTO processed_images (batch_id, filename, content_type, status, error, error_code, processed_at)
+       VALUES ($1, $2, $3, 'failed', $4, $5, now())
+       RETURNING id`,
+      [r.batchId, r.filename, r.contentType, r.error, r.errorCode],
+    );
+    return rows[0]!.id;
+  }
+
+  private async insertPending(img: IngestImage): Promise<number> {
+    const { rows } = await this.client.query<{ id: number }>(
+      `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')
+       RETURNING id`,
+      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes],
+    );
+    return rows[0]!.id;
+  }
+
+  /**
+   * Leased with clock_timestamp(), not now(): now() is the start of a
+   * transaction that may have been receiving files for a while.
+   */
+  private async insertClaimed(img: IngestImage, workerId: string, leaseSeconds: number): Promise<number> {
+    const { rows } = await this.client.query<{ id: number }>(
+      `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes,
+                                     status, worker_id, attempts, lease_expires_at, started_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, 'processing', $8, 1, clock_timestamp() + make_interval(secs => $9), clock_timestamp())
+       RETURNING id`,
+      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, workerId, leaseSeconds],
+    );
+    return rows[0]!.id;
+  }
+
+  /** Commits everything, with the answer a retry with the same key will get. */
+  async commit(answer?: { key: string } & StoredAnswer): Promise<void> {
+    try {
+      if (answer) {
+        await this.client.query('UPDATE upload_requests SET fingerprint = $2, status_code = $3, response = $4 WHERE key = $1', [
+          answer.key,
+          answer.fingerprint,
+          answer.statusCode,
+          answer.body,
+        ]);
+      }
+      if (this.claimedIds.length && this.dispatcher) {
+        // The leases were taken when each file arrived; count them from the commit.
+        await this.client.query(
+          `UPDATE processed_images SET lease_expires_at = clock_timestamp() + make_interval(secs => $2)
+            WHERE id = ANY($1::bigint[]) AND status = 'processing'`,
+          [this.claimedIds, this.dispatcher.leaseSeconds],
+        );
+      }
+      await this.client.query('COMMIT');
+    } catch (err) {
+      await this.rollback(err);
+      throw err;
+    }
+    this.finish(true);
+  }
+
+  /** Undoes everything (safe to call after a failure, twice, or after commit: then it does nothing). */
+  async rollback(cause?: unknown): Promise<void> {
+    if (this.finished) return;
+    try {
+      await this.client.query('ROLLBACK');
+      this.finish(false);
+    } catch (err) {
+      // The connection is broken: PostgreSQL rolls back by itself.
+      this.finish(false, cause ?? err);
+    }
+  }
+
+  private finish(committed: boolean, brokenBy?: unknown): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.client.release(brokenBy === undefined ? undefined : brokenBy instanceof Error ? brokenBy : true);
+    this.settle(committed);
+  }
+}
