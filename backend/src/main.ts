@@ -18,10 +18,17 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     backend.logger.info({ signal }, 'shutting down gracefully');
+    // Whatever hangs (a native decode that will not stop, a stuck socket), the
+    // process is gone shortly after the grace period: Kubernetes would SIGKILL it anyway.
+    const hardLimitMs = backend.env.SHUTDOWN_GRACE_SECONDS * 1000 + 2500;
+    setTimeout(() => {
+      backend.logger.error({ hardLimitMs }, 'shutdown did not finish in time; exiting now');
+      process.exit(1);
+    }, hardLimitMs).unref();
     backend.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        backend.logger.error({ err: String(err) }, 'shutdown failed');
+        backend.logger.error({ err }, 'shutdown failed');
         process.exit(1);
       },
     );

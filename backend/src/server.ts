@@ -5,12 +5,14 @@
  */
 import type { AddressInfo } from 'node:net';
 import http from 'node:http';
+import type pg from 'pg';
 import { databaseTarget, loadEnv, podName as resolvePodName, redisUrl, type Env } from './config/env.js';
-import { effectiveDataDir, startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { effectiveDataDir, startEmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
-import { createPool } from './db/pool.js';
+import { createPool, withClient } from './db/pool.js';
 import { createApp } from './http/app.js';
 import type { AppContext } from './http/context.js';
+import { ActiveUploads } from './http/upload/index.js';
 import { defaultWebRoot } from './http/web.js';
 import type { ResizeRules } from './imaging/index.js';
 import { createLogger, type Logger } from './logger.js';
@@ -18,6 +20,7 @@ import { createMetricsHub, createPipelineMetrics, metricsRouter, type MetricsHub
 import { Dispatcher } from './queue/dispatcher.js';
 import { Notifications } from './queue/notifications.js';
 import { ImageRepository } from './queue/repository.js';
+import { createReadiness } from './readiness.js';
 import { Semaphore } from './util/semaphore.js';
 import { ResizePool } from './workers/pool.js';
 
@@ -32,9 +35,9 @@ export interface Backend {
   dispatcher: Dispatcher;
   metrics: MetricsHub;
   /**
-   * Graceful stop: not ready, claim nothing, finish in-flight images within
-   * the grace period (default SHUTDOWN_GRACE_SECONDS), hand back the rest,
-   * close everything.
+   * Graceful stop: not ready, no new connections, uploads in progress and
+   * in-flight images finish within the grace period (default
+   * SHUTDOWN_GRACE_SECONDS), the rest is handed back, everything closed.
    */
   stop(graceMs?: number): Promise<{ finished: number; released: number }>;
 }
@@ -53,78 +56,135 @@ export function rulesFrom(env: Env): ResizeRules {
   };
 }
 
+/** Cleanups run last-in first-out, each bounded so a stuck one cannot hold the exit. */
+class Cleanups {
+  private readonly steps: { name: string; run: () => Promise<unknown> }[] = [];
+
+  constructor(private readonly logger: Logger) {}
+
+  add(name: string, run: () => Promise<unknown>): void {
+    this.steps.push({ name, run });
+  }
+
+  async runAll(stepTimeoutMs = 1500): Promise<void> {
+    for (const { name, run } of this.steps.reverse()) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          this.logger.warn({ step: name }, 'cleanup step took too long; going on without it');
+          resolve();
+        }, stepTimeoutMs);
+      });
+      await Promise.race([run().catch((err: unknown) => this.logger.warn({ err, step: name }, 'cleanup failed')), timeout]);
+      clearTimeout(timer);
+    }
+    this.steps.length = 0;
+  }
+}
+
+async function openDatabase(env: Env, source: NodeJS.ProcessEnv, logger: Logger, cleanups: Cleanups): Promise<{ databaseUrl: string; db: pg.Pool }> {
+  const target = databaseTarget(env);
+  let databaseUrl: string;
+  if (target.kind === 'url') {
+    databaseUrl = target.url;
+  } else {
+    const embedded = await startEmbeddedPostgres({
+      dataDir: effectiveDataDir(env.DATA_DIR, source.DATA_DIR !== undefined && source.DATA_DIR !== ''),
+      port: env.EMBEDDED_PG_PORT,
+      database: env.DB_NAME,
+      logger,
+    });
+    cleanups.add('embedded postgres', () => embedded.stop());
+    databaseUrl = embedded.url;
+  }
+  const db = createPool(databaseUrl, env.DB_POOL_SIZE);
+  cleanups.add('database pool', () => db.end());
+  const applied = await withClient(db, (client) => migrate(client));
+  if (applied.length) logger.info({ applied }, 'database migrations applied');
+  return { databaseUrl, db };
+}
+
+function createHttpServer(app: http.RequestListener, env: Env): http.Server {
+  const server = http.createServer(app);
+  // A whole request (a large upload on a slow link included) must arrive within this.
+  server.requestTimeout = env.REQUEST_TIMEOUT_SECONDS * 1000;
+  server.headersTimeout = Math.min(env.HEADERS_TIMEOUT_SECONDS, env.REQUEST_TIMEOUT_SECONDS) * 1000;
+  server.keepAliveTimeout = 65_000;
+  return server;
+}
+
+async function listen(server: http.Server, env: Env): Promise<{ url: string; port: number }> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(env.PORT, env.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port };
+}
+
+function wireMetrics(env: Env, pod: string, logger: Logger, dispatcher: Dispatcher, repo: ImageRepository) {
+  const pipelineMetrics = createPipelineMetrics({ defaultLabels: { pod } });
+  dispatcher.onOutcome((o) => {
+    if (o.status === 'completed') pipelineMetrics.recordCompleted(o.ms / 1000);
+    else pipelineMetrics.recordFailed(o.errorCode ?? 'OTHER');
+  });
+  const hub = createMetricsHub({
+    podName: pod,
+    redisUrl: redisUrl(env),
+    periodSeconds: env.METRICS_PERIOD,
+    functionOutputKey: env.FUNCTION_OUTPUT_KEY,
+    logger,
+    // Once a period: the pool's figures and the cluster-wide queue, then the snapshot's app-* fields.
+    appStats: async () => {
+      pipelineMetrics.setThreads(dispatcher.busy, dispatcher.threads);
+      pipelineMetrics.setQueueSize(await repo.pendingCount().catch(() => 0));
+      return pipelineMetrics.appStats();
+    },
+  });
+  return { pipelineMetrics, hub };
+}
+
 export async function startBackend(source: NodeJS.ProcessEnv = process.env, options: StartOptions = {}): Promise<Backend> {
   const env = loadEnv(source);
   const pod = resolvePodName(env);
   const logger = options.logger ?? createLogger(env.LOG_LEVEL, { pod });
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const runCleanups = async () => {
-    for (const fn of cleanups.reverse()) await fn().catch((err: unknown) => logger.warn({ err: String(err) }, 'cleanup failed'));
-    cleanups.length = 0;
-  };
-
+  const cleanups = new Cleanups(logger);
   try {
-    let embedded: EmbeddedDatabase | undefined;
-    const target = databaseTarget(env);
-    let databaseUrl: string;
-    if (target.kind === 'url') {
-      databaseUrl = target.url;
-    } else {
-      embedded = await startEmbeddedPostgres({
-        dataDir: effectiveDataDir(env.DATA_DIR, source.DATA_DIR !== undefined && source.DATA_DIR !== ''),
-        port: env.EMBEDDED_PG_PORT,
-        database: env.DB_NAME,
-        logger,
-      });
-      cleanups.push(() => embedded!.stop());
-      databaseUrl = embedded.url;
-    }
-
-    const db = createPool(databaseUrl, env.DB_POOL_SIZE);
-    cleanups.push(() => db.end());
-    const migrationClient = await db.connect();
-    try {
-      const applied = await migrate(migrationClient);
-      if (applied.length) logger.info({ applied }, 'database migrations applied');
-    } finally {
-      migrationClient.release();
-    }
-
+    const { databaseUrl, db } = await openDatabase(env, source, logger, cleanups);
     const notifications = new Notifications(databaseUrl, logger);
     await notifications.start();
-    cleanups.push(() => notifications.stop());
+    cleanups.add('LISTEN connection', () => notifications.stop());
 
     const repo = new ImageRepository(db);
     const rules = rulesFrom(env);
     const pool = new ResizePool(env.WORKER_THREADS);
-    cleanups.push(() => pool.close());
+    cleanups.add('worker pool', () => pool.close());
     const dispatcher = new Dispatcher(
       repo,
       pool,
-      { podName: pod, leaseSeconds: env.LEASE_SECONDS, maxAttempts: env.MAX_ATTEMPTS, pollMs: env.QUEUE_POLL_MS, rules },
+      {
+        podName: pod,
+        leaseSeconds: env.LEASE_SECONDS,
+        maxAttempts: env.MAX_ATTEMPTS,
+        pollMs: env.QUEUE_POLL_MS,
+        rules,
+        decodeBudgetBytes: env.DECODE_MEMORY_MB * 1024 * 1024,
+        imageTimeoutMs: env.IMAGE_TIMEOUT_SECONDS * 1000,
+      },
       logger,
     );
     notifications.on('work', () => dispatcher.kick());
+    const { pipelineMetrics, hub: metrics } = wireMetrics(env, pod, logger, dispatcher, repo);
 
-    const pipelineMetrics = createPipelineMetrics({ defaultLabels: { pod } });
-    dispatcher.onOutcome((o) => {
-      if (o.status === 'completed') pipelineMetrics.recordCompleted(o.ms / 1000);
-      else pipelineMetrics.recordFailed(o.errorCode ?? 'OTHER');
-    });
-    const metrics = createMetricsHub({
-      podName: pod,
-      redisUrl: redisUrl(env),
-      periodSeconds: env.METRICS_PERIOD,
-      functionOutputKey: env.FUNCTION_OUTPUT_KEY,
-      logger,
-      // Once a period: the pool's figures and the cluster-wide queue, then the snapshot's app-* fields.
-      appStats: async () => {
-        pipelineMetrics.setThreads(dispatcher.busy, dispatcher.threads);
-        pipelineMetrics.setQueueSize(await repo.pendingCount().catch(() => 0));
-        return pipelineMetrics.appStats();
-      },
-    });
-
+    const ingestDb = createPool(databaseUrl, env.UPLOAD_CONCURRENCY);
+    cleanups.add('upload pool', () => ingestDb.end());
+    const uploads = new ActiveUploads();
+    const memorySlots = new Semaphore(env.UPLOAD_SLOTS ?? Math.max(2, env.WORKER_THREADS));
+    const requestSlots = new Semaphore(env.UPLOAD_CONCURRENCY);
     let ready = false;
     const ctx: AppContext = {
       repo,
@@ -133,11 +193,29 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       rules,
       logger,
       podName: pod,
-      maxFilesPerUpload: env.MAX_FILES_PER_UPLOAD,
-      // Files held in memory at once across all uploads: enough to keep the pool fed.
-      memorySlots: new Semaphore(Math.max(2, env.WORKER_THREADS)),
+      upload: {
+        ingestDb,
+        dispatcher,
+        rules,
+        maxFiles: env.MAX_FILES_PER_UPLOAD,
+        memorySlots,
+        requestSlots,
+        idleTimeoutMs: env.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000,
+        decodeBudgetBytes: env.DECODE_MEMORY_MB * 1024 * 1024,
+        keyWaitMs: env.IDEMPOTENCY_WAIT_SECONDS * 1000,
+        uploads,
+        logger,
+        onFile: (bytes, accepted) => pipelineMetrics.recordUpload(bytes, accepted),
+      },
       isReady: () => ready && !dispatcher.isDraining,
-      onUploadedFile: (bytes, accepted) => pipelineMetrics.recordUpload(bytes, accepted),
+      notReadyReason: createReadiness({
+        ping: () => repo.ping(),
+        slots: [
+          { name: 'upload memory', semaphore: memorySlots },
+          { name: 'upload request', semaphore: requestSlots },
+        ],
+        maxSlotWaitMs: env.READY_SLOT_WAIT_SECONDS * 1000,
+      }),
     };
     const app = createApp(ctx, {
       apiToken: env.API_TOKEN,
@@ -145,62 +223,56 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       metricsRouter: metricsRouter(metrics),
       prometheus: pipelineMetrics.handler,
     });
-
-    const server = http.createServer(app);
-    // Large uploads on slow links must not be cut by Node's default request timeout.
-    server.requestTimeout = 0;
-    server.headersTimeout = 60_000;
-    server.keepAliveTimeout = 65_000;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(env.PORT, env.HOST, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-          // Event streams never end by themselves.
-          setTimeout(() => server.closeAllConnections(), 1000).unref();
-        }),
-    );
-    const { port } = server.address() as AddressInfo;
-    const host = env.HOST === '0.0.0.0' || env.HOST === '::' ? '127.0.0.1' : env.HOST;
-    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    const server = createHttpServer(app, env);
+    const { url, port } = await listen(server, env);
+    cleanups.add('http server', () => closeServer(server));
 
     dispatcher.start();
     metrics.start();
-    cleanups.push(() => metrics.stop());
+    cleanups.add('metrics', () => metrics.stop());
+    const sweep = setInterval(() => {
+      repo.forgetUploadKeys(env.IDEMPOTENCY_TTL_HOURS).catch((err: unknown) => logger.warn({ err }, 'forgetting old idempotency keys failed'));
+    }, 10 * 60_000);
+    sweep.unref();
+    cleanups.add('key sweep', async () => clearInterval(sweep));
     ready = true;
     logger.info({ url, pod, workerId: dispatcher.workerId, threads: env.WORKER_THREADS }, 'imgfleet backend ready');
 
     let stopping: Promise<{ finished: number; released: number }> | undefined;
-    return {
-      url,
-      port,
-      podName: pod,
-      workerId: dispatcher.workerId,
-      databaseUrl,
-      env,
-      logger,
-      dispatcher,
-      metrics,
-      stop(graceMs = env.SHUTDOWN_GRACE_SECONDS * 1000) {
-        stopping ??= (async () => {
-          ready = false;
-          const outcome = await dispatcher.drain(graceMs);
-          logger.info(outcome, 'drained');
-          await runCleanups();
-          return outcome;
-        })();
-        return stopping;
-      },
-    };
+    const stop = (graceMs = env.SHUTDOWN_GRACE_SECONDS * 1000) =>
+      (stopping ??= (async () => {
+        ready = false;
+        const outcome = await drainAll({ server, uploads, dispatcher, graceMs });
+        logger.info(outcome, 'drained');
+        await cleanups.runAll();
+        return outcome;
+      })());
+    return { url, port, podName: pod, workerId: dispatcher.workerId, databaseUrl, env, logger, dispatcher, metrics, stop };
   } catch (err) {
-    await runCleanups();
+    await cleanups.runAll();
     throw err;
   }
+}
+
+/**
+ * The graceful part of a stop: no new connections (the kubelet's Service has
+ * already stopped routing here), idle keep-alive connections closed, then
+ * uploads in progress and images in flight both get the grace period; what
+ * is still open after it (event streams, a client that never finishes) is cut.
+ */
+async function drainAll(parts: { server: http.Server; uploads: ActiveUploads; dispatcher: Dispatcher; graceMs: number }) {
+  const { server, uploads, dispatcher, graceMs } = parts;
+  server.close();
+  server.closeIdleConnections();
+  // Uploads first: each may hand new images to the queue (pending, for other pods).
+  const [outcome] = await Promise.all([dispatcher.drain(graceMs), uploads.settled(graceMs)]);
+  server.closeAllConnections();
+  return outcome;
+}
+
+function closeServer(server: http.Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
 }

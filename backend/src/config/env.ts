@@ -48,6 +48,22 @@ export const envSchema = z.object({
   QUEUE_POLL_MS: int(50, 60000).default(2000),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().min(0).max(3600).default(25),
 
+  /** Files held in memory at once across all uploads (default: max(2, WORKER_THREADS)). */
+  UPLOAD_SLOTS: int(1, 1000).optional(),
+  /** Upload requests being stored at once (each holds one database transaction). */
+  UPLOAD_CONCURRENCY: int(1, 200).default(8),
+  UPLOAD_IDLE_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(3600).default(30),
+  REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(1).max(86400).default(900),
+  HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(20),
+  /** Longer than this without a free upload slot, and the pod says it is not ready. */
+  READY_SLOT_WAIT_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
+  IMAGE_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(3600).default(60),
+  /** Decode memory all worker threads may use at once (width × height × bands × bytes per band). */
+  DECODE_MEMORY_MB: int(16, 1024 * 1024).default(384),
+  IDEMPOTENCY_TTL_HOURS: z.coerce.number().min(1).max(24 * 365).default(24),
+  /** How long a request waits for a concurrent one with the same Idempotency-Key before 409. */
+  IDEMPOTENCY_WAIT_SECONDS: z.coerce.number().min(1).max(600).default(30),
+
   API_TOKEN: optionalText,
   /** The built web UI served at `/`; default: the desktop workspace's renderer build. */
   WEB_ROOT: optionalText,

@@ -4,13 +4,20 @@
  * `processing` and 1 stays `pending` for whichever pod frees up first),
  * renews the leases of what it holds, and on shutdown stops claiming,
  * finishes what it can within the grace period and hands the rest back.
+ *
+ * Database trouble never costs an image: reads and result writes are
+ * retried while this worker still holds the lease (a PostgreSQL restart, a
+ * full disk), and only a lease really lost is left to the next owner.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { classifyDatabaseError, isTransientDatabaseError } from '../db/errors.js';
 import type { ResizeRules } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
-import type { ResizePool } from '../workers/pool.js';
-import type { ImageRepository } from './repository.js';
+import { retryTransient } from '../util/retry.js';
+import { WeightedSemaphore } from '../util/semaphore.js';
+import type { ResizeTaskResult } from '../workers/resize-task.js';
+import type { ClaimedImage } from './repository.js';
 
 export interface DispatcherOptions {
   podName: string;
@@ -18,6 +25,29 @@ export interface DispatcherOptions {
   maxAttempts: number;
   pollMs: number;
   rules: ResizeRules;
+  /** Decode memory all threads may use at once, bytes. */
+  decodeBudgetBytes: number;
+  /** Longest an image may take in a thread before the thread is recycled, ms. */
+  imageTimeoutMs: number;
+}
+
+/** What the dispatcher needs of the queue table (a fake in unit tests). */
+export interface LeaseStore {
+  failExhausted(maxAttempts: number): Promise<number>;
+  claim(workerId: string, limit: number, leaseSeconds: number, maxAttempts: number): Promise<ClaimedImage[]>;
+  originalData(id: number): Promise<Buffer | null>;
+  renewLeases(workerId: string, ids: number[], leaseSeconds: number): Promise<{ renewed: number[]; lost: number[] }>;
+  complete(id: number, workerId: string, result: { data: Buffer; width: number; height: number; processingMs: number }): Promise<boolean>;
+  fail(id: number, workerId: string, error: string, errorCode: string, processingMs: number): Promise<boolean>;
+  /** Back to pending with the attempt counted, or failed for good once `maxAttempts` are used. */
+  retryLater(id: number, workerId: string, error: string, errorCode: string, maxAttempts: number): Promise<'pending' | 'failed' | 'lost'>;
+  release(workerId: string, ids: number[]): Promise<number>;
+}
+
+/** What the dispatcher needs of the worker pool (a fake in unit tests). */
+export interface ResizeRunner {
+  readonly size: number;
+  resize(bytes: Uint8Array, rules: ResizeRules, options: { timeoutMs: number }): Promise<ResizeTaskResult>;
 }
 
 /** What the pipeline reports about each finished image (metrics hook). */
@@ -28,27 +58,50 @@ export interface JobOutcome {
   ms: number;
 }
 
+/** A thread promised to an upload; see `reserveLocal`. */
+export interface LocalRun {
+  /** Resize `bytes` now; write the result once `committed` resolves true (drop it on false). */
+  start(id: number, bytes: Buffer, decodeBytes: number, committed: Promise<boolean>): void;
+  cancel(): void;
+}
+
+interface Job {
+  id: number;
+  attempt: number;
+  decodeBytes: number;
+  inHand?: Buffer;
+  committed?: Promise<boolean>;
+  /** Until when (ms epoch) our lease is known to hold. */
+  leaseUntil: number;
+}
+
+export const TIMEOUT_CODES = new Set(['TIMEOUT', 'IMAGE_TIMEOUT']);
+
 export class Dispatcher {
   /** Unique per process start, so a restarted pod with the same name never mistakes old leases for its own. */
   readonly workerId: string;
-  private readonly inFlight = new Map<number, Promise<void>>();
-  /** Threads promised to uploads that are storing an image they will hand over directly. */
+  private readonly jobs = new Map<number, { job: Job; done: Promise<void> }>();
+  /** Threads running a resize, or promised to a claim in flight or an upload. */
+  private threadsInUse = 0;
   private reserved = 0;
   private claiming = false;
   private claimAgain = false;
   private draining = false;
+  private stopped = false;
   private pollTimer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private completedCount = 0;
   private readonly outcomeListeners: ((o: JobOutcome) => void)[] = [];
+  private readonly decodeBudget: WeightedSemaphore;
 
   constructor(
-    private readonly repo: ImageRepository,
-    private readonly pool: ResizePool,
+    private readonly store: LeaseStore,
+    private readonly pool: ResizeRunner,
     private readonly options: DispatcherOptions,
     private readonly logger: Logger,
   ) {
     this.workerId = `${options.podName}/${process.pid}/${randomBytes(3).toString('hex')}`;
+    this.decodeBudget = new WeightedSemaphore(options.decodeBudgetBytes);
   }
 
   start(): void {
@@ -62,8 +115,9 @@ export class Dispatcher {
     this.outcomeListeners.push(listener);
   }
 
+  /** Images this process holds (resizing, or writing their outcome). */
   get busy(): number {
-    return this.inFlight.size;
+    return Math.min(this.jobs.size, this.pool.size);
   }
 
   get leaseSeconds(): number {
@@ -83,6 +137,13 @@ export class Dispatcher {
     return this.completedCount;
   }
 
+  /** Threads neither busy nor promised. Writes waiting on the database are capped so one pod cannot hoard leases. */
+  private freeThreads(): number {
+    const byThreads = this.pool.size - this.threadsInUse - this.reserved;
+    const byHoldings = 2 * this.pool.size - this.jobs.size - this.reserved;
+    return Math.min(byThreads, byHoldings);
+  }
+
   /** Something may be waiting: claim if there is room. Safe to call any time, any number of times. */
   kick(): void {
     if (this.draining) return;
@@ -98,23 +159,27 @@ export class Dispatcher {
     try {
       do {
         this.claimAgain = false;
-        const free = this.pool.size - this.inFlight.size - this.reserved;
+        const free = this.freeThreads();
         if (free <= 0 || this.draining) break;
         // The threads being claimed for are spoken for while the claim is in
         // flight: an upload's reserveLocal() must not take one meanwhile.
         this.reserved += free;
-        let claimed;
+        let claimed: ClaimedImage[];
         try {
-          await this.repo.failExhausted(this.options.maxAttempts);
-          claimed = await this.repo.claim(this.workerId, free, this.options.leaseSeconds, this.options.maxAttempts);
+          await this.store.failExhausted(this.options.maxAttempts);
+          claimed = await this.store.claim(this.workerId, free, this.options.leaseSeconds, this.options.maxAttempts);
         } finally {
           this.reserved -= free;
         }
-        for (const job of claimed) this.track(job.id, this.process(job.id, job.attempts));
+        const leaseUntil = Date.now() + this.options.leaseSeconds * 1000;
+        for (const c of claimed) {
+          this.threadsInUse++;
+          this.track({ id: c.id, attempt: c.attempts, decodeBytes: c.decodeBytes ?? 0, leaseUntil });
+        }
         // A full claim may leave more waiting: the next finished image kicks again.
       } while (this.claimAgain);
     } catch (err) {
-      this.logger.warn({ err: String(err) }, 'claiming images failed; will retry');
+      this.logger.warn({ err }, 'claiming images failed; will retry');
     } finally {
       this.claiming = false;
     }
@@ -122,14 +187,14 @@ export class Dispatcher {
 
   /**
    * The upload fast path: if a thread is free, reserve it for an image the
-   * caller is about to store already leased to us (`repo.insertClaimed`),
-   * then `run` it from the bytes in hand. Saves reading 3–5 MB back out of
-   * Postgres, which on a 2-core machine costs as much CPU as a third of the
-   * resize. Returns undefined when no thread is free; otherwise the caller
-   * must end the reservation with `run` (stored) or `cancel` (not stored).
+   * caller is about to store already leased to us, then `start` it from the
+   * bytes in hand. Saves reading 3–5 MB back out of Postgres, which on a
+   * 2-core machine costs as much CPU as a third of the resize. Returns
+   * undefined when no thread is free; otherwise the caller must end the
+   * reservation with `start` (stored) or `cancel` (not stored).
    */
-  reserveLocal(): { run(id: number, bytes: Buffer): void; cancel(): void } | undefined {
-    if (this.draining || this.inFlight.size + this.reserved >= this.pool.size) return undefined;
+  reserveLocal(): LocalRun | undefined {
+    if (this.draining || this.freeThreads() <= 0) return undefined;
     this.reserved++;
     let settled = false;
     const settle = () => {
@@ -139,9 +204,10 @@ export class Dispatcher {
       return true;
     };
     return {
-      run: (id, bytes) => {
+      start: (id, bytes, decodeBytes, committed) => {
         if (!settle()) return;
-        this.track(id, this.process(id, 1, bytes));
+        this.threadsInUse++;
+        this.track({ id, attempt: 1, decodeBytes, inHand: bytes, committed, leaseUntil: Number.POSITIVE_INFINITY });
       },
       cancel: () => {
         if (settle()) this.kick();
@@ -149,44 +215,85 @@ export class Dispatcher {
     };
   }
 
-  private track(id: number, run: Promise<void>): void {
-    this.inFlight.set(
-      id,
-      run.finally(() => {
-        this.inFlight.delete(id);
-        this.kick();
-      }),
-    );
+  private track(job: Job): void {
+    const done = this.process(job).finally(() => {
+      this.jobs.delete(job.id);
+      this.kick();
+    });
+    this.jobs.set(job.id, { job, done });
   }
 
-  private async process(id: number, attempt: number, inHand?: Buffer): Promise<void> {
+  /** Runs `op` against the database, retrying passing failures while our lease holds. */
+  private withRetries<T>(job: Job, what: string, op: () => Promise<T>): Promise<T> {
+    return retryTransient(op, {
+      isTransient: isTransientDatabaseError,
+      keepTrying: () => !this.stopped && Date.now() < job.leaseUntil - 500,
+      onRetry: (err, attempt) => {
+        if (attempt === 1 || attempt % 10 === 0) {
+          this.logger.warn({ id: job.id, err, fault: classifyDatabaseError(err), attempt }, `${what} failed; retrying`);
+        }
+      },
+    });
+  }
+
+  private async process(job: Job): Promise<void> {
     const started = performance.now();
+    let threadHeld = true;
+    const releaseThread = () => {
+      if (!threadHeld) return;
+      threadHeld = false;
+      this.threadsInUse--;
+      this.kick();
+    };
     try {
-      const bytes = inHand ?? (await this.repo.originalData(id));
-      if (!bytes) {
-        await this.repo.fail(id, this.workerId, 'the original image data is missing', 'NO_DATA', 0);
-        return;
+      const bytes = job.inHand ?? (await this.withRetries(job, 'reading the original', () => this.store.originalData(job.id)));
+      job.inHand = undefined;
+      const result = bytes ? await this.resizeWithinBudget(job, bytes) : missingOriginal();
+      releaseThread();
+      if (job.committed) {
+        if (!(await job.committed)) return; // the upload rolled back: there is no row to write to
+        job.leaseUntil = Date.now() + this.options.leaseSeconds * 1000;
       }
-      const result = await this.pool.resize(bytes, this.options.rules);
-      const ms = performance.now() - started;
-      if (result.ok) {
-        const stored = await this.repo.complete(id, this.workerId, {
-          data: Buffer.from(result.data),
-          width: result.width,
-          height: result.height,
-          processingMs: ms,
-        });
-        if (stored) this.record({ id, status: 'completed', ms });
-        else this.logger.warn({ id }, 'lease lost before completion; result discarded (another worker owns it)');
-      } else {
-        const stored = await this.repo.fail(id, this.workerId, result.error, result.code, ms);
-        if (stored) this.record({ id, status: 'failed', errorCode: result.code, ms });
-      }
-      this.logger.debug({ id, attempt, ms: Math.round(ms), ok: result.ok }, 'image processed');
+      await this.recordResult(job, result, performance.now() - started);
     } catch (err) {
-      // Database trouble: leave the lease to expire so another worker (or we) retry.
-      this.logger.error({ id, err: err instanceof Error ? err.stack : String(err) }, 'processing an image failed unexpectedly; its lease will expire');
+      // Still failing once the lease is gone: leave it to the lease's expiry, so another worker (or we) retry.
+      this.logger.error({ id: job.id, err }, 'processing an image failed; its lease will expire and it will be retried');
+    } finally {
+      releaseThread();
     }
+  }
+
+  private async resizeWithinBudget(job: Job, bytes: Buffer): Promise<ResizeTaskResult> {
+    if (job.decodeBytes > this.decodeBudget.capacity) return tooMuchMemory(job.decodeBytes, this.decodeBudget.capacity);
+    const release = await this.decodeBudget.acquire(job.decodeBytes);
+    try {
+      return await this.pool.resize(bytes, this.options.rules, { timeoutMs: this.options.imageTimeoutMs });
+    } finally {
+      release();
+    }
+  }
+
+  private async recordResult(job: Job, result: ResizeTaskResult, ms: number): Promise<void> {
+    const { id } = job;
+    if (result.ok) {
+      const data = Buffer.from(result.data);
+      const stored = await this.withRetries(job, 'storing the result', () =>
+        this.store.complete(id, this.workerId, { data, width: result.width, height: result.height, processingMs: ms }),
+      );
+      if (stored) this.record({ id, status: 'completed', ms });
+      else this.logger.warn({ id }, 'lease lost before completion; result discarded (another worker owns it)');
+    } else if (TIMEOUT_CODES.has(result.code)) {
+      const error = `${result.error} (attempt ${job.attempt} of ${this.options.maxAttempts})`;
+      const outcome = await this.withRetries(job, 'handing back a timed-out image', () =>
+        this.store.retryLater(id, this.workerId, error, result.code, this.options.maxAttempts),
+      );
+      if (outcome === 'failed') this.record({ id, status: 'failed', errorCode: result.code, ms });
+      if (outcome === 'pending') this.kick();
+    } else {
+      const stored = await this.withRetries(job, 'storing the failure', () => this.store.fail(id, this.workerId, result.error, result.code, ms));
+      if (stored) this.record({ id, status: 'failed', errorCode: result.code, ms });
+    }
+    this.logger.debug({ id, attempt: job.attempt, ms: Math.round(ms), ok: result.ok }, 'image processed');
   }
 
   private record(outcome: JobOutcome): void {
@@ -195,13 +302,17 @@ export class Dispatcher {
   }
 
   private async renewLeases(): Promise<void> {
-    const ids = [...this.inFlight.keys()];
-    if (ids.length === 0) return;
+    // Uploads not yet committed have no row another session can see; their leases start at commit.
+    const held = [...this.jobs.values()].map((j) => j.job).filter((j) => Number.isFinite(j.leaseUntil));
+    if (held.length === 0) return;
+    const askedAt = Date.now();
     try {
-      const lost = await this.repo.renewLeases(this.workerId, ids, this.options.leaseSeconds);
+      const { renewed, lost } = await this.store.renewLeases(this.workerId, held.map((j) => j.id), this.options.leaseSeconds);
+      const ok = new Set(renewed);
+      for (const j of held) if (ok.has(j.id)) j.leaseUntil = askedAt + this.options.leaseSeconds * 1000;
       if (lost.length) this.logger.warn({ lost }, 'leases lost (another worker took these images over)');
     } catch (err) {
-      this.logger.warn({ err: String(err) }, 'renewing leases failed; will retry');
+      this.logger.warn({ err }, 'renewing leases failed; will retry');
     }
   }
 
@@ -213,8 +324,8 @@ export class Dispatcher {
   async drain(graceMs: number): Promise<{ finished: number; released: number }> {
     this.draining = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
-    const pending = [...this.inFlight.values()];
-    const before = this.inFlight.size;
+    const pending = [...this.jobs.values()].map((j) => j.done);
+    const before = this.jobs.size;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled(pending),
@@ -223,9 +334,31 @@ export class Dispatcher {
       }),
     ]);
     clearTimeout(timer);
+    this.stopped = true;
     if (this.leaseTimer) clearInterval(this.leaseTimer);
-    const unfinished = [...this.inFlight.keys()];
-    const released = unfinished.length ? await this.repo.release(this.workerId, unfinished) : 0;
+    const unfinished = [...this.jobs.keys()];
+    let released = 0;
+    if (unfinished.length) {
+      released = await this.store.release(this.workerId, unfinished).catch((err: unknown) => {
+        this.logger.warn({ err, unfinished }, 'handing back unfinished images failed; their leases will expire');
+        return 0;
+      });
+    }
     return { finished: before - unfinished.length, released };
   }
+}
+
+function missingOriginal(): ResizeTaskResult {
+  return { ok: false, code: 'NO_DATA', error: 'the original image data is missing', workMs: 0 };
+}
+
+const MiB = 1024 * 1024;
+
+function tooMuchMemory(needed: number, budget: number): ResizeTaskResult {
+  return {
+    ok: false,
+    code: 'TOO_MUCH_MEMORY',
+    error: `decoding this image needs ${Math.ceil(needed / MiB)} MiB of memory, more than this server's budget of ${Math.floor(budget / MiB)} MiB (DECODE_MEMORY_MB)`,
+    workMs: 0,
+  };
 }

@@ -5,7 +5,12 @@
  */
 import { Piscina } from 'piscina';
 import type { ResizeRules } from '../imaging/index.js';
+import { performance } from 'node:perf_hooks';
 import { ownedArrayBuffer, type ResizeTaskResult } from './resize-task.js';
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(1))} s`;
+}
 
 export class ResizePool {
   private readonly piscina: Piscina;
@@ -36,11 +41,26 @@ export class ResizePool {
    * not use it afterwards) unless it shares memory with other data, in which
    * case it is copied once.
    */
-  async resize(bytes: Uint8Array, rules: ResizeRules): Promise<ResizeTaskResult> {
+  async resize(bytes: Uint8Array, rules: ResizeRules, options: { timeoutMs?: number } = {}): Promise<ResizeTaskResult> {
     const buffer = ownedArrayBuffer(bytes);
+    const { timeoutMs } = options;
+    // Aborting a running task makes piscina terminate its thread and start a
+    // fresh one: the only way to stop libvips in the middle of a decode.
+    const signal = timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined;
     this.running++;
+    const started = performance.now();
     try {
-      return (await this.piscina.run({ bytes: buffer, rules }, { transferList: [buffer] })) as ResizeTaskResult;
+      return (await this.piscina.run({ bytes: buffer, rules }, { transferList: [buffer], ...(signal ? { signal } : {}) })) as ResizeTaskResult;
+    } catch (err) {
+      if (signal?.aborted) {
+        return {
+          ok: false,
+          code: 'TIMEOUT',
+          error: `processing took longer than the limit of ${formatSeconds(timeoutMs!)} (IMAGE_TIMEOUT_SECONDS)`,
+          workMs: performance.now() - started,
+        };
+      }
+      throw err;
     } finally {
       this.running--;
     }

@@ -1,0 +1,24 @@
+/** Retries an operation that fails for passing reasons (a database restart), with capped backoff. */
+export interface RetryOptions {
+  /** Which failures are worth another try. */
+  isTransient: (err: unknown) => boolean;
+  /** Give up once this returns false (the lease is gone, the process is stopping). */
+  keepTrying: () => boolean;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  onRetry?: (err: unknown, attempt: number) => void;
+}
+
+export async function retryTransient<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
+  const { baseDelayMs = 100, maxDelayMs = 2000 } = options;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!options.isTransient(err) || !options.keepTrying()) throw err;
+      options.onRetry?.(err, attempt);
+      const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
+      await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() * 0.5)));
+    }
+  }
+}
