@@ -8,6 +8,7 @@
  *   HTTP batch      one multipart upload → every image completed, through a real backend process
  *   single image    upload → completed at idle, and status-event latency
  *   memory          peak RSS of the backend process over a 200-photo 12 MP batch
+ *   faults          abort storm and PostgreSQL restarts: images lost/duplicated, recovery
  *
  * Environment: BENCH_IMAGES (default 24), BENCH_MEMORY_IMAGES (default 200),
  * TEST_DATABASE_URL (maintenance database to create the bench database from).
@@ -24,6 +25,7 @@ import type { StatusEvent, UploadResponse } from '../src/http/contract.js';
 import { baseEnv, openEventStream, spawnBackend, upload, waitFor, type BackendProcess } from '../test/support/backend.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { make12MpJpeg } from '../test/support/images.js';
+import { faultBench } from './faults.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const OUT_DIR = path.join(ROOT, 'bench-results');
@@ -213,6 +215,9 @@ async function main(): Promise<void> {
     await backend.exit;
     await db.drop();
   }
+
+  console.log('\n  faults (clients retry with their Idempotency-Key, as the apps do)');
+  for (const row of await faultBench(files.slice(0, 8), THREADS)) record(row);
 
   const result = {
     at: new Date().toISOString(),
