@@ -1,0 +1,177 @@
+/**
+ * The dispatcher's arithmetic with fakes of its store and pool: how many it
+ * claims, when a local thread is free, what it writes after an upload commits
+ * or rolls back, what it retries. Fast and exact, where the end-to-end tests
+ * can only see timing.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createLogger } from '../../src/logger.js';
+import { DEFAULT_RULES } from '../../src/imaging/index.js';
+import { Dispatcher, type LeaseStore, type ResizeRunner } from '../../src/queue/dispatcher.js';
+import type { ClaimedImage } from '../../src/queue/repository.js';
+import type { ResizeTaskResult } from '../../src/workers/resize-task.js';
+
+const logger = createLogger('silent', { pod: 'unit' });
+const tick = () => new Promise((r) => setImmediate(r));
+async function settle(rounds = 40): Promise<void> {
+  for (let i = 0; i < rounds; i++) await tick();
+}
+
+class FakeStore implements LeaseStore {
+  pending: number[] = [];
+  claims: number[] = [];
+  completed: number[] = [];
+  failed: { id: number; code: string }[] = [];
+  retried: { id: number; code: string }[] = [];
+  releasedIds: number[] = [];
+  failNextCompletes = 0;
+
+  async failExhausted(): Promise<number> {
+    return 0;
+  }
+  async claim(_w: string, limit: number): Promise<ClaimedImage[]> {
+    this.claims.push(limit);
+    return this.pending.splice(0, limit).map((id) => ({ id, attempts: 1, decodeBytes: 1000 }));
+  }
+  async originalData(): Promise<Buffer | null> {
+    return Buffer.from('bytes');
+  }
+  async renewLeases(_w: string, ids: number[]) {
+    return { renewed: ids, lost: [] };
+  }
+  async complete(id: number): Promise<boolean> {
+    if (this.failNextCompletes > 0) {
+      this.failNextCompletes--;
+      throw Object.assign(new Error('Connection terminated unexpectedly'), {});
+    }
+    this.completed.push(id);
+    return true;
+  }
+  async fail(id: number, _w: string, _e: string, code: string): Promise<boolean> {
+    this.failed.push({ id, code });
+    return true;
+  }
+  async retryLater(id: number, _w: string, _e: string, code: string): Promise<'pending' | 'failed' | 'lost'> {
+    this.retried.push({ id, code });
+    return 'failed';
+  }
+  async release(_w: string, ids: number[]): Promise<number> {
+    this.releasedIds.push(...ids);
+    return ids.length;
+  }
+}
+
+/** A pool whose resizes finish when the test says so. */
+class FakePool implements ResizeRunner {
+  readonly started: { finish: (r: ResizeTaskResult) => void }[] = [];
+  constructor(readonly size: number) {}
+  resize(): Promise<ResizeTaskResult> {
+    return new Promise((resolve) => this.started.push({ finish: resolve }));
+  }
+  finishAll(result: ResizeTaskResult = { ok: true, data: new ArrayBuffer(4), width: 8, height: 6, inputWidth: 16, inputHeight: 12, format: 'jpeg', workMs: 1 }): void {
+    for (const s of this.started.splice(0)) s.finish(result);
+  }
+}
+
+function dispatcher(store: FakeStore, pool: FakePool, overrides: { decodeBudgetBytes?: number } = {}): Dispatcher {
+  return new Dispatcher(
+    store,
+    pool,
+    { podName: 'unit', leaseSeconds: 30, maxAttempts: 3, pollMs: 60_000, rules: DEFAULT_RULES, decodeBudgetBytes: overrides.decodeBudgetBytes ?? 1e9, imageTimeoutMs: 1000 },
+    logger,
+  );
+}
+
+describe('dispatcher (unit, with fakes)', () => {
+  it('claims exactly its free threads, and what a local reservation leaves', async () => {
+    const store = new FakeStore();
+    store.pending = [1, 2, 3, 4, 5, 6, 7];
+    const pool = new FakePool(4);
+    const d = dispatcher(store, pool);
+    const local = d.reserveLocal();
+    assert.ok(local);
+    d.kick();
+    await settle();
+    assert.deepEqual(store.claims, [3], 'one thread was promised to the upload');
+    assert.equal(pool.started.length, 3);
+    assert.equal(d.reserveLocal(), undefined, 'no thread left for another upload');
+    local.cancel();
+    await settle();
+    assert.deepEqual(store.claims, [3, 1], 'a cancelled reservation is claimed for at once');
+    await d.drain(0);
+  });
+
+  it('writes a local result only after the upload commits, and drops it on rollback', async () => {
+    const store = new FakeStore();
+    const pool = new FakePool(2);
+    const d = dispatcher(store, pool);
+    let commit!: (ok: boolean) => void;
+    const committed = new Promise<boolean>((r) => (commit = r));
+    d.reserveLocal()!.start(10, Buffer.from('x'), 100, committed);
+    let rollback!: (ok: boolean) => void;
+    const rolledBack = new Promise<boolean>((r) => (rollback = r));
+    d.reserveLocal()!.start(11, Buffer.from('y'), 100, rolledBack);
+    await settle();
+    assert.equal(pool.started.length, 2, 'both resized at once, before their uploads commit');
+    pool.finishAll();
+    await settle();
+    assert.deepEqual(store.completed, [], 'nothing written before the commit');
+    const again = d.reserveLocal();
+    assert.ok(again, 'the thread is free again while the result waits');
+    again.cancel();
+    commit(true);
+    rollback(false);
+    await settle();
+    assert.deepEqual(store.completed, [10]);
+    await d.drain(0);
+  });
+
+  it('retries a result write that fails for a passing reason', async () => {
+    const store = new FakeStore();
+    store.pending = [20];
+    store.failNextCompletes = 2;
+    const pool = new FakePool(1);
+    const d = dispatcher(store, pool);
+    d.kick();
+    await settle();
+    pool.finishAll();
+    await new Promise((r) => setTimeout(r, 800));
+    assert.deepEqual(store.completed, [20]);
+    await d.drain(0);
+  });
+
+  it('hands a timed-out image back through retryLater, and refuses what can never fit the decode budget', async () => {
+    const store = new FakeStore();
+    store.pending = [30];
+    const pool = new FakePool(2);
+    const d = dispatcher(store, pool, { decodeBudgetBytes: 500 });
+    d.kick();
+    await settle();
+    assert.equal(pool.started.length, 0, 'a 1000-byte decode never reaches a 500-byte budget');
+    assert.deepEqual(store.failed, [{ id: 30, code: 'TOO_MUCH_MEMORY' }]);
+    d.reserveLocal()!.start(31, Buffer.from('z'), 100, Promise.resolve(true));
+    await settle();
+    pool.finishAll({ ok: false, code: 'TIMEOUT', error: 'too slow', workMs: 1000 });
+    await settle();
+    assert.deepEqual(store.retried, [{ id: 31, code: 'TIMEOUT' }]);
+    await d.drain(0);
+  });
+
+  it('drains: claims nothing more, hands back what did not finish in the grace', async () => {
+    const store = new FakeStore();
+    store.pending = [40, 41];
+    const pool = new FakePool(2);
+    const d = dispatcher(store, pool);
+    d.kick();
+    await settle();
+    const outcome = await d.drain(50);
+    assert.deepEqual(outcome, { finished: 0, released: 2 });
+    assert.deepEqual(store.releasedIds.sort(), [40, 41]);
+    store.pending = [42];
+    d.kick();
+    await settle();
+    assert.deepEqual(store.claims, [2], 'nothing claimed after draining began');
+    assert.equal(d.reserveLocal(), undefined);
+  });
+});
