@@ -10,6 +10,7 @@ import { effectiveDataDir, startEmbeddedPostgres, type EmbeddedDatabase } from '
 import { migrate } from './db/migrations.js';
 import { createPool } from './db/pool.js';
 import { createApp } from './http/app.js';
+import { hostRules } from './http/browser-guard.js';
 import type { AppContext } from './http/context.js';
 import { defaultWebRoot } from './http/web.js';
 import type { ResizeRules } from './imaging/index.js';
@@ -18,6 +19,8 @@ import { createMetricsHub, createPipelineMetrics, metricsRouter, type MetricsHub
 import { Dispatcher } from './queue/dispatcher.js';
 import { Notifications } from './queue/notifications.js';
 import { ImageRepository } from './queue/repository.js';
+import { retentionMetrics } from './retention/metrics.js';
+import { RetentionSweeper } from './retention/sweeper.js';
 import { Semaphore } from './util/semaphore.js';
 import { ResizePool } from './workers/pool.js';
 
@@ -136,11 +139,13 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       maxFilesPerUpload: env.MAX_FILES_PER_UPLOAD,
       // Files held in memory at once across all uploads: enough to keep the pool fed.
       memorySlots: new Semaphore(Math.max(2, env.WORKER_THREADS)),
+      storage: { db, rowsPerStatement: env.RETENTION_SWEEP_ROWS },
       isReady: () => ready && !dispatcher.isDraining,
       onUploadedFile: (bytes, accepted) => pipelineMetrics.recordUpload(bytes, accepted),
     };
     const app = createApp(ctx, {
       apiToken: env.API_TOKEN,
+      hostRules: hostRules(env, source),
       webRoot: env.WEB_ROOT ?? defaultWebRoot(),
       metricsRouter: metricsRouter(metrics),
       prometheus: pipelineMetrics.handler,
@@ -174,6 +179,20 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     dispatcher.start();
     metrics.start();
     cleanups.push(() => metrics.stop());
+    const sweeper = new RetentionSweeper(
+      db,
+      {
+        originalHours: env.RETENTION_ORIGINAL_HOURS,
+        batchDays: env.RETENTION_BATCH_DAYS,
+        periodMs: env.RETENTION_SWEEP_SECONDS * 1000,
+        rowsPerStatement: env.RETENTION_SWEEP_ROWS,
+        maxStatements: 20,
+      },
+      logger,
+    );
+    sweeper.onSweep(retentionMetrics(pipelineMetrics.registry));
+    sweeper.start();
+    cleanups.push(() => sweeper.stop());
     ready = true;
     logger.info({ url, pod, workerId: dispatcher.workerId, threads: env.WORKER_THREADS }, 'imgfleet backend ready');
 

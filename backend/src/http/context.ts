@@ -1,6 +1,7 @@
 /** What the HTTP layer needs from the rest of the backend. */
 import type { ResizeRules } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
+import type { Queryable } from '../retention/store.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import type { Notifications } from '../queue/notifications.js';
 import type { ImageRepository } from '../queue/repository.js';
@@ -17,6 +18,8 @@ export interface AppContext {
   podName: string;
   maxFilesPerUpload: number;
   memorySlots: Semaphore;
+  /** Direct access for batch deletion and retention facts (see retention/store.ts). */
+  storage: { db: Queryable; rowsPerStatement: number };
   /** False while starting or draining. */
   isReady(): boolean;
   onUploadedFile?: (bytes: number, accepted: boolean) => void;

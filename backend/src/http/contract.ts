@@ -107,6 +107,8 @@ export interface Stats {
 export interface LegacyStatus {
   status: ImageStatus;
   processed_at: string | null;
+  /** Why the image failed; null otherwise. */
+  error: string | null;
 }
 
 /** Every error response. */
