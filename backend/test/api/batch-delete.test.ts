@@ -61,6 +61,13 @@ describe('DELETE /api/v1/batches/:id', () => {
     assert.equal(await rowsOf(t, b.batchId), 1);
   });
 
+  it('is described in the OpenAPI document', async () => {
+    const { body } = await getJson<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>(`${t.url}/api/v1/openapi.json`);
+    const op = body.paths['/batches/{batchId}']?.delete;
+    assert.ok(op, 'DELETE /batches/{batchId} is in the document');
+    assert.deepEqual(Object.keys(op.responses).sort(), ['200', '401', '403', '404']);
+  });
+
   it('answers 404 for an unknown batch, a deleted one, or an id that is not a batch id', async () => {
     for (const id of [randomUUID(), 'not-a-uuid', '12']) {
       const res = await fetch(`${t.url}/api/v1/batches/${id}`, { method: 'DELETE' });
