@@ -75,7 +75,9 @@ export function hostRules(settings: HostSources, source: NodeJS.ProcessEnv = {})
     .split(',')
     .map((h) => h.trim().toLowerCase())
     .filter((h) => h !== '');
-  const exact = new Set<string>(['localhost', os.hostname().toLowerCase()]);
+  // The machine's name, and its mDNS form on a LAN (`nas` as `nas.local`).
+  const machine = os.hostname().toLowerCase();
+  const exact = new Set<string>(['localhost', machine, `${machine}.local`]);
   const suffixes = ['.localhost'];
   const bind = settings.HOST.trim().toLowerCase();
   if (!WILDCARD_BINDS.has(bind)) exact.add(bind.replace(/^\[|\]$/g, ''));

@@ -8,18 +8,11 @@
  * delete waits for them instead, since the person asked for that batch.
  */
 import type pg from 'pg';
-import type { ImageStatus } from '../http/contract.js';
+import type { BatchDeletion, ImageStatus } from '../http/contract.js';
 
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
-export type StatusCounts = Record<ImageStatus, number>;
-
-export interface BatchDeletion extends StatusCounts {
-  batchId: string;
-  deleted: number;
-}
-
-const emptyCounts = (): StatusCounts => ({ pending: 0, processing: 0, completed: 0, failed: 0 });
+const emptyCounts = (): Record<ImageStatus, number> => ({ pending: 0, processing: 0, completed: 0, failed: 0 });
 
 /** Originals of images finished more than `hours` ago: bytes set to NULL, the drop recorded. Returns how many. */
 export async function dropExpiredOriginals(db: Queryable, hours: number, limit: number): Promise<number> {

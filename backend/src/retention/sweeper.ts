@@ -14,6 +14,8 @@ import { deleteExpiredBatchRows, dropExpiredOriginals, expiredBatches } from './
 const SWEEP_LOCK_KEY = 0x1f9e_e8;
 /** Pause between runs while a backlog drains. */
 const BACKLOG_PAUSE_MS = 1000;
+/** The first run comes this soon at most: a pod restarted more often than the period still sweeps. */
+const FIRST_RUN_MAX_MS = 30_000;
 
 export interface RetentionPolicy {
   /** 0: keep originals. */
@@ -63,7 +65,7 @@ export class RetentionSweeper {
   start(): void {
     if (!retentionEnabled(this.policy)) return;
     this.stopped = false;
-    this.schedule(this.policy.periodMs);
+    this.schedule(Math.min(this.policy.periodMs, FIRST_RUN_MAX_MS));
   }
 
   /** Stops the timer and waits for a run in progress (each of its statements is short). */

@@ -7,18 +7,9 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { BatchSummary, LegacyStatus, UploadResponse } from '../../src/http/contract.js';
+import type { BatchDeletion, BatchSummary, LegacyStatus, UploadResponse } from '../../src/http/contract.js';
 import { getJson, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
-
-interface DeleteAnswer {
-  batchId: string;
-  deleted: number;
-  pending: number;
-  processing: number;
-  completed: number;
-  failed: number;
-}
 
 async function rowsOf(t: TestBackend, batchId: string): Promise<number> {
   const c = new pg.Client({ connectionString: t.db.url });
@@ -82,7 +73,7 @@ describe('DELETE /api/v1/batches/:id', () => {
     const batch = (await (await upload(t.url, big)).json()) as UploadResponse;
     const res = await fetch(`${t.url}/api/v1/batches/${batch.batchId}`, { method: 'DELETE' });
     assert.equal(res.status, 200);
-    const answer = (await res.json()) as DeleteAnswer;
+    const answer = (await res.json()) as BatchDeletion;
     assert.equal(answer.deleted, 6);
     assert.ok(answer.pending + answer.processing >= 1, `something was still in flight: ${JSON.stringify(answer)}`);
     // Whatever the worker was doing ends without bringing the row back.

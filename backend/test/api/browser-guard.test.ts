@@ -49,7 +49,8 @@ describe('browser guard, default setup (no token)', () => {
   });
 
   it('answers its own names, and any IP address (a rebinding attack always carries a DNS name)', async () => {
-    for (const host of [`localhost:${port}`, 'localhost', `127.0.0.1:${port}`, `[::1]:${port}`, '10.244.0.17:8080', 'LOCALHOST']) {
+    const machine = os.hostname();
+    for (const host of [`localhost:${port}`, 'localhost', `127.0.0.1:${port}`, `[::1]:${port}`, '10.244.0.17:8080', 'LOCALHOST', `${machine}:${port}`, `${machine}.local`, 'app.localhost']) {
       const res = await rawRequest(`${t.url}/api/v1/stats`, { headers: { host } });
       assert.equal(res.status, 200, host);
     }
