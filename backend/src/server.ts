@@ -19,8 +19,7 @@ import { createMetricsHub, createPipelineMetrics, metricsRouter, type MetricsHub
 import { Dispatcher } from './queue/dispatcher.js';
 import { Notifications } from './queue/notifications.js';
 import { ImageRepository } from './queue/repository.js';
-import { retentionMetrics } from './retention/metrics.js';
-import { RetentionSweeper } from './retention/sweeper.js';
+import { startRetention } from './retention/index.js';
 import { Semaphore } from './util/semaphore.js';
 import { ResizePool } from './workers/pool.js';
 
@@ -179,19 +178,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     dispatcher.start();
     metrics.start();
     cleanups.push(() => metrics.stop());
-    const sweeper = new RetentionSweeper(
-      db,
-      {
-        originalHours: env.RETENTION_ORIGINAL_HOURS,
-        batchDays: env.RETENTION_BATCH_DAYS,
-        periodMs: env.RETENTION_SWEEP_SECONDS * 1000,
-        rowsPerStatement: env.RETENTION_SWEEP_ROWS,
-        maxStatements: 20,
-      },
-      logger,
-    );
-    sweeper.onSweep(retentionMetrics(pipelineMetrics.registry));
-    sweeper.start();
+    const sweeper = startRetention(db, env, pipelineMetrics.registry, logger);
     cleanups.push(() => sweeper.stop());
     ready = true;
     logger.info({ url, pod, workerId: dispatcher.workerId, threads: env.WORKER_THREADS }, 'imgfleet backend ready');

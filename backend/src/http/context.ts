@@ -1,10 +1,10 @@
 /** What the HTTP layer needs from the rest of the backend. */
 import type { ResizeRules } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
-import type { Queryable } from '../retention/store.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import type { Notifications } from '../queue/notifications.js';
 import type { ImageRepository } from '../queue/repository.js';
+import type { Queryable } from '../retention/store.js';
 import type { Semaphore } from '../util/semaphore.js';
 import type { Stats } from './contract.js';
 import type { UploadDeps } from './upload.js';

@@ -68,12 +68,22 @@ export class RetentionSweeper {
     this.schedule(Math.min(this.policy.periodMs, FIRST_RUN_MAX_MS));
   }
 
-  /** Stops the timer and waits for a run in progress (each of its statements is short). */
-  async stop(): Promise<void> {
+  /**
+   * Stops the timer; a run in progress ends after its current statement.
+   * Waits for that at most `waitMs`, so a database that stopped answering
+   * never holds up a shutdown.
+   */
+  async stop(waitMs = 2000): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.running?.catch(() => undefined);
+    if (!this.running) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, waitMs);
+    });
+    await Promise.race([this.running.then(() => undefined, () => undefined), timeout]);
+    clearTimeout(timer);
   }
 
   private schedule(ms: number): void {
@@ -122,6 +132,7 @@ export class RetentionSweeper {
     const { originalHours, rowsPerStatement, maxStatements } = this.policy;
     if (originalHours <= 0) return;
     for (let i = 0; i < maxStatements; i++) {
+      if (this.stopped) return;
       const n = await dropExpiredOriginals(client, originalHours, rowsPerStatement);
       result.originalsDropped += n;
       if (n < rowsPerStatement) return;
@@ -137,6 +148,7 @@ export class RetentionSweeper {
     for (const batchId of batches) {
       let rowsOfBatch = 0;
       for (;;) {
+        if (this.stopped) return;
         if (statements++ >= maxStatements) {
           result.capped = true;
           return;
