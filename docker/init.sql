@@ -33,6 +33,11 @@ ALTER TABLE processed_images
   ADD COLUMN IF NOT EXISTS started_at TIMESTAMPTZ,
   ADD COLUMN IF NOT EXISTS processing_ms INTEGER;
 
+-- Migration 2 (uploads): the memory an original's decode needs.
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS decode_bytes BIGINT;
+-- Migration 3 (retention): when the retention policy dropped an original's bytes.
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS original_dropped_at TIMESTAMPTZ;
+
 -- JPEG bytes do not compress: store them out of line, uncompressed.
 ALTER TABLE processed_images
   ALTER COLUMN original_data SET STORAGE EXTERNAL,

@@ -11,6 +11,7 @@ import { effectiveDataDir, startEmbeddedPostgres } from './db/embedded.js';
 import { migrate } from './db/migrations.js';
 import { createPool, withClient } from './db/pool.js';
 import { createApp } from './http/app.js';
+import { hostRules } from './http/browser-guard.js';
 import type { AppContext } from './http/context.js';
 import { ActiveUploads } from './http/upload/index.js';
 import { defaultWebRoot } from './http/web.js';
@@ -21,6 +22,7 @@ import { Dispatcher } from './queue/dispatcher.js';
 import { Notifications } from './queue/notifications.js';
 import { ImageRepository } from './queue/repository.js';
 import { createReadiness } from './readiness.js';
+import { startRetention } from './retention/index.js';
 import { Semaphore } from './util/semaphore.js';
 import { ResizePool } from './workers/pool.js';
 
@@ -207,6 +209,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
         logger,
         onFile: (bytes, accepted) => pipelineMetrics.recordUpload(bytes, accepted),
       },
+      storage: { db, rowsPerStatement: env.RETENTION_SWEEP_ROWS },
       isReady: () => ready && !dispatcher.isDraining,
       notReadyReason: createReadiness({
         ping: () => repo.ping(),
@@ -219,6 +222,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     };
     const app = createApp(ctx, {
       apiToken: env.API_TOKEN,
+      hostRules: hostRules(env, source),
       webRoot: env.WEB_ROOT ?? defaultWebRoot(),
       metricsRouter: metricsRouter(metrics),
       prometheus: pipelineMetrics.handler,
@@ -235,6 +239,8 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     }, 10 * 60_000);
     sweep.unref();
     cleanups.add('key sweep', async () => clearInterval(sweep));
+    const sweeper = startRetention(db, env, pipelineMetrics.registry, logger);
+    cleanups.add('retention sweep', () => sweeper.stop());
     ready = true;
     logger.info({ url, pod, workerId: dispatcher.workerId, threads: env.WORKER_THREADS }, 'imgfleet backend ready');
 

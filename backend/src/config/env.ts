@@ -63,8 +63,26 @@ export const envSchema = z.object({
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().min(1).max(24 * 365).default(24),
   /** How long a request waits for a concurrent one with the same Idempotency-Key before 409. */
   IDEMPOTENCY_WAIT_SECONDS: z.coerce.number().min(1).max(600).default(30),
+  /**
+   * Hours after an image finished (completed or failed) before the bytes of
+   * its original are dropped; its row, result and metadata stay. 0 keeps originals.
+   */
+  RETENTION_ORIGINAL_HOURS: z.coerce.number().min(0).max(24 * 3650).default(24),
+  /** Days after a batch's last activity (upload or finished image) before the whole batch is deleted. 0 keeps batches. */
+  RETENTION_BATCH_DAYS: z.coerce.number().min(0).max(3650).default(7),
+  /** How often each pod runs the retention sweep (one pod at a time sweeps). */
+  RETENTION_SWEEP_SECONDS: z.coerce.number().min(0.1).max(86400).default(300),
+  /** Rows one retention statement touches at most, so no sweep holds a long lock. */
+  RETENTION_SWEEP_ROWS: int(1, 10000).default(100),
 
   API_TOKEN: optionalText,
+  /**
+   * Host names (besides the built-in ones) a request's Host header may name:
+   * comma separated, `.example.org` for a domain and its subdomains, `*` for any.
+   */
+  ALLOWED_HOSTS: optionalText,
+  /** The pod's namespace (downward API), for the Service names a pod answers to. */
+  POD_NAMESPACE: optionalText,
   /** The built web UI served at `/`; default: the desktop workspace's renderer build. */
   WEB_ROOT: optionalText,
 

@@ -108,6 +108,18 @@ CREATE INDEX IF NOT EXISTS upload_requests_created_idx ON upload_requests (creat
 ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS decode_bytes BIGINT;
 `,
   },
+  {
+    version: 3,
+    name: 'retention: original_dropped_at and the expiry index',
+    sql: `
+-- Set when the retention policy drops an original's bytes, so the API can say
+-- "expired" (410) rather than "never stored".
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS original_dropped_at TIMESTAMPTZ;
+-- The sweep walks finished images that still hold an original, oldest first.
+CREATE INDEX IF NOT EXISTS processed_images_original_expiry_idx ON processed_images (processed_at)
+  WHERE original_data IS NOT NULL AND status IN ('completed', 'failed');
+`,
+  },
 ];
 
 export async function migrate(client: pg.ClientBase): Promise<number[]> {

@@ -1,9 +1,11 @@
 /** The Express application: routes in the order auth and matching need. */
 import express, { type RequestHandler, type Router } from 'express';
 import { bearerAuth } from './auth.js';
+import { browserGuard, type HostRules } from './browser-guard.js';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './errors.js';
 import { openApiDocument } from './openapi.js';
+import { batchesRouter } from './routes/batches.js';
 import { healthRouter } from './routes/health.js';
 import { imagesRouter } from './routes/images.js';
 import { legacyRouter } from './routes/legacy.js';
@@ -11,6 +13,8 @@ import { wantsHtml, webAssetPaths, webRouter } from './web.js';
 
 export interface AppExtras {
   apiToken?: string | undefined;
+  /** The Host names served (DNS-rebinding guard); see browser-guard.ts. */
+  hostRules: HostRules;
   webRoot: string;
   /** Mounted under /api/v1 (metrics JSON and SSE). */
   metricsRouter?: Router;
@@ -28,18 +32,20 @@ export function createApp(ctx: AppContext, extras: AppExtras): express.Express {
     next();
   });
   app.use(healthRouter(ctx));
+  app.use(browserGuard(extras.hostRules));
   // The web UI's files hold no data, nor does the dashboard *page* (its
   // figures come from the API): a browser can load them, then the page asks
   // for the token.
   const publicFiles = webAssetPaths(extras.webRoot);
   const isPublicPage = (req: express.Request) =>
-    req.method === 'GET' && (publicFiles.has(req.path) || (req.path === '/dashboard' && wantsHtml(req)));
+    req.method === 'GET' && (publicFiles.has(req.path) || (req.path === '/dashboard' && publicFiles.has('/metrics.html') && wantsHtml(req)));
   app.use(bearerAuth(extras.apiToken, isPublicPage));
   if (extras.prometheus) app.get('/metrics', extras.prometheus);
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
   app.use('/api/v1', imagesRouter(ctx));
+  app.use('/api/v1', batchesRouter(ctx));
   if (extras.metricsRouter) app.use('/api/v1', extras.metricsRouter);
   app.use(legacyRouter(ctx, extras.webRoot));
   app.use(webRouter(extras.webRoot));

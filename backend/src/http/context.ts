@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import type { Notifications } from '../queue/notifications.js';
 import type { ImageRepository } from '../queue/repository.js';
+import type { Queryable } from '../retention/store.js';
 import type { Stats } from './contract.js';
 import type { UploadDeps } from './upload/index.js';
 
@@ -16,6 +17,8 @@ export interface AppContext {
   podName: string;
   /** Everything the upload routes need (slots, limits, the transaction pool). */
   upload: UploadDeps;
+  /** Direct access for batch deletion and retention facts (see retention/store.ts). */
+  storage: { db: Queryable; rowsPerStatement: number };
   /** False while starting or draining. */
   isReady(): boolean;
   /** Why the pod cannot take uploads now (starved of slots, database down), or undefined when it can. */

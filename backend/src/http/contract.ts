@@ -66,6 +66,16 @@ export interface BatchSummary {
   failed: number;
 }
 
+/** 200 from DELETE /api/v1/batches/:batchId: the images deleted, by the status they had. */
+export interface BatchDeletion {
+  batchId: string;
+  deleted: number;
+  pending: number;
+  processing: number;
+  completed: number;
+  failed: number;
+}
+
 /** Pushed on GET /api/v1/events as `event: status`, from whichever process changed the image. */
 export interface StatusEvent {
   id: number;
@@ -107,6 +117,8 @@ export interface Stats {
 export interface LegacyStatus {
   status: ImageStatus;
   processed_at: string | null;
+  /** Why the image failed; null otherwise. */
+  error: string | null;
 }
 
 /** Every error response. */

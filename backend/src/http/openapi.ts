@@ -38,7 +38,7 @@ export const openApiDocument = {
     title: 'imgfleet API',
     version: '1.0.0',
     description:
-      'Batch photo resizing: upload JPEG/PNG/WebP images, each is resized to fit MAX_WIDTH x MAX_HEIGHT (never enlarged) as a JPEG by a pool of workers spread over the cluster. With API_TOKEN set, every route needs `Authorization: Bearer <token>` (SSE routes also accept `?access_token=`).',
+      'Batch photo resizing: upload JPEG/PNG/WebP images, each is resized to fit MAX_WIDTH x MAX_HEIGHT (never enlarged) as a JPEG by a pool of workers spread over the cluster. With API_TOKEN set, every route needs `Authorization: Bearer <token>` (event streams and download links, which a browser cannot give a header, also accept `?access_token=`; no other route does). Requests that change data (POST, DELETE) with an `Origin` of another site, or `Sec-Fetch-Site` other than `same-origin`/`none`, are refused with 403 `CROSS_SITE_REQUEST`; a `Host` that names no host of the server gets 403 `HOST_NOT_ALLOWED`.',
   },
   servers: [{ url: '/api/v1' }],
   components: {
@@ -106,7 +106,7 @@ export const openApiDocument = {
           required: true,
           content: { 'multipart/form-data': { schema: { type: 'object', properties: { images: { type: 'array', items: { type: 'string', format: 'binary' } } } } } },
         },
-        responses: { '202': { description: 'accepted', ...json({ $ref: '#/components/schemas/UploadResponse' }) }, ...errors(400, 401, 415) },
+        responses: { '202': { description: 'accepted', ...json({ $ref: '#/components/schemas/UploadResponse' }) }, ...errors(400, 401, 403, 415) },
       },
       get: {
         summary: 'List images, newest first (oldest first within a batch)',
@@ -135,10 +135,14 @@ export const openApiDocument = {
     },
     '/images/{id}': {
       get: { summary: "One image's metadata", parameters: [idParam], responses: { '200': { description: 'the image', ...json({ $ref: '#/components/schemas/ImageSummary' }) }, ...errors(401, 404) } },
-      delete: { summary: 'Delete an image', parameters: [idParam], responses: { '204': { description: 'deleted' }, ...errors(401, 404) } },
+      delete: { summary: 'Delete an image', parameters: [idParam], responses: { '204': { description: 'deleted' }, ...errors(401, 403, 404) } },
     },
     '/images/{id}/original': {
-      get: { summary: 'The uploaded bytes', parameters: [idParam], responses: { '200': { description: 'image bytes' }, ...errors(401, 404) } },
+      get: {
+        summary: 'The uploaded bytes (410 `ORIGINAL_EXPIRED` once the retention policy removed them)',
+        parameters: [idParam],
+        responses: { '200': { description: 'image bytes' }, ...errors(401, 404, 410) },
+      },
     },
     '/images/{id}/processed': {
       get: {
@@ -148,10 +152,36 @@ export const openApiDocument = {
       },
     },
     '/images/{id}/retry': {
-      post: { summary: 'Queue a failed image again', parameters: [idParam], responses: { '202': { description: 'queued' }, ...errors(401, 404, 409) } },
+      post: {
+        summary: 'Queue a failed image again (409 `NOT_FAILED`, `NO_ORIGINAL`, or `ORIGINAL_EXPIRED` when retention removed its original)',
+        parameters: [idParam],
+        responses: { '202': { description: 'queued' }, ...errors(401, 403, 404, 409) },
+      },
     },
     '/batches/{batchId}': {
       get: { summary: "A batch's counts", parameters: [batchParam], responses: { '200': { description: 'counts', ...json({ $ref: '#/components/schemas/BatchSummary' }) }, ...errors(401, 404) } },
+      delete: {
+        summary: 'Delete the batch: every image, queued and processing ones included (their workers then store nothing)',
+        parameters: [batchParam],
+        responses: {
+          '200': {
+            description: 'how many images were deleted, by the status they had',
+            ...json({
+              type: 'object',
+              required: ['batchId', 'deleted', 'pending', 'processing', 'completed', 'failed'],
+              properties: {
+                batchId: { type: 'string', format: 'uuid' },
+                deleted: { type: 'integer' },
+                pending: { type: 'integer' },
+                processing: { type: 'integer' },
+                completed: { type: 'integer' },
+                failed: { type: 'integer' },
+              },
+            }),
+          },
+          ...errors(401, 403, 404),
+        },
+      },
     },
     '/batches/{batchId}/zip': {
       get: {

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { ZipArchive } from 'archiver';
 import { Router, type Response } from 'express';
+import { originalDroppedAt } from '../../retention/store.js';
 import type { ImageStatus, ImageSummary, StatusEvent } from '../contract.js';
 import { collectStats, type AppContext } from '../context.js';
 import { HttpError, parseBatchId, parseId } from '../errors.js';
@@ -40,6 +41,25 @@ export async function sendProcessed(ctx: AppContext, res: Response, id: number, 
   res.send(data);
 }
 
+/**
+ * Why an image has no original: the retention policy dropped it (410 Gone
+ * when asked for the bytes, 409 for a retry), or it was never stored.
+ */
+async function noOriginal(ctx: AppContext, id: number, expiredStatus: 409 | 410): Promise<HttpError> {
+  const dropped = await originalDroppedAt(ctx.storage.db, id);
+  if (dropped) {
+    const what = expiredStatus === 409 ? 'cannot be retried' : 'is no longer available';
+    return new HttpError(
+      expiredStatus,
+      'ORIGINAL_EXPIRED',
+      `the original of image ${id} ${what}: the retention policy removed it at ${dropped.toISOString()}; upload it again`,
+    );
+  }
+  return expiredStatus === 409
+    ? new HttpError(409, 'NO_ORIGINAL', `image ${id} was rejected at upload and has no stored original to retry; upload it again`)
+    : new HttpError(404, 'NOT_FOUND', `image ${id} has no stored original (it was rejected at upload)`);
+}
+
 export function imagesRouter(ctx: AppContext): Router {
   const r = Router();
 
@@ -72,7 +92,7 @@ export function imagesRouter(ctx: AppContext): Router {
     const image = await ctx.repo.get(id);
     if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
     const data = await ctx.repo.originalData(id);
-    if (!data) throw new HttpError(404, 'NOT_FOUND', `image ${id} has no stored original (it was rejected at upload)`);
+    if (!data) throw await noOriginal(ctx, id, 410);
     res.type(image.contentType ?? 'application/octet-stream');
     if (req.query.download !== undefined) res.attachment(image.filename);
     res.send(data);
@@ -88,9 +108,7 @@ export function imagesRouter(ctx: AppContext): Router {
     const outcome = await ctx.repo.retry(id);
     if (outcome === 'not-found') throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
     if (outcome === 'not-failed') throw new HttpError(409, 'NOT_FAILED', `image ${id} has not failed; only failed images can be retried`);
-    if (outcome === 'no-data') {
-      throw new HttpError(409, 'NO_ORIGINAL', `image ${id} was rejected at upload and has no stored original to retry; upload it again`);
-    }
+    if (outcome === 'no-data') throw await noOriginal(ctx, id, 409);
     res.status(202).json({ id, status: 'pending' });
   });
 

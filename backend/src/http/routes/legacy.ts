@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Router } from 'express';
+import { isAuthenticated, unauthorized } from '../auth.js';
 import type { ImageSummary, LegacyStatus } from '../contract.js';
 import { collectStats, type AppContext } from '../context.js';
 import { HttpError, parseId } from '../errors.js';
@@ -62,7 +63,7 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
     const id = parseId(req.params.id);
     const image = await ctx.repo.get(id);
     if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
-    const body: LegacyStatus = { status: image.status, processed_at: image.processedAt };
+    const body: LegacyStatus = { status: image.status, processed_at: image.processedAt, error: image.error };
     res.json(body);
   });
 
@@ -85,11 +86,13 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
   });
 
   // Browsers get the dashboard page (the web UI's metrics view); clients get the figures.
+  // The page is open (it asks the API for its figures); the figures never are.
   r.get('/dashboard', async (req, res) => {
     if (wantsHtml(req) && existsSync(path.join(webRoot, 'metrics.html'))) {
       sendPage(webRoot, 'metrics.html', res);
       return;
     }
+    if (!isAuthenticated(res)) throw unauthorized(false);
     res.json(await collectStats(ctx));
   });
 
