@@ -68,14 +68,20 @@ class Cleanups {
     this.steps.push({ name, run });
   }
 
-  async runAll(stepTimeoutMs = 1500): Promise<void> {
+  /**
+   * Runs every step, but all of them within `budgetMs`: a step still running
+   * when the budget is spent (a worker thread stuck in a native decode, a
+   * connection that will not close) is left behind, since the process exits next.
+   */
+  async runAll(budgetMs = 1500): Promise<void> {
+    const deadline = Date.now() + budgetMs;
     for (const { name, run } of this.steps.reverse()) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {
         timer = setTimeout(() => {
           this.logger.warn({ step: name }, 'cleanup step took too long; going on without it');
           resolve();
-        }, stepTimeoutMs);
+        }, Math.max(10, deadline - Date.now()));
       });
       await Promise.race([run().catch((err: unknown) => this.logger.warn({ err, step: name }, 'cleanup failed')), timeout]);
       clearTimeout(timer);

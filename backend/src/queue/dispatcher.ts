@@ -60,17 +60,29 @@ export interface JobOutcome {
 
 /** A thread promised to an upload; see `reserveLocal`. */
 export interface LocalRun {
-  /** Resize `bytes` now; write the result once `committed` resolves true (drop it on false). */
-  start(id: number, bytes: Buffer, decodeBytes: number, committed: Promise<boolean>): void;
+  /**
+   * Resize `bytes` now (they are transferred to the thread), while the
+   * upload stores its own copy; the result is written once `stored` tells
+   * the row's id and its transaction committed, and dropped otherwise.
+   */
+  start(bytes: Buffer, decodeBytes: number, stored: Promise<StoredRow | undefined>): void;
   cancel(): void;
 }
 
+/** Where a locally resized image's row is, once its insert returned. */
+export interface StoredRow {
+  id: number;
+  /** True once the upload's transaction committed, false if it rolled back. */
+  committed: Promise<boolean>;
+}
+
 interface Job {
+  /** Unknown (NaN) until a local upload's insert returned. */
   id: number;
   attempt: number;
   decodeBytes: number;
   inHand?: Buffer;
-  committed?: Promise<boolean>;
+  stored?: Promise<StoredRow | undefined>;
   /** Until when (ms epoch) our lease is known to hold. */
   leaseUntil: number;
 }
@@ -80,7 +92,7 @@ export const TIMEOUT_CODES = new Set(['TIMEOUT', 'IMAGE_TIMEOUT']);
 export class Dispatcher {
   /** Unique per process start, so a restarted pod with the same name never mistakes old leases for its own. */
   readonly workerId: string;
-  private readonly jobs = new Map<number, { job: Job; done: Promise<void> }>();
+  private readonly jobs = new Set<{ job: Job; done: Promise<void> }>();
   /** Threads running a resize, or promised to a claim in flight or an upload. */
   private threadsInUse = 0;
   private reserved = 0;
@@ -204,10 +216,19 @@ export class Dispatcher {
       return true;
     };
     return {
-      start: (id, bytes, decodeBytes, committed) => {
+      start: (bytes, decodeBytes, stored) => {
         if (!settle()) return;
         this.threadsInUse++;
-        this.track({ id, attempt: 1, decodeBytes, inHand: bytes, committed, leaseUntil: Number.POSITIVE_INFINITY });
+        const job: Job = { id: Number.NaN, attempt: 1, decodeBytes, inHand: bytes, stored, leaseUntil: Number.POSITIVE_INFINITY };
+        // Known as soon as the insert returns (a drain must be able to hand it back); leased from the commit on.
+        void stored.then((row) => {
+          if (!row) return;
+          job.id = row.id;
+          void row.committed.then((ok) => {
+            if (ok) job.leaseUntil = Date.now() + this.options.leaseSeconds * 1000;
+          });
+        });
+        this.track(job);
       },
       cancel: () => {
         if (settle()) this.kick();
@@ -216,11 +237,12 @@ export class Dispatcher {
   }
 
   private track(job: Job): void {
-    const done = this.process(job).finally(() => {
-      this.jobs.delete(job.id);
+    const entry = { job, done: Promise.resolve() };
+    entry.done = this.process(job).finally(() => {
+      this.jobs.delete(entry);
       this.kick();
     });
-    this.jobs.set(job.id, { job, done });
+    this.jobs.add(entry);
   }
 
   /** Runs `op` against the database, retrying passing failures while our lease holds. */
@@ -250,9 +272,10 @@ export class Dispatcher {
       job.inHand = undefined;
       const result = bytes ? await this.resizeWithinBudget(job, bytes) : missingOriginal();
       releaseThread();
-      if (job.committed) {
-        if (!(await job.committed)) return; // the upload rolled back: there is no row to write to
-        job.leaseUntil = Date.now() + this.options.leaseSeconds * 1000;
+      if (job.stored) {
+        const row = await job.stored;
+        if (!row) return; // its insert failed: there is no row to write to
+        if (!(await row.committed)) return; // the upload rolled back
       }
       await this.recordResult(job, result, performance.now() - started);
     } catch (err) {
@@ -303,7 +326,7 @@ export class Dispatcher {
 
   private async renewLeases(): Promise<void> {
     // Uploads not yet committed have no row another session can see; their leases start at commit.
-    const held = [...this.jobs.values()].map((j) => j.job).filter((j) => Number.isFinite(j.leaseUntil));
+    const held = [...this.jobs].map((j) => j.job).filter((j) => Number.isFinite(j.leaseUntil));
     if (held.length === 0) return;
     const askedAt = Date.now();
     try {
@@ -324,7 +347,7 @@ export class Dispatcher {
   async drain(graceMs: number): Promise<{ finished: number; released: number }> {
     this.draining = true;
     if (this.pollTimer) clearInterval(this.pollTimer);
-    const pending = [...this.jobs.values()].map((j) => j.done);
+    const pending = [...this.jobs].map((j) => j.done);
     const before = this.jobs.size;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -336,7 +359,7 @@ export class Dispatcher {
     clearTimeout(timer);
     this.stopped = true;
     if (this.leaseTimer) clearInterval(this.leaseTimer);
-    const unfinished = [...this.jobs.keys()];
+    const unfinished = [...this.jobs].map((j) => j.job.id).filter((id) => Number.isFinite(id));
     let released = 0;
     if (unfinished.length) {
       released = await this.store.release(this.workerId, unfinished).catch((err: unknown) => {

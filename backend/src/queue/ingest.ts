@@ -13,7 +13,7 @@
  * wakes whichever pod is free.
  */
 import type pg from 'pg';
-import type { Dispatcher } from './dispatcher.js';
+import type { Dispatcher, StoredRow } from './dispatcher.js';
 
 export interface IngestImage {
   batchId: string;
@@ -95,18 +95,20 @@ export class IngestTransaction {
 
   async enqueue(image: IngestImage): Promise<EnqueueOutcome> {
     const local = this.dispatcher?.reserveLocal();
-    let id: number;
+    if (!local) return { id: await this.insertPending(image), status: 'pending' };
+    // The resize starts now, on a copy of its own (transferred to the thread),
+    // while the insert sends these bytes to PostgreSQL: the two overlap.
+    let stored!: (row: StoredRow | undefined) => void;
+    local.start(Buffer.from(image.data), image.decodeBytes, new Promise((resolve) => (stored = resolve)));
     try {
-      id = local ? await this.insertClaimed(image, this.dispatcher!.workerId, this.dispatcher!.leaseSeconds) : await this.insertPending(image);
+      const id = await this.insertClaimed(image, this.dispatcher!.workerId, this.dispatcher!.leaseSeconds);
+      this.claimedIds.push(id);
+      stored({ id, committed: this.committed });
+      return { id, status: 'processing' };
     } catch (err) {
-      local?.cancel();
+      stored(undefined);
       throw err;
     }
-    if (!local) return { id, status: 'pending' };
-    this.claimedIds.push(id);
-    // The bytes are transferred to a worker thread from here on: not ours to read any more.
-    local.start(id, image.data, image.decodeBytes, this.committed);
-    return { id, status: 'processing' };
   }
 
   /** A file refused at upload is kept as `failed` with its reason, so its batch shows it. */

@@ -108,10 +108,10 @@ describe('dispatcher (unit, with fakes)', () => {
     const d = dispatcher(store, pool);
     let commit!: (ok: boolean) => void;
     const committed = new Promise<boolean>((r) => (commit = r));
-    d.reserveLocal()!.start(10, Buffer.from('x'), 100, committed);
+    d.reserveLocal()!.start(Buffer.from('x'), 100, Promise.resolve({ id: 10, committed }));
     let rollback!: (ok: boolean) => void;
     const rolledBack = new Promise<boolean>((r) => (rollback = r));
-    d.reserveLocal()!.start(11, Buffer.from('y'), 100, rolledBack);
+    d.reserveLocal()!.start(Buffer.from('y'), 100, Promise.resolve({ id: 11, committed: rolledBack }));
     await settle();
     assert.equal(pool.started.length, 2, 'both resized at once, before their uploads commit');
     pool.finishAll();
@@ -150,7 +150,7 @@ describe('dispatcher (unit, with fakes)', () => {
     await settle();
     assert.equal(pool.started.length, 0, 'a 1000-byte decode never reaches a 500-byte budget');
     assert.deepEqual(store.failed, [{ id: 30, code: 'TOO_MUCH_MEMORY' }]);
-    d.reserveLocal()!.start(31, Buffer.from('z'), 100, Promise.resolve(true));
+    d.reserveLocal()!.start(Buffer.from('z'), 100, Promise.resolve({ id: 31, committed: Promise.resolve(true) }));
     await settle();
     pool.finishAll({ ok: false, code: 'TIMEOUT', error: 'too slow', workMs: 1000 });
     await settle();
