@@ -12,6 +12,7 @@ import { appPaths, fileUrl } from './app-paths.js';
 import { externalUrlFor } from './external-links.js';
 import { createMainHandlers, type MainHandlers } from './handlers.js';
 import { dispatch, isTrustedSenderUrl, receive } from './ipc-dispatch.js';
+import { logger } from './logger.js';
 import { buildMenuTemplate } from './menu.js';
 import { SettingsStore } from './services/settings-store.js';
 import { mainWindowOptions, metricsWindowOptions } from './window-options.js';
@@ -34,7 +35,7 @@ if (!app.requestSingleInstanceLock()) {
     }
   });
   app.whenReady().then(start, (err: unknown) => {
-    console.error('imgfleet failed to start', err);
+    logger.error({ err }, 'imgfleet failed to start');
     app.exit(1);
   });
 }
@@ -42,16 +43,16 @@ if (!app.requestSingleInstanceLock()) {
 async function start(): Promise<void> {
   lockDownSessions();
   const settings = await SettingsStore.open(app.getPath('userData'));
-  for (const problem of settings.loadProblems) console.warn(`settings: ${problem}`);
+  for (const problem of settings.loadProblems) logger.warn({ problem }, 'settings: a stored value was refused');
 
   main = createMainHandlers({
     settings,
     dialogs: {
       async pickPaths(sender, { folders }) {
         const result = await dialog.showOpenDialog(windowOf(sender), {
-          title: folders ? 'Add folders of JPG photos' : 'Add JPG photos',
+          title: folders ? 'Add folders of photos' : 'Add photos (JPEG, PNG, WebP)',
           properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'multiSelections'],
-          ...(folders ? {} : { filters: [{ name: 'JPEG photos', extensions: ['jpg', 'jpeg', 'JPG', 'JPEG'] }] }),
+          ...(folders ? {} : { filters: [{ name: 'Photos (JPEG, PNG, WebP)', extensions: ['jpg', 'jpeg', 'png', 'webp', 'JPG', 'JPEG', 'PNG', 'WEBP'] }, { name: 'All files', extensions: ['*'] }] }),
         });
         return result.canceled ? null : result.filePaths;
       },
@@ -107,11 +108,11 @@ async function start(): Promise<void> {
     ipcMain.on(channel, (event, args: unknown) => {
       const frameUrl = event.senderFrame?.url ?? '';
       if (!isTrustedSenderUrl(frameUrl, paths.rendererDir)) {
-        console.warn(`refused ${channel} from ${frameUrl || 'an unknown frame'}`);
+        logger.warn({ channel, frameUrl }, 'refused a message from an untrusted frame');
         return;
       }
       const refused = receive(main!.listeners, channel, senderFor(event.sender), args);
-      if (refused) console.warn(`refused ${channel}: ${refused.message}`);
+      if (refused) logger.warn({ channel, code: refused.code, reason: refused.message }, 'refused a message');
     });
   }
 
