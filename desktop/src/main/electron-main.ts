@@ -10,7 +10,7 @@ import type { EventPayloads, IpcSender } from '../shared/ipc-contract.js';
 import type { EventChannel } from '../shared/channels.js';
 import { appPaths, fileUrl } from './app-paths.js';
 import { externalUrlFor } from './external-links.js';
-import { createMainHandlers, type MainHandlers } from './handlers.js';
+import { createMainHandlers, type MainDeps, type MainHandlers } from './handlers.js';
 import { dispatch, isTrustedSenderUrl, receive } from './ipc-dispatch.js';
 import { logger } from './logger.js';
 import { buildMenuTemplate } from './menu.js';
@@ -44,14 +44,38 @@ async function start(): Promise<void> {
   lockDownSessions();
   const settings = await SettingsStore.open(app.getPath('userData'));
   for (const problem of settings.loadProblems) logger.warn({ problem }, 'settings: a stored value was refused');
+  main = createMainHandlers({ settings, ...electronDeps() });
+  wireIpc(main);
+  Menu.setApplicationMenu(
+    Menu.buildFromTemplate(
+      buildMenuTemplate({
+        command: (command) => mainWindow?.webContents.send('menu:command', { command }),
+        openMetrics: openMetricsWindow,
+        openWebUi: () => {
+          const url = externalUrlFor(settings.get().backendUrl);
+          if (url) void shell.openExternal(url);
+        },
+        isMac: process.platform === 'darwin',
+        devTools: !app.isPackaged,
+      }),
+    ),
+  );
 
-  main = createMainHandlers({
-    settings,
+  createMainWindow();
+  app.on('activate', () => {
+    if (BrowserWindow.getAllWindows().length === 0) createMainWindow();
+  });
+}
+
+/** What the handlers need from Electron: dialogs, the shell, notifications, windows. */
+function electronDeps(): Omit<MainDeps, 'settings'> {
+  return {
     dialogs: {
       async pickPaths(sender, { folders }) {
         const result = await dialog.showOpenDialog(windowOf(sender), {
           title: folders ? 'Add folders of photos' : 'Add photos (JPEG, PNG, WebP)',
           properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'multiSelections'],
+          // Photos are judged by their content; "All files" lets a photo with another name be picked.
           ...(folders ? {} : { filters: [{ name: 'Photos (JPEG, PNG, WebP)', extensions: ['jpg', 'jpeg', 'png', 'webp', 'JPG', 'JPEG', 'PNG', 'WEBP'] }, { name: 'All files', extensions: ['*'] }] }),
         });
         return result.canceled ? null : result.filePaths;
@@ -72,10 +96,13 @@ async function start(): Promise<void> {
       if (Notification.isSupported()) new Notification({ title, body }).show();
     },
     openMetricsWindow,
-  });
+  };
+}
 
+/** One IpcSender per renderer, so the handlers keep each window's state apart. */
+function createSenders(): (contents: WebContents) => IpcSender {
   const senders = new Map<number, IpcSender>();
-  const senderFor = (contents: WebContents): IpcSender => {
+  return (contents) => {
     let sender = senders.get(contents.id);
     if (!sender) {
       sender = {
@@ -93,14 +120,18 @@ async function start(): Promise<void> {
     }
     return sender;
   };
+}
 
+/** Every listed channel to its handler, behind the sender check. */
+function wireIpc(handlers: MainHandlers): void {
+  const senderFor = createSenders();
   for (const channel of INVOKE_CHANNELS) {
     ipcMain.handle(channel, async (event, args: unknown) => {
       const frameUrl = event.senderFrame?.url ?? '';
       if (!isTrustedSenderUrl(frameUrl, paths.rendererDir)) {
         return { ok: false, error: { message: `refused IPC from ${frameUrl || 'an unknown frame'}`, code: 'FORBIDDEN_SENDER' } };
       }
-      return dispatch(main!.handlers, channel, senderFor(event.sender), args);
+      return dispatch(handlers.handlers, channel, senderFor(event.sender), args);
     });
   }
   // The preload's drop reports: same sender check and validation; nothing to answer, refusals are logged.
@@ -111,30 +142,10 @@ async function start(): Promise<void> {
         logger.warn({ channel, frameUrl }, 'refused a message from an untrusted frame');
         return;
       }
-      const refused = receive(main!.listeners, channel, senderFor(event.sender), args);
+      const refused = receive(handlers.listeners, channel, senderFor(event.sender), args);
       if (refused) logger.warn({ channel, code: refused.code, reason: refused.message }, 'refused a message');
     });
   }
-
-  Menu.setApplicationMenu(
-    Menu.buildFromTemplate(
-      buildMenuTemplate({
-        command: (command) => mainWindow?.webContents.send('menu:command', { command }),
-        openMetrics: openMetricsWindow,
-        openWebUi: () => {
-          const url = externalUrlFor(settings.get().backendUrl);
-          if (url) void shell.openExternal(url);
-        },
-        isMac: process.platform === 'darwin',
-        devTools: !app.isPackaged,
-      }),
-    ),
-  );
-
-  createMainWindow();
-  app.on('activate', () => {
-    if (BrowserWindow.getAllWindows().length === 0) createMainWindow();
-  });
 }
 
 function createMainWindow(): void {
