@@ -32,6 +32,7 @@ const none = z.object({}).strict();
 const filePath = z.string().min(1).max(4096);
 const imageId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const fileRef = z.object({ key: z.string().min(1).max(4096), path: filePath }).strict();
+const uploadRef = fileRef.extend({ idempotencyKey: z.uuid().optional() }).strict();
 const batchId = z.uuid();
 
 export const namingTemplateSchema = z.string().superRefine((value, ctx) => {
@@ -63,7 +64,7 @@ export const invokeSchemas = {
   'files:pick': z.object({ folders: z.boolean() }).strict(),
   'files:scan': z.object({ paths: z.array(filePath).min(1).max(10_000) }).strict(),
   'preview:make': z.object({ path: filePath }).strict(),
-  'upload:start': z.object({ batchId, files: z.array(fileRef).min(1).max(10_000) }).strict(),
+  'upload:start': z.object({ batchId, files: z.array(uploadRef).min(1).max(10_000) }).strict(),
   'upload:cancel': none,
   'images:list': z.object({ batchId }).strict(),
   'images:retry': z.object({ id: imageId }).strict(),

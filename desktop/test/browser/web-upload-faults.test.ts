@@ -142,10 +142,15 @@ describe('web UI uploads under faults', () => {
     assert.equal(await page.textContent('#eta'), '', 'no running time-left estimate');
     assert.equal(await retryShown(page, 'stuck.jpg'), true);
     await screenshot(page, 'web-faults-2-no-answer');
+    const stuckKey = proxy.uploads().at(-1)?.headers['idempotency-key'];
+    assert.match(String(stuckKey), UUID_V4);
 
     proxy.setUploadFault(() => 'forward');
+    const before = proxy.uploads().length;
     await page.click('#cards li.card:last-child button[data-action="retry"]');
     await waitForCards(page, (cs) => cs.find((c) => c.name === 'stuck.jpg')?.status === 'completed', 60_000);
+    // The backend may have stored the unanswered request: the person's Retry is the same request, same key.
+    assert.deepEqual(proxy.uploads().slice(before).map((r) => r.headers['idempotency-key']), [stuckKey]);
   });
 
   it('after Cancel, says the upload was cancelled with the counts, not that the batch finished', async () => {

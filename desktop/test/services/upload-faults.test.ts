@@ -90,6 +90,16 @@ describe('uploader: idempotency keys and stuck uploads, against the real backend
     proxy.setUploadFault(() => 'forward');
   });
 
+  it('sends the key the renderer gives for a file (a Retry of a request that got no answer)', async () => {
+    const start = proxy.uploads().length;
+    const client = new ApiClient({ baseUrl: proxy.url });
+    const uploader = new Uploader({ client: () => client, concurrency: 1, ...FAST_RETRY });
+    const given = crypto.randomUUID();
+    const summary = await uploader.upload(crypto.randomUUID(), [{ key: files[2]!, path: files[2]!, idempotencyKey: given }]);
+    assert.equal(summary.accepted, 1);
+    assert.deepEqual(proxy.uploads().slice(start).map((r) => r.headers['idempotency-key']), [given]);
+  });
+
   it('bounds the whole request too', async () => {
     proxy.setUploadFault(() => 'stall');
     const client = new ApiClient({ baseUrl: proxy.url });

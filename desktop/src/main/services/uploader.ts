@@ -106,8 +106,8 @@ export class Uploader {
       const info = errorInfo(err);
       return { key: file.key, ok: false, cancelled: false, error: info.message, code: info.code };
     };
-    // One key for this file's request, kept on every retry of it.
-    const idempotencyKey = newIdempotencyKey();
+    // One key for this file's request, kept on every retry of it (and given again by the renderer for a Retry after no answer).
+    const idempotencyKey = file.idempotencyKey ?? newIdempotencyKey();
     const attempt = async (n: number): Promise<AttemptResult<UploadOutcome, unknown>> => {
       if (signal.aborted) return { done: cancelled() };
       try {

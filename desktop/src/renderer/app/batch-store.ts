@@ -11,7 +11,7 @@
  */
 import type { ImageSummary, StatusEvent, UploadOutcome, UploadProgress, PreviewResult } from '../platform/platform.js';
 import type { LocalFile } from '../platform/platform.js';
-import { isRejection } from '../../shared/api-policy/index.js';
+import { isRejection, keepsIdempotencyKey, newIdempotencyKey } from '../../shared/api-policy/index.js';
 import { newBatchId } from './batch-id.js';
 
 export type CardStatus = 'queued' | 'uploading' | 'pending' | 'processing' | 'completed' | 'failed';
@@ -44,6 +44,8 @@ export interface Card {
    * upload and no Retry for it.
    */
   rejectedBy: 'computer' | 'server' | null;
+  /** The Idempotency-Key of its upload request while that request has had no answer (see api-policy/idempotency). */
+  uploadKey: string | null;
 }
 
 const RANK: Record<CardStatus, number> = { queued: 0, uploading: 1, pending: 2, processing: 3, completed: 4, failed: 4 };
@@ -97,6 +99,7 @@ export class BatchStore {
         note: null,
         statusAt: null,
         rejectedBy: null,
+        uploadKey: null,
       };
       this.cards.set(file.key, card);
       added.push(card);
@@ -135,6 +138,7 @@ export class BatchStore {
       const card = this.cards.get(key);
       if (!card) continue;
       card.status = 'uploading';
+      card.uploadKey ??= newIdempotencyKey();
       card.progress = 0;
       card.error = null;
       card.errorCode = null;
@@ -152,6 +156,8 @@ export class BatchStore {
   uploadResult(outcome: UploadOutcome): void {
     const card = this.cards.get(outcome.key);
     if (!card) return;
+    // Unanswered, the backend may have it: the next try is the same request. Answered: a new one.
+    if (outcome.ok || !keepsIdempotencyKey(outcome.code)) card.uploadKey = null;
     if (!outcome.ok) {
       // Cancelled uploads go back to the queue; other failures show their reason.
       card.status = outcome.cancelled ? 'queued' : 'failed';

@@ -230,7 +230,8 @@ export class MainWindow {
     this.cancelledRun = false;
     this.refresh();
     try {
-      const summary = await this.platform.upload(batchId, cards.map((c) => c.file), {
+      const items = cards.map((c) => ({ ...c.file, ...(c.uploadKey ? { idempotencyKey: c.uploadKey } : {}) }));
+      const summary = await this.platform.upload(batchId, items, {
         progress: (p) => this.store.uploadProgress(p),
         result: (o) => {
           if (!o.ok && o.code === 'OFFLINE') this.setConnection({ state: 'offline', url: this.connection.url, error: o.error });

@@ -20,7 +20,7 @@ import {
 } from '../../shared/api-policy/index.js';
 import type { ApiErrorBody, UploadResponse } from '@imgfleet/backend/contract';
 import type { BrowserSettings } from './browser-settings.js';
-import { errorMessage, type LocalFile, type Platform, type UploadOutcome, type UploadSummary } from './platform.js';
+import { errorMessage, type LocalFile, type Platform, type UploadItem, type UploadOutcome, type UploadSummary } from './platform.js';
 
 type UploadCallbacks = Parameters<Platform['upload']>[2];
 type Attempt = AttemptResult<UploadOutcome, 'offline'>;
@@ -39,7 +39,7 @@ export class BrowserUploads {
     private readonly fileOf: (local: LocalFile) => File,
   ) {}
 
-  async upload(batchId: string, list: readonly LocalFile[], on: UploadCallbacks): Promise<UploadSummary> {
+  async upload(batchId: string, list: readonly UploadItem[], on: UploadCallbacks): Promise<UploadSummary> {
     const generation = this.generation;
     const summary: UploadSummary = { batchId, accepted: 0, rejected: 0, failed: 0, cancelled: 0, outcomes: [] };
     const limiter = createLimiter(this.settings.stored().uploadConcurrency);
@@ -65,14 +65,15 @@ export class BrowserUploads {
     return running;
   }
 
-  private uploadOne(batchId: string, local: LocalFile, generation: number, on: UploadCallbacks): Promise<UploadOutcome> {
+  private uploadOne(batchId: string, local: UploadItem, generation: number, on: UploadCallbacks): Promise<UploadOutcome> {
     let file: File;
     try {
       file = this.fileOf(local);
     } catch (err) {
       return Promise.resolve({ key: local.key, ok: false, cancelled: false, error: errorMessage(err), code: 'FORBIDDEN_PATH' });
     }
-    const request = { batchId, local, file, key: newIdempotencyKey(), timeouts: this.settings.uploadTimeouts() };
+    // One key for this file's request, kept on every retry of it (and given again for a Retry after no answer).
+    const request = { batchId, local, file, key: local.idempotencyKey ?? newIdempotencyKey(), timeouts: this.settings.uploadTimeouts() };
     return withRetries({
       attempt: (n) => (generation === this.generation ? this.send(request, n, on) : Promise.resolve({ done: cancelledOutcome(local.key) })),
       wait: (ms) => new Promise<boolean>((resolve) => setTimeout(() => resolve(generation === this.generation), ms)),

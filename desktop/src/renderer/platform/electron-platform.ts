@@ -92,7 +92,8 @@ function electronUploads({ call, on }: Ipc): Pick<Platform, 'upload' | 'cancelUp
         if (waiting.delete(o.key)) handlers.result(o);
       });
       try {
-        const summary = await call('upload:start', { batchId, files: files.map((f) => ({ key: f.key, path: pathOf(f) })) });
+        const refs = files.map((f) => ({ key: f.key, path: pathOf(f), ...(f.idempotencyKey ? { idempotencyKey: f.idempotencyKey } : {}) }));
+        const summary = await call('upload:start', { batchId, files: refs });
         // The summary repeats every outcome: none is lost if a pushed one arrives after the reply.
         for (const outcome of summary.outcomes) if (waiting.delete(outcome.key)) handlers.result(outcome);
         return summary;

@@ -6,6 +6,18 @@
  */
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 
+/**
+ * Failures after which the backend may or may not have the file: the next
+ * try of it (the person's Retry too) keeps the key, so the backend answers
+ * it with the first request's outcome instead of storing the file again.
+ * After any answer from the backend, a new request gets a new key.
+ */
+export const UNANSWERED_CODES: ReadonlySet<string> = new Set(['OFFLINE', 'NO_RESPONSE', 'UPLOAD_TIMEOUT', 'CANCELLED']);
+
+export function keepsIdempotencyKey(code: string): boolean {
+  return UNANSWERED_CODES.has(code);
+}
+
 interface RandomSource {
   randomUUID?: () => string;
   getRandomValues<T extends Uint8Array>(array: T): T;
