@@ -21,6 +21,7 @@ import {
 import { BatchStore, type Card } from './batch-store.js';
 import { CardsView, type CardAction } from './cards-view.js';
 import { ConnectionBanner } from './connection-banner.js';
+import { bindDropZone } from './drop-zone.js';
 import { StatusBar } from './status-bar.js';
 import { bindShortcuts } from './shortcuts.js';
 import { SettingsDialog } from './settings-dialog.js';
@@ -84,7 +85,7 @@ export class MainWindow {
       this.refresh();
     });
     this.bindToolbar();
-    this.bindDropZone();
+    bindDropZone(byId('drop-zone'), (data) => void this.addFromDrop(data));
     bindShortcuts(document, (command) => void this.command(command));
     this.platform.onMenuCommand((command) => void this.command(command));
 
@@ -145,34 +146,6 @@ export class MainWindow {
     this.buttons['open-metrics']!.addEventListener('click', () => {
       this.platform.openMetricsWindow().catch((err: unknown) => this.notice(errorMessage(err), true));
     });
-  }
-
-  private bindDropZone(): void {
-    const zone = byId('drop-zone');
-    let depth = 0;
-    zone.addEventListener('dragenter', (event) => {
-      event.preventDefault();
-      depth++;
-      zone.classList.add('dragging');
-    });
-    zone.addEventListener('dragleave', () => {
-      depth = Math.max(0, depth - 1);
-      if (depth === 0) zone.classList.remove('dragging');
-    });
-    zone.addEventListener('dragover', (event) => {
-      event.preventDefault();
-      if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
-    });
-    zone.addEventListener('drop', (event) => {
-      event.preventDefault();
-      depth = 0;
-      zone.classList.remove('dragging');
-      if (event.dataTransfer) void this.addFromDrop(event.dataTransfer);
-    });
-    // A drop outside the zone must not make the window navigate to the file.
-    for (const type of ['dragover', 'drop'] as const) {
-      document.addEventListener(type, (event) => event.preventDefault());
-    }
   }
 
   // ---- adding files ----
