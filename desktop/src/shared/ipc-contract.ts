@@ -27,6 +27,7 @@ import type {
   WriteSummary,
 } from './models.js';
 import { templateProblem } from './naming-template.js';
+import { UPLOAD_CONCURRENCY } from './api-policy/index.js';
 
 const none = z.object({}).strict();
 const filePath = z.string().min(1).max(4096);
@@ -54,7 +55,7 @@ export const settingsPatchSchema = z
     backendUrl: backendUrlSchema.optional(),
     apiToken: z.string().max(4096).optional(),
     namingTemplate: namingTemplateSchema.optional(),
-    uploadConcurrency: z.number().int().min(1).max(16).optional(),
+    uploadConcurrency: z.number().int().min(UPLOAD_CONCURRENCY.min).max(UPLOAD_CONCURRENCY.max).optional(),
   })
   .strict();
 
