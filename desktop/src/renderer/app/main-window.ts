@@ -228,9 +228,18 @@ export class MainWindow {
 
   private async cancel(): Promise<void> {
     try {
+      // Set before asking: the cancelled uploads' outcomes can arrive before the answer does.
+      const sentWork = this.awaitingFinish;
+      this.cancelledRun = sentWork;
       const cancelled = await this.platform.cancelUploads();
-      if (this.awaitingFinish) this.cancelledRun = true;
-      this.notice(cancelled > 0 ? `Cancelled ${plural(cancelled, 'upload')}` : 'No upload to cancel');
+      if (cancelled === 0) {
+        this.cancelledRun = false;
+        this.notice('No upload to cancel');
+        return;
+      }
+      // Already reported, with the counts, if the cancelled work ended before this answer came.
+      if (sentWork && !this.cancelledRun) return;
+      this.notice(`Cancelled ${plural(cancelled, 'upload')}`);
     } catch (err) {
       this.notice(errorMessage(err), true);
     }
@@ -466,7 +475,7 @@ export class MainWindow {
   private checkFinished(): void {
     if (!this.awaitingFinish || this.uploadsRunning > 0 || this.store.inFlight() > 0) return;
     const counts = this.store.counts();
-    if (this.cancelledRun) {
+    if (this.cancelledRun && counts.queued > 0) {
       // Not "finished": some files were never sent.
       this.awaitingFinish = false;
       this.cancelledRun = false;
@@ -476,6 +485,7 @@ export class MainWindow {
     }
     if (counts.completed + counts.failed === 0) return;
     this.awaitingFinish = false;
+    this.cancelledRun = false;
     const body = `${counts.completed} completed${counts.failed ? `, ${counts.failed} failed` : ''}`;
     this.notice(`Batch finished: ${body}`);
     document.body.dataset.batchFinished = 'true';
