@@ -440,7 +440,10 @@ export class MainWindow {
     }
   }
 
-  private setConnection(state: LiveConnection): void {
+  private setConnection(next: LiveConnection): void {
+    // Each reconnection attempt after going offline is still offline until it opens: the banner and the
+    // buttons must not flicker (nor Upload be clickable) for the moment an attempt takes.
+    const state = next.state === 'connecting' && this.connection.state === 'offline' ? this.connection : next;
     this.connection = state;
     this.banner.show(state);
     // Asked once by itself; later, the banner's button opens Settings.
