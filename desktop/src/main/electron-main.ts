@@ -10,8 +10,9 @@ import type { EventPayloads, IpcSender } from '../shared/ipc-contract.js';
 import type { EventChannel } from '../shared/channels.js';
 import { appPaths, fileUrl } from './app-paths.js';
 import { externalUrlFor } from './external-links.js';
-import { createMainHandlers, type MainHandlers } from './handlers.js';
+import { createMainHandlers, type MainDeps, type MainHandlers } from './handlers.js';
 import { dispatch, isTrustedSenderUrl, receive } from './ipc-dispatch.js';
+import { logger } from './logger.js';
 import { buildMenuTemplate } from './menu.js';
 import { SettingsStore } from './services/settings-store.js';
 import { mainWindowOptions, metricsWindowOptions } from './window-options.js';
@@ -34,7 +35,7 @@ if (!app.requestSingleInstanceLock()) {
     }
   });
   app.whenReady().then(start, (err: unknown) => {
-    console.error('imgfleet failed to start', err);
+    logger.error({ err }, 'imgfleet failed to start');
     app.exit(1);
   });
 }
@@ -42,79 +43,9 @@ if (!app.requestSingleInstanceLock()) {
 async function start(): Promise<void> {
   lockDownSessions();
   const settings = await SettingsStore.open(app.getPath('userData'));
-  for (const problem of settings.loadProblems) console.warn(`settings: ${problem}`);
-
-  main = createMainHandlers({
-    settings,
-    dialogs: {
-      async pickPaths(sender, { folders }) {
-        const result = await dialog.showOpenDialog(windowOf(sender), {
-          title: folders ? 'Add folders of JPG photos' : 'Add JPG photos',
-          properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'multiSelections'],
-          ...(folders ? {} : { filters: [{ name: 'JPEG photos', extensions: ['jpg', 'jpeg', 'JPG', 'JPEG'] }] }),
-        });
-        return result.canceled ? null : result.filePaths;
-      },
-      async chooseFolder(sender) {
-        const result = await dialog.showOpenDialog(windowOf(sender), {
-          title: 'Where should the results go?',
-          properties: ['openDirectory', 'createDirectory'],
-        });
-        return result.canceled ? null : (result.filePaths[0] ?? null);
-      },
-    },
-    async openFolder(folder) {
-      const error = await shell.openPath(folder);
-      if (error) throw new Error(error);
-    },
-    notify(title, body) {
-      if (Notification.isSupported()) new Notification({ title, body }).show();
-    },
-    openMetricsWindow,
-  });
-
-  const senders = new Map<number, IpcSender>();
-  const senderFor = (contents: WebContents): IpcSender => {
-    let sender = senders.get(contents.id);
-    if (!sender) {
-      sender = {
-        id: contents.id,
-        url: contents.getURL(),
-        send<E extends EventChannel>(channel: E, payload: EventPayloads[E]) {
-          if (!contents.isDestroyed()) contents.send(channel, payload);
-        },
-        onClosed(listener) {
-          contents.once('destroyed', listener);
-        },
-      };
-      senders.set(contents.id, sender);
-      contents.once('destroyed', () => senders.delete(contents.id));
-    }
-    return sender;
-  };
-
-  for (const channel of INVOKE_CHANNELS) {
-    ipcMain.handle(channel, async (event, args: unknown) => {
-      const frameUrl = event.senderFrame?.url ?? '';
-      if (!isTrustedSenderUrl(frameUrl, paths.rendererDir)) {
-        return { ok: false, error: { message: `refused IPC from ${frameUrl || 'an unknown frame'}`, code: 'FORBIDDEN_SENDER' } };
-      }
-      return dispatch(main!.handlers, channel, senderFor(event.sender), args);
-    });
-  }
-  // The preload's drop reports: same sender check and validation; nothing to answer, refusals are logged.
-  for (const channel of SEND_CHANNELS) {
-    ipcMain.on(channel, (event, args: unknown) => {
-      const frameUrl = event.senderFrame?.url ?? '';
-      if (!isTrustedSenderUrl(frameUrl, paths.rendererDir)) {
-        console.warn(`refused ${channel} from ${frameUrl || 'an unknown frame'}`);
-        return;
-      }
-      const refused = receive(main!.listeners, channel, senderFor(event.sender), args);
-      if (refused) console.warn(`refused ${channel}: ${refused.message}`);
-    });
-  }
-
+  for (const problem of settings.loadProblems) logger.warn({ problem }, 'settings: a stored value was refused');
+  main = createMainHandlers({ settings, ...electronDeps() });
+  wireIpc(main);
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(
       buildMenuTemplate({
@@ -134,6 +65,87 @@ async function start(): Promise<void> {
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) createMainWindow();
   });
+}
+
+/** What the handlers need from Electron: dialogs, the shell, notifications, windows. */
+function electronDeps(): Omit<MainDeps, 'settings'> {
+  return {
+    dialogs: {
+      async pickPaths(sender, { folders }) {
+        const result = await dialog.showOpenDialog(windowOf(sender), {
+          title: folders ? 'Add folders of photos' : 'Add photos (JPEG, PNG, WebP)',
+          properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'multiSelections'],
+          // Photos are judged by their content; "All files" lets a photo with another name be picked.
+          ...(folders ? {} : { filters: [{ name: 'Photos (JPEG, PNG, WebP)', extensions: ['jpg', 'jpeg', 'png', 'webp', 'JPG', 'JPEG', 'PNG', 'WEBP'] }, { name: 'All files', extensions: ['*'] }] }),
+        });
+        return result.canceled ? null : result.filePaths;
+      },
+      async chooseFolder(sender) {
+        const result = await dialog.showOpenDialog(windowOf(sender), {
+          title: 'Where should the results go?',
+          properties: ['openDirectory', 'createDirectory'],
+        });
+        return result.canceled ? null : (result.filePaths[0] ?? null);
+      },
+    },
+    async openFolder(folder) {
+      const error = await shell.openPath(folder);
+      if (error) throw new Error(error);
+    },
+    notify(title, body) {
+      if (Notification.isSupported()) new Notification({ title, body }).show();
+    },
+    openMetricsWindow,
+  };
+}
+
+/** One IpcSender per renderer, so the handlers keep each window's state apart. */
+function createSenders(): (contents: WebContents) => IpcSender {
+  const senders = new Map<number, IpcSender>();
+  return (contents) => {
+    let sender = senders.get(contents.id);
+    if (!sender) {
+      sender = {
+        id: contents.id,
+        url: contents.getURL(),
+        send<E extends EventChannel>(channel: E, payload: EventPayloads[E]) {
+          if (!contents.isDestroyed()) contents.send(channel, payload);
+        },
+        onClosed(listener) {
+          contents.once('destroyed', listener);
+        },
+      };
+      senders.set(contents.id, sender);
+      contents.once('destroyed', () => senders.delete(contents.id));
+    }
+    return sender;
+  };
+}
+
+/** Every listed channel to its handler, behind the sender check. */
+function wireIpc(handlers: MainHandlers): void {
+  const senderFor = createSenders();
+  for (const channel of INVOKE_CHANNELS) {
+    ipcMain.handle(channel, async (event, args: unknown) => {
+      const frameUrl = event.senderFrame?.url ?? '';
+      if (!isTrustedSenderUrl(frameUrl, paths.rendererDir)) {
+        return { ok: false, error: { message: `refused IPC from ${frameUrl || 'an unknown frame'}`, code: 'FORBIDDEN_SENDER' } };
+      }
+      return dispatch(handlers.handlers, channel, senderFor(event.sender), args);
+    });
+  }
+  // The preload's drop reports: same sender check and validation; nothing to answer, refusals are logged.
+  for (const channel of SEND_CHANNELS) {
+    ipcMain.on(channel, (event, args: unknown) => {
+      const frameUrl = event.senderFrame?.url ?? '';
+      if (!isTrustedSenderUrl(frameUrl, paths.rendererDir)) {
+        logger.warn({ channel, frameUrl }, 'refused a message from an untrusted frame');
+        return;
+      }
+      const refused = receive(handlers.listeners, channel, senderFor(event.sender), args);
+      if (refused) logger.warn({ channel, code: refused.code, reason: refused.message }, 'refused a message');
+    });
+  }
 }
 
 function createMainWindow(): void {

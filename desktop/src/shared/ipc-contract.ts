@@ -27,11 +27,13 @@ import type {
   WriteSummary,
 } from './models.js';
 import { templateProblem } from './naming-template.js';
+import { UPLOAD_CONCURRENCY } from './api-policy/index.js';
 
 const none = z.object({}).strict();
 const filePath = z.string().min(1).max(4096);
 const imageId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const fileRef = z.object({ key: z.string().min(1).max(4096), path: filePath }).strict();
+const uploadRef = fileRef.extend({ idempotencyKey: z.uuid().optional() }).strict();
 const batchId = z.uuid();
 
 export const namingTemplateSchema = z.string().superRefine((value, ctx) => {
@@ -53,7 +55,7 @@ export const settingsPatchSchema = z
     backendUrl: backendUrlSchema.optional(),
     apiToken: z.string().max(4096).optional(),
     namingTemplate: namingTemplateSchema.optional(),
-    uploadConcurrency: z.number().int().min(1).max(16).optional(),
+    uploadConcurrency: z.number().int().min(UPLOAD_CONCURRENCY.min).max(UPLOAD_CONCURRENCY.max).optional(),
   })
   .strict();
 
@@ -63,7 +65,7 @@ export const invokeSchemas = {
   'files:pick': z.object({ folders: z.boolean() }).strict(),
   'files:scan': z.object({ paths: z.array(filePath).min(1).max(10_000) }).strict(),
   'preview:make': z.object({ path: filePath }).strict(),
-  'upload:start': z.object({ batchId, files: z.array(fileRef).min(1).max(10_000) }).strict(),
+  'upload:start': z.object({ batchId, files: z.array(uploadRef).min(1).max(10_000) }).strict(),
   'upload:cancel': none,
   'images:list': z.object({ batchId }).strict(),
   'images:retry': z.object({ id: imageId }).strict(),

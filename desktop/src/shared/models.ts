@@ -60,6 +60,12 @@ export interface FileRef {
   /** The renderer's key for the file (its card). */
   key: string;
   path: string;
+  /**
+   * Uploads only: the Idempotency-Key to send. The renderer passes the key of
+   * an earlier request of this file that got no answer (so the person's
+   * Retry is recognised as the same request); otherwise a new one is made.
+   */
+  idempotencyKey?: string;
 }
 
 export interface UploadProgress {

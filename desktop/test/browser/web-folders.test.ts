@@ -67,13 +67,13 @@ describe('web UI in a plain browser: folders', () => {
       ['800×800 → 600×600', '1600×1200 → 800×600', '900×600 → 800×533', '600×900 → 400×600', '2000×1000 → 800×400'],
     );
     assert.ok(cards.every((c) => c.hasPreview));
-    assert.match(await noticeText(page), /Added 5 JPGs · 2 other files ignored \(only JPG files are taken\)/);
+    assert.match(await noticeText(page), /Added 5 photos · 2 other files ignored \(only JPEG, PNG and WebP images are taken\)/);
     await screenshot(page, 'web-folders-1-dropped');
 
     // The same folder again is recognised, file by file.
     await dropPathsNatively(page, [album]);
     await page.waitForFunction(() => /already in the list/.test(document.getElementById('notice')?.textContent ?? ''));
-    assert.match(await noticeText(page), /Added 0 JPGs · 4 already in the list · 2 other files ignored/);
+    assert.match(await noticeText(page), /Added 0 photos · 4 already in the list · 2 other files ignored/);
   });
 
   it('takes a folder from the folder picker, with the same keys as a drop of it', async () => {
@@ -83,12 +83,12 @@ describe('web UI in a plain browser: folders', () => {
     await (await chooser).setFiles(album);
     await waitForCards(page, (cs) => cs.length === 4 && cs.every((c) => c.dims !== '…'));
     assert.deepEqual((await cardPaths(page)).map((c) => c.path).sort(), ['album/a.jpg', 'album/b.JPEG', 'album/sub/c.jpg', 'album/sub/deeper/d.jpeg']);
-    assert.match(await noticeText(page), /Added 4 JPGs · 2 other files ignored/);
+    assert.match(await noticeText(page), /Added 4 photos · 2 other files ignored/);
 
     // Dropping the folder after picking it adds nothing: a file has one key however it came in.
     await dropPathsNatively(page, [album]);
     await page.waitForFunction(() => /already in the list/.test(document.getElementById('notice')?.textContent ?? ''));
-    assert.match(await noticeText(page), /Added 0 JPGs · 4 already in the list · 2 other files ignored/);
+    assert.match(await noticeText(page), /Added 0 photos · 4 already in the list · 2 other files ignored/);
     await clear();
   });
 
@@ -112,7 +112,7 @@ describe('web UI in a plain browser: folders', () => {
     assert.equal(paths[249], 'camera/DCIM/IMG_0250.jpg');
     assert.equal(new Set(paths).size, 250, 'every chunk of readEntries was read, none twice');
     const notice = await noticeText(page);
-    assert.match(notice, /Added 250 JPGs · 2 other files ignored/);
+    assert.match(notice, /Added 250 photos · 2 other files ignored/);
     assert.match(notice, /2 items could not be read: camera\/gone\.jpg, camera\/locked/);
     await clear();
     assert.deepEqual(app.pageErrors, []);

@@ -131,3 +131,44 @@ describe('shortcuts', () => {
     assert.equal(key('u', { ctrlKey: true, altKey: true }), null);
   });
 });
+
+describe('batch store: files refused for their content, and idempotency keys', () => {
+  const failedPreview = (code: string) => ({ ok: false as const, path: 'p', bytes: 10, error: `refused: ${code}`, code });
+
+  it('fails at once, and never uploads, a file the local check refuses; other preview failures stay queued', () => {
+    const store = storeWith(['bad', 'odd', 'good']);
+    store.setPreview('bad', failedPreview('CORRUPT_IMAGE'));
+    store.setPreview('odd', failedPreview('INTERNAL'));
+    assert.equal(store.get('bad')?.status, 'failed');
+    assert.equal(store.get('bad')?.rejectedBy, 'computer');
+    assert.equal(store.get('odd')?.status, 'queued', 'a failure of the preview itself says nothing about the file');
+    assert.deepEqual(store.uploadable().map((c) => c.key), ['odd', 'good']);
+    assert.equal(store.retryable(store.get('bad')!), false);
+    store.requeue('bad');
+    assert.equal(store.get('bad')?.status, 'failed', 'not put back in the queue either');
+  });
+
+  it('offers no retry for a file the backend refused in its upload answer, but does for one that failed later', () => {
+    const store = storeWith(['refused', 'later']);
+    store.markUploading(['refused', 'later']);
+    store.uploadResult({ key: 'refused', ok: true, batchId: BATCH, result: { id: 1, filename: 'r.jpg', status: 'failed', error: 'too big', code: 'FILE_TOO_LARGE' } });
+    store.uploadResult({ key: 'later', ok: true, batchId: BATCH, result: { id: 2, filename: 'l.jpg', status: 'pending' } });
+    store.applyStatus(event(2, 'failed', '2026-01-01T00:00:03.000Z', { error: 'worker crashed', errorCode: 'WORKER_CRASHED' }));
+    assert.equal(store.retryable(store.get('refused')!), false);
+    assert.equal(store.retryable(store.get('later')!), true);
+  });
+
+  it("keeps a file's upload key after no answer, and makes a new one after an answer", () => {
+    const store = storeWith(['a']);
+    store.markUploading(['a']);
+    const first = store.get('a')!.uploadKey;
+    assert.match(String(first), /^[0-9a-f-]{36}$/);
+    store.uploadResult({ key: 'a', ok: false, cancelled: false, error: 'no answer', code: 'NO_RESPONSE' });
+    store.markUploading(['a']);
+    assert.equal(store.get('a')!.uploadKey, first, 'the Retry is the same request');
+    store.uploadResult({ key: 'a', ok: false, cancelled: false, error: 'boom', code: 'INTERNAL' });
+    assert.equal(store.get('a')!.uploadKey, null);
+    store.markUploading(['a']);
+    assert.notEqual(store.get('a')!.uploadKey, first, 'answered: the next try is a new request');
+  });
+});

@@ -69,7 +69,8 @@ describe('web UI served by the backend, in a plain browser', () => {
     await page.click('#upload');
     const done = await waitForCards(page, (cs) => cs.every((c) => c.status === 'completed' || c.status === 'failed'), 60_000);
     assert.deepEqual(done.map((c) => c.statusText), ['Completed 800×600', 'Completed 400×600', 'Failed']);
-    assert.match(done[2]?.reason ?? '', /corrupt or truncated image data \(/, 'the backend\'s reason replaces the local one');
+    assert.match(done[2]?.reason ?? '', /corrupt or truncated image data \(.*\(checked on this computer\)$/, 'failed on this computer, never sent');
+    assert.equal(done[2]?.id, null);
     await page.screenshot({ path: path.join(TEST_OUTPUT_DIR, 'browser-app-completed.png'), fullPage: true });
   });
 

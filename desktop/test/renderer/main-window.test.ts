@@ -66,8 +66,10 @@ describe('main window with the real backend', () => {
     const broken = byName.get('broken.jpg')!;
     assert.equal(broken.hasPreview, false);
     assert.match(broken.reason ?? '', /truncated/i, 'the local check already names the problem');
-    assert.match(await page.textContent('#notice') ?? '', /Added 6 JPGs · 1 other file ignored/);
-    assert.match(await page.textContent('#summary-text') ?? '', /6 files · 6 queued/);
+    // The local check applies the backend's rules: the file can only fail, so it is failed here and never sent.
+    assert.equal(broken.status, 'failed');
+    assert.match(await page.textContent('#notice') ?? '', /Added 6 photos · 1 other file ignored/);
+    assert.match(await page.textContent('#summary-text') ?? '', /6 files · 5 queued · 1 failed/);
     await harness.screenshot(page, 'main-window-previews');
   });
 
@@ -90,11 +92,12 @@ describe('main window with the real backend', () => {
     }
     const broken = byName.get('broken.jpg')!;
     assert.equal(broken.status, 'failed');
-    assert.match(broken.reason ?? '', /corrupt or truncated/i, 'the backend\'s reason is shown');
+    assert.match(broken.reason ?? '', /corrupt or truncated.*\(checked on this computer\)/i, 'the local reason is shown');
+    assert.equal(broken.id, null, 'never sent to the backend');
 
     const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen);
     for (const photo of PHOTOS) assert.ok(seen.includes(`${path.basename(photo.name)}:completed`), `live completed event for ${photo.name}`);
-    assert.ok(seen.includes('broken.jpg:failed'));
+    assert.ok(!seen.some((s) => s.startsWith('broken.jpg:')), 'no event for a file that was not sent');
 
     assert.match(await page.textContent('#summary-text') ?? '', /6 files · 5 completed · 1 failed/);
     assert.equal(await page.$eval('#overall-progress', (p) => (p as HTMLProgressElement).value), 6);
@@ -137,16 +140,24 @@ describe('main window with the real backend', () => {
   });
 
   it('retries a failed image on the cluster and shows the outcome again', async () => {
+    // A photo that passed the local check and was damaged on disk before the upload: the cluster fails it.
+    const [changed] = await writePhotos(path.join(work, 'later'), [{ name: 'changed.jpg', width: 1600, height: 1200, seed: 42 }]);
+    await dropPaths(page, [changed!]);
+    await waitForCards(page, (cs) => cs.find((c) => c.name === 'changed.jpg')?.dims === '1600×1200 → 800×600');
+    await writeTruncatedPhoto(changed!);
+    await page.keyboard.press('Control+u');
+    await waitForCards(page, (cs) => cs.find((c) => c.name === 'changed.jpg')?.status === 'failed', 60_000);
     const failedEvents = (): Promise<number> =>
-      page.evaluate(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'broken.jpg:failed').length);
+      page.evaluate(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'changed.jpg:failed').length);
     assert.equal(await failedEvents(), 1);
     await page.click('#retry-failed');
     // The image goes back through the cluster's queue (pending → processing) and fails again, live.
-    await page.waitForFunction(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'broken.jpg:failed').length === 2, undefined, { timeout: 30_000 });
-    const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s.startsWith('broken.jpg:')));
-    assert.deepEqual(seen.slice(seen.indexOf('broken.jpg:failed') + 1).at(0), 'broken.jpg:pending');
-    const cards = await waitForCards(page, (cs) => cs.find((c) => c.name === 'broken.jpg')?.status === 'failed');
-    assert.match(cards.find((c) => c.name === 'broken.jpg')?.reason ?? '', /corrupt or truncated/i);
+    await page.waitForFunction(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'changed.jpg:failed').length === 2, undefined, { timeout: 30_000 });
+    const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s.startsWith('changed.jpg:')));
+    assert.deepEqual(seen.slice(seen.indexOf('changed.jpg:failed') + 1).at(0), 'changed.jpg:pending');
+    const cards = await waitForCards(page, (cs) => cs.find((c) => c.name === 'changed.jpg')?.status === 'failed');
+    assert.match(cards.find((c) => c.name === 'changed.jpg')?.reason ?? '', /corrupt or truncated/i);
+    assert.equal(cards.find((c) => c.name === 'broken.jpg')?.id, null, 'Retry failed leaves out what the local check refused');
   });
 
   it('removes a card, clears into a new batch, and raised no page errors', async () => {

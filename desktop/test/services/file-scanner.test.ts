@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isJpgName, scanPaths } from '../../src/main/services/file-scanner.js';
+import { hasImageContent, isJpgName, scanPaths } from '../../src/main/services/file-scanner.js';
+import { images } from '../support/backend-support.js';
 import { removeDir, tempDir } from '../support/paths.js';
 
 describe('file scanner', () => {
@@ -74,6 +75,32 @@ describe('file scanner', () => {
     const result = await scanPaths([missing, path.join(root, 'top.jpg')]);
     assert.deepEqual(result.unreadable, [missing]);
     assert.equal(result.files.length, 1);
+  });
+
+  it('takes JPEG, PNG and WebP images by their content, whatever their names', async () => {
+    const folder = await tempDir('scan-content');
+    try {
+      const jpeg = await images.makeImage({ width: 64, height: 48 });
+      const png = await images.makeImage({ width: 64, height: 48, format: 'png' });
+      const webp = await images.makeImage({ width: 64, height: 48, format: 'webp' });
+      const bodies: Record<string, Buffer | string> = {
+        'holiday.png': png,
+        'shot.webp': webp,
+        'IMG_0001': jpeg,
+        'scan.PNG.bak': png,
+        'jpeg-named-txt.txt': jpeg,
+        'notes.txt': 'just notes',
+        'fake.png': 'not a png',
+        'empty.webp': '',
+      };
+      for (const [name, body] of Object.entries(bodies)) await fs.writeFile(path.join(folder, name), body);
+      const result = await scanPaths([folder]);
+      assert.deepEqual(result.files.map((f) => f.name).sort(), ['IMG_0001', 'holiday.png', 'jpeg-named-txt.txt', 'scan.PNG.bak', 'shot.webp']);
+      assert.equal(result.ignored, 3, 'notes.txt, fake.png and empty.webp');
+      assert.equal(await hasImageContent(path.join(folder, 'does-not-exist')), false);
+    } finally {
+      await removeDir(folder);
+    }
   });
 
   it('stops at maxFiles', async () => {

@@ -47,7 +47,7 @@ export function bridgeShim(): Promise<string> {
 
 export interface HarnessOptions {
   settings?: Partial<Settings>;
-  deps?: Partial<Pick<MainDeps, 'reconnect' | 'uploadRetry' | 'previewer'>>;
+  deps?: Partial<Pick<MainDeps, 'reconnect' | 'uploadRetry' | 'uploadTimeouts' | 'previewer'>>;
 }
 
 export class AppHarness {

@@ -30,14 +30,23 @@ export function launchPlainBrowser(): Promise<Browser> {
   });
 }
 
-/** Opens `${url}/` and waits until the main window has started. `token`: put in localStorage first, as Settings would. */
-export async function openWebApp(url: string, options: { token?: string } = {}): Promise<WebApp> {
+/**
+ * Opens `${url}/` and waits until the main window has started. `token`: put
+ * in localStorage first, as Settings would; `settings`: more stored settings
+ * (e.g. uploadTimeouts).
+ */
+export async function openWebApp(url: string, options: { token?: string; settings?: Record<string, unknown> } = {}): Promise<WebApp> {
   const browser = await launchPlainBrowser();
   const pageErrors: string[] = [];
   try {
     const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 860 } });
-    if (options.token) {
-      await context.addInitScript((token) => localStorage.setItem('imgfleet.settings', JSON.stringify({ apiToken: token })), options.token);
+    if (options.token || options.settings) {
+      const stored = { ...options.settings, ...(options.token ? { apiToken: options.token } : {}) };
+      await context.addInitScript((value) => {
+        // Only the app's pages (about:blank has no storage), and only on the first load: a later reload keeps what the page saved.
+        if (!location.protocol.startsWith('http')) return;
+        if (localStorage.getItem('imgfleet.settings') === null) localStorage.setItem('imgfleet.settings', value);
+      }, JSON.stringify(stored));
     }
     context.on('page', (page) => page.on('pageerror', (err) => pageErrors.push(`${page.url()}: ${err.message}`)));
     const page = await context.newPage();

@@ -8,15 +8,24 @@ import { openAsBlob } from 'node:fs';
 import path from 'node:path';
 import axios, { AxiosError, type AxiosInstance, type AxiosProgressEvent } from 'axios';
 import type {
-  ApiErrorBody,
   BatchSummary,
   ImageListResponse,
   ImageSummary,
   Stats,
   UploadResponse,
 } from '@imgfleet/backend/contract';
+import {
+  DEFAULT_UPLOAD_TIMEOUTS,
+  IDEMPOTENCY_HEADER,
+  failureFromResponse,
+  isTransientFailure,
+  offlineFailure,
+  readAllPages,
+  type UploadTimeouts,
+} from '../../shared/api-policy/index.js';
 import type { MetricsOverview, MetricsSample } from '../../shared/models.js';
 import { AppError } from './app-error.js';
+import { createUploadGuard } from './upload-guard.js';
 
 export interface ApiClientOptions {
   baseUrl: string;
@@ -28,6 +37,9 @@ export interface ApiClientOptions {
 export interface UploadFileOptions {
   signal?: AbortSignal;
   onProgress?: (loaded: number, total: number) => void;
+  /** Sent as `Idempotency-Key`: the same on every retry of one file's upload, so the backend stores it once. */
+  idempotencyKey?: string;
+  timeouts?: Readonly<UploadTimeouts>;
 }
 
 export class ApiClient {
@@ -58,35 +70,42 @@ export class ApiClient {
 
   /**
    * Uploads one file as a streamed multipart body (the file is read from
-   * disk as it is sent, never held in memory whole).
+   * disk as it is sent, never held in memory whole), within the upload time
+   * limits (NO_RESPONSE, UPLOAD_TIMEOUT).
    */
   async uploadFile(filePath: string, batchId: string, options: UploadFileOptions = {}): Promise<UploadResponse> {
     const form = new FormData();
     form.append('images', await openAsBlob(filePath, { type: 'image/jpeg' }), path.basename(filePath));
-    return this.request<UploadResponse>({
-      method: 'POST',
-      url: '/api/v1/images',
-      params: { batchId },
-      data: form,
-      timeout: 0,
-      maxBodyLength: Infinity,
-      maxContentLength: 1024 * 1024,
-      signal: options.signal,
-      onUploadProgress: (event: AxiosProgressEvent) => {
-        options.onProgress?.(event.loaded, event.total ?? event.loaded);
-      },
-    });
+    const guard = createUploadGuard(options.timeouts ?? DEFAULT_UPLOAD_TIMEOUTS, options.signal);
+    try {
+      return await this.request<UploadResponse>({
+        method: 'POST',
+        url: '/api/v1/images',
+        params: { batchId },
+        data: form,
+        headers: options.idempotencyKey ? { [IDEMPOTENCY_HEADER]: options.idempotencyKey } : {},
+        // The guard's clocks bound it instead: axios's timeout is a socket idle timer in Node.
+        timeout: 0,
+        maxBodyLength: Infinity,
+        maxContentLength: 1024 * 1024,
+        signal: guard.signal,
+        onUploadProgress: (event: AxiosProgressEvent) => {
+          guard.progress(event.loaded, event.total);
+          options.onProgress?.(event.loaded, event.total ?? event.loaded);
+        },
+      });
+    } catch (err) {
+      throw guard.failure() ?? err;
+    } finally {
+      guard.dispose();
+    }
   }
 
   /** Every image of a batch, following the paging. */
-  async listBatch(batchId: string): Promise<ImageSummary[]> {
-    const images: ImageSummary[] = [];
-    const limit = 1000;
-    for (let offset = 0; ; offset += limit) {
-      const page = await this.request<ImageListResponse>({ method: 'GET', url: '/api/v1/images', params: { batchId, limit, offset } });
-      images.push(...page.images);
-      if (page.images.length < limit || images.length >= page.total) return images;
-    }
+  listBatch(batchId: string): Promise<ImageSummary[]> {
+    return readAllPages((offset, limit) =>
+      this.request<ImageListResponse>({ method: 'GET', url: '/api/v1/images', params: { batchId, limit, offset } }),
+    );
   }
 
   image(id: number): Promise<ImageSummary> {
@@ -145,7 +164,7 @@ export class ApiClient {
   }
 }
 
-/** Turns an axios failure into the error the UI understands. */
+/** Turns an axios failure into the error the UI understands (the shared policy's codes and words). */
 export function toAppError(err: unknown, baseUrl: string): AppError {
   if (err instanceof AppError) return err;
   if (axios.isCancel(err) || (err instanceof Error && err.name === 'AbortError')) {
@@ -155,13 +174,11 @@ export function toAppError(err: unknown, baseUrl: string): AppError {
     if (err.code === AxiosError.ERR_CANCELED) return new AppError('CANCELLED', 'cancelled', { cause: err });
     const response = err.response;
     if (!response) {
-      const reason = err.code ?? err.message;
-      return new AppError('OFFLINE', `the backend at ${baseUrl} is unreachable (${reason})`, { cause: err });
+      const offline = offlineFailure(baseUrl, err.code ?? err.message);
+      return new AppError(offline.code, offline.message, { cause: err });
     }
-    const body = parseErrorBody(response.data);
-    const code = body?.code ?? `HTTP_${response.status}`;
-    const message = body?.error ?? `the backend answered ${response.status} ${response.statusText || ''}`.trim();
-    return new AppError(code, message, { status: response.status, cause: err });
+    const failure = failureFromResponse(response.status, response.statusText || '', bodyText(response.data));
+    return new AppError(failure.code, failure.message, { status: response.status, cause: err });
   }
   if (err instanceof Error) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -170,28 +187,14 @@ export function toAppError(err: unknown, baseUrl: string): AppError {
   return new AppError('INTERNAL', String(err));
 }
 
-function parseErrorBody(data: unknown): ApiErrorBody | null {
-  let value = data;
-  if (value instanceof ArrayBuffer || Buffer.isBuffer(value)) {
-    try {
-      value = JSON.parse(Buffer.from(value as ArrayBuffer).toString('utf8'));
-    } catch {
-      return null;
-    }
-  } else if (typeof value === 'string') {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return null;
-    }
-  }
-  if (typeof value === 'object' && value !== null && typeof (value as ApiErrorBody).error === 'string') {
-    return value as ApiErrorBody;
-  }
-  return null;
+/** Binary answers (downloads) come as bytes: their error body is JSON text. */
+function bodyText(data: unknown): unknown {
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  if (Buffer.isBuffer(data)) return data.toString('utf8');
+  return data;
 }
 
 /** Network failures worth retrying: the request may not have reached the backend, or it was briefly unavailable. */
 export function isTransient(err: AppError): boolean {
-  return err.code === 'OFFLINE' || err.status === 502 || err.status === 503 || err.status === 504 || err.status === 429;
+  return isTransientFailure(err);
 }

@@ -1,13 +1,34 @@
 /**
- * Turns dropped or picked paths into the list of JPGs to work on: folders are
- * walked recursively, files are kept when their extension is .jpg/.jpeg in
- * any case. Everything else is counted (the UI reports "N other files
- * ignored") rather than silently dropped. The content is judged later, by
- * magic bytes, in the previewer and on the backend.
+ * Turns dropped or picked paths into the list of photos to work on: folders
+ * are walked recursively, and a file is kept when its content is a JPEG, PNG
+ * or WebP image (magic bytes, as the backend judges it), whatever its name,
+ * or when its name says JPEG (.jpg/.jpeg in any case: then the previewer
+ * tells the person what it really is, rather than it vanishing). Everything
+ * else is counted (the UI reports "N other files ignored") rather than
+ * silently dropped.
  */
 import { promises as fs, type Dirent } from 'node:fs';
 import path from 'node:path';
+import { detectFormat } from '@imgfleet/backend/imaging/detect';
 import type { ScanResult, ScannedFile } from '../../shared/models.js';
+
+/** Enough for every signature detectFormat knows (WebP's is at bytes 8–11). */
+const MAGIC_BYTES = 12;
+
+/** Whether the file's first bytes are an image the backend takes; false when it cannot be read. */
+export async function hasImageContent(filePath: string): Promise<boolean> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(filePath, 'r');
+    const head = Buffer.alloc(MAGIC_BYTES);
+    const { bytesRead } = await handle.read(head, 0, MAGIC_BYTES, 0);
+    return detectFormat(head.subarray(0, bytesRead)) !== null;
+  } catch {
+    return false;
+  } finally {
+    await handle?.close();
+  }
+}
 
 const JPG_EXTENSION = /\.jpe?g$/i;
 
@@ -30,12 +51,12 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   let ignored = 0;
 
   const addFile = async (filePath: string, size?: number): Promise<void> => {
-    if (!isJpgName(filePath)) {
+    const absolute = path.resolve(filePath);
+    if (seenFiles.has(absolute) || files.length >= maxFiles) return;
+    if (!isJpgName(filePath) && !(await hasImageContent(absolute))) {
       ignored++;
       return;
     }
-    const absolute = path.resolve(filePath);
-    if (seenFiles.has(absolute) || files.length >= maxFiles) return;
     seenFiles.add(absolute);
     const bytes = size ?? (await fs.stat(absolute)).size;
     files.push({ path: absolute, name: path.basename(absolute), size: bytes });

@@ -11,6 +11,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { DEFAULT_NAMING_TEMPLATE } from '../../shared/naming-template.js';
+import { UPLOAD_CONCURRENCY } from '../../shared/api-policy/index.js';
 import { backendUrlSchema, namingTemplateSchema, settingsPatchSchema } from '../../shared/ipc-contract.js';
 import type { Settings, SettingsPatch } from '../../shared/models.js';
 import { AppError } from './app-error.js';
@@ -20,7 +21,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   apiToken: '',
   outputFolder: '',
   namingTemplate: DEFAULT_NAMING_TEMPLATE,
-  uploadConcurrency: 4,
+  uploadConcurrency: UPLOAD_CONCURRENCY.default,
 });
 
 const fieldSchemas = {
@@ -29,7 +30,7 @@ const fieldSchemas = {
   apiToken: z.string().max(4096),
   outputFolder: z.string().max(4096).refine((p) => p === '' || path.isAbsolute(p), 'the output folder must be an absolute path'),
   namingTemplate: namingTemplateSchema,
-  uploadConcurrency: z.number().int().min(1).max(16),
+  uploadConcurrency: z.number().int().min(UPLOAD_CONCURRENCY.min).max(UPLOAD_CONCURRENCY.max),
 } satisfies Record<keyof Settings, z.ZodType>;
 
 export const settingsSchema = z.object(fieldSchemas).strict();

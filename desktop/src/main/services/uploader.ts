@@ -1,11 +1,23 @@
 /**
  * Uploads files to the backend, one multipart request per file so each has
- * its own progress and its own outcome. At most `concurrency` requests run at
- * once; network failures (and 502/503/504/429) are retried with exponential
- * backoff and jitter; `cancel()` aborts everything in flight and everything
- * still queued through one AbortController.
+ * its own progress and its own outcome. The rules are the shared client
+ * policy's (shared/api-policy): at most `concurrency` requests at once;
+ * network failures (and 502/503/504/429) retried with exponential backoff and
+ * jitter, under one Idempotency-Key per file so a retry never stores it
+ * twice; each attempt within the upload time limits. `cancel()` aborts
+ * everything in flight and everything still queued through one
+ * AbortController.
  */
 import path from 'node:path';
+import {
+  DEFAULT_RETRY,
+  DEFAULT_UPLOAD_TIMEOUTS,
+  newIdempotencyKey,
+  withRetries,
+  type AttemptResult,
+  type RetryPolicy,
+  type UploadTimeouts,
+} from '../../shared/api-policy/index.js';
 import type { FileRef, UploadOutcome, UploadProgress, UploadSummary } from '../../shared/models.js';
 import { AppError, errorInfo } from './app-error.js';
 import { isTransient, type ApiClient } from './api-client.js';
@@ -19,6 +31,7 @@ export interface UploaderOptions {
   retries?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  timeouts?: Partial<UploadTimeouts>;
 }
 
 export interface UploadCallbacks {
@@ -27,19 +40,22 @@ export interface UploadCallbacks {
 }
 
 export class Uploader {
-  private readonly options: Required<Omit<UploaderOptions, 'client' | 'concurrency'>> & Pick<UploaderOptions, 'client'>;
+  private readonly client: () => ApiClient;
+  private readonly retry: RetryPolicy;
+  private readonly timeouts: UploadTimeouts;
   private readonly limiter: Limiter;
   private controller = new AbortController();
   /** Files queued or in flight, so cancel() can report how many it stopped. */
   private pending = 0;
 
   constructor(options: UploaderOptions) {
-    this.options = {
-      client: options.client,
-      retries: options.retries ?? 4,
-      baseDelayMs: options.baseDelayMs ?? 500,
-      maxDelayMs: options.maxDelayMs ?? 8000,
+    this.client = options.client;
+    this.retry = {
+      retries: options.retries ?? DEFAULT_RETRY.retries,
+      baseDelayMs: options.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
+      maxDelayMs: options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
     };
+    this.timeouts = { ...DEFAULT_UPLOAD_TIMEOUTS, ...options.timeouts };
     this.limiter = createLimiter(options.concurrency);
   }
 
@@ -84,39 +100,39 @@ export class Uploader {
     return stopped;
   }
 
-  private async uploadOne(batchId: string, file: FileRef, signal: AbortSignal, callbacks: UploadCallbacks): Promise<UploadOutcome> {
+  private uploadOne(batchId: string, file: FileRef, signal: AbortSignal, callbacks: UploadCallbacks): Promise<UploadOutcome> {
     const cancelled = (): UploadOutcome => ({ key: file.key, ok: false, cancelled: true, error: 'upload cancelled', code: 'CANCELLED' });
-    for (let attempt = 1; ; attempt++) {
-      if (signal.aborted) return cancelled();
+    const failed = (err: unknown): UploadOutcome => {
+      const info = errorInfo(err);
+      return { key: file.key, ok: false, cancelled: false, error: info.message, code: info.code };
+    };
+    // One key for this file's request, kept on every retry of it (and given again by the renderer for a Retry after no answer).
+    const idempotencyKey = file.idempotencyKey ?? newIdempotencyKey();
+    const attempt = async (n: number): Promise<AttemptResult<UploadOutcome, unknown>> => {
+      if (signal.aborted) return { done: cancelled() };
       try {
-        const response = await this.options.client().uploadFile(file.path, batchId, {
+        const response = await this.client().uploadFile(file.path, batchId, {
           signal,
-          onProgress: (loaded, total) => callbacks.onProgress?.({ key: file.key, loaded, total, attempt }),
+          idempotencyKey,
+          timeouts: this.timeouts,
+          onProgress: (loaded, total) => callbacks.onProgress?.({ key: file.key, loaded, total, attempt: n }),
         });
         const result = response.images[0];
         if (!result) {
-          return { key: file.key, ok: false, cancelled: false, error: 'the backend accepted the request but reported no file', code: 'EMPTY_RESPONSE' };
+          return { done: { key: file.key, ok: false, cancelled: false, error: 'the backend accepted the request but reported no file', code: 'EMPTY_RESPONSE' } };
         }
-        return { key: file.key, ok: true, batchId: response.batchId, result: { ...result, filename: result.filename || path.basename(file.path) } };
+        return { done: { key: file.key, ok: true, batchId: response.batchId, result: { ...result, filename: result.filename || path.basename(file.path) } } };
       } catch (err) {
-        if (signal.aborted) return cancelled();
-        const retryable = err instanceof AppError && isTransient(err);
-        if (!retryable || attempt > this.options.retries) {
-          const info = errorInfo(err);
-          return { key: file.key, ok: false, cancelled: false, error: info.message, code: info.code };
-        }
-        try {
-          await sleep(this.backoff(attempt), signal);
-        } catch {
-          return cancelled();
-        }
+        if (signal.aborted) return { done: cancelled() };
+        return err instanceof AppError && isTransient(err) ? { retry: err } : { done: failed(err) };
       }
-    }
-  }
-
-  /** Exponential backoff with "equal jitter": never below half the step, so retries stay spaced out. */
-  private backoff(attempt: number): number {
-    const step = Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** (attempt - 1));
-    return step / 2 + Math.random() * (step / 2);
+    };
+    return withRetries({
+      policy: this.retry,
+      attempt,
+      wait: (ms) => sleep(ms, signal),
+      exhausted: failed,
+      cancelled,
+    });
   }
 }

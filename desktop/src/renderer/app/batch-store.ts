@@ -11,6 +11,7 @@
  */
 import type { ImageSummary, StatusEvent, UploadOutcome, UploadProgress, PreviewResult } from '../platform/platform.js';
 import type { LocalFile } from '../platform/platform.js';
+import { isRejection, keepsIdempotencyKey, newIdempotencyKey } from '../../shared/api-policy/index.js';
 import { newBatchId } from './batch-id.js';
 
 export type CardStatus = 'queued' | 'uploading' | 'pending' | 'processing' | 'completed' | 'failed';
@@ -37,6 +38,14 @@ export interface Card {
   note: { text: string; error: boolean } | null;
   /** Time (ms) and rank of the last server status applied, to ignore stale events. */
   statusAt: number | null;
+  /**
+   * Refused for its content, so it can only fail again: by the check on this
+   * computer (never uploaded) or by the backend when it was uploaded. No
+   * upload and no Retry for it.
+   */
+  rejectedBy: 'computer' | 'server' | null;
+  /** The Idempotency-Key of its upload request while that request has had no answer (see api-policy/idempotency). */
+  uploadKey: string | null;
 }
 
 const RANK: Record<CardStatus, number> = { queued: 0, uploading: 1, pending: 2, processing: 3, completed: 4, failed: 4 };
@@ -89,6 +98,8 @@ export class BatchStore {
         result: null,
         note: null,
         statusAt: null,
+        rejectedBy: null,
+        uploadKey: null,
       };
       this.cards.set(file.key, card);
       added.push(card);
@@ -103,12 +114,23 @@ export class BatchStore {
     card.preview = preview.ok
       ? { state: 'ready', src: preview.dataUrl, original: preview.original, target: preview.target }
       : { state: 'failed', error: preview.error, code: preview.code };
+    // The local check applies the backend's rules: a file it refuses would only be refused again.
+    if (!preview.ok && isRejection(preview.code) && card.status === 'queued' && card.id === null) {
+      card.status = 'failed';
+      card.errorCode = preview.code;
+      card.rejectedBy = 'computer';
+    }
     this.touch([key]);
   }
 
-  /** Cards that can be uploaded now: never uploaded, or whose upload did not reach the backend. */
+  /** Cards that can be uploaded now: never uploaded, or whose upload did not reach the backend; never what was refused for its content. */
   uploadable(): Card[] {
-    return this.list().filter((c) => c.id === null && (c.status === 'queued' || c.status === 'failed'));
+    return this.list().filter((c) => c.id === null && c.rejectedBy === null && (c.status === 'queued' || c.status === 'failed'));
+  }
+
+  /** Failed for a reason another try may cure (not refused for its content). */
+  retryable(card: Card): boolean {
+    return card.status === 'failed' && card.rejectedBy === null;
   }
 
   markUploading(keys: readonly string[]): void {
@@ -116,6 +138,7 @@ export class BatchStore {
       const card = this.cards.get(key);
       if (!card) continue;
       card.status = 'uploading';
+      card.uploadKey ??= newIdempotencyKey();
       card.progress = 0;
       card.error = null;
       card.errorCode = null;
@@ -133,6 +156,8 @@ export class BatchStore {
   uploadResult(outcome: UploadOutcome): void {
     const card = this.cards.get(outcome.key);
     if (!card) return;
+    // Unanswered, the backend may have it: the next try is the same request. Answered: a new one.
+    if (outcome.ok || !keepsIdempotencyKey(outcome.code)) card.uploadKey = null;
     if (!outcome.ok) {
       // Cancelled uploads go back to the queue; other failures show their reason.
       card.status = outcome.cancelled ? 'queued' : 'failed';
@@ -145,6 +170,8 @@ export class BatchStore {
     const { result } = outcome;
     card.id = result.id;
     card.progress = 1;
+    // Failed in the upload's own answer: refused for its content before it was queued.
+    if (result.status === 'failed') card.rejectedBy = 'server';
     this.keyById.set(result.id, card.key);
     if (card.statusAt === null || RANK[result.status] >= RANK[card.status]) {
       card.status = result.status;
@@ -214,7 +241,7 @@ export class BatchStore {
   /** A failed card whose upload never reached the backend goes back to the queue. */
   requeue(key: string): void {
     const card = this.cards.get(key);
-    if (!card || card.id !== null) return;
+    if (!card || card.id !== null || card.rejectedBy !== null) return;
     card.status = 'queued';
     card.error = null;
     card.errorCode = null;

@@ -158,5 +158,5 @@ function paint(el: CardElements, card: Card): void {
   setText(el.note, card.note?.text ?? '');
 
   el.download.hidden = !(card.status === 'completed' && card.id !== null);
-  el.retry.hidden = card.status !== 'failed';
+  el.retry.hidden = !(card.status === 'failed' && card.rejectedBy === null);
 }

@@ -1,8 +1,10 @@
 /**
- * The main window's behaviour: adding files (pick, drop), previews, upload,
- * live statuses, retry, downloads, local resize, the overall progress, the
- * offline state, notifications and the settings dialog. It talks only to the
- * Platform, so the same code runs in Electron and in a browser.
+ * The main window's controller: adding files (pick, drop), previews, upload,
+ * live statuses, retry, downloads, local resize, notifications and the
+ * settings dialog. The views show the state: CardsView the cards, StatusBar
+ * the overall progress and the bottom bar, ConnectionBanner the offline
+ * state. It talks only to the Platform, so the same code runs in Electron
+ * and in a browser.
  */
 import { byId, setText, show } from '../ui/dom.js';
 import { plural } from '../ui/format.js';
@@ -18,7 +20,9 @@ import {
 } from '../platform/platform.js';
 import { BatchStore, type Card } from './batch-store.js';
 import { CardsView, type CardAction } from './cards-view.js';
-import { EtaEstimator, cardWork, formatDuration } from './progress.js';
+import { ConnectionBanner } from './connection-banner.js';
+import { bindDropZone } from './drop-zone.js';
+import { StatusBar } from './status-bar.js';
 import { bindShortcuts } from './shortcuts.js';
 import { SettingsDialog } from './settings-dialog.js';
 
@@ -27,7 +31,8 @@ type Button = HTMLButtonElement;
 export class MainWindow {
   readonly store = new BatchStore();
   private readonly view: CardsView;
-  private readonly eta = new EtaEstimator();
+  private readonly statusBar = new StatusBar(this.store);
+  private readonly banner: ConnectionBanner;
   private settings: Settings | null = null;
   private connection: LiveConnection = { state: 'connecting', url: '' };
   /** The settings dialog opens by itself once when the backend asks for a token; later, the banner's button opens it. */
@@ -37,6 +42,8 @@ export class MainWindow {
   private busy = { download: false, resize: false };
   /** Set when this window sent work to the cluster; cleared by the "batch finished" notification. */
   private awaitingFinish = false;
+  /** Set by Cancel while work was sent: the end of that work is reported as cancelled, not finished. */
+  private cancelledRun = false;
   private readonly buttons: Record<string, Button>;
   private readonly settingsDialog: SettingsDialog;
 
@@ -63,6 +70,7 @@ export class MainWindow {
       // A new token should be tried now, not at the next reconnection attempt (up to 15 s away).
       if (this.connection.state !== 'open') this.watchBatch();
     });
+    this.banner = new ConnectionBanner(platform, () => void this.settingsDialog.open());
   }
 
   async start(): Promise<void> {
@@ -77,7 +85,7 @@ export class MainWindow {
       this.refresh();
     });
     this.bindToolbar();
-    this.bindDropZone();
+    bindDropZone(byId('drop-zone'), (data) => void this.addFromDrop(data));
     bindShortcuts(document, (command) => void this.command(command));
     this.platform.onMenuCommand((command) => void this.command(command));
 
@@ -135,38 +143,9 @@ export class MainWindow {
     on('resize-locally', 'resize-locally');
     on('clear', 'clear');
     on('open-settings', 'settings');
-    byId('offline-action').addEventListener('click', () => void this.settingsDialog.open());
     this.buttons['open-metrics']!.addEventListener('click', () => {
       this.platform.openMetricsWindow().catch((err: unknown) => this.notice(errorMessage(err), true));
     });
-  }
-
-  private bindDropZone(): void {
-    const zone = byId('drop-zone');
-    let depth = 0;
-    zone.addEventListener('dragenter', (event) => {
-      event.preventDefault();
-      depth++;
-      zone.classList.add('dragging');
-    });
-    zone.addEventListener('dragleave', () => {
-      depth = Math.max(0, depth - 1);
-      if (depth === 0) zone.classList.remove('dragging');
-    });
-    zone.addEventListener('dragover', (event) => {
-      event.preventDefault();
-      if (event.dataTransfer) event.dataTransfer.dropEffect = 'copy';
-    });
-    zone.addEventListener('drop', (event) => {
-      event.preventDefault();
-      depth = 0;
-      zone.classList.remove('dragging');
-      if (event.dataTransfer) void this.addFromDrop(event.dataTransfer);
-    });
-    // A drop outside the zone must not make the window navigate to the file.
-    for (const type of ['dragover', 'drop'] as const) {
-      document.addEventListener(type, (event) => event.preventDefault());
-    }
   }
 
   // ---- adding files ----
@@ -190,9 +169,9 @@ export class MainWindow {
 
   add(added: AddedFiles): void {
     const cards = this.store.addFiles(added.files);
-    const parts = [`Added ${plural(cards.length, 'JPG')}`];
+    const parts = [`Added ${plural(cards.length, 'photo')}`];
     if (added.files.length > cards.length) parts.push(`${added.files.length - cards.length} already in the list`);
-    if (added.ignored > 0) parts.push(`${plural(added.ignored, 'other file')} ignored (only JPG files are taken)`);
+    if (added.ignored > 0) parts.push(`${plural(added.ignored, 'other file')} ignored (only JPEG, PNG and WebP images are taken)`);
     const unreadable = added.unreadable ?? [];
     if (unreadable.length > 0) {
       const shown = unreadable.slice(0, 3).join(', ');
@@ -214,16 +193,18 @@ export class MainWindow {
   async uploadAll(): Promise<void> {
     const cards = this.store.uploadable();
     if (cards.length === 0) {
-      this.notice('Nothing to upload: add JPG files first.');
+      this.notice('Nothing to upload: add photos first (files refused on this computer are not sent).');
       return;
     }
     const batchId = this.store.batchId;
     this.store.markUploading(cards.map((c) => c.key));
     this.uploadsRunning++;
     this.awaitingFinish = true;
+    this.cancelledRun = false;
     this.refresh();
     try {
-      const summary = await this.platform.upload(batchId, cards.map((c) => c.file), {
+      const items = cards.map((c) => ({ ...c.file, ...(c.uploadKey ? { idempotencyKey: c.uploadKey } : {}) }));
+      const summary = await this.platform.upload(batchId, items, {
         progress: (p) => this.store.uploadProgress(p),
         result: (o) => {
           if (!o.ok && o.code === 'OFFLINE') this.setConnection({ state: 'offline', url: this.connection.url, error: o.error });
@@ -247,15 +228,26 @@ export class MainWindow {
 
   private async cancel(): Promise<void> {
     try {
+      // Set before asking: the cancelled uploads' outcomes can arrive before the answer does.
+      const sentWork = this.awaitingFinish;
+      this.cancelledRun = sentWork;
       const cancelled = await this.platform.cancelUploads();
-      this.notice(cancelled > 0 ? `Cancelled ${plural(cancelled, 'upload')}` : 'No upload to cancel');
+      if (cancelled === 0) {
+        this.cancelledRun = false;
+        this.notice('No upload to cancel');
+        return;
+      }
+      // Already reported, with the counts, if the cancelled work ended before this answer came.
+      if (sentWork && !this.cancelledRun) return;
+      this.notice(`Cancelled ${plural(cancelled, 'upload')}`);
     } catch (err) {
       this.notice(errorMessage(err), true);
     }
   }
 
   private async retryFailed(): Promise<void> {
-    const failed = this.store.list().filter((c) => c.status === 'failed');
+    // Files refused for their content are left out: they can only fail again.
+    const failed = this.store.list().filter((c) => this.store.retryable(c));
     if (failed.length === 0) return;
     const unsent = failed.filter((c) => c.id === null);
     for (const card of unsent) this.store.requeue(card.key);
@@ -266,6 +258,7 @@ export class MainWindow {
   }
 
   private async retryOne(card: Card, report = true): Promise<boolean> {
+    if (!this.store.retryable(card)) return false;
     if (card.id === null) {
       this.store.requeue(card.key);
       await this.uploadAll();
@@ -415,8 +408,9 @@ export class MainWindow {
   private async clear(): Promise<void> {
     if (this.uploadsRunning > 0) await this.platform.cancelUploads().catch(() => 0);
     this.store.clear();
-    this.eta.reset();
+    this.statusBar.reset();
     this.awaitingFinish = false;
+    this.cancelledRun = false;
     this.watchBatch();
     this.notice('Cleared. New files start a new batch.');
   }
@@ -433,14 +427,7 @@ export class MainWindow {
 
   private applySettings(settings: Settings): void {
     this.settings = settings;
-    setText(
-      byId('output-folder'),
-      !this.platform.capabilities.chooseFolder
-        ? 'Results go to the browser’s downloads'
-        : settings.outputFolder
-          ? `Output: ${settings.outputFolder}`
-          : 'Output folder: not chosen yet',
-    );
+    this.statusBar.showOutputFolder(settings, this.platform.capabilities.chooseFolder);
     if (this.connection.url === '') this.connection = { ...this.connection, url: settings.backendUrl };
     this.refresh();
   }
@@ -453,77 +440,37 @@ export class MainWindow {
     }
   }
 
-  private setConnection(state: LiveConnection): void {
+  private setConnection(next: LiveConnection): void {
+    // Each reconnection attempt after going offline is still offline until it opens: the banner and the
+    // buttons must not flicker (nor Upload be clickable) for the moment an attempt takes.
+    const state = next.state === 'connecting' && this.connection.state === 'offline' ? this.connection : next;
     this.connection = state;
-    const offline = state.state === 'offline';
-    const needsToken = offline && state.code === 'UNAUTHORIZED';
-    show(byId('offline-banner'), offline);
-    show(byId('offline-action'), needsToken);
-    if (needsToken) {
-      // Not "unreachable": it answers, and the person can fix this here.
-      setText(byId('offline-title'), 'API token needed.');
-      const keeps = this.platform.kind === 'browser' ? '; this browser keeps it' : '';
-      setText(byId('offline-text'), `The backend at ${state.url || 'this address'} asks for one: ${state.error ?? 'no token given'}. Enter it in Settings${keeps}.`);
-      if (!this.askedForToken) {
-        this.askedForToken = true;
-        void this.settingsDialog.open();
-      }
-    } else if (offline) {
-      const retry = state.retryInMs ? ` Reconnecting in ${Math.ceil(state.retryInMs / 1000)} s.` : '';
-      const local = this.platform.capabilities.localResize ? 'Previews and “Resize locally” keep working.' : 'Previews keep working.';
-      setText(byId('offline-title'), 'Offline.');
-      setText(byId('offline-text'), `The backend at ${state.url || 'the configured address'} is unreachable (${state.error ?? 'no connection'}). ${local}${retry}`);
+    this.banner.show(state);
+    // Asked once by itself; later, the banner's button opens Settings.
+    if (ConnectionBanner.needsToken(state) && !this.askedForToken) {
+      this.askedForToken = true;
+      void this.settingsDialog.open();
     }
     if (state.state === 'open') this.askedForToken = false;
-    document.body.dataset.connection = state.state;
-    setText(
-      byId('connection'),
-      state.state === 'open'
-        ? `● Connected to ${state.url}`
-        : state.state === 'connecting'
-          ? `○ Connecting to ${state.url}…`
-          : needsToken
-            ? `✕ API token needed (${state.url})`
-            : `✕ Offline (${state.url})`,
-    );
+    this.statusBar.showConnection(state);
     this.refresh();
   }
 
   private refresh(): void {
     const counts = this.store.counts();
     const offline = this.connection.state === 'offline';
-    const total = counts.total;
-    const done = this.store.list().reduce((sum, card) => sum + cardWork(card), 0);
-
-    const progress = byId<HTMLProgressElement>('overall-progress');
-    progress.max = Math.max(1, total);
-    progress.value = done;
-    const parts = [
-      plural(total, 'file'),
-      counts.queued ? `${counts.queued} queued` : '',
-      counts.uploading ? `${counts.uploading} uploading` : '',
-      counts.pending ? `${counts.pending} pending` : '',
-      counts.processing ? `${counts.processing} processing` : '',
-      counts.completed ? `${counts.completed} completed` : '',
-      counts.failed ? `${counts.failed} failed` : '',
-    ].filter(Boolean);
-    setText(byId('summary-text'), total === 0 ? 'No files yet' : parts.join(' · '));
-    const active = this.store.inFlight() > 0;
-    const eta = active ? this.eta.update(done, total - counts.queued, Date.now()) : null;
-    setText(byId('eta'), active ? (eta === null ? 'Estimating time left…' : `About ${formatDuration(eta)} left`) : '');
-    show(byId('empty-state'), total === 0);
-    setText(byId('batch-id'), `Batch ${this.store.batchId.slice(0, 8)}`);
+    this.statusBar.showProgress();
 
     const set = (id: string, enabled: boolean): void => {
       this.buttons[id]!.disabled = !enabled;
     };
     set('upload', !offline && this.store.uploadable().length > 0);
     set('cancel', this.uploadsRunning > 0 || counts.uploading > 0);
-    set('retry-failed', !offline && counts.failed > 0);
+    set('retry-failed', !offline && this.store.list().some((c) => this.store.retryable(c)));
     set('download-all', !offline && !this.busy.download && counts.completed > 0);
-    set('resize-locally', !this.busy.resize && total > 0);
+    set('resize-locally', !this.busy.resize && counts.total > 0);
     set('open-folder', Boolean(this.settings?.outputFolder));
-    set('clear', total > 0);
+    set('clear', counts.total > 0);
 
     this.checkFinished();
   }
@@ -531,8 +478,17 @@ export class MainWindow {
   private checkFinished(): void {
     if (!this.awaitingFinish || this.uploadsRunning > 0 || this.store.inFlight() > 0) return;
     const counts = this.store.counts();
+    if (this.cancelledRun && counts.queued > 0) {
+      // Not "finished": some files were never sent.
+      this.awaitingFinish = false;
+      this.cancelledRun = false;
+      this.notice(`Upload cancelled: ${counts.completed} completed, ${counts.failed} failed, ${counts.queued} not uploaded`);
+      document.body.dataset.batchCancelled = 'true';
+      return;
+    }
     if (counts.completed + counts.failed === 0) return;
     this.awaitingFinish = false;
+    this.cancelledRun = false;
     const body = `${counts.completed} completed${counts.failed ? `, ${counts.failed} failed` : ''}`;
     this.notice(`Batch finished: ${body}`);
     document.body.dataset.batchFinished = 'true';

@@ -1,14 +1,29 @@
 /**
  * Files in a plain browser: what a file input or a drop gives. The File
  * objects are kept by key, since the UI only holds LocalFile descriptions
- * and later asks for previews and uploads by key. As on the desktop, only
- * .jpg/.jpeg names are taken (the content is judged later, by magic bytes),
- * everything else is counted as ignored, and dropped folders are walked
- * recursively in a stable (name) order.
+ * and later asks for previews and uploads by key. As on the desktop, a file
+ * is taken when its content is a JPEG, PNG or WebP image (magic bytes, as
+ * the backend judges it), whatever its name, or when its name says JPEG
+ * (the preview then tells what it really is); everything else is counted as
+ * ignored, and dropped folders are walked recursively in a stable (name)
+ * order.
  */
+import { detectFormat } from './imaging-rules.js';
 import { PlatformError, type AddedFiles, type LocalFile } from './platform.js';
 
 const JPG = /\.jpe?g$/i;
+/** Enough for every signature detectFormat knows (WebP's is at bytes 8–11). */
+const MAGIC_BYTES = 12;
+
+/** Whether a file is taken: an image by its content, or JPEG by its name. */
+export async function isPhoto(file: File): Promise<boolean> {
+  if (JPG.test(file.name)) return true;
+  try {
+    return detectFormat(new Uint8Array(await file.slice(0, MAGIC_BYTES).arrayBuffer())) !== null;
+  } catch {
+    return false;
+  }
+}
 /** Same cap as the desktop's scanner: a drop of a whole disk must not freeze the page. */
 export const MAX_FILES = 10_000;
 
@@ -36,12 +51,17 @@ export async function walkEntries(entries: readonly FileSystemEntry[], maxFiles 
   const pathOf = (entry: FileSystemEntry): string => (entry.fullPath || entry.name).replace(/^\//, '');
 
   const readFiles = async (files: FileSystemFileEntry[]): Promise<void> => {
-    const room = Math.max(0, maxFiles - result.found.length);
-    // Reading a File object is one round trip each: the entries of a folder are read together.
+    // Reading a File object (and its first bytes) is a round trip each: entries are read a chunk at a time,
+    // and no further than the cap.
+    for (let start = 0; start < files.length && result.found.length < maxFiles; start += 100) {
+      await readChunk(files.slice(start, start + 100));
+    }
+  };
+  const readChunk = async (files: FileSystemFileEntry[]): Promise<void> => {
     const read = await Promise.all(
-      files.slice(0, room).map((entry) =>
+      files.map((entry) =>
         new Promise<File>((resolve, reject) => entry.file(resolve, reject)).then(
-          (file): FoundFile => ({ file, path: pathOf(entry) }),
+          async (file): Promise<FoundFile | 'ignored'> => ((await isPhoto(file)) ? { file, path: pathOf(entry) } : 'ignored'),
           () => {
             result.unreadable.push(pathOf(entry));
             return null;
@@ -49,7 +69,10 @@ export async function walkEntries(entries: readonly FileSystemEntry[], maxFiles 
         ),
       ),
     );
-    for (const item of read) if (item) result.found.push(item);
+    for (const item of read) {
+      if (item === 'ignored') result.ignored++;
+      else if (item && result.found.length < maxFiles) result.found.push(item);
+    }
   };
 
   const visit = async (list: readonly FileSystemEntry[]): Promise<void> => {
@@ -58,8 +81,7 @@ export async function walkEntries(entries: readonly FileSystemEntry[], maxFiles 
     for (const entry of list) {
       if (entry.isDirectory) folders.push(entry as FileSystemDirectoryEntry);
       else if (!entry.isFile) result.ignored++;
-      else if (JPG.test(entry.name)) files.push(entry as FileSystemFileEntry);
-      else result.ignored++;
+      else files.push(entry as FileSystemFileEntry);
     }
     await readFiles(files);
     for (const folder of folders) {
@@ -111,15 +133,10 @@ export class BrowserFiles {
     return file;
   }
 
-  /** The plain File list of an input (or of a drop without entries): JPG names taken, others counted. */
-  fromList(list: readonly File[]): AddedFiles {
+  /** The plain File list of an input (or of a drop without entries): photos taken, others counted. */
+  async fromList(list: readonly File[]): Promise<AddedFiles> {
     const walked: Walked = { found: [], ignored: 0, unreadable: [] };
-    for (const file of list) {
-      if (!JPG.test(file.name)) walked.ignored++;
-      else if (walked.found.length < MAX_FILES) {
-        walked.found.push({ file, path: (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name });
-      }
-    }
+    await addLoose(walked, list, (file) => (file as File & { webkitRelativePath?: string }).webkitRelativePath || file.name);
     return this.add(walked);
   }
 
@@ -130,13 +147,13 @@ export class BrowserFiles {
       input.multiple = true;
       // A folder picker lists every file (non-JPGs are counted as ignored); the file picker offers JPGs first.
       if (folders) input.webkitdirectory = true;
-      else input.accept = '.jpg,.jpeg,image/jpeg';
+      else input.accept = '.jpg,.jpeg,.png,.webp,image/jpeg,image/png,image/webp';
       this.input = input;
       const finish = (value: AddedFiles | null): void => {
         if (this.input === input) this.input = null;
         resolve(value);
       };
-      input.addEventListener('change', () => finish(this.fromList([...(input.files ?? [])])), { once: true });
+      input.addEventListener('change', () => void this.fromList([...(input.files ?? [])]).then(finish), { once: true });
       input.addEventListener('cancel', () => finish(null), { once: true });
       input.click();
     });
@@ -159,12 +176,18 @@ export class BrowserFiles {
     }
     // No items API at all (an old browser): the flat list, no folders.
     if (entries.length === 0 && loose.length === 0) return Promise.resolve(this.fromList([...data.files]));
-    return walkEntries(entries).then((walked) => {
-      for (const file of loose) {
-        if (!JPG.test(file.name)) walked.ignored++;
-        else if (walked.found.length < MAX_FILES) walked.found.push({ file, path: file.name });
-      }
+    return walkEntries(entries).then(async (walked) => {
+      await addLoose(walked, loose, (file) => file.name);
       return this.add(walked);
     });
   }
+}
+
+/** Files without entries: each photo taken (up to MAX_FILES), the rest counted as ignored. */
+async function addLoose(walked: Walked, files: readonly File[], pathOf: (file: File) => string): Promise<void> {
+  const photo = await Promise.all(files.map(isPhoto));
+  files.forEach((file, i) => {
+    if (!photo[i]) walked.ignored++;
+    else if (walked.found.length < MAX_FILES) walked.found.push({ file, path: pathOf(file) });
+  });
 }

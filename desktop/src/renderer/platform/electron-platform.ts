@@ -1,29 +1,121 @@
-/** The Platform over the preload's window.imgfleet (IPC to the main process). */
+/**
+ * The Platform over the preload's window.imgfleet (IPC to the main process),
+ * put together from one part per feature: files, uploads, results, live
+ * streams. Each part is a thin translation: the work is the main process's.
+ */
 import type { InvokeChannel, EventChannel } from '../../shared/channels.js';
 import type { EventPayloads, ImgfleetBridge, InvokeArgs, InvokeResults } from '../../shared/ipc-contract.js';
 import type { ConnectionState, ScanResult, WriteOutcome, WriteSummary } from '../../shared/models.js';
-import { PlatformError, type AddedFiles, type LiveConnection, type LocalFile, type Platform } from './platform.js';
+import { PlatformError, errorMessage, type AddedFiles, type LiveConnection, type LocalFile, type Platform } from './platform.js';
 
 /** The main process words a refused token as "… (401)"; the UI branches on a code. */
 const withCode = (state: ConnectionState): LiveConnection =>
   state.state === 'offline' && /\(401\)/.test(state.error ?? '') ? { ...state, code: 'UNAUTHORIZED' } : state;
 
-export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
-  const call = async <C extends InvokeChannel>(channel: C, args: InvokeArgs[C]): Promise<InvokeResults[C]> => {
-    const result = await bridge.invoke(channel, args);
-    if (!result.ok) throw new PlatformError(result.error.code, result.error.message);
-    return result.value;
-  };
-  const on = <E extends EventChannel>(channel: E, listener: (payload: EventPayloads[E]) => void): (() => void) =>
-    bridge.on(channel, listener);
+const pathOf = (file: LocalFile): string => file.path ?? file.key;
 
+/** The bridge as typed calls (a refusal becomes a PlatformError) and subscriptions. */
+interface Ipc {
+  bridge: ImgfleetBridge;
+  call<C extends InvokeChannel>(channel: C, args: InvokeArgs[C]): Promise<InvokeResults[C]>;
+  on<E extends EventChannel>(channel: E, listener: (payload: EventPayloads[E]) => void): () => void;
+}
+
+function ipcOver(bridge: ImgfleetBridge): Ipc {
+  return {
+    bridge,
+    async call(channel, args) {
+      const result = await bridge.invoke(channel, args);
+      if (!result.ok) throw new PlatformError(result.error.code, result.error.message);
+      return result.value;
+    },
+    on: (channel, listener) => bridge.on(channel, listener),
+  };
+}
+
+export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
+  const ipc = ipcOver(bridge);
+  const { call, on } = ipc;
+  return {
+    kind: 'electron',
+    capabilities: { localResize: true, chooseFolder: true, openFolder: true, notifications: true, batchArchive: false },
+
+    getSettings: () => call('settings:get', {}),
+    updateSettings: (patch) => call('settings:update', patch),
+    ...electronFiles(ipc),
+    ...electronUploads(ipc),
+    ...electronResults(ipc),
+    ...electronLive(ipc),
+    stats: () => call('stats:get', {}),
+    checkBackend: () => call('backend:check', {}),
+
+    async notify(title, body) {
+      await call('notify', { title, body });
+    },
+    async openMetricsWindow() {
+      await call('window:open-metrics', {});
+    },
+    onMenuCommand(listener) {
+      return on('menu:command', ({ command }) => listener(command));
+    },
+  };
+}
+
+function electronFiles({ bridge, call }: Ipc): Pick<Platform, 'pickFiles' | 'filesFromDrop' | 'preview'> {
   const toAdded = (scan: ScanResult): AddedFiles => ({
     files: scan.files.map((f): LocalFile => ({ key: f.path, name: f.name, size: f.size, path: f.path })),
     ignored: scan.ignored,
     unreadable: scan.unreadable,
   });
-  const pathOf = (file: LocalFile): string => file.path ?? file.key;
+  return {
+    async pickFiles({ folders }) {
+      const scan = await call('files:pick', { folders });
+      return scan ? toAdded(scan) : null;
+    },
+    async filesFromDrop(data) {
+      // Folders arrive as File objects too; their path is the folder's, which the scan walks.
+      const paths = [...data.files].map((file) => bridge.pathForFile(file)).filter((p) => p !== '');
+      if (paths.length === 0) return { files: [], ignored: data.files.length };
+      return toAdded(await call('files:scan', { paths }));
+    },
+    preview: (file) => call('preview:make', { path: pathOf(file) }),
+  };
+}
 
+function electronUploads({ call, on }: Ipc): Pick<Platform, 'upload' | 'cancelUploads' | 'listBatch' | 'retry' | 'remove'> {
+  return {
+    async upload(batchId, files, handlers) {
+      const waiting = new Set(files.map((f) => f.key));
+      // Progress events of other concurrent uploads from this window are not ours to report.
+      const offProgress = on('upload:progress', (p) => waiting.has(p.key) && handlers.progress(p));
+      const offResult = on('upload:result', (o) => {
+        if (waiting.delete(o.key)) handlers.result(o);
+      });
+      try {
+        const refs = files.map((f) => ({ key: f.key, path: pathOf(f), ...(f.idempotencyKey ? { idempotencyKey: f.idempotencyKey } : {}) }));
+        const summary = await call('upload:start', { batchId, files: refs });
+        // The summary repeats every outcome: none is lost if a pushed one arrives after the reply.
+        for (const outcome of summary.outcomes) if (waiting.delete(outcome.key)) handlers.result(outcome);
+        return summary;
+      } finally {
+        offProgress();
+        offResult();
+      }
+    },
+    async cancelUploads() {
+      return (await call('upload:cancel', {})).cancelled;
+    },
+    listBatch: (batchId) => call('images:list', { batchId }),
+    async retry(id) {
+      await call('images:retry', { id });
+    },
+    async remove(id) {
+      await call('images:delete', { id });
+    },
+  };
+}
+
+function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downloadArchive' | 'resizeLocally' | 'chooseFolder' | 'openFolder'> {
   /** Reports each file's outcome once: as it is pushed, or from the final summary if the push comes late. */
   const withOutcomes = async (
     channel: 'download:progress' | 'resize:progress',
@@ -43,56 +135,7 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
       off();
     }
   };
-
   return {
-    kind: 'electron',
-    capabilities: { localResize: true, chooseFolder: true, openFolder: true, notifications: true, batchArchive: false },
-
-    getSettings: () => call('settings:get', {}),
-    updateSettings: (patch) => call('settings:update', patch),
-
-    async pickFiles({ folders }) {
-      const scan = await call('files:pick', { folders });
-      return scan ? toAdded(scan) : null;
-    },
-    async filesFromDrop(data) {
-      // Folders arrive as File objects too; their path is the folder's, which the scan walks.
-      const paths = [...data.files].map((file) => bridge.pathForFile(file)).filter((p) => p !== '');
-      if (paths.length === 0) return { files: [], ignored: data.files.length };
-      return toAdded(await call('files:scan', { paths }));
-    },
-
-    preview: (file) => call('preview:make', { path: pathOf(file) }),
-
-    async upload(batchId, files, handlers) {
-      const waiting = new Set(files.map((f) => f.key));
-      // Progress events of other concurrent uploads from this window are not ours to report.
-      const offProgress = on('upload:progress', (p) => waiting.has(p.key) && handlers.progress(p));
-      const offResult = on('upload:result', (o) => {
-        if (waiting.delete(o.key)) handlers.result(o);
-      });
-      try {
-        const summary = await call('upload:start', { batchId, files: files.map((f) => ({ key: f.key, path: pathOf(f) })) });
-        // The summary repeats every outcome: none is lost if a pushed one arrives after the reply.
-        for (const outcome of summary.outcomes) if (waiting.delete(outcome.key)) handlers.result(outcome);
-        return summary;
-      } finally {
-        offProgress();
-        offResult();
-      }
-    },
-    async cancelUploads() {
-      return (await call('upload:cancel', {})).cancelled;
-    },
-
-    listBatch: (batchId) => call('images:list', { batchId }),
-    async retry(id) {
-      await call('images:retry', { id });
-    },
-    async remove(id) {
-      await call('images:delete', { id });
-    },
-
     download(items, onResult) {
       return withOutcomes('download:progress', items, onResult, () => call('download:images', { items }));
     },
@@ -110,13 +153,15 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
     async openFolder() {
       await call('folder:open', {});
     },
+  };
+}
 
+function electronLive({ call, on }: Ipc): Pick<Platform, 'watchEvents' | 'watchMetrics'> {
+  return {
     watchEvents(batchId, onStatus, onConnection) {
       const offStatus = on('events:status', (e) => e.batchId === batchId && onStatus(e));
       const offConnection = on('events:connection', (c) => onConnection(withCode(c)));
-      call('events:watch', { batchId }).catch((err: unknown) =>
-        onConnection({ state: 'offline', url: '', error: err instanceof Error ? err.message : String(err) }),
-      );
+      call('events:watch', { batchId }).catch((err: unknown) => onConnection({ state: 'offline', url: '', error: errorMessage(err) }));
       return () => {
         offStatus();
         offConnection();
@@ -136,18 +181,6 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
         stop();
         throw err;
       }
-    },
-    stats: () => call('stats:get', {}),
-    checkBackend: () => call('backend:check', {}),
-
-    async notify(title, body) {
-      await call('notify', { title, body });
-    },
-    async openMetricsWindow() {
-      await call('window:open-metrics', {});
-    },
-    onMenuCommand(listener) {
-      return on('menu:command', ({ command }) => listener(command));
     },
   };
 }

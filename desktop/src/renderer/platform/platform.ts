@@ -36,6 +36,9 @@ export interface LocalFile {
   path?: string;
 }
 
+/** A file to upload, with the Idempotency-Key of an earlier request of it that got no answer. */
+export type UploadItem = LocalFile & { idempotencyKey?: string };
+
 export interface AddedFiles {
   files: LocalFile[];
   /** Non-JPG files that were skipped. */
@@ -79,7 +82,7 @@ export interface Platform {
 
   upload(
     batchId: string,
-    files: LocalFile[],
+    files: UploadItem[],
     on: { progress(p: UploadProgress): void; result(o: UploadOutcome): void },
   ): Promise<UploadSummary>;
   cancelUploads(): Promise<number>;

@@ -1,0 +1,28 @@
+/** Uploads (of readableFiles only, through the window's own Uploader) and the batch's images on the backend. */
+import type { HandlerMap } from '../../shared/ipc-contract.js';
+import type { MainContext } from './context.js';
+
+export type UploadHandlers = Pick<HandlerMap, 'upload:start' | 'upload:cancel' | 'images:list' | 'images:retry' | 'images:delete'>;
+
+export function uploadHandlers(ctx: MainContext): UploadHandlers {
+  return {
+    'upload:start': async (sender, { batchId, files }) => {
+      ctx.readableFiles.require(files);
+      const { uploader } = ctx.sessions.of(sender);
+      return uploader.upload(batchId, files, {
+        onProgress: (progress) => ctx.send(sender, 'upload:progress', progress),
+        onResult: (outcome) => ctx.send(sender, 'upload:result', outcome),
+      });
+    },
+    'upload:cancel': async (sender) => ({ cancelled: ctx.sessions.of(sender).uploader.cancel() }),
+    'images:list': async (_sender, { batchId }) => ctx.client().listBatch(batchId),
+    'images:retry': async (_sender, { id }) => {
+      await ctx.client().retry(id);
+      return { id };
+    },
+    'images:delete': async (_sender, { id }) => {
+      await ctx.client().remove(id);
+      return { id };
+    },
+  };
+}

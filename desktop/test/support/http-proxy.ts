@@ -1,0 +1,83 @@
+/**
+ * A real HTTP proxy in front of the real backend, for the faults only an
+ * HTTP-level middlebox can give: it records every request's method, path and
+ * headers, and for uploads (POST /api/v1/images) it can answer 503 itself
+ * (after reading the body, as an overloaded gateway would) or read the whole
+ * body and never answer (a stuck backend). Everything else, event streams
+ * included, is forwarded as it comes.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export type UploadFault = 'forward' | 'unavailable' | 'stall';
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  fault: UploadFault;
+}
+
+export interface HttpProxy {
+  url: string;
+  requests: SeenRequest[];
+  /** The uploads seen (POST /api/v1/images), in order. */
+  uploads(): SeenRequest[];
+  /** Decides what happens to the next upload (default: forward). */
+  setUploadFault(decide: (upload: SeenRequest, index: number) => UploadFault): void;
+  close(): Promise<void>;
+}
+
+export async function startHttpProxy(target: string): Promise<HttpProxy> {
+  const targetUrl = new URL(target);
+  const requests: SeenRequest[] = [];
+  let decide: (upload: SeenRequest, index: number) => UploadFault = () => 'forward';
+  let uploadCount = 0;
+  const stalled = new Set<http.ServerResponse>();
+
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const upstream = http.request(
+      { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.on('error', () => res.destroy());
+    res.on('close', () => upstream.destroy());
+    req.pipe(upstream);
+  };
+
+  const server = http.createServer((req, res) => {
+    const seen: SeenRequest = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, fault: 'forward' };
+    requests.push(seen);
+    const isUpload = seen.method === 'POST' && seen.path.startsWith('/api/v1/images');
+    if (isUpload) seen.fault = decide(seen, uploadCount++);
+    if (seen.fault === 'forward') return forward(req, res);
+    req.resume();
+    req.on('end', () => {
+      if (seen.fault === 'stall') {
+        stalled.add(res);
+        res.on('close', () => stalled.delete(res));
+        return;
+      }
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'the gateway is overloaded', code: 'UNAVAILABLE' }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    uploads: () => requests.filter((r) => r.method === 'POST' && r.path.startsWith('/api/v1/images')),
+    setUploadFault(next) {
+      decide = next;
+    },
+    async close() {
+      for (const res of stalled) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
