@@ -89,8 +89,9 @@ export function jpegShrinkOnLoad(shrink: number): number {
 /**
  * The exact size sharp gives for `input` under `box`, computed as its
  * pipeline does: orientation first (a quarter turn swaps the axes), the
- * decoder's shrink-on-load (JPEG decodes at 1/2, 1/4 or 1/8, rounding up;
- * WebP at the scale itself), the shrink factor again on what was loaded,
+ * decoder's shrink-on-load (JPEG decodes at 1/2, 1/4 or 1/8, which libvips
+ * rounds down; WebP at the scale itself, to the nearest pixel), the shrink factor
+ * again on what was loaded,
  * libvips' rounding, then for `cover` the crop to the box. With enlarge off,
  * `cover` of an image smaller than the box crops only the axis that
  * overflows (1000x400 into 800x600 gives 800x400). A test holds this and
@@ -102,7 +103,7 @@ export function targetSize(input: SizeInput, box: SizeOptions): Size {
   const shrink = Math.min(first.h, first.v);
   if (input.format === 'jpeg') {
     const f = jpegShrinkOnLoad(shrink);
-    if (f > 1) size = { width: Math.ceil(size.width / f), height: Math.ceil(size.height / f) };
+    if (f > 1) size = { width: Math.max(1, Math.floor(size.width / f)), height: Math.max(1, Math.floor(size.height / f)) };
   } else if (input.format === 'webp' && shrink > 1) {
     size = { width: Math.round(size.width / shrink), height: Math.round(size.height / shrink) };
   }
