@@ -53,17 +53,32 @@ export interface TimeLimitSettings {
   baseMs: number;
   /** Added per MiB of decoded pixels (see decodeMemoryBytes). */
   perDecodedMiBMs: number;
+  /** Added per megapixel of the output box, by format: encoders differ by 40x (AVIF is the slowest). */
+  perOutputMegapixelMs: Readonly<Record<'jpeg' | 'webp' | 'avif' | 'png', number>>;
 }
 
 /**
- * A 12-MP photo (36 MiB decoded) takes ~0.5 s on one core: 5 s plus 8 ms per
- * decoded MiB leaves it ten times that, gives a 10000x10000 16-bit RGBA PNG
- * (763 MiB) ~11 s, and stops a 1×10,000,000 PNG (29 MiB, but ten million
- * rows, ~5–10 s of decoding) after ~5 s.
+ * A 12-MP photo (36 MiB decoded) to 800x600 JPEG takes ~0.5 s of one core:
+ * 5 s plus 8 ms per decoded MiB plus the encoder's share leaves it ten
+ * times that, gives a 10000x10000 16-bit RGBA PNG (763 MiB) ~11 s, and stops
+ * a 1x10,000,000 PNG (10 MB decoded, but ten million rows: 5-10 s of
+ * decoding) after ~5 s. AVIF's encoder gets ~4 s per output megapixel (it
+ * measured 0.4 s for 800x600 on an idle core, ten times that on a loaded one).
  */
-export const DEFAULT_TIME_LIMIT: Readonly<TimeLimitSettings> = Object.freeze({ baseMs: 5000, perDecodedMiBMs: 8 });
+export const DEFAULT_TIME_LIMIT: Readonly<TimeLimitSettings> = Object.freeze({
+  baseMs: 5000,
+  perDecodedMiBMs: 8,
+  perOutputMegapixelMs: Object.freeze({ jpeg: 100, webp: 1000, avif: 8000, png: 1000 }),
+});
 
-/** The processing time limit for an image whose decode needs `decodeBytes`. */
-export function processingTimeLimitMs(decodeBytes: number, settings: TimeLimitSettings = DEFAULT_TIME_LIMIT): number {
-  return Math.ceil(settings.baseMs + (decodeBytes / (1024 * 1024)) * settings.perDecodedMiBMs);
+/** What the encoder will make: the box's pixels bound the output's. */
+export interface OutputCost {
+  pixels: number;
+  format: 'jpeg' | 'webp' | 'avif' | 'png';
+}
+
+/** The processing time limit for an image whose decode needs `decodeBytes`, encoded as `output`. */
+export function processingTimeLimitMs(decodeBytes: number, settings: TimeLimitSettings = DEFAULT_TIME_LIMIT, output?: OutputCost): number {
+  const encodeMs = output ? (output.pixels / 1e6) * settings.perOutputMegapixelMs[output.format] : 0;
+  return Math.ceil(settings.baseMs + (decodeBytes / (1024 * 1024)) * settings.perDecodedMiBMs + encodeMs);
 }

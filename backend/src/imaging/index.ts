@@ -17,6 +17,7 @@ export {
   DEFAULT_TIME_LIMIT,
   processingTimeLimitMs,
   type DecodeHeader,
+  type OutputCost,
   type TimeLimitSettings,
 } from './decode-cost.js';
 export { optionsFromRules } from './options-from-rules.js';

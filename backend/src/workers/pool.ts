@@ -77,7 +77,10 @@ export class ResizePool {
   limitFor(rules: ResizeRules, run: ResizeRun = {}): number | undefined {
     if (run.timeLimitMs !== undefined) return run.timeLimitMs;
     if (!this.timeLimit) return undefined;
-    return processingTimeLimitMs(run.decodeBytes ?? largestDecode(rules), this.timeLimit);
+    const output = run.options
+      ? { pixels: run.options.width * run.options.height, format: run.options.format }
+      : { pixels: rules.maxWidth * rules.maxHeight, format: 'jpeg' as const };
+    return processingTimeLimitMs(run.decodeBytes ?? largestDecode(rules), this.timeLimit, output);
   }
 
   /**

@@ -84,7 +84,9 @@ describe('decode memory from the header', () => {
     assert.equal(processingTimeLimitMs(0), 5000);
     assert.ok(processingTimeLimitMs(36_000_000) < 5400, 'a 12-MP photo gets about the base');
     assert.ok(processingTimeLimitMs(800_000_000) > 10_000, 'the 800 MB decode gets more');
-    assert.equal(processingTimeLimitMs(2 * 1024 * 1024, { baseMs: 100, perDecodedMiBMs: 10 }), 120);
+    const settings = { baseMs: 100, perDecodedMiBMs: 10, perOutputMegapixelMs: { jpeg: 1, webp: 2, avif: 1000, png: 2 } };
+    assert.equal(processingTimeLimitMs(2 * 1024 * 1024, settings), 120);
+    assert.equal(processingTimeLimitMs(2 * 1024 * 1024, settings, { pixels: 2_000_000, format: 'avif' }), 2120, 'AVIF encoding is given its time');
   });
 });
 

@@ -79,8 +79,11 @@ describe('resize pool', () => {
   });
 
   it('derives the limit from the decode size, the worst case the rules admit when unknown', () => {
-    assert.equal(pool.limitFor(DEFAULT_RULES, { decodeBytes: 36_000_000 }), Math.ceil(5000 + (36_000_000 / 2 ** 20) * 8));
-    assert.equal(pool.limitFor(DEFAULT_RULES), Math.ceil(5000 + ((100_000_000 * 8) / 2 ** 20) * 8));
+    const jpegBox = 0.48 * 100; // 800x600 JPEG: 100 ms per output megapixel
+    assert.equal(pool.limitFor(DEFAULT_RULES, { decodeBytes: 36_000_000 }), Math.ceil(5000 + (36_000_000 / 2 ** 20) * 8 + jpegBox));
+    assert.equal(pool.limitFor(DEFAULT_RULES), Math.ceil(5000 + ((100_000_000 * 8) / 2 ** 20) * 8 + jpegBox));
+    const avif4k = outputOptionsSchema.parse({ format: 'avif', width: 3840, height: 2160 });
+    assert.equal(pool.limitFor(DEFAULT_RULES, { decodeBytes: 0, options: avif4k }), Math.ceil(5000 + 3840 * 2160 * 8000 / 1e6));
     assert.equal(pool.limitFor(DEFAULT_RULES, { timeLimitMs: 1234 }), 1234);
     const unlimited = new ResizePool(1, { timeLimit: null });
     try {
