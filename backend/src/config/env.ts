@@ -57,7 +57,8 @@ export const envSchema = z.object({
   HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(20),
   /** Longer than this without a free upload slot, and the pod says it is not ready. */
   READY_SLOT_WAIT_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
-  IMAGE_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(3600).default(60),
+  /** Shorter than SHUTDOWN_GRACE_SECONDS, so a drain can always finish the image in hand. */
+  IMAGE_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(3600).default(20),
   /** Decode memory all worker threads may use at once (width × height × bands × bytes per band). */
   DECODE_MEMORY_MB: int(16, 1024 * 1024).default(384),
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().min(1).max(24 * 365).default(24),

@@ -8,7 +8,9 @@ export type ImageErrorCode =
   | 'FILE_TOO_LARGE'
   | 'UNSUPPORTED_TYPE'
   | 'TOO_MANY_PIXELS'
-  | 'CORRUPT_IMAGE';
+  | 'CORRUPT_IMAGE'
+  /** Processing took longer than the image's time limit. */
+  | 'TIMEOUT';
 
 export class ImageError extends Error {
   readonly code: ImageErrorCode;

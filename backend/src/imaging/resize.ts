@@ -3,9 +3,16 @@
  * by the desktop's "resize locally", so both give the same bytes.
  */
 import sharp, { type Metadata } from 'sharp';
+import type { OutputFormat, OutputOptions } from '../contract/output-options.js';
+import { decodeMemoryBytes } from './decode-cost.js';
 import { detectFormat, type ImageFormat } from './detect.js';
+import { applyOutput } from './encode.js';
 import { ImageError } from './errors.js';
-import { fitInside, orientedSize, type ResizeRules, type Size } from './rules.js';
+import { optionsFromRules } from './options-from-rules.js';
+import { orientedSize, targetSize, type ResizeRules, type Size, type SizeOptions } from './rules.js';
+
+/** What is checked before any decoding. */
+export type InputLimits = Pick<ResizeRules, 'maxPixels' | 'maxBytes'>;
 
 export interface ImageHeader extends Size {
   format: ImageFormat;
@@ -13,16 +20,31 @@ export interface ImageHeader extends Size {
   orientation: number | undefined;
   /** Width and height after the EXIF orientation is applied. */
   oriented: Size;
-  /** Size the resize rules will produce. */
+  /** Size the output options (or the rules' box) will produce: exactly sharp's. */
   target: Size;
+  /** Bands once decoded (palette PNGs count as the RGB(A) they decode to). */
+  channels: number;
+  /** 1 for 8-bit samples, 2 for 16-bit. */
+  bytesPerChannel: number;
+  /** Adam7 PNG or progressive JPEG: decoded whole, not streamed. */
+  interlaced: boolean;
+  /** Memory the decode needs, bytes (see decode-cost.ts). */
+  decodeBytes: number;
 }
 
 export interface ResizeResult {
-  /** Always a baseline JPEG, metadata stripped, sRGB. */
+  /** The encoded output, sRGB, metadata as the options say. */
   data: Buffer;
   width: number;
   height: number;
+  /** The output's format (the input's is `input.format`). */
+  format: OutputFormat;
   input: ImageHeader;
+}
+
+export interface RenderControl {
+  /** libvips stops the decode/encode after this many whole seconds (0: no limit). */
+  timeoutSeconds?: number;
 }
 
 const MiB = 1024 * 1024;
@@ -31,75 +53,119 @@ function formatBytes(bytes: number): string {
   return bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${bytes} bytes`;
 }
 
-/** A sharp/libvips failure, told as a per-file reason. */
-function corrupt(err: unknown): ImageError {
-  const detail = err instanceof Error ? err.message.split('\n')[0] : String(err);
-  return new ImageError('CORRUPT_IMAGE', `corrupt or truncated image data (${detail})`);
+function detailOf(err: unknown): string {
+  return err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
 }
 
-/** Checks everything that can be known without decoding pixels. */
-export async function readHeader(
-  bytes: Uint8Array,
-  rules: Pick<ResizeRules, 'maxWidth' | 'maxHeight' | 'maxPixels' | 'maxBytes'>,
-): Promise<ImageHeader> {
+/** A sharp/libvips failure, told as a per-file reason. */
+function corrupt(err: unknown): ImageError {
+  return new ImageError('CORRUPT_IMAGE', `corrupt or truncated image data (${detailOf(err)})`);
+}
+
+function failure(err: unknown, timeoutSeconds: number): ImageError {
+  if (timeoutSeconds > 0 && /^timeout\b/i.test(detailOf(err))) {
+    return new ImageError('TIMEOUT', `processing took longer than the limit of ${timeoutSeconds} s (${detailOf(err)})`);
+  }
+  return corrupt(err);
+}
+
+function checkBytes(bytes: Uint8Array, limits: InputLimits): ImageFormat {
   if (bytes.length === 0) throw new ImageError('EMPTY_FILE', 'the file is empty');
-  if (bytes.length > rules.maxBytes) {
+  if (bytes.length > limits.maxBytes) {
     throw new ImageError(
       'FILE_TOO_LARGE',
-      `the file is ${formatBytes(bytes.length)}, above the limit of ${formatBytes(rules.maxBytes)}`,
+      `the file is ${formatBytes(bytes.length)}, above the limit of ${formatBytes(limits.maxBytes)}`,
     );
   }
   const format = detectFormat(bytes);
   if (!format) {
     throw new ImageError('UNSUPPORTED_TYPE', 'not a JPEG, PNG or WebP image (judged by its content, not its name)');
   }
+  return format;
+}
+
+function headerFrom(format: ImageFormat, meta: Metadata, limits: InputLimits, box: SizeOptions): ImageHeader {
+  if (!meta.width || !meta.height) throw corrupt(new Error('no image dimensions in the header'));
+  const pixels = meta.width * meta.height;
+  if (pixels > limits.maxPixels) {
+    throw new ImageError(
+      'TOO_MANY_PIXELS',
+      `${meta.width}x${meta.height} is ${(pixels / 1e6).toFixed(1)} megapixels, above the limit of ${(limits.maxPixels / 1e6).toFixed(1)}`,
+    );
+  }
+  const size = { width: meta.width, height: meta.height };
+  const decode = { ...size, channels: meta.channels ?? 3, depth: meta.depth, bitsPerSample: meta.bitsPerSample };
+  const decodeBytes = decodeMemoryBytes(decode);
+  return {
+    format,
+    ...size,
+    orientation: meta.orientation,
+    oriented: orientedSize(size, meta.orientation),
+    target: targetSize({ ...size, format, orientation: meta.orientation }, box),
+    channels: decode.channels,
+    bytesPerChannel: decodeBytes / (pixels * Math.max(1, decode.channels)),
+    interlaced: meta.isProgressive === true,
+    decodeBytes,
+  };
+}
+
+async function inspect(bytes: Uint8Array, limits: InputLimits, box: SizeOptions): Promise<{ header: ImageHeader; exif: Buffer | undefined }> {
+  const format = checkBytes(bytes, limits);
   let meta: Metadata;
   try {
     meta = await sharp(bytes, { limitInputPixels: false }).metadata();
   } catch (err) {
     throw corrupt(err);
   }
-  if (!meta.width || !meta.height) throw corrupt(new Error('no image dimensions in the header'));
-  const pixels = meta.width * meta.height;
-  if (pixels > rules.maxPixels) {
-    throw new ImageError(
-      'TOO_MANY_PIXELS',
-      `${meta.width}x${meta.height} is ${(pixels / 1e6).toFixed(1)} megapixels, above the limit of ${(rules.maxPixels / 1e6).toFixed(1)}`,
-    );
-  }
-  const oriented = orientedSize({ width: meta.width, height: meta.height }, meta.orientation);
-  return {
-    format,
-    width: meta.width,
-    height: meta.height,
-    orientation: meta.orientation,
-    oriented,
-    target: fitInside(oriented, rules),
-  };
+  return { header: headerFrom(format, meta, limits, box), exif: meta.exif };
 }
 
 /**
- * Orient, fit inside the box (never enlarge), flatten alpha onto white,
- * convert to sRGB and encode a metadata-free JPEG. Resizing straight from the
- * encoded JPEG lets libvips shrink on load, which is most of the speed.
+ * Checks everything that can be known without decoding pixels. The target
+ * is for `options` when given, else for the rules' box (the earlier call).
  */
-export async function resizeImage(bytes: Uint8Array, rules: ResizeRules): Promise<ResizeResult> {
-  const input = await readHeader(bytes, rules);
+export async function readHeader(
+  bytes: Uint8Array,
+  rules: InputLimits & Partial<Pick<ResizeRules, 'maxWidth' | 'maxHeight' | 'quality'>>,
+  options?: SizeOptions,
+): Promise<ImageHeader> {
+  const box = options ?? optionsFromRules({ maxWidth: rules.maxWidth ?? 800, maxHeight: rules.maxHeight ?? 600, quality: 85 });
+  return (await inspect(bytes, rules, box)).header;
+}
+
+/**
+ * Orient, fit the box, convert to sRGB, flatten alpha for JPEG, keep or
+ * strip metadata and encode, all as `options` say. Resizing straight from
+ * the encoded input lets libvips shrink on load, which is most of the
+ * speed. Any decoder warning fails the image (failOn 'warning'): a damaged
+ * file must never come out as a grey or garbled "completed" result.
+ */
+export async function renderImage(
+  bytes: Uint8Array,
+  options: OutputOptions,
+  limits: InputLimits,
+  control: RenderControl = {},
+): Promise<ResizeResult> {
+  const { header, exif } = await inspect(bytes, limits, options);
+  const timeoutSeconds = control.timeoutSeconds ?? 0;
   try {
-    const { data, info } = await sharp(bytes, {
-      limitInputPixels: rules.maxPixels,
-      // Fail on truncated data; tolerate mere warnings that decoders shrug off.
-      failOn: 'truncated',
-      sequentialRead: true,
-    })
+    let image = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'warning', sequentialRead: true })
       .autoOrient()
-      .resize(rules.maxWidth, rules.maxHeight, { fit: 'inside', withoutEnlargement: true })
-      .flatten({ background: '#ffffff' })
-      .toColourspace('srgb')
-      .jpeg({ quality: rules.quality })
-      .toBuffer({ resolveWithObject: true });
-    return { data, width: info.width, height: info.height, input };
+      .resize(options.width, options.height, {
+        fit: options.fit,
+        position: options.fit === 'cover' && options.position === 'attention' ? sharp.strategy.attention : 'centre',
+        withoutEnlargement: !options.enlarge,
+      });
+    image = applyOutput(image, options, exif);
+    if (timeoutSeconds > 0) image = image.timeout({ seconds: timeoutSeconds });
+    const { data, info } = await image.toBuffer({ resolveWithObject: true });
+    return { data, width: info.width, height: info.height, format: options.format, input: header };
   } catch (err) {
-    throw corrupt(err);
+    throw failure(err, timeoutSeconds);
   }
+}
+
+/** The earlier call: the rules' box and quality, everything else the defaults (JPEG, strip). */
+export function resizeImage(bytes: Uint8Array, rules: ResizeRules, options?: OutputOptions, control?: RenderControl): Promise<ResizeResult> {
+  return renderImage(bytes, options ?? optionsFromRules(rules), rules, control);
 }

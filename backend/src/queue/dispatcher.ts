@@ -47,7 +47,7 @@ export interface LeaseStore {
 /** What the dispatcher needs of the worker pool (a fake in unit tests). */
 export interface ResizeRunner {
   readonly size: number;
-  resize(bytes: Uint8Array, rules: ResizeRules, options: { timeoutMs: number }): Promise<ResizeTaskResult>;
+  resize(bytes: Uint8Array, rules: ResizeRules, run: { timeLimitMs?: number; decodeBytes?: number }): Promise<ResizeTaskResult>;
 }
 
 /** What the pipeline reports about each finished image (metrics hook). */
@@ -290,7 +290,7 @@ export class Dispatcher {
     if (job.decodeBytes > this.decodeBudget.capacity) return tooMuchMemory(job.decodeBytes, this.decodeBudget.capacity);
     const release = await this.decodeBudget.acquire(job.decodeBytes);
     try {
-      return await this.pool.resize(bytes, this.options.rules, { timeoutMs: this.options.imageTimeoutMs });
+      return await this.pool.resize(bytes, this.options.rules, { timeLimitMs: this.options.imageTimeoutMs, decodeBytes: job.decodeBytes });
     } finally {
       release();
     }

@@ -1,22 +1,35 @@
 /** Messages between the event loop and the resize worker threads. */
+import type { OutputFormat, OutputOptions } from '../contract/output-options.js';
 import type { ResizeRules } from '../imaging/index.js';
 
 export interface ResizeTask {
   /** The encoded image. Transferred to the worker, not copied. */
   bytes: ArrayBuffer;
+  /** Input limits (maxPixels, maxBytes); also the box and quality when `options` is absent. */
   rules: ResizeRules;
+  /** The batch's output options; absent: the rules' box, JPEG, strip (the earlier behaviour). */
+  options?: OutputOptions;
+  /** libvips' own time limit in whole seconds (0: none); the pool's abort is the backstop. */
+  timeoutSeconds?: number;
 }
 
+/**
+ * Codes of a failed result besides the image's own (ImageErrorCode):
+ * TIMEOUT (over the time limit; the thread was stopped), ABORTED (the
+ * caller's signal), PROCESSING_ERROR (anything unexpected).
+ */
 export type ResizeTaskResult =
   | {
       ok: true;
-      /** The JPEG, transferred back. */
+      /** The encoded output, transferred back. */
       data: ArrayBuffer;
       width: number;
       height: number;
       inputWidth: number;
       inputHeight: number;
+      /** The input's format (jpeg, png, webp). */
       format: string;
+      outputFormat: OutputFormat;
       /** Time inside the worker, milliseconds. */
       workMs: number;
     }

@@ -30,8 +30,9 @@ export default async function resize(task: ResizeTask): Promise<ResizeTaskResult
   setImmediate(() => collectGarbage({ type: 'minor' }));
   const started = performance.now();
   try {
-    const out = await resizeImage(new Uint8Array(task.bytes), task.rules);
-    // Hand the JPEG's memory over to the main thread instead of copying it.
+    const control = task.timeoutSeconds ? { timeoutSeconds: task.timeoutSeconds } : {};
+    const out = await resizeImage(new Uint8Array(task.bytes), task.rules, task.options, control);
+    // Hand the result's memory over to the main thread instead of copying it.
     const data = ownedArrayBuffer(out.data);
     const result: ResizeTaskResult = {
       ok: true,
@@ -41,6 +42,7 @@ export default async function resize(task: ResizeTask): Promise<ResizeTaskResult
       inputWidth: out.input.width,
       inputHeight: out.input.height,
       format: out.input.format,
+      outputFormat: out.format,
       workMs: performance.now() - started,
     };
     // Piscina posts a moved object's `valueSymbol` with its `transferableSymbol` as the transfer list.

@@ -3,7 +3,6 @@
  * header, pixel count, and the memory its decode needs against the decode
  * budget (a file that can never fit is refused at once, with the figures).
  */
-import sharp from 'sharp';
 import { CONTENT_TYPES, detectFormat, isImageError, readHeader, type ResizeRules } from '../../imaging/index.js';
 import type { IngestImage } from '../../queue/ingest.js';
 
@@ -12,14 +11,6 @@ export type CheckedFile =
   | { ok: false; code: string; error: string; contentType: string | null };
 
 const MiB = 1024 * 1024;
-
-/** Bytes the decode needs: width × height × bands × bytes per band. */
-async function decodeBytesOf(bytes: Buffer): Promise<number> {
-  const meta = await sharp(bytes, { limitInputPixels: false }).metadata();
-  const bands = meta.isPalette ? (meta.hasAlpha ? 4 : 3) : (meta.channels ?? 3);
-  const perBand = meta.depth === 'ushort' || meta.depth === 'short' ? 2 : meta.depth === 'float' || meta.depth === 'uint' || meta.depth === 'int' ? 4 : meta.depth === 'double' ? 8 : 1;
-  return (meta.width ?? 0) * (meta.height ?? 0) * bands * perBand;
-}
 
 export async function checkFile(
   bytes: Buffer,
@@ -39,7 +30,7 @@ export async function checkFile(
   try {
     const header = await readHeader(bytes, rules);
     const contentType = CONTENT_TYPES[header.format];
-    const decodeBytes = await decodeBytesOf(bytes);
+    const { decodeBytes } = header;
     if (decodeBytes > decodeBudgetBytes) {
       return {
         ok: false,

@@ -1,0 +1,286 @@
+/**
+ * A batch's output options: ONE schema, validated by the server (upload,
+ * config), the desktop's main process and the renderer alike, so the
+ * preview, "Resize locally" and the cluster apply the same rules. No Node
+ * imports: the desktop renderer bundles this module.
+ *
+ * Metadata `keep` keeps the EXIF dates (DateTime, DateTimeOriginal,
+ * DateTimeDigitized, their offsets and sub-seconds), Copyright and Artist;
+ * GPS only with `keepGps`. Colour is always CONVERTED to sRGB (the input's
+ * ICC profile is applied, never carried over): `keep` embeds the small sRGB
+ * profile so colour-managed viewers are told, `strip` embeds none.
+ */
+import { z } from 'zod';
+import {
+  DEFAULT_NAMING_TEMPLATE,
+  FORMAT_EXTENSIONS,
+  renderName,
+  splitName,
+  templateProblem,
+  type NamingValues,
+} from './naming-template.js';
+
+export const OUTPUT_FORMATS = ['jpeg', 'webp', 'avif', 'png'] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+export type Fit = 'inside' | 'cover';
+export type CropPosition = 'centre' | 'attention';
+export type MetadataPolicy = 'strip' | 'keep';
+export type CollisionPolicy = 'suffix' | 'skip' | 'overwrite';
+
+export interface OutputOptions {
+  /** The box, pixels. */
+  width: number;
+  height: number;
+  /** `inside`: the whole image within the box, aspect kept. `cover`: fills the box, cropped. */
+  fit: Fit;
+  /** Where `cover` crops: the centre, or libvips' attention (skin, saturation, detail). */
+  position: CropPosition;
+  /** Scale images smaller than the box up (false: 600x400 stays 600x400). */
+  enlarge: boolean;
+  format: OutputFormat;
+  /** 1–100; PNG: 100 is lossless, below quantises to a palette. Resolved from the format's default when omitted. */
+  quality: number;
+  /** JPEG only: progressive scan. */
+  progressive: boolean;
+  /** JPEG only: mozjpeg's trellis quantisation and optimised scans (smaller, slower). */
+  mozjpeg: boolean;
+  /** JPEG only: the colour transparent pixels are flattened onto, #rgb or #rrggbb. */
+  background: string;
+  metadata: MetadataPolicy;
+  /** With `keep`: also keep the GPS position. */
+  keepGps: boolean;
+  /** Output file name template; see naming-template.ts for the tokens. */
+  template: string;
+  /** Recreate the dropped folders' structure in the output folder and the ZIP. */
+  keepFolders: boolean;
+  /** When a name is taken: add " (n)", skip the file, or replace the other. */
+  collision: CollisionPolicy;
+}
+
+export type OutputOptionsInput = Partial<OutputOptions>;
+
+export const OUTPUT_OPTION_KEYS = [
+  'width', 'height', 'fit', 'position', 'enlarge', 'format', 'quality', 'progressive', 'mozjpeg',
+  'background', 'metadata', 'keepGps', 'template', 'keepFolders', 'collision',
+] as const satisfies readonly (keyof OutputOptions)[];
+
+export const BOX_PRESETS = Object.freeze([
+  { label: '800 × 600', width: 800, height: 600 },
+  { label: '1280 × 960', width: 1280, height: 960 },
+  { label: '1920 × 1080 (Full HD)', width: 1920, height: 1080 },
+  { label: '2560 × 1440 (QHD)', width: 2560, height: 1440 },
+  { label: '3840 × 2160 (4K)', width: 3840, height: 2160 },
+] as const);
+
+/** Sensible defaults per format: JPEG 85 as the earlier system; WebP and AVIF as sharp's own; PNG lossless. */
+export const DEFAULT_QUALITY: Readonly<Record<OutputFormat, number>> = Object.freeze({ jpeg: 85, webp: 80, avif: 50, png: 100 });
+
+export const OUTPUT_CONTENT_TYPES: Readonly<Record<OutputFormat, string>> = Object.freeze({
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  png: 'image/png',
+});
+
+export function contentTypeOf(format: OutputFormat): string {
+  return OUTPUT_CONTENT_TYPES[format];
+}
+
+/** The file extension (no dot) a result of this format is saved with. */
+export function extensionOf(format: OutputFormat): string {
+  return FORMAT_EXTENSIONS[format][0]!;
+}
+
+/** The earlier system's rules: fit inside 800x600, never enlarge, JPEG 85, metadata stripped. */
+export const DEFAULT_OUTPUT_OPTIONS: Readonly<OutputOptions> = Object.freeze({
+  width: 800,
+  height: 600,
+  fit: 'inside',
+  position: 'centre',
+  enlarge: false,
+  format: 'jpeg',
+  quality: DEFAULT_QUALITY.jpeg,
+  progressive: false,
+  mozjpeg: false,
+  background: '#ffffff',
+  metadata: 'strip',
+  keepGps: false,
+  template: DEFAULT_NAMING_TEMPLATE,
+  keepFolders: true,
+  collision: 'suffix',
+});
+
+/** What a server accepts; served by GET /api/v1/config so clients validate alike. */
+export interface OutputLimits {
+  maxWidth: number;
+  maxHeight: number;
+  /** Formats this server can encode. */
+  formats: readonly OutputFormat[];
+}
+
+export const DEFAULT_OUTPUT_LIMITS: Readonly<OutputLimits> = Object.freeze({
+  maxWidth: 8192,
+  maxHeight: 8192,
+  formats: OUTPUT_FORMATS,
+});
+
+const HEX_COLOUR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+
+function dimension(name: string, max: number, fallback: number) {
+  return z
+    .int({ error: `${name} must be a whole number of pixels` })
+    .min(1, { error: `${name} must be at least 1 pixel` })
+    .max(max, { error: `${name} may be at most ${max} pixels on this server` })
+    .default(Math.min(fallback, max));
+}
+
+function fieldsFor(limits: OutputLimits, d: OutputOptions) {
+  const formats = limits.formats.length > 0 ? limits.formats : OUTPUT_FORMATS;
+  return {
+    width: dimension('width', limits.maxWidth, d.width),
+    height: dimension('height', limits.maxHeight, d.height),
+    fit: z.enum(['inside', 'cover']).default(d.fit),
+    position: z.enum(['centre', 'attention']).default(d.position),
+    enlarge: z.boolean().default(d.enlarge),
+    format: z.enum(formats as [OutputFormat, ...OutputFormat[]]).default(formats.includes(d.format) ? d.format : formats[0]!),
+    quality: z.int({ error: 'quality must be a whole number from 1 to 100' }).min(1).max(100).optional(),
+    progressive: z.boolean().default(d.progressive),
+    mozjpeg: z.boolean().default(d.mozjpeg),
+    background: z.string().regex(HEX_COLOUR, { error: 'background must be a colour like #ffffff' }).default(d.background),
+    metadata: z.enum(['strip', 'keep']).default(d.metadata),
+    keepGps: z.boolean().default(d.keepGps),
+    template: z
+      .string()
+      .check((ctx) => {
+        const problem = templateProblem(ctx.value);
+        if (problem) ctx.issues.push({ code: 'custom', message: problem, input: ctx.value });
+      })
+      .default(d.template),
+    keepFolders: z.boolean().default(d.keepFolders),
+    collision: z.enum(['suffix', 'skip', 'overwrite']).default(d.collision),
+  };
+}
+
+/**
+ * The schema against one server's limits and defaults. Unknown fields are
+ * refused (a typo must not silently fall back to a default). An omitted
+ * quality gets the format's default (the server's own for its default format).
+ */
+export function buildOutputOptionsSchema(limits: OutputLimits = DEFAULT_OUTPUT_LIMITS, defaults: OutputOptions = DEFAULT_OUTPUT_OPTIONS) {
+  return z
+    .strictObject(fieldsFor(limits, defaults))
+    .check((ctx) => {
+      if (ctx.value.keepGps && ctx.value.metadata !== 'keep') {
+        ctx.issues.push({ code: 'custom', path: ['keepGps'], message: 'keepGps needs metadata "keep"', input: ctx.value.keepGps });
+      }
+    })
+    .transform(
+      (o): OutputOptions => ({
+        ...o,
+        quality: o.quality ?? (o.format === defaults.format ? defaults.quality : DEFAULT_QUALITY[o.format]),
+      }),
+    );
+}
+
+export type OutputOptionsSchema = ReturnType<typeof buildOutputOptionsSchema>;
+
+/** Against the built-in limits and defaults. */
+export const outputOptionsSchema: OutputOptionsSchema = buildOutputOptionsSchema();
+
+export interface OptionsProblem {
+  /** The option at fault, e.g. `quality`; `options` when the value is not an object at all. */
+  field: string;
+  message: string;
+}
+
+/** Each issue told as the field it is about, for a 422 that names it. */
+export function optionsProblems(error: z.ZodError): OptionsProblem[] {
+  return error.issues.flatMap((issue): OptionsProblem[] => {
+    if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ field: key, message: `unknown option "${key}"` }));
+    const field = issue.path.map(String).join('.') || 'options';
+    return [{ field, message: issue.message }];
+  });
+}
+
+export type ParsedOptions = { ok: true; options: OutputOptions } | { ok: false; problems: OptionsProblem[] };
+
+export function parseOutputOptions(input: unknown, schema: OutputOptionsSchema = outputOptionsSchema): ParsedOptions {
+  const parsed = schema.safeParse(input ?? {});
+  return parsed.success ? { ok: true, options: parsed.data } : { ok: false, problems: optionsProblems(parsed.error) };
+}
+
+const NUMERIC = new Set<string>(['width', 'height', 'quality']);
+const BOOLEAN = new Set<string>(['enlarge', 'progressive', 'mozjpeg', 'keepGps', 'keepFolders']);
+
+/**
+ * The option fields of a query string (`?width=1280&enlarge=true`), typed
+ * so the schema can judge them: numbers and booleans written as text are
+ * converted, anything else is passed on as given for the schema to refuse.
+ * Query parameters that are not options are left out.
+ */
+export function outputOptionsFromQuery(query: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of OUTPUT_OPTION_KEYS) {
+    const value = query[key];
+    if (value === undefined) continue;
+    if (typeof value === 'string' && NUMERIC.has(key) && /^-?\d+(\.\d+)?$/.test(value.trim())) out[key] = Number(value);
+    else if (typeof value === 'string' && BOOLEAN.has(key) && /^(true|false|1|0)$/i.test(value.trim())) out[key] = /^(true|1)$/i.test(value.trim());
+    else out[key] = value;
+  }
+  return out;
+}
+
+export interface OutputNameSource {
+  /** The original's path as dropped or uploaded, `/`-separated, e.g. `trip/day 1/IMG_1.JPG`. */
+  path: string;
+  width: number;
+  height: number;
+  batch?: string;
+  index?: number;
+  id?: string | number;
+}
+
+const UNSAFE_FOLDER = /[<>:"\\|?*\u0000-\u001f\u007f]/g;
+
+/** Folder segments safe to recreate: no `..`, no absolute paths, no characters a file system refuses. */
+function safeFolders(filePath: string): string[] {
+  const parts = filePath.replace(/\\/g, '/').split('/').slice(0, -1);
+  return parts
+    .map((p) => p.replace(UNSAFE_FOLDER, '_').replace(/[. ]+$/, '').trim())
+    .filter((p) => p !== '' && p !== '.' && p !== '..');
+}
+
+/** The result's path relative to the output folder or the ZIP root (`/`-separated). */
+export function outputRelativePath(options: Pick<OutputOptions, 'template' | 'format' | 'keepFolders'>, source: OutputNameSource): string {
+  const file = source.path.replace(/\\/g, '/').split('/').pop() ?? '';
+  const { base, ext } = splitName(file);
+  const values: NamingValues = { name: base, ext, width: source.width, height: source.height, format: options.format };
+  if (source.batch !== undefined) values.batch = source.batch;
+  if (source.index !== undefined) values.index = source.index;
+  if (source.id !== undefined) values.id = source.id;
+  const name = renderName(options.template, values);
+  return options.keepFolders ? [...safeFolders(source.path), name].join('/') : name;
+}
+
+/** `photo.jpg` → `photo (2).jpg`: the one suffix form every writer uses. */
+export function suffixedName(name: string, n: number): string {
+  const dot = name.lastIndexOf('.');
+  return dot > name.lastIndexOf('/') + 1 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`;
+}
+
+/**
+ * The name a result gets among names already `taken` under `policy`, or
+ * null when it is to be skipped. `taken` holds names lower-cased: names
+ * differing only in case collide, as on Windows and macOS file systems.
+ */
+export function resolveCollision(name: string, taken: ReadonlySet<string>, policy: CollisionPolicy): string | null {
+  const has = (n: string) => taken.has(n.toLowerCase());
+  if (!has(name) || policy === 'overwrite') return name;
+  if (policy === 'skip') return null;
+  for (let n = 1; ; n++) {
+    const candidate = suffixedName(name, n);
+    if (!has(candidate)) return candidate;
+  }
+}
+
+export { DEFAULT_NAMING_TEMPLATE, renderName, splitName, templateProblem };
