@@ -37,6 +37,9 @@ ALTER TABLE processed_images
 ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS decode_bytes BIGINT;
 -- Migration 3 (retention): when the retention policy dropped an original's bytes.
 ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS original_dropped_at TIMESTAMPTZ;
+-- Migration 4 (output options): the batch's options and the file's folder path.
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS output_options JSONB;
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS source_path TEXT;
 
 -- JPEG bytes do not compress: store them out of line, uncompressed.
 ALTER TABLE processed_images

@@ -15,7 +15,10 @@ import { hostRules } from './http/browser-guard.js';
 import type { AppContext } from './http/context.js';
 import { ActiveUploads } from './http/upload/index.js';
 import { defaultWebRoot } from './http/web.js';
-import type { ResizeRules } from './imaging/index.js';
+import { BOX_PRESETS, buildOutputOptionsSchema, OUTPUT_FORMATS } from './contract/output-options.js';
+import type { ServerConfig } from './http/contract.js';
+import { optionsFromRules, type ResizeRules } from './imaging/index.js';
+import { BACKEND_VERSION } from './version.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetricsHub, createPipelineMetrics, metricsRouter, type MetricsHub } from './metrics/index.js';
 import { Dispatcher } from './queue/dispatcher.js';
@@ -46,6 +49,26 @@ export interface Backend {
 
 export interface StartOptions {
   logger?: Logger;
+}
+
+/** What this server accepts and does by default, as GET /api/v1/config serves it. */
+export function serverConfigFrom(env: Env): ServerConfig {
+  const rules = rulesFrom(env);
+  return {
+    version: BACKEND_VERSION,
+    defaults: optionsFromRules(rules),
+    limits: {
+      maxWidth: env.MAX_BOX_WIDTH,
+      maxHeight: env.MAX_BOX_HEIGHT,
+      formats: OUTPUT_FORMATS,
+      maxUploadBytes: env.MAX_UPLOAD_BYTES,
+      maxPixels: env.MAX_PIXELS,
+      maxFilesPerUpload: env.MAX_FILES_PER_UPLOAD,
+      decodeMemoryBytes: env.DECODE_MEMORY_MB * 1024 * 1024,
+    },
+    presets: BOX_PRESETS,
+    formats: OUTPUT_FORMATS,
+  };
 }
 
 export function rulesFrom(env: Env): ResizeRules {
@@ -193,8 +216,10 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     const uploads = new ActiveUploads();
     const memorySlots = new Semaphore(env.UPLOAD_SLOTS ?? Math.max(2, env.WORKER_THREADS));
     const requestSlots = new Semaphore(env.UPLOAD_CONCURRENCY);
+    const config = serverConfigFrom(env);
     let ready = false;
     const ctx: AppContext = {
+      config,
       repo,
       dispatcher,
       notifications,
@@ -205,6 +230,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
         ingestDb,
         dispatcher,
         rules,
+        optionsSchema: buildOutputOptionsSchema(config.limits, config.defaults),
         maxFiles: env.MAX_FILES_PER_UPLOAD,
         memorySlots,
         requestSlots,

@@ -39,6 +39,9 @@ export const envSchema = z.object({
   MAX_WIDTH: int(1, 20000).default(800),
   MAX_HEIGHT: int(1, 20000).default(600),
   JPEG_QUALITY: int(1, 100).default(85),
+  /** The largest box a batch may ask for (its `width` and `height` options). */
+  MAX_BOX_WIDTH: int(1, 20000).default(8192),
+  MAX_BOX_HEIGHT: int(1, 20000).default(8192),
   MAX_UPLOAD_BYTES: int(1, 1024 * 1024 * 1024).default(50 * 1024 * 1024),
   MAX_PIXELS: int(1, 1_000_000_000).default(100_000_000),
   MAX_FILES_PER_UPLOAD: int(1, 10000).default(1000),

@@ -120,6 +120,18 @@ CREATE INDEX IF NOT EXISTS processed_images_original_expiry_idx ON processed_ima
   WHERE original_data IS NOT NULL AND status IN ('completed', 'failed');
 `,
   },
+  {
+    version: 4,
+    name: 'output options per image',
+    sql: `
+-- The batch's output options, resolved against the server's defaults when it
+-- was uploaded, so a retry and a takeover by another pod make the same result.
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS output_options JSONB;
+-- Where the file sat below the folder the person dropped (trip/day 1/IMG_1.JPG):
+-- the ZIP recreates it when the options keep folders.
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS source_path TEXT;
+`,
+  },
 ];
 
 export async function migrate(client: pg.ClientBase): Promise<number[]> {

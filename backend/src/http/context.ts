@@ -5,10 +5,12 @@ import type { Dispatcher } from '../queue/dispatcher.js';
 import type { Notifications } from '../queue/notifications.js';
 import type { ImageRepository } from '../queue/repository.js';
 import type { Queryable } from '../retention/store.js';
-import type { Stats } from './contract.js';
+import type { ServerConfig, Stats } from './contract.js';
 import type { UploadDeps } from './upload/index.js';
 
 export interface AppContext {
+  /** Defaults and limits, as GET /api/v1/config serves them. */
+  config: ServerConfig;
   repo: ImageRepository;
   dispatcher: Dispatcher;
   notifications: Notifications;

@@ -3,6 +3,7 @@
  * Clients (the desktop app, the browser UI, tests) import these types so the
  * two sides cannot drift apart silently. Type-only: no runtime code here.
  */
+import type { OutputFormat, OutputLimits, OutputOptions } from '../contract/output-options.js';
 
 /** Server-side life of an image. `queued` and `uploading` exist only in clients. */
 export type ImageStatus = 'pending' | 'processing' | 'completed' | 'failed';
@@ -30,6 +31,10 @@ export interface ImageSummary {
   startedAt: string | null;
   processedAt: string | null;
   processingMs: number | null;
+  /** The output options it is (was) made with; null for images stored before options existed (the server's rules). */
+  options: OutputOptions | null;
+  /** Its path below the folder it was dropped with (`trip/day 1/IMG_1.JPG`), when it came from one. */
+  sourcePath: string | null;
 }
 
 /** One multipart part's outcome. Rejected parts are stored as `failed` with their reason. */
@@ -48,6 +53,26 @@ export interface UploadResponse {
   accepted: number;
   rejected: number;
   images: UploadFileResult[];
+  /** The output options every image of this request is made with (the server's defaults filled in). */
+  options?: OutputOptions;
+  /** Files past MAX_FILES_PER_UPLOAD: not read, each with its reason. */
+  notRead?: { filename: string; code: string; error: string }[];
+}
+
+/** GET /api/v1/config: what a client needs to validate and preview exactly as the server will. */
+export interface ServerConfig {
+  version: string;
+  /** The options an upload without any gets (the earlier system's unless the server is configured otherwise). */
+  defaults: OutputOptions;
+  limits: OutputLimits & {
+    maxUploadBytes: number;
+    maxPixels: number;
+    maxFilesPerUpload: number;
+    /** Decode memory one image may need (width × height × bands × bytes per band). */
+    decodeMemoryBytes: number;
+  };
+  presets: readonly { label: string; width: number; height: number }[];
+  formats: readonly OutputFormat[];
 }
 
 export interface ImageListResponse {

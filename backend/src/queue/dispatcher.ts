@@ -11,6 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type { OutputOptions } from '../contract/output-options.js';
 import { classifyDatabaseError, isTransientDatabaseError } from '../db/errors.js';
 import type { ResizeRules } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
@@ -47,7 +48,7 @@ export interface LeaseStore {
 /** What the dispatcher needs of the worker pool (a fake in unit tests). */
 export interface ResizeRunner {
   readonly size: number;
-  resize(bytes: Uint8Array, rules: ResizeRules, run: { timeLimitMs?: number; decodeBytes?: number }): Promise<ResizeTaskResult>;
+  resize(bytes: Uint8Array, rules: ResizeRules, run: { timeLimitMs?: number; decodeBytes?: number; options?: OutputOptions }): Promise<ResizeTaskResult>;
 }
 
 /** What the pipeline reports about each finished image (metrics hook). */
@@ -65,7 +66,7 @@ export interface LocalRun {
    * upload stores its own copy; the result is written once `stored` tells
    * the row's id and its transaction committed, and dropped otherwise.
    */
-  start(bytes: Buffer, decodeBytes: number, stored: Promise<StoredRow | undefined>): void;
+  start(bytes: Buffer, decodeBytes: number, options: OutputOptions, stored: Promise<StoredRow | undefined>): void;
   cancel(): void;
 }
 
@@ -81,6 +82,8 @@ interface Job {
   id: number;
   attempt: number;
   decodeBytes: number;
+  /** Null: an earlier row, made with the server's rules. */
+  options: OutputOptions | null;
   inHand?: Buffer;
   stored?: Promise<StoredRow | undefined>;
   /** Until when (ms epoch) our lease is known to hold. */
@@ -186,7 +189,7 @@ export class Dispatcher {
         const leaseUntil = Date.now() + this.options.leaseSeconds * 1000;
         for (const c of claimed) {
           this.threadsInUse++;
-          this.track({ id: c.id, attempt: c.attempts, decodeBytes: c.decodeBytes ?? 0, leaseUntil });
+          this.track({ id: c.id, attempt: c.attempts, decodeBytes: c.decodeBytes ?? 0, options: c.options, leaseUntil });
         }
         // A full claim may leave more waiting: the next finished image kicks again.
       } while (this.claimAgain);
@@ -216,10 +219,10 @@ export class Dispatcher {
       return true;
     };
     return {
-      start: (bytes, decodeBytes, stored) => {
+      start: (bytes, decodeBytes, options, stored) => {
         if (!settle()) return;
         this.threadsInUse++;
-        const job: Job = { id: Number.NaN, attempt: 1, decodeBytes, inHand: bytes, stored, leaseUntil: Number.POSITIVE_INFINITY };
+        const job: Job = { id: Number.NaN, attempt: 1, decodeBytes, options, inHand: bytes, stored, leaseUntil: Number.POSITIVE_INFINITY };
         // Known as soon as the insert returns (a drain must be able to hand it back); leased from the commit on.
         void stored.then((row) => {
           if (!row) return;
@@ -290,7 +293,11 @@ export class Dispatcher {
     if (job.decodeBytes > this.decodeBudget.capacity) return tooMuchMemory(job.decodeBytes, this.decodeBudget.capacity);
     const release = await this.decodeBudget.acquire(job.decodeBytes);
     try {
-      return await this.pool.resize(bytes, this.options.rules, { timeLimitMs: this.options.imageTimeoutMs, decodeBytes: job.decodeBytes });
+      return await this.pool.resize(bytes, this.options.rules, {
+        timeLimitMs: this.options.imageTimeoutMs,
+        decodeBytes: job.decodeBytes,
+        ...(job.options ? { options: job.options } : {}),
+      });
     } finally {
       release();
     }

@@ -13,6 +13,7 @@
  * wakes whichever pod is free.
  */
 import type pg from 'pg';
+import type { OutputOptions } from '../contract/output-options.js';
 import type { Dispatcher, StoredRow } from './dispatcher.js';
 
 export interface IngestImage {
@@ -24,11 +25,17 @@ export interface IngestImage {
   height: number;
   /** Memory the decode needs, bytes (admission against the decode budget). */
   decodeBytes: number;
+  /** The batch's output options, resolved. */
+  options: OutputOptions;
+  /** The file's path below the dropped folder, when it came from one. */
+  sourcePath: string | null;
 }
 
 export interface IngestRejection {
   batchId: string;
   filename: string;
+  options: OutputOptions;
+  sourcePath: string | null;
   contentType: string | null;
   error: string;
   errorCode: string;
@@ -99,7 +106,7 @@ export class IngestTransaction {
     // The resize starts now, on a copy of its own (transferred to the thread),
     // while the insert sends these bytes to PostgreSQL: the two overlap.
     let stored!: (row: StoredRow | undefined) => void;
-    local.start(Buffer.from(image.data), image.decodeBytes, new Promise((resolve) => (stored = resolve)));
+    local.start(Buffer.from(image.data), image.decodeBytes, image.options, new Promise((resolve) => (stored = resolve)));
     try {
       const id = await this.insertClaimed(image, this.dispatcher!.workerId, this.dispatcher!.leaseSeconds);
       this.claimedIds.push(id);
@@ -114,20 +121,21 @@ export class IngestTransaction {
   /** A file refused at upload is kept as `failed` with its reason, so its batch shows it. */
   async reject(r: IngestRejection): Promise<number> {
     const { rows } = await this.client.query<{ id: number }>(
-      `INSERT INTO processed_images (batch_id, filename, content_type, status, error, error_code, processed_at)
-       VALUES ($1, $2, $3, 'failed', $4, $5, now())
+      `INSERT INTO processed_images (batch_id, filename, content_type, status, error, error_code, processed_at, output_options, source_path)
+       VALUES ($1, $2, $3, 'failed', $4, $5, now(), $6, $7)
        RETURNING id`,
-      [r.batchId, r.filename, r.contentType, r.error, r.errorCode],
+      [r.batchId, r.filename, r.contentType, r.error, r.errorCode, JSON.stringify(r.options), r.sourcePath],
     );
     return rows[0]!.id;
   }
 
   private async insertPending(img: IngestImage): Promise<number> {
     const { rows } = await this.client.query<{ id: number }>(
-      `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending')
+      `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes,
+                                     output_options, source_path, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending')
        RETURNING id`,
-      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes],
+      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath],
     );
     return rows[0]!.id;
   }
@@ -139,10 +147,10 @@ export class IngestTransaction {
   private async insertClaimed(img: IngestImage, workerId: string, leaseSeconds: number): Promise<number> {
     const { rows } = await this.client.query<{ id: number }>(
       `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes,
-                                     status, worker_id, attempts, lease_expires_at, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, 'processing', $8, 1, clock_timestamp() + make_interval(secs => $9), clock_timestamp())
+                                     output_options, source_path, status, worker_id, attempts, lease_expires_at, started_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'processing', $10, 1, clock_timestamp() + make_interval(secs => $11), clock_timestamp())
        RETURNING id`,
-      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, workerId, leaseSeconds],
+      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath, workerId, leaseSeconds],
     );
     return rows[0]!.id;
   }

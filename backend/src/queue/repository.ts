@@ -8,6 +8,7 @@
  * (it stalled, another took over) cannot overwrite the new owner's outcome.
  */
 import type pg from 'pg';
+import type { OutputOptions } from '../contract/output-options.js';
 import { readBytea } from '../db/binary-copy.js';
 import type { BatchSummary, ImageStatus, ImageSummary, Stats } from '../http/contract.js';
 
@@ -15,7 +16,7 @@ const SUMMARY_COLUMNS = `
   id, batch_id, filename, content_type, status, error, error_code,
   octet_length(original_data) AS original_bytes, octet_length(processed_data) AS processed_bytes,
   original_width, original_height, width, height, attempts, worker_id,
-  uploaded_at, started_at, processed_at, processing_ms`;
+  uploaded_at, started_at, processed_at, processing_ms, output_options, source_path`;
 
 interface SummaryRow {
   id: number;
@@ -37,6 +38,8 @@ interface SummaryRow {
   started_at: Date | null;
   processed_at: Date | null;
   processing_ms: number | null;
+  output_options: OutputOptions | null;
+  source_path: string | null;
 }
 
 function iso(d: Date | null): string | null {
@@ -64,6 +67,8 @@ function toSummary(r: SummaryRow): ImageSummary {
     startedAt: iso(r.started_at),
     processedAt: iso(r.processed_at),
     processingMs: r.processing_ms,
+    options: r.output_options,
+    sourcePath: r.source_path,
   };
 }
 
@@ -92,6 +97,8 @@ export interface ClaimedImage {
   attempts: number;
   /** Decode memory the image needs (null for rows stored before it was recorded). */
   decodeBytes: number | null;
+  /** The output options it was uploaded with (null: an earlier row, made with the server's rules). */
+  options: OutputOptions | null;
 }
 
 export interface ListFilter {
@@ -137,7 +144,7 @@ export class ImageRepository {
               started_at = clock_timestamp(), error = NULL, error_code = NULL
          FROM candidates c
         WHERE p.id = c.id
-       RETURNING p.id, p.attempts, p.decode_bytes AS "decodeBytes"`,
+       RETURNING p.id, p.attempts, p.decode_bytes AS "decodeBytes", p.output_options AS options`,
       [workerId, limit, leaseSeconds, maxAttempts],
     );
     return rows.sort((a, b) => a.id - b.id);

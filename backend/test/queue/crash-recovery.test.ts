@@ -13,6 +13,7 @@ import { make12MpJpeg } from '../support/images.js';
 import { listenToStatuses, type StatusLog } from '../support/status-log.js';
 import { migrate } from '../../src/db/migrations.js';
 import { createPool } from '../../src/db/pool.js';
+import { DEFAULT_OUTPUT_OPTIONS } from '../../src/contract/output-options.js';
 import { IngestTransaction } from '../../src/queue/ingest.js';
 import { ImageRepository } from '../../src/queue/repository.js';
 
@@ -82,13 +83,13 @@ describe('an image whose workers keep dying', () => {
       client.release();
       const repo = new ImageRepository(pool);
       const tx = await IngestTransaction.begin(pool);
-      const { id } = await tx.enqueue({ batchId: '00000000-0000-4000-8000-000000000001', filename: 'cursed.jpg', contentType: 'image/jpeg', data: Buffer.from([0xff, 0xd8, 0xff]), width: 1, height: 1, decodeBytes: 3 });
+      const { id } = await tx.enqueue({ batchId: '00000000-0000-4000-8000-000000000001', filename: 'cursed.jpg', contentType: 'image/jpeg', data: Buffer.from([0xff, 0xd8, 0xff]), width: 1, height: 1, decodeBytes: 3, options: DEFAULT_OUTPUT_OPTIONS, sourcePath: null });
       await tx.commit();
       const expire = () => pool.query(`UPDATE processed_images SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
       for (let attempt = 1; attempt <= 3; attempt++) {
         assert.equal(await repo.failExhausted(3), 0);
         const claimed = await repo.claim(`crashy-${attempt}`, 1, 30, 3);
-        assert.deepEqual(claimed, [{ id, attempts: attempt, decodeBytes: 3 }]);
+        assert.deepEqual(claimed, [{ id, attempts: attempt, decodeBytes: 3, options: DEFAULT_OUTPUT_OPTIONS }]);
         // ...and the worker dies without a word: its lease runs out.
         await expire();
       }

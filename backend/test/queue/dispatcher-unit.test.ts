@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { DEFAULT_OUTPUT_OPTIONS } from '../../src/contract/output-options.js';
 import { createLogger } from '../../src/logger.js';
 import { DEFAULT_RULES } from '../../src/imaging/index.js';
 import { Dispatcher, type LeaseStore, type ResizeRunner } from '../../src/queue/dispatcher.js';
@@ -32,7 +33,7 @@ class FakeStore implements LeaseStore {
   }
   async claim(_w: string, limit: number): Promise<ClaimedImage[]> {
     this.claims.push(limit);
-    return this.pending.splice(0, limit).map((id) => ({ id, attempts: 1, decodeBytes: 1000 }));
+    return this.pending.splice(0, limit).map((id) => ({ id, attempts: 1, decodeBytes: 1000, options: null }));
   }
   async originalData(): Promise<Buffer | null> {
     return Buffer.from('bytes');
@@ -108,10 +109,10 @@ describe('dispatcher (unit, with fakes)', () => {
     const d = dispatcher(store, pool);
     let commit!: (ok: boolean) => void;
     const committed = new Promise<boolean>((r) => (commit = r));
-    d.reserveLocal()!.start(Buffer.from('x'), 100, Promise.resolve({ id: 10, committed }));
+    d.reserveLocal()!.start(Buffer.from('x'), 100, DEFAULT_OUTPUT_OPTIONS, Promise.resolve({ id: 10, committed }));
     let rollback!: (ok: boolean) => void;
     const rolledBack = new Promise<boolean>((r) => (rollback = r));
-    d.reserveLocal()!.start(Buffer.from('y'), 100, Promise.resolve({ id: 11, committed: rolledBack }));
+    d.reserveLocal()!.start(Buffer.from('y'), 100, DEFAULT_OUTPUT_OPTIONS, Promise.resolve({ id: 11, committed: rolledBack }));
     await settle();
     assert.equal(pool.started.length, 2, 'both resized at once, before their uploads commit');
     pool.finishAll();
@@ -150,7 +151,7 @@ describe('dispatcher (unit, with fakes)', () => {
     await settle();
     assert.equal(pool.started.length, 0, 'a 1000-byte decode never reaches a 500-byte budget');
     assert.deepEqual(store.failed, [{ id: 30, code: 'TOO_MUCH_MEMORY' }]);
-    d.reserveLocal()!.start(Buffer.from('z'), 100, Promise.resolve({ id: 31, committed: Promise.resolve(true) }));
+    d.reserveLocal()!.start(Buffer.from('z'), 100, DEFAULT_OUTPUT_OPTIONS, Promise.resolve({ id: 31, committed: Promise.resolve(true) }));
     await settle();
     pool.finishAll({ ok: false, code: 'TIMEOUT', error: 'too slow', workMs: 1000 });
     await settle();

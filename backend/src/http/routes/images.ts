@@ -1,12 +1,12 @@
 /** /api/v1: images, batches, statistics, status events. */
 import { once } from 'node:events';
-import path from 'node:path';
 import { ZipArchive } from 'archiver';
 import { Router, type Response } from 'express';
 import { originalDroppedAt } from '../../retention/store.js';
 import type { ImageStatus, ImageSummary, StatusEvent } from '../contract.js';
 import { collectStats, type AppContext } from '../context.js';
 import { HttpError, parseBatchId, parseId } from '../errors.js';
+import { resultContentType, resultFilename, ZipNames } from '../result-names.js';
 import { openSse } from '../sse.js';
 import { handleUpload, sendUploadAnswer } from '../upload/index.js';
 
@@ -21,12 +21,6 @@ function intParam(raw: unknown, name: string, fallback: number, min: number, max
   return n;
 }
 
-/** The result's download name: the original's name, `.jpg`, and its size. */
-export function resultFilename(image: Pick<ImageSummary, 'filename' | 'width' | 'height'>): string {
-  const stem = path.parse(image.filename).name || 'image';
-  return `${stem}_${image.width}x${image.height}.jpg`;
-}
-
 export async function sendProcessed(ctx: AppContext, res: Response, id: number, attachmentName?: (img: ImageSummary) => string): Promise<void> {
   const image = await ctx.repo.get(id);
   if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
@@ -36,7 +30,7 @@ export async function sendProcessed(ctx: AppContext, res: Response, id: number, 
   }
   const data = await ctx.repo.processedData(id);
   if (!data) throw new HttpError(404, 'NOT_FOUND', `image ${id} was deleted`);
-  res.type('image/jpeg');
+  res.type(resultContentType(image, ctx.config.defaults));
   if (attachmentName) res.attachment(attachmentName(image));
   res.send(data);
 }
@@ -100,7 +94,7 @@ export function imagesRouter(ctx: AppContext): Router {
 
   r.get('/images/:id/processed', async (req, res) => {
     const id = parseId(req.params.id);
-    await sendProcessed(ctx, res, id, req.query.download !== undefined ? resultFilename : undefined);
+    await sendProcessed(ctx, res, id, req.query.download !== undefined ? (image) => resultFilename(image, ctx.config.defaults) : undefined);
   });
 
   r.post('/images/:id/retry', async (req, res) => {
@@ -139,26 +133,29 @@ export function imagesRouter(ctx: AppContext): Router {
     res.attachment(`imgfleet-${batchId.slice(0, 8)}.zip`);
     // JPEG does not deflate: store entries as they are.
     const archive = new ZipArchive({ store: true });
-    archive.on('warning', (err) => ctx.logger.warn({ err: String(err) }, 'zip warning'));
+    archive.on('warning', (err) => ctx.logger.warn({ err }, 'zip warning'));
     archive.on('error', (err) => {
-      ctx.logger.error({ err: String(err) }, 'zip failed');
+      ctx.logger.error({ err }, 'zip failed');
       res.destroy(err);
     });
     archive.pipe(res);
-    const used = new Set<string>();
-    for (const entry of entries) {
+    const names = new ZipNames(ctx.config.defaults);
+    for (const [index, entry] of entries.entries()) {
       if (res.destroyed) break;
       const image = await ctx.repo.get(entry.id);
       const data = image?.status === 'completed' ? await ctx.repo.processedData(entry.id) : null;
       if (!image || !data) continue;
-      let name = resultFilename(image);
-      for (let n = 1; used.has(name); n++) name = resultFilename(image).replace(/\.jpg$/, ` (${n}).jpg`);
-      used.add(name);
+      const name = names.next(image, index + 1);
+      if (!name) continue; // the batch's collision policy: skip
       archive.append(data, { name, date: image.processedAt ? new Date(image.processedAt) : new Date() });
       // One image in memory at a time: wait until this entry is written out.
       await once(archive, 'entry');
     }
     await archive.finalize();
+  });
+
+  r.get('/config', (_req, res) => {
+    res.json(ctx.config);
   });
 
   r.get('/stats', async (_req, res) => {

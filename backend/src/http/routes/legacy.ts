@@ -4,6 +4,7 @@
  * GET /status/:id and GET /dashboard (HTML for a browser, JSON for clients).
  */
 import { existsSync } from 'node:fs';
+import type { OutputOptions } from '../../contract/output-options.js';
 import path from 'node:path';
 import { Router } from 'express';
 import { isAuthenticated, unauthorized } from '../auth.js';
@@ -12,7 +13,8 @@ import { collectStats, type AppContext } from '../context.js';
 import { HttpError, parseId } from '../errors.js';
 import { handleUpload, sendUploadAnswer } from '../upload/index.js';
 import { WEB_CSP, sendPage, wantsHtml } from '../web.js';
-import { resultFilename, sendProcessed } from './images.js';
+import { legacyResultName, resultFilename } from '../result-names.js';
+import { sendProcessed } from './images.js';
 
 const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -22,7 +24,7 @@ const escapeHtml = (text: string) =>
  * the image is done. `query` (the page's own `?access_token=…`, when the
  * server needs one) is carried into its download link.
  */
-export function statusPage(image: ImageSummary, query = ''): string {
+export function statusPage(image: ImageSummary, defaults: OutputOptions, query = ''): string {
   const done = image.status === 'completed' || image.status === 'failed';
   const rows: [string, string][] = [
     ['File', image.filename],
@@ -37,7 +39,7 @@ export function statusPage(image: ImageSummary, query = ''): string {
   const table = rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('\n');
   const download =
     image.status === 'completed'
-      ? `<p><a href="/download/${image.id}${escapeHtml(query)}" download="${escapeHtml(resultFilename(image))}">Download the resized image</a></p>`
+      ? `<p><a href="/download/${image.id}${escapeHtml(query)}" download="${escapeHtml(resultFilename(image, defaults))}">Download the resized image</a></p>`
       : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -69,7 +71,7 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
 
   r.get('/download/:id', async (req, res) => {
     const id = parseId(req.params.id);
-    await sendProcessed(ctx, res, id, () => `processed_${id}.jpg`);
+    await sendProcessed(ctx, res, id, (image) => legacyResultName(image, ctx.config.defaults));
   });
 
   r.get('/status/:id', async (req, res) => {
@@ -82,7 +84,7 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
     }
     const token = typeof req.query.access_token === 'string' ? req.query.access_token : undefined;
     res.setHeader('Content-Security-Policy', WEB_CSP);
-    res.type('html').send(statusPage(image, token ? `?access_token=${encodeURIComponent(token)}` : ''));
+    res.type('html').send(statusPage(image, ctx.config.defaults, token ? `?access_token=${encodeURIComponent(token)}` : ''));
   });
 
   // Browsers get the dashboard page (the web UI's metrics view); clients get the figures.

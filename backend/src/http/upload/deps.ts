@@ -1,5 +1,6 @@
 /** What the upload path needs from the rest of the backend. */
 import type pg from 'pg';
+import type { OutputOptionsSchema } from '../../contract/output-options.js';
 import type { ResizeRules } from '../../imaging/index.js';
 import type { Logger } from '../../logger.js';
 import type { Dispatcher } from '../../queue/dispatcher.js';
@@ -12,6 +13,8 @@ export interface UploadDeps {
   /** When given, images go straight to a free local thread (see Dispatcher.reserveLocal). */
   dispatcher?: Dispatcher;
   rules: ResizeRules;
+  /** The output options schema against this server's limits and defaults. */
+  optionsSchema: OutputOptionsSchema;
   maxFiles: number;
   /** Files held in memory at once, across all uploads. */
   memorySlots: Semaphore;

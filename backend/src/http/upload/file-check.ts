@@ -4,6 +4,7 @@
  * budget (a file that can never fit is refused at once, with the figures).
  */
 import { CONTENT_TYPES, detectFormat, isImageError, readHeader, type ResizeRules } from '../../imaging/index.js';
+import type { OutputOptions } from '../../contract/output-options.js';
 import type { IngestImage } from '../../queue/ingest.js';
 
 export type CheckedFile =
@@ -15,7 +16,7 @@ const MiB = 1024 * 1024;
 export async function checkFile(
   bytes: Buffer,
   truncated: boolean,
-  meta: { batchId: string; filename: string },
+  meta: { batchId: string; filename: string; sourcePath: string | null; options: OutputOptions },
   rules: ResizeRules,
   decodeBudgetBytes: number,
 ): Promise<CheckedFile> {
@@ -28,7 +29,7 @@ export async function checkFile(
     };
   }
   try {
-    const header = await readHeader(bytes, rules);
+    const header = await readHeader(bytes, rules, meta.options);
     const contentType = CONTENT_TYPES[header.format];
     const { decodeBytes } = header;
     if (decodeBytes > decodeBudgetBytes) {

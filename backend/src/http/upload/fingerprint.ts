@@ -13,8 +13,8 @@ const EDGE = 64 * 1024;
 export class RequestFingerprint {
   private readonly hash: Hash = createHash('sha256');
 
-  constructor(route: string, batchId: string | undefined) {
-    this.hash.update(`${route}\0${batchId ?? ''}\0`);
+  constructor(route: string, batchId: string | undefined, queryOptions: Readonly<Record<string, unknown>> = {}) {
+    this.hash.update(`${route}\0${batchId ?? ''}\0${JSON.stringify(queryOptions)}\0`);
   }
 
   addPart(field: string, filename: string, bytes: Uint8Array | number, edges?: { head: Uint8Array; tail: Uint8Array }): void {
@@ -27,6 +27,11 @@ export class RequestFingerprint {
       this.hash.update(edges.head);
       this.hash.update(edges.tail);
     }
+  }
+
+  /** The `options` field's text, as sent (both requests send it before their files). */
+  addOptions(raw: string): void {
+    this.hash.update(`options\0${raw}\0`);
   }
 
   digest(): string {

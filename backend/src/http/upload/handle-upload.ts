@@ -11,7 +11,9 @@ import { IngestTransaction } from '../../queue/ingest.js';
 import { AbortedError } from '../../util/semaphore.js';
 import { databaseHttpError, HttpError } from '../errors.js';
 import type { UploadDeps } from './deps.js';
+import { outputOptionsFromQuery } from '../../contract/output-options.js';
 import { RequestFingerprint } from './fingerprint.js';
+import { RequestOptions } from './request-options.js';
 import { replayAnswer, type UploadAnswer } from './replay.js';
 import { RequestLifecycle } from './request-lifecycle.js';
 import { UploadSession } from './session.js';
@@ -39,9 +41,11 @@ function asAnswerable(err: unknown): unknown {
   return databaseHttpError(cause) ?? cause;
 }
 
-export async function handleUpload(req: Request, deps: UploadDeps, options: { route: string; batchId?: string }): Promise<UploadAnswer> {
+export async function handleUpload(req: Request, deps: UploadDeps, target: { route: string; batchId?: string }): Promise<UploadAnswer> {
   if (!req.is('multipart/form-data')) throw new HttpError(415, 'NOT_MULTIPART', 'send the images as multipart/form-data');
   const key = idempotencyKey(req);
+  const options = new RequestOptions(deps.optionsSchema, req.query);
+  const fingerprint = () => new RequestFingerprint(target.route, target.batchId, outputOptionsFromQuery(req.query));
   const endUpload = deps.uploads.begin();
   const life = new RequestLifecycle(req, deps.idleTimeoutMs);
   let session: UploadSession | undefined;
@@ -53,12 +57,12 @@ export async function handleUpload(req: Request, deps: UploadDeps, options: { ro
         const stored = key ? await tx.claimKey(key) : undefined;
         if (stored) {
           await tx.rollback();
-          return await replayAnswer(req, deps, stored, new RequestFingerprint(options.route, options.batchId), life.signal);
+          return await replayAnswer(req, deps, stored, fingerprint(), life.signal);
         }
-        const batch = options.batchId ?? randomUUID();
-        session = new UploadSession(tx, deps, batch, new RequestFingerprint(options.route, options.batchId), life.signal);
+        const batch = target.batchId ?? randomUUID();
+        session = new UploadSession(tx, deps, batch, fingerprint(), options, life.signal);
         await session.run(req);
-        const body = JSON.stringify(session.outcomes.response(batch));
+        const body = JSON.stringify(session.outcomes.response(batch, options.options()));
         await tx.commit(key ? { key, fingerprint: session.fingerprint.digest(), statusCode: 202, body } : undefined);
         deps.logger.info({ batchId: batch, files: session.outcomes.count }, 'upload received');
         return { status: 202, body, replayed: false };

@@ -1,4 +1,5 @@
 /** The answer to an upload request: one outcome for every part it carried. */
+import type { OutputOptions } from '../../contract/output-options.js';
 import type { UploadFileResult, UploadResponse } from '../contract.js';
 
 export interface NotReadFile {
@@ -48,14 +49,14 @@ export class UploadOutcomes {
   }
 
   /** The 202 answer, in part order. */
-  response(batchId: string): UploadResponse & { notRead: NotReadFile[] } {
+  response(batchId: string, options: OutputOptions): UploadResponse & { notRead: NotReadFile[] } {
     const images = [...this.stored].sort((a, b) => a.position - b.position).map(({ position: _, ...r }) => r);
     const accepted = images.filter((r) => r.status !== 'failed').length;
     const rejected = images.length - accepted;
     let message = `${accepted} image(s) queued for processing`;
     if (rejected) message += `, ${rejected} rejected`;
     if (this.notReadCount) message += `; ${this.notReadCount} file(s) not read: only the first ${this.maxFiles} files of a request are read`;
-    return { message, batchId, accepted, rejected, images, notRead: this.notRead };
+    return { message, batchId, accepted, rejected, images, options, notRead: this.notRead };
   }
 
   /** For a failed request: every part read so far, none stored. */

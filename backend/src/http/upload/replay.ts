@@ -50,6 +50,9 @@ export function replayAnswer(req: Request, deps: UploadDeps, stored: StoredAnswe
         else fingerprint.addPart(field, filename, edges.size, edges.edges());
       });
     });
+    bb.on('field', (name, value) => {
+      if (name === 'options') fingerprint.addOptions(value);
+    });
     bb.on('error', (err) => fail(malformed(err)));
     bb.on('close', () => {
       if (failed) return;

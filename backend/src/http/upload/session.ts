@@ -19,21 +19,40 @@ import { HttpError } from '../errors.js';
 import { collect } from './collect.js';
 import { checkFile, type CheckedFile } from './file-check.js';
 import type { RequestFingerprint } from './fingerprint.js';
+import type { RequestOptions } from './request-options.js';
 import { UploadOutcomes } from './outcomes.js';
 import type { UploadDeps } from './deps.js';
+
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/g;
 
 /** A display name: the last path segment, no control characters, bounded length. */
 export function cleanFilename(raw: string | undefined, fallback: string): string {
   const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
-  const cleaned = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
+  const cleaned = base.replace(CONTROL, '').trim().slice(0, 255);
   return cleaned || fallback;
+}
+
+/**
+ * The folders a file name carries (`trip/day 1/IMG_1.JPG`, as the apps send
+ * files from a dropped folder), cleaned: no `..`, no absolute path, no
+ * control characters. Null when the name has no folder.
+ */
+export function sourcePathOf(raw: string | undefined, filename: string): string | null {
+  const folders = (raw ?? '')
+    .split(/[\\/]/)
+    .slice(0, -1)
+    .map((p) => p.replace(CONTROL, '').trim())
+    .filter((p) => p !== '' && p !== '.' && p !== '..')
+    .slice(-16);
+  return folders.length ? `${folders.join('/')}/${filename}`.slice(0, 1024) : null;
 }
 
 export function multipartParser(req: Request, deps: Pick<UploadDeps, 'rules'>): busboy.Busboy {
   try {
     // No `files` limit: files past MAX_FILES_PER_UPLOAD are skipped here, so each gets its outcome.
-    return busboy({ headers: req.headers, defParamCharset: 'utf8', limits: { fileSize: deps.rules.maxBytes, fields: 100, fieldSize: 64 * 1024 } });
+    // preservePath: a file from a dropped folder keeps its folders (see sourcePathOf).
+    return busboy({ headers: req.headers, defParamCharset: 'utf8', preservePath: true, limits: { fileSize: deps.rules.maxBytes, fields: 100, fieldSize: 64 * 1024 } });
   } catch (err) {
     throw new HttpError(400, 'MALFORMED_MULTIPART', err instanceof Error ? err.message : 'malformed multipart body');
   }
@@ -57,6 +76,7 @@ export class UploadSession {
     private readonly deps: UploadDeps,
     private readonly batchId: string,
     fingerprint: RequestFingerprint,
+    private readonly options: RequestOptions,
     requestSignal: AbortSignal,
   ) {
     this.outcomes = new UploadOutcomes(deps.maxFiles);
@@ -86,6 +106,13 @@ export class UploadSession {
           return;
         }
         const position = ++this.position;
+        try {
+          this.options.options();
+        } catch (err) {
+          stream.resume();
+          fail(err);
+          return;
+        }
         if (position > this.deps.maxFiles) {
           this.outcomes.skipped(cleanFilename(info.filename, `file-${position}`));
           stream.resume();
@@ -96,6 +123,15 @@ export class UploadSession {
         const part = this.storePart(field, stream, info.filename, position);
         part.catch(fail);
         this.parts.push(part);
+      });
+      bb.on('field', (name, value) => {
+        if (name !== 'options' || failed) return;
+        try {
+          this.fingerprint.addOptions(value);
+          this.options.field(value);
+        } catch (err) {
+          fail(err);
+        }
       });
       bb.on('error', (err) => fail(malformed(err)));
       bb.on('close', () => {
@@ -122,7 +158,8 @@ export class UploadSession {
       if (!rawName && bytes.length === 0 && !truncated) return;
       if (!rawName) this.outcomes.saw(position, filename);
       this.fingerprint.addPart(field, filename, bytes);
-      const checked = await checkFile(bytes, truncated, { batchId: this.batchId, filename }, this.deps.rules, this.deps.decodeBudgetBytes);
+      const meta = { batchId: this.batchId, filename, sourcePath: sourcePathOf(rawName, filename), options: this.options.options() };
+      const checked = await checkFile(bytes, truncated, meta, this.deps.rules, this.deps.decodeBudgetBytes);
       // Written one after another on the transaction's connection, in part order.
       const write = this.writes.then(() => this.write(checked, position, filename, bytes.length));
       this.writes = write.catch(() => undefined);
@@ -136,7 +173,8 @@ export class UploadSession {
     if (this.signal.aborted) throw this.signal.reason;
     if (!checked.ok) {
       const { code, error, contentType } = checked;
-      const id = await this.tx.reject({ batchId: this.batchId, filename, contentType, error, errorCode: code });
+      const rejected = { batchId: this.batchId, filename, contentType, error, errorCode: code, options: this.options.options(), sourcePath: null };
+      const id = await this.tx.reject(rejected);
       this.outcomes.storedAs(position, { id, filename, status: 'failed', error, code });
       this.deps.onFile?.(size, false);
       return;
