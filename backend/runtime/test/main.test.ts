@@ -15,7 +15,7 @@ const BIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
 function run(env: Record<string, string>) {
   const child = spawn(process.execPath, [BIN], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_LEVEL: 'info', ...env },
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_LEVEL: 'info', HEALTH_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: Array<Record<string, unknown>> = [];
@@ -45,12 +45,17 @@ describe('imgfleet-runtime bin', () => {
     assert.match(proc.stderr(), /INTERVAL="soon"/);
   });
 
-  test('a missing output key or function file exits 1 saying which', async () => {
-    const noKey = run({ REDIS_URL: TEST_REDIS_URL });
+  test('a missing input key or function file exits 1 saying which', async () => {
+    const noKey = run({ REDIS_URL: TEST_REDIS_URL, REDIS_OUTPUT_KEY: bed.key('x') });
     assert.equal((await noKey.exit).code, 1);
-    assert.match(noKey.stderr(), /REDIS_OUTPUT_KEY/);
+    assert.match(noKey.stderr(), /REDIS_INPUT_KEY: is required/);
 
-    const noFile = run({ REDIS_URL: TEST_REDIS_URL, REDIS_OUTPUT_KEY: bed.key('x'), FUNCTION_PATH: '/nonexistent/usermodule.py' });
+    const noFile = run({
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_INPUT_KEY: bed.key('x:in'),
+      REDIS_OUTPUT_KEY: bed.key('x'),
+      FUNCTION_PATH: '/nonexistent/usermodule.py',
+    });
     assert.equal((await noFile.exit).code, 1);
     assert.match(noFile.stderr(), /FUNCTION_PATH \/nonexistent\/usermodule\.py/);
   });
@@ -77,7 +82,7 @@ describe('imgfleet-runtime bin', () => {
       percentage_outgoing_bytes: 25,
       'moving_average_cpu_percent-0': 12,
     });
-    const started = proc.lines.find((l) => l.msg === 'python bridge started');
+    const started = proc.lines.find((l) => l.msg === 'python process started' && l.input_key !== undefined);
     const pythonPid = started?.python_pid as number;
     assert.ok(pythonPid > 0);
     assert.ok(existsSync(`/proc/${pythonPid}`));
@@ -103,7 +108,7 @@ describe('imgfleet-runtime bin', () => {
       FUNCTION_PATH: file,
     });
     await waitFor('handler hanging', () => proc.lines.some((l) => l.msg === 'entered handler'));
-    const pythonPid = proc.lines.find((l) => l.msg === 'python bridge started')?.python_pid as number;
+    const pythonPid = proc.lines.find((l) => l.msg === 'python process started' && l.input_key !== undefined)?.python_pid as number;
     proc.child.kill('SIGINT');
     const { code } = await proc.exit;
     assert.equal(code, 0);
@@ -117,7 +122,7 @@ describe('imgfleet-runtime bin', () => {
     await bed.redis.set(input, '{}');
     const proc = run({ REDIS_URL: TEST_REDIS_URL, REDIS_INPUT_KEY: input, REDIS_OUTPUT_KEY: bed.key('bin3:out'), INTERVAL: '0.1', FUNCTION_PATH: file });
     await waitFor('handler hanging', () => proc.lines.some((l) => l.msg === 'entered handler'));
-    const pythonPid = proc.lines.find((l) => l.msg === 'python bridge started')?.python_pid as number;
+    const pythonPid = proc.lines.find((l) => l.msg === 'python process started' && l.input_key !== undefined)?.python_pid as number;
     proc.child.kill('SIGKILL');
     await proc.exit;
     await waitFor('python child gone', () => !existsSync(`/proc/${pythonPid}`));

@@ -100,7 +100,7 @@ export class RuntimeTestBed {
   ): Promise<{ runtime: RuntimeHandle; logs: LogLine[] }> {
     const { logger, lines } = captureLogger();
     const runtime = await startRuntime(
-      { redisUrl: TEST_REDIS_URL, intervalSeconds: 0.1, handlerTimeoutSeconds: 10, ...options },
+      { redisUrl: TEST_REDIS_URL, intervalSeconds: 0.1, handlerTimeoutSeconds: 10, healthPort: 0, ...options },
       logger,
     );
     this.runtimes.push(runtime);
