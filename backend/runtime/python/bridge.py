@@ -208,6 +208,7 @@ class Bridge(object):
             return {'ok': False, 'kind': 'exception', 'error': _describe(exc), 'detail': traceback.format_exc()}
         finally:
             Context.confirm_execution(ctx)
+            _end_of_call_output()
 
         try:
             if not result:
@@ -220,6 +221,17 @@ class Bridge(object):
             return {'ok': False, 'kind': 'invalid_output', 'error': _describe(exc),
                     'detail': traceback.format_exc()}
         return {'ok': True, 'output': output}
+
+
+def _end_of_call_output():
+    # Marks where this call's output ends (see handler-output.ts): the output
+    # and the replies travel on different pipes, which are not ordered.
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        pass
+    os.write(2, b'\x1e\n')
 
 
 def _describe(exc):

@@ -10,36 +10,59 @@ import type { Logger } from 'pino';
 /** Longest single log line; longer lines are cut (still counted against the budget). */
 const MAX_LINE_CHARS = 2000;
 
+/**
+ * The Python bridge writes this line after each call's output. The output
+ * pipe and the protocol pipe are not ordered with each other, so the end of
+ * a call's output is marked in the output itself, and the budget of the next
+ * call starts there, not when the reply happens to arrive.
+ */
+export const END_OF_CALL_MARK = '\x1e';
+
 export class HandlerOutput {
   private used = 0;
-  private dropped = 0;
   private partial = '';
   private noticeGiven = false;
+  /** Set once the other side marks the ends of calls itself. */
+  private marked = false;
 
   constructor(
     private readonly logger: Logger,
     private readonly maxBytesPerCall: number,
-    /** Told how many bytes were dropped when a call's output ends (metrics). */
+    /** Told how many bytes were dropped, as they are (metrics). */
     private readonly onDropped: (bytes: number) => void = () => undefined,
   ) {}
 
-  /** A call begins: a fresh budget. Output of the previous call still buffered is logged first. */
+  /** A call begins: a fresh budget (unless the other side marks the ends of calls). */
   newCall(): void {
+    if (!this.marked) this.reset();
+  }
+
+  private reset(): void {
     this.flush();
     this.used = 0;
-    this.dropped = 0;
     this.noticeGiven = false;
   }
 
-  /** The call is over: log what is left, report the drop. */
+  /** The call is over: log what is left. Output arriving later still counts against this call's budget. */
   endCall(): void {
     this.flush();
-    if (this.dropped > 0) this.onDropped(this.dropped);
-    this.dropped = 0;
   }
 
   write(chunk: Buffer | string): void {
     const text = typeof chunk === 'string' ? chunk : chunk.toString('utf8');
+    const mark = text.indexOf(`${END_OF_CALL_MARK}\n`);
+    if (mark >= 0) {
+      this.marked = true;
+      this.take(text.slice(0, mark));
+      this.reset();
+      this.write(text.slice(mark + END_OF_CALL_MARK.length + 1));
+      return;
+    }
+    this.take(text);
+  }
+
+  private take(text: string): void {
+    if (text === '') return;
     const room = this.maxBytesPerCall - this.used;
     if (room <= 0) {
       this.drop(Buffer.byteLength(text));
@@ -63,7 +86,7 @@ export class HandlerOutput {
   }
 
   private drop(bytes: number): void {
-    this.dropped += bytes;
+    this.onDropped(bytes);
     if (this.noticeGiven) return;
     this.noticeGiven = true;
     this.flush();
