@@ -3,36 +3,13 @@
  * naming the variable; SIGTERM stops it cleanly (python child gone, exit 0).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import readline from 'node:readline';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { runBin } from './support/bin.js';
 import { FUNCTIONS_DIR, RuntimeTestBed, TEST_REDIS_URL, waitFor } from './support/harness.js';
 
-const BIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
-
-function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_LEVEL: 'info', HEALTH_PORT: '0', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  readline.createInterface({ input: child.stdout }).on('line', (line) => {
-    try {
-      lines.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      lines.push({ msg: line });
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, lines, exit, stderr: () => stderr };
-}
+const run = runBin;
 
 describe('imgfleet-runtime bin', () => {
   const bed = new RuntimeTestBed();
