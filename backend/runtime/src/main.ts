@@ -8,7 +8,7 @@
  */
 import pino from 'pino';
 import { RuntimeConfigError, loadRuntimeConfig } from './config.js';
-import { errorMessage } from './errors.js';
+import { FunctionError, errorMessage } from './errors.js';
 import { startRuntime } from './runtime.js';
 
 const logger = pino({ name: 'imgfleet-runtime', level: process.env.LOG_LEVEL ?? 'info' });
@@ -48,6 +48,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  // The one-line reason for a person; the stack in the log for anything unexpected.
   process.stderr.write(`imgfleet-runtime: ${errorMessage(err)}\n`);
+  if (!(err instanceof FunctionError)) logger.fatal({ err }, 'function runtime could not start');
   process.exit(1);
 });

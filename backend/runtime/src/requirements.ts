@@ -14,6 +14,7 @@ import { spawn } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from './config.js';
+import { errorMessage } from './errors.js';
 
 export interface RequirementsResult {
   /** Folders to put on PYTHONPATH (empty when nothing was asked for). */
@@ -69,7 +70,7 @@ export async function installRequirements(config: RequirementsConfig, log: Logge
     await mkdir(dir, { recursive: true });
   } catch (err) {
     log.error({ err, dir }, 'cannot create the folder for Python packages');
-    return { pythonPath: [], error: `cannot create ${dir} (PYTHON_PACKAGES_DIR): ${(err as Error).message}` };
+    return { pythonPath: [], error: `cannot create ${dir} (PYTHON_PACKAGES_DIR): ${errorMessage(err)}` };
   }
   const what = [...config.requirements, ...(config.requirementsFile ? [`-r ${config.requirementsFile}`] : [])].join(' ');
   log.info({ requirements: what, target: dir, index: process.env.PIP_INDEX_URL ?? null }, 'installing Python requirements');
