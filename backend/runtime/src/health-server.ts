@@ -11,6 +11,9 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { RuntimeMetrics } from './runtime-metrics.js';
 
+/** The routes, for the manifests' probes (and their tests) to name. */
+export const HEALTH_PATHS = { liveness: '/healthz', readiness: '/readyz', metrics: '/metrics' } as const;
+
 export interface HealthState {
   /** Whether the poll loop is alive (it completed a poll recently). */
   live(): boolean;
@@ -32,10 +35,10 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, state:
   const path = new URL(req.url ?? '/', 'http://runtime').pathname;
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     reply(res, 405, 'application/json', JSON.stringify({ error: 'only GET', code: 'method_not_allowed' }));
-  } else if (path === '/healthz' || path === '/readyz') {
-    const ok = path === '/healthz' ? state.live() : state.ready();
+  } else if (path === HEALTH_PATHS.liveness || path === HEALTH_PATHS.readiness) {
+    const ok = path === HEALTH_PATHS.liveness ? state.live() : state.ready();
     reply(res, ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...state.status() }));
-  } else if (path === '/metrics') {
+  } else if (path === HEALTH_PATHS.metrics) {
     reply(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
   } else {
     reply(res, 404, 'application/json', JSON.stringify({ error: `no route ${path}`, code: 'not_found' }));

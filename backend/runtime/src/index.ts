@@ -7,3 +7,4 @@ export type { RuntimeConfig, RuntimeOptions } from './config.js';
 export type { ErrorKind, ErrorRecord } from './errors.js';
 export type { StatsRecord } from './stats.js';
 export type { HandlerContext, RuntimeContext, Handler } from './context.js';
+export { HEALTH_PATHS } from './health-server.js';
