@@ -16,7 +16,7 @@ import type { Logger } from 'pino';
 import type { RuntimeConfig } from './config.js';
 import type { ErrorKind, ErrorRecord } from './errors.js';
 import type { FunctionLoader } from './function-loader.js';
-import type { CallOutcome } from './handler-host.js';
+import type { CallOutcome, HandlerHost } from './handler-host.js';
 import type { RuntimeMetrics } from './runtime-metrics.js';
 import { ContextStats } from './stats.js';
 
@@ -86,7 +86,7 @@ export class ContextRunner {
     if (!host) return;
     // Recorded before the call: an input that makes the handler fail is not retried every period.
     this.lastInput = raw;
-    this.inFlight = this.invoke(raw).finally(() => {
+    this.inFlight = this.invoke(host, raw).finally(() => {
       this.inFlight = undefined;
     });
   }
@@ -106,8 +106,7 @@ export class ContextRunner {
     this.stopped = true;
   }
 
-  private async invoke(raw: string): Promise<void> {
-    const host = this.deps.fn.hostFor(this.inputKey)!;
+  private async invoke(host: HandlerHost, raw: string): Promise<void> {
     const { config, fn } = this.deps;
     const started = performance.now();
     const outcome = await host.call({

@@ -30,6 +30,7 @@ export class PollLoop {
   readonly contexts = new Map<string, ContextRunner>();
   polls = 0;
   lastPollAt: number | undefined;
+  startedAt = Date.now();
   private readonly keys: KeyPattern;
   private readonly deps: RunnerDeps;
   /** A failure of the function itself, not yet written to `<REDIS_OUTPUT_KEY>:error`. */
@@ -56,6 +57,7 @@ export class PollLoop {
   }
 
   start(): void {
+    this.startedAt = Date.now();
     this.current = this.poll();
   }
 

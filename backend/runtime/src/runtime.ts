@@ -61,10 +61,13 @@ function stallLimitMs(config: RuntimeConfig): number {
   return Math.max(30_000, 3 * config.intervalSeconds * 1000);
 }
 
-function healthState(config: RuntimeConfig, loop: () => PollLoop | undefined, status: () => RuntimeStatus, started: number): HealthState {
+function healthState(config: RuntimeConfig, loop: () => PollLoop | undefined, status: () => RuntimeStatus): HealthState {
   return {
     live: () => {
-      const last = loop()?.lastPollAt ?? started;
+      const running = loop();
+      // Still starting (installing requirements, bounded by REQUIREMENTS_TIMEOUT): alive.
+      if (!running) return true;
+      const last = running.lastPollAt ?? running.startedAt;
       return Date.now() - last < stallLimitMs(config);
     },
     ready: () => status().redis === 'ready' && status().loaded,
@@ -93,7 +96,7 @@ export async function startRuntime(options: RuntimeOptions, logger?: Logger): Pr
     healthPort: health.port,
   });
   // First, so the probes answer while requirements install.
-  const health: HealthServer = await startHealthServer(config.healthPort, healthState(config, () => loop, status, Date.now()), metrics, log);
+  const health: HealthServer = await startHealthServer(config.healthPort, healthState(config, () => loop, status), metrics, log);
 
   try {
     const requirements = await installRequirements(config, log);

@@ -78,6 +78,32 @@ describe('the course context', () => {
     assert.ok(typeof second.last_execution === 'string' && !Number.isNaN(Date.parse(second.last_execution)), 'confirm_execution() ran after the first call');
   });
 
+  test('a JavaScript handler gets the same context: the mtime string, set_env, confirm_execution, help', async () => {
+    const dir = await bed.dir();
+    const file = await bed.writeFile(
+      dir,
+      'handler.mjs',
+      `export function handler(input, context) {
+  if (input.step === 1) { context.help(); context.set_env({ replaced: true, calls: 1 }); }
+  else context.env.calls += 1;
+  return { mtime: context.function_getmtime, env: context.env, last_execution_is_date: context.last_execution instanceof Date };
+}
+`,
+    );
+    const mtime = 1767225600 + 45296; // 2026-01-01 12:34:56 UTC
+    await utimes(file, mtime, mtime);
+    const input = bed.key('jsctx:in');
+    const output = bed.key('jsctx:out');
+    const { logs } = await bed.start({ inputKey: input, outputKey: output, functionPath: file });
+    await bed.redis.set(input, '{"step": 1}');
+    await bed.waitInvocations(output, 1);
+    assert.deepEqual(await bed.getJson(output), { mtime: formatMtime(mtime), env: { replaced: true, calls: 1 }, last_execution_is_date: false });
+    await waitFor('help() printed', () => logs.some((l) => l.source === 'handler' && /:param env: Dictionary to be used as context/.test(l.msg)));
+    await bed.redis.set(input, '{"step": 2}');
+    await bed.waitInvocations(output, 2);
+    assert.deepEqual(await bed.getJson(output), { mtime: formatMtime(mtime), env: { replaced: true, calls: 2 }, last_execution_is_date: true });
+  });
+
   test('a reload (an edit that only adds a comment) does not count the current snapshot twice', async () => {
     const dir = await bed.dir();
     const file = await bed.writeFile(dir, 'usermodule.py', MOVING_AVERAGE('version 1'));
