@@ -1,0 +1,274 @@
+#!/usr/bin/env python3
+"""imgfleet function runtime: the Python side.
+
+A long-lived child of the Node runtime, one per context (input key), so a
+handler that hangs for one key is killed without touching another's. It loads
+the user's module, keeps its Context whose ``env`` stays a live dict of Python
+objects (handlers keep datetimes, deques and tuples there), and calls
+``handler(input, context)`` on request.
+
+Protocol: one JSON object per line. Requests arrive on the original stdin,
+replies leave on the original stdout. Both descriptors are moved aside at
+start-up and fd 0/1 are pointed at /dev/null and stderr, so a handler's
+print() or input() can never corrupt the protocol.
+
+The input arrives as the raw JSON text read from Redis and is decoded here,
+so ``12.0`` reaches the handler as a float. The result is encoded here too,
+with ``allow_nan=False``: NaN is not JSON and must not reach the dashboard.
+
+Standard library only (handlers may import what the image or REQUIREMENTS add).
+"""
+import importlib
+import importlib.util
+import json
+import os
+import signal
+import sys
+import traceback
+from datetime import datetime
+
+
+def _take_protocol_streams():
+    proto_in = os.fdopen(os.dup(0), 'r', encoding='utf-8', newline='\n')
+    proto_out = os.fdopen(os.dup(1), 'w', encoding='utf-8', newline='\n')
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.dup2(2, 1)
+    sys.stdin = open(os.devnull, 'r', encoding='utf-8')
+    sys.stdout = sys.stderr
+    return proto_in, proto_out
+
+
+def _die_with_parent():
+    # If Node is SIGKILLed nobody closes our stdin while a handler hangs;
+    # ask the kernel to kill us with our parent instead (Linux only).
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        # The parent may have died before prctl took effect. Compare with the
+        # pid Node passed rather than with 1: in a container Node *is* pid 1.
+        expected = os.environ.get('IMGFLEET_RUNTIME_PID')
+        if expected and os.getppid() != int(expected):
+            os._exit(1)
+    except Exception:
+        pass
+
+
+class Context(object):
+    """The ``context`` argument, with the attributes and methods of lucasmsp/serverless:redis."""
+
+    host = None
+    port = None
+    input_key = None
+    output_key = None
+    last_execution = None
+    env = None
+
+    def __init__(self, host, port, input_key, output_key, function_getmtime):
+        self.host = host
+        self.port = port
+        self.input_key = input_key
+        self.output_key = output_key
+        # '%Y-%m-%d %H:%M:%S' of the module's mtime, as the course runtime gives it.
+        self.function_getmtime = function_getmtime
+        self.last_execution = None
+        self.env = {}
+
+    def confirm_execution(self):
+        """Called by the runtime after every call, as the course runtime did."""
+        self.last_execution = datetime.now()
+
+    def set_env(self, new):
+        self.env = new
+
+    @staticmethod
+    def help():
+        print(_HELP)
+
+    def __repr__(self):
+        return 'Context(input_key=%r, output_key=%r, last_execution=%r)' % (
+            self.input_key, self.output_key, self.last_execution)
+
+
+_HELP = """
+        :param host: Address running Redis server
+        :param port: Port running Redis server
+        :param input_key: input key of Redis
+        :param output_key: output key to store data in Redis
+        :param function_getmtime: Timestamp of last update in usermodule file
+        :param last_execution: Timestamp of last confirmed execution (and store)
+        :param env: Dictionary to be used as context
+        """
+
+
+def _is_under(path, root):
+    try:
+        return os.path.commonpath([os.path.realpath(path), root]) == root
+    except ValueError:
+        return False
+
+
+class Bridge(object):
+    def __init__(self):
+        self.handler = None
+        self.root = None
+        self.module_name = None
+        self.context = None
+
+    def _forget_modules(self, root):
+        """Drops the user's modules from sys.modules so a reload re-reads them.
+
+        Only modules whose file lives under the function's folder go: purging
+        the standard library would give the env's deques and datetimes a
+        different class from fresh ones.
+        """
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, '__file__', None)
+            if path and _is_under(path, root):
+                del sys.modules[name]
+
+    def load(self, msg):
+        root = os.path.realpath(msg['root'])
+        file = msg['file']
+        module_name = msg['module']
+        function = msg['function']
+        single_file = msg.get('single_file', False)
+
+        old_root = self.root
+        if old_root is not None:
+            self._forget_modules(old_root)
+            if old_root in sys.path:
+                sys.path.remove(old_root)
+        if self.module_name is not None:
+            sys.modules.pop(self.module_name, None)
+        sys.path.insert(0, root)
+        importlib.invalidate_caches()
+        try:
+            if single_file:
+                # Loaded from its path under its own name, unless that name is
+                # taken (a file called json.py must not replace the real json).
+                name = module_name
+                if name in sys.modules:
+                    name = '_imgfleet_function_' + module_name
+                spec = importlib.util.spec_from_file_location(name, file)
+                if spec is None or spec.loader is None:
+                    raise ImportError('cannot load %s' % file)
+                module = importlib.util.module_from_spec(spec)
+                sys.modules[name] = module
+                try:
+                    spec.loader.exec_module(module)
+                except BaseException:
+                    sys.modules.pop(name, None)
+                    raise
+            else:
+                name = module_name
+                module = importlib.import_module(module_name)
+            handler = getattr(module, function, None)
+            if handler is None:
+                raise AttributeError('module %r has no function %r' % (module_name, function))
+            if not callable(handler):
+                raise TypeError('%s.%s is not callable' % (module_name, function))
+        except BaseException as exc:
+            # Keep serving the previous version: a typo in an update should not
+            # stop a working function.
+            sys.path.remove(root)
+            if old_root is not None:
+                sys.path.insert(0, old_root)
+            return {'ok': False, 'kind': 'load', 'error': _describe(exc), 'detail': traceback.format_exc()}
+        self.handler = handler
+        self.root = root
+        self.module_name = name
+        return {'ok': True}
+
+    def call(self, msg):
+        if self.handler is None:
+            return {'ok': False, 'kind': 'load', 'error': 'no function loaded'}
+        c = msg['context']
+        ctx = self.context
+        if ctx is None:
+            ctx = self.context = Context(
+                c['host'], c['port'], c['input_key'], c['output_key'], c['function_getmtime'])
+        else:
+            ctx.host = c['host']
+            ctx.port = c['port']
+            ctx.input_key = c['input_key']
+            ctx.output_key = c['output_key']
+            ctx.function_getmtime = c['function_getmtime']
+        try:
+            data = json.loads(msg['input'])
+        except ValueError as exc:
+            return {'ok': False, 'kind': 'invalid_input', 'error': 'input is not JSON: %s' % exc}
+
+        try:
+            result = self.handler(data, ctx)
+        except BaseException as exc:
+            return {'ok': False, 'kind': 'exception', 'error': _describe(exc), 'detail': traceback.format_exc()}
+        finally:
+            Context.confirm_execution(ctx)
+            _end_of_call_output()
+
+        try:
+            if not result:
+                return {'ok': True, 'output': None}
+            output = json.dumps(result, allow_nan=False)
+        except (TypeError, ValueError, RecursionError) as exc:
+            return {'ok': False, 'kind': 'invalid_output',
+                    'error': 'result is not JSON: %s' % _describe(exc)}
+        except BaseException as exc:
+            return {'ok': False, 'kind': 'invalid_output', 'error': _describe(exc),
+                    'detail': traceback.format_exc()}
+        return {'ok': True, 'output': output}
+
+
+def _end_of_call_output():
+    # Marks where this call's output ends (see handler-output.ts): the output
+    # and the replies travel on different pipes, which are not ordered.
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        pass
+    os.write(2, b'\x1e\n')
+
+
+def _describe(exc):
+    text = str(exc)
+    return '%s: %s' % (type(exc).__name__, text) if text else type(exc).__name__
+
+
+def main():
+    # Node owns our lifetime: Ctrl-C in a terminal reaches the whole process
+    # group and must not kill a handler halfway; Node stops us itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.dont_write_bytecode = True
+    _die_with_parent()
+    proto_in, proto_out = _take_protocol_streams()
+
+    def send(obj):
+        proto_out.write(json.dumps(obj) + '\n')
+        proto_out.flush()
+
+    bridge = Bridge()
+    ops = {'load': bridge.load, 'call': bridge.call}
+    send({'ready': True, 'pid': os.getpid(), 'python': sys.version.split()[0]})
+    for line in proto_in:
+        if not line.strip():
+            continue
+        msg_id = None
+        try:
+            msg = json.loads(line)
+            msg_id = msg.get('id')
+            op = ops.get(msg.get('op'))
+            reply = op(msg) if op else {'ok': False, 'kind': 'crash', 'error': 'unknown op %r' % msg.get('op')}
+        except Exception as exc:
+            reply = {'ok': False, 'kind': 'crash', 'error': 'bridge error: %s' % _describe(exc),
+                     'detail': traceback.format_exc()}
+        reply['id'] = msg_id
+        send(reply)
+
+
+if __name__ == '__main__':
+    main()

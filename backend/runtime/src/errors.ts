@@ -1,0 +1,54 @@
+/**
+ * What can go wrong with a user's function, as reported in the error record
+ * written to `<output key>:error`. The kind lets a dashboard tell a bug in the
+ * handler from a bad deployment without parsing messages.
+ */
+export type ErrorKind =
+  /** The handler raised or threw. */
+  | 'exception'
+  /** The handler ran past HANDLER_TIMEOUT; its process or thread was killed and restarted. */
+  | 'timeout'
+  /** The handler returned something JSON cannot represent (a set, a function, NaN, a cycle…). */
+  | 'invalid_output'
+  /** The value under the input key is not JSON. */
+  | 'invalid_input'
+  /** The function could not be loaded (syntax error, missing module or function). */
+  | 'load'
+  /** The ZIP was refused: an entry escapes the folder, is a link, or the archive is too big. */
+  | 'unsafe_archive'
+  /** The Python process or JS worker died outside the runtime's control. */
+  | 'crash'
+  /** The requirements (REQUIREMENTS / NEW_REQUERIMENTS) could not be installed at start. */
+  | 'requirements';
+
+/** A failure that has a kind to report; anything else is treated as the runtime's own bug. */
+export class FunctionError extends Error {
+  constructor(
+    readonly kind: ErrorKind,
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = 'FunctionError';
+  }
+}
+
+/** The record written to `<output key>:error`. */
+export interface ErrorRecord {
+  error: string;
+  kind: ErrorKind;
+  at: string;
+  input_key: string;
+  handler: string;
+  /** Traceback or stack, when the language gave one. */
+  detail?: string;
+  /** Set when the failure discarded this context's handler state (context.env). */
+  state_lost?: boolean;
+  /** Set once a later call succeeded: the error is history, not the current state. */
+  resolved?: boolean;
+  resolved_at?: string;
+}
+
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
