@@ -14,7 +14,8 @@ import type { AppContext } from './http/context.js';
 import { defaultWebRoot } from './http/web.js';
 import type { ResizeRules } from './imaging/index.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetricsHub, createPipelineMetrics, metricsRouter, type MetricsHub } from './metrics/index.js';
+import { metricsRouter } from './http/routes/metrics.js';
+import { createMetricsHub, createPipelineMetrics, type MetricsHub } from './metrics/index.js';
 import { Dispatcher } from './queue/dispatcher.js';
 import { Notifications } from './queue/notifications.js';
 import { ImageRepository } from './queue/repository.js';
@@ -106,7 +107,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     );
     notifications.on('work', () => dispatcher.kick());
 
-    const pipelineMetrics = createPipelineMetrics({ defaultLabels: { pod } });
+    const pipelineMetrics = createPipelineMetrics({ defaultLabels: { pod }, logger });
     dispatcher.onOutcome((o) => {
       if (o.status === 'completed') pipelineMetrics.recordCompleted(o.ms / 1000);
       else pipelineMetrics.recordFailed(o.errorCode ?? 'OTHER');
@@ -116,6 +117,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       redisUrl: redisUrl(env),
       periodSeconds: env.METRICS_PERIOD,
       functionOutputKey: env.FUNCTION_OUTPUT_KEY,
+      nodeName: env.NODE_NAME,
       logger,
       // Once a period: the pool's figures and the cluster-wide queue, then the snapshot's app-* fields.
       appStats: async () => {
@@ -142,7 +144,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     const app = createApp(ctx, {
       apiToken: env.API_TOKEN,
       webRoot: env.WEB_ROOT ?? defaultWebRoot(),
-      metricsRouter: metricsRouter(metrics),
+      metricsRouter: metricsRouter(metrics, { logger }),
       prometheus: pipelineMetrics.handler,
     });
 

@@ -7,6 +7,7 @@
  * numbers and never block or fail.
  */
 import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppStats } from './snapshot-contract.js';
 
@@ -17,6 +18,8 @@ export interface PipelineMetricsOptions {
   defaultLabels?: Record<string, string>;
   /** prom-client's process and Node.js metrics (default true). */
   defaultMetrics?: boolean;
+  /** Where a failure to render the text is logged. */
+  logger?: Logger;
 }
 
 export interface PipelineMetrics {
@@ -119,7 +122,8 @@ export function createPipelineMetrics(options: PipelineMetricsOptions = {}): Pip
         res.status(200).set('Content-Type', registry.contentType).send(text);
       })
       .catch((err: unknown) => {
-        res.status(500).json({ error: `metrics unavailable: ${(err as Error).message}`, code: 'METRICS_UNAVAILABLE' });
+        options.logger?.error({ err }, 'metrics: rendering the Prometheus text failed');
+        res.status(500).json({ error: `metrics unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, code: 'METRICS_UNAVAILABLE' });
       });
   };
 
