@@ -60,13 +60,15 @@ const toFloat = (n: number): number => (Number.isFinite(n) ? n : 0);
 interface Baseline {
   cores: CoreTimes[];
   processed: number;
-  containerCpuSeconds: number;
+  /** The container's last known CPU time and when it was read; kept across a period whose cgroup read failed. */
+  containerCpu: { seconds: number; at: number } | undefined;
   at: number;
 }
 
 /** The container's figures, from the cgroup, or from this process where no cgroup is readable. */
 interface ContainerReading {
-  cpuSeconds: number;
+  /** undefined when this period's cgroup read failed (a gap, not a jump to another source). */
+  cpuSeconds: number | undefined;
   limitCores: number;
   memoryUsed: number;
   /** undefined: no limit (the node's memory is then the limit). */
@@ -74,14 +76,25 @@ interface ContainerReading {
 }
 
 function containerReading(cgroup: CgroupReading): ContainerReading {
-  // Without a cgroup (macOS, Windows, nothing mounted) this process stands in for the container.
-  const cpuSeconds = cgroup.cpuUsageSeconds ?? (process.cpuUsage().user + process.cpuUsage().system) / 1e6;
+  // Without any cgroup (macOS, Windows, nothing mounted) this process stands in for the container.
+  const noCgroup = cgroup.version === undefined;
+  const own = process.cpuUsage();
   return {
-    cpuSeconds,
+    cpuSeconds: noCgroup ? (own.user + own.system) / 1e6 : cgroup.cpuUsageSeconds,
     limitCores: cgroup.cpuLimitCores ?? os.availableParallelism(),
     memoryUsed: cgroup.memoryUsed ?? process.memoryUsage.rss(),
     memoryLimit: cgroup.memoryLimit,
   };
+}
+
+function cpuSince(baseline: Baseline | undefined, container: ContainerReading, at: number): { ofLimit: number; ofCore: number } {
+  const before = baseline?.containerCpu;
+  if (before === undefined || container.cpuSeconds === undefined) return { ofLimit: 0, ofCore: 0 };
+  return containerCpuPercents(before.seconds, container.cpuSeconds, (at - before.at) / 1000, container.limitCores);
+}
+
+function containerCpuBaseline(baseline: Baseline | undefined, container: ContainerReading, at: number): Baseline['containerCpu'] {
+  return container.cpuSeconds === undefined ? baseline?.containerCpu : { seconds: container.cpuSeconds, at };
 }
 
 function putHostFields(snapshot: Snapshot, percents: number[], freq: number, memory: VirtualMemory, net: NetCounters, pids: number): void {
@@ -160,7 +173,8 @@ export function createSnapshotCollector(options: SnapshotCollectorOptions): Snap
 
   async function prime(): Promise<void> {
     const [cores, app, group] = await Promise.all([readCoreTimes(procRoot), readAppStats(), cgroup.read()]);
-    baseline = { cores, processed: app.processedCount, containerCpuSeconds: containerReading(group).cpuSeconds, at: performance.now() };
+    const at = performance.now();
+    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(undefined, containerReading(group), at), at };
   }
 
   async function collect(): Promise<Snapshot> {
@@ -180,11 +194,9 @@ export function createSnapshotCollector(options: SnapshotCollectorOptions): Snap
     const processedDelta = baseline ? app.processedCount - baseline.processed : 0;
     // A counter that went backwards (pipeline restarted) yields 0, not a negative rate.
     const throughput = elapsedSeconds > 0 && processedDelta > 0 ? processedDelta / elapsedSeconds : 0;
-    const cpu = baseline
-      ? containerCpuPercents(baseline.containerCpuSeconds, container.cpuSeconds, elapsedSeconds, container.limitCores)
-      : { ofLimit: 0, ofCore: 0 };
+    const cpu = cpuSince(baseline, container, at);
     const percents = baseline ? corePercents(baseline.cores, cores) : cores.map(() => 0);
-    baseline = { cores, processed: app.processedCount, containerCpuSeconds: container.cpuSeconds, at };
+    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(baseline, container, at), at };
 
     const snapshot: Snapshot = { timestamp: agentTimestampNow(), pod: options.podName, node };
     putHostFields(snapshot, percents, freq, memory, net, pids);

@@ -180,6 +180,30 @@ describe('snapshot collector over a fixture pod', () => {
   });
 });
 
+describe('a cgroup read that fails for one period', () => {
+  it('leaves a gap (0) rather than mixing in another source, and the next period counts from the last good reading', async () => {
+    const cg = path.join(tmp, 'flaky/cgroup');
+    const proc = path.join(tmp, 'flaky/proc');
+    await put(proc, 'self/cgroup', '0::/\n');
+    await put(cg, 'cgroup.controllers', 'cpu\n');
+    await put(cg, 'cpu.max', 'max 100000\n');
+    await put(cg, 'cpu.stat', 'usage_usec 1000000\n');
+    const collector = createSnapshotCollector({ podName: 'p', appStats: countingAppStats(), procRoot: proc, sysRoot: path.join(tmp, 'flaky/sys'), cgroupRoot: cg });
+    await collector.prime();
+    await sleep(100);
+    // Caught half-written (a reader can see the file truncated).
+    await put(cg, 'cpu.stat', '');
+    const during = await collector.collect();
+    assert.equal(during['container-cpu_percent_of_core'], 0);
+    await put(cg, 'cpu.stat', 'usage_usec 1100000\n');
+    await sleep(100);
+    const afterwards = await collector.collect();
+    const ofCore = afterwards['container-cpu_percent_of_core'] as number;
+    // 0.1 s of CPU since the good reading at least 0.2 s ago.
+    assert.ok(ofCore > 10 && ofCore <= 50, `of a core: ${ofCore}`);
+  });
+});
+
 describe('this machine\'s cgroup', () => {
   it('reads real figures from /sys/fs/cgroup, and usage grows while this process works', async () => {
     const reader = new CgroupReader('/sys/fs/cgroup', '/proc');

@@ -155,6 +155,11 @@ class MetricChart {
       x.max = now;
     }
     this.renderLegend(series);
+    // How many points each line has in the span, for a reader of the page (and its tests), without rebuilding the legend.
+    const counts = new Map(series.map((line) => [line.label, line.points.filter((p) => p.y !== null).length]));
+    for (const button of this.legend.querySelectorAll<HTMLButtonElement>('button[data-series]')) {
+      button.dataset.points = String(counts.get(button.dataset.series!) ?? 0);
+    }
     this.chart.update('none');
   }
 
