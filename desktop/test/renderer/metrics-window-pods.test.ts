@@ -22,7 +22,10 @@ import { AppHarness } from '../support/app-harness.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 
-const PERIOD_SECONDS = 0.5;
+// A period of a second: three pods then send three snapshots a second, each
+// delivered to the page by one CDP round trip (the harness's IPC), which a
+// loaded two-core machine still keeps up with.
+const PERIOD_SECONDS = 1;
 const CPU_CHART = 'figure[data-metric="container-cpu"]';
 
 async function freePort(): Promise<number> {
@@ -117,7 +120,7 @@ describe('metrics window with several pods', () => {
       hubs.set(pod, hub);
     }
     // Let the pods publish for a while before the window opens: it must show that past at once.
-    await sleep(5000);
+    await sleep(7000);
     harness = await AppHarness.start({ settings: { backendUrl: backend.url } });
   });
 
@@ -136,11 +139,13 @@ describe('metrics window with several pods', () => {
     for (let i = 0; i < 100 && harness.metricsPages.length === 0; i++) await main.waitForTimeout(50);
     metrics = harness.metricsPages[0]!;
     await metrics.waitForFunction(() => document.body.dataset.ready === 'true', undefined, { timeout: 20_000 });
-    await metrics.waitForSelector(legendButton('pod-idle'), { timeout: 5000 });
-    // Five seconds at two snapshots a second were published before the window opened; the stream alone would have brought one or two.
+    await metrics.waitForSelector(legendButton('pod-idle'), { timeout: 20_000 });
+    // Seven seconds at a snapshot a second were published before the window opened; the stream alone would have brought one or two.
     const points = Number(await metrics.getAttribute(legendButton('pod-busy'), 'data-points'));
-    assert.ok(points >= 6, `pod-busy has ${points} points as soon as the window is ready`);
-    await metrics.waitForFunction(() => /3 pods: desktop-test, pod-busy, pod-idle/.test(document.getElementById('pods')?.textContent ?? ''));
+    assert.ok(points >= 5, `pod-busy has ${points} points as soon as the window is ready`);
+    await metrics.waitForFunction(() => /3 pods: desktop-test, pod-busy, pod-idle/.test(document.getElementById('pods')?.textContent ?? ''), undefined, {
+      timeout: 20_000,
+    });
 
     const busyColour = (await metrics.getAttribute(legendButton('pod-busy'), 'data-colour'))!;
     const idleColour = (await metrics.getAttribute(legendButton('pod-idle'), 'data-colour'))!;
@@ -151,7 +156,7 @@ describe('metrics window with several pods', () => {
     // The y axis grows upwards: 80 % is drawn well above 10 %.
     assert.ok(busy.meanRow + 30 < idle.meanRow, `busy at row ${busy.meanRow.toFixed(0)}, idle at ${idle.meanRow.toFixed(0)}`);
     // The host figures are charted per node: the two extra pods share "node-test".
-    await metrics.waitForSelector('figure[data-metric="memory"] button[data-series="node-test"]');
+    await metrics.waitForSelector('figure[data-metric="memory"] button[data-series="node-test"]', { timeout: 20_000 });
     assert.equal(await metrics.$$eval('figure[data-metric="memory"] button[data-series="pod-busy"]', (els) => els.length), 0);
     const unit = await metrics.textContent(`${CPU_CHART} figcaption .unit`);
     assert.equal(unit, '(%)');
@@ -177,14 +182,14 @@ describe('metrics window with several pods', () => {
   it('keeps a stopped pod\'s line, marked gone, and every span draws at once', async () => {
     const idleColour = (await metrics.getAttribute(legendButton('pod-idle'), 'data-colour'))!;
     await hubs.get('pod-idle')!.stop();
-    await metrics.waitForSelector(`${legendButton('pod-idle')}[data-gone]`, { timeout: 10_000 });
+    await metrics.waitForSelector(`${legendButton('pod-idle')}[data-gone]`, { timeout: 20_000 });
     assert.match((await metrics.textContent(legendButton('pod-idle'))) ?? '', /pod-idle \(gone\)/);
-    assert.match((await metrics.textContent('#pods')) ?? '', /2 pods: desktop-test, pod-busy .*· gone: pod-idle/);
+    assert.match((await metrics.textContent('#pods')) ?? '', /2 pods: desktop-test, pod-busy · source redis · every 1 s · gone: pod-idle/);
     await metrics.waitForTimeout(1200);
     assert.ok((await lineOf(metrics, CPU_CHART, idleColour)).n > 0, 'its line is still drawn');
     for (const span of ['1', '15', '60', '5']) {
       await metrics.selectOption('#span', span);
-      assert.ok(Number(await metrics.getAttribute(legendButton('pod-busy'), 'data-points')) >= 6, `span ${span} min`);
+      assert.ok(Number(await metrics.getAttribute(legendButton('pod-busy'), 'data-points')) >= 5, `span ${span} min`);
     }
     await harness.screenshot(metrics, 'metrics-window-gone');
   });
@@ -193,7 +198,7 @@ describe('metrics window with several pods', () => {
     assert.equal(await metrics.evaluate(() => document.body.dataset.stale), 'false');
     assert.equal(await metrics.isVisible('#stale-metrics'), false);
     await Promise.all([hubs.get('pod-busy')!.stop(), backend.backend.metrics.stop()]);
-    await metrics.waitForFunction(() => document.body.dataset.stale === 'true', undefined, { timeout: 10_000 });
+    await metrics.waitForFunction(() => document.body.dataset.stale === 'true', undefined, { timeout: 20_000 });
     assert.ok(await metrics.isVisible('#stale-metrics'));
     assert.match((await metrics.textContent('#stale-metrics')) ?? '', /Data is stale: no new snapshot; the last one arrived \d+ s ago/);
     assert.deepEqual(harness.pageErrors, []);

@@ -13,6 +13,7 @@
 import {
   CategoryScale,
   Chart,
+  Decimation,
   LineController,
   LineElement,
   LinearScale,
@@ -23,7 +24,10 @@ import {
 import { h } from '../ui/dom.js';
 import type { MetricDef, MetricsHistory, Series } from './history.js';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip);
+Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Decimation);
+
+/** Above this many points a line is drawn without point markers: an hour of a few pods is redrawn every second. */
+const MARKER_LIMIT = 60;
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
@@ -84,6 +88,8 @@ function chartConfig(metric: MetricDef): ChartConfiguration<'line', Array<{ x: n
       },
       plugins: {
         legend: { display: false },
+        // An hour at a 5 s period is 720 points per line, more than the chart has pixels: keep each pixel column's min and max.
+        decimation: { enabled: true, algorithm: 'min-max' },
         tooltip: {
           callbacks: {
             title: (items) => (items[0] ? clock(items[0].parsed.x ?? 0) : ''),
@@ -143,7 +149,7 @@ class MetricChart {
         borderColor: colour,
         backgroundColor: colour,
         borderWidth: 2,
-        pointRadius: line.points.length > 120 ? 0 : 2,
+        pointRadius: line.points.length > MARKER_LIMIT ? 0 : 2,
         tension: 0.2,
         hidden: this.hidden.has(line.label),
         ...(line.gone ? { borderDash: [6, 4] } : {}),

@@ -132,6 +132,8 @@ interface Entry {
 
 interface PodState {
   entries: Map<string, Entry>;
+  /** The entries by time, rebuilt only after a change: every chart reads them on every draw. */
+  sorted: Entry[] | null;
   /** When the pod was last heard from, by this client's clock (pod clocks may differ). */
   lastSeen: number;
   /** The backend said it stopped (its key expired); cleared by its next snapshot. */
@@ -266,7 +268,7 @@ export class MetricsHistory {
   private put(sample: MetricsSample, x: number): PodState {
     let state = this.pods.get(sample.pod);
     if (!state) {
-      state = { entries: new Map(), lastSeen: 0, gone: false, node: null };
+      state = { entries: new Map(), sorted: null, lastSeen: 0, gone: false, node: null };
       this.pods.set(sample.pod, state);
     }
     const stamp = typeof sample.snapshot.timestamp === 'string' ? sample.snapshot.timestamp : sample.receivedAt;
@@ -275,13 +277,16 @@ export class MetricsHistory {
     const derived = sample.derived ?? existing?.sample.derived ?? null;
     const snapshot = { ...existing?.sample.snapshot, ...sample.snapshot };
     state.entries.set(stamp, { x: existing?.x ?? x, sample: { ...sample, snapshot, derived } });
+    state.sorted = null;
     if (typeof snapshot.node === 'string' && snapshot.node !== '') state.node = snapshot.node;
     return state;
   }
 
   private sorted(pod: string): Entry[] {
     const state = this.pods.get(pod);
-    return state ? [...state.entries.values()].sort((a, b) => a.x - b.x) : [];
+    if (!state) return [];
+    state.sorted ??= [...state.entries.values()].sort((a, b) => a.x - b.x);
+    return state.sorted;
   }
 
   /** Drops samples older than the longest span, and pods (gone ones) left with none. */
@@ -290,7 +295,12 @@ export class MetricsHistory {
   }
 
   private trim(state: PodState, now: number): void {
-    for (const [key, entry] of state.entries) if (entry.x < now - this.keepMs) state.entries.delete(key);
+    for (const [key, entry] of state.entries) {
+      if (entry.x < now - this.keepMs) {
+        state.entries.delete(key);
+        state.sorted = null;
+      }
+    }
     if (state.entries.size === 0) {
       for (const [pod, s] of this.pods) if (s === state) this.pods.delete(pod);
     }

@@ -15,6 +15,7 @@ import { renderStats } from './stats-panel.js';
 
 const STATS_EVERY_MS = 5000;
 const RETRY_WATCH_MS = 5000;
+const MIN_DRAW_GAP_MS = 500;
 
 export type MetricsState = 'waiting' | 'live' | 'empty' | 'offline';
 
@@ -24,6 +25,7 @@ export class MetricsWindow {
   private spanMs = 5 * 60_000;
   private paused = false;
   private drawScheduled = false;
+  private lastDrawAt = 0;
   private overview: MetricsOverview | null = null;
   private connection: LiveConnection = { state: 'connecting', url: '' };
   private startedAt = Date.now();
@@ -101,16 +103,24 @@ export class MetricsWindow {
     this.stop?.();
   }
 
+  /**
+   * Snapshots of every pod arrive several times a second in a cluster: they
+   * are drawn together, at most every MIN_DRAW_GAP_MS, so a busy machine's
+   * window never falls behind its own event queue (it then drew snapshots
+   * from seconds ago).
+   */
   private scheduleDraw(): void {
     if (this.drawScheduled) return;
     this.drawScheduled = true;
-    requestAnimationFrame(() => {
+    const wait = Math.max(0, this.lastDrawAt + MIN_DRAW_GAP_MS - Date.now());
+    setTimeout(() => {
       this.drawScheduled = false;
-      this.draw();
-    });
+      requestAnimationFrame(() => this.draw());
+    }, wait);
   }
 
   private draw(): void {
+    this.lastDrawAt = Date.now();
     this.refreshState();
     if (this.paused) return;
     const now = Date.now();
