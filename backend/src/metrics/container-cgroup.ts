@@ -193,7 +193,9 @@ async function readV1(dirs: Dirs): Promise<CgroupReading> {
 /**
  * CPU use between two readings: of the container's limit (in cores) and of
  * one core (which exceeds 100 when several cores are busy). Rounded to 0.1
- * like the host's per-core figures.
+ * like the host's per-core figures. The quota (or the cores there are) caps
+ * what a container can use over a period, so a figure above it is timing
+ * noise between the counter and the clock, and is capped too.
  */
 export function containerCpuPercents(
   usageBefore: number,
@@ -203,7 +205,7 @@ export function containerCpuPercents(
 ): { ofLimit: number; ofCore: number } {
   const used = usageAfter - usageBefore;
   if (!(elapsedSeconds > 0) || !(used > 0) || !(limitCores > 0)) return { ofLimit: 0, ofCore: 0 };
-  const ofCore = (used / elapsedSeconds) * 100;
+  const ofCore = Math.min((used / elapsedSeconds) * 100, limitCores * 100);
   const round = (n: number): number => Math.round(n * 10) / 10;
-  return { ofLimit: round(Math.min(100, ofCore / limitCores)), ofCore: round(ofCore) };
+  return { ofLimit: round(ofCore / limitCores), ofCore: round(ofCore) };
 }

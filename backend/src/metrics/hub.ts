@@ -22,15 +22,15 @@
  */
 import { pino, type Logger } from 'pino';
 import { ClusterMetrics } from './cluster-metrics.js';
-import { stringifyWithFloats } from './float-json.js';
-import { historyCapacity, HISTORY_SECONDS, type PodHistory } from './history-ring.js';
+import { HISTORY_SECONDS, type PodHistory } from './history-ring.js';
+import { settingsOf } from './hub-settings.js';
 import { InProcessDerived } from './in-process-derived.js';
-import { MetricsListeners, type MetricsEvent, type MetricsListener } from './listeners.js';
+import { MetricsListeners, type MetricsListener } from './listeners.js';
 import type { PodMetrics } from './pod-view.js';
-import { RedisLink, type HistoryEntry } from './redis-link.js';
-import { RuntimeDerivedReader, parseDerived } from './runtime-derived.js';
+import { RedisSync } from './redis-sync.js';
+import { RuntimeDerivedReader } from './runtime-derived.js';
 import { createSnapshotCollector, type SnapshotCollector } from './snapshot.js';
-import { parseSnapshotText, type AppStats, type Snapshot } from './snapshot-contract.js';
+import type { AppStats } from './snapshot-contract.js';
 import { Ticker } from './ticker.js';
 
 export type { MetricsEvent, MetricsListener } from './listeners.js';
@@ -112,104 +112,6 @@ export interface MetricsHub {
   status(): MetricsHubStatus;
 }
 
-/** Keys and snapshots live for three periods: one missed publish does not drop a pod. */
-const LIFETIME_PERIODS = 3;
-
-/** The hub's fixed figures, derived once from its options. */
-interface HubSettings {
-  periodMs: number;
-  lifetimeMs: number;
-  historyMs: number;
-  historyLength: number;
-  keyPrefix: string;
-  historyPrefix: string;
-  channel: string;
-  source: MetricsSource;
-}
-
-function settingsOf(options: MetricsHubOptions): HubSettings {
-  if (!(options.periodSeconds > 0)) throw new RangeError('periodSeconds must be positive');
-  const periodMs = options.periodSeconds * 1000;
-  const keyPrefix = options.keyPrefix ?? 'metrics';
-  return {
-    periodMs,
-    lifetimeMs: LIFETIME_PERIODS * periodMs,
-    historyMs: HISTORY_SECONDS * 1000,
-    historyLength: historyCapacity(options.periodSeconds),
-    keyPrefix,
-    historyPrefix: `${keyPrefix}-history`,
-    channel: options.channel ?? 'metrics',
-    source: options.redisUrl === undefined ? 'in-process' : 'redis',
-  };
-}
-
-/** A history stream's entries as samples for the ring (entries that are not snapshots are skipped). */
-function* samplesOf(entries: HistoryEntry[], historyPrefix: string) {
-  for (const entry of entries) {
-    const text = entry.fields.get('snapshot');
-    const snapshot = text === undefined ? null : parseSnapshotText(text, entry.key.slice(historyPrefix.length + 1));
-    if (snapshot) yield { snapshot, derived: parseDerived(entry.fields.get('derived') || null), atMs: entry.atMs };
-  }
-}
-
-/**
- * Redis side of the hub: publishing our snapshots (key, channel, history
- * stream) and, on every (re)connect, reading back what other pods published.
- */
-class RedisSide {
-  readonly link: RedisLink;
-
-  constructor(
-    url: string,
-    private readonly settings: HubSettings,
-    private readonly cluster: ClusterMetrics,
-    private readonly afterResync: () => void,
-    private readonly logger: Logger,
-  ) {
-    this.link = new RedisLink({
-      url,
-      channel: settings.channel,
-      commandTimeoutMs: Math.max(1000, settings.periodMs),
-      logger,
-      onMessage: (text) => {
-        const snapshot = parseSnapshotText(text);
-        if (snapshot) cluster.accept(snapshot);
-      },
-      onReady: () => this.resync(),
-    });
-  }
-
-  publish(snapshot: Snapshot): void {
-    const { keyPrefix, historyPrefix, lifetimeMs, historyMs, historyLength } = this.settings;
-    const derived = this.cluster.derivedOf(snapshot.pod);
-    this.link.publish(`${keyPrefix}:${snapshot.pod}`, stringifyWithFloats(snapshot), lifetimeMs, {
-      key: `${historyPrefix}:${snapshot.pod}`,
-      maxLen: historyLength,
-      ttlMs: historyMs + lifetimeMs,
-      derivedText: derived === null ? '' : stringifyWithFloats(derived),
-    });
-  }
-
-  /** Loads every pod's key and history, so we need not wait a period (or an hour) to see the cluster. */
-  private resync(): void {
-    const { keyPrefix, historyPrefix, historyMs } = this.settings;
-    this.link
-      .readStreams(historyPrefix, Date.now() - historyMs)
-      .then((entries) => this.cluster.mergeHistory(samplesOf(entries, historyPrefix)))
-      .catch((err: unknown) => this.logger.warn({ err }, 'metrics: loading the history from Redis failed'));
-    this.link
-      .readAll(keyPrefix)
-      .then((entries) => {
-        for (const { key, text } of entries) {
-          const snapshot = parseSnapshotText(text, key.slice(keyPrefix.length + 1));
-          if (snapshot) this.cluster.accept(snapshot);
-        }
-        this.afterResync();
-      })
-      .catch((err: unknown) => this.logger.debug({ err }, 'metrics: loading existing snapshots failed'));
-  }
-}
-
 function collectorFor(options: MetricsHubOptions, logger: Logger, periodMs: number): SnapshotCollector {
   return createSnapshotCollector({
     podName: options.podName,
@@ -240,7 +142,7 @@ export function createMetricsHub(options: MetricsHubOptions): MetricsHub {
   });
   const runtimeDerived = functionOutputKey === undefined ? undefined : new RuntimeDerivedReader(functionOutputKey, cluster, logger);
   const collector = collectorFor(options, logger, periodMs);
-  let redis: RedisSide | undefined;
+  let redis: RedisSync | undefined;
   const refreshDerived = (): void => {
     if (redis) runtimeDerived?.refresh(redis.link);
   };
@@ -282,7 +184,7 @@ export function createMetricsHub(options: MetricsHubOptions): MetricsHub {
     source,
     start() {
       if (options.redisUrl !== undefined && !redis && !ticker.isStopped) {
-        redis = new RedisSide(options.redisUrl, settings, cluster, refreshDerived, logger);
+        redis = new RedisSync(options.redisUrl, settings, cluster, refreshDerived, logger);
       }
       ticker.start();
     },

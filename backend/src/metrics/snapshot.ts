@@ -172,20 +172,25 @@ export function createSnapshotCollector(options: SnapshotCollectorOptions): Snap
   }
 
   async function prime(): Promise<void> {
-    const [cores, app, group] = await Promise.all([readCoreTimes(procRoot), readAppStats(), cgroup.read()]);
+    const [cores, app, [group, groupAt]] = await Promise.all([
+      readCoreTimes(procRoot),
+      readAppStats(),
+      cgroup.read().then((reading) => [reading, performance.now()] as const),
+    ]);
     const at = performance.now();
-    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(undefined, containerReading(group), at), at };
+    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(undefined, containerReading(group), groupAt), at };
   }
 
   async function collect(): Promise<Snapshot> {
-    const [cores, freq, memory, net, pids, app, group, node] = await Promise.all([
+    const [cores, freq, memory, net, pids, app, [group, groupAt], node] = await Promise.all([
       readCoreTimes(procRoot),
       readCpuFreqMhz(procRoot, sysRoot),
       readVirtualMemory(procRoot),
       network.read(),
       countPids(procRoot),
       readAppStats(),
-      cgroup.read(),
+      // Timed on its own: the other reads (appStats above all) may finish much later.
+      cgroup.read().then((reading) => [reading, performance.now()] as const),
       nodeName,
     ]);
     const at = performance.now();
@@ -194,9 +199,9 @@ export function createSnapshotCollector(options: SnapshotCollectorOptions): Snap
     const processedDelta = baseline ? app.processedCount - baseline.processed : 0;
     // A counter that went backwards (pipeline restarted) yields 0, not a negative rate.
     const throughput = elapsedSeconds > 0 && processedDelta > 0 ? processedDelta / elapsedSeconds : 0;
-    const cpu = cpuSince(baseline, container, at);
+    const cpu = cpuSince(baseline, container, groupAt);
     const percents = baseline ? corePercents(baseline.cores, cores) : cores.map(() => 0);
-    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(baseline, container, at), at };
+    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(baseline, container, groupAt), at };
 
     const snapshot: Snapshot = { timestamp: agentTimestampNow(), pod: options.podName, node };
     putHostFields(snapshot, percents, freq, memory, net, pids);

@@ -125,6 +125,8 @@ describe('container CPU percentages', () => {
     // A counter that went backwards, or no time elapsed: 0, not a negative or infinite figure.
     assert.deepEqual(containerCpuPercents(5, 4, 1, 1), { ofLimit: 0, ofCore: 0 });
     assert.deepEqual(containerCpuPercents(1, 2, 0, 1), { ofLimit: 0, ofCore: 0 });
+    // More than the quota allows is the counter and the clock read a moment apart: capped at the limit.
+    assert.deepEqual(containerCpuPercents(0, 1.02, 1, 1), { ofLimit: 100, ofCore: 100 });
   });
 });
 

@@ -165,11 +165,12 @@ describe('history in Redis', () => {
 
 describe('history over HTTP', () => {
   it('GET /api/v1/metrics?span= serves it; the stream sends it first; a bad span is a 400 and changes nothing', async () => {
-    const h = hub('web', 0.2);
+    // A period of a second: a loaded machine's late tick must not make the pod look gone (three periods).
+    const h = hub('web', 1);
     const server = await serve(mountApi(metricsRouter(h, { heartbeatMs: 1000 })));
     try {
       h.start();
-      await waitFor('three snapshots', () => (h.history(60).pods[0]?.samples.length ?? 0) >= 3);
+      await waitFor('three snapshots', () => (h.history(60).pods[0]?.samples.length ?? 0) >= 3, 10_000);
       const res = await fetch(`${server.baseUrl}/api/v1/metrics?span=60`);
       assert.equal(res.status, 200);
       const body = (await res.json()) as MetricsOverview;
