@@ -20,7 +20,8 @@ import type { ServerConfig } from './http/contract.js';
 import { optionsFromRules, type ResizeRules } from './imaging/index.js';
 import { BACKEND_VERSION } from './version.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetricsHub, createPipelineMetrics, metricsRouter, type MetricsHub } from './metrics/index.js';
+import { metricsRouter } from './http/routes/metrics.js';
+import { createMetricsHub, createPipelineMetrics, type MetricsHub } from './metrics/index.js';
 import { Dispatcher } from './queue/dispatcher.js';
 import { Notifications } from './queue/notifications.js';
 import { ImageRepository } from './queue/repository.js';
@@ -158,7 +159,7 @@ async function listen(server: http.Server, env: Env): Promise<{ url: string; por
 }
 
 function wireMetrics(env: Env, pod: string, logger: Logger, dispatcher: Dispatcher, repo: ImageRepository) {
-  const pipelineMetrics = createPipelineMetrics({ defaultLabels: { pod } });
+  const pipelineMetrics = createPipelineMetrics({ defaultLabels: { pod }, logger });
   dispatcher.onOutcome((o) => {
     if (o.status === 'completed') pipelineMetrics.recordCompleted(o.ms / 1000);
     else pipelineMetrics.recordFailed(o.errorCode ?? 'OTHER');
@@ -168,6 +169,7 @@ function wireMetrics(env: Env, pod: string, logger: Logger, dispatcher: Dispatch
     redisUrl: redisUrl(env),
     periodSeconds: env.METRICS_PERIOD,
     functionOutputKey: env.FUNCTION_OUTPUT_KEY,
+    nodeName: env.NODE_NAME,
     logger,
     // Once a period: the pool's figures and the cluster-wide queue, then the snapshot's app-* fields.
     appStats: async () => {
@@ -256,7 +258,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       apiToken: env.API_TOKEN,
       hostRules: hostRules(env, source),
       webRoot: env.WEB_ROOT ?? defaultWebRoot(),
-      metricsRouter: metricsRouter(metrics),
+      metricsRouter: metricsRouter(metrics, { logger }),
       prometheus: pipelineMetrics.handler,
     });
     const server = createHttpServer(app, env);

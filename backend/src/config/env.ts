@@ -100,6 +100,8 @@ export const envSchema = z.object({
    * bundled default handler.
    */
   FUNCTION_OUTPUT_KEY: optionalText,
+  /** The node the pod runs on (downward API `spec.nodeName`), for the snapshot's `node`; default from the kernel's boot id. */
+  NODE_NAME: optionalText,
 });
 
 export type Env = z.infer<typeof envSchema>;

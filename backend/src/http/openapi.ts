@@ -3,6 +3,15 @@ const error = { $ref: '#/components/schemas/Error' };
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const errors = (...codes: number[]) =>
   Object.fromEntries(codes.map((c) => [String(c), { description: 'error', ...json(error) }]));
+
+/** The metrics history's span (GET /api/v1/metrics and its stream). */
+const spanParam = {
+  name: 'span',
+  in: 'query',
+  schema: { type: 'integer', minimum: 0, maximum: 3600, default: 300 },
+  description: 'seconds of history to include',
+};
+
 const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
 const batchParam = { name: 'batchId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
 
@@ -198,9 +207,19 @@ export const openApiDocument = {
         responses: { '200': { description: 'event stream', content: { 'text/event-stream': {} } }, ...errors(400, 401) },
       },
     },
-    '/metrics': { get: { summary: 'Latest metrics snapshot and derived figures per pod', responses: { '200': { description: 'metrics' }, ...errors(401) } } },
+    '/metrics': {
+      get: {
+        summary: 'Latest metrics snapshot and derived figures per pod, and every pod\'s history over the span (stopped pods marked gone)',
+        parameters: [spanParam],
+        responses: { '200': { description: 'metrics' }, ...errors(400, 401) },
+      },
+    },
     '/metrics/stream': {
-      get: { summary: 'Server-Sent Events: `snapshot` events as pods publish them', responses: { '200': { description: 'event stream', content: { 'text/event-stream': {} } }, ...errors(401) } },
+      get: {
+        summary: 'Server-Sent Events: first `history` (as GET /metrics), then `snapshot`, `derived` and `expired` events as pods publish them',
+        parameters: [spanParam],
+        responses: { '200': { description: 'event stream', content: { 'text/event-stream': {} } }, ...errors(400, 401) },
+      },
     },
   },
 } as const;

@@ -4,6 +4,11 @@
  * `<channel>`; it listens on the channel too, so every pod's hub knows every
  * pod's latest snapshot and can serve the whole cluster's metrics.
  *
+ * Every snapshot also goes into the history (about an hour, see
+ * history-ring.ts): with Redis, appended to the capped stream
+ * `<keyPrefix>-history:<pod>` and read back on every (re)connect; without,
+ * kept in-process only.
+ *
  * Without Redis, the same snapshots flow in-process (the embedded default).
  *
  * Derived figures: read from the function runtime's output
@@ -16,22 +21,21 @@
  * is fire-and-forget (see redis-link.ts).
  */
 import { pino, type Logger } from 'pino';
-import { stringifyWithFloats } from './float-json.js';
-import { InProcessDerived, type DerivedFigures } from './in-process-derived.js';
-import { PodView, type PodMetrics } from './pod-view.js';
-import { RedisLink } from './redis-link.js';
-import { createSnapshotCollector } from './snapshot.js';
-import { parseSnapshotText, type AppStats, type Snapshot } from './snapshot-contract.js';
+import { ClusterMetrics } from './cluster-metrics.js';
+import { HISTORY_SECONDS, type PodHistory } from './history-ring.js';
+import { settingsOf } from './hub-settings.js';
+import { InProcessDerived } from './in-process-derived.js';
+import { MetricsListeners, type MetricsListener } from './listeners.js';
+import type { PodMetrics } from './pod-view.js';
+import { RedisSync } from './redis-sync.js';
+import { RuntimeDerivedReader } from './runtime-derived.js';
+import { createSnapshotCollector, type SnapshotCollector } from './snapshot.js';
+import type { AppStats } from './snapshot-contract.js';
+import { Ticker } from './ticker.js';
+
+export type { MetricsEvent, MetricsListener } from './listeners.js';
 
 export type MetricsSource = 'redis' | 'in-process';
-
-/** What listeners receive: a new snapshot, changed derived figures, or a pod gone silent. */
-export type MetricsEvent =
-  | { type: 'snapshot'; metrics: PodMetrics }
-  | { type: 'derived'; metrics: PodMetrics }
-  | { type: 'expired'; pod: string };
-
-export type MetricsListener = (event: MetricsEvent) => void;
 
 export interface MetricsHubOptions {
   podName: string;
@@ -40,16 +44,19 @@ export interface MetricsHubOptions {
   /** Seconds between snapshots (METRICS_PERIOD). */
   periodSeconds: number;
   appStats: () => AppStats | Promise<AppStats>;
-  /** Snapshot keys are `<keyPrefix>:<pod>`. Default `metrics`; tests use a unique prefix. */
+  /** Snapshot keys are `<keyPrefix>:<pod>`, history streams `<keyPrefix>-history:<pod>`. Default `metrics`; tests use a unique prefix. */
   keyPrefix?: string | undefined;
   /** Pub/sub channel for snapshots. Default `metrics`. */
   channel?: string | undefined;
   /** Where the function runtime writes derived figures, per pod at `<functionOutputKey>:<pod>`. */
   functionOutputKey?: string | undefined;
   logger?: Logger | undefined;
-  /** procfs/sysfs mount points (fixtures in tests). */
+  /** procfs/sysfs/cgroup mount points (fixtures in tests). */
   procRoot?: string | undefined;
   sysRoot?: string | undefined;
+  cgroupRoot?: string | undefined;
+  /** The snapshot's `node` (NODE_NAME); default derived from the kernel's boot id. */
+  nodeName?: string | undefined;
   /** Forces the interface behind `net_io_counters_eth0-*`. */
   networkInterface?: string | undefined;
 }
@@ -64,6 +71,29 @@ export interface MetricsHubStatus {
   networkInterface: string | null;
 }
 
+/** Every pod's line over the last `spanSeconds`, as the server saw it at `serverTime`. */
+export interface MetricsHistory {
+  spanSeconds: number;
+  /** The answering pod's clock (ISO 8601), so a client can place `receivedAt` on its own time axis. */
+  serverTime: string;
+  pods: PodHistory[];
+}
+
+/** The body of GET /api/v1/metrics: the live pods, then their history. */
+export interface MetricsOverview {
+  pods: PodMetrics[];
+  periodSeconds: number;
+  source: MetricsSource;
+  /** The pod that answered. */
+  pod: string;
+  /** Whether that pod is connected to Redis right now; null in in-process mode. */
+  redisConnected: boolean | null;
+  /** The history's span, the answering pod's clock and every pod's line (see MetricsHistory). */
+  spanSeconds: number;
+  serverTime: string;
+  history: PodHistory[];
+}
+
 export interface MetricsHub {
   readonly podName: string;
   readonly periodSeconds: number;
@@ -74,214 +104,103 @@ export interface MetricsHub {
   stop(): Promise<void>;
   /** Every live pod's latest snapshot and derived figures, sorted by pod name. */
   latest(): PodMetrics[];
+  /** Every pod's samples over the last `spanSeconds` (at most HISTORY_SECONDS), stopped pods marked gone. */
+  history(spanSeconds: number): MetricsHistory;
+  overview(spanSeconds: number): MetricsOverview;
   /** Calls `listener` for every event until the returned function is called. */
   subscribe(listener: MetricsListener): () => void;
   status(): MetricsHubStatus;
 }
 
-/** Keys and snapshots live for three periods: one missed publish does not drop a pod. */
-const LIFETIME_PERIODS = 3;
-
-export function createMetricsHub(options: MetricsHubOptions): MetricsHub {
-  if (!(options.periodSeconds > 0)) throw new RangeError('periodSeconds must be positive');
-  const logger = options.logger ?? pino({ level: 'silent' });
-  const periodMs = options.periodSeconds * 1000;
-  const lifetimeMs = LIFETIME_PERIODS * periodMs;
-  const keyPrefix = options.keyPrefix ?? 'metrics';
-  const channel = options.channel ?? 'metrics';
-  const functionOutputKey = options.functionOutputKey;
-  const source: MetricsSource = options.redisUrl === undefined ? 'in-process' : 'redis';
-
-  const view = new PodView(lifetimeMs);
-  const listeners = new Set<MetricsListener>();
-  const localDerived = functionOutputKey === undefined ? new InProcessDerived(keyPrefix) : undefined;
-  const collector = createSnapshotCollector({
+function collectorFor(options: MetricsHubOptions, logger: Logger, periodMs: number): SnapshotCollector {
+  return createSnapshotCollector({
     podName: options.podName,
     appStats: options.appStats,
     logger,
     procRoot: options.procRoot,
     sysRoot: options.sysRoot,
+    cgroupRoot: options.cgroupRoot,
+    nodeName: options.nodeName,
     networkInterface: options.networkInterface,
     // An appStats call may use at most half a period, so ticks never overlap.
     appStatsTimeoutMs: Math.max(50, periodMs / 2),
   });
+}
 
-  let link: RedisLink | undefined;
-  let started = false;
-  let stopped = false;
-  let firstTimer: NodeJS.Timeout | undefined;
-  let interval: NodeJS.Timeout | undefined;
-  let currentTick: Promise<void> | undefined;
-  let derivedInFlight = false;
-  let loggedInterface = false;
+export function createMetricsHub(options: MetricsHubOptions): MetricsHub {
+  const settings = settingsOf(options);
+  const logger = options.logger ?? pino({ level: 'silent' });
+  const { source, periodMs } = settings;
+  const listeners = new MetricsListeners(logger);
+  const functionOutputKey = options.functionOutputKey;
+  const cluster = new ClusterMetrics({
+    lifetimeMs: settings.lifetimeMs,
+    historyCapacity: settings.historyLength,
+    historyMs: settings.historyMs,
+    localDerived: functionOutputKey === undefined ? new InProcessDerived(settings.keyPrefix) : undefined,
+    listeners,
+  });
+  const runtimeDerived = functionOutputKey === undefined ? undefined : new RuntimeDerivedReader(functionOutputKey, cluster, logger);
+  const collector = collectorFor(options, logger, periodMs);
+  let redis: RedisSync | undefined;
+  const refreshDerived = (): void => {
+    if (redis) runtimeDerived?.refresh(redis.link);
+  };
 
-  function emit(event: MetricsEvent): void {
-    for (const listener of listeners) {
-      try {
-        listener(event);
-      } catch (err) {
-        logger.warn({ err }, 'metrics: a listener threw');
+  let loggedStart = false;
+  const ticker = new Ticker({
+    periodMs,
+    logger,
+    prime: () => collector.prime(),
+    tick: async () => {
+      const snapshot = await collector.collect();
+      if (ticker.isStopped) return;
+      if (!loggedStart) {
+        loggedStart = true;
+        logger.info({ pod: options.podName, periodSeconds: options.periodSeconds, source, networkInterface: collector.networkInterface }, 'metrics: publishing snapshots');
       }
-    }
-  }
+      cluster.accept(snapshot);
+      redis?.publish(snapshot);
+      refreshDerived();
+      cluster.expire();
+    },
+  });
 
-  /** Puts a snapshot (ours or another pod's) into the view and tells listeners. */
-  function accept(snapshot: Snapshot): void {
-    const stored = view.putSnapshot(snapshot);
-    if (!stored) return;
-    if (localDerived) {
-      const withDerived = view.putDerived(snapshot.pod, localDerived.compute(snapshot));
-      emit({ type: 'snapshot', metrics: withDerived ?? stored });
-      return;
-    }
-    emit({ type: 'snapshot', metrics: stored });
-  }
-
-  function expireDeadPods(): void {
-    for (const pod of view.expire()) {
-      localDerived?.forget(pod);
-      emit({ type: 'expired', pod });
-    }
-  }
-
-  function parseDerived(text: string | null): DerivedFigures | null {
-    if (text === null) return null;
-    try {
-      const value: unknown = JSON.parse(text);
-      return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as DerivedFigures) : null;
-    } catch {
-      return null;
-    }
-  }
-
-  /** Reads the runtime's output for every known pod (one MGET), in the background. */
-  function refreshRuntimeDerived(): void {
-    if (!link || functionOutputKey === undefined || derivedInFlight || !link.connected) return;
-    const pods = view.pods();
-    if (pods.length === 0) return;
-    derivedInFlight = true;
-    link
-      .mget(pods.map((pod) => `${functionOutputKey}:${pod}`))
-      .then((texts) => {
-        texts.forEach((text, i) => {
-          const changed = view.putDerived(pods[i]!, parseDerived(text));
-          if (changed) emit({ type: 'derived', metrics: changed });
-        });
-      })
-      .catch((err: unknown) => logger.debug({ err }, 'metrics: reading derived figures failed'))
-      .finally(() => {
-        derivedInFlight = false;
-      });
-  }
-
-  /** After (re)connecting: load every pod's key, so we need not wait a period to see the cluster. */
-  function resync(): void {
-    if (!link) return;
-    link
-      .readAll(keyPrefix)
-      .then((entries) => {
-        for (const { key, text } of entries) {
-          const snapshot = parseSnapshotText(text, key.slice(keyPrefix.length + 1));
-          if (snapshot) accept(snapshot);
-        }
-        refreshRuntimeDerived();
-      })
-      .catch((err: unknown) => logger.debug({ err }, 'metrics: loading existing snapshots failed'));
-  }
-
-  async function tick(): Promise<void> {
-    const snapshot = await collector.collect();
-    if (stopped) return;
-    if (!loggedInterface) {
-      loggedInterface = true;
-      logger.info(
-        { pod: options.podName, periodSeconds: options.periodSeconds, source, networkInterface: collector.networkInterface },
-        'metrics: publishing snapshots',
-      );
-    }
-    accept(snapshot);
-    link?.publish(`${keyPrefix}:${options.podName}`, stringifyWithFloats(snapshot), lifetimeMs);
-    refreshRuntimeDerived();
-    expireDeadPods();
-  }
-
-  function runTick(): void {
-    // A tick still running (very slow /proc or appStats) is not doubled up.
-    if (currentTick || stopped) return;
-    currentTick = tick()
-      .catch((err: unknown) => logger.warn({ err }, 'metrics: taking a snapshot failed'))
-      .finally(() => {
-        currentTick = undefined;
-      });
-  }
+  const history = (spanSeconds: number): MetricsHistory => {
+    const span = Math.min(HISTORY_SECONDS, Math.max(0, spanSeconds));
+    return { spanSeconds: span, serverTime: new Date().toISOString(), pods: cluster.history(span * 1000) };
+  };
+  const status = (): MetricsHubStatus => ({
+    pod: options.podName,
+    periodSeconds: options.periodSeconds,
+    source,
+    redisConnected: redis ? redis.link.connected : null,
+    networkInterface: collector.networkInterface ?? null,
+  });
 
   return {
     podName: options.podName,
     periodSeconds: options.periodSeconds,
     source,
-
     start() {
-      if (started) return;
-      started = true;
-      if (options.redisUrl !== undefined) {
-        link = new RedisLink({
-          url: options.redisUrl,
-          channel,
-          commandTimeoutMs: Math.max(1000, periodMs),
-          logger,
-          onMessage: (text) => {
-            const snapshot = parseSnapshotText(text);
-            if (snapshot) accept(snapshot);
-          },
-          onReady: resync,
-        });
+      if (options.redisUrl !== undefined && !redis && !ticker.isStopped) {
+        redis = new RedisSync(options.redisUrl, settings, cluster, refreshDerived, logger);
       }
-      const begin = (): void => {
-        if (stopped) return;
-        // The first snapshot comes sooner than a full period (its figures
-        // cover the shorter interval), so a fresh pod shows up quickly.
-        firstTimer = setTimeout(() => {
-          runTick();
-          interval = setInterval(runTick, periodMs);
-          interval.unref();
-        }, Math.min(periodMs, 1000));
-        // Timers alone must not keep a process alive that is otherwise done.
-        firstTimer.unref();
-      };
-      collector.prime().then(begin, (err: unknown) => {
-        logger.warn({ err }, 'metrics: first reading failed');
-        begin();
-      });
+      ticker.start();
     },
-
     async stop() {
-      if (stopped) return;
-      stopped = true;
-      clearTimeout(firstTimer);
-      clearInterval(interval);
-      await currentTick;
-      link?.stop();
+      if (ticker.isStopped) return;
+      await ticker.stop();
+      redis?.link.stop();
     },
-
-    latest() {
-      return view.list();
+    latest: () => cluster.latest(),
+    history,
+    overview(spanSeconds) {
+      const { pod, periodSeconds, redisConnected } = status();
+      const { spanSeconds: span, serverTime, pods: lines } = history(spanSeconds);
+      return { pods: cluster.latest(), periodSeconds, source, pod, redisConnected, spanSeconds: span, serverTime, history: lines };
     },
-
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => {
-        listeners.delete(listener);
-      };
-    },
-
-    status() {
-      return {
-        pod: options.podName,
-        periodSeconds: options.periodSeconds,
-        source,
-        redisConnected: link ? link.connected : null,
-        networkInterface: collector.networkInterface ?? null,
-      };
-    },
+    subscribe: (listener) => listeners.add(listener),
+    status,
   };
 }

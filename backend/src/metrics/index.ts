@@ -1,8 +1,18 @@
-/** The metrics module's public surface; the server imports from here. */
+/** The metrics module's public surface; the server and the HTTP routes import from here. */
 export { createMetricsHub } from './hub.js';
-export type { MetricsEvent, MetricsHub, MetricsHubOptions, MetricsHubStatus, MetricsListener, MetricsSource } from './hub.js';
-export { metricsRouter } from './router.js';
-export type { MetricsResponse, MetricsRouterOptions } from './router.js';
+export type {
+  MetricsEvent,
+  MetricsHistory,
+  MetricsHub,
+  MetricsHubOptions,
+  MetricsHubStatus,
+  MetricsListener,
+  MetricsOverview,
+  MetricsOverview as MetricsResponse,
+  MetricsSource,
+} from './hub.js';
+export { HISTORY_SECONDS, historyCapacity } from './history-ring.js';
+export type { HistorySample, PodHistory } from './history-ring.js';
 export { createPipelineMetrics, PROCESSING_SECONDS_BUCKETS } from './prometheus.js';
 export type { PipelineMetrics, PipelineMetricsOptions } from './prometheus.js';
 export type { PodMetrics } from './pod-view.js';

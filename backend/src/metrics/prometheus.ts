@@ -7,6 +7,7 @@
  * numbers and never block or fail.
  */
 import type { RequestHandler } from 'express';
+import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { AppStats } from './snapshot-contract.js';
 
@@ -17,6 +18,8 @@ export interface PipelineMetricsOptions {
   defaultLabels?: Record<string, string>;
   /** prom-client's process and Node.js metrics (default true). */
   defaultMetrics?: boolean;
+  /** Where a failure to render the text is logged. */
+  logger?: Logger;
 }
 
 export interface PipelineMetrics {
@@ -52,12 +55,8 @@ function failureLabel(code: string): string {
 
 const nonNegative = (n: number): number => (Number.isFinite(n) && n > 0 ? n : 0);
 
-export function createPipelineMetrics(options: PipelineMetricsOptions = {}): PipelineMetrics {
-  const prefix = options.prefix ?? 'imgfleet_';
-  const registry = new Registry();
-  if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-
+/** The pipeline's series, registered in `registry` under `prefix`. */
+function pipelineCollectors(registry: Registry, prefix: string) {
   const uploads = new Counter({
     name: `${prefix}uploads_total`,
     help: 'Uploaded files, by whether they were accepted for processing',
@@ -107,21 +106,38 @@ export function createPipelineMetrics(options: PipelineMetricsOptions = {}): Pip
   uploads.labels('rejected');
   uploadBytes.labels('accepted');
   uploadBytes.labels('rejected');
+  return { uploads, uploadBytes, completed, failed, processingSeconds, threadsBusy, threadsTotal, queueSize };
+}
 
-  // Plain mirrors of the figures the hub needs: reading them back from
-  // prom-client is asynchronous and costlier than keeping a few numbers.
-  const mirror = { busy: 0, total: 0, queue: 0, completed: 0, failed: 0, seconds: 0 };
-
-  const handler: RequestHandler = (_req, res) => {
+/** GET /metrics: the registry as Prometheus text; a failure is logged and answered with a JSON 500. */
+function textHandler(registry: Registry, logger: Logger | undefined): RequestHandler {
+  return (_req, res) => {
     registry
       .metrics()
       .then((text) => {
         res.status(200).set('Content-Type', registry.contentType).send(text);
       })
       .catch((err: unknown) => {
-        res.status(500).json({ error: `metrics unavailable: ${(err as Error).message}`, code: 'METRICS_UNAVAILABLE' });
+        logger?.error({ err }, 'metrics: rendering the Prometheus text failed');
+        res.status(500).json({ error: `metrics unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, code: 'METRICS_UNAVAILABLE' });
       });
   };
+}
+
+export function createPipelineMetrics(options: PipelineMetricsOptions = {}): PipelineMetrics {
+  const registry = new Registry();
+  if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const { uploads, uploadBytes, completed, failed, processingSeconds, threadsBusy, threadsTotal, queueSize } = pipelineCollectors(
+    registry,
+    options.prefix ?? 'imgfleet_',
+  );
+
+  // Plain mirrors of the figures the hub needs: reading them back from
+  // prom-client is asynchronous and costlier than keeping a few numbers.
+  const mirror = { busy: 0, total: 0, queue: 0, completed: 0, failed: 0, seconds: 0 };
+
+  const handler = textHandler(registry, options.logger);
 
   return {
     registry,

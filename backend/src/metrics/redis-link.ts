@@ -31,6 +31,23 @@ function globEscape(text: string): string {
   return text.replace(/[*?[\]\\]/g, '\\$&');
 }
 
+/** One snapshot's entry in its pod's capped history stream. */
+export interface HistoryAppend {
+  key: string;
+  /** `XADD … MAXLEN ~ maxLen`: Redis trims whole macro nodes, so it keeps at least this many. */
+  maxLen: number;
+  /** The stream expires this long after the pod's last snapshot, so a stopped pod's stream goes too. */
+  ttlMs: number;
+  derivedText: string;
+}
+
+/** An entry read back from a history stream; `atMs` is the time Redis stamped into its id. */
+export interface HistoryEntry {
+  key: string;
+  atMs: number;
+  fields: Map<string, string>;
+}
+
 export class RedisLink {
   private readonly client: Redis;
   private readonly subscriber: Redis;
@@ -98,17 +115,23 @@ export class RedisLink {
   }
 
   /**
-   * SET key (expiring after ttlMs) and PUBLISH, without waiting. Skipped when
-   * disconnected or when the previous publish has not finished: the next
-   * period brings a fresher snapshot anyway.
+   * SET key (expiring after ttlMs), PUBLISH, and append to the pod's history
+   * stream, without waiting. Skipped when disconnected or when the previous
+   * publish has not finished: the next period brings a fresher snapshot anyway.
    */
-  publish(key: string, text: string, ttlMs: number): void {
+  publish(key: string, text: string, ttlMs: number, history?: HistoryAppend): void {
     if (this.stopped || this.publishing || this.client.status !== 'ready') return;
     this.publishing = true;
-    this.client
+    const pipeline = this.client
       .pipeline()
       .set(key, text, 'PX', Math.max(1, Math.round(ttlMs)))
-      .publish(this.options.channel, text)
+      .publish(this.options.channel, text);
+    if (history) {
+      pipeline
+        .xadd(history.key, 'MAXLEN', '~', history.maxLen, '*', 'snapshot', text, 'derived', history.derivedText)
+        .pexpire(history.key, Math.max(1, Math.round(history.ttlMs)));
+    }
+    pipeline
       .exec()
       .then((results) => {
         const failed = results?.find(([err]) => err !== null);
@@ -121,8 +144,7 @@ export class RedisLink {
       });
   }
 
-  /** Every key under `prefix:` with its value (SCAN, then MGET in chunks). */
-  async readAll(prefix: string): Promise<Array<{ key: string; text: string }>> {
+  private async scanKeys(prefix: string): Promise<string[]> {
     const keys = new Set<string>();
     let cursor = '0';
     do {
@@ -130,7 +152,27 @@ export class RedisLink {
       for (const key of batch) keys.add(key);
       cursor = next;
     } while (cursor !== '0' && !this.stopped);
-    const all = [...keys];
+    return [...keys];
+  }
+
+  /** Every entry since `sinceMs` of every stream under `prefix:` (SCAN, then one XRANGE per stream). */
+  async readStreams(prefix: string, sinceMs: number): Promise<HistoryEntry[]> {
+    const out: HistoryEntry[] = [];
+    for (const key of await this.scanKeys(prefix)) {
+      if (this.stopped) break;
+      const entries = await this.client.xrange(key, String(Math.max(0, Math.floor(sinceMs))), '+');
+      for (const [id, flat] of entries) {
+        const fields = new Map<string, string>();
+        for (let i = 0; i + 1 < flat.length; i += 2) fields.set(flat[i]!, flat[i + 1]!);
+        out.push({ key, atMs: Number(id.split('-')[0]), fields });
+      }
+    }
+    return out;
+  }
+
+  /** Every key under `prefix:` with its value (SCAN, then MGET in chunks). */
+  async readAll(prefix: string): Promise<Array<{ key: string; text: string }>> {
+    const all = await this.scanKeys(prefix);
     const out: Array<{ key: string; text: string }> = [];
     for (let i = 0; i < all.length; i += 200) {
       const chunk = all.slice(i, i + 200);

@@ -13,7 +13,9 @@
 export interface Snapshot {
   timestamp: string;
   pod: string;
-  [field: string]: string | number;
+  /** The node the pod runs on (see node-name.ts); absent in snapshots from older backends. */
+  node?: string;
+  [field: string]: string | number | undefined;
 }
 
 /** What the image pipeline reports about itself; the hub asks for it once per period. */
@@ -52,10 +54,21 @@ export const APP_INT_FIELDS = [
 
 export const APP_FLOAT_FIELDS = ['app-avg_process_time', 'app-throughput'] as const;
 
+/**
+ * The container's own figures, from its cgroup (inside a pod /proc shows the
+ * node): CPU in % of its limit and in % of one core, the limit in cores,
+ * memory working set and limit in bytes.
+ */
+export const CONTAINER_FLOAT_FIELDS = ['container-cpu_percent', 'container-cpu_percent_of_core', 'container-cpu_limit'] as const;
+export const CONTAINER_INT_FIELDS = ['container-memory_used', 'container-memory_limit'] as const;
+/** Present only when the network interface is the pod's own (see container-network.ts). */
+export const CONTAINER_NET_PREFIX = 'container-net_io_counters-';
+
 const FLOAT_FIELD_NAMES = new Set<string>([
   'cpu_freq_current',
   'virtual_memory-percent',
   ...APP_FLOAT_FIELDS,
+  ...CONTAINER_FLOAT_FIELDS,
   // Derived figures (runtime output / in-process handler) are percentages and means.
   'percentage_outgoing_bytes',
   'percentage_memory_caching',
@@ -73,13 +86,18 @@ export function isFloatField(name: string): boolean {
   );
 }
 
-/** Every key a snapshot from a machine with `coreCount` cores must have. */
-export function requiredSnapshotFields(coreCount: number): string[] {
-  const fields = ['timestamp', 'pod', 'cpu_freq_current', 'n_pids'];
+/**
+ * Every key a snapshot from a machine with `coreCount` cores must have;
+ * `podNetwork`: whether its interface is the pod's own (then the container's
+ * network counters are there too).
+ */
+export function requiredSnapshotFields(coreCount: number, { podNetwork = false } = {}): string[] {
+  const fields = ['timestamp', 'pod', 'node', 'cpu_freq_current', 'n_pids'];
   for (let i = 0; i < coreCount; i++) fields.push(`cpu_percent-${i}`);
   for (const f of VIRTUAL_MEMORY_FIELDS) fields.push(`virtual_memory-${f}`);
   for (const f of NET_FIELDS) fields.push(`net_io_counters_eth0-${f}`);
-  fields.push(...APP_INT_FIELDS, ...APP_FLOAT_FIELDS);
+  fields.push(...APP_INT_FIELDS, ...APP_FLOAT_FIELDS, ...CONTAINER_FLOAT_FIELDS, ...CONTAINER_INT_FIELDS);
+  if (podNetwork) for (const f of NET_FIELDS) fields.push(`${CONTAINER_NET_PREFIX}${f}`);
   return fields;
 }
 
@@ -101,8 +119,9 @@ export function parseSnapshotText(text: string, fallbackPod?: string): Snapshot 
   const pod = typeof record.pod === 'string' && record.pod !== '' ? record.pod : fallbackPod;
   if (pod === undefined) return null;
   const out: Snapshot = { timestamp: record.timestamp, pod };
+  if (typeof record.node === 'string' && record.node !== '') out.node = record.node;
   for (const [key, v] of Object.entries(record)) {
-    if (key === 'timestamp' || key === 'pod') continue;
+    if (key === 'timestamp' || key === 'pod' || key === 'node') continue;
     if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
   }
   return out;

@@ -1,15 +1,21 @@
 /**
- * Builds one snapshot (host + application figures) per call. Rates and
- * percentages are over the interval since the previous call, so the hub calls
- * `collect()` once per period and the figures cover exactly that period.
+ * Builds one snapshot (host, container and application figures) per call.
+ * Rates and percentages are over the interval since the previous call, so the
+ * hub calls `collect()` once per period and the figures cover exactly that
+ * period.
  */
+import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
+import { CgroupReader, containerCpuPercents, type CgroupReading } from './container-cgroup.js';
+import { PodNetworkReader } from './container-network.js';
 import { corePercents, readCoreTimes, readCpuFreqMhz, type CoreTimes } from './host-cpu.js';
-import { readVirtualMemory } from './host-memory.js';
-import { MainInterfaceReader } from './host-network.js';
+import { readVirtualMemory, type VirtualMemory } from './host-memory.js';
+import { MainInterfaceReader, type NetCounters } from './host-network.js';
 import { countPids } from './host-processes.js';
-import { VIRTUAL_MEMORY_FIELDS, type AppStats, type Snapshot } from './snapshot-contract.js';
+import { readNodeName } from './node-name.js';
+import { NET_FIELDS, VIRTUAL_MEMORY_FIELDS, type AppStats, type Snapshot } from './snapshot-contract.js';
 import { agentTimestampNow } from './timestamp.js';
 
 export interface SnapshotCollectorOptions {
@@ -19,6 +25,10 @@ export interface SnapshotCollectorOptions {
   /** Where procfs is mounted; tests point it at a fixture folder. */
   procRoot?: string | undefined;
   sysRoot?: string | undefined;
+  /** Where the cgroup file system is mounted; default `<sysRoot>/fs/cgroup`. */
+  cgroupRoot?: string | undefined;
+  /** The node's name for the snapshot's `node` field (NODE_NAME); default: derived from the kernel's boot id. */
+  nodeName?: string | undefined;
   /** Forces the interface behind `net_io_counters_eth0-*` instead of the automatic choice. */
   networkInterface?: string | undefined;
   /** Upper bound on how long one appStats() call may take before last known values are used. */
@@ -46,13 +56,95 @@ const ZERO_APP_STATS: AppStats = {
 const toCount = (n: number): number => (Number.isFinite(n) ? Math.max(0, Math.round(n)) : 0);
 const toFloat = (n: number): number => (Number.isFinite(n) ? n : 0);
 
+/** Cumulative readings the next snapshot's rates are relative to. */
+interface Baseline {
+  cores: CoreTimes[];
+  processed: number;
+  /** The container's last known CPU time and when it was read; kept across a period whose cgroup read failed. */
+  containerCpu: { seconds: number; at: number } | undefined;
+  at: number;
+}
+
+/** The container's figures, from the cgroup, or from this process where no cgroup is readable. */
+interface ContainerReading {
+  /** undefined when this period's cgroup read failed (a gap, not a jump to another source). */
+  cpuSeconds: number | undefined;
+  limitCores: number;
+  memoryUsed: number;
+  /** undefined: no limit (the node's memory is then the limit). */
+  memoryLimit: number | undefined;
+}
+
+function containerReading(cgroup: CgroupReading): ContainerReading {
+  // Without any cgroup (macOS, Windows, nothing mounted) this process stands in for the container.
+  const noCgroup = cgroup.version === undefined;
+  const own = process.cpuUsage();
+  return {
+    cpuSeconds: noCgroup ? (own.user + own.system) / 1e6 : cgroup.cpuUsageSeconds,
+    limitCores: cgroup.cpuLimitCores ?? os.availableParallelism(),
+    memoryUsed: cgroup.memoryUsed ?? process.memoryUsage.rss(),
+    memoryLimit: cgroup.memoryLimit,
+  };
+}
+
+function cpuSince(baseline: Baseline | undefined, container: ContainerReading, at: number): { ofLimit: number; ofCore: number } {
+  const before = baseline?.containerCpu;
+  if (before === undefined || container.cpuSeconds === undefined) return { ofLimit: 0, ofCore: 0 };
+  return containerCpuPercents(before.seconds, container.cpuSeconds, (at - before.at) / 1000, container.limitCores);
+}
+
+function containerCpuBaseline(baseline: Baseline | undefined, container: ContainerReading, at: number): Baseline['containerCpu'] {
+  return container.cpuSeconds === undefined ? baseline?.containerCpu : { seconds: container.cpuSeconds, at };
+}
+
+function putHostFields(snapshot: Snapshot, percents: number[], freq: number, memory: VirtualMemory, net: NetCounters, pids: number): void {
+  percents.forEach((p, i) => {
+    snapshot[`cpu_percent-${i}`] = p;
+  });
+  snapshot.cpu_freq_current = toFloat(freq);
+  for (const field of VIRTUAL_MEMORY_FIELDS) {
+    const v = memory[field];
+    snapshot[`virtual_memory-${field}`] = field === 'percent' ? toFloat(v) : toCount(v);
+  }
+  for (const field of NET_FIELDS) snapshot[`net_io_counters_eth0-${field}`] = toCount(net[field]);
+  snapshot.n_pids = toCount(pids);
+}
+
+function putAppFields(snapshot: Snapshot, app: AppStats, throughput: number): void {
+  snapshot['app-active_threads'] = toCount(app.activeThreads);
+  snapshot['app-total_threads'] = toCount(app.totalThreads);
+  snapshot['app-queue_size'] = toCount(app.queueSize);
+  snapshot['app-processed_count'] = toCount(app.processedCount);
+  snapshot['app-failed_count'] = toCount(app.failedCount);
+  snapshot['app-avg_process_time'] = toFloat(app.avgProcessTimeSeconds);
+  snapshot['app-throughput'] = throughput;
+}
+
+function putContainerFields(
+  snapshot: Snapshot,
+  container: ContainerReading,
+  cpu: { ofLimit: number; ofCore: number },
+  nodeMemory: number,
+  podNet: NetCounters | undefined,
+): void {
+  snapshot['container-cpu_percent'] = toFloat(cpu.ofLimit);
+  snapshot['container-cpu_percent_of_core'] = toFloat(cpu.ofCore);
+  snapshot['container-cpu_limit'] = toFloat(container.limitCores);
+  snapshot['container-memory_used'] = toCount(container.memoryUsed);
+  snapshot['container-memory_limit'] = toCount(container.memoryLimit ?? nodeMemory);
+  if (podNet) for (const field of NET_FIELDS) snapshot[`container-net_io_counters-${field}`] = toCount(podNet[field]);
+}
+
 export function createSnapshotCollector(options: SnapshotCollectorOptions): SnapshotCollector {
   const procRoot = options.procRoot ?? '/proc';
   const sysRoot = options.sysRoot ?? '/sys';
   const appStatsTimeoutMs = options.appStatsTimeoutMs ?? 2000;
   const network = new MainInterfaceReader(procRoot, options.networkInterface);
+  const cgroup = new CgroupReader(options.cgroupRoot ?? path.join(sysRoot, 'fs/cgroup'), procRoot);
+  const podNetwork = new PodNetworkReader(sysRoot);
+  const nodeName = readNodeName(procRoot, options.nodeName);
 
-  let baseline: { cores: CoreTimes[]; processed: number; at: number } | undefined;
+  let baseline: Baseline | undefined;
   let lastApp: AppStats = ZERO_APP_STATS;
   let appStatsFailing = false;
 
@@ -80,48 +172,42 @@ export function createSnapshotCollector(options: SnapshotCollectorOptions): Snap
   }
 
   async function prime(): Promise<void> {
-    const [cores, app] = await Promise.all([readCoreTimes(procRoot), readAppStats()]);
-    baseline = { cores, processed: app.processedCount, at: performance.now() };
+    const [cores, app, [group, groupAt]] = await Promise.all([
+      readCoreTimes(procRoot),
+      readAppStats(),
+      cgroup.read().then((reading) => [reading, performance.now()] as const),
+    ]);
+    const at = performance.now();
+    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(undefined, containerReading(group), groupAt), at };
   }
 
   async function collect(): Promise<Snapshot> {
-    const [cores, freq, memory, net, pids, app] = await Promise.all([
+    const [cores, freq, memory, net, pids, app, [group, groupAt], node] = await Promise.all([
       readCoreTimes(procRoot),
       readCpuFreqMhz(procRoot, sysRoot),
       readVirtualMemory(procRoot),
       network.read(),
       countPids(procRoot),
       readAppStats(),
+      // Timed on its own: the other reads (appStats above all) may finish much later.
+      cgroup.read().then((reading) => [reading, performance.now()] as const),
+      nodeName,
     ]);
     const at = performance.now();
-    const percents = baseline ? corePercents(baseline.cores, cores) : cores.map(() => 0);
+    const container = containerReading(group);
     const elapsedSeconds = baseline ? (at - baseline.at) / 1000 : 0;
     const processedDelta = baseline ? app.processedCount - baseline.processed : 0;
     // A counter that went backwards (pipeline restarted) yields 0, not a negative rate.
     const throughput = elapsedSeconds > 0 && processedDelta > 0 ? processedDelta / elapsedSeconds : 0;
-    baseline = { cores, processed: app.processedCount, at };
+    const cpu = cpuSince(baseline, container, groupAt);
+    const percents = baseline ? corePercents(baseline.cores, cores) : cores.map(() => 0);
+    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(baseline, container, groupAt), at };
 
-    const snapshot: Snapshot = { timestamp: agentTimestampNow(), pod: options.podName };
-    percents.forEach((p, i) => {
-      snapshot[`cpu_percent-${i}`] = p;
-    });
-    snapshot.cpu_freq_current = toFloat(freq);
-    for (const field of VIRTUAL_MEMORY_FIELDS) {
-      const v = memory[field];
-      snapshot[`virtual_memory-${field}`] = field === 'percent' ? toFloat(v) : toCount(v);
-    }
-    snapshot['net_io_counters_eth0-bytes_sent'] = toCount(net.bytes_sent);
-    snapshot['net_io_counters_eth0-bytes_recv'] = toCount(net.bytes_recv);
-    snapshot['net_io_counters_eth0-packets_sent'] = toCount(net.packets_sent);
-    snapshot['net_io_counters_eth0-packets_recv'] = toCount(net.packets_recv);
-    snapshot.n_pids = toCount(pids);
-    snapshot['app-active_threads'] = toCount(app.activeThreads);
-    snapshot['app-total_threads'] = toCount(app.totalThreads);
-    snapshot['app-queue_size'] = toCount(app.queueSize);
-    snapshot['app-processed_count'] = toCount(app.processedCount);
-    snapshot['app-failed_count'] = toCount(app.failedCount);
-    snapshot['app-avg_process_time'] = toFloat(app.avgProcessTimeSeconds);
-    snapshot['app-throughput'] = throughput;
+    const snapshot: Snapshot = { timestamp: agentTimestampNow(), pod: options.podName, node };
+    putHostFields(snapshot, percents, freq, memory, net, pids);
+    putAppFields(snapshot, app, throughput);
+    const podNet = (await podNetwork.isPodInterface(network.interfaceName)) ? net : undefined;
+    putContainerFields(snapshot, container, cpu, memory.total, podNet);
     return snapshot;
   }
 

@@ -1,7 +1,8 @@
 /** The HTTP routes over a real express app on a free port. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createMetricsHub, metricsRouter, type MetricsHub, type MetricsListener } from '../../src/metrics/index.js';
+import { metricsRouter } from '../../src/http/routes/metrics.js';
+import { createMetricsHub, type MetricsHub, type MetricsListener } from '../../src/metrics/index.js';
 import { countingAppStats, mountApi, serve, silentLogger, SseClient, waitFor } from './helpers.js';
 
 const PERIOD = 0.2;

@@ -41,7 +41,7 @@ describe('snapshot', () => {
     for (const key of requiredSnapshotFields(coreCount)) {
       const token = tokens.get(key);
       assert.ok(token !== undefined, `${key} missing from the raw text`);
-      if (key === 'timestamp' || key === 'pod') {
+      if (key === 'timestamp' || key === 'pod' || key === 'node') {
         assert.equal(py[key], 'str', key);
       } else if (isFloatField(key)) {
         assert.match(token, /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, key);
@@ -66,6 +66,20 @@ describe('snapshot', () => {
     assert.ok((s['virtual_memory-percent'] as number) >= 0 && (s['virtual_memory-percent'] as number) <= 100);
     assert.ok((s.n_pids as number) >= 1);
     assert.ok((s.cpu_freq_current as number) >= 0);
+  });
+
+  it('has the container\'s own figures from its cgroup, and names the node', async () => {
+    const s = await takeSnapshot();
+    const ofLimit = s['container-cpu_percent'] as number;
+    const ofCore = s['container-cpu_percent_of_core'] as number;
+    const limit = s['container-cpu_limit'] as number;
+    assert.ok(ofLimit >= 0 && ofLimit <= 100, `container-cpu_percent=${ofLimit}`);
+    assert.ok(ofCore >= 0 && ofCore <= 100 * limit + 0.1, `container-cpu_percent_of_core=${ofCore}`);
+    assert.ok(limit > 0);
+    const used = s['container-memory_used'] as number;
+    assert.ok(used > 0 && used <= (s['container-memory_limit'] as number), `memory ${used}`);
+    assert.equal(typeof s.node, 'string');
+    assert.ok(s.node!.length > 0);
   });
 
   it('stamps the time as UTC YYYY-MM-DD HH:MM:SS.ffffff', async () => {

@@ -130,6 +130,16 @@ export interface MetricsSample {
   receivedAt: string;
 }
 
+/** One pod's line over a span, as `GET /api/v1/metrics?span=` serves it (`receivedAt` by the server's clock). */
+export interface MetricsPodHistory {
+  pod: string;
+  node: string | null;
+  /** The pod has stopped publishing; its line is kept for the span. */
+  gone: boolean;
+  lastSeenAt: string;
+  samples: Array<Omit<MetricsSample, 'pod'>>;
+}
+
 export interface MetricsOverview {
   pods: MetricsSample[];
   periodSeconds: number;
@@ -137,6 +147,9 @@ export interface MetricsOverview {
   source: string;
   /** Whether the answering pod is connected to Redis; null when it runs without Redis. */
   redisConnected: boolean | null;
+  /** Every pod's history (absent from backends without one), and the server's clock when it answered. */
+  history?: MetricsPodHistory[];
+  serverTime?: string;
 }
 
 /** One message of the metrics stream: a pod's new snapshot or derived figures, or a pod that went away. */

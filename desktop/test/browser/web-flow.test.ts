@@ -17,6 +17,7 @@ import { cardStates, pixelsOfColour, waitForCards } from '../support/page-helper
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 import { noticeText, openWebApp, readZip, saveDownload, screenshot, type WebApp } from '../support/web-page.js';
+import { METRICS } from '../../src/renderer/metrics/history.js';
 
 /** The first pod's colour in charts.ts's palette. */
 const FIRST_POD_RGB: [number, number, number] = [0x4e, 0x79, 0xa7];
@@ -203,7 +204,9 @@ describe('web UI in a plain browser: pick, upload, follow, download', () => {
       assert.equal(await dashboard.textContent('#stat-completed'), '4');
       assert.equal(await dashboard.textContent('#stat-failed'), '2');
       assert.equal(await dashboard.locator('#recent-body tr').count(), 6);
-      assert.equal(await dashboard.locator('#charts canvas').count(), 6, 'one chart per figure');
+      // Nine since issue 12: the container's CPU, memory and network per pod joined the six.
+      assert.equal(await dashboard.locator('#charts canvas').count(), METRICS.length, 'one chart per figure');
+      assert.equal(METRICS.length, 9);
       assert.equal(await dashboard.getAttribute('#back-to-app', 'href'), './', 'a way back to the photos');
       await dashboard.waitForFunction(() => document.body.dataset.metricsState === 'live', undefined, { timeout: 20_000 });
       await screenshot(dashboard, 'web-flow-5-dashboard');

@@ -11,7 +11,7 @@ function sample(pod: string, timestamp: string, snapshot: Record<string, number>
 }
 
 describe('metrics history', () => {
-  it('charts the six figures, completing a snapshot with its derived figures', () => {
+  it('charts the figures, completing a snapshot with its derived figures', () => {
     const history = new MetricsHistory();
     // The pod's clock is a year behind this computer's: points go where they arrived.
     const t = '2025-03-01 12:00:00.000000';
@@ -31,7 +31,7 @@ describe('metrics history', () => {
     assert.equal(history.points(metric('throughput'), 'pod-a', 0)[0]!.y, 7.5);
   });
 
-  it('keeps pods apart, drops expired ones, and notices silent ones', () => {
+  it('keeps pods apart, keeps expired ones marked gone, and notices silent ones', () => {
     const history = new MetricsHistory();
     const now = Date.parse('2026-03-01T12:00:10Z');
     history.apply({ type: 'snapshot', sample: sample('b', '2026-03-01 12:00:00.000000', {}) }, now - 10_000);
@@ -39,7 +39,63 @@ describe('metrics history', () => {
     assert.deepEqual(history.podNames(), ['a', 'b']);
     assert.deepEqual(history.livePods(now, 5000), ['a'], 'b has been silent for 10 s');
     history.apply({ type: 'expired', pod: 'a' });
-    assert.deepEqual(history.podNames(), ['b']);
+    assert.deepEqual(history.podNames(), ['a', 'b'], 'a stopped pod keeps its line for the span');
+    assert.equal(history.isGone('a', now, 5000), true);
+    assert.equal(history.isGone('b', now, 5000), true, 'silent for longer than allowed');
+    assert.deepEqual(history.livePods(now, 60_000), ['b']);
+    // A new snapshot brings it back.
+    history.apply({ type: 'snapshot', sample: sample('a', '2026-03-01 12:00:11.000000', {}) }, now + 1000);
+    assert.equal(history.isGone('a', now + 1000, 5000), false);
+  });
+
+  it('loads the backend\'s history onto this computer\'s clock, with stopped pods marked gone', () => {
+    const history = new MetricsHistory();
+    // The backend's clock is 10 s ahead of ours.
+    const now = Date.parse('2026-03-01T12:10:00Z');
+    const server = (ms: number) => new Date(ms + 10_000).toISOString();
+    const line = (pod: string, node: string, gone: boolean, cpu: number[]) => ({
+      pod,
+      node,
+      gone,
+      lastSeenAt: server(now - 1000),
+      samples: cpu.map((value, i) => ({
+        snapshot: { pod, node, timestamp: `2026-03-01 12:0${i}:00.000000`, 'container-cpu_percent': value },
+        derived: { 'moving_average_cpu_percent-0': value / 2 },
+        receivedAt: server(now - (cpu.length - i) * 60_000),
+      })),
+    });
+    history.load([line('a', 'n1', false, [10, 20, 30]), line('b', 'n1', true, [70, 80, 90]), line('c', 'n2', false, [5])], server(now), now);
+    const cpu = metric('container-cpu');
+    assert.deepEqual(history.points(cpu, 'a', 0), [
+      { x: now - 180_000, y: 10 },
+      { x: now - 120_000, y: 20 },
+      { x: now - 60_000, y: 30 },
+    ]);
+    const isGone = (pod: string) => history.isGone(pod, now, 60_000);
+    assert.deepEqual(history.series(cpu, now - 150_000, isGone).map((s) => [s.label, s.gone, s.points.map((p) => p.y)]), [
+      ['a', false, [20, 30]],
+      ['b', true, [80, 90]],
+      ['c', false, [5]],
+    ]);
+    // Host figures: one line per node, from a live pod of that node.
+    assert.deepEqual(history.series(metric('cpu'), 0, isGone).map((s) => [s.label, s.gone, s.points.map((p) => p.y)]), [
+      ['n1', false, [5, 10, 15]],
+      ['n2', false, [2.5]],
+    ]);
+    assert.deepEqual(history.livePods(now, 60_000), ['a', 'c']);
+  });
+
+  it('charts the pod\'s own network as a rate, with a gap where the interface is not the pod\'s', () => {
+    const history = new MetricsHistory();
+    const t0 = Date.parse('2026-03-01T12:00:00Z');
+    const net = (sent: number, recv: number) => ({ 'container-net_io_counters-bytes_sent': sent, 'container-net_io_counters-bytes_recv': recv });
+    history.apply({ type: 'snapshot', sample: sample('a', '2026-03-01 12:00:00.000000', net(0, 0)) }, t0);
+    history.apply({ type: 'snapshot', sample: sample('a', '2026-03-01 12:00:02.000000', net(2048, 2048)) }, t0 + 2000);
+    history.apply({ type: 'snapshot', sample: sample('b', '2026-03-01 12:00:00.000000', {}) }, t0);
+    history.apply({ type: 'snapshot', sample: sample('b', '2026-03-01 12:00:02.000000', {}) }, t0 + 2000);
+    const network = metric('container-network');
+    assert.deepEqual(history.points(network, 'a', 0).map((p) => p.y), [null, 2]);
+    assert.deepEqual(history.points(network, 'b', 0).map((p) => p.y), [null, null]);
   });
 
   it('forgets samples older than the longest time span', () => {

@@ -140,13 +140,19 @@ export class ApiClient {
     return this.request({ method: 'GET', url: '/api/v1/stats' });
   }
 
-  async metrics(): Promise<MetricsOverview> {
-    const body = await this.request<Partial<MetricsOverview> & { pods?: MetricsSample[] }>({ method: 'GET', url: '/api/v1/metrics' });
+  /** The live pods and every pod's history over the last `spanSeconds` (the metrics window asks for its longest span). */
+  async metrics(spanSeconds = 3600): Promise<MetricsOverview> {
+    const body = await this.request<Partial<MetricsOverview> & { pods?: MetricsSample[] }>({
+      method: 'GET',
+      url: `/api/v1/metrics?span=${spanSeconds}`,
+    });
     return {
       pods: body.pods ?? [],
       periodSeconds: body.periodSeconds ?? 5,
       source: body.source ?? 'none',
       redisConnected: body.redisConnected ?? null,
+      history: Array.isArray(body.history) ? body.history : [],
+      ...(typeof body.serverTime === 'string' ? { serverTime: body.serverTime } : {}),
     };
   }
 

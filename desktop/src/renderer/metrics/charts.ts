@@ -1,12 +1,19 @@
 /**
- * The six live line charts, one dataset per pod. Only the chart.js parts in
- * use are registered (the bundle stays small); animation is off because
- * points arrive every few seconds and should simply appear.
+ * The line charts: one line per pod (container and application figures) or
+ * per node (host figures). Only the chart.js parts in use are registered (the
+ * bundle stays small); animation is off because points arrive every few
+ * seconds and should simply appear.
+ *
+ * The legend is HTML, one toggle button per line, and which lines are hidden
+ * is kept here by label: the charts are redrawn every second with fresh
+ * datasets, which would reset chart.js's own per-dataset visibility (a hidden
+ * line came back within a second). A stopped pod's line is dashed and its
+ * legend entry says "gone".
  */
 import {
   CategoryScale,
   Chart,
-  Legend,
+  Decimation,
   LineController,
   LineElement,
   LinearScale,
@@ -15,11 +22,16 @@ import {
   type ChartConfiguration,
 } from 'chart.js';
 import { h } from '../ui/dom.js';
-import type { MetricDef, MetricsHistory } from './history.js';
+import type { MetricDef, MetricsHistory, Series } from './history.js';
 
-Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Legend, Tooltip);
+Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Decimation);
+
+/** Above this many points a line is drawn without point markers: an hour of a few pods is redrawn every second. */
+const MARKER_LIMIT = 60;
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
+
+type LineChart = Chart<'line', Array<{ x: number; y: number | null }>>;
 
 function cssColour(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
@@ -29,104 +41,199 @@ function clock(ms: number): string {
   return new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
 }
 
+/** Stable colours per scope: a pod keeps its colour in every pod chart, a node in every node chart. */
+class Colours {
+  private readonly assigned = new Map<string, string>();
+
+  of(label: string): string {
+    let colour = this.assigned.get(label);
+    if (!colour) {
+      colour = PALETTE[this.assigned.size % PALETTE.length]!;
+      this.assigned.set(label, colour);
+    }
+    return colour;
+  }
+}
+
+function chartConfig(metric: MetricDef): ChartConfiguration<'line', Array<{ x: number; y: number | null }>> {
+  const text = cssColour('--text-muted', '#666');
+  const grid = cssColour('--grid', 'rgba(128,128,128,0.2)');
+  return {
+    type: 'line',
+    data: { datasets: [] },
+    options: {
+      animation: false,
+      responsive: true,
+      maintainAspectRatio: false,
+      parsing: false,
+      normalized: true,
+      spanGaps: false,
+      interaction: { mode: 'nearest', intersect: false },
+      scales: {
+        // Axes and the unit stay drawn whatever is hidden or missing.
+        x: {
+          type: 'linear',
+          display: true,
+          ticks: { color: text, maxTicksLimit: 6, callback: (value) => clock(Number(value)) },
+          grid: { color: grid },
+        },
+        y: {
+          display: true,
+          min: 0,
+          ...(metric.max === undefined ? { suggestedMax: 1 } : { max: metric.max }),
+          title: { display: true, text: metric.unit, color: text },
+          ticks: { color: text },
+          grid: { color: grid },
+        },
+      },
+      plugins: {
+        legend: { display: false },
+        // An hour at a 5 s period is 720 points per line, more than the chart has pixels: keep each pixel column's min and max.
+        decimation: { enabled: true, algorithm: 'min-max' },
+        tooltip: {
+          callbacks: {
+            title: (items) => (items[0] ? clock(items[0].parsed.x ?? 0) : ''),
+            label: (item) => `${item.dataset.label}: ${Number(item.parsed.y).toFixed(metric.unit === '%' ? 1 : 2)} ${metric.unit}`,
+          },
+        },
+      },
+    },
+  };
+}
+
+/** One chart with its legend and the set of lines the user hid. */
+class MetricChart {
+  readonly hidden = new Set<string>();
+  private readonly chart: LineChart;
+  private readonly legend: HTMLUListElement;
+  private legendKey = '';
+
+  constructor(
+    container: HTMLElement,
+    private readonly metric: MetricDef,
+    private readonly colours: Colours,
+  ) {
+    const canvas = h('canvas', { 'aria-label': `${metric.title} (${metric.unit}) per ${metric.scope}`, role: 'img' });
+    this.legend = h('ul', { class: 'legend', 'aria-label': `Lines of ${metric.title}` });
+    container.append(
+      h(
+        'figure',
+        { class: 'chart', 'data-metric': metric.id, 'data-scope': metric.scope },
+        h('figcaption', {}, metric.title, ' ', h('span', { class: 'unit' }, `(${metric.unit})`)),
+        h('div', { class: 'canvas-box' }, canvas),
+        this.legend,
+      ),
+    );
+    this.chart = new Chart(canvas, chartConfig(metric));
+    this.legend.addEventListener('click', (event) => {
+      const button = (event.target as Element).closest<HTMLButtonElement>('button[data-series]');
+      if (button) this.toggle(button.dataset.series!);
+    });
+  }
+
+  private toggle(label: string): void {
+    if (this.hidden.has(label)) this.hidden.delete(label);
+    else this.hidden.add(label);
+    for (const dataset of this.chart.data.datasets) dataset.hidden = this.hidden.has(dataset.label ?? '');
+    this.legendKey = '';
+    this.renderLegend(this.chart.data.datasets.map((d) => ({ label: d.label ?? '', gone: d.borderDash !== undefined })));
+    this.chart.update('none');
+  }
+
+  draw(series: Series[], since: number, now: number): void {
+    this.chart.data.datasets = series.map((line) => {
+      const colour = this.colours.of(line.label);
+      return {
+        label: line.label,
+        data: line.points,
+        borderColor: colour,
+        backgroundColor: colour,
+        borderWidth: 2,
+        pointRadius: line.points.length > MARKER_LIMIT ? 0 : 2,
+        tension: 0.2,
+        hidden: this.hidden.has(line.label),
+        ...(line.gone ? { borderDash: [6, 4] } : {}),
+      };
+    });
+    const x = this.chart.options.scales?.x;
+    if (x) {
+      x.min = since;
+      x.max = now;
+    }
+    this.renderLegend(series);
+    // How many points each line has in the span, for a reader of the page (and its tests), without rebuilding the legend.
+    const counts = new Map(series.map((line) => [line.label, line.points.filter((p) => p.y !== null).length]));
+    for (const button of this.legend.querySelectorAll<HTMLButtonElement>('button[data-series]')) {
+      button.dataset.points = String(counts.get(button.dataset.series!) ?? 0);
+    }
+    this.chart.update('none');
+  }
+
+  /** Rebuilt only when the lines, their state or the hidden set change, so a button keeps focus. */
+  private renderLegend(series: ReadonlyArray<Pick<Series, 'label' | 'gone'>>): void {
+    const key = JSON.stringify([series.map((s) => [s.label, s.gone]), [...this.hidden].sort()]);
+    if (key === this.legendKey) return;
+    this.legendKey = key;
+    this.legend.replaceChildren(
+      ...series.map((line) => {
+        const shown = !this.hidden.has(line.label);
+        // Through the CSSOM: the page's CSP refuses inline style attributes.
+        const swatch = h('span', { class: 'swatch' });
+        swatch.style.backgroundColor = this.colours.of(line.label);
+        return h(
+          'li',
+          {},
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'legend-item',
+              'data-series': line.label,
+              'data-colour': this.colours.of(line.label),
+              'data-gone': line.gone,
+              'aria-pressed': String(shown),
+              title: shown ? `Hide ${line.label}` : `Show ${line.label}`,
+            },
+            swatch,
+            line.label,
+            line.gone ? h('span', { class: 'gone' }, ' (gone)') : null,
+          ),
+        );
+      }),
+    );
+  }
+
+  destroy(): void {
+    this.chart.destroy();
+  }
+}
+
 export class MetricCharts {
-  private readonly charts = new Map<string, Chart<'line', Array<{ x: number; y: number | null }>>>();
-  private readonly colours = new Map<string, string>();
+  private readonly charts: MetricChart[] = [];
+  private readonly podColours = new Colours();
+  private readonly nodeColours = new Colours();
 
   constructor(
     container: HTMLElement,
     private readonly metrics: readonly MetricDef[],
   ) {
-    const text = cssColour('--text-muted', '#666');
-    const grid = cssColour('--grid', 'rgba(128,128,128,0.2)');
     for (const metric of metrics) {
-      const canvas = h('canvas', { 'aria-label': `${metric.title} (${metric.unit}) per pod`, role: 'img' });
-      const figure = h(
-        'figure',
-        { class: 'chart', 'data-metric': metric.id },
-        h('figcaption', {}, metric.title, ' ', h('span', { class: 'unit' }, `(${metric.unit})`)),
-        h('div', { class: 'canvas-box' }, canvas),
-      );
-      container.append(figure);
-      const config: ChartConfiguration<'line', Array<{ x: number; y: number | null }>> = {
-        type: 'line',
-        data: { datasets: [] },
-        options: {
-          animation: false,
-          responsive: true,
-          maintainAspectRatio: false,
-          parsing: false,
-          normalized: true,
-          spanGaps: false,
-          interaction: { mode: 'nearest', intersect: false },
-          scales: {
-            x: {
-              type: 'linear',
-              ticks: { color: text, maxTicksLimit: 6, callback: (value) => clock(Number(value)) },
-              grid: { color: grid },
-            },
-            y: {
-              min: 0,
-              ...(metric.max === undefined ? { suggestedMax: 1 } : { max: metric.max }),
-              title: { display: true, text: metric.unit, color: text },
-              ticks: { color: text },
-              grid: { color: grid },
-            },
-          },
-          plugins: {
-            legend: { labels: { color: text, boxWidth: 12 } },
-            tooltip: {
-              callbacks: {
-                title: (items) => (items[0] ? clock(items[0].parsed.x ?? 0) : ''),
-                label: (item) => `${item.dataset.label}: ${Number(item.parsed.y).toFixed(metric.unit === '%' ? 1 : 2)} ${metric.unit}`,
-              },
-            },
-          },
-        },
-      };
-      this.charts.set(metric.id, new Chart(canvas, config));
+      this.charts.push(new MetricChart(container, metric, metric.scope === 'pod' ? this.podColours : this.nodeColours));
     }
   }
 
   colourFor(pod: string): string {
-    let colour = this.colours.get(pod);
-    if (!colour) {
-      colour = PALETTE[this.colours.size % PALETTE.length]!;
-      this.colours.set(pod, colour);
-    }
-    return colour;
+    return this.podColours.of(pod);
   }
 
-  /** Redraws every chart for the window [now - spanMs, now]. */
-  draw(history: MetricsHistory, spanMs: number, now = Date.now()): void {
+  /** Redraws every chart for the window [now - spanMs, now]; `isGone` says which pods have stopped. */
+  draw(history: MetricsHistory, spanMs: number, isGone: (pod: string) => boolean, now = Date.now()): void {
     const since = now - spanMs;
-    const pods = history.podNames();
-    for (const metric of this.metrics) {
-      const chart = this.charts.get(metric.id);
-      if (!chart) continue;
-      chart.data.datasets = pods.map((pod) => {
-        const colour = this.colourFor(pod);
-        return {
-          label: pod,
-          data: history.points(metric, pod, since),
-          borderColor: colour,
-          backgroundColor: colour,
-          borderWidth: 2,
-          pointRadius: 2,
-          tension: 0.2,
-        };
-      });
-      const x = chart.options.scales?.x;
-      if (x) {
-        x.min = since;
-        x.max = now;
-      }
-      chart.update('none');
-    }
+    this.metrics.forEach((metric, i) => this.charts[i]!.draw(history.series(metric, since, isGone), since, now));
   }
 
   destroy(): void {
-    for (const chart of this.charts.values()) chart.destroy();
-    this.charts.clear();
+    for (const chart of this.charts) chart.destroy();
+    this.charts.length = 0;
   }
 }

@@ -1,8 +1,11 @@
 /**
- * The metrics window: live charts per pod from the metrics stream, a time
- * span (1, 5, 15 min), pause/resume (the data keeps arriving while paused; only
- * the drawing stops), a clear "no metrics" state, and the statistics of the
- * earlier dashboard with its recent images.
+ * The metrics window: charts per pod (container and application figures) and
+ * per node (host figures), drawn at once from the backend's history and then
+ * live from the metrics stream; a time span (1, 5, 15 min, 1 h), pause/resume
+ * (the data keeps arriving while paused; only the drawing stops), stopped
+ * pods kept and marked gone, a notice when the data is stale, a clear "no
+ * metrics" state, and the statistics of the earlier dashboard with its
+ * recent images.
  */
 import { byId, h, setText, show } from '../ui/dom.js';
 import { errorCode, errorMessage, type LiveConnection, type MetricsOverview, type Platform } from '../platform/platform.js';
@@ -12,6 +15,7 @@ import { renderStats } from './stats-panel.js';
 
 const STATS_EVERY_MS = 5000;
 const RETRY_WATCH_MS = 5000;
+const MIN_DRAW_GAP_MS = 500;
 
 export type MetricsState = 'waiting' | 'live' | 'empty' | 'offline';
 
@@ -21,11 +25,13 @@ export class MetricsWindow {
   private spanMs = 5 * 60_000;
   private paused = false;
   private drawScheduled = false;
+  private lastDrawAt = 0;
   private overview: MetricsOverview | null = null;
   private connection: LiveConnection = { state: 'connecting', url: '' };
   private startedAt = Date.now();
   private stop: (() => void) | null = null;
   private timers: Array<ReturnType<typeof setInterval>> = [];
+  private readonly staleNotice = h('p', { id: 'stale-metrics', class: 'banner notice', role: 'status', hidden: true });
 
   constructor(private readonly platform: Platform) {}
 
@@ -35,6 +41,7 @@ export class MetricsWindow {
     if (this.platform.kind === 'browser') {
       byId('span').closest('.group')?.prepend(h('a', { id: 'back-to-app', class: 'nav-link', href: './' }, '← Photos'));
     }
+    byId('partial-metrics').after(this.staleNotice);
     this.charts = new MetricCharts(byId('charts'), METRICS);
 
     const span = byId<HTMLSelectElement>('span');
@@ -81,6 +88,7 @@ export class MetricsWindow {
       );
       this.stop = watch.stop;
       this.overview = watch.overview;
+      this.history.load(watch.overview.history ?? [], watch.overview.serverTime);
       for (const sample of watch.overview.pods) this.history.apply({ type: 'snapshot', sample });
     } catch (err) {
       this.connection = { state: 'offline', url: '', error: errorMessage(err), ...(errorCode(err) === 'UNAUTHORIZED' ? { code: 'UNAUTHORIZED' as const } : {}) };
@@ -95,19 +103,29 @@ export class MetricsWindow {
     this.stop?.();
   }
 
+  /**
+   * Snapshots of every pod arrive several times a second in a cluster: they
+   * are drawn together, at most every MIN_DRAW_GAP_MS, so a busy machine's
+   * window never falls behind its own event queue (it then drew snapshots
+   * from seconds ago).
+   */
   private scheduleDraw(): void {
     if (this.drawScheduled) return;
     this.drawScheduled = true;
-    requestAnimationFrame(() => {
+    const wait = Math.max(0, this.lastDrawAt + MIN_DRAW_GAP_MS - Date.now());
+    setTimeout(() => {
       this.drawScheduled = false;
-      this.draw();
-    });
+      requestAnimationFrame(() => this.draw());
+    }, wait);
   }
 
   private draw(): void {
+    this.lastDrawAt = Date.now();
     this.refreshState();
     if (this.paused) return;
-    this.charts.draw(this.history, this.spanMs);
+    const now = Date.now();
+    this.history.prune(now);
+    this.charts.draw(this.history, this.spanMs, (pod) => this.history.isGone(pod, now, this.silentAfterMs()), now);
   }
 
   private periodMs(): number {
@@ -115,8 +133,30 @@ export class MetricsWindow {
   }
 
   /** A pod is gone after three silent periods, as its Redis key would be. */
+  private silentAfterMs(): number {
+    return 3 * this.periodMs() + 1000;
+  }
+
   private livePods(): string[] {
-    return this.history.livePods(Date.now(), 3 * this.periodMs() + 1000);
+    return this.history.livePods(Date.now(), this.silentAfterMs());
+  }
+
+  /** Milliseconds since the last snapshot when that is more than two periods (or the stream is down), else null. */
+  staleForMs(now = Date.now()): number | null {
+    const last = this.history.lastUpdate();
+    if (last === null) return null;
+    const age = now - last;
+    return this.connection.state !== 'open' || age > 2 * this.periodMs() + 1000 ? age : null;
+  }
+
+  private refreshStale(): void {
+    const age = this.staleForMs();
+    document.body.dataset.stale = String(age !== null);
+    show(this.staleNotice, age !== null);
+    if (age === null) return;
+    const last = new Date(Date.now() - age).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+    const why = this.connection.state === 'open' ? 'no new snapshot' : 'the metrics stream is down';
+    setText(this.staleNotice, `Data is stale: ${why}; the last one arrived ${Math.round(age / 1000)} s ago (${last}).`);
   }
 
   state(): MetricsState {
@@ -157,13 +197,16 @@ export class MetricsWindow {
       );
     }
     const pods = this.livePods();
+    const gone = this.history.podNames().filter((pod) => !pods.includes(pod));
     setText(
       byId('pods'),
-      pods.length === 0
+      (pods.length === 0
         ? 'No pods'
         : `${pods.length} ${pods.length === 1 ? 'pod' : 'pods'}: ${pods.join(', ')}` +
-            (this.overview ? ` · source ${this.overview.source} · every ${this.overview.periodSeconds} s` : ''),
+          (this.overview ? ` · source ${this.overview.source} · every ${this.overview.periodSeconds} s` : '')) +
+        (gone.length > 0 ? ` · gone: ${gone.join(', ')}` : ''),
     );
+    this.refreshStale();
     setText(
       byId('connection'),
       this.connection.state === 'open' ? '● Live' : this.connection.state === 'connecting' ? '○ Connecting…' : '✕ Offline',
