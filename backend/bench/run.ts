@@ -21,7 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { DEFAULT_RULES, resizeImage } from '../src/imaging/index.js';
 import { ResizePool } from '../src/workers/pool.js';
-import type { StatusEvent, UploadResponse } from '../src/http/contract.js';
+import type { StatusEvent, UploadResponse } from '../src/contract/api.js';
 import { baseEnv, openEventStream, spawnBackend, upload, waitFor, type BackendProcess } from '../test/support/backend.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { make12MpJpeg } from '../test/support/images.js';

@@ -16,7 +16,7 @@ import type { AppContext } from './http/context.js';
 import { ActiveUploads } from './http/upload/index.js';
 import { defaultWebRoot } from './http/web.js';
 import { BOX_PRESETS, buildOutputOptionsSchema, OUTPUT_FORMATS } from './contract/output-options.js';
-import type { ServerConfig } from './http/contract.js';
+import type { ServerConfig } from './contract/api.js';
 import { optionsFromRules, type ResizeRules } from './imaging/index.js';
 import { BACKEND_VERSION } from './version.js';
 import { createLogger, type Logger } from './logger.js';

@@ -22,6 +22,11 @@ export interface AppExtras {
   prometheus?: RequestHandler;
 }
 
+/** Everything served under /api/v1 (the OpenAPI document lists exactly these routes; a test holds them equal). */
+export function apiRouters(ctx: AppContext, extras: Pick<AppExtras, 'metricsRouter'>): Router[] {
+  return [imagesRouter(ctx), batchesRouter(ctx), ...(extras.metricsRouter ? [extras.metricsRouter] : [])];
+}
+
 export function createApp(ctx: AppContext, extras: AppExtras): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -44,9 +49,7 @@ export function createApp(ctx: AppContext, extras: AppExtras): express.Express {
   app.get('/api/v1/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
-  app.use('/api/v1', imagesRouter(ctx));
-  app.use('/api/v1', batchesRouter(ctx));
-  if (extras.metricsRouter) app.use('/api/v1', extras.metricsRouter);
+  for (const router of apiRouters(ctx, extras)) app.use('/api/v1', router);
   app.use(legacyRouter(ctx, extras.webRoot));
   app.use(webRouter(extras.webRoot));
   app.use(notFound);

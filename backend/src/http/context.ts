@@ -5,7 +5,7 @@ import type { Dispatcher } from '../queue/dispatcher.js';
 import type { Notifications } from '../queue/notifications.js';
 import type { ImageRepository } from '../queue/repository.js';
 import type { Queryable } from '../retention/store.js';
-import type { ServerConfig, Stats } from './contract.js';
+import type { ServerConfig, Stats } from '../contract/api.js';
 import type { UploadDeps } from './upload/index.js';
 
 export interface AppContext {

@@ -1,5 +1,6 @@
 /** JSON errors `{error, code}` with the right status, for every route. */
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { z } from 'zod';
 import { classifyDatabaseError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 
@@ -73,4 +74,12 @@ export function parseBatchId(raw: unknown, status = 400): string {
     throw new HttpError(status, status === 404 ? 'NOT_FOUND' : 'INVALID_BATCH_ID', 'batch id must be a UUID');
   }
   return raw.toLowerCase();
+}
+
+/** Query parameters judged by their contract schema: 400 INVALID_PARAMETER naming each bad one. */
+export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.infer<T> {
+  const parsed = schema.safeParse(query);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => ({ field: i.path.map(String).join('.') || 'query', message: i.message }));
+  throw new HttpError(400, 'INVALID_PARAMETER', problems.map((p) => `${p.field}: ${p.message}`).join('; '), { problems });
 }

@@ -1,45 +1,99 @@
-/** The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json. */
-const error = { $ref: '#/components/schemas/Error' };
-const json = (schema: object) => ({ content: { 'application/json': { schema } } });
-const errors = (...codes: number[]) =>
-  Object.fromEntries(codes.map((c) => [String(c), { description: 'error', ...json(error) }]));
+/**
+ * The OpenAPI 3.1 description of /api/v1, served at /api/v1/openapi.json.
+ * Generated: every schema comes from contract/api.ts (z.toJSONSchema), and
+ * this file only says which route takes and answers which. A test holds the
+ * route list equal to the Express app's, so neither can drift.
+ */
+import { z } from 'zod';
+import {
+  apiErrorSchema,
+  batchDeletionSchema,
+  batchSummarySchema,
+  imageListQuerySchema,
+  imageListResponseSchema,
+  imageSummarySchema,
+  outputOptionsInputSchema,
+  serverConfigSchema,
+  statsSchema,
+  uploadResponseSchema,
+} from '../contract/api.js';
 
-/** The metrics history's span (GET /api/v1/metrics and its stream). */
-const spanParam = {
-  name: 'span',
-  in: 'query',
-  schema: { type: 'integer', minimum: 0, maximum: 3600, default: 300 },
-  description: 'seconds of history to include',
-};
+type Method = 'get' | 'post' | 'delete';
 
-const idParam = { name: 'id', in: 'path', required: true, schema: { type: 'integer', minimum: 1 } };
-const batchParam = { name: 'batchId', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
+export interface ApiRoute {
+  method: Method;
+  /** Express form, under /api/v1: `/images/:id`. */
+  path: string;
+  summary: string;
+  /** Status → body schema (undefined: no JSON body), or a media type for bytes and streams. */
+  responses: Record<number, z.ZodType | string | undefined>;
+  query?: z.ZodObject;
+  upload?: boolean;
+}
 
-const imageSummary = {
-  type: 'object',
-  required: ['id', 'batchId', 'filename', 'status', 'attempts', 'uploadedAt'],
-  properties: {
-    id: { type: 'integer' },
-    batchId: { type: 'string', format: 'uuid' },
-    filename: { type: 'string' },
-    contentType: { type: ['string', 'null'] },
-    status: { $ref: '#/components/schemas/Status' },
-    error: { type: ['string', 'null'] },
-    errorCode: { type: ['string', 'null'] },
-    originalBytes: { type: ['integer', 'null'] },
-    processedBytes: { type: ['integer', 'null'] },
-    originalWidth: { type: ['integer', 'null'] },
-    originalHeight: { type: ['integer', 'null'] },
-    width: { type: ['integer', 'null'] },
-    height: { type: ['integer', 'null'] },
-    attempts: { type: 'integer' },
-    workerId: { type: ['string', 'null'] },
-    uploadedAt: { type: 'string', format: 'date-time' },
-    startedAt: { type: ['string', 'null'], format: 'date-time' },
-    processedAt: { type: ['string', 'null'], format: 'date-time' },
-    processingMs: { type: ['integer', 'null'] },
-  },
-};
+const BYTES = 'image/*';
+
+/** Every /api/v1 route the backend serves. */
+export const API_ROUTES: readonly ApiRoute[] = [
+  { method: 'post', path: '/images', summary: 'Upload images (multipart, field "images"; optional field "options" first, or option query parameters)', upload: true, responses: { 202: uploadResponseSchema, 400: apiErrorSchema, 408: apiErrorSchema, 409: apiErrorSchema, 415: apiErrorSchema, 422: apiErrorSchema, 503: apiErrorSchema, 507: apiErrorSchema } },
+  { method: 'get', path: '/images', summary: 'List images, by batch and status, paged', query: imageListQuerySchema, responses: { 200: imageListResponseSchema, 400: apiErrorSchema } },
+  { method: 'get', path: '/images/:id', summary: "One image's metadata", responses: { 200: imageSummarySchema, 404: apiErrorSchema } },
+  { method: 'delete', path: '/images/:id', summary: 'Delete an image', responses: { 204: undefined, 404: apiErrorSchema } },
+  { method: 'get', path: '/images/:id/original', summary: 'The original bytes (?download for an attachment)', responses: { 200: BYTES, 404: apiErrorSchema, 410: apiErrorSchema } },
+  { method: 'get', path: '/images/:id/processed', summary: 'The result bytes, in the batch\'s format (?download for an attachment named by its template)', responses: { 200: BYTES, 404: apiErrorSchema, 409: apiErrorSchema } },
+  { method: 'post', path: '/images/:id/retry', summary: 'Retry a failed image', responses: { 202: imageSummarySchema, 404: apiErrorSchema, 409: apiErrorSchema } },
+  { method: 'get', path: '/batches/:batchId', summary: "A batch's counts", responses: { 200: batchSummarySchema, 404: apiErrorSchema } },
+  { method: 'delete', path: '/batches/:batchId', summary: 'Delete a batch, every image of it (queued and processing ones too)', responses: { 200: batchDeletionSchema, 404: apiErrorSchema } },
+  { method: 'get', path: '/batches/:batchId/zip', summary: "The batch's results as one streamed ZIP (?ids=1,2 for some), named by its template", responses: { 200: 'application/zip', 404: apiErrorSchema } },
+  { method: 'get', path: '/config', summary: 'Output option defaults and limits, so previews match the cluster', responses: { 200: serverConfigSchema } },
+  { method: 'get', path: '/stats', summary: 'Statistics (the earlier dashboard figures)', responses: { 200: statsSchema } },
+  { method: 'get', path: '/events', summary: 'Status changes of every image from every pod (Server-Sent Events; ?batchId= for one batch)', responses: { 200: 'text/event-stream' } },
+  { method: 'get', path: '/metrics', summary: 'Cluster metrics: live pods and their history over ?span= seconds', responses: { 200: 'application/json' } },
+  { method: 'get', path: '/metrics/stream', summary: 'Cluster metrics as Server-Sent Events (first event: history)', responses: { 200: 'text/event-stream' } },
+];
+
+const toSchema = (schema: z.ZodType, io: 'input' | 'output' = 'output') =>
+  z.toJSONSchema(schema, { target: 'draft-2020-12', unrepresentable: 'any', io, reused: 'ref' });
+
+function parameters(route: ApiRoute): object[] {
+  const path = [...route.path.matchAll(/:([a-zA-Z]+)/g)].map((m) => ({
+    name: m[1],
+    in: 'path',
+    required: true,
+    schema: m[1] === 'id' ? { type: 'integer', minimum: 1 } : { type: 'string', format: 'uuid' },
+  }));
+  const query = route.query
+    ? Object.entries(toSchema(route.query, 'input').properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: false, schema }))
+    : [];
+  return [...path, ...query];
+}
+
+function responses(route: ApiRoute): Record<string, object> {
+  return Object.fromEntries(
+    Object.entries(route.responses).map(([status, body]) => {
+      if (body === undefined) return [status, { description: 'no content' }];
+      if (typeof body === 'string') return [status, { description: body, content: { [body]: {} } }];
+      return [status, { description: status.startsWith('2') ? 'ok' : 'error', content: { 'application/json': { schema: toSchema(body) } } }];
+    }),
+  );
+}
+
+function uploadBody(): object {
+  return {
+    required: true,
+    content: {
+      'multipart/form-data': {
+        schema: {
+          type: 'object',
+          properties: {
+            options: { ...toSchema(outputOptionsInputSchema, 'input'), description: 'JSON text, sent before the files' },
+            images: { type: 'array', items: { type: 'string', format: 'binary' } },
+          },
+        },
+      },
+    },
+  };
+}
 
 export const openApiDocument = {
   openapi: '3.1.0',
@@ -47,179 +101,20 @@ export const openApiDocument = {
     title: 'imgfleet API',
     version: '1.0.0',
     description:
-      'Batch photo resizing: upload JPEG/PNG/WebP images, each is resized to fit MAX_WIDTH x MAX_HEIGHT (never enlarged) as a JPEG by a pool of workers spread over the cluster. With API_TOKEN set, every route needs `Authorization: Bearer <token>` (event streams and download links, which a browser cannot give a header, also accept `?access_token=`; no other route does). Requests that change data (POST, DELETE) with an `Origin` of another site, or `Sec-Fetch-Site` other than `same-origin`/`none`, are refused with 403 `CROSS_SITE_REQUEST`; a `Host` that names no host of the server gets 403 `HOST_NOT_ALLOWED`.',
+      'Batch photo resizing: upload JPEG/PNG/WebP images; each is resized by the batch\'s output options (default: inside 800x600, never enlarged, JPEG 85) by a pool of workers spread over the cluster. Uploads take an Idempotency-Key. With API_TOKEN set, every route needs `Authorization: Bearer <token>` (event streams and downloads also accept `?access_token=`).',
   },
   servers: [{ url: '/api/v1' }],
-  components: {
-    securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
-    schemas: {
-      Error: { type: 'object', required: ['error', 'code'], properties: { error: { type: 'string' }, code: { type: 'string' } } },
-      Status: { type: 'string', enum: ['pending', 'processing', 'completed', 'failed'] },
-      ImageSummary: imageSummary,
-      UploadResponse: {
-        type: 'object',
-        required: ['message', 'batchId', 'accepted', 'rejected', 'images'],
-        properties: {
-          message: { type: 'string' },
-          batchId: { type: 'string', format: 'uuid' },
-          accepted: { type: 'integer' },
-          rejected: { type: 'integer' },
-          images: {
-            type: 'array',
-            items: {
-              type: 'object',
-              required: ['id', 'filename', 'status'],
-              properties: {
-                id: { type: 'integer' },
-                filename: { type: 'string' },
-                status: { $ref: '#/components/schemas/Status' },
-                error: { type: 'string' },
-                code: { type: 'string', description: 'EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_TYPE, TOO_MANY_PIXELS, CORRUPT_IMAGE' },
-              },
-            },
-          },
-        },
-      },
-      BatchSummary: {
-        type: 'object',
-        properties: Object.fromEntries(
-          ['total', 'pending', 'processing', 'completed', 'failed'].map((k) => [k, { type: 'integer' }]).concat([['batchId', { type: 'string' }]]),
-        ),
-      },
-      Stats: {
-        type: 'object',
-        properties: {
-          total: { type: 'integer' },
-          pending: { type: 'integer' },
-          processing: { type: 'integer' },
-          completed: { type: 'integer' },
-          failed: { type: 'integer' },
-          activeThreads: { type: 'integer' },
-          totalThreads: { type: 'integer' },
-          queueSize: { type: 'integer' },
-          avgProcessingMs: { type: ['number', 'null'] },
-          processedCount: { type: 'integer' },
-          pod: { type: 'string' },
-          recent: { type: 'array', items: { $ref: '#/components/schemas/ImageSummary' } },
-        },
-      },
-    },
-  },
+  components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
   security: [{ bearer: [] }],
-  paths: {
-    '/images': {
-      post: {
-        summary: 'Upload images (streamed multipart; one result per part, rejected parts with their reason)',
-        parameters: [{ name: 'batchId', in: 'query', schema: { type: 'string', format: 'uuid' }, description: 'add to this batch (default: a new one)' }],
-        requestBody: {
-          required: true,
-          content: { 'multipart/form-data': { schema: { type: 'object', properties: { images: { type: 'array', items: { type: 'string', format: 'binary' } } } } } },
-        },
-        responses: { '202': { description: 'accepted', ...json({ $ref: '#/components/schemas/UploadResponse' }) }, ...errors(400, 401, 403, 415) },
-      },
-      get: {
-        summary: 'List images, newest first (oldest first within a batch)',
-        parameters: [
-          { name: 'batchId', in: 'query', schema: { type: 'string', format: 'uuid' } },
-          { name: 'status', in: 'query', schema: { $ref: '#/components/schemas/Status' } },
-          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 1000, default: 50 } },
-          { name: 'offset', in: 'query', schema: { type: 'integer', minimum: 0, default: 0 } },
-        ],
-        responses: {
-          '200': {
-            description: 'a page of images',
-            ...json({
-              type: 'object',
-              properties: {
-                images: { type: 'array', items: { $ref: '#/components/schemas/ImageSummary' } },
-                total: { type: 'integer' },
-                limit: { type: 'integer' },
-                offset: { type: 'integer' },
-              },
-            }),
-          },
-          ...errors(400, 401),
-        },
-      },
-    },
-    '/images/{id}': {
-      get: { summary: "One image's metadata", parameters: [idParam], responses: { '200': { description: 'the image', ...json({ $ref: '#/components/schemas/ImageSummary' }) }, ...errors(401, 404) } },
-      delete: { summary: 'Delete an image', parameters: [idParam], responses: { '204': { description: 'deleted' }, ...errors(401, 403, 404) } },
-    },
-    '/images/{id}/original': {
-      get: {
-        summary: 'The uploaded bytes (410 `ORIGINAL_EXPIRED` once the retention policy removed them)',
-        parameters: [idParam],
-        responses: { '200': { description: 'image bytes' }, ...errors(401, 404, 410) },
-      },
-    },
-    '/images/{id}/processed': {
-      get: {
-        summary: 'The resized JPEG (`?download` for an attachment named <name>_<w>x<h>.jpg)',
-        parameters: [idParam, { name: 'download', in: 'query', schema: { type: 'string' } }],
-        responses: { '200': { description: 'JPEG', content: { 'image/jpeg': {} } }, ...errors(401, 404, 409) },
-      },
-    },
-    '/images/{id}/retry': {
-      post: {
-        summary: 'Queue a failed image again (409 `NOT_FAILED`, `NO_ORIGINAL`, or `ORIGINAL_EXPIRED` when retention removed its original)',
-        parameters: [idParam],
-        responses: { '202': { description: 'queued' }, ...errors(401, 403, 404, 409) },
-      },
-    },
-    '/batches/{batchId}': {
-      get: { summary: "A batch's counts", parameters: [batchParam], responses: { '200': { description: 'counts', ...json({ $ref: '#/components/schemas/BatchSummary' }) }, ...errors(401, 404) } },
-      delete: {
-        summary: 'Delete the batch: every image, queued and processing ones included (their workers then store nothing)',
-        parameters: [batchParam],
-        responses: {
-          '200': {
-            description: 'how many images were deleted, by the status they had',
-            ...json({
-              type: 'object',
-              required: ['batchId', 'deleted', 'pending', 'processing', 'completed', 'failed'],
-              properties: {
-                batchId: { type: 'string', format: 'uuid' },
-                deleted: { type: 'integer' },
-                pending: { type: 'integer' },
-                processing: { type: 'integer' },
-                completed: { type: 'integer' },
-                failed: { type: 'integer' },
-              },
-            }),
-          },
-          ...errors(401, 403, 404),
-        },
-      },
-    },
-    '/batches/{batchId}/zip': {
-      get: {
-        summary: "The batch's completed results as a ZIP (streamed)",
-        parameters: [batchParam, { name: 'ids', in: 'query', schema: { type: 'string' }, description: 'comma-separated image ids: only these' }],
-        responses: { '200': { description: 'ZIP', content: { 'application/zip': {} } }, ...errors(401, 404) },
-      },
-    },
-    '/stats': { get: { summary: 'Statistics (the earlier dashboard figures)', responses: { '200': { description: 'stats', ...json({ $ref: '#/components/schemas/Stats' }) }, ...errors(401) } } },
-    '/events': {
-      get: {
-        summary: 'Server-Sent Events: `status` events (StatusEvent JSON) for every status change on any pod',
-        parameters: [{ name: 'batchId', in: 'query', schema: { type: 'string', format: 'uuid' } }],
-        responses: { '200': { description: 'event stream', content: { 'text/event-stream': {} } }, ...errors(400, 401) },
-      },
-    },
-    '/metrics': {
-      get: {
-        summary: 'Latest metrics snapshot and derived figures per pod, and every pod\'s history over the span (stopped pods marked gone)',
-        parameters: [spanParam],
-        responses: { '200': { description: 'metrics' }, ...errors(400, 401) },
-      },
-    },
-    '/metrics/stream': {
-      get: {
-        summary: 'Server-Sent Events: first `history` (as GET /metrics), then `snapshot`, `derived` and `expired` events as pods publish them',
-        parameters: [spanParam],
-        responses: { '200': { description: 'event stream', content: { 'text/event-stream': {} } }, ...errors(400, 401) },
-      },
-    },
-  },
-} as const;
+  paths: API_ROUTES.reduce<Record<string, Record<string, object>>>((paths, route) => {
+    const key = route.path.replace(/:([a-zA-Z]+)/g, '{$1}');
+    paths[key] ??= {};
+    paths[key][route.method] = {
+      summary: route.summary,
+      parameters: parameters(route),
+      ...(route.upload ? { requestBody: uploadBody() } : {}),
+      responses: { ...responses(route), 401: { description: 'a token is needed', content: { 'application/json': { schema: toSchema(apiErrorSchema) } } } },
+    };
+    return paths;
+  }, {}),
+};

@@ -10,7 +10,7 @@ import {
   resolveCollision,
   type OutputOptions,
 } from '../contract/output-options.js';
-import type { ImageSummary } from './contract.js';
+import type { ImageSummary } from '../contract/api.js';
 
 type Named = Pick<ImageSummary, 'id' | 'batchId' | 'filename' | 'sourcePath' | 'width' | 'height' | 'options'>;
 

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'node:events';
 import pg from 'pg';
-import type { StatusEvent } from '../http/contract.js';
+import type { StatusEvent } from '../contract/api.js';
 import type { Logger } from '../logger.js';
 import { STATUS_CHANNEL, WORK_CHANNEL } from '../db/migrations.js';
 

@@ -10,7 +10,7 @@
 import type pg from 'pg';
 import type { OutputOptions } from '../contract/output-options.js';
 import { readBytea } from '../db/binary-copy.js';
-import type { BatchSummary, ImageStatus, ImageSummary, Stats } from '../http/contract.js';
+import type { BatchSummary, ImageStatus, ImageSummary, Stats } from '../contract/api.js';
 
 const SUMMARY_COLUMNS = `
   id, batch_id, filename, content_type, status, error, error_code,

@@ -8,7 +8,7 @@
  * delete waits for them instead, since the person asked for that batch.
  */
 import type pg from 'pg';
-import type { BatchDeletion, ImageStatus } from '../http/contract.js';
+import type { BatchDeletion, ImageStatus } from '../contract/api.js';
 
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 

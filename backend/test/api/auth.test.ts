@@ -4,7 +4,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { LegacyStatus, UploadResponse } from '../../src/http/contract.js';
+import type { LegacyStatus, UploadResponse } from '../../src/contract/api.js';
 import { getJson, openEventStream, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
 

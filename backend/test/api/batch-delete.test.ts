@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { BatchDeletion, BatchSummary, LegacyStatus, UploadResponse } from '../../src/http/contract.js';
+import type { BatchDeletion, BatchSummary, LegacyStatus, UploadResponse } from '../../src/contract/api.js';
 import { getJson, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
 

@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { UploadResponse } from '../../src/http/contract.js';
+import type { UploadResponse } from '../../src/contract/api.js';
 import { getJson, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
 import { multipartBody, rawRequest } from '../support/raw-request.js';

@@ -1,7 +1,7 @@
 /** GET /api/v1/events: status changes reach clients live, from whichever process made them. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { StatusEvent, UploadResponse } from '../../src/http/contract.js';
+import type { StatusEvent, UploadResponse } from '../../src/contract/api.js';
 import { openEventStream, startTestBackend, upload, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
-import type { LegacyStatus, Stats, UploadResponse } from '../../src/http/contract.js';
+import type { LegacyStatus, Stats, UploadResponse } from '../../src/contract/api.js';
 import { getJson, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
 

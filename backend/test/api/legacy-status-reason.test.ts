@@ -1,7 +1,7 @@
 /** GET /status/:id/json (the earlier route) names the reason a failed image failed. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { UploadResponse } from '../../src/http/contract.js';
+import type { UploadResponse } from '../../src/contract/api.js';
 import { getJson, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage, truncate } from '../support/images.js';
 

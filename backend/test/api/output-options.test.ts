@@ -10,7 +10,7 @@ import pg from 'pg';
 import sharp from 'sharp';
 import yauzl from 'yauzl';
 import { DEFAULT_OUTPUT_OPTIONS, parseOutputOptions, type OutputOptions } from '../../src/contract/output-options.js';
-import type { ImageSummary, ServerConfig, UploadResponse } from '../../src/http/contract.js';
+import type { ImageSummary, ServerConfig, UploadResponse } from '../../src/contract/api.js';
 import { DEFAULT_RULES, renderImage } from '../../src/imaging/index.js';
 import { getJson, startTestBackend, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import yauzl from 'yauzl';
-import type { BatchSummary, ImageListResponse, ImageSummary, Stats, UploadResponse } from '../../src/http/contract.js';
+import type { BatchSummary, ImageListResponse, ImageSummary, Stats, UploadResponse } from '../../src/contract/api.js';
 import { getJson, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage, truncate } from '../support/images.js';
 

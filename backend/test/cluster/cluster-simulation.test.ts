@@ -29,7 +29,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import type { UploadResponse } from '../../src/http/contract.js';
+import type { UploadResponse } from '../../src/contract/api.js';
 import type { MetricsResponse, PodMetrics } from '../../src/metrics/index.js';
 import type { StatsRecord } from '@imgfleet/runtime';
 import { freePort, PrivateRedis } from '../metrics/helpers.js';

@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import type { BatchSummary, ImageListResponse, UploadResponse } from '../../src/http/contract.js';
+import type { BatchSummary, ImageListResponse, UploadResponse } from '../../src/contract/api.js';
 import { createLogger } from '../../src/logger.js';
 import { startBackend } from '../../src/server.js';
 import { getJson, upload, waitFor } from '../support/backend.js';

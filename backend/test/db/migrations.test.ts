@@ -6,7 +6,7 @@ import { migrate, MIGRATIONS } from '../../src/db/migrations.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startTestBackend, upload, waitFor, getJson } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
-import type { BatchSummary, UploadResponse } from '../../src/http/contract.js';
+import type { BatchSummary, UploadResponse } from '../../src/contract/api.js';
 
 describe('migrations', () => {
   let db: TestDatabase;

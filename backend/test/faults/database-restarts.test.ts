@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { UploadResponse } from '../../src/http/contract.js';
+import type { UploadResponse } from '../../src/contract/api.js';
 import { baseEnv, formData, spawnBackend, waitFor, type BackendProcess } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';

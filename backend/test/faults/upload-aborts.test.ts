@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { UploadResponse } from '../../src/http/contract.js';
+import type { UploadResponse } from '../../src/contract/api.js';
 import { baseEnv, spawnBackend, upload, waitFor, type BackendProcess } from '../support/backend.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { makeImage } from '../support/images.js';

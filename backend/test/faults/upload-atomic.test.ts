@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { UploadResponse } from '../../src/http/contract.js';
+import type { UploadResponse } from '../../src/contract/api.js';
 import { formData, startTestBackend, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
 import { BOUNDARY, connect, jsonOf, multipartBody, requestHead, statusOf } from '../support/raw-http.js';

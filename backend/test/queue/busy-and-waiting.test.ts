@@ -1,7 +1,7 @@
 /** The earlier system's acceptance test: 4 threads, 5 simultaneous uploads → 4 processing, 1 waiting. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { Stats, UploadResponse } from '../../src/http/contract.js';
+import type { Stats, UploadResponse } from '../../src/contract/api.js';
 import { getJson, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import sharp from 'sharp';
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import type { BatchSummary, ImageSummary, UploadResponse } from '../../src/http/contract.js';
+import type { BatchSummary, ImageSummary, UploadResponse } from '../../src/contract/api.js';
 import { getJson, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage, truncate } from '../support/images.js';
 

@@ -1,6 +1,6 @@
 /** Records every status notification straight from Postgres, independent of any backend. */
 import pg from 'pg';
-import type { StatusEvent } from '../../src/http/contract.js';
+import type { StatusEvent } from '../../src/contract/api.js';
 
 export interface StatusLog {
   events: StatusEvent[];

@@ -3,23 +3,12 @@ import { once } from 'node:events';
 import { ZipArchive } from 'archiver';
 import { Router, type Response } from 'express';
 import { originalDroppedAt } from '../../retention/store.js';
-import type { ImageStatus, ImageSummary, StatusEvent } from '../contract.js';
+import { imageListQuerySchema, type ImageSummary, type StatusEvent } from '../../contract/api.js';
 import { collectStats, type AppContext } from '../context.js';
-import { HttpError, parseBatchId, parseId } from '../errors.js';
+import { HttpError, parseBatchId, parseId, parseQuery } from '../errors.js';
 import { resultContentType, resultFilename, ZipNames } from '../result-names.js';
 import { openSse } from '../sse.js';
 import { handleUpload, sendUploadAnswer } from '../upload/index.js';
-
-const STATUSES: readonly ImageStatus[] = ['pending', 'processing', 'completed', 'failed'];
-
-function intParam(raw: unknown, name: string, fallback: number, min: number, max: number): number {
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new HttpError(400, 'INVALID_PARAMETER', `${name} must be an integer from ${min} to ${max}`);
-  }
-  return n;
-}
 
 export async function sendProcessed(ctx: AppContext, res: Response, id: number, attachmentName?: (img: ImageSummary) => string): Promise<void> {
   const image = await ctx.repo.get(id);
@@ -63,15 +52,10 @@ export function imagesRouter(ctx: AppContext): Router {
   });
 
   r.get('/images', async (req, res) => {
-    const batchId = req.query.batchId === undefined ? undefined : parseBatchId(req.query.batchId);
-    const status = req.query.status as ImageStatus | undefined;
-    if (status !== undefined && !STATUSES.includes(status)) {
-      throw new HttpError(400, 'INVALID_PARAMETER', `status must be one of ${STATUSES.join(', ')}`);
-    }
-    const limit = intParam(req.query.limit, 'limit', 50, 1, 1000);
-    const offset = intParam(req.query.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER);
-    const { images, total } = await ctx.repo.list({ batchId, status, limit, offset });
-    res.json({ images, total, limit, offset });
+    if (req.query.batchId !== undefined) parseBatchId(req.query.batchId);
+    const query = parseQuery(imageListQuerySchema, req.query);
+    const { images, total } = await ctx.repo.list({ ...query, batchId: query.batchId?.toLowerCase() });
+    res.json({ images, total, limit: query.limit, offset: query.offset });
   });
 
   r.get('/images/:id', async (req, res) => {

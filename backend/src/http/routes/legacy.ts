@@ -8,7 +8,7 @@ import type { OutputOptions } from '../../contract/output-options.js';
 import path from 'node:path';
 import { Router } from 'express';
 import { isAuthenticated, unauthorized } from '../auth.js';
-import type { ImageSummary, LegacyStatus } from '../contract.js';
+import type { ImageSummary, LegacyStatus } from '../../contract/api.js';
 import { collectStats, type AppContext } from '../context.js';
 import { HttpError, parseId } from '../errors.js';
 import { handleUpload, sendUploadAnswer } from '../upload/index.js';

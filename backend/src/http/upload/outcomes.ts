@@ -1,6 +1,6 @@
 /** The answer to an upload request: one outcome for every part it carried. */
 import type { OutputOptions } from '../../contract/output-options.js';
-import type { UploadFileResult, UploadResponse } from '../contract.js';
+import type { UploadFileResult, UploadResponse } from '../../contract/api.js';
 
 export interface NotReadFile {
   filename: string;
