@@ -206,10 +206,10 @@ export interface ImageBuild {
   context: string;
 }
 
-/** The `build_image TAG DOCKERFILE CONTEXT` lines of k8s/scripts/up.sh. */
+/** The `build_image TAG DOCKERFILE CONTEXT` lines of k8s/scripts/images.sh (what up.sh and test:containers build). */
 export function upScriptBuilds(): ImageBuild[] {
   const builds: ImageBuild[] = [];
-  for (const line of readRepoFile('k8s/scripts/up.sh').split('\n')) {
+  for (const line of readRepoFile('k8s/scripts/images.sh').split('\n')) {
     const m = /^\s*build_image\s+(\S+)\s+(\S+)\s+(\S+)\s*$/.exec(line);
     if (m) builds.push({ tag: m[1]!, dockerfile: m[2]!, context: m[3]! });
   }
