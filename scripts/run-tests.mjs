@@ -21,7 +21,7 @@ function walk(dir) {
   });
 }
 
-const files = ['backend', 'desktop']
+const files = ['backend/runtime', 'backend', 'desktop']
   .flatMap((ws) => walk(path.join(root, ws, 'dist', 'test')))
   .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
   .sort();

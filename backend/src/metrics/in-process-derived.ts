@@ -5,8 +5,8 @@
  * its moving averages and percentages. One handler context per pod, as the
  * runtime keeps one per input key, so each pod's 60 s history stays its own.
  */
-import type { HandlerContext } from '../runtime/context.js';
-import { handler } from '../runtime/default-handler.js';
+import type { HandlerContext } from '@imgfleet/runtime/context';
+import { handler } from '@imgfleet/runtime/default-handler';
 import type { Snapshot } from './snapshot-contract.js';
 
 export type DerivedFigures = Record<string, unknown>;

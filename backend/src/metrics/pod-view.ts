@@ -3,7 +3,7 @@
  * pod's derived figures. Entries older than the expiry (three periods, like
  * the Redis keys) are dropped, so a dead pod leaves the view by itself.
  */
-import { parseSnapshotTime } from '../runtime/default-handler.js';
+import { parseSnapshotTime } from '@imgfleet/runtime/default-handler';
 import type { DerivedFigures } from './in-process-derived.js';
 import type { Snapshot } from './snapshot-contract.js';
 

@@ -31,18 +31,18 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { UploadResponse } from '../../src/http/contract.js';
 import type { MetricsResponse, PodMetrics } from '../../src/metrics/index.js';
-import type { StatsRecord } from '../../src/runtime/stats.js';
+import type { StatsRecord } from '@imgfleet/runtime';
 import { freePort, PrivateRedis } from '../metrics/helpers.js';
 import { baseEnv, getJson, spawnBackend, upload, waitFor, type BackendProcess } from '../support/backend.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { makeImage } from '../support/images.js';
 import { listenToStatuses, type StatusLog } from '../support/status-log.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-/** backend/dist/src/runtime/main.js, from backend/dist/test/cluster/. */
-const RUNTIME_JS = path.resolve(here, '../../src/runtime/main.js');
-/** The bundled default handler, backend/functions/usermodule.py (source, not compiled). */
-const USERMODULE_PY = path.resolve(here, '../../../functions/usermodule.py');
+/** The runtime workspace, backend/runtime/, found as the backend finds its package. */
+const RUNTIME_DIR = path.dirname(fileURLToPath(import.meta.resolve('@imgfleet/runtime/package.json')));
+const RUNTIME_JS = path.join(RUNTIME_DIR, 'dist/src/main.js');
+/** The bundled default handler, backend/runtime/functions/usermodule.py (source, not compiled). */
+const USERMODULE_PY = path.join(RUNTIME_DIR, 'functions/usermodule.py');
 
 const PODS = ['pod-a', 'pod-b', 'pod-c'] as const;
 type Pod = (typeof PODS)[number];
@@ -71,7 +71,7 @@ interface Running {
   exit: Promise<Exit>;
 }
 
-/** Starts `node backend/dist/src/runtime/main.js`; resolves once it logs that it started. */
+/** Starts `node backend/runtime/dist/src/main.js`; resolves once it logs that it started. */
 async function spawnRuntime(env: NodeJS.ProcessEnv, started: Running[], timeoutMs = 30_000): Promise<Running> {
   const child = spawn(process.execPath, [RUNTIME_JS], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';

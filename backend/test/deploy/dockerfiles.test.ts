@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { defaultWebRoot } from '../../src/http/web.js';
-import { BRIDGE_PATH } from '../../src/runtime/python-invoker.js';
+import { BRIDGE_PATH } from '@imgfleet/runtime';
 import {
   REPO_ROOT,
   allContainers,
@@ -110,7 +110,7 @@ describe('.dockerignore', () => {
     for (const p of ['node_modules', 'backend/node_modules', 'backend/dist', 'desktop/dist/renderer/index.html', '.git']) {
       assert.ok(ignored(p), `${p} is sent to the builder`);
     }
-    for (const p of ['package.json', 'package-lock.json', 'backend/src/main.ts', 'desktop/package.json', 'backend/python/bridge.py']) {
+    for (const p of ['package.json', 'package-lock.json', 'backend/src/main.ts', 'desktop/package.json', 'backend/runtime/python/bridge.py']) {
       assert.ok(!ignored(p), `${p} is excluded`);
     }
   });
@@ -148,7 +148,7 @@ for (const b of builds) {
             assert.ok(inStage.startsWith(`${source.workdir}/`), `${src} is outside the ${c.from} stage's workspace`);
             const rel = inStage.slice(source.workdir.length + 1);
             // Only build output crosses stages, and it lands where the repository has it.
-            assert.match(rel, /^(backend|desktop)\/dist\//, `${rel} is not build output`);
+            assert.match(rel, /^(backend\/runtime|backend|desktop)\/dist\//, `${rel} is not build output`);
             assert.equal(path.posix.relative(stage.workdir, c.dest), rel, `${rel} is copied to ${c.dest}`);
           }
         }
@@ -176,12 +176,14 @@ for (const b of builds) {
     });
 
     if (b.tag !== 'postgres-db:latest') {
+      // The npm workspace the image runs: the runtime image installs only its own.
+      const workspace = b.tag === 'imgfleet-runtime:latest' ? 'backend/runtime' : 'backend';
       test('is a Node 20 image on Debian bookworm (glibc for sharp) with production dependencies only', () => {
         for (const s of stages) assert.equal(s.base, 'node:20-bookworm-slim');
         const install = runs(final).find((r) => /\bnpm ci\b/.test(r));
         assert.ok(install, 'the final stage installs its dependencies');
         assert.match(install, /--omit=dev/);
-        assert.match(install, /--workspace(=|\s+)backend\b/);
+        assert.match(install, new RegExp(`--workspace(=|\\s+)${workspace}(\\s|$)`));
         assert.equal(envOf(final).NODE_ENV, 'production');
       });
 
@@ -204,8 +206,8 @@ for (const b of builds) {
           copiedTo(final).some((c) => inImage === c.dest || inImage.startsWith(`${c.dest}/`)),
           `nothing copies ${rel} into the image`,
         );
-        const bin = (JSON.parse(readRepoFile('backend/package.json')) as { bin: Record<string, string> }).bin;
-        assert.ok(Object.values(bin).some((p) => path.posix.join('backend', p) === rel), `${rel} is not a bin of the backend`);
+        const bin = (JSON.parse(readRepoFile(`${workspace}/package.json`)) as { bin: Record<string, string> }).bin;
+        assert.ok(Object.values(bin).some((p) => path.posix.join(workspace, p) === rel), `${rel} is not a bin of ${workspace}`);
       });
     }
   });
@@ -248,9 +250,9 @@ describe('docker/Dockerfile.app', () => {
     assert.match(readFileSync(repoPath('desktop', script), 'utf8'), /dist[/'", ]+renderer/);
   });
 
-  test('carries the backend’s non-TypeScript runtime files', () => {
+  test('carries the backend’s build and the runtime workspace’s, whose default handler it imports', () => {
     const copied = copiedTo(final).map((c) => posixRel(path.join(REPO_ROOT, path.posix.relative(final.workdir, c.dest))));
-    for (const dir of ['backend/dist/src', 'backend/python', 'backend/functions']) assert.ok(copied.includes(dir), dir);
+    for (const dir of ['backend/dist/src', 'backend/runtime/dist/src']) assert.ok(copied.includes(dir), dir);
   });
 });
 
@@ -268,7 +270,7 @@ describe('docker/Dockerfile.runtime', () => {
 
   test('ships the default handler where the ConfigMap folder is mounted, linked from the default FUNCTION_PATH', () => {
     const copy = copiedTo(final).find((c) => c.dest === '/opt/function/usermodule.py');
-    assert.deepEqual(copy?.sources, ['backend/functions/usermodule.py']);
+    assert.deepEqual(copy?.sources, ['backend/runtime/functions/usermodule.py']);
     assert.ok(runs(final).some((r) => /ln -s \/opt\/function\/usermodule\.py \/opt\/usermodule\.py/.test(r)));
   });
 });

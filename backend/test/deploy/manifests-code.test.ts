@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { databaseTarget, envSchema, loadEnv, podName, redisUrl } from '../../src/config/env.js';
-import { loadRuntimeConfig, runtimeEnvSchema } from '../../src/runtime/config.js';
+import { loadRuntimeConfig, runtimeEnvSchema } from '@imgfleet/runtime';
 import {
   getObject,
   mainContainer,
@@ -77,7 +77,7 @@ describe('function runtime container environment', () => {
   test('sets only variables the runtime reads (the keys of runtimeEnvSchema)', () => {
     const known = new Set(Object.keys(runtimeEnvSchema.shape));
     const unknown = Object.keys(runtimeEnv).filter((name) => !known.has(name));
-    assert.deepEqual(unknown, [], `not read by backend/src/runtime/config.ts: ${unknown.join(', ')}`);
+    assert.deepEqual(unknown, [], `not read by backend/runtime/src/config.ts: ${unknown.join(', ')}`);
   });
 
   test('is accepted by the runtime configuration parser, with the design values', () => {
@@ -106,8 +106,8 @@ describe('function runtime container environment', () => {
 describe('the handler the runtime runs', () => {
   const pyfile = getObject<ConfigMapLike>('ConfigMap', 'pyfile');
 
-  test('the `pyfile` ConfigMap holds backend/functions/usermodule.py, byte for byte', () => {
-    assert.equal(pyfile.data?.pyfile, readRepoFile('backend/functions/usermodule.py'));
+  test('the `pyfile` ConfigMap holds backend/runtime/functions/usermodule.py, byte for byte', () => {
+    assert.equal(pyfile.data?.pyfile, readRepoFile('backend/runtime/functions/usermodule.py'));
   });
 
   test('reaches FUNCTION_PATH (a link into the mounted folder) and defines the HANDLER_FUNCTION named', () => {

@@ -1,7 +1,8 @@
 /** The function runtime's programmatic API (the `imgfleet-runtime` bin is main.ts). */
 export { startRuntime } from './runtime.js';
 export type { RuntimeHandle, RuntimeStatus } from './runtime.js';
-export { loadRuntimeConfig, resolveRuntimeConfig, RuntimeConfigError, DEFAULTS } from './config.js';
+export { loadRuntimeConfig, resolveRuntimeConfig, runtimeEnvSchema, RuntimeConfigError, DEFAULTS } from './config.js';
+export { BRIDGE_PATH } from './python-invoker.js';
 export type { RuntimeConfig, RuntimeOptions } from './config.js';
 export type { ErrorKind, ErrorRecord } from './errors.js';
 export type { StatsRecord } from './stats.js';

@@ -1,5 +1,5 @@
 /**
- * Runs Python handlers in one long-lived `python3` child (backend/python/bridge.py)
+ * Runs Python handlers in one long-lived `python3` child (backend/runtime/python/bridge.py)
  * speaking JSON lines. One child serves every context, so a hung handler
  * that has to be killed takes every context's env with it; the runtime
  * reports that as lost state rather than pretending the history survived.
@@ -16,8 +16,8 @@ import { Serial } from './invoker.js';
 import { ReplyChannel, TimedOut } from './reply-channel.js';
 import type { CallOutcome, CallRequest, Invoker } from './invoker.js';
 
-/** Compiled code lives in backend/dist/src/runtime/; the bridge is not compiled and stays in backend/python/. */
-export const BRIDGE_PATH = fileURLToPath(new URL('../../../python/bridge.py', import.meta.url));
+/** Compiled code lives in backend/runtime/dist/src/; the bridge is not compiled and stays in backend/runtime/python/. */
+export const BRIDGE_PATH = fileURLToPath(new URL('../../python/bridge.py', import.meta.url));
 
 export interface PythonInvokerOptions {
   pythonBin: string;

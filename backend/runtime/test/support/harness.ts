@@ -10,18 +10,18 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import pino from 'pino';
-import { startRuntime } from '../../../src/runtime/runtime.js';
-import type { RuntimeHandle } from '../../../src/runtime/runtime.js';
-import type { RuntimeOptions } from '../../../src/runtime/config.js';
-import type { ErrorRecord } from '../../../src/runtime/errors.js';
-import type { StatsRecord } from '../../../src/runtime/stats.js';
-import { TEST_REDIS_URL, uniquePrefix } from '../../support/redis.js';
+import { startRuntime } from '../../src/runtime.js';
+import type { RuntimeHandle } from '../../src/runtime.js';
+import type { RuntimeOptions } from '../../src/config.js';
+import type { ErrorRecord } from '../../src/errors.js';
+import type { StatsRecord } from '../../src/stats.js';
+import { TEST_REDIS_URL, uniquePrefix } from './redis.js';
 
 export { TEST_REDIS_URL, uniquePrefix };
 
-/** Compiled tests live in backend/dist/test/runtime/support/; the handler sources stay in backend/functions/. */
-export const FUNCTIONS_DIR = new URL('../../../../functions/', import.meta.url).pathname;
-export const JS_DEFAULT_HANDLER = new URL('../../../src/runtime/default-handler.js', import.meta.url).pathname;
+/** Compiled tests live in backend/runtime/dist/test/support/; the handler sources stay in backend/runtime/functions/. */
+export const FUNCTIONS_DIR = new URL('../../../functions/', import.meta.url).pathname;
+export const JS_DEFAULT_HANDLER = new URL('../../src/default-handler.js', import.meta.url).pathname;
 
 export async function waitFor<T>(
   what: string,

@@ -1,4 +1,4 @@
-/** The example functions in backend/functions/examples run as documented. */
+/** The example functions in backend/runtime/functions/examples run as documented. */
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';

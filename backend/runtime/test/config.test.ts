@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RuntimeConfigError, loadRuntimeConfig } from '../../src/runtime/config.js';
-import { isEmptyResult, resultToJson } from '../../src/runtime/json-output.js';
-import { parseKeyPattern } from '../../src/runtime/key-pattern.js';
+import { RuntimeConfigError, loadRuntimeConfig } from '../src/config.js';
+import { isEmptyResult, resultToJson } from '../src/json-output.js';
+import { parseKeyPattern } from '../src/key-pattern.js';
 
 describe('runtime configuration', () => {
   test('the course variables alone give the course defaults', () => {

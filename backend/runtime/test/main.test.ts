@@ -11,7 +11,7 @@ import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { FUNCTIONS_DIR, RuntimeTestBed, TEST_REDIS_URL, waitFor } from './support/harness.js';
 
-const BIN = fileURLToPath(new URL('../../src/runtime/main.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
 function run(env: Record<string, string>) {
   const child = spawn(process.execPath, [BIN], {

@@ -4,9 +4,9 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { FunctionError } from '../../src/runtime/errors.js';
-import { prepareFunction } from '../../src/runtime/function-source.js';
-import { extractZip } from '../../src/runtime/safe-unzip.js';
+import { FunctionError } from '../src/errors.js';
+import { prepareFunction } from '../src/function-source.js';
+import { extractZip } from '../src/safe-unzip.js';
 import { makeZip } from './support/zip.js';
 import type { ZipEntrySpec } from './support/zip.js';
 
