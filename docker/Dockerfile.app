@@ -22,6 +22,7 @@ ENV ELECTRON_SKIP_BINARY_DOWNLOAD=1 \
     npm_config_update_notifier=false
 # The manifests first, so that the dependency layer is reused until they change.
 COPY package.json package-lock.json ./
+COPY backend/runtime/package.json backend/runtime/
 COPY backend/package.json backend/
 COPY desktop/package.json desktop/
 # npm ls fails when a dependency is missing: an install that failed or ran offline
@@ -31,7 +32,8 @@ RUN npm ci \
 COPY tsconfig.base.json tsconfig.json ./
 COPY backend backend
 COPY desktop desktop
-# tsc -b (backend and desktop) and the renderer bundle: backend/dist, desktop/dist/renderer.
+# tsc -b (runtime, backend, desktop) and the renderer bundle: backend/runtime/dist,
+# backend/dist, desktop/dist/renderer.
 RUN npm run build
 
 # ---- deps: the backend workspace's production dependencies, nothing else -----------
@@ -41,6 +43,7 @@ ENV npm_config_audit=false \
     npm_config_fund=false \
     npm_config_update_notifier=false
 COPY package.json package-lock.json ./
+COPY backend/runtime/package.json backend/runtime/
 COPY backend/package.json backend/
 COPY desktop/package.json desktop/
 # No Electron, no build tools, no embedded-postgres (a development dependency of the
@@ -65,12 +68,14 @@ ENV NODE_ENV=production \
     MALLOC_ARENA_MAX=2
 COPY package.json ./
 COPY backend/package.json backend/
+COPY backend/runtime/package.json backend/runtime/
 COPY --from=deps /app/node_modules node_modules
 COPY --from=build /app/backend/dist/src backend/dist/src
+# The runtime workspace (node_modules/@imgfleet/runtime links to it): the backend
+# derives metrics in-process with its default handler when no runtime runs.
+COPY --from=build /app/backend/runtime/dist/src backend/runtime/dist/src
 # Served at / by the backend, which looks for it at <repo>/desktop/dist/renderer.
 COPY --from=build /app/desktop/dist/renderer desktop/dist/renderer
-COPY backend/python backend/python
-COPY backend/functions backend/functions
 # A numeric, unprivileged user (the Deployment runs as 10001 with runAsNonRoot).
 # Everything above stays owned by root: the application cannot modify itself.
 RUN groupadd --system --gid 10001 imgfleet \

@@ -146,19 +146,22 @@ export async function startDatabase(p: Podman, network: string, name = 'postgres
       '--read-only',
       '--cap-drop=ALL',
       '--security-opt=no-new-privileges',
-      '--tmpfs=/var/run/postgresql:rw,mode=3777',
+      // U: owned by the container's user, as fsGroup makes the emptyDir in Kubernetes.
+      '--tmpfs=/var/run/postgresql:rw,U',
       '--tmpfs=/tmp:rw',
       '--shm-size=256m',
       '--volume', `${await p.volume(`${name}-data`)}:/var/lib/postgresql/data`,
     ],
   });
   const port = await db.port(5432);
-  await until('postgres accepts connections', async () => {
-    const out = await db.exec('pg_isready', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'imagedb');
-    // The entrypoint runs init scripts on a temporary server first: wait for the real one.
-    return out.includes('accepting') && (await db.logs()).includes('PostgreSQL init process complete');
+  // The entrypoint runs the init scripts on a temporary server (no TCP) first: wait for the real one.
+  const state = await until('postgres accepts TCP connections after its initialisation', async () => {
+    if ((await db.inspect('{{.State.Status}}')) === 'exited') return 'exited';
+    const logs = await db.logs();
+    if (!logs.includes('PostgreSQL init process complete')) return undefined;
+    return (await db.exec('pg_isready', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'imagedb')).includes('accepting') ? 'ready' : undefined;
   }, 120_000, 500);
-  await until('postgres restarted after init', async () => (await db.exec('pg_isready', '-h', '127.0.0.1')).includes('accepting'), 60_000);
+  if (state === 'exited') throw new Error(`the database container exited:\n${await db.logs()}`);
   return {
     db,
     hostUrl: `postgres://postgres:postgres@127.0.0.1:${port}/imagedb`,

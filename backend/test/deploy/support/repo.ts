@@ -91,8 +91,10 @@ export interface PodSpec {
     runAsNonRoot?: boolean;
     runAsUser?: number;
     runAsGroup?: number;
+    fsGroup?: number;
     seccompProfile?: { type: string };
   };
+  enableServiceLinks?: boolean;
 }
 
 export interface Workload extends K8sObject {
@@ -101,7 +103,7 @@ export interface Workload extends K8sObject {
     serviceName?: string;
     selector: { matchLabels?: Record<string, string> };
     template: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
-    volumeClaimTemplates?: { metadata: { name: string } }[];
+    volumeClaimTemplates?: { metadata: { name: string }; spec?: { resources?: { requests?: Record<string, string> } } }[];
   };
 }
 
