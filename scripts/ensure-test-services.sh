@@ -15,6 +15,9 @@ command -v pg_ctlcluster >/dev/null 2>&1 || command -v pg_isready >/dev/null 2>&
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
+# The runtime image's Python is Debian's, with redis-py (handlers `import redis`) and pip (REQUIREMENTS).
+/usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || missing+=(python3-redis)
+python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 
 if [ ${#missing[@]} -gt 0 ]; then

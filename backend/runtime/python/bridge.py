@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """imgfleet function runtime: the Python side.
 
-A long-lived child of the Node runtime. It loads the user's module once, keeps
-one Context per input key whose ``env`` stays a live dict of Python objects
-(handlers keep datetimes, deques and tuples there), and calls
+A long-lived child of the Node runtime, one per context (input key), so a
+handler that hangs for one key is killed without touching another's. It loads
+the user's module, keeps its Context whose ``env`` stays a live dict of Python
+objects (handlers keep datetimes, deques and tuples there), and calls
 ``handler(input, context)`` on request.
 
 Protocol: one JSON object per line. Requests arrive on the original stdin,
@@ -15,7 +16,7 @@ The input arrives as the raw JSON text read from Redis and is decoded here,
 so ``12.0`` reaches the handler as a float. The result is encoded here too,
 with ``allow_nan=False``: NaN is not JSON and must not reach the dashboard.
 
-Standard library only: the runtime image ships plain python3.
+Standard library only (handlers may import what the image or REQUIREMENTS add).
 """
 import importlib
 import importlib.util
@@ -57,20 +58,50 @@ def _die_with_parent():
 
 
 class Context(object):
-    """The ``context`` argument, with the attributes of lucasmsp/serverless:redis."""
+    """The ``context`` argument, with the attributes and methods of lucasmsp/serverless:redis."""
+
+    host = None
+    port = None
+    input_key = None
+    output_key = None
+    last_execution = None
+    env = None
 
     def __init__(self, host, port, input_key, output_key, function_getmtime):
         self.host = host
         self.port = port
         self.input_key = input_key
         self.output_key = output_key
+        # '%Y-%m-%d %H:%M:%S' of the module's mtime, as the course runtime gives it.
         self.function_getmtime = function_getmtime
         self.last_execution = None
         self.env = {}
 
+    def confirm_execution(self):
+        """Called by the runtime after every call, as the course runtime did."""
+        self.last_execution = datetime.now()
+
+    def set_env(self, new):
+        self.env = new
+
+    @staticmethod
+    def help():
+        print(_HELP)
+
     def __repr__(self):
         return 'Context(input_key=%r, output_key=%r, last_execution=%r)' % (
             self.input_key, self.output_key, self.last_execution)
+
+
+_HELP = """
+        :param host: Address running Redis server
+        :param port: Port running Redis server
+        :param input_key: input key of Redis
+        :param output_key: output key to store data in Redis
+        :param function_getmtime: Timestamp of last update in usermodule file
+        :param last_execution: Timestamp of last confirmed execution (and store)
+        :param env: Dictionary to be used as context
+        """
 
 
 def _is_under(path, root):
@@ -85,7 +116,7 @@ class Bridge(object):
         self.handler = None
         self.root = None
         self.module_name = None
-        self.contexts = {}
+        self.context = None
 
     def _forget_modules(self, root):
         """Drops the user's modules from sys.modules so a reload re-reads them.
@@ -156,30 +187,28 @@ class Bridge(object):
         if self.handler is None:
             return {'ok': False, 'kind': 'load', 'error': 'no function loaded'}
         c = msg['context']
-        # os.path.getmtime() is always a float; JSON from Node drops the ".0" of a whole second.
-        mtime = float(c['function_getmtime'])
-        ctx = self.contexts.get(msg['ctx'])
+        ctx = self.context
         if ctx is None:
-            ctx = self.contexts[msg['ctx']] = Context(
-                c['host'], c['port'], c['input_key'], c['output_key'], mtime)
+            ctx = self.context = Context(
+                c['host'], c['port'], c['input_key'], c['output_key'], c['function_getmtime'])
         else:
             ctx.host = c['host']
             ctx.port = c['port']
             ctx.input_key = c['input_key']
             ctx.output_key = c['output_key']
-            ctx.function_getmtime = mtime
+            ctx.function_getmtime = c['function_getmtime']
         try:
             data = json.loads(msg['input'])
         except ValueError as exc:
             return {'ok': False, 'kind': 'invalid_input', 'error': 'input is not JSON: %s' % exc}
 
-        started = datetime.now()
         try:
             result = self.handler(data, ctx)
         except BaseException as exc:
             return {'ok': False, 'kind': 'exception', 'error': _describe(exc), 'detail': traceback.format_exc()}
         finally:
-            ctx.last_execution = started
+            Context.confirm_execution(ctx)
+            _end_of_call_output()
 
         try:
             if not result:
@@ -193,9 +222,16 @@ class Bridge(object):
                     'detail': traceback.format_exc()}
         return {'ok': True, 'output': output}
 
-    def drop(self, msg):
-        self.contexts.pop(msg['ctx'], None)
-        return {'ok': True}
+
+def _end_of_call_output():
+    # Marks where this call's output ends (see handler-output.ts): the output
+    # and the replies travel on different pipes, which are not ordered.
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except Exception:
+        pass
+    os.write(2, b'\x1e\n')
 
 
 def _describe(exc):
@@ -216,7 +252,7 @@ def main():
         proto_out.flush()
 
     bridge = Bridge()
-    ops = {'load': bridge.load, 'call': bridge.call, 'drop': bridge.drop}
+    ops = {'load': bridge.load, 'call': bridge.call}
     send({'ready': True, 'pid': os.getpid(), 'python': sys.version.split()[0]})
     for line in proto_in:
         if not line.strip():

@@ -17,7 +17,9 @@ export type ErrorKind =
   /** The ZIP was refused: an entry escapes the folder, is a link, or the archive is too big. */
   | 'unsafe_archive'
   /** The Python process or JS worker died outside the runtime's control. */
-  | 'crash';
+  | 'crash'
+  /** The requirements (REQUIREMENTS / NEW_REQUERIMENTS) could not be installed at start. */
+  | 'requirements';
 
 /** A failure that has a kind to report; anything else is treated as the runtime's own bug. */
 export class FunctionError extends Error {
@@ -40,8 +42,11 @@ export interface ErrorRecord {
   handler: string;
   /** Traceback or stack, when the language gave one. */
   detail?: string;
-  /** Set when the failure discarded the handler's state (context.env) for every context. */
+  /** Set when the failure discarded this context's handler state (context.env). */
   state_lost?: boolean;
+  /** Set once a later call succeeded: the error is history, not the current state. */
+  resolved?: boolean;
+  resolved_at?: string;
 }
 
 export function errorMessage(err: unknown): string {

@@ -1,8 +1,11 @@
 /**
- * Owns the loaded function: prepares it (extracting a ZIP), hands it to the
- * invoker of its language, and reloads it when the watched file changes.
- * A version that fails to load is reported once and the previous one keeps
- * serving until the file changes again.
+ * Owns the loaded function: prepares it (extracting a ZIP), checks that it
+ * loads, and keeps one HandlerHost per context running it (see
+ * handler-host.ts). When the watched file changes the new version is first
+ * loaded into a probe of its own; only if that works do the contexts' hosts
+ * switch to it, each keeping its `context.env`. A version that fails to load
+ * is reported once and the previous one keeps serving until the file changes
+ * again.
  */
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from './config.js';
@@ -10,9 +13,10 @@ import { FunctionError, errorMessage } from './errors.js';
 import type { ErrorKind } from './errors.js';
 import { fileSignature, prepareFunction } from './function-source.js';
 import type { Language, PreparedFunction } from './function-source.js';
-import type { Invoker } from './invoker.js';
-import { JsInvoker } from './js-invoker.js';
-import { PythonInvoker } from './python-invoker.js';
+import { HandlerHost } from './handler-host.js';
+import type { HostDriver, HostOptions } from './handler-host.js';
+import { jsDriver } from './js-driver.js';
+import { pythonDriver } from './python-driver.js';
 
 export interface LoadFailure {
   kind: ErrorKind;
@@ -20,39 +24,75 @@ export interface LoadFailure {
   detail?: string;
 }
 
-function createInvoker(language: Language, config: RuntimeConfig, logger: Logger): Invoker {
-  const timeoutMs = config.handlerTimeoutSeconds * 1000;
-  return language === 'python'
-    ? new PythonInvoker({ pythonBin: config.pythonBin, timeoutMs, logger })
-    : new JsInvoker({ timeoutMs, logger });
+/** Python's `datetime.fromtimestamp(t).strftime('%Y-%m-%d %H:%M:%S')`: local time, whole seconds. */
+export function formatMtime(seconds: number): string {
+  const d = new Date(Math.floor(seconds) * 1000);
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
 }
+
+/** Builds the options of the host for a context (undefined: the probe that checks a new version loads). */
+export type HostOptionsFor = (contextId: string | undefined) => HostOptions;
 
 export class FunctionLoader {
   private current: PreparedFunction | undefined;
-  private invokerOf: Invoker | undefined;
+  private driver: HostDriver | undefined;
+  private readonly hosts = new Map<string, HandlerHost>();
   private watchPath: string;
   private loadedSignature: string | undefined;
   private failedSignature: string | undefined;
   private missingWarned = false;
   private closed = false;
-  /** Seconds since the epoch; context.function_getmtime. */
+  /** Seconds since the epoch, of the version serving. */
   mtime = 0;
   name: string;
 
   constructor(
     private readonly config: RuntimeConfig,
     private readonly log: Logger,
+    private readonly hostOptions: HostOptionsFor,
+    /** Folders first on the Python handlers' import path (packages installed at start). */
+    private readonly pythonPath: string[] = [],
   ) {
     this.watchPath = config.functionPath;
     this.name = config.handlerFunction ?? 'handler';
   }
 
-  get invoker(): Invoker | undefined {
-    return this.loadedSignature === undefined ? undefined : this.invokerOf;
+  get loaded(): boolean {
+    return this.loadedSignature !== undefined && this.driver !== undefined;
   }
 
   get language(): Language | null {
-    return this.invokerOf?.language ?? null;
+    return this.driver?.language ?? null;
+  }
+
+  /** context.function_getmtime, as the course runtime formats it. */
+  get mtimeText(): string {
+    return formatMtime(this.mtime);
+  }
+
+  /** The host running the function for `contextId`, started on its first call; undefined until a version loaded. */
+  hostFor(contextId: string): HandlerHost | undefined {
+    if (!this.loaded || !this.current) return undefined;
+    let host = this.hosts.get(contextId);
+    if (!host) {
+      host = new HandlerHost(this.driver!, this.current.target, this.hostOptions(contextId));
+      this.hosts.set(contextId, host);
+    }
+    return host;
+  }
+
+  /** A context went away: its process/thread (and env) too. */
+  async drop(contextId: string): Promise<void> {
+    const host = this.hosts.get(contextId);
+    this.hosts.delete(contextId);
+    await host?.close();
+  }
+
+  private newDriver(language: Language): HostDriver {
+    return language === 'python'
+      ? pythonDriver({ pythonBin: this.config.pythonBin, pythonPath: this.pythonPath })
+      : jsDriver();
   }
 
   /**
@@ -96,25 +136,21 @@ export class FunctionLoader {
       return this.failed(signature, err);
     }
     const { target } = next;
-    const reuse = this.invokerOf?.language === target.language ? this.invokerOf : undefined;
-    const invoker = reuse ?? createInvoker(target.language, this.config, this.log);
+    const driver = this.driver?.language === target.language ? this.driver : this.newDriver(target.language);
+    const probe = new HandlerHost(driver, target, this.hostOptions(undefined));
     try {
-      await invoker.load(target);
+      await probe.load(target);
     } catch (err) {
-      if (invoker !== reuse) await invoker.close();
       await next.dispose();
       return this.failed(signature, err);
+    } finally {
+      await probe.close();
     }
     if (this.closed) {
-      await invoker.close();
       await next.dispose();
       return undefined;
     }
-    if (invoker !== this.invokerOf) {
-      // A change of language starts from empty contexts: no env can cross over.
-      await this.invokerOf?.close();
-      this.invokerOf = invoker;
-    }
+    await this.switchHosts(driver, next);
     await this.current?.dispose();
     this.current = next;
     this.watchPath = next.watchPath;
@@ -140,9 +176,31 @@ export class FunctionLoader {
     return failure;
   }
 
+  /** Moves every context's host to the new version (a new language starts them afresh: no env can cross over). */
+  private async switchHosts(driver: HostDriver, next: PreparedFunction): Promise<void> {
+    if (driver !== this.driver) {
+      const old = [...this.hosts.values()];
+      this.hosts.clear();
+      await Promise.all(old.map((h) => h.close()));
+      this.driver = driver;
+      return;
+    }
+    await Promise.all(
+      [...this.hosts.entries()].map(async ([contextId, host]) => {
+        try {
+          await host.load(next.target, false);
+        } catch (err) {
+          this.log.warn({ err, input_key: contextId }, 'this context could not switch to the new version; it keeps the old one');
+        }
+      }),
+    );
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    await this.invokerOf?.close();
+    const hosts = [...this.hosts.values()];
+    this.hosts.clear();
+    await Promise.all(hosts.map((h) => h.close()));
     await this.current?.dispose();
   }
 }

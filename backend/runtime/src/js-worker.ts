@@ -1,32 +1,61 @@
 /**
- * The worker thread that runs JavaScript handlers (see js-invoker.ts). It
- * keeps one context object per input key, so `context.env` persists between
- * calls exactly as in the Python bridge, and serialises results itself so a
- * non-JSON value is caught where the handler produced it.
+ * The worker thread that runs a JavaScript handler for one context (see
+ * js-driver.ts). It keeps that context's object, so `context.env` persists
+ * between calls exactly as in the Python bridge, and serialises results itself
+ * so a non-JSON value is caught where the handler produced it.
  */
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { parentPort } from 'node:worker_threads';
-import type { Handler, HandlerContext } from './context.js';
+import type { Handler, RuntimeContext } from './context.js';
 import { FunctionError, errorMessage } from './errors.js';
-import type { ContextFields } from './invoker.js';
+import type { ContextFields, WireReply } from './handler-host.js';
 import { resultToJson } from './json-output.js';
 
 export type WorkerRequest =
   | { id: number; op: 'load'; file: string; functionName: string; version: string }
-  | { id: number; op: 'call'; ctx: string; input: string; context: ContextFields }
-  | { id: number; op: 'drop'; ctx: string };
+  | { id: number; op: 'call'; input: string; context: ContextFields };
 
-export type WorkerReply =
-  | { id: number; ok: true; output?: string | null }
-  | { id: number; ok: false; kind: string; error: string; detail?: string };
+/** A stray error from handler code, logged by the main thread as one line. */
+export interface WorkerStrayError {
+  stray: 'uncaughtException' | 'unhandledRejection';
+  error: string;
+  stack?: string;
+}
 
 const port = parentPort;
 if (!port) throw new Error('js-worker.js must run in a worker thread');
 
 const require = createRequire(import.meta.url);
 let handler: Handler | undefined;
-const contexts = new Map<string, HandlerContext>();
+let context: RuntimeContext | undefined;
+
+const HELP = `
+        :param host: Address running Redis server
+        :param port: Port running Redis server
+        :param input_key: input key of Redis
+        :param output_key: output key to store data in Redis
+        :param function_getmtime: Timestamp of last update in usermodule file
+        :param last_execution: Timestamp of last confirmed execution (and store)
+        :param env: Dictionary to be used as context
+`;
+
+function newContext(fields: ContextFields): RuntimeContext {
+  return {
+    ...fields,
+    last_execution: null,
+    env: {},
+    set_env(env) {
+      this.env = env;
+    },
+    confirm_execution() {
+      this.last_execution = new Date();
+    },
+    help() {
+      console.log(HELP);
+    },
+  };
+}
 
 async function load(file: string, functionName: string, version: string): Promise<void> {
   // ES modules are cached by URL: a new query string is a new module, which
@@ -45,35 +74,29 @@ async function load(file: string, functionName: string, version: string): Promis
   handler = fn as Handler;
 }
 
-async function call(ctx: string, input: string, fields: ContextFields): Promise<WorkerReply> {
-  if (!handler) return { id: 0, ok: false, kind: 'load', error: 'no function loaded' };
+async function call(input: string, fields: ContextFields): Promise<Omit<WireReply, 'id'>> {
+  if (!handler) return { ok: false, kind: 'load', error: 'no function loaded' };
   let data: Record<string, unknown>;
   try {
     data = JSON.parse(input) as Record<string, unknown>;
   } catch (err) {
-    return { id: 0, ok: false, kind: 'invalid_input', error: `input is not JSON: ${errorMessage(err)}` };
+    return { ok: false, kind: 'invalid_input', error: `input is not JSON: ${errorMessage(err)}` };
   }
-  let context = contexts.get(ctx);
-  if (!context) {
-    context = { ...fields, last_execution: null, env: {} };
-    contexts.set(ctx, context);
-  } else {
-    Object.assign(context, fields);
-  }
-  const started = new Date();
+  if (!context) context = newContext(fields);
+  else Object.assign(context, fields);
   let result: unknown;
   try {
     result = await handler(data, context);
   } catch (err) {
     const detail = err instanceof Error ? err.stack : undefined;
-    return { id: 0, ok: false, kind: 'exception', error: describe(err), ...(detail ? { detail } : {}) };
+    return { ok: false, kind: 'exception', error: describe(err), ...(detail ? { detail } : {}) };
   } finally {
-    context.last_execution = started;
+    context.confirm_execution();
   }
   try {
-    return { id: 0, ok: true, output: resultToJson(result) };
+    return { ok: true, output: resultToJson(result) };
   } catch (err) {
-    return { id: 0, ok: false, kind: 'invalid_output', error: errorMessage(err) };
+    return { ok: false, kind: 'invalid_output', error: errorMessage(err) };
   }
 }
 
@@ -82,14 +105,7 @@ function describe(err: unknown): string {
   return `thrown value: ${String(err)}`;
 }
 
-/** A stray error from handler code, logged by the main thread as one line. */
-export interface WorkerStrayError {
-  stray: 'uncaughtException' | 'unhandledRejection';
-  error: string;
-  stack?: string;
-}
-
-// A handler's forgotten promise or timer must not take the worker (and every env) down.
+// A handler's forgotten promise or timer must not take the worker (and its env) down.
 for (const stray of ['uncaughtException', 'unhandledRejection'] as const) {
   process.on(stray, (err: unknown) => {
     const report: WorkerStrayError = { stray, error: describe(err) };
@@ -98,25 +114,21 @@ for (const stray of ['uncaughtException', 'unhandledRejection'] as const) {
   });
 }
 
-port.on('message', (msg: WorkerRequest) => {
-  void (async () => {
-    let reply: WorkerReply;
-    try {
-      if (msg.op === 'load') {
-        await load(msg.file, msg.functionName, msg.version);
-        reply = { id: msg.id, ok: true };
-      } else if (msg.op === 'call') {
-        reply = { ...(await call(msg.ctx, msg.input, msg.context)), id: msg.id };
-      } else {
-        contexts.delete(msg.ctx);
-        reply = { id: msg.id, ok: true };
-      }
-    } catch (err) {
-      const kind = err instanceof FunctionError ? err.kind : 'load';
-      const detail = err instanceof Error ? err.stack : undefined;
-      reply = { id: msg.id, ok: false, kind, error: errorMessage(err), ...(detail ? { detail } : {}) };
+async function answer(msg: WorkerRequest): Promise<WireReply> {
+  try {
+    if (msg.op === 'load') {
+      await load(msg.file, msg.functionName, msg.version);
+      return { id: msg.id, ok: true };
     }
-    port.postMessage(reply);
-  })();
+    return { ...(await call(msg.input, msg.context)), id: msg.id };
+  } catch (err) {
+    const kind = err instanceof FunctionError ? err.kind : 'load';
+    const detail = err instanceof Error ? err.stack : undefined;
+    return { id: msg.id, ok: false, kind, error: errorMessage(err), ...(detail ? { detail } : {}) };
+  }
+}
+
+port.on('message', (msg: WorkerRequest) => {
+  void answer(msg).then((reply) => port.postMessage(reply));
 });
 port.postMessage({ ready: true });

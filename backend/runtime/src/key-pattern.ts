@@ -55,14 +55,15 @@ export interface KeyPattern {
   isOwnKey(key: string): boolean;
 }
 
-export function parseKeyPattern(inputKey: string, outputKey: string): KeyPattern {
+/** `outputKey` undefined (REDIS_OUTPUT_KEY unset): nothing is written, so no key is the runtime's own. */
+export function parseKeyPattern(inputKey: string, outputKey: string | undefined): KeyPattern {
   const tokens = tokenize(inputKey);
   const isGlob = tokens.some((t) => 'wildcard' in t);
   if (!isGlob) {
     return {
       isGlob,
       pattern: inputKey,
-      outputKeyFor: () => outputKey,
+      outputKeyFor: () => outputKey ?? '',
       isOwnKey: () => false,
     };
   }
@@ -77,6 +78,6 @@ export function parseKeyPattern(inputKey: string, outputKey: string): KeyPattern
       const suffix = key.slice(head.length, key.length - tail.length);
       return `${outputKey}:${suffix}`;
     },
-    isOwnKey: (key) => key === outputKey || key.startsWith(`${outputKey}:`),
+    isOwnKey: (key) => outputKey !== undefined && (key === outputKey || key.startsWith(`${outputKey}:`)),
   };
 }

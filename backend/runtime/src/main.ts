@@ -3,12 +3,12 @@
  * imgfleet-runtime: the function runtime as a process, a drop-in for the
  * course image lucasmsp/serverless:redis. Configuration comes from the
  * environment (see config.ts); logs are JSON lines on stdout (pino).
- * Exit codes: 0 after SIGTERM/SIGINT, 1 on bad configuration or a missing
- * function file.
+ * Exit codes: 0 after SIGTERM/SIGINT, 1 on bad configuration (REDIS_INPUT_KEY
+ * unset, a bad value), a missing function file or a taken HEALTH_PORT.
  */
 import pino from 'pino';
 import { RuntimeConfigError, loadRuntimeConfig } from './config.js';
-import { errorMessage } from './errors.js';
+import { FunctionError, errorMessage } from './errors.js';
 import { startRuntime } from './runtime.js';
 
 const logger = pino({ name: 'imgfleet-runtime', level: process.env.LOG_LEVEL ?? 'info' });
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     runtime.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        logger.error({ err: errorMessage(err) }, 'error while stopping');
+        logger.error({ err }, 'error while stopping');
         process.exit(1);
       },
     );
@@ -48,6 +48,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  // The one-line reason for a person; the stack in the log for anything unexpected.
   process.stderr.write(`imgfleet-runtime: ${errorMessage(err)}\n`);
+  if (!(err instanceof FunctionError)) logger.fatal({ err }, 'function runtime could not start');
   process.exit(1);
 });

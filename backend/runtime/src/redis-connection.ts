@@ -37,7 +37,7 @@ export function connectRedis(url: string, log: Logger): RuntimeRedis {
     everReady = true;
   });
   client.on('error', (err: Error) => {
-    if (!down && !closing) log.warn({ redis: where, err: err.message }, 'redis unavailable; retrying in the background');
+    if (!down && !closing) log.warn({ redis: where, err }, 'redis unavailable; retrying in the background');
     down = true;
   });
   client.on('close', () => {

@@ -7,7 +7,7 @@ import type { ErrorKind } from './errors.js';
 
 export interface StatsRecord {
   input_key: string;
-  output_key: string;
+  output_key: string | null;
   handler: string;
   language: string;
   invocations: number;
@@ -51,7 +51,7 @@ export class ContextStats {
 
   constructor(
     readonly inputKey: string,
-    readonly outputKey: string,
+    readonly outputKey: string | null,
   ) {}
 
   recordSuccess(durationMs: number, wrote: boolean): void {

@@ -1,12 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { RuntimeConfigError, loadRuntimeConfig } from '../src/config.js';
+import { DEFAULTS, RuntimeConfigError, loadRuntimeConfig, resolveRuntimeConfig } from '../src/config.js';
 import { isEmptyResult, resultToJson } from '../src/json-output.js';
 import { parseKeyPattern } from '../src/key-pattern.js';
 
 describe('runtime configuration', () => {
   test('the course variables alone give the course defaults', () => {
-    const config = loadRuntimeConfig({ REDIS_HOST: '10.0.0.5', REDIS_PORT: '6380', REDIS_OUTPUT_KEY: 'ifs4-proj3-output' });
+    const config = loadRuntimeConfig({
+      REDIS_HOST: '10.0.0.5',
+      REDIS_PORT: '6380',
+      REDIS_INPUT_KEY: 'metrics',
+      REDIS_OUTPUT_KEY: 'ifs4-proj3-output',
+    });
     assert.equal(config.redisUrl, 'redis://10.0.0.5:6380');
     assert.equal(config.redisHost, '10.0.0.5');
     assert.equal(config.redisPort, 6380);
@@ -18,21 +23,24 @@ describe('runtime configuration', () => {
     assert.equal(config.callOnChangeOnly, true);
     assert.equal(config.handlerTimeoutSeconds, 10);
     assert.equal(config.pythonBin, 'python3');
+    assert.equal(config.healthPort, 8081);
+    assert.deepEqual(config.requirements, []);
+    assert.equal(config.requirementsFile, undefined);
   });
 
   test('REDIS_URL wins and context.host/port come from it', () => {
-    const config = loadRuntimeConfig({ REDIS_URL: 'redis://cache.local:7000/2', REDIS_HOST: 'ignored', REDIS_OUTPUT_KEY: 'o' });
+    const config = loadRuntimeConfig({ REDIS_URL: 'redis://cache.local:7000/2', REDIS_HOST: 'ignored', REDIS_INPUT_KEY: 'in', REDIS_OUTPUT_KEY: 'o' });
     assert.equal(config.redisUrl, 'redis://cache.local:7000/2');
     assert.equal(config.redisHost, 'cache.local');
     assert.equal(config.redisPort, 7000);
   });
 
   test('MONITORING_PERIOD is an alias of INTERVAL and fractions are accepted', () => {
-    assert.equal(loadRuntimeConfig({ REDIS_OUTPUT_KEY: 'o', MONITORING_PERIOD: '0.2' }).intervalSeconds, 0.2);
-    assert.equal(loadRuntimeConfig({ REDIS_OUTPUT_KEY: 'o', INTERVAL: '1.5' }).intervalSeconds, 1.5);
-    assert.equal(loadRuntimeConfig({ REDIS_OUTPUT_KEY: 'o', INTERVAL: '2', MONITORING_PERIOD: '2' }).intervalSeconds, 2);
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', REDIS_OUTPUT_KEY: 'o', MONITORING_PERIOD: '0.2' }).intervalSeconds, 0.2);
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', REDIS_OUTPUT_KEY: 'o', INTERVAL: '1.5' }).intervalSeconds, 1.5);
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', REDIS_OUTPUT_KEY: 'o', INTERVAL: '2', MONITORING_PERIOD: '2' }).intervalSeconds, 2);
     assert.throws(
-      () => loadRuntimeConfig({ REDIS_OUTPUT_KEY: 'o', INTERVAL: '2', MONITORING_PERIOD: '3' }),
+      () => loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', REDIS_OUTPUT_KEY: 'o', INTERVAL: '2', MONITORING_PERIOD: '3' }),
       (err: Error) => err instanceof RuntimeConfigError && /INTERVAL/.test(err.message) && /MONITORING_PERIOD/.test(err.message),
     );
   });
@@ -41,6 +49,11 @@ describe('runtime configuration', () => {
     const config = loadRuntimeConfig({
       REDIS_OUTPUT_KEY: 'o',
       REDIS_INPUT_KEY: 'metrics:*',
+      HEALTH_PORT: '9100',
+      HANDLER_OUTPUT_MAX_BYTES: '4096',
+      REQUIREMENTS: 'requests>=2.28, numpy\npandas',
+      NEW_REQUERIMENTS: '/opt/requirements.txt',
+      PYTHON_PACKAGES_DIR: '/tmp/pkgs',
       FUNCTION_PATH: '/opt/usermodule.py',
       FUNCTION_ZIP: '/opt/function.zip',
       HANDLER_FUNCTION: 'handler_module.handler',
@@ -60,10 +73,15 @@ describe('runtime configuration', () => {
     assert.equal(config.zipMaxEntries, 10);
     assert.equal(config.outputTtlSeconds, 30);
     assert.equal(config.pythonBin, '/usr/bin/python3');
+    assert.equal(config.healthPort, 9100);
+    assert.equal(config.handlerOutputMaxBytes, 4096);
+    assert.deepEqual(config.requirements, ['requests>=2.28', 'numpy', 'pandas']);
+    assert.equal(config.requirementsFile, '/opt/requirements.txt');
+    assert.equal(config.pythonPackagesDir, '/tmp/pkgs');
   });
 
   test('empty strings (a ConfigMap with blank values) count as unset', () => {
-    const config = loadRuntimeConfig({ REDIS_OUTPUT_KEY: 'o', INTERVAL: '', HANDLER_FUNCTION: ' ', REDIS_PORT: '' });
+    const config = loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', REDIS_OUTPUT_KEY: 'o', INTERVAL: '', HANDLER_FUNCTION: ' ', REDIS_PORT: '' });
     assert.equal(config.intervalSeconds, 5);
     assert.equal(config.handlerFunction, undefined);
     assert.equal(config.redisPort, 6379);
@@ -83,17 +101,27 @@ describe('runtime configuration', () => {
   ] as const) {
     test(`a bad ${name}=${value} is refused, naming the variable`, () => {
       assert.throws(
-        () => loadRuntimeConfig({ REDIS_OUTPUT_KEY: 'o', [name]: value }),
+        () => loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', REDIS_OUTPUT_KEY: 'o', [name]: value }),
         (err: Error) => err instanceof RuntimeConfigError && err.message.includes(`${name}=`),
       );
     });
   }
 
-  test('REDIS_OUTPUT_KEY is required', () => {
+  test('REDIS_INPUT_KEY is required, as the course runtime needs it; REDIS_OUTPUT_KEY is not', () => {
     assert.throws(
-      () => loadRuntimeConfig({ REDIS_HOST: 'h' }),
-      (err: Error) => err instanceof RuntimeConfigError && err.message.includes('REDIS_OUTPUT_KEY'),
+      () => loadRuntimeConfig({ REDIS_HOST: 'h', REDIS_OUTPUT_KEY: 'o' }),
+      (err: Error) => err instanceof RuntimeConfigError && /REDIS_INPUT_KEY: is required/.test(err.message),
     );
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in' }).outputKey, undefined);
+  });
+
+  test('the defaults are applied in one place: the environment and the programmatic options agree', () => {
+    const fromEnv = loadRuntimeConfig({ REDIS_URL: 'redis://h:7000', REDIS_INPUT_KEY: 'in', REDIS_OUTPUT_KEY: 'o' });
+    const fromOptions = resolveRuntimeConfig({ redisUrl: 'redis://h:7000', inputKey: 'in', outputKey: 'o' });
+    assert.deepEqual(fromEnv, fromOptions);
+    for (const [name, value] of Object.entries(DEFAULTS)) {
+      assert.deepEqual(fromEnv[name as keyof typeof fromEnv], value, name);
+    }
   });
 });
 

@@ -3,7 +3,9 @@
  * only-on-change), run in a worker thread so a hung one can be stopped.
  */
 import assert from 'node:assert/strict';
+import { stat } from 'node:fs/promises';
 import { after, describe, test } from 'node:test';
+import { formatMtime } from '../src/function-loader.js';
 import { RuntimeTestBed, waitFor } from './support/harness.js';
 import { makeZip } from './support/zip.js';
 
@@ -34,7 +36,7 @@ export function handler(input, context) {
     first_call: context.last_execution === null,
     last_execution_is_date: context.last_execution instanceof Date,
     input_key: context.input_key,
-    mtime_is_number: typeof context.function_getmtime === 'number',
+    mtime: context.function_getmtime,
     thread: threadId,
   };
 }
@@ -70,8 +72,9 @@ describe('javascript handlers', () => {
       first_call: true,
       last_execution_is_date: false,
       input_key: bed.key('mjs:in'),
-      mtime_is_number: true,
+      mtime: formatMtime((await stat(file)).mtimeMs / 1000),
     });
+    assert.match(String(first.mtime), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/, "the course runtime's '%Y-%m-%d %H:%M:%S'");
     await send({ t: 2, cpu: 30 });
     const out = await bed.getJson<Record<string, unknown>>(output);
     assert.equal(out?.n, 2);
@@ -183,8 +186,10 @@ describe('javascript handlers', () => {
     await bed.start({ inputKey: input, outputKey: output, functionPath: zip, handlerFunction: 'main.handler' });
     await waitFor('v1', async () => (await bed.getJson<{ label: string }>(output))?.label === 'v1:a');
     await bed.writeFile(dir, 'function.zip', zipFile(2), 10);
+    await waitFor('reloaded', async () => (await bed.stats(output))?.reloads === 1);
+    await bed.redis.set(input, '{"v": "b"}');
     // The imported module changed too: each ZIP version is extracted afresh.
-    await waitFor('v2', async () => (await bed.getJson<{ label: string }>(output))?.label === 'v2:a');
+    await waitFor('v2', async () => (await bed.getJson<{ label: string }>(output))?.label === 'v2:b');
   });
 
   test('OUTPUT_TTL puts an expiry on the output and its companions', async () => {

@@ -3,36 +3,13 @@
  * naming the variable; SIGTERM stops it cleanly (python child gone, exit 0).
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import readline from 'node:readline';
 import path from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { runBin } from './support/bin.js';
 import { FUNCTIONS_DIR, RuntimeTestBed, TEST_REDIS_URL, waitFor } from './support/harness.js';
 
-const BIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
-
-function run(env: Record<string, string>) {
-  const child = spawn(process.execPath, [BIN], {
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const lines: Array<Record<string, unknown>> = [];
-  let stderr = '';
-  readline.createInterface({ input: child.stdout }).on('line', (line) => {
-    try {
-      lines.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      lines.push({ msg: line });
-    }
-  });
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, lines, exit, stderr: () => stderr };
-}
+const run = runBin;
 
 describe('imgfleet-runtime bin', () => {
   const bed = new RuntimeTestBed();
@@ -45,12 +22,17 @@ describe('imgfleet-runtime bin', () => {
     assert.match(proc.stderr(), /INTERVAL="soon"/);
   });
 
-  test('a missing output key or function file exits 1 saying which', async () => {
-    const noKey = run({ REDIS_URL: TEST_REDIS_URL });
+  test('a missing input key or function file exits 1 saying which', async () => {
+    const noKey = run({ REDIS_URL: TEST_REDIS_URL, REDIS_OUTPUT_KEY: bed.key('x') });
     assert.equal((await noKey.exit).code, 1);
-    assert.match(noKey.stderr(), /REDIS_OUTPUT_KEY/);
+    assert.match(noKey.stderr(), /REDIS_INPUT_KEY: is required/);
 
-    const noFile = run({ REDIS_URL: TEST_REDIS_URL, REDIS_OUTPUT_KEY: bed.key('x'), FUNCTION_PATH: '/nonexistent/usermodule.py' });
+    const noFile = run({
+      REDIS_URL: TEST_REDIS_URL,
+      REDIS_INPUT_KEY: bed.key('x:in'),
+      REDIS_OUTPUT_KEY: bed.key('x'),
+      FUNCTION_PATH: '/nonexistent/usermodule.py',
+    });
     assert.equal((await noFile.exit).code, 1);
     assert.match(noFile.stderr(), /FUNCTION_PATH \/nonexistent\/usermodule\.py/);
   });
@@ -77,7 +59,7 @@ describe('imgfleet-runtime bin', () => {
       percentage_outgoing_bytes: 25,
       'moving_average_cpu_percent-0': 12,
     });
-    const started = proc.lines.find((l) => l.msg === 'python bridge started');
+    const started = proc.lines.find((l) => l.msg === 'python process started' && l.input_key !== undefined);
     const pythonPid = started?.python_pid as number;
     assert.ok(pythonPid > 0);
     assert.ok(existsSync(`/proc/${pythonPid}`));
@@ -103,7 +85,7 @@ describe('imgfleet-runtime bin', () => {
       FUNCTION_PATH: file,
     });
     await waitFor('handler hanging', () => proc.lines.some((l) => l.msg === 'entered handler'));
-    const pythonPid = proc.lines.find((l) => l.msg === 'python bridge started')?.python_pid as number;
+    const pythonPid = proc.lines.find((l) => l.msg === 'python process started' && l.input_key !== undefined)?.python_pid as number;
     proc.child.kill('SIGINT');
     const { code } = await proc.exit;
     assert.equal(code, 0);
@@ -117,7 +99,7 @@ describe('imgfleet-runtime bin', () => {
     await bed.redis.set(input, '{}');
     const proc = run({ REDIS_URL: TEST_REDIS_URL, REDIS_INPUT_KEY: input, REDIS_OUTPUT_KEY: bed.key('bin3:out'), INTERVAL: '0.1', FUNCTION_PATH: file });
     await waitFor('handler hanging', () => proc.lines.some((l) => l.msg === 'entered handler'));
-    const pythonPid = proc.lines.find((l) => l.msg === 'python bridge started')?.python_pid as number;
+    const pythonPid = proc.lines.find((l) => l.msg === 'python process started' && l.input_key !== undefined)?.python_pid as number;
     proc.child.kill('SIGKILL');
     await proc.exit;
     await waitFor('python child gone', () => !existsSync(`/proc/${pythonPid}`));

@@ -15,7 +15,9 @@ from datetime import datetime, timedelta
 def handler(input, context):
     # The runtime must hand over 12.0 as a float, as json.loads does.
     assert isinstance(input['cpu_percent-0'], float), type(input['cpu_percent-0'])
-    assert isinstance(context.function_getmtime, float)
+    # The course runtime's string: datetime.fromtimestamp(getmtime).strftime('%Y-%m-%d %H:%M:%S').
+    import os
+    assert context.function_getmtime == datetime.fromtimestamp(os.path.getmtime(__file__)).strftime('%Y-%m-%d %H:%M:%S'), context.function_getmtime
     now = datetime.strptime(input['timestamp'], '%Y-%m-%d %H:%M:%S.%f')
     print('handler saw', input['timestamp'])   # must not corrupt the protocol
 
@@ -185,19 +187,23 @@ describe('python handlers', () => {
     await bed.redis.set(input, '{"v": 1}');
     await bed.start({ inputKey: input, outputKey: output, functionPath: file });
     const first = await waitFor('version 1', async () => {
-      const out = await bed.getJson<{ version: number; n: number; mtime: number }>(output);
+      const out = await bed.getJson<{ version: number; n: number; mtime: string }>(output);
       return out?.version === 1 ? out : undefined;
     });
     assert.equal(first.n, 1);
 
     await bed.writeFile(dir, 'usermodule.py', version(2), 10);
-    // The input did not change: the new code still runs once on it.
+    // A reload alone calls nothing (that would count the current input twice): the next new input runs the new code.
+    await waitFor('reloaded', async () => (await bed.stats(output))?.reloads === 1);
+    assert.equal((await bed.getJson<{ version: number }>(output))?.version, 1);
+    await bed.redis.set(input, '{"v": 1.5}');
     const second = await waitFor('version 2', async () => {
-      const out = await bed.getJson<{ version: number; n: number; mtime: number }>(output);
+      const out = await bed.getJson<{ version: number; n: number; mtime: string }>(output);
       return out?.version === 2 ? out : undefined;
     });
     assert.equal(second.n, 2, 'context.env survived the reload');
-    assert.ok(second.mtime > first.mtime + 5, 'function_getmtime follows the file');
+    const seconds = (text: string) => Date.parse(text.replace(' ', 'T')) / 1000;
+    assert.ok(seconds(second.mtime) > seconds(first.mtime) + 5, 'function_getmtime follows the file');
     assert.equal((await bed.stats(output))?.reloads, 1);
 
     await bed.writeFile(dir, 'usermodule.py', 'def handler(input, context)\n    return {}\n', 20);
@@ -213,7 +219,13 @@ describe('python handlers', () => {
     });
 
     await bed.writeFile(dir, 'usermodule.py', version(3), 30);
-    await waitFor('version 3', async () => (await bed.getJson<{ version: number }>(output))?.version === 3);
+    await waitFor('reloaded again', async () => (await bed.stats(output))?.reloads === 2);
+    await bed.redis.set(input, '{"v": 3}');
+    const third = await waitFor('version 3', async () => {
+      const out = await bed.getJson<{ version: number; n: number }>(output);
+      return out?.version === 3 ? out : undefined;
+    });
+    assert.equal(third.n, 4, 'one call per new input, none for the reloads');
   });
 
   test('a ZIP of two modules where one imports the other, with HANDLER_FUNCTION=main.handler', async () => {

@@ -237,6 +237,8 @@ describe('cluster simulation: three backend pods and the function runtime on one
       INTERVAL: String(PERIOD_SECONDS),
       FUNCTION_PATH: USERMODULE_PY,
       HANDLER_FUNCTION: 'usermodule.handler',
+      // Any free port for its /healthz and /metrics: other tests may run runtimes too.
+      HEALTH_PORT: '0',
     };
     runtime = await spawnRuntime(runtimeEnv, started);
 

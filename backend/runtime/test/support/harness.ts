@@ -4,7 +4,7 @@
  * handler files, and waiting for a condition (never a timed assertion:
  * `waitFor` only bounds how long a broken build takes to fail).
  */
-import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -84,14 +84,20 @@ export class RuntimeTestBed {
     return dir;
   }
 
-  /** Writes a handler file; the mtime is pushed forward so a rewrite is always seen as a change. */
+  /**
+   * Writes a handler file; the mtime is pushed forward so a rewrite is always seen as a change.
+   * The file is replaced in one step (written aside, then renamed), as a ConfigMap update swaps
+   * it: a poll between the write and the mtime change would otherwise see two versions.
+   */
   async writeFile(dir: string, name: string, content: string | Buffer, bumpSeconds = 0): Promise<string> {
     const file = path.join(dir, name);
-    await writeFile(file, content);
+    const aside = path.join(dir, `.${name}.${process.pid}.tmp`);
+    await writeFile(aside, content);
     if (bumpSeconds) {
       const t = Date.now() / 1000 + bumpSeconds;
-      await utimes(file, t, t);
+      await utimes(aside, t, t);
     }
+    await rename(aside, file);
     return file;
   }
 
@@ -100,7 +106,7 @@ export class RuntimeTestBed {
   ): Promise<{ runtime: RuntimeHandle; logs: LogLine[] }> {
     const { logger, lines } = captureLogger();
     const runtime = await startRuntime(
-      { redisUrl: TEST_REDIS_URL, intervalSeconds: 0.1, handlerTimeoutSeconds: 10, ...options },
+      { redisUrl: TEST_REDIS_URL, intervalSeconds: 0.1, handlerTimeoutSeconds: 10, healthPort: 0, ...options },
       logger,
     );
     this.runtimes.push(runtime);
