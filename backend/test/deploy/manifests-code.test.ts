@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { databaseTarget, envSchema, loadEnv, podName, redisUrl } from '../../src/config/env.js';
-import { loadRuntimeConfig, runtimeEnvSchema } from '@imgfleet/runtime';
+import { HEALTH_PATHS, loadRuntimeConfig, runtimeEnvSchema } from '@imgfleet/runtime';
 import {
   getObject,
   mainContainer,
@@ -186,23 +186,15 @@ describe('backend probes and shutdown', () => {
 
 describe('runtime probes', () => {
   const c = runtime.container;
-  /** The runtime's default HEALTH_PORT (backend/runtime/src/config.ts), which the manifest leaves unset. */
-  const HEALTH_PORT = 8081;
 
-  test('start-up, readiness and liveness ask /healthz on the runtime’s health port', () => {
-    assert.equal(runtimeEnv.HEALTH_PORT, undefined);
-    for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) {
-      assert.equal(probe?.httpGet?.path, '/healthz');
-      assert.equal(probePort(c, probe), HEALTH_PORT);
-    }
-  });
-
-  test('/healthz is served by the runtime', () => {
-    const dir = repoPath('backend', 'runtime', 'src');
-    const text = readdirSync(dir).filter((f) => f.endsWith('.ts')).map((f) => readFileSync(path.join(dir, f), 'utf8')).join('\n');
-    assert.match(text, /'\/healthz'/);
-    assert.match(text, /HEALTH_PORT/);
-    assert.match(text, /8081/);
+  test('start-up and liveness ask /healthz, readiness /readyz, on the port the runtime serves them (8081)', () => {
+    const port = loadRuntimeConfig(runtimeEnv).healthPort;
+    assert.equal(port, 8081);
+    assert.equal(c.startupProbe?.httpGet?.path, HEALTH_PATHS.liveness);
+    assert.equal(c.livenessProbe?.httpGet?.path, HEALTH_PATHS.liveness);
+    assert.equal(c.readinessProbe?.httpGet?.path, HEALTH_PATHS.readiness);
+    assert.equal(HEALTH_PATHS.liveness, '/healthz');
+    for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) assert.equal(probePort(c, probe), port);
   });
 });
 
