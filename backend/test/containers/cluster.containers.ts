@@ -119,12 +119,17 @@ describe('a cluster of containers: Postgres, Redis, three backends and the runti
     ids = responses.flatMap((r) => r.images.map((i) => i.id));
     assert.equal(ids.length, TOTAL);
 
-    // Kill the victim while it holds at least one image (its lease must expire for another pod to take it).
-    const held = await until(`${VICTIM} holds an image`, async () => {
-      const { rows } = await sql.query<{ id: string }>(`SELECT id FROM processed_images WHERE status = 'processing' AND worker_id LIKE $1`, [`${VICTIM}/%`]);
-      return rows.length > 0 ? rows.map((r) => Number(r.id)) : undefined;
-    }, 120_000, 20);
+    // Kill the victim while it holds an image (its lease must expire for another pod to take it).
+    const heldBy = async (): Promise<number[]> =>
+      (await sql.query<{ id: string }>(`SELECT id FROM processed_images WHERE status = 'processing' AND worker_id LIKE $1`, [`${VICTIM}/%`])).rows.map(
+        (r) => Number(r.id),
+      );
+    await until(`${VICTIM} holds an image`, async () => (await heldBy()).length > 0, 120_000, 20);
     await podman('kill', '--signal', 'KILL', apps.get(VICTIM)!.c.name);
+    assert.equal(await podman('wait', apps.get(VICTIM)!.c.name), '137', 'killed by SIGKILL');
+    // What it held when it died (it may have finished the one seen above just before).
+    const held = await heldBy();
+    assert.ok(held.length > 0, `${VICTIM} held no image when it was killed`);
 
     await until('every photo has an outcome', async () => {
       const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM processed_images WHERE status IN ('completed', 'failed')`);
