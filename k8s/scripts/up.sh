@@ -25,14 +25,10 @@ fi
 log "using minikube's Docker engine"
 eval "$(minikube -p "$PROFILE" docker-env --shell bash)"
 
-# build_image TAG DOCKERFILE CONTEXT. These tags are the images the manifests name.
-build_image() {
-  log "docker build -t $1 -f $2 $3"
-  docker build -t "$1" -f "$2" "$3"
-}
-build_image image-processor:latest docker/Dockerfile.app .
-build_image postgres-db:latest docker/Dockerfile.db docker
-build_image imgfleet-runtime:latest docker/Dockerfile.runtime .
+# The images the manifests name (k8s/scripts/images.sh; test:containers builds the same).
+# shellcheck source=k8s/scripts/images.sh
+source "$ROOT/k8s/scripts/images.sh"
+build_images docker
 
 # The HorizontalPodAutoscaler reads CPU usage from metrics-server.
 minikube -p "$PROFILE" addons enable metrics-server >/dev/null 2>&1 ||

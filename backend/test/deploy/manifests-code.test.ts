@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { databaseTarget, envSchema, loadEnv, podName, redisUrl } from '../../src/config/env.js';
-import { loadRuntimeConfig, runtimeEnvSchema } from '@imgfleet/runtime';
+import { HEALTH_PATHS, loadRuntimeConfig, runtimeEnvSchema } from '@imgfleet/runtime';
 import {
   getObject,
   mainContainer,
@@ -181,6 +181,64 @@ describe('backend probes and shutdown', () => {
   test('the start-up probe allows time for the migrations before liveness starts', () => {
     const p = c.startupProbe!;
     assert.ok((p.periodSeconds ?? 10) * (p.failureThreshold ?? 3) >= 60);
+  });
+});
+
+describe('runtime probes', () => {
+  const c = runtime.container;
+
+  test('start-up and liveness ask /healthz, readiness /readyz, on the port the runtime serves them (8081)', () => {
+    const port = loadRuntimeConfig(runtimeEnv).healthPort;
+    assert.equal(port, 8081);
+    assert.equal(c.startupProbe?.httpGet?.path, HEALTH_PATHS.liveness);
+    assert.equal(c.livenessProbe?.httpGet?.path, HEALTH_PATHS.liveness);
+    assert.equal(c.readinessProbe?.httpGet?.path, HEALTH_PATHS.readiness);
+    assert.equal(HEALTH_PATHS.liveness, '/healthz');
+    for (const probe of [c.startupProbe, c.readinessProbe, c.livenessProbe]) assert.equal(probePort(c, probe), port);
+  });
+});
+
+describe('postgres', () => {
+  const pg = mainContainer('StatefulSet', 'postgres');
+  const pod = pg.workload.spec.template.spec;
+  const mount = (p: string) => pg.container.volumeMounts?.find((m) => m.mountPath === p);
+
+  test('runs as the image’s postgres user from the start, on a read-only root, with no capabilities', () => {
+    assert.equal(pod.securityContext?.runAsNonRoot, true);
+    assert.equal(pod.securityContext?.runAsUser, 999);
+    assert.equal(pod.securityContext?.fsGroup, 999);
+    assert.match(readRepoFile('docker/Dockerfile.db'), /^USER 999:999$/m);
+    const sc = pg.container.securityContext;
+    assert.equal(sc?.readOnlyRootFilesystem, true);
+    assert.equal(sc?.allowPrivilegeEscalation, false);
+    assert.deepEqual(sc?.capabilities?.drop, ['ALL']);
+    for (const p of ['/var/run/postgresql', '/tmp']) {
+      assert.ok(pod.volumes?.find((v) => v.name === mount(p)?.name)?.emptyDir, `${p} is not a writable emptyDir`);
+    }
+  });
+
+  test('has a /dev/shm in memory larger than a container’s 64 MB', () => {
+    const shm = pod.volumes?.find((v) => v.name === mount('/dev/shm')?.name)?.emptyDir;
+    assert.equal(shm?.medium, 'Memory');
+    assert.ok(quantity(String(shm?.sizeLimit ?? '0')) > quantity('64Mi'));
+    // Memory-backed: it counts against the container's limit.
+    assert.ok(quantity(String(shm?.sizeLimit)) < quantity(pg.container.resources?.limits?.memory ?? '0'));
+  });
+
+  test('keeps PGDATA below the mount point, and a volume sized for the retention (20Gi)', () => {
+    const env = Object.fromEntries((pg.container.env ?? []).map((e) => [e.name, e.value]));
+    const data = mount('/var/lib/postgresql/data');
+    assert.ok(data);
+    assert.ok(env.PGDATA?.startsWith('/var/lib/postgresql/data/'), env.PGDATA);
+    const claim = pg.workload.spec.volumeClaimTemplates?.find((t) => t.metadata.name === data.name);
+    assert.equal(claim?.spec?.resources?.requests?.storage, '20Gi');
+  });
+
+  test('stops with a fast shutdown before the grace period ends (Kubernetes ignores STOPSIGNAL)', () => {
+    const command = pg.container.lifecycle?.preStop?.exec?.command?.join(' ') ?? '';
+    assert.match(command, /pg_ctl stop .*-m fast/);
+    const wait = Number(/-t (\d+)/.exec(command)?.[1]);
+    assert.ok(wait < (pod.terminationGracePeriodSeconds ?? 30), `pg_ctl waits ${wait} s`);
   });
 });
 

@@ -12,7 +12,7 @@ import { getObject, repoPath, upScriptBuilds, workloads } from './support/repo.j
 import type { Workload } from './support/repo.js';
 
 const BASH = execFileSync('sh', ['-c', 'command -v bash'], { encoding: 'utf8' }).trim();
-const SCRIPTS = ['up.sh', 'down.sh', 'status.sh', 'common.sh'];
+const SCRIPTS = ['up.sh', 'down.sh', 'status.sh', 'common.sh', 'images.sh'];
 const FAKE_DOCKER_HOST = 'tcp://192.0.2.10:2376';
 const FAKE_URL = 'http://192.0.2.10:31234';
 

@@ -91,8 +91,10 @@ export interface PodSpec {
     runAsNonRoot?: boolean;
     runAsUser?: number;
     runAsGroup?: number;
+    fsGroup?: number;
     seccompProfile?: { type: string };
   };
+  enableServiceLinks?: boolean;
 }
 
 export interface Workload extends K8sObject {
@@ -101,7 +103,7 @@ export interface Workload extends K8sObject {
     serviceName?: string;
     selector: { matchLabels?: Record<string, string> };
     template: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
-    volumeClaimTemplates?: { metadata: { name: string } }[];
+    volumeClaimTemplates?: { metadata: { name: string }; spec?: { resources?: { requests?: Record<string, string> } } }[];
   };
 }
 
@@ -206,10 +208,10 @@ export interface ImageBuild {
   context: string;
 }
 
-/** The `build_image TAG DOCKERFILE CONTEXT` lines of k8s/scripts/up.sh. */
+/** The `build_image TAG DOCKERFILE CONTEXT` lines of k8s/scripts/images.sh (what up.sh and test:containers build). */
 export function upScriptBuilds(): ImageBuild[] {
   const builds: ImageBuild[] = [];
-  for (const line of readRepoFile('k8s/scripts/up.sh').split('\n')) {
+  for (const line of readRepoFile('k8s/scripts/images.sh').split('\n')) {
     const m = /^\s*build_image\s+(\S+)\s+(\S+)\s+(\S+)\s*$/.exec(line);
     if (m) builds.push({ tag: m[1]!, dockerfile: m[2]!, context: m[3]! });
   }
