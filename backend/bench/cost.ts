@@ -15,7 +15,8 @@
  * Run alone: `node backend/dist/bench/cost.js` (writes bench-results/cost.json).
  * Environment: COST_IMAGES (distinct generated photos, default 8),
  * COST_PHOTOS (earlier-API batch, default 80), COST_SCALE_PHOTOS (default 40),
- * WORKER_THREADS (the backends', default 4).
+ * WORKER_THREADS (the backends', default 4), COST_PROFILE_DIR (profile the
+ * single backend with --cpu-prof there and print its main thread's top functions).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -27,6 +28,7 @@ import { postgresServerCpu } from './cost/cpu.js';
 import { directPostgresCost, type DirectCost } from './cost/postgres-direct.js';
 import { bareSharp, CORES, poolResize, type ResizeCost } from './cost/resize.js';
 import { formatRow, type Row } from './cost/row.js';
+import { topSelfTime } from './cost/profile.js';
 import { multiBackendCost, singleBackendCost, type BatchCost, type PollCost } from './cost/server.js';
 
 export type { Row } from './cost/row.js';
@@ -53,13 +55,14 @@ function breakdownRows(bare: ResizeCost, batch: BatchCost, poll: PollCost, direc
   return [
     { name: 'cpu/photo: resize (bare sharp loop)', value: ms(bare.cpuPerPhoto), unit: 'ms', note: `${bare.rate.toFixed(1)} img/s, ${CORES} pipelines` },
     { name: 'cpu/photo: backend main thread', value: ms(batch.backendMain), unit: 'ms' },
-    { name: 'cpu/photo: backend other threads', value: ms(workers), unit: 'ms', note: `live threads by name, ms: ${kinds}` },
+    { name: 'cpu/photo: backend other threads', value: ms(workers), unit: 'ms', note: `by thread, ms: ${kinds}` },
     { name: 'cpu/photo: backend, all threads', value: ms(batch.backendAll), unit: 'ms' },
-    { name: 'cpu/photo: PostgreSQL, all of it', value: ms(batch.postgres), unit: 'ms' },
-    { name: '  PostgreSQL write (direct INSERT of the bytes)', value: ms(direct.insertWide.cpu), unit: 'ms', note: `${kib(direct.insertWide.walBytes).toFixed(0)} KiB WAL` },
+    { name: 'cpu/photo: PostgreSQL, all of it', value: ms(batch.postgres), unit: 'ms', note: `by process, ms: ${batch.postgresKinds}; ${batch.autovacuums} autovacuum/analyze runs` },
+    { name: '  PostgreSQL write (direct INSERT of the bytes)', value: ms(direct.insertWide.cpu), unit: 'ms', note: `${kib(direct.insertWide.walBytes).toFixed(0)} KiB WAL; ${ms(direct.insertWideFlushed.cpu).toFixed(1)} ms with its checkpoint` },
     { name: '  PostgreSQL read (direct binary COPY)', value: ms(direct.copyRead.cpu), unit: 'ms', note: 'paid only by photos read back from the queue' },
     { name: '  status polls answered, per photo', value: pollsPerPhoto, unit: 'polls', note: 'GET /status/:id/json every 100 ms' },
-    { name: '  one poll: PostgreSQL', value: ms(poll.postgres), unit: 'ms' },
+    { name: '  polls answered 503 (no DB connection in 5 s)', value: batch.unavailable, unit: 'polls', note: `of ${batch.polls}; ${batch.errors} connection resets, polled again` },
+    { name: '  one poll: PostgreSQL', value: ms(poll.postgres), unit: 'ms', note: `its connections; the whole server ${ms(poll.postgresAll).toFixed(2)} ms` },
     { name: '  one poll: backend', value: ms(poll.backend), unit: 'ms' },
     { name: '  status polling per photo (PostgreSQL + backend)', value: ms(pollsPerPhoto * (poll.postgres + poll.backend)), unit: 'ms' },
     {
@@ -72,21 +75,30 @@ function breakdownRows(bare: ResizeCost, batch: BatchCost, poll: PollCost, direc
   ];
 }
 
-function goalRows(bare: ResizeCost, batch: BatchCost, pool4: ResizeCost): Row[] {
+function goalRows(bare: ResizeCost, batch: BatchCost, poll: PollCost, pool4: ResizeCost): Row[] {
   const server = (batch.backendAll + batch.postgres) / bare.cpuPerPhoto;
   const rate = batch.photos / batch.seconds / bare.rate;
   const pool = pool4.rate / bare.rate;
+  const noPolls = (batch.backendAll + batch.postgres - (batch.polls / batch.photos) * (poll.backend + poll.postgres)) / bare.cpuPerPhoto;
   return [
     { name: 'server CPU per photo / bare sharp CPU', value: server, unit: 'x', target: '<= 1.4', met: server <= 1.4, note: 'backend all threads + PostgreSQL' },
+    { name: '  … without the status polls', value: noPolls, unit: 'x', note: 'polls × per-poll cost taken out' },
     { name: 'end-to-end rate / bare sharp rate', value: rate, unit: 'x', target: '>= 0.55', met: rate >= 0.55, note: `${(batch.photos / batch.seconds).toFixed(1)} img/s, ${batch.photos} photos, 8 in flight` },
     { name: 'worker pool (4 threads) / bare sharp rate', value: pool, unit: 'x', target: '>= 0.95', met: pool >= 0.95 },
   ];
 }
 
-function scaleRows(runs: { backends: number; batch: BatchCost }[]): Row[] {
+function scaleRows(runs: { backends: number; batch: BatchCost }[], poll: PollCost): Row[] {
   return runs.flatMap(({ backends, batch }) => [
-    { name: `scale, ${backends} backend(s): PostgreSQL CPU per photo`, value: ms(batch.postgres), unit: 'ms', note: `${(batch.photos / batch.seconds).toFixed(1)} img/s end to end` },
+    { name: `scale, ${backends} backend(s): backend CPU per photo`, value: ms(batch.backendAll), unit: 'ms', note: `main threads ${ms(batch.backendMain).toFixed(1)} ms` },
+    { name: `scale, ${backends} backend(s): PostgreSQL CPU per photo`, value: ms(batch.postgres), unit: 'ms', note: `${(batch.photos / batch.seconds).toFixed(1)} img/s end to end, ${batch.unavailable} of ${batch.polls} polls 503` },
     { name: `scale, ${backends} backend(s): photos/s per PostgreSQL core`, value: 1 / batch.postgres, unit: 'img/s' },
+    {
+      name: `scale, ${backends} backend(s): … if clients did not poll`,
+      value: 1 / (batch.postgres - (batch.polls / batch.photos) * poll.postgres),
+      unit: 'img/s',
+      note: `${(batch.polls / batch.photos).toFixed(1)} polls/photo × ${ms(poll.postgres).toFixed(2)} ms taken out`,
+    },
   ]);
 }
 
@@ -108,6 +120,7 @@ function toastRows(d: DirectCost): Row[] {
   });
   return [
     op('insert 12 MP original, processed_images row', d.insertWide),
+    op('  … counting the CHECKPOINT that writes it out', d.insertWideFlushed),
     ...d.walCompression.map((w) =>
       w.insert ? op(`  … wal_compression = ${w.value}`, w.insert) : { name: `  … wal_compression = ${w.value}`, value: 0, unit: 'ms', note: 'not accepted by this PostgreSQL' },
     ),
@@ -136,12 +149,15 @@ export async function costBench(files: Buffer[], onRow: (row: Row, section: stri
     const pgCpu = await postgresServerCpu(server.url);
     const direct = await directPostgresCost(server.url, pgCpu, files, SETTINGS.directOps, SETTINGS.renewals);
     emit('TOAST / WAL (PostgreSQL CPU per operation, direct through pg)', toastRows(direct));
-    const { batch, poll } = await singleBackendCost(server.url, pgCpu, files, SETTINGS.photos, SETTINGS.threads, SETTINGS.polls);
+    const profileDir = process.env.COST_PROFILE_DIR;
+    const { batch, poll } = await singleBackendCost(server.url, pgCpu, files, SETTINGS.photos, SETTINGS.threads, SETTINGS.polls, profileDir);
+    // Printed, not a row: the profile (warm-up, batch and polls) is for reading.
+    if (profileDir) for (const line of await topSelfTime(path.join(profileDir, 'cost_batch-0'))) console.log(`    profile: ${line}`);
     emit(`CPU per photo: ${SETTINGS.photos} photos through POST /upload, 8 in flight, 1 backend, ${SETTINGS.threads} threads`, breakdownRows(bare, batch, poll, direct));
-    emit('goals (issue 14)', goalRows(bare, batch, pool4));
+    emit('goals (issue 14)', goalRows(bare, batch, poll, pool4));
     const scale = [{ backends: 1, batch }];
     for (const n of [2, 3]) scale.push({ backends: n, batch: await multiBackendCost(server.url, pgCpu, files, SETTINGS.scalePhotos, n, SETTINGS.threads) });
-    emit('scale projection: one PostgreSQL, several backends', scaleRows(scale));
+    emit('scale projection: one PostgreSQL, several backends', scaleRows(scale, poll));
   } finally {
     await server.destroy();
   }

@@ -32,12 +32,12 @@ export function threadCpuSeconds(pid: number, tid: number): number {
 }
 
 /**
- * CPU seconds of a process's live threads, summed by thread name (comm):
- * which kinds of thread the time went to. Threads that already exited are
- * missing here, though cpuSeconds(pid) still counts them.
+ * The CPU seconds of each live thread of a process, by tid, with its kind:
+ * "main" (the tid that is the pid), else its name with any number dropped
+ * ("libvips worker", "node" for every other Node thread).
  */
-export function threadCpuByName(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
+export function threadCpuByTid(pid: number): Map<number, { kind: string; cpu: number }> {
+  const out = new Map<number, { kind: string; cpu: number }>();
   let tids: string[];
   try {
     tids = readdirSync(`/proc/${pid}/task`);
@@ -51,10 +51,20 @@ export function threadCpuByName(pid: number): Map<string, number> {
     } catch {
       continue;
     }
-    // Numbered pools ("vips-3", "V8Worker") are one kind each.
-    const kind = name.replace(/[-_ ]?\d+$/, '');
-    out.set(kind, (out.get(kind) ?? 0) + threadCpuSeconds(pid, Number(tid)));
+    const kind = Number(tid) === pid ? 'main' : name.replace(/[-_ ]?\d+$/, '');
+    out.set(Number(tid), { kind, cpu: threadCpuSeconds(pid, Number(tid)) });
   }
+  return out;
+}
+
+/**
+ * What each kind of thread used between two threadCpuByTid readings:
+ * threads alive at the end, less what they had at the start. Threads that
+ * started and ended in between are not seen (cpuSeconds still counts them).
+ */
+export function threadCpuDelta(after: Map<number, { kind: string; cpu: number }>, before: Map<number, { kind: string; cpu: number }>): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [tid, t] of after) out.set(t.kind, (out.get(t.kind) ?? 0) + t.cpu - (before.get(tid)?.cpu ?? 0));
   return out;
 }
 
@@ -72,6 +82,39 @@ export function processTreeCpuSeconds(rootPid: number): number {
     if (f && (Number(name) === rootPid || Number(f[1]) === rootPid)) total += withReaped(f);
   }
   return total;
+}
+
+/**
+ * processTreeCpuSeconds, split by what each child is, from its title
+ * ("postgres: checkpointer", "postgres: autovacuum worker", or a client
+ * connection "postgres: user db host(port) state", counted as
+ * "connections"). What exited children used is "exited".
+ */
+export function processTreeCpuByKind(rootPid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const add = (k: string, v: number) => out.set(k, (out.get(k) ?? 0) + v);
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const f = statFields(`/proc/${name}/stat`);
+    if (!f) continue;
+    const own = (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
+    const reaped = (Number(f[13]) + Number(f[14])) / CLOCK_TICKS;
+    if (Number(name) === rootPid) {
+      add('postmaster', own);
+      add('exited', reaped);
+    } else if (Number(f[1]) === rootPid) {
+      let title = '';
+      try {
+        title = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      } catch {
+        continue;
+      }
+      const m = /^postgres: (?:[^:]+: )?(.*)$/.exec(title); // Debian adds "15/main: "
+      const kind = !m ? 'other' : /^(checkpointer|background writer|walwriter|autovacuum|logical replication|io worker|walsummarizer)/.exec(m[1]!)?.[0] ?? 'connections';
+      add(kind, own + reaped);
+    }
+  }
+  return out;
 }
 
 /** CPU seconds of every PostgreSQL server process on the machine. */

@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { processTreeCpuSeconds } from '../proc.js';
+import { processTreeCpuByKind, processTreeCpuSeconds } from '../proc.js';
 
 export type CpuSources = Record<string, () => number>;
 
@@ -37,7 +37,13 @@ export async function cpuDuring<T>(sources: CpuSources, work: () => Promise<T>):
  * its data directory) and every process it forked, including those that
  * already exited. On a private server that is this bench's load only.
  */
-export async function postgresServerCpu(url: string): Promise<() => number> {
+export interface PostgresCpu {
+  (): number;
+  /** The same CPU split by process kind (connections, checkpointer, autovacuum, exited …). */
+  byKind(): Map<string, number>;
+}
+
+export async function postgresServerCpu(url: string): Promise<PostgresCpu> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -45,10 +51,20 @@ export async function postgresServerCpu(url: string): Promise<() => number> {
     const pidFile = await readFile(path.join(rows[0]!.data_directory, 'postmaster.pid'), 'utf8');
     const postmaster = Number(pidFile.split('\n')[0]);
     if (!Number.isInteger(postmaster) || postmaster <= 0) throw new Error(`no postmaster pid in ${rows[0]!.data_directory}`);
-    return () => processTreeCpuSeconds(postmaster);
+    return Object.assign(() => processTreeCpuSeconds(postmaster), { byKind: () => processTreeCpuByKind(postmaster) });
   } finally {
     await client.end();
   }
+}
+
+/** What each kind used between two byKind() readings, per `per` (photos), in ms, largest first. */
+export function kindsPerUnit(after: Map<string, number>, before: Map<string, number>, per: number): string {
+  return [...after]
+    .map(([k, v]) => [k, ((v - (before.get(k) ?? 0)) / per) * 1000] as const)
+    .filter(([, v]) => Math.abs(v) >= 0.05)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ');
 }
 
 /** A fresh database on the server `url` points at; returns its URL. */

@@ -9,6 +9,10 @@ import { upload } from '../../test/support/backend.js';
 export interface LegacyRun {
   seconds: number;
   polls: number;
+  /** Polls answered 503 (the backend found no database connection in time); the client polls on. */
+  unavailable: number;
+  /** Polls that failed at the connection (reset), polled again. */
+  errors: number;
   failed: number;
 }
 
@@ -16,13 +20,29 @@ interface LegacyUploadAnswer {
   images: { id: number; status: string }[];
 }
 
-async function pollUntilDone(url: string, id: number, pollMs: number, count: { polls: number }): Promise<string> {
+async function pollUntilDone(url: string, id: number, pollMs: number, count: { polls: number; unavailable: number; errors: number }): Promise<string> {
+  let errorsInARow = 0;
   for (;;) {
     await sleep(pollMs);
-    const res = await fetch(`${url}/status/${id}/json`);
+    let res: Response;
+    let body: { status: string };
+    try {
+      res = await fetch(`${url}/status/${id}/json`);
+      body = (await res.json()) as { status: string };
+    } catch (err) {
+      // A kept-alive socket the server closed just as it was reused: the
+      // client polls again. Many in a row means the backend is gone.
+      count.errors++;
+      if (++errorsInARow >= 50) throw err;
+      continue;
+    }
+    errorsInARow = 0;
     count.polls++;
-    const body = (await res.json()) as { status: string };
-    if (res.status !== 200) throw new Error(`GET /status/${id}/json answered ${res.status}`);
+    if (res.status === 503) {
+      count.unavailable++;
+      continue;
+    }
+    if (res.status !== 200) throw new Error(`GET /status/${id}/json answered ${res.status}: ${JSON.stringify(body)}`);
     if (body.status === 'completed' || body.status === 'failed') return body.status;
   }
 }
@@ -31,7 +51,7 @@ async function pollUntilDone(url: string, id: number, pollMs: number, count: { p
 export async function legacyBatch(urls: string[], files: Buffer[], count: number, options: { inFlight?: number; pollMs?: number; prefix?: string } = {}): Promise<LegacyRun> {
   const { inFlight = 8, pollMs = 100, prefix = 'photo' } = options;
   const started = Date.now();
-  const tally = { polls: 0 };
+  const tally = { polls: 0, unavailable: 0, errors: 0 };
   const outcomes: Promise<string>[] = [];
   let next = 0;
   await Promise.all(
@@ -47,7 +67,7 @@ export async function legacyBatch(urls: string[], files: Buffer[], count: number
     }),
   );
   const statuses = await Promise.all(outcomes);
-  return { seconds: (Date.now() - started) / 1000, polls: tally.polls, failed: statuses.filter((s) => s !== 'completed').length };
+  return { seconds: (Date.now() - started) / 1000, polls: tally.polls, unavailable: tally.unavailable, errors: tally.errors, failed: statuses.filter((s) => s !== 'completed').length };
 }
 
 /** `polls` status polls of one image, `concurrency` at a time: the cost of answering them. */

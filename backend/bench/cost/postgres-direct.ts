@@ -19,6 +19,8 @@ export interface OpCost {
 
 export interface DirectCost {
   insertWide: OpCost;
+  /** The same inserts with the CHECKPOINT that writes their pages out counted too. */
+  insertWideFlushed: OpCost;
   copyRead: OpCost;
   walCompression: { value: string; accepted: boolean; insert?: OpCost }[];
   insertNarrow: OpCost;
@@ -35,11 +37,12 @@ async function walLsn(client: Client): Promise<string> {
 }
 
 /** `ops` operations after a CHECKPOINT (so each variant starts alike, full-page images included). */
-async function measureOps(client: Client, pgCpu: () => number, ops: number, op: (i: number) => Promise<unknown>): Promise<OpCost> {
+async function measureOps(client: Client, pgCpu: () => number, ops: number, op: (i: number) => Promise<unknown>, options: { flush?: boolean } = {}): Promise<OpCost> {
   await client.query('CHECKPOINT');
   const lsn0 = await walLsn(client);
   const m = await cpuDuring({ pg: pgCpu }, async () => {
     for (let i = 0; i < ops; i++) await op(i);
+    if (options.flush) await client.query('CHECKPOINT');
   });
   const { rows } = await client.query<{ d: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1)::text AS d', [lsn0]);
   return { cpu: m.cpu.pg! / ops, walBytes: Number(rows[0]!.d) / ops };
@@ -107,6 +110,7 @@ export async function directPostgresCost(serverUrl: string, pgCpu: () => number,
     await migrate(client);
     const ids: number[] = [];
     const insertWideCost = await measureOps(client, pgCpu, n, async (i) => ids.push(await insertWide(client, files[i % files.length]!)));
+    const insertWideFlushed = await measureOps(client, pgCpu, n, (i) => insertWide(client, files[i % files.length]!), { flush: true });
     const copyRead = await measureOps(client, pgCpu, n, async (i) => {
       const bytes = await readBytea(pool, 'processed_images', 'original_data', ids[i]!);
       if (!bytes || bytes.length !== files[i % files.length]!.length) throw new Error(`read back ${bytes?.length} bytes for image ${ids[i]}`);
@@ -116,7 +120,7 @@ export async function directPostgresCost(serverUrl: string, pgCpu: () => number,
     const insertNarrow = await measureOps(client, pgCpu, n, (i) => client.query('INSERT INTO blobs (id, data) VALUES ($1, $2)', [i + 1, files[i % files.length]!]));
     const insertLargeObject = await measureOps(client, pgCpu, n, (i) => client.query('SELECT lo_from_bytea(0, $1)', [files[i % files.length]!]));
     const lease = await leaseCosts(client, pgCpu, ids, renewals);
-    return { insertWide: insertWideCost, copyRead, walCompression, insertNarrow, insertLargeObject, leaseWide: lease.wide, leaseNarrow: lease.narrow };
+    return { insertWide: insertWideCost, insertWideFlushed, copyRead, walCompression, insertNarrow, insertLargeObject, leaseWide: lease.wide, leaseNarrow: lease.narrow };
   } finally {
     await pool.end();
     await client.end();
