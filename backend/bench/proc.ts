@@ -84,15 +84,20 @@ export function processTreeCpuSeconds(rootPid: number): number {
   return total;
 }
 
+/** A reading of a process tree: each live child's CPU and kind, and the root's own and reaped time. */
+export interface TreeReading {
+  children: Map<number, { kind: string; cpu: number }>;
+  rootOwn: number;
+  rootReaped: number;
+}
+
 /**
- * processTreeCpuSeconds, split by what each child is, from its title
+ * processTreeCpuSeconds, per child, with what each child is from its title
  * ("postgres: checkpointer", "postgres: autovacuum worker", or a client
- * connection "postgres: user db host(port) state", counted as
- * "connections"). What exited children used is "exited".
+ * connection "postgres: user db host(port) state", counted as "connections").
  */
-export function processTreeCpuByKind(rootPid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  const add = (k: string, v: number) => out.set(k, (out.get(k) ?? 0) + v);
+export function readProcessTree(rootPid: number): TreeReading {
+  const reading: TreeReading = { children: new Map(), rootOwn: 0, rootReaped: 0 };
   for (const name of readdirSync('/proc')) {
     if (!/^\d+$/.test(name)) continue;
     const f = statFields(`/proc/${name}/stat`);
@@ -100,8 +105,8 @@ export function processTreeCpuByKind(rootPid: number): Map<string, number> {
     const own = (Number(f[11]) + Number(f[12])) / CLOCK_TICKS;
     const reaped = (Number(f[13]) + Number(f[14])) / CLOCK_TICKS;
     if (Number(name) === rootPid) {
-      add('postmaster', own);
-      add('exited', reaped);
+      reading.rootOwn = own;
+      reading.rootReaped = reaped;
     } else if (Number(f[1]) === rootPid) {
       let title = '';
       try {
@@ -111,9 +116,25 @@ export function processTreeCpuByKind(rootPid: number): Map<string, number> {
       }
       const m = /^postgres: (?:[^:]+: )?(.*)$/.exec(title); // Debian adds "15/main: "
       const kind = !m ? 'other' : /^(checkpointer|background writer|walwriter|autovacuum|logical replication|io worker|walsummarizer)/.exec(m[1]!)?.[0] ?? 'connections';
-      add(kind, own + reaped);
+      reading.children.set(Number(name), { kind, cpu: own + reaped });
     }
   }
+  return reading;
+}
+
+/**
+ * CPU by kind between two readings. A child that exits hands its time to
+ * the root's reaped time: what exited children used inside the window is
+ * that growth less what they had already used at the start ("exited").
+ */
+export function processTreeDelta(after: TreeReading, before: TreeReading): Map<string, number> {
+  const out = new Map<string, number>();
+  const add = (k: string, v: number) => out.set(k, (out.get(k) ?? 0) + v);
+  add('postmaster', after.rootOwn - before.rootOwn);
+  let exitedBefore = 0;
+  for (const [pid, c] of before.children) if (!after.children.has(pid)) exitedBefore += c.cpu;
+  add('exited', after.rootReaped - before.rootReaped - exitedBefore);
+  for (const [pid, c] of after.children) add(c.kind, c.cpu - (before.children.get(pid)?.cpu ?? 0));
   return out;
 }
 

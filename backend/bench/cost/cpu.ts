@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { processTreeCpuByKind, processTreeCpuSeconds } from '../proc.js';
+import { processTreeCpuSeconds, readProcessTree, type TreeReading } from '../proc.js';
 
 export type CpuSources = Record<string, () => number>;
 
@@ -39,8 +39,8 @@ export async function cpuDuring<T>(sources: CpuSources, work: () => Promise<T>):
  */
 export interface PostgresCpu {
   (): number;
-  /** The same CPU split by process kind (connections, checkpointer, autovacuum, exited …). */
-  byKind(): Map<string, number>;
+  /** A reading per process, for processTreeDelta (CPU by kind: connections, checkpointer, autovacuum, exited …). */
+  read(): TreeReading;
 }
 
 export async function postgresServerCpu(url: string): Promise<PostgresCpu> {
@@ -51,16 +51,16 @@ export async function postgresServerCpu(url: string): Promise<PostgresCpu> {
     const pidFile = await readFile(path.join(rows[0]!.data_directory, 'postmaster.pid'), 'utf8');
     const postmaster = Number(pidFile.split('\n')[0]);
     if (!Number.isInteger(postmaster) || postmaster <= 0) throw new Error(`no postmaster pid in ${rows[0]!.data_directory}`);
-    return Object.assign(() => processTreeCpuSeconds(postmaster), { byKind: () => processTreeCpuByKind(postmaster) });
+    return Object.assign(() => processTreeCpuSeconds(postmaster), { read: () => readProcessTree(postmaster) });
   } finally {
     await client.end();
   }
 }
 
-/** What each kind used between two byKind() readings, per `per` (photos), in ms, largest first. */
-export function kindsPerUnit(after: Map<string, number>, before: Map<string, number>, per: number): string {
-  return [...after]
-    .map(([k, v]) => [k, ((v - (before.get(k) ?? 0)) / per) * 1000] as const)
+/** CPU by kind (processTreeDelta) per `per` (photos), in ms, largest first. */
+export function kindsPerUnit(delta: Map<string, number>, per: number): string {
+  return [...delta]
+    .map(([k, v]) => [k, (v / per) * 1000] as const)
     .filter(([, v]) => Math.abs(v) >= 0.05)
     .sort((a, b) => b[1] - a[1])
     .map(([k, v]) => `${k} ${v.toFixed(1)}`)

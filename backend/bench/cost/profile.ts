@@ -1,10 +1,12 @@
 /**
- * COST_PROFILE_DIR: the backends run with --cpu-prof, and the bench prints
+ * COST_PROFILE_DIR: the backends run with a CPU profiler on their main
+ * thread (profile-preload.ts), and the bench prints
  * the functions that took the most self time on the main thread of the
  * single-backend batch (where the event loop's share of a photo goes).
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface ProfileNode {
   id: number;
@@ -19,15 +21,15 @@ interface CpuProfile {
   samples: number[];
 }
 
+const PRELOAD = fileURLToPath(new URL('./profile-preload.js', import.meta.url));
+
 export function profileEnv(dir: string | undefined, pod: string): Record<string, string> {
-  return dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.join(dir, pod)}` } : {};
+  return dir ? { NODE_OPTIONS: `--import=${pathToFileURL(PRELOAD).href}`, COST_PROFILE_OUT: path.join(dir, pod) } : {};
 }
 
-/** The main thread's profile: V8 names it CPU.<date>.<pid>.0.<seq>.cpuprofile (thread 0). */
 async function mainThreadProfile(dir: string): Promise<CpuProfile | undefined> {
-  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /\.\d+\.0\.\d+\.cpuprofile$/.test(n));
-  if (names.length === 0) return undefined;
-  return JSON.parse(await readFile(path.join(dir, names.sort().at(-1)!), 'utf8')) as CpuProfile;
+  const text = await readFile(path.join(dir, 'main.cpuprofile'), 'utf8').catch(() => undefined);
+  return text ? (JSON.parse(text) as CpuProfile) : undefined;
 }
 
 /** Top `n` functions by self time, as "name (file:line) ms" lines; the total is the thread's sampled time. */

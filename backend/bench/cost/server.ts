@@ -4,7 +4,7 @@
  * and for the PostgreSQL server.
  */
 import { baseEnv, spawnBackend, type BackendProcess } from '../../test/support/backend.js';
-import { cpuSeconds, threadCpuByTid, threadCpuDelta, threadCpuSeconds } from '../proc.js';
+import { cpuSeconds, processTreeDelta, threadCpuByTid, threadCpuDelta, threadCpuSeconds } from '../proc.js';
 import pg from 'pg';
 import { cpuDuring, createDatabaseOn, kindsPerUnit, runSql, selfCpuSeconds, type PostgresCpu } from './cpu.js';
 import { legacyBatch, statusPolls } from './legacy-client.js';
@@ -90,7 +90,7 @@ async function measureBatch(serverUrl: string, dbUrl: string, pgCpu: PostgresCpu
   await runSql(serverUrl, 'CHECKPOINT');
   const kinds0 = threadCpuByTid(pids[0]!);
   const first0 = cpuSeconds(pids[0]!);
-  const pgKinds0 = pgCpu.byKind();
+  const pgTree0 = pgCpu.read();
   const vacuums0 = await autovacuumRuns(dbUrl);
   const m = await cpuDuring(
     {
@@ -101,7 +101,7 @@ async function measureBatch(serverUrl: string, dbUrl: string, pgCpu: PostgresCpu
     },
     () => legacyBatch(urls, files, count),
   );
-  const pgKinds = kindsPerUnit(pgCpu.byKind(), pgKinds0, count);
+  const pgKinds = kindsPerUnit(processTreeDelta(pgCpu.read(), pgTree0), count);
   const threadKinds = perPhotoKinds(threadCpuDelta(threadCpuByTid(pids[0]!), kinds0), cpuSeconds(pids[0]!) - first0, count / backends.length);
   // The statistics collector publishes with a delay.
   await new Promise((r) => setTimeout(r, 1000));
@@ -133,9 +133,10 @@ export async function singleBackendCost(serverUrl: string, pgCpu: PostgresCpu, f
     const b = backends[0]!;
     const done = await fetch(`${b.url}/status/1/json`);
     await done.arrayBuffer();
-    const connections = () => pgCpu.byKind().get('connections') ?? 0;
-    const m = await cpuDuring({ backend: () => cpuSeconds(b.child.pid!), postgres: connections, postgresAll: pgCpu }, () => statusPolls(b.url, 1, polls));
-    return { batch, poll: { backend: m.cpu.backend! / polls, postgres: m.cpu.postgres! / polls, postgresAll: m.cpu.postgresAll! / polls } };
+    const tree0 = pgCpu.read();
+    const m = await cpuDuring({ backend: () => cpuSeconds(b.child.pid!), postgresAll: pgCpu }, () => statusPolls(b.url, 1, polls));
+    const connections = processTreeDelta(pgCpu.read(), tree0).get('connections') ?? 0;
+    return { batch, poll: { backend: m.cpu.backend! / polls, postgres: connections / polls, postgresAll: m.cpu.postgresAll! / polls } };
   } finally {
     await stop();
   }
