@@ -92,7 +92,7 @@ function scaleRows(runs: { backends: number; batch: BatchCost }[], poll: PollCos
   return runs.flatMap(({ backends, batch }) => [
     { name: `scale, ${backends} backend(s): backend CPU per photo`, value: ms(batch.backendAll), unit: 'ms', note: `main threads ${ms(batch.backendMain).toFixed(1)} ms` },
     { name: `scale, ${backends} backend(s): PostgreSQL CPU per photo`, value: ms(batch.postgres), unit: 'ms', note: `${(batch.photos / batch.seconds).toFixed(1)} img/s end to end, ${batch.unavailable} of ${batch.polls} polls 503` },
-    { name: `scale, ${backends} backend(s): photos/s per PostgreSQL core`, value: 1 / batch.postgres, unit: 'img/s' },
+    { name: `scale, ${backends} backend(s): photos/s per PostgreSQL core`, value: 1 / batch.postgres, unit: 'img/s', note: `PostgreSQL by process, ms/photo: ${batch.postgresKinds}` },
     {
       name: `scale, ${backends} backend(s): … if clients did not poll`,
       value: 1 / (batch.postgres - (batch.polls / batch.photos) * poll.postgres),

@@ -84,6 +84,12 @@ export async function createDatabaseOn(url: string, name: string): Promise<strin
   return target.toString();
 }
 
+export async function dropDatabaseOn(url: string, name: string): Promise<void> {
+  const admin = new URL(url);
+  admin.pathname = '/postgres';
+  await runSql(admin.toString(), `DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`);
+}
+
 /** Runs one SQL statement on the server (CHECKPOINT, ALTER SYSTEM …). */
 export async function runSql(url: string, sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });

@@ -6,7 +6,7 @@
 import { baseEnv, spawnBackend, type BackendProcess } from '../../test/support/backend.js';
 import { cpuSeconds, processTreeDelta, threadCpuByTid, threadCpuDelta, threadCpuSeconds } from '../proc.js';
 import pg from 'pg';
-import { cpuDuring, createDatabaseOn, kindsPerUnit, runSql, selfCpuSeconds, type PostgresCpu } from './cpu.js';
+import { cpuDuring, createDatabaseOn, dropDatabaseOn, kindsPerUnit, runSql, selfCpuSeconds, type PostgresCpu } from './cpu.js';
 import { legacyBatch, statusPolls } from './legacy-client.js';
 import { profileEnv } from './profile.js';
 
@@ -57,6 +57,8 @@ async function startBackends(serverUrl: string, database: string, n: number, thr
   const stop = async () => {
     for (const b of backends) b.child.kill('SIGTERM');
     await Promise.all(backends.map((b) => b.exit));
+    // Dropped, so that autovacuum of its photos does not run into the next measurement.
+    await dropDatabaseOn(serverUrl, database);
   };
   try {
     // One at a time: they migrate under an advisory lock anyway.
@@ -82,6 +84,13 @@ function perPhotoKinds(delta: Map<string, number>, all: number, photos: number):
   return out;
 }
 
+/** Which backends exited, with the end of their output: why a batch failed. */
+function backendsState(backends: BackendProcess[]): string {
+  const dead = backends.filter((b) => b.child.exitCode !== null || b.child.signalCode !== null);
+  if (dead.length === 0) return 'every backend still running';
+  return dead.map((b) => `backend ${b.url} exited (${b.child.exitCode ?? b.child.signalCode}):\n${b.output().slice(-3000)}`).join('\n');
+}
+
 /** `count` photos through `n` backends; the warm-up batch (threads, sharp, connections) is not counted. */
 async function measureBatch(serverUrl: string, dbUrl: string, pgCpu: PostgresCpu, backends: BackendProcess[], files: Buffer[], count: number, threads: number): Promise<BatchCost> {
   const urls = backends.map((b) => b.url);
@@ -99,7 +108,9 @@ async function measureBatch(serverUrl: string, dbUrl: string, pgCpu: PostgresCpu
       postgres: pgCpu,
       client: selfCpuSeconds,
     },
-    () => legacyBatch(urls, files, count),
+    () => legacyBatch(urls, files, count).catch((err: unknown) => {
+      throw new Error(`batch failed; ${backendsState(backends)}`, { cause: err });
+    }),
   );
   const pgKinds = kindsPerUnit(processTreeDelta(pgCpu.read(), pgTree0), count);
   const threadKinds = perPhotoKinds(threadCpuDelta(threadCpuByTid(pids[0]!), kinds0), cpuSeconds(pids[0]!) - first0, count / backends.length);
