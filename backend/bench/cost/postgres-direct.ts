@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import { readBytea } from '../../src/db/binary-copy.js';
 import { migrate } from '../../src/db/migrations.js';
-import { createDatabaseOn, cpuDuring } from './cpu.js';
+import { createDatabaseOn, cpuDuring, dropDatabaseOn } from './cpu.js';
 
 /** CPU seconds and WAL bytes per operation. */
 export interface OpCost {
@@ -124,5 +124,7 @@ export async function directPostgresCost(serverUrl: string, pgCpu: () => number,
   } finally {
     await pool.end();
     await client.end();
+    // Dropped, so that autovacuum of its rows does not run into the batches measured next.
+    await dropDatabaseOn(serverUrl, 'cost_direct');
   }
 }
