@@ -5,13 +5,13 @@
  * backend's peak RSS, and how long the backend took to take uploads again.
  */
 import { randomUUID } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { baseEnv, formData, spawnBackend, waitFor, type BackendProcess } from '../test/support/backend.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { startPrivatePostgres } from '../test/support/private-postgres.js';
 import { connect, multipartBody, requestHead, sleep } from '../test/support/raw-http.js';
+import { peakRssMb } from './proc.js';
 
 export interface FaultRow {
   name: string;
@@ -24,11 +24,6 @@ export interface FaultRow {
 interface Request {
   key: string;
   files: { name: string; data: Buffer }[];
-}
-
-async function peakRssMb(pid: number): Promise<number> {
-  const s = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024;
 }
 
 /** Sends a request and cuts the connection halfway through its body. */

@@ -13,8 +13,7 @@
  * Environment: BENCH_IMAGES (default 24), BENCH_MEMORY_IMAGES (default 200),
  * TEST_DATABASE_URL (maintenance database to create the bench database from).
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,6 +25,7 @@ import { baseEnv, openEventStream, spawnBackend, upload, waitFor, type BackendPr
 import { createTestDatabase } from '../test/support/database.js';
 import { make12MpJpeg } from '../test/support/images.js';
 import { faultBench } from './faults.js';
+import { cpuSeconds, peakRssMb, postgresCpuSeconds } from './proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const OUT_DIR = path.join(ROOT, 'bench-results');
@@ -76,36 +76,6 @@ async function workerPool(files: Buffer[]): Promise<number> {
   } finally {
     await pool.close();
   }
-}
-
-const CLOCK_TICKS = 100;
-
-/** CPU seconds (user + system) a process has used, from /proc. */
-function cpuSeconds(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return 0; // gone
-  }
-}
-
-/** CPU seconds of every PostgreSQL server process on the machine. */
-function postgresCpuSeconds(): number {
-  let total = 0;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      if (readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'postgres') total += cpuSeconds(Number(name));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return total;
-}
-
-function peakRssMb(pid: number): Promise<number> {
-  return readFile(`/proc/${pid}/status`, 'utf8').then((s) => Number(/VmHWM:\s+(\d+)/.exec(s)?.[1] ?? 0) / 1024);
 }
 
 async function completeBatch(backend: BackendProcess, files: Buffer[], perRequest: number): Promise<{ seconds: number; uploadSeconds: number; ids: number[] }> {

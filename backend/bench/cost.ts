@@ -1,0 +1,195 @@
+#!/usr/bin/env node
+/**
+ * The cost bench of issue 14: where a photo's server CPU goes, against the
+ * bare sharp loop on the same files. Everything that touches PostgreSQL runs
+ * on a private server, so the PostgreSQL CPU counted is this bench's alone.
+ *
+ *   cpu/photo   resize, backend main thread, backend other threads, PostgreSQL
+ *               (write, read, status polls, the rest), through the earlier API
+ *   goals       server CPU / bare CPU (<= 1.4), end-to-end rate / bare rate (>= 0.55)
+ *   scale       photos per second one PostgreSQL core sustains, 1–3 backends
+ *   threads     ResizePool at 2 and 4 threads
+ *   toast/wal   insert cost by wal_compression, narrow blob table, large
+ *               objects; lease renewal on the wide row against a narrow one
+ *
+ * Run alone: `node backend/dist/bench/cost.js` (writes bench-results/cost.json).
+ * Environment: COST_IMAGES (distinct generated photos, default 8),
+ * COST_PHOTOS (earlier-API batch, default 80), COST_SCALE_PHOTOS (default 40),
+ * WORKER_THREADS (the backends', default 4), COST_PROFILE_DIR (profile the
+ * single backend with --cpu-prof there and print its main thread's top functions).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { make12MpJpeg } from '../test/support/images.js';
+import { startPrivatePostgres } from '../test/support/private-postgres.js';
+import { postgresServerCpu } from './cost/cpu.js';
+import { directPostgresCost, type DirectCost } from './cost/postgres-direct.js';
+import { bareSharp, CORES, poolResize, type ResizeCost } from './cost/resize.js';
+import { formatRow, type Row } from './cost/row.js';
+import { topSelfTime } from './cost/profile.js';
+import { multiBackendCost, singleBackendCost, type BatchCost, type PollCost } from './cost/server.js';
+
+export type { Row } from './cost/row.js';
+
+const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const SETTINGS = {
+  photos: env('COST_PHOTOS', 80),
+  scalePhotos: env('COST_SCALE_PHOTOS', 40),
+  resizePhotos: env('COST_RESIZE_PHOTOS', 32),
+  directOps: env('COST_DIRECT_OPS', 16),
+  polls: env('COST_POLLS', 400),
+  renewals: env('COST_RENEWALS', 1000),
+  threads: env('WORKER_THREADS', 4),
+};
+
+const ms = (seconds: number) => seconds * 1000;
+const kib = (bytes: number) => bytes / 1024;
+
+function breakdownRows(bare: ResizeCost, batch: BatchCost, poll: PollCost, direct: DirectCost): Row[] {
+  const pollsPerPhoto = batch.polls / batch.photos;
+  const pollPg = pollsPerPhoto * poll.postgres;
+  const workers = batch.backendAll - batch.backendMain;
+  const kinds = [...batch.threadKinds].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${ms(v).toFixed(1)}`).join(', ');
+  return [
+    { name: 'cpu/photo: resize (bare sharp loop)', value: ms(bare.cpuPerPhoto), unit: 'ms', note: `${bare.rate.toFixed(1)} img/s, ${CORES} pipelines` },
+    { name: 'cpu/photo: backend main thread', value: ms(batch.backendMain), unit: 'ms' },
+    { name: 'cpu/photo: backend other threads', value: ms(workers), unit: 'ms', note: `by thread, ms: ${kinds}` },
+    { name: 'cpu/photo: backend, all threads', value: ms(batch.backendAll), unit: 'ms' },
+    { name: 'cpu/photo: PostgreSQL, all of it', value: ms(batch.postgres), unit: 'ms', note: `by process, ms: ${batch.postgresKinds}; ${batch.autovacuums} autovacuum/analyze runs` },
+    { name: '  PostgreSQL write (direct INSERT of the bytes)', value: ms(direct.insertWide.cpu), unit: 'ms', note: `${kib(direct.insertWide.walBytes).toFixed(0)} KiB WAL; ${ms(direct.insertWideFlushed.cpu).toFixed(1)} ms with its checkpoint` },
+    { name: '  PostgreSQL read (direct binary COPY)', value: ms(direct.copyRead.cpu), unit: 'ms', note: 'paid only by photos read back from the queue' },
+    { name: '  status polls answered, per photo', value: pollsPerPhoto, unit: 'polls', note: 'GET /status/:id/json every 100 ms' },
+    { name: '  polls answered 503 (no DB connection in 5 s)', value: batch.unavailable, unit: 'polls', note: `of ${batch.polls}; ${batch.errors} connection resets, polled again` },
+    { name: '  one poll: PostgreSQL', value: ms(poll.postgres), unit: 'ms', note: `its connections; the whole server ${ms(poll.postgresAll).toFixed(2)} ms` },
+    { name: '  one poll: backend', value: ms(poll.backend), unit: 'ms' },
+    { name: '  status polling per photo (PostgreSQL + backend)', value: ms(pollsPerPhoto * (poll.postgres + poll.backend)), unit: 'ms' },
+    {
+      name: '  PostgreSQL rest (claim, result, reads, notify)',
+      value: ms(batch.postgres - direct.insertWide.cpu - pollPg),
+      unit: 'ms',
+      note: 'PostgreSQL all − direct write − polls',
+    },
+    { name: 'cpu/photo: uploading + polling client', value: ms(batch.client), unit: 'ms', note: 'not server CPU; shares the cores here' },
+  ];
+}
+
+function goalRows(bare: ResizeCost, batch: BatchCost, poll: PollCost, pool4: ResizeCost): Row[] {
+  const server = (batch.backendAll + batch.postgres) / bare.cpuPerPhoto;
+  const rate = batch.photos / batch.seconds / bare.rate;
+  const pool = pool4.rate / bare.rate;
+  const noPolls = (batch.backendAll + batch.postgres - (batch.polls / batch.photos) * (poll.backend + poll.postgres)) / bare.cpuPerPhoto;
+  return [
+    { name: 'server CPU per photo / bare sharp CPU', value: server, unit: 'x', target: '<= 1.4', met: server <= 1.4, note: 'backend all threads + PostgreSQL' },
+    { name: '  … without the status polls', value: noPolls, unit: 'x', note: 'polls × per-poll cost taken out' },
+    { name: 'end-to-end rate / bare sharp rate', value: rate, unit: 'x', target: '>= 0.55', met: rate >= 0.55, note: `${(batch.photos / batch.seconds).toFixed(1)} img/s, ${batch.photos} photos, 8 in flight` },
+    { name: 'worker pool (4 threads) / bare sharp rate', value: pool, unit: 'x', target: '>= 0.95', met: pool >= 0.95 },
+  ];
+}
+
+function scaleRows(runs: { backends: number; batch: BatchCost }[], poll: PollCost): Row[] {
+  return runs.flatMap(({ backends, batch }) => [
+    { name: `scale, ${backends} backend(s): backend CPU per photo`, value: ms(batch.backendAll), unit: 'ms', note: `main threads ${ms(batch.backendMain).toFixed(1)} ms` },
+    { name: `scale, ${backends} backend(s): PostgreSQL CPU per photo`, value: ms(batch.postgres), unit: 'ms', note: `${(batch.photos / batch.seconds).toFixed(1)} img/s end to end, ${batch.unavailable} of ${batch.polls} polls 503` },
+    { name: `scale, ${backends} backend(s): photos/s per PostgreSQL core`, value: 1 / batch.postgres, unit: 'img/s', note: `PostgreSQL by process, ms/photo: ${batch.postgresKinds}` },
+    {
+      name: `scale, ${backends} backend(s): … if clients did not poll`,
+      value: 1 / (batch.postgres - (batch.polls / batch.photos) * poll.postgres),
+      unit: 'img/s',
+      note: `${(batch.polls / batch.photos).toFixed(1)} polls/photo × ${ms(poll.postgres).toFixed(2)} ms taken out`,
+    },
+  ]);
+}
+
+function threadRows(pool2: ResizeCost, pool4: ResizeCost): Row[] {
+  return [
+    { name: 'ResizePool, 2 threads', value: pool2.rate, unit: 'img/s', note: `${ms(pool2.cpuPerPhoto).toFixed(1)} ms CPU/photo` },
+    { name: 'ResizePool, 4 threads', value: pool4.rate, unit: 'img/s', note: `${ms(pool4.cpuPerPhoto).toFixed(1)} ms CPU/photo` },
+    { name: 'ResizePool 4 threads / 2 threads (rate)', value: pool4.rate / pool2.rate, unit: 'x', note: `on ${CORES} cores` },
+    { name: 'ResizePool 4 threads / 2 threads (CPU/photo)', value: pool4.cpuPerPhoto / pool2.cpuPerPhoto, unit: 'x' },
+  ];
+}
+
+function toastRows(d: DirectCost): Row[] {
+  const op = (name: string, c: { cpu: number; walBytes: number }, note?: string): Row => ({
+    name,
+    value: ms(c.cpu),
+    unit: 'ms',
+    note: `${kib(c.walBytes).toFixed(0)} KiB WAL${note ? `; ${note}` : ''}`,
+  });
+  return [
+    op('insert 12 MP original, processed_images row', d.insertWide),
+    op('  … counting the CHECKPOINT that writes it out', d.insertWideFlushed),
+    ...d.walCompression.map((w) =>
+      w.insert ? op(`  … wal_compression = ${w.value}`, w.insert) : { name: `  … wal_compression = ${w.value}`, value: 0, unit: 'ms', note: 'not accepted by this PostgreSQL' },
+    ),
+    op('insert into narrow blobs(id, data EXTERNAL)', d.insertNarrow),
+    op('insert as a large object (lo_from_bytea)', d.insertLargeObject),
+    { name: 'lease renewal UPDATE, wide row (4 ids)', value: ms(d.leaseWide.cpu) * 1000, unit: 'us', note: `${d.leaseWide.walBytes.toFixed(0)} B WAL` },
+    { name: 'lease renewal UPDATE, narrow leases row (4 ids)', value: ms(d.leaseNarrow.cpu) * 1000, unit: 'us', note: `${d.leaseNarrow.walBytes.toFixed(0)} B WAL` },
+  ];
+}
+
+/** The whole cost bench on `files` (12 MP JPEGs); `onRow` sees each row as soon as it is known. */
+export async function costBench(files: Buffer[], onRow: (row: Row, section: string) => void = () => undefined): Promise<Row[]> {
+  const rows: Row[] = [];
+  const emit = (section: string, list: Row[]) => {
+    for (const r of list) {
+      rows.push(r);
+      onRow(r, section);
+    }
+  };
+  const bare = await bareSharp(files, SETTINGS.resizePhotos);
+  const pool2 = await poolResize(files, SETTINGS.resizePhotos, 2);
+  const pool4 = await poolResize(files, SETTINGS.resizePhotos, 4);
+  emit('worker threads (resize only, this process)', threadRows(pool2, pool4));
+  const server = await startPrivatePostgres('cost');
+  try {
+    const pgCpu = await postgresServerCpu(server.url);
+    const direct = await directPostgresCost(server.url, pgCpu, files, SETTINGS.directOps, SETTINGS.renewals);
+    emit('TOAST / WAL (PostgreSQL CPU per operation, direct through pg)', toastRows(direct));
+    const profileDir = process.env.COST_PROFILE_DIR;
+    const { batch, poll } = await singleBackendCost(server.url, pgCpu, files, SETTINGS.photos, SETTINGS.threads, SETTINGS.polls, profileDir);
+    // Printed, not a row: the profile (warm-up, batch and polls) is for reading.
+    if (profileDir) for (const line of await topSelfTime(path.join(profileDir, 'cost_batch-0'))) console.log(`    profile: ${line}`);
+    emit(`CPU per photo: ${SETTINGS.photos} photos through POST /upload, 8 in flight, 1 backend, ${SETTINGS.threads} threads`, breakdownRows(bare, batch, poll, direct));
+    emit('goals (issue 14)', goalRows(bare, batch, poll, pool4));
+    const scale = [{ backends: 1, batch }];
+    for (const n of [2, 3]) scale.push({ backends: n, batch: await multiBackendCost(server.url, pgCpu, files, SETTINGS.scalePhotos, n, SETTINGS.threads) });
+    emit('scale projection: one PostgreSQL, several backends', scaleRows(scale, poll));
+  } finally {
+    await server.destroy();
+  }
+  return rows;
+}
+
+async function main(): Promise<void> {
+  const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+  const distinct = env('COST_IMAGES', 8);
+  console.log(`imgfleet cost bench: ${CORES} cores, ${distinct} generated 12 MP JPEGs, settings ${JSON.stringify(SETTINGS)}`);
+  const files = await Promise.all(Array.from({ length: distinct }, (_, i) => make12MpJpeg(i + 1)));
+  console.log(`  (average file ${(files.reduce((a, f) => a + f.length, 0) / files.length / 2 ** 20).toFixed(2)} MiB)`);
+  let section = '';
+  const started = Date.now();
+  const rows = await costBench(files, (row, s) => {
+    if (s !== section) console.log(`\n  ${(section = s)}`);
+    console.log(formatRow(row));
+  });
+  console.log(`\n  (cost bench took ${((Date.now() - started) / 1000).toFixed(0)} s)`);
+  await mkdir(path.join(root, 'bench-results'), { recursive: true });
+  const out = {
+    at: new Date().toISOString(),
+    machine: { cores: CORES, cpu: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
+    settings: SETTINGS,
+    rows,
+  };
+  await writeFile(path.join(root, 'bench-results', 'cost.json'), `${JSON.stringify(out, null, 2)}\n`);
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
