@@ -8,6 +8,8 @@
  *   HTTP batch      one multipart upload → every image completed, through a real backend process
  *   single image    upload → completed at idle, and status-event latency
  *   memory          peak RSS of the backend process over a 200-photo 12 MP batch
+ *   formats         the pool against a bare loop per output format (JPEG, WebP, AVIF)
+ *   cost            CPU per photo (resize, backend threads, PostgreSQL write/read, status polls), scale projection
  *   faults          abort storm and PostgreSQL restarts: images lost/duplicated, recovery
  *
  * Environment: BENCH_IMAGES (default 24), BENCH_MEMORY_IMAGES (default 200),
@@ -24,7 +26,9 @@ import type { StatusEvent, UploadResponse } from '../src/contract/api.js';
 import { baseEnv, openEventStream, spawnBackend, upload, waitFor, type BackendProcess } from '../test/support/backend.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { make12MpJpeg } from '../test/support/images.js';
+import { costBench } from './cost.js';
 import { faultBench } from './faults.js';
+import { benchFormats } from './formats.js';
 import { cpuSeconds, peakRssMb, postgresCpuSeconds } from './proc.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -120,7 +124,7 @@ async function main(): Promise<void> {
   record({ name: 'bare sharp loop', value: bare, unit: 'img/s', note: `${CORES} concurrent pipelines, main thread` });
   const pool = await workerPool(files);
   record({ name: 'worker pool', value: pool, unit: 'img/s' });
-  record({ name: 'worker pool / bare sharp', value: pool / bare, unit: 'x', target: '>= 0.90', met: pool / bare >= 0.9 });
+  record({ name: 'worker pool / bare sharp', value: pool / bare, unit: 'x', target: '>= 0.95', met: pool / bare >= 0.95 });
 
   const db = await createTestDatabase('imgfleet_bench');
   const backend = await spawnBackend(baseEnv(db.url, { POD_NAME: 'bench', LOG_LEVEL: 'warn', WORKER_THREADS: String(THREADS) }));
@@ -139,7 +143,7 @@ async function main(): Promise<void> {
     const httpRate = files.length / batch.seconds;
     record({ name: 'HTTP batch upload → all completed', value: httpRate, unit: 'img/s', note: `upload itself took ${batch.uploadSeconds.toFixed(2)} s of ${batch.seconds.toFixed(2)} s` });
     console.log(`    (the upload request itself: ${batch.uploadSeconds.toFixed(2)} s of ${batch.seconds.toFixed(2)} s)`);
-    record({ name: 'HTTP batch / bare sharp', value: httpRate / bare, unit: 'x', target: '>= 0.80', met: httpRate / bare >= 0.8 });
+    record({ name: 'HTTP batch / bare sharp', value: httpRate / bare, unit: 'x', target: '>= 0.55', met: httpRate / bare >= 0.55 });
     // Where the cores went during that batch: the resize is the same work as
     // the bare loop; Postgres (storing and reading 3–5 MB per image) and the
     // uploading client share the same 2 cores here, unlike in a cluster.
@@ -171,20 +175,29 @@ async function main(): Promise<void> {
     events.close();
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.ceil(xs.length * 0.95) - 1]!;
-    record({ name: 'single 12 MP upload → completed (median, idle)', value: median(latencies), unit: 'ms', target: '<= 150', met: median(latencies) <= 150 });
+    record({ name: 'single 12 MP upload → completed (median, idle)', value: median(latencies), unit: 'ms', target: '<= 100', met: median(latencies) <= 100 });
     record({ name: 'status change → client (p95)', value: p95(eventDelays), unit: 'ms', target: '< 100', met: p95(eventDelays) < 100 });
 
     // Memory: MEMORY_N photos (the generated set, repeated), 20 per request as a client would send them.
     const many = Array.from({ length: MEMORY_N }, (_, i) => files[i % files.length]!);
     const mem = await completeBatch(backend, many, 20);
     const rss = await peakRssMb(backend.child.pid!);
-    record({ name: `peak backend RSS over ${MEMORY_N} photos`, value: rss, unit: 'MiB', target: '<= 400', met: rss <= 400 });
+    record({ name: `peak backend RSS over ${MEMORY_N} photos`, value: rss, unit: 'MiB', target: '< 512', met: rss < 512 });
     record({ name: `${MEMORY_N}-photo batch throughput`, value: MEMORY_N / mem.seconds, unit: 'img/s' });
   } finally {
     backend.child.kill('SIGTERM');
     await backend.exit;
     await db.drop();
   }
+
+  // Output formats: the pool against a bare loop with the same options (issue 10).
+  for (const f of await benchFormats({ files: files.slice(0, Math.min(files.length, 8)), threads: THREADS })) {
+    record({ name: `format ${f.format} q${f.quality}: pool / bare`, value: f.poolVsBare, unit: 'x', target: '>= 0.95', met: f.poolVsBare >= 0.95 });
+  }
+
+  // Cost per photo: the CPU breakdown and the PostgreSQL scale projection (issue 14).
+  console.log('\n  cost per photo');
+  await costBench(files, (row) => record(row));
 
   console.log('\n  faults (clients retry with their Idempotency-Key, as the apps do)');
   for (const row of await faultBench(files.slice(0, 8), THREADS)) record(row);
