@@ -24,7 +24,10 @@ import { metricsRouter } from './http/routes/metrics.js';
 import { createMetricsHub, createPipelineMetrics, type MetricsHub } from './metrics/index.js';
 import { Dispatcher } from './queue/dispatcher.js';
 import { Notifications } from './queue/notifications.js';
+import { ImageCatalogue } from './queue/catalogue.js';
 import { ImageRepository } from './queue/repository.js';
+import { ImageViews } from './http/image-view.js';
+import { StatusCache } from './queue/status-cache.js';
 import { createReadiness } from './readiness.js';
 import { startRetention } from './retention/index.js';
 import { Semaphore } from './util/semaphore.js';
@@ -158,7 +161,7 @@ async function listen(server: http.Server, env: Env): Promise<{ url: string; por
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`, port };
 }
 
-function wireMetrics(env: Env, pod: string, logger: Logger, dispatcher: Dispatcher, repo: ImageRepository) {
+function wireMetrics(env: Env, pod: string, logger: Logger, dispatcher: Dispatcher, catalogue: ImageCatalogue) {
   const pipelineMetrics = createPipelineMetrics({ defaultLabels: { pod }, logger });
   dispatcher.onOutcome((o) => {
     if (o.status === 'completed') pipelineMetrics.recordCompleted(o.ms / 1000);
@@ -174,7 +177,7 @@ function wireMetrics(env: Env, pod: string, logger: Logger, dispatcher: Dispatch
     // Once a period: the pool's figures and the cluster-wide queue, then the snapshot's app-* fields.
     appStats: async () => {
       pipelineMetrics.setThreads(dispatcher.busy, dispatcher.threads);
-      pipelineMetrics.setQueueSize(await repo.pendingCount().catch(() => 0));
+      pipelineMetrics.setQueueSize(await catalogue.pendingCount().catch(() => 0));
       return pipelineMetrics.appStats();
     },
   });
@@ -193,6 +196,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     cleanups.add('LISTEN connection', () => notifications.stop());
 
     const repo = new ImageRepository(db);
+    const catalogue = new ImageCatalogue(db);
     const rules = rulesFrom(env);
     const pool = new ResizePool(env.WORKER_THREADS);
     cleanups.add('worker pool', () => pool.close());
@@ -211,7 +215,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       logger,
     );
     notifications.on('work', () => dispatcher.kick());
-    const { pipelineMetrics, hub: metrics } = wireMetrics(env, pod, logger, dispatcher, repo);
+    const { pipelineMetrics, hub: metrics } = wireMetrics(env, pod, logger, dispatcher, catalogue);
 
     const ingestDb = createPool(databaseUrl, env.UPLOAD_CONCURRENCY);
     cleanups.add('upload pool', () => ingestDb.end());
@@ -222,7 +226,8 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     let ready = false;
     const ctx: AppContext = {
       config,
-      repo,
+      images: new ImageViews(catalogue),
+      statuses: new StatusCache(notifications),
       dispatcher,
       notifications,
       rules,

@@ -105,6 +105,7 @@ export const statusEventSchema = z
     height: nullableInt,
     workerId: nullableText,
     processingMs: nullableInt,
+    processedAt: isoTime.nullable().optional().describe('when it completed or failed'),
     at: isoTime.describe('time of the change'),
   })
   .meta({ id: 'StatusEvent' });

@@ -13,6 +13,7 @@ const MIGRATION_LOCK_KEY = 0x1f9e_e7;
 
 export const STATUS_CHANNEL = 'imgfleet_status';
 export const WORK_CHANNEL = 'imgfleet_work';
+export const DELETED_CHANNEL = 'imgfleet_deleted';
 
 export const MIGRATIONS: readonly { version: number; name: string; sql: string }[] = [
   {
@@ -130,6 +131,58 @@ ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS output_options JSONB;
 -- Where the file sat below the folder the person dropped (trip/day 1/IMG_1.JPG):
 -- the ZIP recreates it when the options keep folders.
 ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS source_path TEXT;
+`,
+  },
+  {
+    version: 5,
+    name: 'status notifications carry processed_at; deletions are announced',
+    sql: `
+-- Every pod keeps the status of the images its clients poll in memory (the
+-- earlier API's GET /status/:id/json), fed by these notifications: the
+-- payload carries processed_at, and deletions (a row, a batch, TRUNCATE)
+-- tell every pod to forget.
+CREATE OR REPLACE FUNCTION imgfleet_notify_status() RETURNS trigger AS $fn$
+BEGIN
+  IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
+    PERFORM pg_notify('${STATUS_CHANNEL}', json_build_object(
+      'id', NEW.id,
+      'batchId', NEW.batch_id,
+      'filename', left(NEW.filename, 300),
+      'status', NEW.status,
+      'error', left(NEW.error, 1000),
+      'errorCode', NEW.error_code,
+      'width', NEW.width,
+      'height', NEW.height,
+      'workerId', NEW.worker_id,
+      'processingMs', NEW.processing_ms,
+      'processedAt', NEW.processed_at,
+      'at', clock_timestamp()
+    )::text);
+    IF NEW.status = 'pending' THEN
+      PERFORM pg_notify('${WORK_CHANNEL}', '');
+    END IF;
+  END IF;
+  RETURN NULL;
+END
+$fn$ LANGUAGE plpgsql;
+CREATE OR REPLACE FUNCTION imgfleet_notify_deleted() RETURNS trigger AS $fn$
+BEGIN
+  IF TG_OP = 'TRUNCATE' THEN
+    PERFORM pg_notify('${DELETED_CHANNEL}', '*');
+  ELSE
+    PERFORM pg_notify('${DELETED_CHANNEL}', OLD.id::text);
+  END IF;
+  RETURN NULL;
+END
+$fn$ LANGUAGE plpgsql;
+DROP TRIGGER IF EXISTS processed_images_notify_deleted ON processed_images;
+CREATE TRIGGER processed_images_notify_deleted
+  AFTER DELETE ON processed_images
+  FOR EACH ROW EXECUTE FUNCTION imgfleet_notify_deleted();
+DROP TRIGGER IF EXISTS processed_images_notify_truncated ON processed_images;
+CREATE TRIGGER processed_images_notify_truncated
+  AFTER TRUNCATE ON processed_images
+  FOR EACH STATEMENT EXECUTE FUNCTION imgfleet_notify_deleted();
 `,
   },
 ];

@@ -3,15 +3,19 @@ import type { ResizeRules } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import type { Notifications } from '../queue/notifications.js';
-import type { ImageRepository } from '../queue/repository.js';
 import type { Queryable } from '../retention/store.js';
 import type { ServerConfig, Stats } from '../contract/api.js';
+import type { StatusCache } from '../queue/status-cache.js';
+import type { ImageViews } from './image-view.js';
 import type { UploadDeps } from './upload/index.js';
 
 export interface AppContext {
   /** Defaults and limits, as GET /api/v1/config serves them. */
   config: ServerConfig;
-  repo: ImageRepository;
+  /** What the routes read and change, in the API's shapes. */
+  images: ImageViews;
+  /** Image statuses from LISTEN/NOTIFY, for the earlier API's polls. */
+  statuses: StatusCache;
   dispatcher: Dispatcher;
   notifications: Notifications;
   rules: ResizeRules;
@@ -28,7 +32,7 @@ export interface AppContext {
 }
 
 export async function collectStats(ctx: AppContext): Promise<Stats> {
-  const [counts, recent] = await Promise.all([ctx.repo.counts(), ctx.repo.recent(10)]);
+  const [counts, recent] = await Promise.all([ctx.images.counts(), ctx.images.recent(10)]);
   return {
     ...counts,
     activeThreads: ctx.dispatcher.busy,

@@ -1,5 +1,5 @@
 /** JSON errors `{error, code}` with the right status, for every route. */
-import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import { classifyDatabaseError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
@@ -34,10 +34,48 @@ export const notFound: RequestHandler = (req, _res, next) => {
   next(new HttpError(404, 'NOT_FOUND', `no route for ${req.method} ${req.path}`));
 };
 
+/**
+ * An answer given before the whole body arrived (a refused or failed
+ * upload): closing at once would make the client, still sending, see a
+ * connection reset instead of the answer. So the rest of the body is read
+ * and dropped first, within bounds (a client that keeps sending for ever is
+ * cut off), and the connection is closed after the answer.
+ */
+function afterDrainingBody(req: Request, res: Response, answer: () => void, bounds = { bytes: 64 * 1024 * 1024, ms: 5000 }): void {
+  if (req.complete || req.destroyed || res.headersSent) {
+    answer();
+    return;
+  }
+  res.set('Connection', 'close');
+  let read = 0;
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    req.off('data', onData);
+    req.off('end', finish);
+    answer();
+  };
+  const onData = (chunk: Buffer) => {
+    read += chunk.length;
+    if (read > bounds.bytes) finish();
+  };
+  const timer = setTimeout(finish, bounds.ms);
+  req.on('data', onData);
+  req.on('end', finish);
+  req.on('close', finish);
+  req.resume();
+}
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
-  return (err: unknown, req, res, _next) => {
-    // An answer before the whole body arrived (a failed upload): do not read the rest, close.
-    if (!req.complete && !res.headersSent) res.set('Connection', 'close');
+  return (err: unknown, req, res, next) => {
+    afterDrainingBody(req, res, () => answerError(logger, err, req, res, next));
+  };
+}
+
+const answerError: (logger: Logger, ...args: Parameters<ErrorRequestHandler>) => void = (logger, err: unknown, req, res) => {
+  {
     const known = err instanceof HttpError ? err : databaseHttpError(err);
     if (known) {
       if (known.status >= 500) logger.warn({ err, path: req.path, code: known.code }, 'request failed');
@@ -55,8 +93,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     logger.error({ err, path: req.path }, 'unhandled error');
     if (!res.headersSent) res.status(500).json({ error: 'internal error', code: 'INTERNAL' });
     else res.end();
-  };
-}
+  }
+};
 
 /** Parses a positive integer id from a route parameter, or 404 (an id that cannot exist is simply not found). */
 export function parseId(raw: string | undefined): number {

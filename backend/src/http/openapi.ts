@@ -113,7 +113,12 @@ export const openApiDocument = {
       summary: route.summary,
       parameters: parameters(route),
       ...(route.upload ? { requestBody: uploadBody() } : {}),
-      responses: { ...responses(route), 401: { description: 'a token is needed', content: { 'application/json': { schema: toSchema(apiErrorSchema) } } } },
+      responses: {
+        ...responses(route),
+        401: { description: 'a token is needed', content: { 'application/json': { schema: toSchema(apiErrorSchema) } } },
+        // The browser guard: a Host that is none of the server's, or a cross-site write.
+        403: { description: 'HOST_NOT_ALLOWED or CROSS_SITE_REQUEST', content: { 'application/json': { schema: toSchema(apiErrorSchema) } } },
+      },
     };
     return paths;
   }, {}),

@@ -9,10 +9,12 @@ import { EventEmitter } from 'node:events';
 import pg from 'pg';
 import type { StatusEvent } from '../contract/api.js';
 import type { Logger } from '../logger.js';
-import { STATUS_CHANNEL, WORK_CHANNEL } from '../db/migrations.js';
+import { DELETED_CHANNEL, STATUS_CHANNEL, WORK_CHANNEL } from '../db/migrations.js';
 
 export interface NotificationEvents {
   status: [StatusEvent];
+  /** An image id, or '*' when the table was truncated. */
+  deleted: [number | '*'];
   work: [];
   connected: [];
 }
@@ -45,6 +47,8 @@ export class Notifications extends EventEmitter<NotificationEvents> {
     client.on('notification', (msg) => {
       if (msg.channel === WORK_CHANNEL) {
         this.emit('work');
+      } else if (msg.channel === DELETED_CHANNEL && msg.payload) {
+        this.emit('deleted', msg.payload === '*' ? '*' : Number(msg.payload));
       } else if (msg.channel === STATUS_CHANNEL && msg.payload) {
         try {
           this.emit('status', JSON.parse(msg.payload) as StatusEvent);
@@ -54,7 +58,7 @@ export class Notifications extends EventEmitter<NotificationEvents> {
       }
     });
     client.on('error', (err) => {
-      this.logger.warn({ err: err.message }, 'LISTEN connection lost; reconnecting');
+      this.logger.warn({ err }, 'LISTEN connection lost; reconnecting');
       this.dropAndRetry(client);
     });
     client.on('end', () => this.dropAndRetry(client));
@@ -62,6 +66,7 @@ export class Notifications extends EventEmitter<NotificationEvents> {
       await client.connect();
       await client.query(`LISTEN ${STATUS_CHANNEL}`);
       await client.query(`LISTEN ${WORK_CHANNEL}`);
+      await client.query(`LISTEN ${DELETED_CHANNEL}`);
     } catch (err) {
       client.removeAllListeners();
       client.on('error', () => undefined);
@@ -87,7 +92,7 @@ export class Notifications extends EventEmitter<NotificationEvents> {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.connect().catch((err: unknown) => {
-        this.logger.warn({ err: String(err) }, 'LISTEN reconnect failed');
+        this.logger.warn({ err }, 'LISTEN reconnect failed');
         this.retryDelayMs = Math.min(this.retryDelayMs * 2, 10_000);
         this.scheduleReconnect();
       });

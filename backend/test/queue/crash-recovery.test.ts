@@ -15,6 +15,8 @@ import { migrate } from '../../src/db/migrations.js';
 import { createPool } from '../../src/db/pool.js';
 import { DEFAULT_OUTPUT_OPTIONS } from '../../src/contract/output-options.js';
 import { IngestTransaction } from '../../src/queue/ingest.js';
+import { ImageViews } from '../../src/http/image-view.js';
+import { ImageCatalogue } from '../../src/queue/catalogue.js';
 import { ImageRepository } from '../../src/queue/repository.js';
 
 describe('a backend killed mid-batch', () => {
@@ -95,7 +97,7 @@ describe('an image whose workers keep dying', () => {
       }
       assert.deepEqual(await repo.claim('another', 1, 30, 3), [], 'not handed out a fourth time');
       assert.equal(await repo.failExhausted(3), 1);
-      const image = await repo.get(id);
+      const image = await new ImageViews(new ImageCatalogue(pool)).get(id);
       assert.equal(image!.status, 'failed');
       assert.equal(image!.errorCode, 'WORKER_CRASHED');
       assert.equal(image!.error, 'worker crashed 3 times while processing this image');

@@ -11,13 +11,13 @@ import { openSse } from '../sse.js';
 import { handleUpload, sendUploadAnswer } from '../upload/index.js';
 
 export async function sendProcessed(ctx: AppContext, res: Response, id: number, attachmentName?: (img: ImageSummary) => string): Promise<void> {
-  const image = await ctx.repo.get(id);
+  const image = await ctx.images.get(id);
   if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
   if (image.status !== 'completed') {
     const why = image.status === 'failed' ? `it failed: ${image.error ?? 'unknown reason'}` : `it is ${image.status}`;
     throw new HttpError(409, 'NOT_COMPLETED', `image ${id} has no result yet: ${why}`);
   }
-  const data = await ctx.repo.processedData(id);
+  const data = await ctx.images.processedData(id);
   if (!data) throw new HttpError(404, 'NOT_FOUND', `image ${id} was deleted`);
   res.type(resultContentType(image, ctx.config.defaults));
   if (attachmentName) res.attachment(attachmentName(image));
@@ -54,22 +54,22 @@ export function imagesRouter(ctx: AppContext): Router {
   r.get('/images', async (req, res) => {
     if (req.query.batchId !== undefined) parseBatchId(req.query.batchId);
     const query = parseQuery(imageListQuerySchema, req.query);
-    const { images, total } = await ctx.repo.list({ ...query, batchId: query.batchId?.toLowerCase() });
+    const { images, total } = await ctx.images.list({ ...query, batchId: query.batchId?.toLowerCase() });
     res.json({ images, total, limit: query.limit, offset: query.offset });
   });
 
   r.get('/images/:id', async (req, res) => {
     const id = parseId(req.params.id);
-    const image = await ctx.repo.get(id);
+    const image = await ctx.images.get(id);
     if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
     res.json(image);
   });
 
   r.get('/images/:id/original', async (req, res) => {
     const id = parseId(req.params.id);
-    const image = await ctx.repo.get(id);
+    const image = await ctx.images.get(id);
     if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
-    const data = await ctx.repo.originalData(id);
+    const data = await ctx.images.originalData(id);
     if (!data) throw await noOriginal(ctx, id, 410);
     res.type(image.contentType ?? 'application/octet-stream');
     if (req.query.download !== undefined) res.attachment(image.filename);
@@ -83,7 +83,7 @@ export function imagesRouter(ctx: AppContext): Router {
 
   r.post('/images/:id/retry', async (req, res) => {
     const id = parseId(req.params.id);
-    const outcome = await ctx.repo.retry(id);
+    const outcome = await ctx.images.retry(id);
     if (outcome === 'not-found') throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
     if (outcome === 'not-failed') throw new HttpError(409, 'NOT_FAILED', `image ${id} has not failed; only failed images can be retried`);
     if (outcome === 'no-data') throw await noOriginal(ctx, id, 409);
@@ -92,13 +92,13 @@ export function imagesRouter(ctx: AppContext): Router {
 
   r.delete('/images/:id', async (req, res) => {
     const id = parseId(req.params.id);
-    if (!(await ctx.repo.delete(id))) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
+    if (!(await ctx.images.delete(id))) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
     res.status(204).end();
   });
 
   r.get('/batches/:batchId', async (req, res) => {
     const batchId = parseBatchId(req.params.batchId, 404);
-    const summary = await ctx.repo.batch(batchId);
+    const summary = await ctx.images.batch(batchId);
     if (!summary) throw new HttpError(404, 'NOT_FOUND', `no batch ${batchId}`);
     res.json(summary);
   });
@@ -111,7 +111,7 @@ export function imagesRouter(ctx: AppContext): Router {
     if (typeof req.query.ids === 'string' && req.query.ids !== '') {
       ids = req.query.ids.split(',').map((raw) => parseId(raw.trim()));
     }
-    const entries = await ctx.repo.completedIds(batchId, ids);
+    const entries = await ctx.images.completedIds(batchId, ids);
     if (entries.length === 0) throw new HttpError(404, 'NOT_FOUND', `batch ${batchId} has no completed images`);
     res.type('application/zip');
     res.attachment(`imgfleet-${batchId.slice(0, 8)}.zip`);
@@ -126,8 +126,8 @@ export function imagesRouter(ctx: AppContext): Router {
     const names = new ZipNames(ctx.config.defaults);
     for (const [index, entry] of entries.entries()) {
       if (res.destroyed) break;
-      const image = await ctx.repo.get(entry.id);
-      const data = image?.status === 'completed' ? await ctx.repo.processedData(entry.id) : null;
+      const image = await ctx.images.get(entry.id);
+      const data = image?.status === 'completed' ? await ctx.images.processedData(entry.id) : null;
       if (!image || !data) continue;
       const name = names.next(image, index + 1);
       if (!name) continue; // the batch's collision policy: skip

@@ -63,7 +63,8 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
 
   r.get('/status/:id/json', async (req, res) => {
     const id = parseId(req.params.id);
-    const image = await ctx.repo.get(id);
+    // From memory when this pod has seen it: the earlier clients poll this many times per image.
+    const image = await ctx.statuses.get(id, () => ctx.images.get(id));
     if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
     const body: LegacyStatus = { status: image.status, processed_at: image.processedAt, error: image.error };
     res.json(body);
@@ -76,7 +77,7 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
 
   r.get('/status/:id', async (req, res) => {
     const id = parseId(req.params.id);
-    const image = await ctx.repo.get(id);
+    const image = await ctx.images.get(id);
     if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
     if (req.accepts(['html', 'json']) === 'json') {
       res.json(image);

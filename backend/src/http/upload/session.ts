@@ -66,6 +66,7 @@ export class UploadSession {
   readonly outcomes: UploadOutcomes;
   readonly fingerprint: RequestFingerprint;
   private position = 0;
+  /** The previous part's write: each part writes after it, in part order. */
   private writes: Promise<void> = Promise.resolve();
   private readonly parts: Promise<void>[] = [];
   private readonly failure = new AbortController();
@@ -151,21 +152,28 @@ export class UploadSession {
 
   private async storePart(field: string, stream: Readable, rawName: string | undefined, position: number): Promise<void> {
     const filename = cleanFilename(rawName, `file-${position}`);
-    const release = await this.deps.memorySlots.acquire(this.signal);
+    // Its turn to write is taken now, in part order (checks may finish out of order; ids must not).
+    const turn = this.writes;
+    let myTurnDone!: () => void;
+    this.writes = new Promise<void>((resolve) => (myTurnDone = resolve));
     try {
-      const { bytes, truncated } = await collect(stream, this.signal);
-      // A browser form with no file chosen sends an empty part without a name.
-      if (!rawName && bytes.length === 0 && !truncated) return;
-      if (!rawName) this.outcomes.saw(position, filename);
-      this.fingerprint.addPart(field, filename, bytes);
-      const meta = { batchId: this.batchId, filename, sourcePath: sourcePathOf(rawName, filename), options: this.options.options() };
-      const checked = await checkFile(bytes, truncated, meta, this.deps.rules, this.deps.decodeBudgetBytes);
-      // Written one after another on the transaction's connection, in part order.
-      const write = this.writes.then(() => this.write(checked, position, filename, bytes.length));
-      this.writes = write.catch(() => undefined);
-      await write;
+      const release = await this.deps.memorySlots.acquire(this.signal);
+      try {
+        const { bytes, truncated } = await collect(stream, this.signal);
+        // A browser form with no file chosen sends an empty part without a name.
+        if (!rawName && bytes.length === 0 && !truncated) return;
+        if (!rawName) this.outcomes.saw(position, filename);
+        this.fingerprint.addPart(field, filename, bytes);
+        const meta = { batchId: this.batchId, filename, sourcePath: sourcePathOf(rawName, filename), options: this.options.options() };
+        const checked = await checkFile(bytes, truncated, meta, this.deps.rules, this.deps.decodeBudgetBytes);
+        // Written one after another on the transaction's connection.
+        await turn;
+        await this.write(checked, position, filename, bytes.length);
+      } finally {
+        release();
+      }
     } finally {
-      release();
+      myTurnDone();
     }
   }
 
