@@ -74,7 +74,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   export PGPASSWORD=$POSTGRES_PASSWORD
   psql=(psql -v ON_ERROR_STOP=1 --no-psqlrc --username "$POSTGRES_USER" --dbname postgres)
   if [ "$POSTGRES_DB" != postgres ]; then
-    "${psql[@]}" --set db="$POSTGRES_DB" -c 'CREATE DATABASE :"db"' >/dev/null
+    # psql interpolates :"db" (quoted as an identifier) in what it reads, not in -c.
+    "${psql[@]}" --set db="$POSTGRES_DB" >/dev/null <<<'CREATE DATABASE :"db";'
   fi
   for f in /docker-entrypoint-initdb.d/*; do
     [ -e "$f" ] || continue
