@@ -59,7 +59,8 @@ export function createPreviewer(options: PreviewerOptions = {}): Previewer {
       const header = await readHeader(data, rules);
       let thumb: Buffer;
       try {
-        thumb = await sharp(data, { limitInputPixels: rules.maxPixels, failOn: 'truncated', sequentialRead: true })
+        // Decoder warnings fail here as in the worker: a file the cluster will refuse never previews as fine.
+        thumb = await sharp(data, { limitInputPixels: rules.maxPixels, failOn: 'warning', sequentialRead: true })
           .autoOrient()
           .resize(box, box, { fit: 'inside', withoutEnlargement: true })
           .jpeg({ quality })
