@@ -17,6 +17,7 @@ import {
   type Platform,
   type Settings,
   type WriteOutcome,
+  type WriteSummary,
 } from '../platform/platform.js';
 import { BatchStore, type Card } from './batch-store.js';
 import { CardsView, type CardAction } from './cards-view.js';
@@ -393,7 +394,7 @@ export class MainWindow {
       if (summary.folder === null && this.platform.capabilities.chooseFolder) {
         this.notice('Download cancelled: no output folder chosen.');
       } else {
-        this.reportWrites('Downloaded', summary.written, summary.failed, summary.folder);
+        this.reportWrites('Downloaded', summary.written, summary.failed, summary.folder, skippedIn(summary));
         await this.refreshSettings();
       }
     } catch (err) {
@@ -426,7 +427,7 @@ export class MainWindow {
       );
       if (summary.folder === null) this.notice('Resize cancelled: no output folder chosen.');
       else {
-        this.reportWrites('Resized locally', summary.written, summary.failed, summary.folder);
+        this.reportWrites('Resized locally', summary.written, summary.failed, summary.folder, skippedIn(summary));
         await this.refreshSettings();
       }
     } catch (err) {
@@ -446,9 +447,10 @@ export class MainWindow {
     else this.store.setNote(outcome.key, outcome.error, true);
   }
 
-  private reportWrites(verb: string, written: number, failed: number, folder: string | null): void {
+  private reportWrites(verb: string, written: number, failed: number, folder: string | null, skipped = 0): void {
     const where = folder ? ` into ${folder}` : '';
-    this.notice(`${verb} ${plural(written, 'file')}${where}${failed ? ` · ${failed} failed (see the cards)` : ''}`, failed > 0);
+    const skips = skipped ? ` · ${skipped} skipped (name taken)` : '';
+    this.notice(`${verb} ${plural(written, 'file')}${where}${skips}${failed ? ` · ${failed} failed (see the cards)` : ''}`, failed > 0);
   }
 
   private async chooseFolder(): Promise<void> {
@@ -571,4 +573,8 @@ export class MainWindow {
     element.classList.toggle('error', error);
     show(element, text !== '');
   }
+}
+
+function skippedIn(summary: WriteSummary): number {
+  return summary.results.filter((r) => r.ok && r.skipped === true).length;
 }
