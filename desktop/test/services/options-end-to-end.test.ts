@@ -89,7 +89,10 @@ describe('output options end to end with the real backend', () => {
       assert.equal(image.processedBytes, localBytes.length);
 
       const folder = path.join(work, `download-${i}`);
-      const downloaded = await downloadImages(client, [{ key: file.key, id, name: image.filename, index: 1 }], { folder, options });
+      // The relative path sent as the multipart file name comes back as the image's source path.
+      const sourcePath = (image as { sourcePath?: string | null }).sourcePath;
+      assert.equal(sourcePath, 'trip/day 1/IMG_1.JPG');
+      const downloaded = await downloadImages(client, [{ key: file.key, id, name: sourcePath ?? image.filename, index: 1 }], { folder, options });
       const d = downloaded.results[0]!;
       assert.ok(d.ok, d.ok ? '' : d.error);
       assert.equal(path.relative(folder, d.path).split(path.sep).join('/'), path.relative(path.join(work, `local-${i}`), localOutcome.path).split(path.sep).join('/'));
