@@ -24,6 +24,7 @@ import { uploadHandlers } from './handlers/uploads.js';
 import { createPathGrants } from './path-grants.js';
 import { ReadableFiles } from './readable-files.js';
 import { createPreviewer } from './services/previewer.js';
+import { OFFLINE_CONFIG } from '../shared/server-config.js';
 import { Uploader } from './services/uploader.js';
 
 export type { MainDeps } from './handlers/context.js';
@@ -51,6 +52,7 @@ export function createMainHandlers(deps: MainDeps): MainHandlers {
   const ctx: MainContext = {
     deps,
     rules,
+    serverConfig: OFFLINE_CONFIG,
     previewer: deps.previewer ?? createPreviewer({ rules }),
     client: () => client,
     sessions,

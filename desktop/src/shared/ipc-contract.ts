@@ -27,12 +27,14 @@ import type {
   WriteSummary,
 } from './models.js';
 import { templateProblem } from './naming-template.js';
+import { outputOptionsSchema } from '@imgfleet/backend/contract/output-options';
 import { UPLOAD_CONCURRENCY } from './api-policy/index.js';
 
 const none = z.object({}).strict();
 const filePath = z.string().min(1).max(4096);
 const imageId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const fileRef = z.object({ key: z.string().min(1).max(4096), path: filePath }).strict();
+const relativePath = z.string().min(1).max(4096);
+const fileRef = z.object({ key: z.string().min(1).max(4096), path: filePath, relativePath: relativePath.optional() }).strict();
 const uploadRef = fileRef.extend({ idempotencyKey: z.uuid().optional() }).strict();
 const batchId = z.uuid();
 
@@ -56,6 +58,8 @@ export const settingsPatchSchema = z
     apiToken: z.string().max(4096).optional(),
     namingTemplate: namingTemplateSchema.optional(),
     uploadConcurrency: z.number().int().min(UPLOAD_CONCURRENCY.min).max(UPLOAD_CONCURRENCY.max).optional(),
+    // The built-in limits here; the panel checks the connected server's tighter ones before saving.
+    outputOptions: outputOptionsSchema.optional(),
   })
   .strict();
 
@@ -66,6 +70,7 @@ export const invokeSchemas = {
   'files:scan': z.object({ paths: z.array(filePath).min(1).max(10_000) }).strict(),
   'preview:make': z.object({ path: filePath }).strict(),
   'upload:start': z.object({ batchId, files: z.array(uploadRef).min(1).max(10_000) }).strict(),
+  'resize:local': z.object({ files: z.array(fileRef).min(1).max(10_000), batchId: batchId.optional() }).strict(),
   'upload:cancel': none,
   'images:list': z.object({ batchId }).strict(),
   'images:retry': z.object({ id: imageId }).strict(),
@@ -73,12 +78,15 @@ export const invokeSchemas = {
   'download:images': z
     .object({
       items: z
-        .array(z.object({ key: z.string().min(1).max(4096), id: imageId, name: z.string().min(1).max(1024) }).strict())
+        .array(
+          z
+            .object({ key: z.string().min(1).max(4096), id: imageId, name: z.string().min(1).max(4096), index: z.number().int().positive().optional() })
+            .strict(),
+        )
         .min(1)
         .max(10_000),
     })
     .strict(),
-  'resize:local': z.object({ files: z.array(fileRef).min(1).max(10_000) }).strict(),
   'folder:choose': none,
   'folder:open': none,
   'events:watch': z.object({ batchId }).strict(),

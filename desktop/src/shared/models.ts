@@ -3,8 +3,27 @@
  * boundary): structured-clone safe, no classes, no functions.
  */
 import type { Stats, UploadFileResult, ImageSummary, StatusEvent } from '@imgfleet/backend/contract';
+import type { OutputFormat, OutputOptions } from '@imgfleet/backend/contract/output-options';
 
-export type { Stats, UploadFileResult, ImageSummary, StatusEvent };
+export type { Stats, UploadFileResult, ImageSummary, StatusEvent, OutputFormat, OutputOptions };
+
+/** A server's GET /api/v1/config, or the built-in one when offline or the server is older. */
+export interface ServerConfig {
+  version: string;
+  defaults: OutputOptions;
+  limits: {
+    maxWidth: number;
+    maxHeight: number;
+    maxUploadBytes: number;
+    maxPixels: number;
+    maxFilesPerUpload: number;
+    formats: OutputFormat[];
+    decodeMemoryBytes: number;
+  };
+  presets: ReadonlyArray<{ label: string; width: number; height: number }>;
+  /** 'server': read from the backend; 'offline': the built-in defaults. */
+  source: 'server' | 'offline';
+}
 
 export interface Size {
   width: number;
@@ -22,15 +41,19 @@ export interface Settings {
   namingTemplate: string;
   /** Files uploaded at the same time. */
   uploadConcurrency: number;
+  /** The batch's output options (the options panel); `template` is kept equal to namingTemplate. */
+  outputOptions: OutputOptions;
 }
 
 /** What the renderer may change directly; the output folder is only set through a folder dialog. */
-export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency'>>;
+export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency' | 'outputOptions'>>;
 
 export interface ScannedFile {
   path: string;
   name: string;
   size: number;
+  /** Found by walking a dropped folder: its path from that folder's parent, `/`-separated (`trip/day 1/IMG_1.JPG`). */
+  relativePath?: string;
 }
 
 export interface ScanResult {
@@ -60,6 +83,12 @@ export interface FileRef {
   /** The renderer's key for the file (its card). */
   key: string;
   path: string;
+  /**
+   * The file's path relative to the dropped folder (`trip/day 1/IMG_1.JPG`),
+   * when it came from a folder drop: sent as the multipart file name and used
+   * to recreate the folders (keepFolders).
+   */
+  relativePath?: string;
   /**
    * Uploads only: the Idempotency-Key to send. The renderer passes the key of
    * an earlier request of this file that got no answer (so the person's
@@ -96,12 +125,15 @@ export interface UploadSummary {
 export interface DownloadItem {
   key: string;
   id: number;
-  /** The original file name, for the naming template's {name} and {ext}. */
+  /** The original file name, for the naming template's {name} and {ext}; a relative path (`trip/IMG_1.JPG`) keeps its folders. */
   name: string;
+  /** Position in the batch from 1, for {index}. */
+  index?: number;
 }
 
 export type WriteOutcome =
-  | { key: string; ok: true; path: string; width: number; height: number }
+  /** skipped: the name was taken and the collision policy is `skip` (path: the existing file, left as it was). */
+  | { key: string; ok: true; path: string; width: number; height: number; bytes: number; skipped?: boolean }
   | { key: string; ok: false; error: string; code: string };
 
 export interface WriteSummary {
@@ -161,6 +193,8 @@ export interface BackendCheck {
   reachable: boolean;
   url: string;
   error?: string;
+  /** The server's output defaults and limits (the offline ones when unreachable). */
+  config?: ServerConfig;
 }
 
 /** What the app menu (and the keyboard shortcuts) can ask the main window to do. */

@@ -115,11 +115,18 @@ describe('main window with the real backend', () => {
   it('downloads every result with Ctrl+Shift+S as valid JPEGs of the right size, never overwriting', async () => {
     await page.keyboard.press('Control+Shift+S');
     await page.waitForFunction(() => /Downloaded 5 files/.test(document.getElementById('notice')?.textContent ?? ''));
-    const files = (await fs.readdir(output)).sort();
-    assert.deepEqual(files, ['beach_800x600.jpg', 'panorama_800x267.jpg', 'portrait_450x600.jpg', 'small_600x400.jpg', 'square_600x600.jpg']);
+    // The dropped folder's structure is kept (keepFolders, on by default): photos/…, photos/trip/day1/….
+    const files = (await fs.readdir(output, { recursive: true })).filter((f) => f.endsWith('.jpg')).map((f) => f.split(path.sep).join('/')).sort();
+    assert.deepEqual(files, [
+      'photos/beach_800x600.jpg',
+      'photos/portrait_450x600.jpg',
+      'photos/small_600x400.jpg',
+      'photos/trip/day1/panorama_800x267.jpg',
+      'photos/trip/day2/square_600x600.jpg',
+    ]);
     for (const photo of PHOTOS) {
-      const base = path.basename(photo.name).replace(/\.[^.]+$/, '');
-      const file = path.join(output, `${base}_${photo.expect[0]}x${photo.expect[1]}.jpg`);
+      const base = photo.name.replace(/\.[^.]+$/, '');
+      const file = path.join(output, 'photos', `${base}_${photo.expect[0]}x${photo.expect[1]}.jpg`);
       const meta = await sharp(file).metadata();
       assert.equal(meta.format, 'jpeg');
       assert.deepEqual([meta.width, meta.height], [...photo.expect]);
@@ -131,9 +138,10 @@ describe('main window with the real backend', () => {
     await page.click('#download-all');
     await page.waitForFunction(() => /\(1\)/.test([...document.querySelectorAll('.note')].map((n) => n.textContent).join()));
     await page.waitForFunction(() => !(document.getElementById('download-all') as HTMLButtonElement).disabled);
-    const again = (await fs.readdir(output)).sort();
+    const again = (await fs.readdir(output, { recursive: true })).filter((f) => f.endsWith('.jpg')).map((f) => f.split(path.sep).join('/'));
     assert.equal(again.length, 10);
-    assert.ok(again.includes('beach_800x600 (1).jpg'));
+    assert.ok(again.includes('photos/beach_800x600 (1).jpg'));
+    assert.ok(again.includes('photos/trip/day1/panorama_800x267 (1).jpg'));
 
     await page.click('#open-folder');
     assert.deepEqual(harness.opened, [output]);

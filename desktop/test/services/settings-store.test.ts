@@ -1,3 +1,4 @@
+import { DEFAULT_OUTPUT_OPTIONS } from '@imgfleet/backend/contract/output-options';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -23,6 +24,7 @@ describe('settings store', () => {
       outputFolder: '',
       namingTemplate: '{name}_{width}x{height}.jpg',
       uploadConcurrency: 4,
+      outputOptions: { ...DEFAULT_OUTPUT_OPTIONS },
     });
     assert.deepEqual(store.loadProblems, []);
   });

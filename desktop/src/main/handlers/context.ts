@@ -10,7 +10,7 @@ import type { ResizeRules } from '@imgfleet/backend/imaging';
 import type { UploadTimeouts } from '../../shared/api-policy/index.js';
 import type { EventChannel } from '../../shared/channels.js';
 import type { EventPayloads, IpcSender } from '../../shared/ipc-contract.js';
-import type { Settings } from '../../shared/models.js';
+import type { ServerConfig, Settings } from '../../shared/models.js';
 import type { PathGrants } from '../path-grants.js';
 import type { ReadableFiles } from '../readable-files.js';
 import { ApiClient } from '../services/api-client.js';
@@ -49,6 +49,8 @@ export interface SenderState {
 export interface MainContext {
   deps: MainDeps;
   rules: ResizeRules;
+  /** The connected server's output config (GET /api/v1/config, read by backend:check); the offline one until then. */
+  serverConfig: ServerConfig;
   previewer: Previewer;
   client(): ApiClient;
   sessions: SenderSessions;

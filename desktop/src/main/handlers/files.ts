@@ -34,7 +34,7 @@ export function fileHandlers(ctx: MainContext): { handlers: FileHandlers; listen
     'files:scan': async (sender, { paths }) => scanGranted(sender, paths),
     'preview:make': async (_sender, { path: filePath }) => {
       ctx.readableFiles.require([{ path: filePath }]);
-      return ctx.previewer.preview(path.resolve(filePath));
+      return ctx.previewer.preview(path.resolve(filePath), ctx.deps.settings.get().outputOptions);
     },
   };
   const listeners: ListenerMap = {

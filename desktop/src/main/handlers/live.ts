@@ -4,6 +4,7 @@ import type { MetricsOverview } from '../../shared/models.js';
 import { AppError, errorInfo } from '../services/app-error.js';
 import { createEventsClient } from '../services/events-client.js';
 import { createMetricsClient } from '../services/metrics-client.js';
+import { OFFLINE_CONFIG, parseServerConfig } from '../../shared/server-config.js';
 import type { MainContext } from './context.js';
 
 export type LiveHandlers = Pick<HandlerMap, 'events:watch' | 'metrics:watch' | 'metrics:unwatch' | 'stats:get' | 'backend:check'>;
@@ -56,10 +57,13 @@ export function liveHandlers(ctx: MainContext): LiveHandlers {
       const client = ctx.client();
       try {
         await client.health();
-        return { reachable: true, url: client.baseUrl };
       } catch (err) {
-        return { reachable: false, url: client.baseUrl, error: errorInfo(err).message };
+        return { reachable: false, url: client.baseUrl, error: errorInfo(err).message, config: OFFLINE_CONFIG };
       }
+      // A server from before the options (no /api/v1/config) makes the defaults: the offline config says so.
+      const config = parseServerConfig(await client.config().catch(() => null)) ?? OFFLINE_CONFIG;
+      ctx.serverConfig = config;
+      return { reachable: true, url: client.baseUrl, config };
     },
   };
 }

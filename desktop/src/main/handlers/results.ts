@@ -30,18 +30,19 @@ export function resultHandlers(ctx: MainContext): ResultHandlers {
       if (!folder) return noFolder();
       return downloadImages(ctx.client(), items, {
         folder,
-        template: settings.get().namingTemplate,
+        options: settings.get().outputOptions,
         onResult: (outcome) => ctx.send(sender, 'download:progress', outcome),
       });
     },
-    'resize:local': async (sender, { files }) => {
+    'resize:local': async (sender, { files, batchId }) => {
       ctx.readableFiles.require(files);
       const folder = await outputFolder(sender);
       if (!folder) return noFolder();
       return resizeLocally(files, {
         folder,
-        template: settings.get().namingTemplate,
+        options: settings.get().outputOptions,
         rules: ctx.rules,
+        ...(batchId === undefined ? {} : { batch: batchId }),
         onResult: (outcome) => ctx.send(sender, 'resize:progress', outcome),
       });
     },

@@ -9,7 +9,9 @@ export function uploadHandlers(ctx: MainContext): UploadHandlers {
     'upload:start': async (sender, { batchId, files }) => {
       ctx.readableFiles.require(files);
       const { uploader } = ctx.sessions.of(sender);
+      // The batch's options as remembered by the panel: every file of the upload gets the same.
       return uploader.upload(batchId, files, {
+        outputOptions: ctx.deps.settings.get().outputOptions,
         onProgress: (progress) => ctx.send(sender, 'upload:progress', progress),
         onResult: (outcome) => ctx.send(sender, 'upload:result', outcome),
       });

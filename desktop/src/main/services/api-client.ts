@@ -23,7 +23,7 @@ import {
   readAllPages,
   type UploadTimeouts,
 } from '../../shared/api-policy/index.js';
-import type { MetricsOverview, MetricsSample } from '../../shared/models.js';
+import type { MetricsOverview, MetricsSample, OutputOptions } from '../../shared/models.js';
 import { AppError } from './app-error.js';
 import { createUploadGuard } from './upload-guard.js';
 
@@ -40,6 +40,10 @@ export interface UploadFileOptions {
   /** Sent as `Idempotency-Key`: the same on every retry of one file's upload, so the backend stores it once. */
   idempotencyKey?: string;
   timeouts?: Readonly<UploadTimeouts>;
+  /** The batch's output options, sent as the multipart `options` field (before the file). */
+  outputOptions?: OutputOptions;
+  /** The multipart file name; the path's base name otherwise. */
+  fileName?: string;
 }
 
 export class ApiClient {
@@ -75,7 +79,10 @@ export class ApiClient {
    */
   async uploadFile(filePath: string, batchId: string, options: UploadFileOptions = {}): Promise<UploadResponse> {
     const form = new FormData();
-    form.append('images', await openAsBlob(filePath, { type: 'image/jpeg' }), path.basename(filePath));
+    // Before the file: the server validates the options before it stores anything.
+    if (options.outputOptions) form.append('options', JSON.stringify(options.outputOptions));
+    // A folder drop's relative path (`trip/day 1/IMG_1.JPG`) as the file name: the server's ZIP keeps the folders.
+    form.append('images', await openAsBlob(filePath, { type: 'image/jpeg' }), options.fileName ?? path.basename(filePath));
     const guard = createUploadGuard(options.timeouts ?? DEFAULT_UPLOAD_TIMEOUTS, options.signal);
     try {
       return await this.request<UploadResponse>({
@@ -106,6 +113,11 @@ export class ApiClient {
     return readAllPages((offset, limit) =>
       this.request<ImageListResponse>({ method: 'GET', url: '/api/v1/images', params: { batchId, limit, offset } }),
     );
+  }
+
+  /** The server's output defaults, limits and presets (GET /api/v1/config). */
+  config(): Promise<unknown> {
+    return this.request({ method: 'GET', url: '/api/v1/config', timeout: 10_000 });
   }
 
   image(id: number): Promise<ImageSummary> {

@@ -14,6 +14,7 @@ export type AppErrorCode =
   | 'FORBIDDEN_PATH'
   | 'NO_OUTPUT_FOLDER'
   | 'NOT_A_JPEG'
+  | 'NOT_AN_IMAGE'
   | 'IO_ERROR'
   | 'INTERNAL'
   | (string & {});

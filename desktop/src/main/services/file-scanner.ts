@@ -50,7 +50,7 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   const unreadable: string[] = [];
   let ignored = 0;
 
-  const addFile = async (filePath: string, size?: number): Promise<void> => {
+  const addFile = async (filePath: string, size?: number, root?: string): Promise<void> => {
     const absolute = path.resolve(filePath);
     if (seenFiles.has(absolute) || files.length >= maxFiles) return;
     if (!isJpgName(filePath) && !(await hasImageContent(absolute))) {
@@ -59,10 +59,13 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
     }
     seenFiles.add(absolute);
     const bytes = size ?? (await fs.stat(absolute)).size;
-    files.push({ path: absolute, name: path.basename(absolute), size: bytes });
+    const file: ScannedFile = { path: absolute, name: path.basename(absolute), size: bytes };
+    // The dropped folder's own name is part of it, as a browser's webkitRelativePath has it.
+    if (root !== undefined) file.relativePath = path.relative(root, absolute).split(path.sep).join('/');
+    files.push(file);
   };
 
-  const walk = async (dir: string): Promise<void> => {
+  const walk = async (dir: string, root: string): Promise<void> => {
     let real: string;
     let entries: Dirent[];
     try {
@@ -79,18 +82,19 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
     for (const entry of entries) {
       if (files.length >= maxFiles) return;
       const full = path.join(dir, entry.name);
-      await visit(full, entry);
+      await visit(full, entry, root);
     }
   };
 
-  const visit = async (target: string, entry?: Dirent): Promise<void> => {
+  /** `root`: the parent of the dropped folder the target was found in; none for a dropped file. */
+  const visit = async (target: string, entry?: Dirent, root?: string): Promise<void> => {
     try {
-      if (entry?.isDirectory()) return await walk(target);
-      if (entry?.isFile()) return await addFile(target);
+      if (entry?.isDirectory()) return await walk(target, root ?? path.dirname(target));
+      if (entry?.isFile()) return await addFile(target, undefined, root);
       // Symbolic links, or a top-level path without a Dirent: ask stat (follows links).
       const stat = await fs.stat(target);
-      if (stat.isDirectory()) return await walk(target);
-      if (stat.isFile()) return await addFile(target, stat.size);
+      if (stat.isDirectory()) return await walk(target, root ?? path.dirname(target));
+      if (stat.isFile()) return await addFile(target, stat.size, root);
       ignored++; // sockets, devices, fifos
     } catch {
       unreadable.push(target);

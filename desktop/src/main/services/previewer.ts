@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
-import { DEFAULT_RULES, ImageError, readHeader, type ResizeRules } from '@imgfleet/backend/imaging';
+import { DEFAULT_RULES, ImageError, readHeader, type ResizeRules, type SizeOptions } from '@imgfleet/backend/imaging';
 import type { PreviewResult } from '../../shared/models.js';
 import { errorInfo } from './app-error.js';
 import { createLimiter, type Limiter } from './limiter.js';
@@ -26,7 +26,8 @@ export interface PreviewerOptions {
 }
 
 export interface Previewer {
-  preview(filePath: string): Promise<PreviewResult>;
+  /** The target size is for `options` (the batch's box, fit, enlarge); the rules' box without them. */
+  preview(filePath: string, options?: SizeOptions): Promise<PreviewResult>;
   readonly limiter: Limiter;
 }
 
@@ -45,7 +46,7 @@ export function createPreviewer(options: PreviewerOptions = {}): Previewer {
   const rules = options.rules ?? DEFAULT_RULES;
   const limiter = createLimiter(options.concurrency ?? defaultPreviewConcurrency());
 
-  const makePreview = async (filePath: string): Promise<PreviewResult> => {
+  const makePreview = async (filePath: string, options?: SizeOptions): Promise<PreviewResult> => {
     let bytes: number | null = null;
     try {
       const stat = await fs.stat(filePath);
@@ -56,10 +57,11 @@ export function createPreviewer(options: PreviewerOptions = {}): Previewer {
         throw new ImageError('FILE_TOO_LARGE', `the file is ${mib(stat.size)}, above the limit of ${mib(rules.maxBytes)}`);
       }
       const data = await fs.readFile(filePath);
-      const header = await readHeader(data, rules);
+      const header = await readHeader(data, rules, options);
       let thumb: Buffer;
       try {
-        thumb = await sharp(data, { limitInputPixels: rules.maxPixels, failOn: 'truncated', sequentialRead: true })
+        // Decoder warnings fail here as in the worker: a file the cluster will refuse never previews as fine.
+        thumb = await sharp(data, { limitInputPixels: rules.maxPixels, failOn: 'warning', sequentialRead: true })
           .autoOrient()
           .resize(box, box, { fit: 'inside', withoutEnlargement: true })
           .jpeg({ quality })
@@ -86,7 +88,7 @@ export function createPreviewer(options: PreviewerOptions = {}): Previewer {
   };
 
   return {
-    preview: (filePath) => limiter.run(() => makePreview(filePath)),
+    preview: (filePath, options) => limiter.run(() => makePreview(filePath, options)),
     limiter,
   };
 }

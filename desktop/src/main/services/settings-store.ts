@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_OUTPUT_OPTIONS, outputOptionsSchema } from '@imgfleet/backend/contract/output-options';
 import { DEFAULT_NAMING_TEMPLATE } from '../../shared/naming-template.js';
 import { UPLOAD_CONCURRENCY } from '../../shared/api-policy/index.js';
 import { backendUrlSchema, namingTemplateSchema, settingsPatchSchema } from '../../shared/ipc-contract.js';
@@ -22,6 +23,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   outputFolder: '',
   namingTemplate: DEFAULT_NAMING_TEMPLATE,
   uploadConcurrency: UPLOAD_CONCURRENCY.default,
+  outputOptions: { ...DEFAULT_OUTPUT_OPTIONS, template: DEFAULT_NAMING_TEMPLATE },
 });
 
 const fieldSchemas = {
@@ -31,6 +33,7 @@ const fieldSchemas = {
   outputFolder: z.string().max(4096).refine((p) => p === '' || path.isAbsolute(p), 'the output folder must be an absolute path'),
   namingTemplate: namingTemplateSchema,
   uploadConcurrency: z.number().int().min(UPLOAD_CONCURRENCY.min).max(UPLOAD_CONCURRENCY.max),
+  outputOptions: outputOptionsSchema,
 } satisfies Record<keyof Settings, z.ZodType>;
 
 export const settingsSchema = z.object(fieldSchemas).strict();
@@ -88,7 +91,8 @@ export class SettingsStore {
       if (result.success) (next as unknown as Record<string, unknown>)[key] = result.data;
       else this.loadProblems.push(`${key}: ${result.error.issues[0]?.message ?? 'invalid'}; using the default`);
     }
-    this.current = next;
+    // A settings file from before the options panel has a template but no options: the template carries over.
+    this.current = 'outputOptions' in record ? { ...next, namingTemplate: next.outputOptions.template } : withTemplate(next, next.namingTemplate);
   }
 
   get(): Settings {
@@ -100,7 +104,10 @@ export class SettingsStore {
     const { outputFolder, ...rendererPatch } = patch;
     const checked = settingsPatchSchema.safeParse(rendererPatch);
     if (!checked.success) throw invalid(checked.error);
-    const merged = { ...this.current, ...checked.data, ...(outputFolder === undefined ? {} : { outputFolder }) };
+    let merged: Settings = { ...this.current, ...checked.data, ...(outputFolder === undefined ? {} : { outputFolder }) };
+    // One template, two ways to set it (the settings dialog, the options panel): the one changed wins.
+    if (checked.data.outputOptions) merged = { ...merged, namingTemplate: checked.data.outputOptions.template };
+    else if (checked.data.namingTemplate !== undefined) merged = withTemplate(merged, checked.data.namingTemplate);
     const result = settingsSchema.safeParse(merged);
     if (!result.success) throw invalid(result.error);
     const previous = this.current;
@@ -122,6 +129,10 @@ export class SettingsStore {
     this.writing = write.catch(() => undefined);
     return write;
   }
+}
+
+function withTemplate(settings: Settings, template: string): Settings {
+  return { ...settings, namingTemplate: template, outputOptions: { ...settings.outputOptions, template } };
 }
 
 function invalid(error: z.ZodError): AppError {

@@ -18,7 +18,7 @@ import {
   type RetryPolicy,
   type UploadTimeouts,
 } from '../../shared/api-policy/index.js';
-import type { FileRef, UploadOutcome, UploadProgress, UploadSummary } from '../../shared/models.js';
+import type { FileRef, OutputOptions, UploadOutcome, UploadProgress, UploadSummary } from '../../shared/models.js';
 import { AppError, errorInfo } from './app-error.js';
 import { isTransient, type ApiClient } from './api-client.js';
 import { createLimiter, sleep, type Limiter } from './limiter.js';
@@ -35,6 +35,8 @@ export interface UploaderOptions {
 }
 
 export interface UploadCallbacks {
+  /** The batch's output options, sent with every file (the server's defaults when absent). */
+  outputOptions?: OutputOptions;
   onProgress?: (progress: UploadProgress) => void;
   onResult?: (outcome: UploadOutcome) => void;
 }
@@ -115,13 +117,15 @@ export class Uploader {
           signal,
           idempotencyKey,
           timeouts: this.timeouts,
+          ...(callbacks.outputOptions ? { outputOptions: callbacks.outputOptions } : {}),
+          ...(file.relativePath ? { fileName: file.relativePath } : {}),
           onProgress: (loaded, total) => callbacks.onProgress?.({ key: file.key, loaded, total, attempt: n }),
         });
         const result = response.images[0];
         if (!result) {
           return { done: { key: file.key, ok: false, cancelled: false, error: 'the backend accepted the request but reported no file', code: 'EMPTY_RESPONSE' } };
         }
-        return { done: { key: file.key, ok: true, batchId: response.batchId, result: { ...result, filename: result.filename || path.basename(file.path) } } };
+        return { done: { key: file.key, ok: true, batchId: response.batchId, result: { ...result, filename: result.filename || file.relativePath || path.basename(file.path) } } };
       } catch (err) {
         if (signal.aborted) return { done: cancelled() };
         return err instanceof AppError && isTransient(err) ? { retry: err } : { done: failed(err) };

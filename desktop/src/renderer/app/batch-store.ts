@@ -13,12 +13,14 @@ import type { ImageSummary, StatusEvent, UploadOutcome, UploadProgress, PreviewR
 import type { LocalFile } from '../platform/platform.js';
 import { isRejection, keepsIdempotencyKey, newIdempotencyKey } from '../../shared/api-policy/index.js';
 import { newBatchId } from './batch-id.js';
+import { DEFAULT_OUTPUT_OPTIONS, type OutputOptions } from '@imgfleet/backend/contract/output-options';
+import { targetSize, type Size } from '@imgfleet/backend/imaging/rules';
 
 export type CardStatus = 'queued' | 'uploading' | 'pending' | 'processing' | 'completed' | 'failed';
 
 export type CardPreview =
   | { state: 'loading' }
-  | { state: 'ready'; src: string; original: { width: number; height: number }; target: { width: number; height: number } }
+  | { state: 'ready'; src: string; original: Size; target: Size; format: string }
   | { state: 'failed'; error: string; code: string };
 
 export interface Card {
@@ -34,6 +36,8 @@ export interface Card {
   errorCode: string | null;
   /** Result size, when completed. */
   result: { width: number; height: number } | null;
+  /** The result's bytes: the server's (once completed) or the local resize's. */
+  resultBytes: number | null;
   /** What happened to it on this machine: "saved to …", or why a local resize failed. */
   note: { text: string; error: boolean } | null;
   /** Time (ms) and rank of the last server status applied, to ignore stale events. */
@@ -65,8 +69,47 @@ export class BatchStore {
   private structural = false;
   private scheduled = false;
 
+  /** The batch's output options (the panel's): every card's promised size follows them. */
+  options: OutputOptions = { ...DEFAULT_OUTPUT_OPTIONS };
+
   constructor(batchId: string = newBatchId()) {
     this.batchId = batchId;
+  }
+
+  setOptions(options: OutputOptions): void {
+    this.options = options;
+    this.touch([...this.cards.keys()]);
+  }
+
+  /**
+   * The size the batch's options make of this card's photo: the server's
+   * own function (targetSize, shrink-on-load and rounding as sharp does) on
+   * the oriented size, so the card promises exactly what comes back.
+   */
+  targetOf(card: Card): Size | null {
+    if (card.preview.state !== 'ready') return null;
+    return targetSize({ ...card.preview.original, format: card.preview.format }, this.options);
+  }
+
+  setResultBytes(key: string, bytes: number): void {
+    const card = this.cards.get(key);
+    if (!card) return;
+    card.resultBytes = bytes;
+    this.touch([key]);
+  }
+
+  /** The cards with a result's bytes: their originals' and results' totals. */
+  savings(): { files: number; originalBytes: number; resultBytes: number } {
+    let files = 0;
+    let originalBytes = 0;
+    let resultBytes = 0;
+    for (const card of this.cards.values()) {
+      if (card.resultBytes === null) continue;
+      files++;
+      originalBytes += card.file.size;
+      resultBytes += card.resultBytes;
+    }
+    return { files, originalBytes, resultBytes };
   }
 
   list(): Card[] {
@@ -96,6 +139,7 @@ export class BatchStore {
         error: null,
         errorCode: null,
         result: null,
+        resultBytes: null,
         note: null,
         statusAt: null,
         rejectedBy: null,
@@ -112,7 +156,7 @@ export class BatchStore {
     const card = this.cards.get(key);
     if (!card) return;
     card.preview = preview.ok
-      ? { state: 'ready', src: preview.dataUrl, original: preview.original, target: preview.target }
+      ? { state: 'ready', src: preview.dataUrl, original: preview.original, target: preview.target, format: preview.format }
       : { state: 'failed', error: preview.error, code: preview.code };
     // The local check applies the backend's rules: a file it refuses would only be refused again.
     if (!preview.ok && isRejection(preview.code) && card.status === 'queued' && card.id === null) {
@@ -211,6 +255,12 @@ export class BatchStore {
   /** Brings cards up to date from a full listing (after a reconnect, events may have been missed). */
   reconcile(images: readonly ImageSummary[]): void {
     for (const image of images) {
+      const key = this.keyById.get(image.id);
+      const card = key === undefined ? undefined : this.cards.get(key);
+      if (card && image.status === 'completed' && image.processedBytes !== null && card.resultBytes !== image.processedBytes) {
+        card.resultBytes = image.processedBytes;
+        this.touch([card.key]);
+      }
       const at = image.processedAt ?? image.startedAt ?? image.uploadedAt;
       this.applyStatus({
         id: image.id,

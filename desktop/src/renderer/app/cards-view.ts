@@ -45,7 +45,7 @@ export class CardsView {
     for (const key of changed) {
       const card = this.store.get(key);
       const elements = this.elements.get(key);
-      if (card && elements) paint(elements, card);
+      if (card && elements) paint(elements, card, this.store.targetOf(card));
     }
   }
 
@@ -68,7 +68,7 @@ export class CardsView {
       if (!elements) {
         elements = build(card);
         this.elements.set(card.key, elements);
-        paint(elements, card);
+        paint(elements, card, this.store.targetOf(card));
       }
       const expectedNext: Element | null = previous ? previous.nextElementSibling : this.list.firstElementChild;
       if (expectedNext !== elements.root) {
@@ -128,7 +128,15 @@ export function statusLabel(card: Card): string {
   }
 }
 
-function paint(el: CardElements, card: Card): void {
+/** "4.1 MiB → 312 KiB (−92%)": the saving of a result against its original. */
+export function savingText(originalBytes: number, resultBytes: number): string {
+  if (originalBytes <= 0) return formatBytes(resultBytes);
+  const change = Math.round((1 - resultBytes / originalBytes) * 100);
+  const sign = change >= 0 ? '−' : '+';
+  return `${formatBytes(originalBytes)} → ${formatBytes(resultBytes)} (${sign}${Math.abs(change)}%)`;
+}
+
+function paint(el: CardElements, card: Card, target: { width: number; height: number } | null): void {
   el.root.dataset.status = card.status;
   if (card.id !== null) el.root.dataset.id = String(card.id);
 
@@ -137,14 +145,15 @@ function paint(el: CardElements, card: Card): void {
     if (el.img.getAttribute('src') !== preview.src) el.img.src = preview.src;
     el.img.hidden = false;
     el.placeholder.hidden = true;
-    setText(el.dims, `${formatSize(preview.original)} → ${formatSize(preview.target)}`);
+    setText(el.dims, `${formatSize(preview.original)} → ${formatSize(target ?? preview.target)}`);
   } else {
     el.img.hidden = true;
     el.placeholder.hidden = false;
     setText(el.placeholder, preview.state === 'loading' ? 'reading…' : 'no preview');
     setText(el.dims, preview.state === 'loading' ? '…' : '—');
   }
-  setText(el.size, formatBytes(card.file.size));
+  setText(el.size, card.resultBytes === null ? formatBytes(card.file.size) : savingText(card.file.size, card.resultBytes));
+  el.size.classList.toggle('saving', card.resultBytes !== null);
   setText(el.status, statusLabel(card));
   el.progress.hidden = card.status !== 'uploading';
   el.progress.value = card.progress;

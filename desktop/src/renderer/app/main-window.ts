@@ -17,6 +17,7 @@ import {
   type Platform,
   type Settings,
   type WriteOutcome,
+  type WriteSummary,
 } from '../platform/platform.js';
 import { BatchStore, type Card } from './batch-store.js';
 import { CardsView, type CardAction } from './cards-view.js';
@@ -25,6 +26,7 @@ import { bindDropZone } from './drop-zone.js';
 import { StatusBar } from './status-bar.js';
 import { bindShortcuts } from './shortcuts.js';
 import { SettingsDialog } from './settings-dialog.js';
+import { OptionsPanel } from './options-panel.js';
 
 type Button = HTMLButtonElement;
 
@@ -46,6 +48,10 @@ export class MainWindow {
   private cancelledRun = false;
   private readonly buttons: Record<string, Button>;
   private readonly settingsDialog: SettingsDialog;
+  private optionsPanel: OptionsPanel | null = null;
+  /** The last options save, awaited before an upload so the main process sends what the panel shows. */
+  private savingOptions: Promise<unknown> = Promise.resolve();
+  private resultBytesRead: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly platform: Platform) {
     this.view = new CardsView(byId<HTMLUListElement>('cards'), this.store, (action, key) => void this.onCardAction(action, key));
@@ -94,6 +100,7 @@ export class MainWindow {
     } catch (err) {
       this.notice(`Settings could not be read: ${errorMessage(err)}`, true);
     }
+    this.startOptionsPanel();
     this.watchBatch();
     this.refresh();
     document.body.dataset.ready = 'true';
@@ -190,7 +197,50 @@ export class MainWindow {
 
   // ---- upload and the cluster's work ----
 
+  private startOptionsPanel(): void {
+    const initial = this.settings?.outputOptions ?? this.store.options;
+    this.store.setOptions(initial);
+    this.optionsPanel = new OptionsPanel(byId('options-panel'), initial, (options) => {
+      this.store.setOptions(options);
+      this.savingOptions = this.platform
+        .updateSettings({ outputOptions: options })
+        .then((settings) => (this.settings = settings))
+        .catch((err: unknown) => this.notice(`The output options could not be saved: ${errorMessage(err)}`, true));
+    });
+    void this.readServerConfig();
+  }
+
+  /** The server's limits and formats for the panel (the offline ones when it cannot be reached). */
+  private async readServerConfig(): Promise<void> {
+    try {
+      const check = await this.platform.checkBackend();
+      if (check.config) this.optionsPanel?.setConfig(check.config);
+    } catch {
+      // The panel keeps what it had.
+    }
+  }
+
+  /** The panel's options when valid; otherwise says why and gives null. */
+  private async readyOptions(verb: string): Promise<boolean> {
+    if (this.optionsPanel && this.optionsPanel.options === null) {
+      this.notice(`${verb}: fix the output options first (${this.optionsPanel.problemText})`, true);
+      return false;
+    }
+    await this.savingOptions;
+    return true;
+  }
+
+  /** A completed image's bytes are in its listing, not in the status event: read once per burst of completions. */
+  private readResultBytesSoon(): void {
+    if (this.resultBytesRead) return;
+    this.resultBytesRead = setTimeout(() => {
+      this.resultBytesRead = null;
+      void this.resync();
+    }, 400);
+  }
+
   async uploadAll(): Promise<void> {
+    if (!(await this.readyOptions('Upload'))) return;
     const cards = this.store.uploadable();
     if (cards.length === 0) {
       this.notice('Nothing to upload: add photos first (files refused on this computer are not sent).');
@@ -281,12 +331,18 @@ export class MainWindow {
     const batchId = this.store.batchId;
     this.stopEvents = this.platform.watchEvents(
       batchId,
-      (event) => this.store.applyStatus(event),
+      (event) => {
+        const key = this.store.applyStatus(event);
+        const card = key === null ? undefined : this.store.get(key);
+        if (card?.status === 'completed' && card.resultBytes === null) this.readResultBytesSoon();
+      },
       (state) => {
         const wasOpen = this.connection.state === 'open';
         this.setConnection(state);
         // Events may have been missed while disconnected: re-read the batch.
         if (state.state === 'open' && !wasOpen && batchId === this.store.batchId) void this.resync();
+        // A (re)connection may be to another server: its limits apply from now on.
+        if (state.state === 'open' && !wasOpen) void this.readServerConfig();
       },
     );
   }
@@ -332,13 +388,13 @@ export class MainWindow {
     this.refresh();
     try {
       const summary = await this.platform.download(
-        cards.map((c) => ({ key: c.key, id: c.id!, name: c.file.name })),
+        cards.map((c) => ({ key: c.key, id: c.id!, name: c.file.relativePath ?? c.file.name, index: this.indexOf(c) })),
         (outcome) => this.noteOutcome(outcome, 'Saved'),
       );
       if (summary.folder === null && this.platform.capabilities.chooseFolder) {
         this.notice('Download cancelled: no output folder chosen.');
       } else {
-        this.reportWrites('Downloaded', summary.written, summary.failed, summary.folder);
+        this.reportWrites('Downloaded', summary.written, summary.failed, summary.folder, skippedIn(summary));
         await this.refreshSettings();
       }
     } catch (err) {
@@ -349,7 +405,13 @@ export class MainWindow {
     }
   }
 
+  /** Position of the card in the batch, from 1: the naming template's {index}. */
+  private indexOf(card: Card): number {
+    return this.store.list().indexOf(card) + 1;
+  }
+
   private async resizeLocally(): Promise<void> {
+    if (!(await this.readyOptions('Resize locally'))) return;
     const cards = this.store.list();
     if (cards.length === 0) {
       this.notice('Nothing to resize: add JPG files first.');
@@ -361,10 +423,11 @@ export class MainWindow {
       const summary = await this.platform.resizeLocally(
         cards.map((c) => c.file),
         (outcome) => this.noteOutcome(outcome, 'Resized locally to'),
+        this.store.batchId,
       );
       if (summary.folder === null) this.notice('Resize cancelled: no output folder chosen.');
       else {
-        this.reportWrites('Resized locally', summary.written, summary.failed, summary.folder);
+        this.reportWrites('Resized locally', summary.written, summary.failed, summary.folder, skippedIn(summary));
         await this.refreshSettings();
       }
     } catch (err) {
@@ -376,13 +439,18 @@ export class MainWindow {
   }
 
   private noteOutcome(outcome: WriteOutcome, verb: string): void {
-    if (outcome.ok) this.store.setNote(outcome.key, `${verb} ${outcome.path}`);
+    if (outcome.ok && outcome.skipped) this.store.setNote(outcome.key, `Skipped: ${outcome.path} exists (name taken: skip)`);
+    else if (outcome.ok) {
+      this.store.setNote(outcome.key, `${verb} ${outcome.path}`);
+      this.store.setResultBytes(outcome.key, outcome.bytes);
+    }
     else this.store.setNote(outcome.key, outcome.error, true);
   }
 
-  private reportWrites(verb: string, written: number, failed: number, folder: string | null): void {
+  private reportWrites(verb: string, written: number, failed: number, folder: string | null, skipped = 0): void {
     const where = folder ? ` into ${folder}` : '';
-    this.notice(`${verb} ${plural(written, 'file')}${where}${failed ? ` · ${failed} failed (see the cards)` : ''}`, failed > 0);
+    const skips = skipped ? ` · ${skipped} skipped (name taken)` : '';
+    this.notice(`${verb} ${plural(written, 'file')}${where}${skips}${failed ? ` · ${failed} failed (see the cards)` : ''}`, failed > 0);
   }
 
   private async chooseFolder(): Promise<void> {
@@ -427,6 +495,10 @@ export class MainWindow {
 
   private applySettings(settings: Settings): void {
     this.settings = settings;
+    if (this.optionsPanel) {
+      this.optionsPanel.setOptions(settings.outputOptions);
+      if (this.optionsPanel.options) this.store.setOptions(this.optionsPanel.options);
+    }
     this.statusBar.showOutputFolder(settings, this.platform.capabilities.chooseFolder);
     if (this.connection.url === '') this.connection = { ...this.connection, url: settings.backendUrl };
     this.refresh();
@@ -501,4 +573,8 @@ export class MainWindow {
     element.classList.toggle('error', error);
     show(element, text !== '');
   }
+}
+
+function skippedIn(summary: WriteSummary): number {
+  return summary.results.filter((r) => r.ok && r.skipped === true).length;
 }

@@ -3,6 +3,7 @@
  * per-status summary and the time left, and the bottom bar (connection,
  * output folder, batch). A view: MainWindow gives it the store's state.
  */
+import { savingText } from './cards-view.js';
 import { byId, setText, show } from '../ui/dom.js';
 import { plural } from '../ui/format.js';
 import type { LiveConnection, Settings } from '../platform/platform.js';
@@ -37,6 +38,8 @@ export class StatusBar {
       counts.failed ? `${counts.failed} failed` : '',
     ].filter(Boolean);
     setText(byId('summary-text'), total === 0 ? 'No files yet' : parts.join(' · '));
+    const saving = this.store.savings();
+    setText(byId('saving-text'), saving.files === 0 ? '' : `Total: ${savingText(saving.originalBytes, saving.resultBytes)} over ${plural(saving.files, 'result')}`);
     const active = this.store.inFlight() > 0;
     const eta = active ? this.eta.update(done, total - counts.queued, Date.now()) : null;
     setText(byId('eta'), active ? (eta === null ? 'Estimating time left…' : `About ${formatDuration(eta)} left`) : '');

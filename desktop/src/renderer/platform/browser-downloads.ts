@@ -4,7 +4,9 @@
  * the browser's downloads.
  */
 import type { BatchSummary } from '@imgfleet/backend/contract';
-import { renderName, splitName } from '../../shared/naming-template.js';
+import { outputRelativePath, type OutputFormat, type OutputOptions } from '@imgfleet/backend/contract/output-options';
+const FORMAT_OF_TYPE: Readonly<Record<string, OutputFormat>> = { 'image/jpeg': 'jpeg', 'image/webp': 'webp', 'image/avif': 'avif', 'image/png': 'png' };
+
 import type { BrowserHttp } from './browser-http.js';
 import type { BrowserSettings } from './browser-settings.js';
 import { PlatformError, errorCode, errorMessage, type ImageSummary, type Platform, type WriteOutcome } from './platform.js';
@@ -59,15 +61,21 @@ export class BrowserDownloads {
     return { name };
   };
 
-  private async saveOne(item: { key: string; id: number; name: string }): Promise<WriteOutcome> {
+  private async saveOne(item: { key: string; id: number; name: string; index?: number }): Promise<WriteOutcome> {
     const image = await this.http.json<ImageSummary>(`/api/v1/images/${item.id}`);
     const blob = await (await this.http.request(`/api/v1/images/${item.id}/processed?download`)).blob();
-    const { base, ext } = splitName(item.name);
-    const name = renderName(this.settings.stored().namingTemplate, { name: base, ext, width: image.width ?? 0, height: image.height ?? 0, id: item.id });
+    // `options`: what the server made it with (servers from before the options have none).
+    const options = (image as ImageSummary & { options?: OutputOptions | null }).options ?? this.settings.outputOptions();
+    const format = (FORMAT_OF_TYPE[blob.type] ?? options.format) satisfies OutputFormat;
+    const width = image.width ?? 0;
+    const height = image.height ?? 0;
+    const relative = outputRelativePath({ ...options, format }, { path: item.name, width, height, id: item.id, ...(item.index === undefined ? {} : { index: item.index }) });
+    // A download link names one file: the folders of a folder drop become part of its name.
+    const name = relative.split('/').join(' - ');
     const url = URL.createObjectURL(blob);
     saveThroughLink(url, name);
     // The download has taken the blob by then; a minute leaves room for a slow disk.
     setTimeout(() => URL.revokeObjectURL(url), 60_000);
-    return { key: item.key, ok: true, path: name, width: image.width ?? 0, height: image.height ?? 0 };
+    return { key: item.key, ok: true, path: name, width, height, bytes: blob.size };
   }
 }

@@ -122,7 +122,7 @@ export class BrowserFiles {
       // Path, size and time: the same photo dropped twice is recognised; two folders' IMG_0001.jpg are not confused.
       const key = `${path}|${file.size}|${file.lastModified}`;
       this.files.set(key, file);
-      added.push({ key, name: file.name, size: file.size, path });
+      added.push({ key, name: file.name, size: file.size, path, ...(path.includes('/') ? { relativePath: path } : {}) });
     }
     return { files: added, ignored: walked.ignored, unreadable: walked.unreadable };
   }

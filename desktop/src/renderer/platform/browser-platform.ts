@@ -8,6 +8,7 @@
  * (browser-downloads). What only a desktop can do (local resize, output
  * folder) is reported as unavailable in capabilities, and the UI hides it.
  */
+import { OFFLINE_CONFIG, parseServerConfig } from '../../shared/server-config.js';
 import { readAllPages, batchPageQuery } from '../../shared/api-policy/index.js';
 import type { ImageListResponse } from '@imgfleet/backend/contract';
 import { BrowserDownloads } from './browser-downloads.js';
@@ -66,10 +67,12 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
     async checkBackend() {
       try {
         await http.request('/healthz');
-        return { reachable: true, url: origin };
       } catch (err) {
-        return { reachable: false, url: origin, error: errorMessage(err) };
+        return { reachable: false, url: origin, error: errorMessage(err), config: OFFLINE_CONFIG };
       }
+      // A server from before the options has no config: its defaults are the offline ones.
+      const config = parseServerConfig(await http.json('/api/v1/config').catch(() => null)) ?? OFFLINE_CONFIG;
+      return { reachable: true, url: origin, config };
     },
 
     async notify() {

@@ -6,7 +6,9 @@
  */
 import { DEFAULT_UPLOAD_TIMEOUTS, UPLOAD_CONCURRENCY, type UploadTimeouts } from '../../shared/api-policy/index.js';
 import { DEFAULT_NAMING_TEMPLATE, templateProblem } from '../../shared/naming-template.js';
-import { PlatformError, type Settings, type SettingsPatch } from './platform.js';
+import { DEFAULT_OUTPUT_OPTIONS } from '@imgfleet/backend/contract/output-options';
+import { validateOptions } from '../../shared/server-config.js';
+import { PlatformError, type OutputOptions, type Settings, type SettingsPatch } from './platform.js';
 
 export const STORAGE_KEY = 'imgfleet.settings';
 
@@ -14,6 +16,8 @@ export interface StoredSettings {
   apiToken: string;
   namingTemplate: string;
   uploadConcurrency: number;
+  /** The options panel's choices; checked again on the way out of storage (a stale or hand-edited value falls back to the defaults). */
+  outputOptions?: unknown;
   uploadTimeouts?: Partial<UploadTimeouts>;
 }
 
@@ -29,9 +33,17 @@ export class BrowserSettings {
     }
   }
 
+  outputOptions(): OutputOptions {
+    const stored = this.stored();
+    const checked = validateOptions(stored.outputOptions ?? {});
+    const options = checked.ok ? checked.options : { ...DEFAULT_OUTPUT_OPTIONS };
+    return stored.outputOptions === undefined ? { ...options, template: stored.namingTemplate } : options;
+  }
+
   get(): Settings {
-    const { apiToken, namingTemplate, uploadConcurrency } = this.stored();
-    return { apiToken, namingTemplate, uploadConcurrency, backendUrl: this.origin, outputFolder: '' };
+    const { apiToken, uploadConcurrency } = this.stored();
+    const outputOptions = this.outputOptions();
+    return { apiToken, namingTemplate: outputOptions.template, uploadConcurrency, backendUrl: this.origin, outputFolder: '', outputOptions };
   }
 
   update(patch: SettingsPatch): Settings {
@@ -41,6 +53,13 @@ export class BrowserSettings {
       const problem = templateProblem(patch.namingTemplate);
       if (problem) throw new PlatformError('INVALID_SETTINGS', `namingTemplate: ${problem}`);
       next.namingTemplate = patch.namingTemplate;
+      next.outputOptions = { ...this.outputOptions(), template: patch.namingTemplate };
+    }
+    if (patch.outputOptions !== undefined) {
+      const checked = validateOptions(patch.outputOptions);
+      if (!checked.ok) throw new PlatformError('INVALID_SETTINGS', checked.problems.map((p) => `${p.field}: ${p.message}`).join('; '));
+      next.outputOptions = checked.options;
+      next.namingTemplate = checked.options.template;
     }
     if (patch.uploadConcurrency !== undefined) {
       const n = patch.uploadConcurrency;

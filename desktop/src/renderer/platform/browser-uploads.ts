@@ -129,7 +129,10 @@ export class BrowserUploads {
         done(failed(failureFromResponse(xhr.status, '', body)));
       };
       const form = new FormData();
-      form.append('images', file, file.name);
+      // Before the file: the server checks the options before it stores anything.
+      form.append('options', JSON.stringify(this.settings.outputOptions()));
+      // A folder drop's relative path as the file name: the server's ZIP keeps the folders.
+      form.append('images', file, local.relativePath ?? file.name);
       xhr.send(form);
     });
   }

@@ -13,6 +13,11 @@ const withCode = (state: ConnectionState): LiveConnection =>
   state.state === 'offline' && /\(401\)/.test(state.error ?? '') ? { ...state, code: 'UNAUTHORIZED' } : state;
 
 const pathOf = (file: LocalFile): string => file.path ?? file.key;
+const fileRef = (file: LocalFile): { key: string; path: string; relativePath?: string } => ({
+  key: file.key,
+  path: pathOf(file),
+  ...(file.relativePath ? { relativePath: file.relativePath } : {}),
+});
 
 /** The bridge as typed calls (a refusal becomes a PlatformError) and subscriptions. */
 interface Ipc {
@@ -63,7 +68,7 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
 
 function electronFiles({ bridge, call }: Ipc): Pick<Platform, 'pickFiles' | 'filesFromDrop' | 'preview'> {
   const toAdded = (scan: ScanResult): AddedFiles => ({
-    files: scan.files.map((f): LocalFile => ({ key: f.path, name: f.name, size: f.size, path: f.path })),
+    files: scan.files.map((f): LocalFile => ({ key: f.path, name: f.name, size: f.size, path: f.path, ...(f.relativePath ? { relativePath: f.relativePath } : {}) })),
     ignored: scan.ignored,
     unreadable: scan.unreadable,
   });
@@ -92,7 +97,7 @@ function electronUploads({ call, on }: Ipc): Pick<Platform, 'upload' | 'cancelUp
         if (waiting.delete(o.key)) handlers.result(o);
       });
       try {
-        const refs = files.map((f) => ({ key: f.key, path: pathOf(f), ...(f.idempotencyKey ? { idempotencyKey: f.idempotencyKey } : {}) }));
+        const refs = files.map((f) => ({ ...fileRef(f), ...(f.idempotencyKey ? { idempotencyKey: f.idempotencyKey } : {}) }));
         const summary = await call('upload:start', { batchId, files: refs });
         // The summary repeats every outcome: none is lost if a pushed one arrives after the reply.
         for (const outcome of summary.outcomes) if (waiting.delete(outcome.key)) handlers.result(outcome);
@@ -142,9 +147,9 @@ function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downlo
     async downloadArchive() {
       throw new PlatformError('UNSUPPORTED', 'the desktop app saves each result into the output folder');
     },
-    resizeLocally(files, onResult) {
+    resizeLocally(files, onResult, batchId) {
       return withOutcomes('resize:progress', files, onResult, () =>
-        call('resize:local', { files: files.map((f) => ({ key: f.key, path: pathOf(f) })) }),
+        call('resize:local', { files: files.map(fileRef), ...(batchId ? { batchId } : {}) }),
       );
     },
     async chooseFolder() {

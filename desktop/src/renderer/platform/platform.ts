@@ -34,6 +34,8 @@ export interface LocalFile {
   size: number;
   /** Full path (Electron only): shown as a tooltip. */
   path?: string;
+  /** From a folder drop: the path from the dropped folder's parent (`trip/day 1/IMG_1.JPG`); kept by keepFolders. */
+  relativePath?: string;
 }
 
 /** A file to upload, with the Idempotency-Key of an earlier request of it that got no answer. */
@@ -92,10 +94,10 @@ export interface Platform {
   remove(id: number): Promise<void>;
 
   /** Saves results (into the output folder, or as browser downloads). folder null: the person cancelled. */
-  download(items: Array<{ key: string; id: number; name: string }>, onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
+  download(items: Array<{ key: string; id: number; name: string; index?: number }>, onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
   /** Saves the batch's completed results `ids` (those still on the page) as one archive (capabilities.batchArchive); returns its file name. */
   downloadArchive(batchId: string, ids: number[]): Promise<{ name: string }>;
-  resizeLocally(files: LocalFile[], onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
+  resizeLocally(files: LocalFile[], onResult: (o: WriteOutcome) => void, batchId?: string): Promise<WriteSummary>;
   chooseFolder(): Promise<string | null>;
   openFolder(): Promise<void>;
 
