@@ -342,8 +342,10 @@ export function resolvedEnvironment(container: Container, podName: string): Reco
     let value: string | undefined;
     if (entry.value !== undefined) value = entry.value;
     else if (from?.fieldRef) {
-      if (from.fieldRef.fieldPath !== 'metadata.name') throw new Error(`unexpected fieldRef ${from.fieldRef.fieldPath}`);
-      value = podName;
+      // What the downward API gives, as a pod of this name on a node would see it.
+      const downward: Record<string, string> = { 'metadata.name': podName, 'metadata.namespace': 'default', 'spec.nodeName': 'minikube' };
+      value = downward[from.fieldRef.fieldPath];
+      if (value === undefined) throw new Error(`unexpected fieldRef ${from.fieldRef.fieldPath}`);
     } else if (from?.secretKeyRef) value = fromSource('Secret', from.secretKeyRef.name)[from.secretKeyRef.key];
     else if (from?.configMapKeyRef) value = fromSource('ConfigMap', from.configMapKeyRef.name)[from.configMapKeyRef.key];
     if (value === undefined) throw new Error(`${container.name}: ${entry.name} has no value`);
