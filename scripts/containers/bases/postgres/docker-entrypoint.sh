@@ -25,7 +25,14 @@ from_env_or_file() {
   unset "$file_var"
 }
 
+# Flags first means the server with those flags; anything else but the server is run as asked.
+first=${1:-}
+if [ "${first:0:1}" = '-' ]; then set -- postgres "$@"; fi
 if [ "${1:-}" != postgres ]; then exec "$@"; fi
+# `postgres --version` and friends only print and exit: no data folder needed.
+for arg in "$@"; do
+  case "$arg" in -V | --version | -'?' | --help | -C | --describe-config) exec "$@" ;; esac
+done
 
 if [ "$(id -u)" = 0 ]; then
   mkdir -p "$PGDATA" /var/run/postgresql
@@ -88,7 +95,8 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   done
   unset PGPASSWORD
   pg_ctl -D "$PGDATA" -m fast -w stop
-  log 'initialisation done; starting PostgreSQL'
+  # The official image's words, which scripts and tests wait for.
+  log 'PostgreSQL init process complete; ready for start up.'
 fi
 
 exec "$@"
