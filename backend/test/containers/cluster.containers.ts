@@ -107,7 +107,8 @@ describe('a cluster of containers: Postgres, Redis, three backends and the runti
   });
 
   it('a batch of 60 photos over three pods, one killed while it holds images: every photo completes exactly once', { timeout: 300_000 }, async () => {
-    const photos = await Promise.all(Array.from({ length: 12 }, (_, i) => makeImage({ width: 2400, height: 1800, seed: 300 + i, grain: 8 })));
+    // 12-megapixel photos: each holds a thread long enough that the pod killed below is sure to hold some.
+    const photos = await Promise.all(Array.from({ length: 12 }, (_, i) => makeImage({ width: 4000, height: 3000, seed: 300 + i, grain: 12, quality: 92 })));
     const responses = await Promise.all(
       PODS.map(async (name, podIndex) => {
         const files = Array.from({ length: PER_POD }, (_, i) => ({ name: `${name}-${i}.jpg`, data: photos[(podIndex * PER_POD + i) % photos.length]! }));
