@@ -7,19 +7,14 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
+import type { Row } from './cost/row.js';
 import { baseEnv, formData, spawnBackend, waitFor, type BackendProcess } from '../test/support/backend.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { startPrivatePostgres } from '../test/support/private-postgres.js';
 import { connect, multipartBody, requestHead, sleep } from '../test/support/raw-http.js';
 import { peakRssMb } from './proc.js';
 
-export interface FaultRow {
-  name: string;
-  value: number;
-  unit: string;
-  target?: string;
-  met?: boolean;
-}
+export type FaultRow = Row;
 
 interface Request {
   key: string;

@@ -27,6 +27,7 @@ import { baseEnv, openEventStream, spawnBackend, upload, waitFor, type BackendPr
 import { createTestDatabase } from '../test/support/database.js';
 import { make12MpJpeg } from '../test/support/images.js';
 import { costBench } from './cost.js';
+import { formatRow, type Row } from './cost/row.js';
 import { faultBench } from './faults.js';
 import { benchFormats } from './formats.js';
 import { cpuSeconds, peakRssMb, postgresCpuSeconds } from './proc.js';
@@ -38,20 +39,10 @@ const N = Number(process.env.BENCH_IMAGES ?? 24);
 const MEMORY_N = Number(process.env.BENCH_MEMORY_IMAGES ?? 200);
 const THREADS = Number(process.env.WORKER_THREADS ?? 4);
 
-interface Row {
-  name: string;
-  value: number;
-  unit: string;
-  target?: string;
-  met?: boolean;
-  note?: string;
-}
-
 const rows: Row[] = [];
 function record(row: Row): void {
   rows.push(row);
-  const status = row.met === undefined ? '' : row.met ? 'met' : 'MISSED';
-  console.log(`  ${row.name.padEnd(44)} ${row.value.toFixed(row.unit === 'x' ? 2 : 1).padStart(9)} ${row.unit.padEnd(8)} ${(row.target ?? '').padEnd(12)} ${status}`);
+  console.log(formatRow(row));
 }
 
 async function bareSharp(files: Buffer[]): Promise<number> {

@@ -13,26 +13,6 @@ import type pg from 'pg';
 import type { OutputOptions } from '../contract/output-options.js';
 import { readBytea } from '../db/binary-copy.js';
 
-export interface NewImage {
-  /** A pre-allocated id (see `nextId`); else the next one in the sequence. */
-  id?: number;
-  batchId: string;
-  filename: string;
-  contentType: string;
-  data: Buffer;
-  width: number;
-  height: number;
-}
-
-export interface RejectedImage {
-  id?: number;
-  batchId: string;
-  filename: string;
-  contentType: string | null;
-  error: string;
-  errorCode: string;
-}
-
 export interface ClaimedImage {
   id: number;
   attempts: number;
