@@ -15,7 +15,7 @@ import { HttpError } from '../errors.js';
 
 export function invalidOptions(problems: { field: string; message: string }[]): HttpError {
   const list = problems.map((p) => `${p.field}: ${p.message}`).join('; ');
-  return new HttpError(422, 'INVALID_OPTIONS', `invalid output options (${list}); nothing was stored`, { problems });
+  return new HttpError(422, 'INVALID_OPTIONS', `invalid output options (${list})`, { problems });
 }
 
 export class RequestOptions {
