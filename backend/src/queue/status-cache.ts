@@ -20,6 +20,8 @@ export interface CachedStatus {
 
 export class StatusCache {
   private readonly entries = new Map<number, CachedStatus>();
+  /** Ids being read from the database right now (how many reads each): a change heard meanwhile must win. */
+  private readonly loading = new Map<number, number>();
   /** Bumped by every forget-all: a database read begun before it is not kept. */
   private generation = 0;
   hits = 0;
@@ -35,8 +37,8 @@ export class StatusCache {
   }
 
   private heard(e: StatusEvent): void {
-    // Only images someone asked about: a cache of every image would hold the whole table's statuses.
-    if (!this.entries.has(e.id)) return;
+    // Only images someone asked about (or is asking about): a cache of every image would hold the whole table's statuses.
+    if (!this.entries.has(e.id) && !this.loading.has(e.id)) return;
     this.put(e.id, { status: e.status, processedAt: e.processedAt ? new Date(e.processedAt).toISOString() : null, error: e.error });
   }
 
@@ -61,7 +63,15 @@ export class StatusCache {
     }
     this.misses++;
     const generation = this.generation;
-    const loaded = await load();
+    this.loading.set(id, (this.loading.get(id) ?? 0) + 1);
+    let loaded: CachedStatus | null;
+    try {
+      loaded = await load();
+    } finally {
+      const left = this.loading.get(id)! - 1;
+      if (left > 0) this.loading.set(id, left);
+      else this.loading.delete(id);
+    }
     // A change heard while the query ran is newer than what it read.
     if (loaded && generation === this.generation && !this.entries.has(id)) this.put(id, loaded);
     return this.entries.get(id) ?? loaded;
