@@ -55,6 +55,7 @@ export const uploadFileResultSchema = z
 export type UploadFileResult = z.infer<typeof uploadFileResultSchema>;
 
 export const notReadFileSchema = z.object({ filename: z.string(), code: z.string(), error: z.string() });
+export type NotReadFile = z.infer<typeof notReadFileSchema>;
 
 /** 202 from POST /api/v1/images and the earlier POST /upload. */
 export const uploadResponseSchema = z

@@ -90,7 +90,6 @@ interface Job {
   leaseUntil: number;
 }
 
-export const TIMEOUT_CODES = new Set(['TIMEOUT', 'IMAGE_TIMEOUT']);
 
 export class Dispatcher {
   /** Unique per process start, so a restarted pod with the same name never mistakes old leases for its own. */
@@ -312,7 +311,7 @@ export class Dispatcher {
       );
       if (stored) this.record({ id, status: 'completed', ms });
       else this.logger.warn({ id }, 'lease lost before completion; result discarded (another worker owns it)');
-    } else if (TIMEOUT_CODES.has(result.code)) {
+    } else if (result.code === 'TIMEOUT') {
       const error = `${result.error} (attempt ${job.attempt} of ${this.options.maxAttempts})`;
       const outcome = await this.withRetries(job, 'handing back a timed-out image', () =>
         this.store.retryLater(id, this.workerId, error, result.code, this.options.maxAttempts),

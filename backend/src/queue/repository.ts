@@ -66,12 +66,9 @@ export class ImageRepository {
 
   /** The original bytes, fetched in binary so 5 MB do not travel as 10 MB of hex. */
   async originalData(id: number): Promise<Buffer | null> {
-    return this.bytea('original_data', id);
+    return (await readBytea(this.db, 'processed_images', 'original_data', id)) ?? null;
   }
 
-  private async bytea(column: 'original_data' | 'processed_data', id: number): Promise<Buffer | null> {
-    return (await readBytea(this.db, 'processed_images', column, id)) ?? null;
-  }
 
   /**
    * Extends the leases this worker still holds. Returns what was renewed,

@@ -24,8 +24,6 @@ export class StatusCache {
   private readonly loading = new Map<number, number>();
   /** Bumped by every forget-all: a database read begun before it is not kept. */
   private generation = 0;
-  hits = 0;
-  misses = 0;
 
   constructor(
     private readonly notifications: Notifications,
@@ -57,11 +55,7 @@ export class StatusCache {
   async get(id: number, load: () => Promise<CachedStatus | null>): Promise<CachedStatus | null> {
     if (!this.notifications.listening) return load();
     const known = this.entries.get(id);
-    if (known) {
-      this.hits++;
-      return known;
-    }
-    this.misses++;
+    if (known) return known;
     const generation = this.generation;
     this.loading.set(id, (this.loading.get(id) ?? 0) + 1);
     let loaded: CachedStatus | null;

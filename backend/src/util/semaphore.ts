@@ -23,14 +23,6 @@ export class Semaphore {
 
   constructor(private permits: number) {}
 
-  get available(): number {
-    return this.permits;
-  }
-
-  get waiting(): number {
-    return this.waiters.length;
-  }
-
   /** How long the longest waiter has waited, ms (0 when nobody waits). */
   oldestWaitMs(now = Date.now()): number {
     const first = this.waiters[0];

@@ -3,10 +3,6 @@ export class ActiveUploads {
   private count = 0;
   private waiters: (() => void)[] = [];
 
-  get inProgress(): number {
-    return this.count;
-  }
-
   begin(): () => void {
     this.count++;
     let ended = false;

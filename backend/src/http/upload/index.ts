@@ -2,11 +2,10 @@
 import type { Response } from 'express';
 import type { UploadAnswer } from './replay.js';
 
-export { handleUpload, idempotencyKey } from './handle-upload.js';
+export { handleUpload } from './handle-upload.js';
 export type { UploadAnswer } from './replay.js';
 export type { UploadDeps } from './deps.js';
 export { ActiveUploads } from './active-uploads.js';
-export { cleanFilename } from './session.js';
 
 export function sendUploadAnswer(res: Response, answer: UploadAnswer): void {
   res.status(answer.status).type('application/json');

@@ -1,12 +1,6 @@
 /** The answer to an upload request: one outcome for every part it carried. */
 import type { OutputOptions } from '../../contract/output-options.js';
-import type { UploadFileResult, UploadResponse } from '../../contract/api.js';
-
-export interface NotReadFile {
-  filename: string;
-  code: string;
-  error: string;
-}
+import type { NotReadFile, UploadFileResult, UploadResponse } from '../../contract/api.js';
 
 /** A part of a request that failed as a whole: nothing of it was stored. */
 export interface UnstoredFile {
