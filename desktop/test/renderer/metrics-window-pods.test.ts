@@ -150,8 +150,14 @@ describe('metrics window with several pods', () => {
     const busyColour = (await metrics.getAttribute(legendButton('pod-busy'), 'data-colour'))!;
     const idleColour = (await metrics.getAttribute(legendButton('pod-idle'), 'data-colour'))!;
     assert.notEqual(busyColour, idleColour);
-    const busy = await lineOf(metrics, CPU_CHART, busyColour);
-    const idle = await lineOf(metrics, CPU_CHART, idleColour);
+    // The window draws at most twice a second: give the canvas a few frames to show both lines whole.
+    let busy = await lineOf(metrics, CPU_CHART, busyColour);
+    let idle = await lineOf(metrics, CPU_CHART, idleColour);
+    for (let i = 0; i < 20 && !(busy.n > 20 && idle.n > 20); i++) {
+      await metrics.waitForTimeout(250);
+      busy = await lineOf(metrics, CPU_CHART, busyColour);
+      idle = await lineOf(metrics, CPU_CHART, idleColour);
+    }
     assert.ok(busy.n > 20 && idle.n > 20, `both lines drawn (${busy.n}, ${idle.n} pixels)`);
     // The y axis grows upwards: 80 % is drawn well above 10 %.
     assert.ok(busy.meanRow + 30 < idle.meanRow, `busy at row ${busy.meanRow.toFixed(0)}, idle at ${idle.meanRow.toFixed(0)}`);
