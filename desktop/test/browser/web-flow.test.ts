@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import type { Download, Page } from 'playwright-core';
 import { images } from '../support/backend-support.js';
 import { writePhotos, writeTruncatedPhoto } from '../support/fixtures.js';
-import { cardStates, pixelsOfColour, waitForCards } from '../support/page-helpers.js';
+import { cardStates, pixelsOfColour, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 import { noticeText, openWebApp, readZip, saveDownload, screenshot, type WebApp } from '../support/web-page.js';
@@ -98,7 +98,7 @@ describe('web UI in a plain browser: pick, upload, follow, download', () => {
     assert.equal(fileChooser.isMultiple(), true, 'the file input takes several files');
     await fileChooser.setFiles([...photos, png, broken, text, readme]);
 
-    const cards = await waitForCards(page, (cs) => cs.length === 6 && cs.every((c) => c.dims !== '…'));
+    const cards = await waitForCards(page, (cs) => cs.length === 6 && cs.every(previewSettled));
     assert.match(await noticeText(page), /Added 6 photos · 1 other file ignored/);
     assert.deepEqual(
       cards.map((c) => [c.name, c.dims, c.hasPreview]),

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { writePhotos } from '../support/fixtures.js';
-import { waitForCards } from '../support/page-helpers.js';
+import { previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 import { cardPaths, dropFakeTree, dropPathsNatively, noticeText, openWebApp, screenshot, type FakeNode, type WebApp } from '../support/web-page.js';
@@ -54,7 +54,7 @@ describe('web UI in a plain browser: folders', () => {
 
   it('walks a folder dropped from disk recursively, JPGs only, the rest counted as ignored', async () => {
     await dropPathsNatively(page, [album, path.join(work, 'loose.jpg')]);
-    const cards = await waitForCards(page, (cs) => cs.length === 5 && cs.every((c) => c.dims !== '…'));
+    const cards = await waitForCards(page, (cs) => cs.length === 5 && cs.every(previewSettled));
     assert.deepEqual(await cardPaths(page), [
       { name: 'loose.jpg', path: 'loose.jpg' },
       { name: 'a.jpg', path: 'album/a.jpg' },
@@ -81,7 +81,7 @@ describe('web UI in a plain browser: folders', () => {
     const chooser = page.waitForEvent('filechooser');
     await page.click('#add-folder');
     await (await chooser).setFiles(album);
-    await waitForCards(page, (cs) => cs.length === 4 && cs.every((c) => c.dims !== '…'));
+    await waitForCards(page, (cs) => cs.length === 4 && cs.every(previewSettled));
     assert.deepEqual((await cardPaths(page)).map((c) => c.path).sort(), ['album/a.jpg', 'album/b.JPEG', 'album/sub/c.jpg', 'album/sub/deeper/d.jpeg']);
     assert.match(await noticeText(page), /Added 4 photos · 2 other files ignored/);
 

@@ -15,7 +15,7 @@ import type { Page } from 'playwright-core';
 import { DEFAULT_RULES, renderImage } from '@imgfleet/backend/imaging';
 import type { OutputOptions } from '@imgfleet/backend/contract/output-options';
 import { writePhotos } from '../support/fixtures.js';
-import { cardStates, waitForCards } from '../support/page-helpers.js';
+import { cardStates, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 import { dropPathsNatively, openWebApp, readZip, saveDownload, screenshot, type WebApp } from '../support/web-page.js';
@@ -59,7 +59,7 @@ describe('web UI in a plain browser: output options', () => {
 
   it('uploads with the options; cards show the saving; the ZIP keeps the folders and holds renderImage\'s bytes', async () => {
     await dropPathsNatively(page, [album]);
-    await waitForCards(page, (cs) => cs.length === 2 && cs.every((c) => c.dims !== '…'));
+    await waitForCards(page, (cs) => cs.length === 2 && cs.every(previewSettled));
     await page.click('#upload');
     await waitForCards(page, (cs) => cs.every((c) => c.status === 'completed'), 120_000);
     await page.waitForFunction(() => [...document.querySelectorAll('#cards .size')].every((n) => /\(−\d+%\)$/.test(n.textContent ?? '')));

@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core';
 import { images } from '../support/backend-support.js';
 import { writePhotos, writeTruncatedPhoto } from '../support/fixtures.js';
 import { startHttpProxy, type HttpProxy } from '../support/http-proxy.js';
-import { cardStates, waitForCards } from '../support/page-helpers.js';
+import { cardStates, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 import { noticeText, openWebApp, screenshot, type WebApp } from '../support/web-page.js';
@@ -81,7 +81,7 @@ describe('web UI uploads under faults', () => {
     await fs.writeFile(text, 'notes, not a photo\n'.repeat(10));
 
     await pick(page, [small!, big, broken, text]);
-    const checked = await waitForCards(page, (cs) => cs.length === 4 && cs.every((c) => c.dims !== '…'));
+    const checked = await waitForCards(page, (cs) => cs.length === 4 && cs.every(previewSettled));
     const byName = new Map(checked.map((c) => [c.name, c]));
     for (const name of ['broken.jpg', 'text.jpg']) {
       assert.equal(byName.get(name)?.status, 'failed', `${name} is failed at once`);
@@ -118,7 +118,7 @@ describe('web UI uploads under faults', () => {
     });
     const before = proxy.uploads().length;
     await pick(page, [fresh!]);
-    await waitForCards(page, (cs) => cs.find((c) => c.name === 'fresh.jpg')?.dims !== '…');
+    await waitForCards(page, (cs) => previewSettled(cs.find((c) => c.name === 'fresh.jpg')));
     await page.click('#upload');
     await waitForCards(page, (cs) => cs.find((c) => c.name === 'fresh.jpg')?.status === 'completed', 60_000);
     const seen = proxy.uploads().slice(before);
@@ -137,7 +137,7 @@ describe('web UI uploads under faults', () => {
     // Short only while every upload stalls: a loaded machine may take more than that to answer a real one.
     await setUploadTimeouts(page, { responseAfterBodyMs: 1500 });
     await pick(page, [stuck!]);
-    await waitForCards(page, (cs) => cs.find((c) => c.name === 'stuck.jpg')?.dims !== '…');
+    await waitForCards(page, (cs) => previewSettled(cs.find((c) => c.name === 'stuck.jpg')));
     await page.click('#upload');
     const failed = await waitForCards(page, (cs) => cs.find((c) => c.name === 'stuck.jpg')?.status === 'failed', 30_000);
     assert.match(failed.find((c) => c.name === 'stuck.jpg')?.reason ?? '', /the file was sent, but the backend did not answer within 1\.5 s; retry it/);
@@ -163,7 +163,7 @@ describe('web UI uploads under faults', () => {
     ]);
     proxy.setUploadFault(() => 'stall');
     await pick(page, photos);
-    await waitForCards(page, (cs) => cs.filter((c) => c.name.startsWith('later-')).every((c) => c.dims !== '…'));
+    await waitForCards(page, (cs) => cs.filter((c) => c.name.startsWith('later-')).every(previewSettled));
     await page.evaluate(() => {
       delete document.body.dataset.batchFinished;
     });
@@ -193,7 +193,7 @@ describe('web UI uploads under faults', () => {
     const notes = path.join(work, 'notes.txt');
     await fs.writeFile(notes, 'notes');
     await pick(page, [png, webp, noName, notes]);
-    const cards = await waitForCards(page, (cs) => cs.length === 3 && cs.every((c) => c.dims !== '…'));
+    const cards = await waitForCards(page, (cs) => cs.length === 3 && cs.every(previewSettled));
     assert.deepEqual(
       cards.map((c) => [c.name, c.dims, c.status]),
       [

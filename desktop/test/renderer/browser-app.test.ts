@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../support/app-harness.js';
 import { writePhotos, writeTruncatedPhoto } from '../support/fixtures.js';
-import { cardStates, waitForCards } from '../support/page-helpers.js';
+import { cardStates, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir, TEST_OUTPUT_DIR } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 
@@ -60,7 +60,7 @@ describe('web UI served by the backend, in a plain browser', () => {
     await page.click('#add-files');
     await (await chooser).setFiles(photos);
 
-    const previews = await waitForCards(page, (cs) => cs.length === 3 && cs.every((c) => c.dims !== '…'));
+    const previews = await waitForCards(page, (cs) => cs.length === 3 && cs.every(previewSettled));
     assert.equal(previews[0]?.dims, '4000×3000 → 800×600');
     assert.equal(previews[1]?.dims, '1200×1800 → 400×600');
     assert.ok(previews[0]?.hasPreview && previews[1]?.hasPreview);

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import type { Page } from 'playwright-core';
 import { AppHarness } from '../support/app-harness.js';
 import { writePhotos, writeTruncatedPhoto } from '../support/fixtures.js';
-import { cardStates, dropPaths, waitForCards } from '../support/page-helpers.js';
+import { cardStates, dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 
@@ -52,7 +52,7 @@ describe('main window with the real backend', () => {
 
   it('shows a card with a local preview and the target size for every JPG of a dropped folder', async () => {
     await dropPaths(page, [photos]);
-    const cards = await waitForCards(page, (cs) => cs.length === 6 && cs.every((c) => c.dims !== '…'));
+    const cards = await waitForCards(page, (cs) => cs.length === 6 && cs.every(previewSettled));
     const byName = new Map(cards.map((c) => [c.name, c]));
     assert.equal(byName.get('beach.jpg')?.dims, '4000×3000 → 800×600');
     assert.equal(byName.get('portrait.JPG')?.dims, '1200×1600 → 450×600', 'EXIF orientation applied');

@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { AppHarness } from '../support/app-harness.js';
 import { writePhotos } from '../support/fixtures.js';
 import { startHttpProxy, type HttpProxy } from '../support/http-proxy.js';
-import { dropPaths, waitForCards } from '../support/page-helpers.js';
+import { dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 
@@ -72,7 +72,7 @@ describe('desktop window: uploads that get no answer, and Cancel', () => {
     ]);
     proxy.setUploadFault(() => 'stall');
     await dropPaths(page, photos);
-    await waitForCards(page, (cs) => cs.length === 3 && cs.every((c) => c.dims !== '…'));
+    await waitForCards(page, (cs) => cs.length === 3 && cs.every(previewSettled));
     const before = proxy.uploads().length;
     const notified = harness.notifications.length;
     await page.keyboard.press('Control+u');

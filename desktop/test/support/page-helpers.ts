@@ -70,6 +70,15 @@ export function cardStates(page: Page): Promise<CardState[]> {
   );
 }
 
+/**
+ * A card whose local check has finished: its sizes are shown and, unless the
+ * check failed ('—'), its preview image has really loaded. The image decodes
+ * after the card's state says 'ready', so waiting for the sizes alone races it.
+ */
+export function previewSettled(card: CardState | undefined): boolean {
+  return card !== undefined && card.dims !== '…' && (card.dims === '—' || card.hasPreview);
+}
+
 export async function waitForCards(page: Page, predicate: (cards: CardState[]) => boolean, timeoutMs = 60_000): Promise<CardState[]> {
   const deadline = Date.now() + timeoutMs;
   let last: CardState[] = [];
