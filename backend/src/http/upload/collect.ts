@@ -7,6 +7,7 @@
  * whatever the part's stream does.
  */
 import type { Readable } from 'node:stream';
+import { freeBuffer } from '../../util/free-buffer.js';
 
 export interface CollectedPart {
   bytes: Buffer;
@@ -64,8 +65,12 @@ export function collect(stream: Readable, signal: AbortSignal): Promise<Collecte
       }
       const bytes = Buffer.allocUnsafeSlow(total);
       let offset = 0;
-      for (const b of blocks) offset += b.copy(bytes, offset);
+      for (const b of blocks) {
+        offset += b.copy(bytes, offset);
+        freeBuffer(b);
+      }
       block.copy(bytes, offset, 0, used);
+      freeBuffer(block);
       resolve({ bytes, truncated });
     };
     if (signal.aborted) {
