@@ -211,6 +211,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
         rules,
         decodeBudgetBytes: env.DECODE_MEMORY_MB * 1024 * 1024,
         imageTimeoutMs: env.IMAGE_TIMEOUT_SECONDS * 1000,
+        handOffBytes: env.HANDOFF_MEMORY_MB * 1024 * 1024,
       },
       logger,
     );

@@ -64,6 +64,11 @@ export const envSchema = z.object({
   IMAGE_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(3600).default(20),
   /** Decode memory all worker threads may use at once (width × height × bands × bytes per band). */
   DECODE_MEMORY_MB: int(16, 1024 * 1024).default(384),
+  /**
+   * Uploaded originals that may wait in memory for this pod's next free
+   * thread instead of being read back from PostgreSQL (0: none wait).
+   */
+  HANDOFF_MEMORY_MB: int(0, 1024 * 1024).default(64),
   IDEMPOTENCY_TTL_HOURS: z.coerce.number().min(1).max(24 * 365).default(24),
   /** How long a request waits for a concurrent one with the same Idempotency-Key before 409. */
   IDEMPOTENCY_WAIT_SECONDS: z.coerce.number().min(1).max(600).default(30),

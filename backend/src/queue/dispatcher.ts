@@ -8,6 +8,15 @@
  * Database trouble never costs an image: reads and result writes are
  * retried while this worker still holds the lease (a PostgreSQL restart, a
  * full disk), and only a lease really lost is left to the next owner.
+ *
+ * Uploads hand their images over in memory: one that arrives while every
+ * thread is busy is still taken by this pod, up to a thread's worth of
+ * waiting images and `handOffBytes` of their bytes, and runs on the next
+ * thread that frees up, before anything is claimed from the table. Its row is
+ * stored leased to this pod all the same, so a crash loses nothing (the lease
+ * expires and any pod takes it); what it saves is reading the original back
+ * out of PostgreSQL, and, inside a long upload request, the threads' idling
+ * until the request commits (its rows are invisible to claims until then).
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -30,6 +39,8 @@ export interface DispatcherOptions {
   decodeBudgetBytes: number;
   /** Longest an image may take in a thread before the thread is recycled, ms. */
   imageTimeoutMs: number;
+  /** Bytes of uploaded originals that may wait in memory for a thread of this pod (0: none wait). */
+  handOffBytes: number;
 }
 
 /** What the dispatcher needs of the queue table (a fake in unit tests). */
@@ -37,6 +48,8 @@ export interface LeaseStore {
   failExhausted(maxAttempts: number): Promise<number>;
   claim(workerId: string, limit: number, leaseSeconds: number, maxAttempts: number): Promise<ClaimedImage[]>;
   originalData(id: number): Promise<Buffer | null>;
+  /** A held (handed-over) image starts: false when the hold was lost. */
+  startHeld(id: number, workerId: string, leaseSeconds: number): Promise<boolean>;
   renewLeases(workerId: string, ids: number[], leaseSeconds: number): Promise<{ renewed: number[]; lost: number[] }>;
   complete(id: number, workerId: string, result: { data: Buffer; width: number; height: number; processingMs: number }): Promise<boolean>;
   fail(id: number, workerId: string, error: string, errorCode: string, processingMs: number): Promise<boolean>;
@@ -59,8 +72,15 @@ export interface JobOutcome {
   ms: number;
 }
 
-/** A thread promised to an upload; see `reserveLocal`. */
+/** A thread promised to an upload, now or as the next to free up; see `reserveLocal`. */
 export interface LocalRun {
+  /**
+   * False: a thread is free and the image is `processing` at once. True:
+   * handed over to wait for the next free thread; it is stored `pending`
+   * but held by this worker (leased to it), and becomes `processing` when
+   * its thread starts.
+   */
+  readonly handedOver: boolean;
   /**
    * Resize `bytes` now (they are transferred to the thread), while the
    * upload stores its own copy; the result is written once `stored` tells
@@ -85,6 +105,8 @@ interface Job {
   /** Null: an earlier row, made with the server's rules. */
   options: OutputOptions | null;
   inHand?: Buffer;
+  /** Handed over while every thread was busy: waits for the next free one. */
+  handOff?: { bytes: number };
   stored?: Promise<StoredRow | undefined>;
   /** Until when (ms epoch) our lease is known to hold. */
   leaseUntil: number;
@@ -98,6 +120,11 @@ export class Dispatcher {
   /** Threads running a resize, or promised to a claim in flight or an upload. */
   private threadsInUse = 0;
   private reserved = 0;
+  /** Handed-over images waiting for a thread, first come first served. */
+  private readonly handOffQueue: ((granted: boolean) => void)[] = [];
+  /** Handed-over images promised or waiting, and their bytes (bounded by canHandOff). */
+  private handOffPlaces = 0;
+  private handOffHeld = 0;
   private claiming = false;
   private claimAgain = false;
   private draining = false;
@@ -151,11 +178,24 @@ export class Dispatcher {
     return this.completedCount;
   }
 
-  /** Threads neither busy nor promised. Writes waiting on the database are capped so one pod cannot hoard leases. */
+  /** Images handed over by uploads that wait for a thread of this pod. */
+  get waitingForThread(): number {
+    return this.handOffPlaces;
+  }
+
+  /**
+   * Threads neither busy nor promised (handed-over images waiting count as
+   * promised). Writes waiting on the database are capped so one pod cannot
+   * hoard leases.
+   */
   private freeThreads(): number {
-    const byThreads = this.pool.size - this.threadsInUse - this.reserved;
-    const byHoldings = 2 * this.pool.size - this.jobs.size - this.reserved;
-    return Math.min(byThreads, byHoldings);
+    const byThreads = this.pool.size - this.threadsInUse - this.reserved - this.handOffPlaces;
+    return Math.min(byThreads, this.roomToHold());
+  }
+
+  /** Images this pod may still take on (running, waiting for a thread or writing): at most two per thread. */
+  private roomToHold(): number {
+    return 2 * this.pool.size - this.jobs.size - this.reserved;
   }
 
   /** Something may be waiting: claim if there is room. Safe to call any time, any number of times. */
@@ -203,25 +243,34 @@ export class Dispatcher {
    * The upload fast path: if a thread is free, reserve it for an image the
    * caller is about to store already leased to us, then `start` it from the
    * bytes in hand. Saves reading 3–5 MB back out of Postgres, which on a
-   * 2-core machine costs as much CPU as a third of the resize. Returns
-   * undefined when no thread is free; otherwise the caller must end the
+   * 2-core machine costs as much CPU as a third of the resize. When every
+   * thread is busy, the image (of `bytes` bytes) may still be handed over to
+   * wait for the next free thread, within the hand-off's bounds. Returns
+   * undefined when neither is possible; otherwise the caller must end the
    * reservation with `start` (stored) or `cancel` (not stored).
    */
-  reserveLocal(): LocalRun | undefined {
-    if (this.draining || this.freeThreads() <= 0) return undefined;
-    this.reserved++;
+  reserveLocal(bytes = 0): LocalRun | undefined {
+    if (this.draining) return undefined;
+    const now = this.freeThreads() > 0;
+    if (!now && !this.canHandOff(bytes)) return undefined;
+    // What is promised until `start` or `cancel`: a thread, or a place (and bytes) among those waiting for one.
+    if (now) this.reserved++;
+    else this.handOffReserve(1, bytes);
     let settled = false;
     const settle = () => {
       if (settled) return false;
       settled = true;
-      this.reserved--;
+      if (now) this.reserved--;
+      else this.handOffReserve(-1, -bytes);
       return true;
     };
     return {
-      start: (bytes, decodeBytes, options, stored) => {
+      handedOver: !now,
+      start: (data, decodeBytes, options, stored) => {
         if (!settle()) return;
-        this.threadsInUse++;
-        const job: Job = { id: Number.NaN, attempt: 1, decodeBytes, options, inHand: bytes, stored, leaseUntil: Number.POSITIVE_INFINITY };
+        const job: Job = { id: Number.NaN, attempt: 1, decodeBytes, options, inHand: data, stored, leaseUntil: Number.POSITIVE_INFINITY };
+        if (now) this.threadsInUse++;
+        else job.handOff = { bytes: data.length };
         // Known as soon as the insert returns (a drain must be able to hand it back); leased from the commit on.
         void stored.then((row) => {
           if (!row) return;
@@ -236,6 +285,46 @@ export class Dispatcher {
         if (settle()) this.kick();
       },
     };
+  }
+
+  private handOffReserve(places: number, bytes: number): void {
+    this.handOffPlaces += places;
+    this.handOffHeld += bytes;
+  }
+
+  /** Room for one more image to wait for a thread: a thread's worth of them at most, within the byte budget. */
+  private canHandOff(bytes: number): boolean {
+    return (
+      this.options.handOffBytes > 0 &&
+      this.handOffPlaces < this.pool.size &&
+      this.roomToHold() > 0 &&
+      this.handOffHeld + bytes <= this.options.handOffBytes
+    );
+  }
+
+  /**
+   * Gets a thread for a handed-over image: at once if one is free and nobody
+   * waits, else the next one freed (threadFreed passes it on as is). False
+   * once stopped: a drain hands the image back instead.
+   */
+  private async waitForThread(handOff: { bytes: number }): Promise<boolean> {
+    this.handOffReserve(1, handOff.bytes);
+    let granted = true;
+    if (this.threadsInUse < this.pool.size && this.handOffQueue.length === 0) this.threadsInUse++;
+    else granted = await new Promise<boolean>((resolve) => this.handOffQueue.push(resolve));
+    this.handOffReserve(-1, -handOff.bytes);
+    return granted;
+  }
+
+  /** A thread came free: the longest-waiting handed-over image gets it, else look for work. */
+  private threadFreed(): void {
+    const next = this.stopped ? undefined : this.handOffQueue.shift();
+    if (next) {
+      next(true);
+      return;
+    }
+    this.threadsInUse--;
+    this.kick();
   }
 
   private track(job: Job): void {
@@ -261,13 +350,15 @@ export class Dispatcher {
   }
 
   private async process(job: Job): Promise<void> {
+    if (job.handOff && !(await this.waitForThread(job.handOff))) return;
+    // A handed-over image is `processing` from now on; the status is written while it resizes.
+    const marked = job.handOff ? this.markStarted(job) : undefined;
     const started = performance.now();
     let threadHeld = true;
     const releaseThread = () => {
       if (!threadHeld) return;
       threadHeld = false;
-      this.threadsInUse--;
-      this.kick();
+      this.threadFreed();
     };
     try {
       const bytes = job.inHand ?? (await this.withRetries(job, 'reading the original', () => this.store.originalData(job.id)));
@@ -279,6 +370,10 @@ export class Dispatcher {
         if (!row) return; // its insert failed: there is no row to write to
         if (!(await row.committed)) return; // the upload rolled back
       }
+      if (marked && !(await marked)) {
+        this.logger.warn({ id: job.id }, 'hold lost before the image started; result discarded (another worker owns it)');
+        return;
+      }
       await this.recordResult(job, result, performance.now() - started);
     } catch (err) {
       // Still failing once the lease is gone: leave it to the lease's expiry, so another worker (or we) retry.
@@ -286,6 +381,13 @@ export class Dispatcher {
     } finally {
       releaseThread();
     }
+  }
+
+  /** Once its upload committed (its row is invisible before), a handed-over image is marked started. */
+  private async markStarted(job: Job): Promise<boolean> {
+    const row = await job.stored;
+    if (!row || !(await row.committed)) return false;
+    return this.withRetries(job, 'marking a handed-over image started', () => this.store.startHeld(row.id, this.workerId, this.options.leaseSeconds));
   }
 
   private async resizeWithinBudget(job: Job, bytes: Buffer): Promise<ResizeTaskResult> {
@@ -364,6 +466,8 @@ export class Dispatcher {
     ]);
     clearTimeout(timer);
     this.stopped = true;
+    // Handed-over images still waiting never start: they are handed back below with the rest.
+    for (const waiting of this.handOffQueue.splice(0)) waiting(false);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     const unfinished = [...this.jobs].map((j) => j.job.id).filter((id) => Number.isFinite(id));
     let released = 0;

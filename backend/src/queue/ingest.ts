@@ -9,11 +9,14 @@
  * free thread the image is inserted already leased to it and resized at once
  * from the bytes in hand, overlapping the rest of the upload; its result is
  * written only once the transaction has committed (and dropped if it rolled
- * back). Otherwise it is inserted `pending` and NOTIFY (sent at commit)
- * wakes whichever pod is free.
+ * back). When every thread is busy but the hand-off has room, it is inserted
+ * `pending` held by this worker and waits in memory for the next free thread.
+ * Otherwise it is inserted `pending` and NOTIFY (sent at commit) wakes
+ * whichever pod is free.
  */
 import type pg from 'pg';
 import type { OutputOptions } from '../contract/output-options.js';
+import { freeBuffer } from '../util/free-buffer.js';
 import type { Dispatcher, StoredRow } from './dispatcher.js';
 
 export interface IngestImage {
@@ -100,18 +103,32 @@ export class IngestTransaction {
     return { fingerprint: row.fingerprint, statusCode: row.status_code, body: row.response };
   }
 
+  /**
+   * Stores the image, then frees its bytes at once (PostgreSQL has them;
+   * a local resize has its own copy): the caller must not read `image.data`
+   * afterwards.
+   */
   async enqueue(image: IngestImage): Promise<EnqueueOutcome> {
-    const local = this.dispatcher?.reserveLocal();
+    try {
+      return await this.store(image);
+    } finally {
+      freeBuffer(image.data);
+    }
+  }
+
+  private async store(image: IngestImage): Promise<EnqueueOutcome> {
+    const local = this.dispatcher?.reserveLocal(image.data.length);
     if (!local) return { id: await this.insertPending(image), status: 'pending' };
     // The resize starts now, on a copy of its own (transferred to the thread),
     // while the insert sends these bytes to PostgreSQL: the two overlap.
     let stored!: (row: StoredRow | undefined) => void;
     local.start(Buffer.from(image.data), image.decodeBytes, image.options, new Promise((resolve) => (stored = resolve)));
     try {
-      const id = await this.insertClaimed(image, this.dispatcher!.workerId, this.dispatcher!.leaseSeconds);
+      const status = local.handedOver ? 'pending' : 'processing';
+      const id = await this.insertLeased(image, status, this.dispatcher!.workerId, this.dispatcher!.leaseSeconds);
       this.claimedIds.push(id);
       stored({ id, committed: this.committed });
-      return { id, status: 'processing' };
+      return { id, status };
     } catch (err) {
       stored(undefined);
       throw err;
@@ -141,16 +158,20 @@ export class IngestTransaction {
   }
 
   /**
-   * Leased with clock_timestamp(), not now(): now() is the start of a
-   * transaction that may have been receiving files for a while.
+   * Stored leased to this worker: `processing` (its thread already runs), or
+   * `pending` but held (handed over, waiting for the next free thread; no
+   * other pod claims it while the lease lasts). Leased with
+   * clock_timestamp(), not now(): now() is the start of a transaction that
+   * may have been receiving files for a while.
    */
-  private async insertClaimed(img: IngestImage, workerId: string, leaseSeconds: number): Promise<number> {
+  private async insertLeased(img: IngestImage, status: 'processing' | 'pending', workerId: string, leaseSeconds: number): Promise<number> {
     const { rows } = await this.client.query<{ id: number }>(
       `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes,
                                      output_options, source_path, status, worker_id, attempts, lease_expires_at, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'processing', $10, 1, clock_timestamp() + make_interval(secs => $11), clock_timestamp())
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $10, CASE WHEN $12 = 'processing' THEN 1 ELSE 0 END,
+               clock_timestamp() + make_interval(secs => $11), CASE WHEN $12 = 'processing' THEN clock_timestamp() END)
        RETURNING id`,
-      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath, workerId, leaseSeconds],
+      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath, workerId, leaseSeconds, status],
     );
     return rows[0]!.id;
   }
@@ -170,7 +191,7 @@ export class IngestTransaction {
         // The leases were taken when each file arrived; count them from the commit.
         await this.client.query(
           `UPDATE processed_images SET lease_expires_at = clock_timestamp() + make_interval(secs => $2)
-            WHERE id = ANY($1::bigint[]) AND status = 'processing'`,
+            WHERE id = ANY($1::bigint[]) AND status IN ('pending', 'processing')`,
           [this.claimedIds, this.dispatcher.leaseSeconds],
         );
       }

@@ -41,12 +41,16 @@ export class ImageRepository {
     return rowCount ?? 0;
   }
 
-  /** Claims up to `limit` images for `workerId`: pending ones first-come first-served, or ones whose lease expired. */
+  /**
+   * Claims up to `limit` images for `workerId`: pending ones first-come
+   * first-served (except those an upload handed to a pod's next free thread,
+   * while that pod's hold lasts), or ones whose lease expired.
+   */
   async claim(workerId: string, limit: number, leaseSeconds: number, maxAttempts: number): Promise<ClaimedImage[]> {
     const { rows } = await this.db.query<ClaimedImage>(
       `WITH candidates AS (
          SELECT id FROM processed_images
-          WHERE status = 'pending'
+          WHERE (status = 'pending' AND (worker_id IS NULL OR lease_expires_at < now()))
              OR (status = 'processing' AND lease_expires_at < now() AND attempts < $4)
           ORDER BY id
           LIMIT $2
@@ -64,6 +68,21 @@ export class ImageRepository {
     return rows.sort((a, b) => a.id - b.id);
   }
 
+  /**
+   * A handed-over image this worker holds (pending, leased to it) starts:
+   * `processing` from now on. False when the hold was lost meanwhile.
+   */
+  async startHeld(id: number, workerId: string, leaseSeconds: number): Promise<boolean> {
+    const { rowCount } = await this.db.query(
+      `UPDATE processed_images
+          SET status = 'processing', attempts = attempts + 1, started_at = clock_timestamp(),
+              lease_expires_at = clock_timestamp() + make_interval(secs => $3)
+        WHERE id = $1 AND worker_id = $2 AND status = 'pending'`,
+      [id, workerId, leaseSeconds],
+    );
+    return rowCount === 1;
+  }
+
   /** The original bytes, fetched in binary so 5 MB do not travel as 10 MB of hex. */
   async originalData(id: number): Promise<Buffer | null> {
     return (await readBytea(this.db, 'processed_images', 'original_data', id)) ?? null;
@@ -71,7 +90,8 @@ export class ImageRepository {
 
 
   /**
-   * Extends the leases this worker still holds. Returns what was renewed,
+   * Extends the leases this worker still holds (images it processes, and
+   * handed-over ones waiting for its thread). Returns what was renewed,
    * and the ids another worker now holds (taken over after our lease
    * expired); an image we just finished ourselves is neither.
    */
@@ -79,7 +99,7 @@ export class ImageRepository {
     if (ids.length === 0) return { renewed: [], lost: [] };
     const { rows } = await this.db.query<{ id: number }>(
       `UPDATE processed_images SET lease_expires_at = now() + make_interval(secs => $3)
-        WHERE id = ANY($2::bigint[]) AND worker_id = $1 AND status = 'processing'
+        WHERE id = ANY($2::bigint[]) AND worker_id = $1 AND status IN ('pending', 'processing')
        RETURNING id`,
       [workerId, ids, leaseSeconds],
     );
@@ -137,15 +157,15 @@ export class ImageRepository {
   }
 
   /**
-   * Hands unfinished images back (graceful shutdown). They were not crashes,
-   * so the attempt does not count.
+   * Hands unfinished images back (graceful shutdown), with the handed-over
+   * ones still waiting. They were not crashes, so the attempt does not count.
    */
   async release(workerId: string, ids: number[]): Promise<number> {
     const { rowCount } = await this.db.query(
       `UPDATE processed_images
           SET status = 'pending', worker_id = NULL, lease_expires_at = NULL, started_at = NULL,
-              attempts = greatest(attempts - 1, 0)
-        WHERE worker_id = $1 AND status = 'processing' AND id = ANY($2::bigint[])`,
+              attempts = CASE WHEN status = 'processing' THEN greatest(attempts - 1, 0) ELSE attempts END
+        WHERE worker_id = $1 AND status IN ('pending', 'processing') AND id = ANY($2::bigint[])`,
       [workerId, ids],
     );
     return rowCount ?? 0;

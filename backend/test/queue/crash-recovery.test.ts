@@ -18,6 +18,9 @@ import { IngestTransaction } from '../../src/queue/ingest.js';
 import { ImageViews } from '../../src/http/image-view.js';
 import { ImageCatalogue } from '../../src/queue/catalogue.js';
 import { ImageRepository } from '../../src/queue/repository.js';
+import { Dispatcher, type ResizeRunner } from '../../src/queue/dispatcher.js';
+import { DEFAULT_RULES } from '../../src/imaging/index.js';
+import { createLogger } from '../../src/logger.js';
 
 describe('a backend killed mid-batch', () => {
   let db: TestDatabase;
@@ -101,6 +104,71 @@ describe('an image whose workers keep dying', () => {
       assert.equal(image!.status, 'failed');
       assert.equal(image!.errorCode, 'WORKER_CRASHED');
       assert.equal(image!.error, 'worker crashed 3 times while processing this image');
+    } finally {
+      await pool.end();
+      await database.drop();
+    }
+  });
+});
+
+describe('an image handed over to a pod that dies', () => {
+  it('is pending but held by that pod while its lease lasts, then any pod takes it over', async () => {
+    const database = await createTestDatabase();
+    const pool = createPool(database.url, 4);
+    const repo = new ImageRepository(pool);
+    // One thread that never finishes: the second image of the upload waits for it in memory.
+    const stuck: ResizeRunner = { size: 1, resize: () => new Promise<never>(() => undefined) };
+    const options = { podName: 'dies', leaseSeconds: 30, maxAttempts: 3, pollMs: 60_000, rules: DEFAULT_RULES, decodeBudgetBytes: 1e9, imageTimeoutMs: 1000, handOffBytes: 1e6 };
+    const doomed = new Dispatcher(repo, stuck, options, createLogger('silent', { pod: 'dies' }));
+    try {
+      const client = await pool.connect();
+      await migrate(client);
+      client.release();
+      const image = (name: string) => ({ batchId: '00000000-0000-4000-8000-000000000002', filename: name, contentType: 'image/jpeg', data: Buffer.from([0xff, 0xd8, 0xff]), width: 1, height: 1, decodeBytes: 3, options: DEFAULT_OUTPUT_OPTIONS, sourcePath: null });
+      const tx = await IngestTransaction.begin(pool, doomed);
+      const running = await tx.enqueue(image('running.jpg'));
+      const held = await tx.enqueue(image('held.jpg'));
+      await tx.commit();
+      assert.equal(running.status, 'processing');
+      assert.equal(held.status, 'pending', 'waiting for a thread, as the earlier system showed it');
+      const { rows } = await pool.query<{ worker_id: string; attempts: number; leased: boolean }>(
+        'SELECT worker_id, attempts, lease_expires_at > now() AS leased FROM processed_images WHERE id = $1',
+        [held.id],
+      );
+      assert.deepEqual(rows, [{ worker_id: doomed.workerId, attempts: 0, leased: true }]);
+      assert.deepEqual(await repo.claim('other-pod', 5, 30, 3), [], 'no other pod takes what is held');
+      assert.equal(await repo.startHeld(held.id, 'other-pod', 30), false, 'nor starts it');
+      assert.deepEqual((await repo.renewLeases(doomed.workerId, [running.id, held.id], 30)).renewed.sort(), [running.id, held.id].sort());
+
+      // The pod dies without a word: once its leases run out, another pod claims both.
+      await pool.query(`UPDATE processed_images SET lease_expires_at = now() - interval '1 second'`);
+      const claimed = await repo.claim('other-pod', 5, 30, 3);
+      assert.deepEqual(claimed.map((c) => [c.id, c.attempts]), [[running.id, 2], [held.id, 1]], 'the held one never started: this is its first attempt');
+      assert.equal(await repo.startHeld(held.id, doomed.workerId, 30), false, 'the dead pod\'s hold is gone');
+    } finally {
+      await doomed.drain(0);
+      await pool.end();
+      await database.drop();
+    }
+  });
+
+  it('is handed back on a graceful stop without counting an attempt', async () => {
+    const database = await createTestDatabase();
+    const pool = createPool(database.url, 4);
+    const repo = new ImageRepository(pool);
+    try {
+      const client = await pool.connect();
+      await migrate(client);
+      client.release();
+      const { rows } = await pool.query<{ id: number }>(
+        `INSERT INTO processed_images (batch_id, filename, status, worker_id, attempts, lease_expires_at)
+         VALUES ('00000000-0000-4000-8000-000000000003', 'held.jpg', 'pending', 'stopping', 0, now() + interval '30 seconds') RETURNING id`,
+      );
+      const id = rows[0]!.id;
+      assert.equal(await repo.release('stopping', [id]), 1);
+      const after = await pool.query('SELECT status, worker_id, attempts, lease_expires_at FROM processed_images WHERE id = $1', [id]);
+      assert.deepEqual(after.rows, [{ status: 'pending', worker_id: null, attempts: 0, lease_expires_at: null }]);
+      assert.deepEqual((await repo.claim('next', 1, 30, 3)).map((c) => c.id), [id]);
     } finally {
       await pool.end();
       await database.drop();

@@ -38,6 +38,11 @@ class FakeStore implements LeaseStore {
   async originalData(): Promise<Buffer | null> {
     return Buffer.from('bytes');
   }
+  started: number[] = [];
+  async startHeld(id: number): Promise<boolean> {
+    this.started.push(id);
+    return true;
+  }
   async renewLeases(_w: string, ids: number[]) {
     return { renewed: ids, lost: [] };
   }
@@ -65,24 +70,35 @@ class FakeStore implements LeaseStore {
 
 /** A pool whose resizes finish when the test says so. */
 class FakePool implements ResizeRunner {
-  readonly started: { finish: (r: ResizeTaskResult) => void }[] = [];
+  readonly started: { bytes: Uint8Array; finish: (r: ResizeTaskResult) => void }[] = [];
   constructor(readonly size: number) {}
-  resize(): Promise<ResizeTaskResult> {
-    return new Promise((resolve) => this.started.push({ finish: resolve }));
+  resize(bytes: Uint8Array): Promise<ResizeTaskResult> {
+    return new Promise((resolve) => this.started.push({ bytes, finish: resolve }));
   }
   finishAll(result: ResizeTaskResult = { ok: true, data: new ArrayBuffer(4), width: 8, height: 6, inputWidth: 16, inputHeight: 12, format: 'jpeg', outputFormat: 'jpeg', workMs: 1 }): void {
     for (const s of this.started.splice(0)) s.finish(result);
   }
 }
 
-function dispatcher(store: FakeStore, pool: FakePool, overrides: { decodeBudgetBytes?: number } = {}): Dispatcher {
+function dispatcher(store: FakeStore, pool: FakePool, overrides: { decodeBudgetBytes?: number; handOffBytes?: number } = {}): Dispatcher {
   return new Dispatcher(
     store,
     pool,
-    { podName: 'unit', leaseSeconds: 30, maxAttempts: 3, pollMs: 60_000, rules: DEFAULT_RULES, decodeBudgetBytes: overrides.decodeBudgetBytes ?? 1e9, imageTimeoutMs: 1000 },
+    {
+      podName: 'unit',
+      leaseSeconds: 30,
+      maxAttempts: 3,
+      pollMs: 60_000,
+      rules: DEFAULT_RULES,
+      decodeBudgetBytes: overrides.decodeBudgetBytes ?? 1e9,
+      imageTimeoutMs: 1000,
+      handOffBytes: overrides.handOffBytes ?? 0,
+    },
     logger,
   );
 }
+
+const stored = (id: number, committed = Promise.resolve(true)) => Promise.resolve({ id, committed });
 
 describe('dispatcher (unit, with fakes)', () => {
   it('claims exactly its free threads, and what a local reservation leaves', async () => {
@@ -157,6 +173,78 @@ describe('dispatcher (unit, with fakes)', () => {
     await settle();
     assert.deepEqual(store.retried, [{ id: 31, code: 'TIMEOUT' }]);
     await d.drain(0);
+  });
+
+  it('hands an upload\'s image to the next free thread when all are busy, before any claim', async () => {
+    const store = new FakeStore();
+    store.pending = [50, 51];
+    const pool = new FakePool(2);
+    const d = dispatcher(store, pool, { handOffBytes: 100 });
+    d.reserveLocal(1)!.start(Buffer.alloc(1), 100, DEFAULT_OUTPUT_OPTIONS, stored(1));
+    d.reserveLocal(1)!.start(Buffer.alloc(1), 100, DEFAULT_OUTPUT_OPTIONS, stored(2));
+    const handOff = d.reserveLocal(10);
+    assert.ok(handOff, 'taken although both threads are busy');
+    assert.equal(handOff.handedOver, true, 'stored pending, held for this pod');
+    handOff.start(Buffer.alloc(10), 100, DEFAULT_OUTPUT_OPTIONS, stored(3));
+    d.kick();
+    await settle();
+    assert.equal(pool.started.length, 2, 'it waits for a thread');
+    assert.equal(d.waitingForThread, 1);
+    assert.deepEqual(store.claims, [], 'nothing claimed while an image waits');
+    pool.finishAll();
+    await settle();
+    assert.equal(pool.started[0]?.bytes.length, 10, 'the first thread freed went to the handed-over image');
+    assert.deepEqual(store.claims, [1], 'the other freed thread claims from the table');
+    assert.equal(d.waitingForThread, 0);
+    pool.finishAll();
+    await settle();
+    assert.deepEqual(store.completed.sort(), [1, 2, 3, 50]);
+    assert.deepEqual(store.started, [3], 'only the handed-over image is marked started, when its thread takes it');
+    await d.drain(0);
+  });
+
+  it('takes an upload\'s image while a claim is in flight, instead of sending it to the table', async () => {
+    let open!: () => void;
+    const gate = new Promise<void>((r) => (open = r));
+    const store = new (class extends FakeStore {
+      override async claim(w: string, limit: number): Promise<ClaimedImage[]> {
+        await gate;
+        return super.claim(w, limit);
+      }
+    })();
+    const pool = new FakePool(2);
+    const d = dispatcher(store, pool, { handOffBytes: 100 });
+    d.kick();
+    await settle();
+    const local = d.reserveLocal(10);
+    assert.ok(local, 'the idle pod takes it although the claim holds both threads');
+    local.start(Buffer.alloc(10), 100, DEFAULT_OUTPUT_OPTIONS, stored(80));
+    open();
+    await settle();
+    assert.equal(pool.started.length, 1, 'the claim found nothing, so the image ran at once');
+    pool.finishAll();
+    await settle();
+    assert.deepEqual(store.completed, [80]);
+    await d.drain(0);
+  });
+
+  it('bounds the hand-off to a thread\'s worth of images and its bytes, and a drain hands waiting ones back unstarted', async () => {
+    const store = new FakeStore();
+    const pool = new FakePool(1);
+    const d = dispatcher(store, pool, { handOffBytes: 25 });
+    d.reserveLocal(1)!.start(Buffer.alloc(1), 100, DEFAULT_OUTPUT_OPTIONS, stored(60));
+    assert.equal(d.reserveLocal(30), undefined, 'more bytes than the hand-off may hold');
+    d.reserveLocal(10)!.start(Buffer.alloc(10), 100, DEFAULT_OUTPUT_OPTIONS, stored(61));
+    assert.equal(d.reserveLocal(5), undefined, 'one thread: one image may wait');
+    const other = dispatcher(new FakeStore(), new FakePool(1));
+    other.reserveLocal(1)!.start(Buffer.alloc(1), 100, DEFAULT_OUTPUT_OPTIONS, stored(70));
+    assert.equal(other.reserveLocal(1), undefined, 'HANDOFF_MEMORY_MB=0: nothing waits');
+    await settle();
+    const outcome = await d.drain(0);
+    assert.equal(pool.started.length, 1, 'the waiting image never started');
+    assert.deepEqual(store.releasedIds.sort(), [60, 61], 'both handed back for another pod');
+    assert.deepEqual(outcome, { finished: 0, released: 2 });
+    await other.drain(0);
   });
 
   it('drains: claims nothing more, hands back what did not finish in the grace', async () => {
