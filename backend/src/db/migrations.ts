@@ -185,6 +185,42 @@ CREATE TRIGGER processed_images_notify_truncated
   FOR EACH STATEMENT EXECUTE FUNCTION imgfleet_notify_deleted();
 `,
   },
+  {
+    version: 6,
+    name: 'an image handed over to a pod does not wake the others',
+    sql: `
+-- A pending row that is held (worker_id set: an upload handed it to its
+-- pod's next free thread) is no work for the other pods until the hold
+-- expires, which their poll finds as it finds expired leases; waking every
+-- pod for it cost each a claim that could find nothing.
+CREATE OR REPLACE FUNCTION imgfleet_notify_status() RETURNS trigger AS $fn$
+BEGIN
+  IF TG_OP = 'INSERT' OR NEW.status IS DISTINCT FROM OLD.status THEN
+    PERFORM pg_notify('${STATUS_CHANNEL}', json_build_object(
+      'id', NEW.id,
+      'batchId', NEW.batch_id,
+      'filename', left(NEW.filename, 300),
+      'status', NEW.status,
+      'error', left(NEW.error, 1000),
+      'errorCode', NEW.error_code,
+      'width', NEW.width,
+      'height', NEW.height,
+      'workerId', NEW.worker_id,
+      'processingMs', NEW.processing_ms,
+      'processedAt', NEW.processed_at,
+      'at', clock_timestamp()
+    )::text);
+  END IF;
+  -- New work: a pending row nobody holds, newly so (inserted, back from another status, or a hold handed back).
+  IF NEW.status = 'pending' AND NEW.worker_id IS NULL
+     AND (TG_OP = 'INSERT' OR OLD.status IS DISTINCT FROM 'pending' OR OLD.worker_id IS NOT NULL) THEN
+    PERFORM pg_notify('${WORK_CHANNEL}', '');
+  END IF;
+  RETURN NULL;
+END
+$fn$ LANGUAGE plpgsql;
+`,
+  },
 ];
 
 export async function migrate(client: pg.ClientBase): Promise<number[]> {

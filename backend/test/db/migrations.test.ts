@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { migrate, MIGRATIONS } from '../../src/db/migrations.js';
+import { migrate, MIGRATIONS, WORK_CHANNEL } from '../../src/db/migrations.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { startTestBackend, upload, waitFor, getJson } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
@@ -31,6 +31,36 @@ describe('migrations', () => {
       assert.deepEqual(await migrate(clients[1]!), [], 'a restart applies nothing');
     } finally {
       await Promise.all(clients.map((c) => c.end()));
+    }
+  });
+
+  it('wake the pods for pending work nobody holds, and never for an image handed over to a pod', async () => {
+    const listener = new pg.Client({ connectionString: db.url });
+    const c = new pg.Client({ connectionString: db.url });
+    await Promise.all([listener.connect(), c.connect()]);
+    const wakes: string[] = [];
+    listener.on('notification', (n) => {
+      if (n.channel === WORK_CHANNEL) wakes.push(n.channel);
+    });
+    const wakesAfter = async (sql: string, params: unknown[] = []) => {
+      const before = wakes.length;
+      await c.query(sql, params);
+      // A round trip on the listening connection: notifications sent before it have arrived.
+      await listener.query('SELECT 1');
+      return wakes.length - before;
+    };
+    try {
+      await listener.query(`LISTEN ${WORK_CHANNEL}`);
+      const insert = `INSERT INTO processed_images (batch_id, filename, status, worker_id, lease_expires_at)
+                      VALUES ('00000000-0000-4000-8000-00000000000a', $1, 'pending', $2, CASE WHEN $2::text IS NULL THEN NULL ELSE now() + interval '30 seconds' END) RETURNING id`;
+      assert.equal(await wakesAfter(insert, ['free.jpg', null]), 1, 'plain pending work wakes them');
+      assert.equal(await wakesAfter(insert, ['held.jpg', 'pod-a/1/x']), 0, 'a held image does not');
+      const held = (await c.query<{ id: number }>(`SELECT id FROM processed_images WHERE filename = 'held.jpg'`)).rows[0]!.id;
+      assert.equal(await wakesAfter(`UPDATE processed_images SET status = 'pending', worker_id = NULL, lease_expires_at = NULL WHERE id = $1`, [held]), 1, 'its hold handed back does');
+      assert.equal(await wakesAfter(`UPDATE processed_images SET status = 'processing', worker_id = 'pod-b/1/y' WHERE id = $1`, [held]), 0);
+    } finally {
+      await c.query(`DELETE FROM processed_images WHERE batch_id = '00000000-0000-4000-8000-00000000000a'`);
+      await Promise.all([listener.end(), c.end()]);
     }
   });
 
