@@ -61,7 +61,11 @@ export interface LeaseStore {
 /** What the dispatcher needs of the worker pool (a fake in unit tests). */
 export interface ResizeRunner {
   readonly size: number;
-  resize(bytes: Uint8Array, rules: ResizeRules, run: { timeLimitMs?: number; decodeBytes?: number; options?: OutputOptions }): Promise<ResizeTaskResult>;
+  resize(
+    bytes: Uint8Array,
+    rules: ResizeRules,
+    run: { timeLimitMs?: number; decodeBytes?: number; options?: OutputOptions; onAbandoned?: (exited: Promise<void>) => void },
+  ): Promise<ResizeTaskResult>;
 }
 
 /** What the pipeline reports about each finished image (metrics hook). */
@@ -393,14 +397,20 @@ export class Dispatcher {
   private async resizeWithinBudget(job: Job, bytes: Buffer): Promise<ResizeTaskResult> {
     if (job.decodeBytes > this.decodeBudget.capacity) return tooMuchMemory(job.decodeBytes, this.decodeBudget.capacity);
     const release = await this.decodeBudget.acquire(job.decodeBytes);
+    // A stopped thread's libvips may still hold the decode's memory: its share of the budget stays taken until the thread is gone.
+    let stillHeld: Promise<void> | undefined;
     try {
       return await this.pool.resize(bytes, this.options.rules, {
         timeLimitMs: this.options.imageTimeoutMs,
         decodeBytes: job.decodeBytes,
         ...(job.options ? { options: job.options } : {}),
+        onAbandoned: (exited) => {
+          stillHeld = exited;
+        },
       });
     } finally {
-      release();
+      if (stillHeld) void stillHeld.then(release);
+      else release();
     }
   }
 

@@ -11,6 +11,7 @@
  * Either way the caller gets a TIMEOUT result, never an exception.
  */
 import { performance } from 'node:perf_hooks';
+import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { OutputOptions } from '../contract/output-options.js';
 import { DEFAULT_TIME_LIMIT, processingTimeLimitMs, type ResizeRules, type TimeLimitSettings } from '../imaging/index.js';
@@ -33,6 +34,23 @@ export interface ResizeRun {
   timeLimitMs?: number;
   /** The caller's own cancel: an aborted run ends with code ABORTED. */
   signal?: AbortSignal;
+  /**
+   * Called when the pool stopped the thread that was working on this image
+   * (TIMEOUT, ABORTED). Stopping a thread stops its JavaScript, not libvips:
+   * an interlaced PNG's decode went on for 6–9 s after, holding its memory.
+   * `exited` resolves once that thread is really gone, so a memory budget
+   * can be held until then.
+   */
+  onAbandoned?: (exited: Promise<void>) => void;
+}
+
+/** Longest a stopped thread's memory is waited for; past it, it is counted free. */
+const ABANDONED_WAIT_MS = 60_000;
+
+function exitOf(worker: Worker): Promise<void> {
+  // threadId is -1 once the thread has exited.
+  if (worker.threadId === -1) return Promise.resolve();
+  return new Promise((resolve) => worker.once('exit', () => resolve()));
 }
 
 /** The worst-case decode the rules admit: maxPixels of 16-bit RGBA. */
@@ -115,10 +133,12 @@ export class ResizePool {
     const timer = limitMs === undefined ? undefined : setTimeout(() => stop.abort('TIMEOUT'), limitMs + this.abortGraceMs);
     const onCancel = () => stop.abort('ABORTED');
     run.signal?.addEventListener('abort', onCancel, { once: true });
+    const threads = this.piscina.threads;
     try {
       return (await this.piscina.run(task, { transferList: [buffer], signal: stop.signal })) as ResizeTaskResult;
     } catch (err) {
       const workMs = performance.now() - started;
+      if (stop.signal.aborted) run.onAbandoned?.(this.stoppedThreadsExit(threads));
       if (stop.signal.reason === 'TIMEOUT') {
         return { ok: false, code: 'TIMEOUT', error: `processing took longer than the limit of ${((limitMs ?? 0) / 1000).toFixed(1)} s; its worker thread was stopped`, workMs };
       }
@@ -129,6 +149,22 @@ export class ResizePool {
       clearTimeout(timer);
       run.signal?.removeEventListener('abort', onCancel);
     }
+  }
+
+  /**
+   * piscina drops a stopped thread from its list at once (and starts a fresh
+   * one): the threads that were there before the run and are gone now include
+   * it. Waiting for all of them can only wait longer, never less.
+   */
+  private stoppedThreadsExit(before: readonly Worker[]): Promise<void> {
+    const now = new Set(this.piscina.threads);
+    const exits = Promise.all(before.filter((w) => !now.has(w)).map(exitOf)).then(() => undefined);
+    let timer: NodeJS.Timeout | undefined;
+    const cap = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ABANDONED_WAIT_MS);
+      timer.unref();
+    });
+    return Promise.race([exits, cap]).finally(() => clearTimeout(timer));
   }
 
   async close(): Promise<void> {

@@ -247,6 +247,33 @@ describe('dispatcher (unit, with fakes)', () => {
     await other.drain(0);
   });
 
+  it('keeps a stopped thread\'s share of the decode budget until that thread is really gone', async () => {
+    const store = new FakeStore();
+    store.pending = [90, 91];
+    let threadGone!: () => void;
+    const pool = new (class extends FakePool {
+      override resize(bytes: Uint8Array, _rules?: unknown, run?: { onAbandoned?: (exited: Promise<void>) => void }): Promise<ResizeTaskResult> {
+        if (this.started.length === 0 && store.retried.length === 0) run?.onAbandoned?.(new Promise((r) => (threadGone = r)));
+        return super.resize(bytes);
+      }
+    })(2);
+    const d = dispatcher(store, pool, { decodeBudgetBytes: 1500 });
+    d.kick();
+    await settle();
+    assert.equal(pool.started.length, 1, '1000 + 1000 bytes of decode do not fit a 1500-byte budget');
+    pool.started.shift()!.finish({ ok: false, code: 'TIMEOUT', error: 'too slow; its worker thread was stopped', workMs: 1000 });
+    await settle();
+    assert.deepEqual(store.retried, [{ id: 90, code: 'TIMEOUT' }]);
+    assert.equal(pool.started.length, 0, 'the stopped thread may still hold its memory: the next image waits');
+    threadGone();
+    await settle();
+    assert.equal(pool.started.length, 1, 'once it is gone, the next image starts');
+    pool.finishAll();
+    await settle();
+    assert.deepEqual(store.completed, [91]);
+    await d.drain(0);
+  });
+
   it('drains: claims nothing more, hands back what did not finish in the grace', async () => {
     const store = new FakeStore();
     store.pending = [40, 41];

@@ -59,10 +59,15 @@ describe('resize pool', () => {
 
   it('stops a worker libvips cannot interrupt (an interlaced PNG loads whole) and replaces it', async () => {
     // libvips checks its timeout only between regions; the pool's abort answers anyway.
-    const result = await pool.resize(await interlaced16BitRgbaPng(), DEFAULT_RULES, { timeLimitMs: 300 });
+    let exited: Promise<void> | undefined;
+    const result = await pool.resize(await interlaced16BitRgbaPng(), DEFAULT_RULES, { timeLimitMs: 300, onAbandoned: (p) => (exited = p) });
     assert.equal(!result.ok && result.code, 'TIMEOUT', JSON.stringify(result));
     assert.match(!result.ok ? result.error : '', /worker thread was stopped|longer than the limit/);
     await completesNormally('on the fresh thread');
+    // The stopped thread's libvips may still be decoding; the caller learns when it is really gone.
+    assert.ok(exited, 'told that a thread was stopped mid-image');
+    await exited;
+    assert.equal(pool.busy, 0);
   });
 
   it('ends a run its caller cancels with ABORTED', async () => {
