@@ -112,6 +112,19 @@ export const statusEventSchema = z
   .meta({ id: 'StatusEvent' });
 export type StatusEvent = z.infer<typeof statusEventSchema>;
 
+/**
+ * Pushed on GET /api/v1/events as `event: deleted` when an image's row is
+ * gone (a batch delete, the retention policy, TRUNCATE), to every stream:
+ * the notification names the id only, and a client ignores ids it does not hold.
+ */
+export const deletedEventSchema = z
+  .object({
+    id: z.int().nullable().describe('null: every image was deleted at once (TRUNCATE)'),
+    at: isoTime.describe('when this pod heard of it'),
+  })
+  .meta({ id: 'DeletedEvent' });
+export type DeletedEvent = z.infer<typeof deletedEventSchema>;
+
 /** GET /api/v1/stats and GET /dashboard (the earlier dashboard's figures and more). */
 export const statsSchema = z
   .object({

@@ -47,7 +47,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'get', path: '/batches/:batchId/zip', summary: "The batch's results as one streamed ZIP (?ids=1,2 for some), named by its template", responses: { 200: 'application/zip', 404: apiErrorSchema } },
   { method: 'get', path: '/config', summary: 'Output option defaults and limits, so previews match the cluster', responses: { 200: serverConfigSchema } },
   { method: 'get', path: '/stats', summary: 'Statistics (the earlier dashboard figures)', responses: { 200: statsSchema } },
-  { method: 'get', path: '/events', summary: 'Status changes of every image from every pod (Server-Sent Events; ?batchId= for one batch)', responses: { 200: 'text/event-stream' } },
+  { method: 'get', path: '/events', summary: 'Status changes of every image from every pod (Server-Sent Events `status`: StatusEvent; ?batchId= for one batch), and deletions (`deleted`: DeletedEvent, every batch)', responses: { 200: 'text/event-stream' } },
   { method: 'get', path: '/metrics', summary: 'Cluster metrics: live pods and their history over ?span= seconds', responses: { 200: 'application/json' } },
   { method: 'get', path: '/metrics/stream', summary: 'Cluster metrics as Server-Sent Events (first event: history)', responses: { 200: 'text/event-stream' } },
 ];

@@ -1,8 +1,8 @@
 /** GET /api/v1/events: status changes reach clients live, from whichever process made them. */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { StatusEvent, UploadResponse } from '../../src/contract/api.js';
-import { openEventStream, startTestBackend, upload, type TestBackend } from '../support/backend.js';
+import { deletedEventSchema, type StatusEvent, type UploadResponse } from '../../src/contract/api.js';
+import { openEventStream, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
 
 describe('status events (SSE)', () => {
@@ -64,6 +64,22 @@ describe('status events (SSE)', () => {
       assert.ok(!names.has('other-batch.jpg'));
     } finally {
       stream.close();
+    }
+  });
+
+  it('tells clients of every pod which images were deleted, whatever batch they watch', async () => {
+    const { batchId, images } = (await (await upload(a.url, [{ name: 'doomed.jpg', data: await makeImage({ width: 400, height: 300, seed: 8 }) }])).json()) as UploadResponse;
+    const id = images[0]!.id;
+    await waitFor(async () => ((await (await fetch(`${a.url}/api/v1/images/${id}`)).json()) as { status: string }).status === 'completed');
+    const watching = await openEventStream(`${b.url}/api/v1/events?batchId=${batchId}`);
+    try {
+      await watching.next((e) => e.event === 'hello');
+      assert.equal((await fetch(`${a.url}/api/v1/batches/${batchId}`, { method: 'DELETE' })).status, 200);
+      const deleted = deletedEventSchema.parse(JSON.parse((await watching.next((e) => e.event === 'deleted')).data));
+      assert.equal(deleted.id, id);
+      assert.ok(Date.parse(deleted.at) > 0);
+    } finally {
+      watching.close();
     }
   });
 });

@@ -38,6 +38,7 @@ export const EVENT_CHANNELS = [
   'resize:progress',
   'download:progress',
   'events:status',
+  'events:deleted',
   'events:connection',
   'metrics:update',
   'metrics:connection',

@@ -20,6 +20,7 @@ import type {
   Settings,
   Stats,
   StatusEvent,
+  DeletedEvent,
   UploadOutcome,
   UploadProgress,
   UploadSummary,
@@ -139,6 +140,7 @@ export interface EventPayloads {
   'resize:progress': WriteOutcome;
   'download:progress': WriteOutcome;
   'events:status': StatusEvent;
+  'events:deleted': DeletedEvent;
   'events:connection': ConnectionState;
   'metrics:update': MetricsUpdate;
   'metrics:connection': ConnectionState;

@@ -2,10 +2,10 @@
  * Plain data that crosses the IPC boundary (and the browser adapter's
  * boundary): structured-clone safe, no classes, no functions.
  */
-import type { Stats, UploadFileResult, ImageSummary, StatusEvent } from '@imgfleet/backend/contract';
+import type { DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent } from '@imgfleet/backend/contract';
 import type { OutputFormat, OutputOptions } from '@imgfleet/backend/contract/output-options';
 
-export type { Stats, UploadFileResult, ImageSummary, StatusEvent, OutputFormat, OutputOptions };
+export type { DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent, OutputFormat, OutputOptions };
 
 /** A server's GET /api/v1/config, or the built-in one when offline or the server is older. */
 export interface ServerConfig {

@@ -90,6 +90,20 @@ describe('batch store', () => {
     assert.equal(store.inFlight(), 0);
   });
 
+  it('sends photos deleted on the server back to the queue, one by id or all at once', () => {
+    const store = storeWith(['a', 'b', 'c']);
+    store.uploadResult({ key: 'a', ok: true, batchId: BATCH, result: { id: 11, filename: 'a.jpg', status: 'pending' } });
+    store.uploadResult({ key: 'b', ok: true, batchId: BATCH, result: { id: 12, filename: 'b.jpg', status: 'pending' } });
+    store.applyStatus(event(11, 'completed', '2026-01-01T00:00:03.000Z', { width: 800, height: 600 }));
+    assert.deepEqual(store.forgetDeleted(99), [], 'an id this window never held');
+    assert.deepEqual(store.forgetDeleted(11), ['a']);
+    const a = store.get('a')!;
+    assert.deepEqual([a.id, a.status, a.result, a.note?.text], [null, 'queued', null, 'Deleted on the server: Upload sends it again']);
+    assert.equal(store.applyStatus(event(11, 'completed', '2026-01-01T00:00:04.000Z')), null, 'the deleted id no longer reaches the card');
+    assert.deepEqual(store.forgetDeleted('*'), ['b'], 'TRUNCATE: every uploaded card');
+    assert.deepEqual(store.uploadable().map((c) => c.key), ['a', 'b', 'c']);
+  });
+
   it('clears into a new batch id', () => {
     const store = storeWith(['a']);
     const before = store.batchId;

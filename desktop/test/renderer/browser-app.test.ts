@@ -86,6 +86,15 @@ describe('web UI served by the backend, in a plain browser', () => {
     assert.match((await cardStates(page))[0]?.note ?? '', /Saved web-a_800x600\.jpg/);
   });
 
+  it('puts a photo deleted on the server back in the queue (the browser\'s EventSource hears it too)', async () => {
+    const first = (await cardStates(page))[0]!;
+    const res = await fetch(`${backend.url}/api/v1/images/${first.id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${TOKEN}` } });
+    assert.equal(res.status, 204);
+    const cards = await waitForCards(page, (cs) => cs[0]?.status === 'queued');
+    assert.equal(cards[0]?.id, null);
+    assert.match(cards[0]?.note ?? '', /Deleted on the server/);
+  });
+
   it('opens the metrics page, which charts the backend\'s stream', async () => {
     const popup = page.waitForEvent('popup');
     await page.click('#open-metrics');

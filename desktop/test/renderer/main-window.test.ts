@@ -168,6 +168,22 @@ describe('main window with the real backend', () => {
     assert.equal(cards.find((c) => c.name === 'broken.jpg')?.id, null, 'Retry failed leaves out what the local check refused');
   });
 
+  it('sends a photo deleted on the server back to the queue, and uploads it again', async () => {
+    const beach = (await cardStates(page)).find((c) => c.name === 'beach.jpg')!;
+    assert.equal(beach.status, 'completed');
+    assert.equal((await fetch(`${backend.url}/api/v1/images/${beach.id}`, { method: 'DELETE' })).status, 204);
+    const cards = await waitForCards(page, (cs) => cs.find((c) => c.name === 'beach.jpg')?.status === 'queued');
+    const requeued = cards.find((c) => c.name === 'beach.jpg')!;
+    assert.equal(requeued.id, null);
+    assert.match(requeued.note ?? '', /Deleted on the server: Upload sends it again/);
+    assert.match((await page.textContent('#notice')) ?? '', /A photo was deleted on the server/);
+    assert.ok(cards.filter((c) => c.name !== 'beach.jpg' && c.id !== null).every((c) => c.status !== 'queued'), 'the others are untouched');
+    await page.keyboard.press('Control+u');
+    const again = await waitForCards(page, (cs) => cs.find((c) => c.name === 'beach.jpg')?.status === 'completed', 60_000);
+    const stored = again.find((c) => c.name === 'beach.jpg')!;
+    assert.ok(stored.id !== null && stored.id !== beach.id, 'stored again, as a new image');
+  });
+
   it('removes a card, clears into a new batch, and raised no page errors', async () => {
     const before = await cardStates(page);
     await page.click(`#cards li.card:first-child button[data-action="remove"]`);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import { DEFAULT_RULES } from '@imgfleet/backend/imaging';
-import type { StatusEvent } from '@imgfleet/backend/contract';
+import type { DeletedEvent, StatusEvent } from '@imgfleet/backend/contract';
 import { ApiClient } from '../../src/main/services/api-client.js';
 import { AppError } from '../../src/main/services/app-error.js';
 import { downloadImages } from '../../src/main/services/downloader.js';
@@ -195,11 +195,13 @@ describe('services against the real backend', () => {
     const viaProxy = new ApiClient({ baseUrl: proxy.url });
     const batchId = crypto.randomUUID();
     const events: StatusEvent[] = [];
+    const deletions: DeletedEvent[] = [];
     const states: ConnectionState['state'][] = [];
     const stream = createEventsClient({
       client: () => viaProxy,
       batchId,
       onStatus: (e) => events.push(e),
+      onDeleted: (e) => deletions.push(e),
       onState: (s) => states.push(s.state),
       minDelayMs: 50,
       maxDelayMs: 200,
@@ -223,6 +225,9 @@ describe('services against the real backend', () => {
       const again = await upload.upload(batchId, [{ key: 'again', path: files[3]! }]);
       const againId = again.outcomes[0]!.ok ? again.outcomes[0]!.result.id : -1;
       await until(() => events.some((e) => e.id === againId && e.status === 'completed') || undefined, 30_000, 'events after reconnecting');
+      // And deletions on the server, by id.
+      await client.remove(againId);
+      await until(() => deletions.some((d) => d.id === againId) || undefined, 10_000, 'the deletion');
     } finally {
       stream.stop();
       await proxy.close();
@@ -259,7 +264,7 @@ describe('services against the real backend', () => {
       const authed = new ApiClient({ baseUrl: secured.url, token: 'desktop-secret' });
       assert.equal((await authed.stats()).pod, 'secured');
       const states: ConnectionState[] = [];
-      const stream = createEventsClient({ client: () => authed, batchId: crypto.randomUUID(), onStatus: () => undefined, onState: (s) => states.push(s) });
+      const stream = createEventsClient({ client: () => authed, batchId: crypto.randomUUID(), onStatus: () => undefined, onDeleted: () => undefined, onState: (s) => states.push(s) });
       stream.start();
       await until(() => stream.state.state === 'open' || undefined, 10_000, 'an authorised stream');
       stream.stop();
@@ -267,6 +272,7 @@ describe('services against the real backend', () => {
         client: () => new ApiClient({ baseUrl: secured.url, token: 'wrong' }),
         batchId: crypto.randomUUID(),
         onStatus: () => undefined,
+        onDeleted: () => undefined,
         onState: (s) => states.push(s),
       });
       refused.start();

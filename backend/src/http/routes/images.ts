@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { ZipArchive } from 'archiver';
 import { Router, type Response } from 'express';
 import { originalDroppedAt } from '../../retention/store.js';
-import { imageListQuerySchema, type ImageSummary, type StatusEvent } from '../../contract/api.js';
+import { imageListQuerySchema, type DeletedEvent, type ImageSummary, type StatusEvent } from '../../contract/api.js';
 import { collectStats, type AppContext } from '../context.js';
 import { HttpError, parseBatchId, parseId, parseQuery } from '../errors.js';
 import { resultContentType, resultFilename, ZipNames } from '../result-names.js';
@@ -154,8 +154,16 @@ export function imagesRouter(ctx: AppContext): Router {
     const listener = (event: StatusEvent) => {
       if (!batchId || event.batchId === batchId) stream.send('status', event, String(event.id));
     };
+    const onDeleted = (id: number | '*') => {
+      const event: DeletedEvent = { id: id === '*' ? null : id, at: new Date().toISOString() };
+      stream.send('deleted', event);
+    };
     ctx.notifications.on('status', listener);
-    stream.onClose(() => ctx.notifications.off('status', listener));
+    ctx.notifications.on('deleted', onDeleted);
+    stream.onClose(() => {
+      ctx.notifications.off('status', listener);
+      ctx.notifications.off('deleted', onDeleted);
+    });
   });
 
   return r;

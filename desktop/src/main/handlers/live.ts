@@ -22,6 +22,7 @@ export function liveHandlers(ctx: MainContext): LiveHandlers {
         client: ctx.client,
         batchId,
         onStatus: (event) => ctx.send(sender, 'events:status', event),
+        onDeleted: (event) => ctx.send(sender, 'events:deleted', event),
         onState: (connection) => ctx.send(sender, 'events:connection', connection),
         ...ctx.deps.reconnect,
       });

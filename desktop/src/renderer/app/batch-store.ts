@@ -288,6 +288,40 @@ export class BatchStore {
     this.touch([key]);
   }
 
+  /**
+   * Images deleted on the server (a batch delete, the retention policy; '*':
+   * all of them): their cards go back to the queue, since the photos are
+   * still on this computer, and a new upload stores them again. Returns the
+   * keys of the cards that went back.
+   */
+  forgetDeleted(id: number | '*'): string[] {
+    const ids = id === '*' ? [...this.keyById.keys()] : [id];
+    const keys: string[] = [];
+    for (const gone of ids) {
+      this.early.delete(gone);
+      const key = this.keyById.get(gone);
+      if (key === undefined) continue;
+      this.keyById.delete(gone);
+      const card = this.cards.get(key);
+      if (!card) continue;
+      card.id = null;
+      card.status = 'queued';
+      card.progress = 0;
+      card.error = null;
+      card.errorCode = null;
+      card.result = null;
+      card.resultBytes = null;
+      card.statusAt = null;
+      card.rejectedBy = null;
+      // Its stored answer names the deleted rows: the next upload is a new request.
+      card.uploadKey = null;
+      card.note = { text: 'Deleted on the server: Upload sends it again', error: false };
+      keys.push(key);
+    }
+    if (keys.length) this.touch(keys);
+    return keys;
+  }
+
   /** A failed card whose upload never reached the backend goes back to the queue. */
   requeue(key: string): void {
     const card = this.cards.get(key);

@@ -138,7 +138,9 @@ export function savingText(originalBytes: number, resultBytes: number): string {
 
 function paint(el: CardElements, card: Card, target: { width: number; height: number } | null): void {
   el.root.dataset.status = card.status;
+  // A card loses its id when its image is deleted on the server (it goes back to the queue).
   if (card.id !== null) el.root.dataset.id = String(card.id);
+  else delete el.root.dataset.id;
 
   const preview = card.preview;
   if (preview.state === 'ready') {

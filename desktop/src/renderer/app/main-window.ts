@@ -329,14 +329,17 @@ export class MainWindow {
   private watchBatch(): void {
     this.stopEvents?.();
     const batchId = this.store.batchId;
-    this.stopEvents = this.platform.watchEvents(
-      batchId,
-      (event) => {
+    this.stopEvents = this.platform.watchEvents(batchId, {
+      onStatus: (event) => {
         const key = this.store.applyStatus(event);
         const card = key === null ? undefined : this.store.get(key);
         if (card?.status === 'completed' && card.resultBytes === null) this.readResultBytesSoon();
       },
-      (state) => {
+      onDeleted: (event) => {
+        const requeued = this.store.forgetDeleted(event.id ?? '*');
+        if (requeued.length) this.notice(`${requeued.length === 1 ? 'A photo was' : `${requeued.length} photos were`} deleted on the server: back in the queue, Upload sends them again`);
+      },
+      onConnection: (state) => {
         const wasOpen = this.connection.state === 'open';
         this.setConnection(state);
         // Events may have been missed while disconnected: re-read the batch.
@@ -344,7 +347,7 @@ export class MainWindow {
         // A (re)connection may be to another server: its limits apply from now on.
         if (state.state === 'open' && !wasOpen) void this.readServerConfig();
       },
-    );
+    });
   }
 
   private async resync(): Promise<void> {

@@ -92,10 +92,10 @@ function createBrowserLive(origin: string, settings: BrowserSettings, http: Brow
   const liveStream = (path: string, events: Record<string, (data: unknown) => void>, onConnection: (c: LiveConnection) => void): (() => void) =>
     openLiveStream({ origin, path, token: () => settings.stored().apiToken, events, onConnection });
   return {
-    watchEvents(batchId, onStatus, onConnection) {
+    watchEvents(batchId, { onStatus, onDeleted, onConnection }) {
       return liveStream(
         `/api/v1/events?batchId=${encodeURIComponent(batchId)}`,
-        { status: (data) => onStatus(data as Parameters<typeof onStatus>[0]) },
+        { status: (data) => onStatus(data as Parameters<typeof onStatus>[0]), deleted: (data) => onDeleted(data as Parameters<typeof onDeleted>[0]) },
         onConnection,
       );
     },

@@ -163,12 +163,14 @@ function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downlo
 
 function electronLive({ call, on }: Ipc): Pick<Platform, 'watchEvents' | 'watchMetrics'> {
   return {
-    watchEvents(batchId, onStatus, onConnection) {
+    watchEvents(batchId, { onStatus, onDeleted, onConnection }) {
       const offStatus = on('events:status', (e) => e.batchId === batchId && onStatus(e));
+      const offDeleted = on('events:deleted', onDeleted);
       const offConnection = on('events:connection', (c) => onConnection(withCode(c)));
       call('events:watch', { batchId }).catch((err: unknown) => onConnection({ state: 'offline', url: '', error: errorMessage(err) }));
       return () => {
         offStatus();
+        offDeleted();
         offConnection();
       };
     },

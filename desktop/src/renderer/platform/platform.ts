@@ -8,6 +8,7 @@
 import type {
   BackendCheck,
   ConnectionState,
+  DeletedEvent,
   ImageSummary,
   MenuCommand,
   MetricsOverview,
@@ -55,6 +56,13 @@ export interface AddedFiles {
  */
 export type LiveConnection = ConnectionState & { code?: 'UNAUTHORIZED' };
 
+/** What a batch's live stream reports; see Platform.watchEvents. */
+export interface BatchEventHandlers {
+  onStatus: (e: StatusEvent) => void;
+  onDeleted: (e: DeletedEvent) => void;
+  onConnection: (c: LiveConnection) => void;
+}
+
 export interface Capabilities {
   /** Resize on this machine with the backend's own function (needs Node and sharp). */
   localResize: boolean;
@@ -101,8 +109,12 @@ export interface Platform {
   chooseFolder(): Promise<string | null>;
   openFolder(): Promise<void>;
 
-  /** Live status changes of a batch; returns a function that stops watching. */
-  watchEvents(batchId: string, onStatus: (e: StatusEvent) => void, onConnection: (c: LiveConnection) => void): () => void;
+  /**
+   * Live status changes of a batch, and deletions on the server (any
+   * batch's; ids not held are for the caller to ignore); returns a function
+   * that stops watching.
+   */
+  watchEvents(batchId: string, handlers: BatchEventHandlers): () => void;
   watchMetrics(onUpdate: (u: MetricsUpdate) => void, onConnection: (c: LiveConnection) => void): Promise<{ overview: MetricsOverview; stop(): void }>;
   stats(): Promise<Stats>;
   checkBackend(): Promise<BackendCheck>;
