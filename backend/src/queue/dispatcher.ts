@@ -131,6 +131,8 @@ export class Dispatcher {
   private handOffHeld = 0;
   private claiming = false;
   private claimAgain = false;
+  /** Images whose workers kept dying are failed on the poll's beat, not before every claim. */
+  private sweepDue = true;
   private draining = false;
   private stopped = false;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -150,7 +152,10 @@ export class Dispatcher {
   }
 
   start(): void {
-    this.pollTimer = setInterval(() => this.kick(), this.options.pollMs);
+    this.pollTimer = setInterval(() => {
+      this.sweepDue = true;
+      this.kick();
+    }, this.options.pollMs);
     // Renew well before expiry: a third of the lease leaves two chances to succeed.
     this.leaseTimer = setInterval(() => void this.renewLeases(), (this.options.leaseSeconds * 1000) / 3);
     this.kick();
@@ -224,7 +229,10 @@ export class Dispatcher {
         this.reserved += free;
         let claimed: ClaimedImage[];
         try {
-          await this.store.failExhausted(this.options.maxAttempts);
+          if (this.sweepDue) {
+            this.sweepDue = false;
+            await this.store.failExhausted(this.options.maxAttempts);
+          }
           claimed = await this.store.claim(this.workerId, free, this.options.leaseSeconds, this.options.maxAttempts);
         } finally {
           this.reserved -= free;

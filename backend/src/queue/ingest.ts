@@ -137,23 +137,25 @@ export class IngestTransaction {
 
   /** A file refused at upload is kept as `failed` with its reason, so its batch shows it. */
   async reject(r: IngestRejection): Promise<number> {
-    const { rows } = await this.client.query<{ id: number }>(
-      `INSERT INTO processed_images (batch_id, filename, content_type, status, error, error_code, processed_at, output_options, source_path)
+    const { rows } = await this.client.query<{ id: number }>({
+      name: 'imgfleet-insert-rejected',
+      text: `INSERT INTO processed_images (batch_id, filename, content_type, status, error, error_code, processed_at, output_options, source_path)
        VALUES ($1, $2, $3, 'failed', $4, $5, now(), $6, $7)
        RETURNING id`,
-      [r.batchId, r.filename, r.contentType, r.error, r.errorCode, JSON.stringify(r.options), r.sourcePath],
-    );
+      values: [r.batchId, r.filename, r.contentType, r.error, r.errorCode, JSON.stringify(r.options), r.sourcePath],
+    });
     return rows[0]!.id;
   }
 
   private async insertPending(img: IngestImage): Promise<number> {
-    const { rows } = await this.client.query<{ id: number }>(
-      `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes,
+    const { rows } = await this.client.query<{ id: number }>({
+      name: 'imgfleet-insert-pending',
+      text: `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes,
                                      output_options, source_path, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending')
        RETURNING id`,
-      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath],
-    );
+      values: [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath],
+    });
     return rows[0]!.id;
   }
 
@@ -165,14 +167,15 @@ export class IngestTransaction {
    * may have been receiving files for a while.
    */
   private async insertLeased(img: IngestImage, status: 'processing' | 'pending', workerId: string, leaseSeconds: number): Promise<number> {
-    const { rows } = await this.client.query<{ id: number }>(
-      `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes,
+    const { rows } = await this.client.query<{ id: number }>({
+      name: 'imgfleet-insert-leased',
+      text: `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes,
                                      output_options, source_path, status, worker_id, attempts, lease_expires_at, started_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $10, CASE WHEN $12 = 'processing' THEN 1 ELSE 0 END,
                clock_timestamp() + make_interval(secs => $11), CASE WHEN $12 = 'processing' THEN clock_timestamp() END)
        RETURNING id`,
-      [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath, workerId, leaseSeconds, status],
-    );
+      values: [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath, workerId, leaseSeconds, status],
+    });
     return rows[0]!.id;
   }
 
@@ -189,11 +192,12 @@ export class IngestTransaction {
       }
       if (this.claimedIds.length && this.dispatcher) {
         // The leases were taken when each file arrived; count them from the commit.
-        await this.client.query(
-          `UPDATE processed_images SET lease_expires_at = clock_timestamp() + make_interval(secs => $2)
+        await this.client.query({
+          name: 'imgfleet-refresh-leases',
+          text: `UPDATE processed_images SET lease_expires_at = clock_timestamp() + make_interval(secs => $2)
             WHERE id = ANY($1::bigint[]) AND status IN ('pending', 'processing')`,
-          [this.claimedIds, this.dispatcher.leaseSeconds],
-        );
+          values: [this.claimedIds, this.dispatcher.leaseSeconds],
+        });
       }
       await this.client.query('COMMIT');
     } catch (err) {

@@ -30,14 +30,15 @@ export class ImageRepository {
    * workers that died each time: stop retrying them.
    */
   async failExhausted(maxAttempts: number): Promise<number> {
-    const { rowCount } = await this.db.query(
-      `UPDATE processed_images
+    const { rowCount } = await this.db.query({
+      name: 'imgfleet-fail-exhausted',
+      text: `UPDATE processed_images
           SET status = 'failed', error_code = 'WORKER_CRASHED',
               error = format('worker crashed %s times while processing this image', attempts),
               processed_at = now(), worker_id = NULL, lease_expires_at = NULL
         WHERE status = 'processing' AND lease_expires_at < now() AND attempts >= $1`,
-      [maxAttempts],
-    );
+      values: [maxAttempts],
+    });
     return rowCount ?? 0;
   }
 
@@ -47,8 +48,9 @@ export class ImageRepository {
    * while that pod's hold lasts), or ones whose lease expired.
    */
   async claim(workerId: string, limit: number, leaseSeconds: number, maxAttempts: number): Promise<ClaimedImage[]> {
-    const { rows } = await this.db.query<ClaimedImage>(
-      `WITH candidates AS (
+    const { rows } = await this.db.query<ClaimedImage>({
+      name: 'imgfleet-claim',
+      text: `WITH candidates AS (
          SELECT id FROM processed_images
           WHERE (status = 'pending' AND (worker_id IS NULL OR lease_expires_at < now()))
              OR (status = 'processing' AND lease_expires_at < now() AND attempts < $4)
@@ -63,8 +65,8 @@ export class ImageRepository {
          FROM candidates c
         WHERE p.id = c.id
        RETURNING p.id, p.attempts, p.decode_bytes AS "decodeBytes", p.output_options AS options`,
-      [workerId, limit, leaseSeconds, maxAttempts],
-    );
+      values: [workerId, limit, leaseSeconds, maxAttempts],
+    });
     return rows.sort((a, b) => a.id - b.id);
   }
 
@@ -73,13 +75,14 @@ export class ImageRepository {
    * `processing` from now on. False when the hold was lost meanwhile.
    */
   async startHeld(id: number, workerId: string, leaseSeconds: number): Promise<boolean> {
-    const { rowCount } = await this.db.query(
-      `UPDATE processed_images
+    const { rowCount } = await this.db.query({
+      name: 'imgfleet-start-held',
+      text: `UPDATE processed_images
           SET status = 'processing', attempts = attempts + 1, started_at = clock_timestamp(),
               lease_expires_at = clock_timestamp() + make_interval(secs => $3)
         WHERE id = $1 AND worker_id = $2 AND status = 'pending'`,
-      [id, workerId, leaseSeconds],
-    );
+      values: [id, workerId, leaseSeconds],
+    });
     return rowCount === 1;
   }
 
@@ -97,12 +100,13 @@ export class ImageRepository {
    */
   async renewLeases(workerId: string, ids: number[], leaseSeconds: number): Promise<{ renewed: number[]; lost: number[] }> {
     if (ids.length === 0) return { renewed: [], lost: [] };
-    const { rows } = await this.db.query<{ id: number }>(
-      `UPDATE processed_images SET lease_expires_at = now() + make_interval(secs => $3)
+    const { rows } = await this.db.query<{ id: number }>({
+      name: 'imgfleet-renew-leases',
+      text: `UPDATE processed_images SET lease_expires_at = now() + make_interval(secs => $3)
         WHERE id = ANY($2::bigint[]) AND worker_id = $1 AND status IN ('pending', 'processing')
        RETURNING id`,
-      [workerId, ids, leaseSeconds],
-    );
+      values: [workerId, ids, leaseSeconds],
+    });
     const renewed = rows.map((r) => r.id);
     if (renewed.length === ids.length) return { renewed, lost: [] };
     const done = new Set(renewed);
@@ -135,24 +139,26 @@ export class ImageRepository {
 
   /** Writes the result and `completed` in one statement; false if the lease was lost. */
   async complete(id: number, workerId: string, result: { data: Buffer; width: number; height: number; processingMs: number }): Promise<boolean> {
-    const { rowCount } = await this.db.query(
-      `UPDATE processed_images
+    const { rowCount } = await this.db.query({
+      name: 'imgfleet-complete',
+      text: `UPDATE processed_images
           SET status = 'completed', processed_data = $3, width = $4, height = $5,
               processing_ms = $6, processed_at = now(), lease_expires_at = NULL
         WHERE id = $1 AND worker_id = $2 AND status = 'processing'`,
-      [id, workerId, result.data, result.width, result.height, Math.round(result.processingMs)],
-    );
+      values: [id, workerId, result.data, result.width, result.height, Math.round(result.processingMs)],
+    });
     return rowCount === 1;
   }
 
   async fail(id: number, workerId: string, error: string, errorCode: string, processingMs: number): Promise<boolean> {
-    const { rowCount } = await this.db.query(
-      `UPDATE processed_images
+    const { rowCount } = await this.db.query({
+      name: 'imgfleet-fail',
+      text: `UPDATE processed_images
           SET status = 'failed', error = $3, error_code = $4, processing_ms = $5,
               processed_at = now(), lease_expires_at = NULL
         WHERE id = $1 AND worker_id = $2 AND status = 'processing'`,
-      [id, workerId, error, errorCode, Math.round(processingMs)],
-    );
+      values: [id, workerId, error, errorCode, Math.round(processingMs)],
+    });
     return rowCount === 1;
   }
 
