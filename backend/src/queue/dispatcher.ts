@@ -364,7 +364,13 @@ export class Dispatcher {
   private async process(job: Job): Promise<void> {
     if (job.handOff && !(await this.waitForThread(job.handOff))) return;
     // A handed-over image is `processing` from now on; the status is written while it resizes.
-    const marked = job.handOff ? this.markStarted(job) : undefined;
+    // Never left rejected: the resize may fail before anything awaits it.
+    const marked = job.handOff
+      ? this.markStarted(job).catch((err: unknown) => {
+          this.logger.warn({ id: job.id, err }, 'marking a handed-over image started failed; its hold will expire and it will be retried');
+          return false;
+        })
+      : undefined;
     const started = performance.now();
     let threadHeld = true;
     const releaseThread = () => {
