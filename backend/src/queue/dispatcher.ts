@@ -111,6 +111,8 @@ interface Job {
   inHand?: Buffer;
   /** Handed over while every thread was busy: waits for the next free one. */
   handOff?: { bytes: number };
+  /** Its upload rolled back (or its insert failed): nothing to resize, if it has not started yet. */
+  abandoned?: boolean;
   stored?: Promise<StoredRow | undefined>;
   /** Until when (ms epoch) our lease is known to hold. */
   leaseUntil: number;
@@ -125,7 +127,7 @@ export class Dispatcher {
   private threadsInUse = 0;
   private reserved = 0;
   /** Handed-over images waiting for a thread, first come first served. */
-  private readonly handOffQueue: ((granted: boolean) => void)[] = [];
+  private readonly handOffQueue: { job: Job; grant: (granted: boolean) => void }[] = [];
   /** Handed-over images promised or waiting, and their bytes (bounded by canHandOff). */
   private handOffPlaces = 0;
   private handOffHeld = 0;
@@ -285,10 +287,14 @@ export class Dispatcher {
         else job.handOff = { bytes: data.length };
         // Known as soon as the insert returns (a drain must be able to hand it back); leased from the commit on.
         void stored.then((row) => {
-          if (!row) return;
+          if (!row) {
+            job.abandoned = true;
+            return;
+          }
           job.id = row.id;
           void row.committed.then((ok) => {
             if (ok) job.leaseUntil = Date.now() + this.options.leaseSeconds * 1000;
+            else job.abandoned = true;
           });
         });
         this.track(job);
@@ -319,20 +325,28 @@ export class Dispatcher {
    * waits, else the next one freed (threadFreed passes it on as is). False
    * once stopped: a drain hands the image back instead.
    */
-  private async waitForThread(handOff: { bytes: number }): Promise<boolean> {
+  private async waitForThread(job: Job, handOff: { bytes: number }): Promise<boolean> {
     this.handOffReserve(1, handOff.bytes);
     let granted = true;
     if (this.threadsInUse < this.pool.size && this.handOffQueue.length === 0) this.threadsInUse++;
-    else granted = await new Promise<boolean>((resolve) => this.handOffQueue.push(resolve));
+    else granted = await new Promise<boolean>((grant) => this.handOffQueue.push({ job, grant }));
     this.handOffReserve(-1, -handOff.bytes);
     return granted;
   }
 
-  /** A thread came free: the longest-waiting handed-over image gets it, else look for work. */
+  /**
+   * A thread came free: the longest-waiting handed-over image gets it (those
+   * whose upload rolled back meanwhile are dropped unstarted), else look for work.
+   */
   private threadFreed(): void {
-    const next = this.stopped ? undefined : this.handOffQueue.shift();
-    if (next) {
-      next(true);
+    while (!this.stopped) {
+      const next = this.handOffQueue.shift();
+      if (!next) break;
+      if (next.job.abandoned) {
+        next.grant(false);
+        continue;
+      }
+      next.grant(true);
       return;
     }
     this.threadsInUse--;
@@ -362,7 +376,7 @@ export class Dispatcher {
   }
 
   private async process(job: Job): Promise<void> {
-    if (job.handOff && !(await this.waitForThread(job.handOff))) return;
+    if (job.handOff && !(await this.waitForThread(job, job.handOff))) return;
     // A handed-over image is `processing` from now on; the status is written while it resizes.
     // Never left rejected: the resize may fail before anything awaits it.
     const marked = job.handOff
@@ -491,7 +505,7 @@ export class Dispatcher {
     clearTimeout(timer);
     this.stopped = true;
     // Handed-over images still waiting never start: they are handed back below with the rest.
-    for (const waiting of this.handOffQueue.splice(0)) waiting(false);
+    for (const waiting of this.handOffQueue.splice(0)) waiting.grant(false);
     if (this.leaseTimer) clearInterval(this.leaseTimer);
     const unfinished = [...this.jobs].map((j) => j.job.id).filter((id) => Number.isFinite(id));
     let released = 0;

@@ -203,6 +203,26 @@ describe('dispatcher (unit, with fakes)', () => {
     await d.drain(0);
   });
 
+  it('drops a waiting handed-over image unstarted when its upload rolls back', async () => {
+    const store = new FakeStore();
+    const pool = new FakePool(1);
+    const d = dispatcher(store, pool, { handOffBytes: 100 });
+    d.reserveLocal(1)!.start(Buffer.alloc(1), 100, DEFAULT_OUTPUT_OPTIONS, stored(1));
+    d.reserveLocal(10)!.start(Buffer.alloc(10), 100, DEFAULT_OUTPUT_OPTIONS, stored(2, Promise.resolve(false)));
+    store.pending = [3];
+    await settle();
+    pool.finishAll();
+    await settle();
+    assert.equal(pool.started.length, 1);
+    assert.equal(pool.started[0]?.bytes.length, 5, 'the freed thread claimed from the table instead (FakeStore\'s original)');
+    assert.deepEqual(store.started, [], 'the rolled-back image was never marked started');
+    assert.equal(d.waitingForThread, 0);
+    pool.finishAll();
+    await settle();
+    assert.deepEqual(store.completed.sort(), [1, 3]);
+    await d.drain(0);
+  });
+
   it('takes an upload\'s image while a claim is in flight, instead of sending it to the table', async () => {
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
