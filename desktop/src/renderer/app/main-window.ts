@@ -41,6 +41,10 @@ export class MainWindow {
   private askedForToken = false;
   private stopEvents: (() => void) | null = null;
   private uploadsRunning = 0;
+  /** Each added file's local check (its preview), until it ends: an upload waits for those of the files it sends. */
+  private readonly checks = new Map<string, Promise<void>>();
+  /** Set while an Upload waits for local checks; Cancel then ends that wait, and nothing is sent. */
+  private checkWait: { cancelled: boolean } | null = null;
   private busy = { download: false, resize: false };
   /** Set when this window sent work to the cluster; cleared by the "batch finished" notification. */
   private awaitingFinish = false;
@@ -186,12 +190,14 @@ export class MainWindow {
     }
     this.notice(parts.join(' · '), cards.length === 0 && unreadable.length > 0);
     for (const card of cards) {
-      this.platform
+      const check = this.platform
         .preview(card.file)
         .then((preview) => this.store.setPreview(card.key, preview))
         .catch((err: unknown) =>
           this.store.setPreview(card.key, { ok: false, path: card.key, bytes: null, error: errorMessage(err), code: errorCode(err) }),
-        );
+        )
+        .finally(() => this.checks.delete(card.key));
+      this.checks.set(card.key, check);
     }
   }
 
@@ -240,7 +246,9 @@ export class MainWindow {
   }
 
   async uploadAll(): Promise<void> {
+    if (this.checkWait) return; // an earlier Upload is still waiting for the checks
     if (!(await this.readyOptions('Upload'))) return;
+    if (!(await this.awaitChecks())) return;
     const cards = this.store.uploadable();
     if (cards.length === 0) {
       this.notice('Nothing to upload: add photos first (files refused on this computer are not sent).');
@@ -276,7 +284,37 @@ export class MainWindow {
     }
   }
 
+  /**
+   * The check on this computer applies the backend's rules, and a file it
+   * refuses is never sent: an Upload pressed while some of its files are
+   * still being checked waits for those checks first. False when Cancel
+   * ended the wait.
+   */
+  private async awaitChecks(): Promise<boolean> {
+    const pending = this.store
+      .uploadable()
+      .map((c) => this.checks.get(c.key))
+      .filter((check): check is Promise<void> => check !== undefined);
+    if (pending.length === 0) return true;
+    const wait = { cancelled: false };
+    this.checkWait = wait;
+    this.notice(`Checking ${plural(pending.length, 'photo')} on this computer before sending…`);
+    this.refresh();
+    try {
+      await Promise.all(pending);
+    } finally {
+      this.checkWait = null;
+      this.refresh();
+    }
+    return !wait.cancelled;
+  }
+
   private async cancel(): Promise<void> {
+    if (this.checkWait) {
+      this.checkWait.cancelled = true;
+      this.notice('Upload cancelled: nothing was sent');
+      return;
+    }
     try {
       // Set before asking: the cancelled uploads' outcomes can arrive before the answer does.
       const sentWork = this.awaitingFinish;
@@ -539,8 +577,8 @@ export class MainWindow {
     const set = (id: string, enabled: boolean): void => {
       this.buttons[id]!.disabled = !enabled;
     };
-    set('upload', !offline && this.store.uploadable().length > 0);
-    set('cancel', this.uploadsRunning > 0 || counts.uploading > 0);
+    set('upload', !offline && !this.checkWait && this.store.uploadable().length > 0);
+    set('cancel', this.checkWait !== null || this.uploadsRunning > 0 || counts.uploading > 0);
     set('retry-failed', !offline && this.store.list().some((c) => this.store.retryable(c)));
     set('download-all', !offline && !this.busy.download && counts.completed > 0);
     set('resize-locally', !this.busy.resize && counts.total > 0);
