@@ -168,22 +168,6 @@ describe('main window with the real backend', () => {
     assert.equal(cards.find((c) => c.name === 'broken.jpg')?.id, null, 'Retry failed leaves out what the local check refused');
   });
 
-  it('an Upload pressed while files are still being checked waits for the checks, and never sends what they refuse', async () => {
-    // Large photos ahead of it keep the previewer busy, so the damaged file is still unchecked when Upload is pressed.
-    const folder = path.join(work, 'hurried');
-    await writePhotos(folder, Array.from({ length: 6 }, (_, i) => ({ name: `big-${i}.jpg`, width: 4000, height: 3000, seed: 60 + i })));
-    await writeTruncatedPhoto(path.join(folder, 'zz-damaged.jpg'), 4000, 3000);
-    await dropPaths(page, [folder]);
-    await waitForCards(page, (cs) => cs.some((c) => c.name === 'zz-damaged.jpg'), 10_000);
-    await page.keyboard.press('Control+u');
-    const hurried = (cs: Awaited<ReturnType<typeof cardStates>>) => cs.filter((c) => c.name.startsWith('big-') || c.name === 'zz-damaged.jpg');
-    const done = await waitForCards(page, (cs) => hurried(cs).length === 7 && hurried(cs).every((c) => c.status === 'completed' || c.status === 'failed'), 60_000);
-    const damaged = done.find((c) => c.name === 'zz-damaged.jpg')!;
-    assert.equal(damaged.id, null, 'never sent: the backend has no row for it');
-    assert.match(damaged.reason ?? '', /\(checked on this computer\)$/);
-    assert.deepEqual(hurried(done).filter((c) => c.name.startsWith('big-')).map((c) => c.status), Array(6).fill('completed'));
-  });
-
   it('sends a photo deleted on the server back to the queue, and uploads it again', async () => {
     const beach = (await cardStates(page)).find((c) => c.name === 'beach.jpg')!;
     assert.equal(beach.status, 'completed');
