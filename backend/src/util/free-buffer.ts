@@ -14,10 +14,14 @@ type Detachable = ArrayBuffer & { transfer?: (length?: number) => ArrayBuffer; d
 
 export const canFreeBuffers = typeof (ArrayBuffer.prototype as Detachable).transfer === 'function';
 
+/** A view of a whole ArrayBuffer of its own: not a slice of a larger one (Node's pool, socket reads), not shared memory. */
+export function ownsWholeArrayBuffer(bytes: Uint8Array): boolean {
+  return bytes.buffer instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
+}
+
 export function freeBuffer(bytes: Uint8Array | ArrayBuffer): void {
   if (!canFreeBuffers) return;
-  const buffer = bytes instanceof ArrayBuffer ? bytes : bytes.buffer;
-  if (!(buffer instanceof ArrayBuffer) || (buffer as Detachable).detached) return;
-  if (!(bytes instanceof ArrayBuffer) && (bytes.byteOffset !== 0 || bytes.byteLength !== buffer.byteLength)) return;
-  (buffer as Detachable).transfer!(0);
+  if (!(bytes instanceof ArrayBuffer) && !ownsWholeArrayBuffer(bytes)) return;
+  const buffer = (bytes instanceof ArrayBuffer ? bytes : bytes.buffer) as Detachable;
+  if (!buffer.detached) buffer.transfer!(0);
 }

@@ -2,6 +2,7 @@
 import * as workerThreads from 'node:worker_threads';
 import type { OutputFormat, OutputOptions } from '../contract/output-options.js';
 import type { ResizeRules } from '../imaging/index.js';
+import { ownsWholeArrayBuffer } from '../util/free-buffer.js';
 
 /** Node ≥ 21 (absent from Node 20, where nothing is marked untransferable). */
 const isMarkedAsUntransferable = (workerThreads as { isMarkedAsUntransferable?: (value: object) => boolean }).isMarkedAsUntransferable;
@@ -47,14 +48,7 @@ export type ResizeTaskResult =
  * memory of sharp's output, and posting it fails with DataCloneError.
  */
 export function ownedArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  if (
-    bytes.buffer instanceof ArrayBuffer &&
-    bytes.byteOffset === 0 &&
-    bytes.byteLength === bytes.buffer.byteLength &&
-    !isMarkedAsUntransferable?.(bytes.buffer)
-  ) {
-    return bytes.buffer;
-  }
+  if (ownsWholeArrayBuffer(bytes) && !isMarkedAsUntransferable?.(bytes.buffer)) return bytes.buffer as ArrayBuffer;
   const copy = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(copy).set(bytes);
   return copy;

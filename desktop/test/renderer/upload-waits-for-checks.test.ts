@@ -63,8 +63,6 @@ describe('desktop window: Upload and the checks on this computer', () => {
     await removeDir(work);
   });
 
-  const notice = async (): Promise<string> => (await page.textContent('#notice')) ?? '';
-
   it('waits for a file still being checked, then sends the good ones and never the one the check refuses', async () => {
     const folder = path.join(work, 'a');
     await writePhotos(folder, [{ name: 'good.jpg', width: 1600, height: 1200, seed: 3 }]);
@@ -100,7 +98,7 @@ describe('desktop window: Upload and the checks on this computer', () => {
     await page.keyboard.press('Control+u');
     await page.waitForFunction(() => /Checking 1 photo/.test(document.getElementById('notice')?.textContent ?? ''));
     await page.click('#cancel');
-    assert.match(await notice(), /Upload cancelled: nothing was sent/);
+    assert.match((await page.textContent('#notice')) ?? '', /Upload cancelled: nothing was sent/);
 
     gate.open();
     await waitForCards(page, (cs) => cs.every(previewSettled));
