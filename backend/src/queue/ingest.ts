@@ -147,14 +147,17 @@ export class IngestTransaction {
     return rows[0]!.id;
   }
 
+  // In both inserts the photo's bytes are the last parameter: pg's serializer
+  // grows its buffer by half again plus what it adds, so any parameter after
+  // a 3 MB one would make it allocate 5 MB more and copy the photo again.
   private async insertPending(img: IngestImage): Promise<number> {
     const { rows } = await this.client.query<{ id: number }>({
       name: 'imgfleet-insert-pending',
-      text: `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes,
-                                     output_options, source_path, status)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending')
+      text: `INSERT INTO processed_images (batch_id, filename, content_type, original_width, original_height, decode_bytes,
+                                     output_options, source_path, status, original_data)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9)
        RETURNING id`,
-      values: [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath],
+      values: [img.batchId, img.filename, img.contentType, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath, img.data],
     });
     return rows[0]!.id;
   }
@@ -169,12 +172,12 @@ export class IngestTransaction {
   private async insertLeased(img: IngestImage, status: 'processing' | 'pending', workerId: string, leaseSeconds: number): Promise<number> {
     const { rows } = await this.client.query<{ id: number }>({
       name: 'imgfleet-insert-leased',
-      text: `INSERT INTO processed_images (batch_id, filename, content_type, original_data, original_width, original_height, decode_bytes,
-                                     output_options, source_path, status, worker_id, attempts, lease_expires_at, started_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $12, $10, CASE WHEN $12 = 'processing' THEN 1 ELSE 0 END,
-               clock_timestamp() + make_interval(secs => $11), CASE WHEN $12 = 'processing' THEN clock_timestamp() END)
+      text: `INSERT INTO processed_images (batch_id, filename, content_type, original_width, original_height, decode_bytes,
+                                     output_options, source_path, status, worker_id, attempts, lease_expires_at, started_at, original_data)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, $9, CASE WHEN $11 = 'processing' THEN 1 ELSE 0 END,
+               clock_timestamp() + make_interval(secs => $10), CASE WHEN $11 = 'processing' THEN clock_timestamp() END, $12)
        RETURNING id`,
-      values: [img.batchId, img.filename, img.contentType, img.data, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath, workerId, leaseSeconds, status],
+      values: [img.batchId, img.filename, img.contentType, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath, workerId, leaseSeconds, status, img.data],
     });
     return rows[0]!.id;
   }

@@ -142,10 +142,12 @@ export class ImageRepository {
     const { rowCount } = await this.db.query({
       name: 'imgfleet-complete',
       text: `UPDATE processed_images
-          SET status = 'completed', processed_data = $3, width = $4, height = $5,
-              processing_ms = $6, processed_at = now(), lease_expires_at = NULL
+          SET status = 'completed', processed_data = $6, width = $3, height = $4,
+              processing_ms = $5, processed_at = now(), lease_expires_at = NULL
         WHERE id = $1 AND worker_id = $2 AND status = 'processing'`,
-      values: [id, workerId, result.data, result.width, result.height, Math.round(result.processingMs)],
+      // The bytes go last: pg's serializer grows its buffer by half again plus
+      // what it adds, so a parameter after a large one copies it all again.
+      values: [id, workerId, result.width, result.height, Math.round(result.processingMs), result.data],
     });
     return rowCount === 1;
   }
