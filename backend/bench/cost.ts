@@ -24,7 +24,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { make12MpJpeg } from '../test/support/images.js';
 import { startPrivatePostgres } from '../test/support/private-postgres.js';
-import { postgresServerCpu } from './cost/cpu.js';
+import { hostTicks, postgresServerCpu, stealPercent } from './cost/cpu.js';
 import { directPostgresCost, type DirectCost } from './cost/postgres-direct.js';
 import { bareSharp, CORES, poolResize, type ResizeCost } from './cost/resize.js';
 import { formatRow, type Row } from './cost/row.js';
@@ -131,6 +131,18 @@ function toastRows(d: DirectCost): Row[] {
   ];
 }
 
+/**
+ * On a shared virtual machine the same build measures differently from run to
+ * run; these say how much: CPU the hypervisor gave to other guests, and how
+ * many of the cores the bare loop (every ratio's denominator) kept busy.
+ */
+function hostRows(bare: ResizeCost, steal: number): Row[] {
+  return [
+    { name: 'host: CPU stolen by the hypervisor', value: steal, unit: '%', note: 'over the whole cost bench' },
+    { name: 'host: cores the bare sharp loop kept busy', value: bare.rate * bare.cpuPerPhoto, unit: 'cores', note: `of ${CORES}` },
+  ];
+}
+
 /** The whole cost bench on `files` (12 MP JPEGs); `onRow` sees each row as soon as it is known. */
 export async function costBench(files: Buffer[], onRow: (row: Row, section: string) => void = () => undefined): Promise<Row[]> {
   const rows: Row[] = [];
@@ -140,6 +152,7 @@ export async function costBench(files: Buffer[], onRow: (row: Row, section: stri
       onRow(r, section);
     }
   };
+  const host0 = await hostTicks();
   const bare = await bareSharp(files, SETTINGS.resizePhotos);
   const pool2 = await poolResize(files, SETTINGS.resizePhotos, 2);
   const pool4 = await poolResize(files, SETTINGS.resizePhotos, 4);
@@ -158,6 +171,7 @@ export async function costBench(files: Buffer[], onRow: (row: Row, section: stri
     const scale = [{ backends: 1, batch }];
     for (const n of [2, 3]) scale.push({ backends: n, batch: await multiBackendCost(server.url, pgCpu, files, SETTINGS.scalePhotos, n, SETTINGS.threads) });
     emit('scale projection: one PostgreSQL, several backends', scaleRows(scale, poll));
+    emit('host (why runs differ)', hostRows(bare, stealPercent(host0, await hostTicks())));
   } finally {
     await server.destroy();
   }

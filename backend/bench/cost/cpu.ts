@@ -100,3 +100,23 @@ export async function runSql(url: string, sql: string): Promise<void> {
     await client.end();
   }
 }
+
+/** The whole machine's CPU ticks from /proc/stat: all of them, and those the hypervisor gave to other guests (steal). */
+export interface HostTicks {
+  total: number;
+  steal: number;
+}
+
+export async function hostTicks(): Promise<HostTicks> {
+  const line = (await readFile('/proc/stat', 'utf8')).split('\n').find((l) => l.startsWith('cpu '));
+  if (!line) throw new Error('/proc/stat has no cpu line');
+  // user nice system idle iowait irq softirq steal (guest time is already inside user).
+  const fields = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  return { total: fields.reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+}
+
+/** Percent of the machine's CPU time stolen by the hypervisor between two readings. */
+export function stealPercent(before: HostTicks, after: HostTicks): number {
+  const total = after.total - before.total;
+  return total > 0 ? ((after.steal - before.steal) / total) * 100 : 0;
+}
