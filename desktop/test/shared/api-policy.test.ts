@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
   DEFAULT_RETRY,
+  absentFromListing,
   backoffDelay,
   batchPageQuery,
   createLimiter,
   failureFromResponse,
+  goneAmong,
   isRejection,
   isTransientFailure,
   isTransientStatus,
@@ -135,5 +137,38 @@ describe('client policy: paging, concurrency, idempotency keys', () => {
     const fallback = Array.from({ length: 50 }, () => newIdempotencyKey(insecure));
     for (const key of fallback) assert.match(key, UUID_V4);
     assert.equal(new Set(fallback).size, 50);
+  });
+});
+
+describe('client policy: photos deleted while not listening', () => {
+  it('names the known ids a listing lacks, in the order known', () => {
+    assert.deepEqual(absentFromListing([7, 3, 9, 4], [{ id: 9 }, { id: 12 }, { id: 7 }]), [3, 4]);
+    assert.deepEqual(absentFromListing(new Set([1, 2]), [{ id: 1 }, { id: 2 }]), []);
+  });
+
+  it('counts as gone only what the server says it does not have, asking at most four at a time', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const asked: number[] = [];
+    const gone = await goneAmong([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], async (id) => {
+      asked.push(id);
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      inFlight--;
+      return id % 3 !== 0;
+    });
+    assert.deepEqual(gone, [3, 6, 9]);
+    assert.deepEqual([...asked].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.equal(most, 4);
+  });
+
+  it('fails as a whole when any answer is not a definite one (offline): nothing is taken for deleted', async () => {
+    await assert.rejects(
+      goneAmong([1, 2, 3], async (id) => {
+        if (id === 2) throw new Error('offline');
+        return false;
+      }),
+      /offline/,
+    );
   });
 });

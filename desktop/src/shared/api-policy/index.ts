@@ -1,6 +1,7 @@
 /** The one client policy of the backend's API, used by the main process's client and the browser adapter. */
 export * from './backoff.js';
 export * from './concurrency.js';
+export * from './deletions.js';
 export * from './errors.js';
 export * from './idempotency.js';
 export * from './paging.js';
