@@ -16,6 +16,7 @@ export const INVOKE_CHANNELS = [
   'upload:start',
   'upload:cancel',
   'images:list',
+  'images:gone',
   'images:retry',
   'images:delete',
   'download:images',

@@ -74,6 +74,7 @@ export const invokeSchemas = {
   'resize:local': z.object({ files: z.array(fileRef).min(1).max(10_000), batchId: batchId.optional() }).strict(),
   'upload:cancel': none,
   'images:list': z.object({ batchId }).strict(),
+  'images:gone': z.object({ ids: z.array(imageId).min(1).max(10_000) }).strict(),
   'images:retry': z.object({ id: imageId }).strict(),
   'images:delete': z.object({ id: imageId }).strict(),
   'download:images': z
@@ -118,6 +119,8 @@ export interface InvokeResults {
   'upload:start': UploadSummary;
   'upload:cancel': { cancelled: number };
   'images:list': ImageSummary[];
+  /** The ids of those asked about that the backend no longer has (deleted). */
+  'images:gone': number[];
   'images:retry': { id: number };
   'images:delete': { id: number };
   /** folder null: the person cancelled the folder dialog. */

@@ -4,7 +4,8 @@
  * headers, and for uploads (POST /api/v1/images) it can answer 503 itself
  * (after reading the body, as an overloaded gateway would) or read the whole
  * body and never answer (a stuck backend). Everything else, event streams
- * included, is forwarded as it comes.
+ * included, is forwarded as it comes. It can also go down as a whole: every
+ * open connection cut and new ones dropped, until it comes back.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -25,6 +26,8 @@ export interface HttpProxy {
   uploads(): SeenRequest[];
   /** Decides what happens to the next upload (default: forward). */
   setUploadFault(decide: (upload: SeenRequest, index: number) => UploadFault): void;
+  /** Down: cuts every open connection (event streams too) and drops new ones until set up again. */
+  setDown(down: boolean): void;
   close(): Promise<void>;
 }
 
@@ -34,6 +37,7 @@ export async function startHttpProxy(target: string): Promise<HttpProxy> {
   let decide: (upload: SeenRequest, index: number) => UploadFault = () => 'forward';
   let uploadCount = 0;
   const stalled = new Set<http.ServerResponse>();
+  let down = false;
 
   const forward = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const upstream = http.request(
@@ -65,6 +69,9 @@ export async function startHttpProxy(target: string): Promise<HttpProxy> {
       res.end(JSON.stringify({ error: 'the gateway is overloaded', code: 'UNAVAILABLE' }));
     });
   });
+  server.on('connection', (socket) => {
+    if (down) socket.destroy();
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -73,6 +80,10 @@ export async function startHttpProxy(target: string): Promise<HttpProxy> {
     uploads: () => requests.filter((r) => r.method === 'POST' && r.path.startsWith('/api/v1/images')),
     setUploadFault(next) {
       decide = next;
+    },
+    setDown(next) {
+      down = next;
+      if (down) server.closeAllConnections();
     },
     async close() {
       for (const res of stalled) res.destroy();

@@ -1,8 +1,9 @@
 /** Uploads (of readableFiles only, through the window's own Uploader) and the batch's images on the backend. */
+import { goneAmong } from '../../shared/api-policy/index.js';
 import type { HandlerMap } from '../../shared/ipc-contract.js';
 import type { MainContext } from './context.js';
 
-export type UploadHandlers = Pick<HandlerMap, 'upload:start' | 'upload:cancel' | 'images:list' | 'images:retry' | 'images:delete'>;
+export type UploadHandlers = Pick<HandlerMap, 'upload:start' | 'upload:cancel' | 'images:list' | 'images:gone' | 'images:retry' | 'images:delete'>;
 
 export function uploadHandlers(ctx: MainContext): UploadHandlers {
   return {
@@ -18,6 +19,10 @@ export function uploadHandlers(ctx: MainContext): UploadHandlers {
     },
     'upload:cancel': async (sender) => ({ cancelled: ctx.sessions.of(sender).uploader.cancel() }),
     'images:list': async (_sender, { batchId }) => ctx.client().listBatch(batchId),
+    'images:gone': async (_sender, { ids }) => {
+      const client = ctx.client();
+      return goneAmong(ids, (id) => client.imageExists(id));
+    },
     'images:retry': async (_sender, { id }) => {
       await ctx.client().retry(id);
       return { id };

@@ -17,6 +17,7 @@ import type {
 import {
   DEFAULT_UPLOAD_TIMEOUTS,
   IDEMPOTENCY_HEADER,
+  IMAGE_NOT_FOUND,
   failureFromResponse,
   isTransientFailure,
   offlineFailure,
@@ -122,6 +123,17 @@ export class ApiClient {
 
   image(id: number): Promise<ImageSummary> {
     return this.request({ method: 'GET', url: `/api/v1/images/${id}` });
+  }
+
+  /** False only when the backend says it has no such image (deleted); throws on any other failure. */
+  async imageExists(id: number): Promise<boolean> {
+    try {
+      await this.image(id);
+      return true;
+    } catch (err) {
+      if (err instanceof AppError && err.status === 404 && err.code === IMAGE_NOT_FOUND) return false;
+      throw err;
+    }
   }
 
   /** The processed JPEG's bytes. */

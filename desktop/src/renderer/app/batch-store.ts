@@ -252,6 +252,11 @@ export class BatchStore {
     return key;
   }
 
+  /** The backend ids of this batch's cards (those uploaded). */
+  knownIds(): number[] {
+    return [...this.keyById.keys()];
+  }
+
   /** Brings cards up to date from a full listing (after a reconnect, events may have been missed). */
   reconcile(images: readonly ImageSummary[]): void {
     for (const image of images) {

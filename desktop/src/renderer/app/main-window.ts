@@ -6,6 +6,7 @@
  * state. It talks only to the Platform, so the same code runs in Electron
  * and in a browser.
  */
+import { absentFromListing } from '../../shared/api-policy/index.js';
 import { byId, setText, show } from '../ui/dom.js';
 import { plural } from '../ui/format.js';
 import {
@@ -373,10 +374,7 @@ export class MainWindow {
         const card = key === null ? undefined : this.store.get(key);
         if (card?.status === 'completed' && card.resultBytes === null) this.readResultBytesSoon();
       },
-      onDeleted: (event) => {
-        const requeued = this.store.forgetDeleted(event.id ?? '*');
-        if (requeued.length) this.notice(`${requeued.length === 1 ? 'A photo was' : `${requeued.length} photos were`} deleted on the server: back in the queue, Upload sends them again`);
-      },
+      onDeleted: (event) => this.requeueDeleted(event.id === null ? ['*'] : [event.id]),
       onConnection: (state) => {
         const wasOpen = this.connection.state === 'open';
         this.setConnection(state);
@@ -389,12 +387,25 @@ export class MainWindow {
   }
 
   private async resync(): Promise<void> {
-    if (!this.store.list().some((c) => c.id !== null)) return;
+    // Before the listing starts: an id learnt later may be of an upload the listing could not see yet.
+    const known = this.store.knownIds();
+    if (known.length === 0) return;
     try {
-      this.store.reconcile(await this.platform.listBatch(this.store.batchId));
+      const images = await this.platform.listBatch(this.store.batchId);
+      this.store.reconcile(images);
+      // Deleted while the events were not reaching us (their `deleted` event is gone for good).
+      const absent = absentFromListing(known, images);
+      // An empty listing's first page is one statement that saw none of them (a batch delete): no need to ask.
+      if (absent.length) this.requeueDeleted(images.length === 0 ? absent : await this.platform.imagesGone(absent));
     } catch {
       // Offline again: the next reconnection resyncs.
     }
+  }
+
+  /** Photos deleted on the server ('*': all) go back to the queue: they are still on this computer. */
+  private requeueDeleted(ids: readonly (number | '*')[]): void {
+    const requeued = ids.flatMap((id) => this.store.forgetDeleted(id));
+    if (requeued.length) this.notice(`${requeued.length === 1 ? 'A photo was' : `${requeued.length} photos were`} deleted on the server: back in the queue, Upload sends them again`);
   }
 
   // ---- results ----

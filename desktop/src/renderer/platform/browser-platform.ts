@@ -9,7 +9,7 @@
  * folder) is reported as unavailable in capabilities, and the UI hides it.
  */
 import { OFFLINE_CONFIG, parseServerConfig } from '../../shared/server-config.js';
-import { readAllPages, batchPageQuery } from '../../shared/api-policy/index.js';
+import { IMAGE_NOT_FOUND, batchPageQuery, goneAmong, readAllPages } from '../../shared/api-policy/index.js';
 import type { ImageListResponse } from '@imgfleet/backend/contract';
 import { BrowserDownloads } from './browser-downloads.js';
 import { BrowserFiles } from './browser-files.js';
@@ -49,6 +49,16 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
     cancelUploads: async () => uploads.cancel(),
 
     listBatch: (batchId) => readAllPages((offset, limit) => http.json<ImageListResponse>(`/api/v1/images?${batchPageQuery(batchId, offset, limit)}`)),
+    imagesGone: (ids) =>
+      goneAmong(ids, async (id) => {
+        try {
+          await http.json(`/api/v1/images/${id}`);
+          return true;
+        } catch (err) {
+          if (err instanceof PlatformError && err.code === IMAGE_NOT_FOUND) return false;
+          throw err;
+        }
+      }),
     async retry(id) {
       await http.request(`/api/v1/images/${id}/retry`, { method: 'POST' });
     },

@@ -87,7 +87,7 @@ function electronFiles({ bridge, call }: Ipc): Pick<Platform, 'pickFiles' | 'fil
   };
 }
 
-function electronUploads({ call, on }: Ipc): Pick<Platform, 'upload' | 'cancelUploads' | 'listBatch' | 'retry' | 'remove'> {
+function electronUploads({ call, on }: Ipc): Pick<Platform, 'upload' | 'cancelUploads' | 'listBatch' | 'imagesGone' | 'retry' | 'remove'> {
   return {
     async upload(batchId, files, handlers) {
       const waiting = new Set(files.map((f) => f.key));
@@ -111,6 +111,7 @@ function electronUploads({ call, on }: Ipc): Pick<Platform, 'upload' | 'cancelUp
       return (await call('upload:cancel', {})).cancelled;
     },
     listBatch: (batchId) => call('images:list', { batchId }),
+    imagesGone: (ids) => call('images:gone', { ids }),
     async retry(id) {
       await call('images:retry', { id });
     },

@@ -98,6 +98,8 @@ export interface Platform {
   cancelUploads(): Promise<number>;
 
   listBatch(batchId: string): Promise<ImageSummary[]>;
+  /** Of these ids, those the backend no longer has (deleted); throws when it cannot tell (offline …). */
+  imagesGone(ids: number[]): Promise<number[]>;
   retry(id: number): Promise<void>;
   remove(id: number): Promise<void>;
 
