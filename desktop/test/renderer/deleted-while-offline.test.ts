@@ -11,13 +11,13 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { AppHarness } from '../support/app-harness.js';
 import { writePhotos } from '../support/fixtures.js';
 import { startHttpProxy, type HttpProxy } from '../support/http-proxy.js';
 import { cardStates, dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 import { openWebApp, type WebApp } from '../support/web-page.js';
+import { startWindowBehindProxy, type WindowBehindProxy } from '../support/window-behind-proxy.js';
 
 const connection = (page: Page): Promise<string | undefined> => page.evaluate(() => document.body.dataset.connection);
 
@@ -63,23 +63,18 @@ describe('a photo deleted while the app was offline', () => {
   });
 
   describe('desktop window', () => {
+    let app: WindowBehindProxy;
     let backend: TestBackend;
     let proxy: HttpProxy;
-    let harness: AppHarness;
     let page: Page;
 
     before(async () => {
-      backend = await startTestBackend({ POD_NAME: 'offline-delete-window' });
-      proxy = await startHttpProxy(backend.url);
-      harness = await AppHarness.start({ settings: { backendUrl: proxy.url } });
-      page = await harness.openMainWindow();
-      await page.waitForFunction(() => document.body.dataset.connection === 'open');
+      app = await startWindowBehindProxy('offline-delete-window');
+      ({ backend, proxy, page } = app);
     });
 
     after(async () => {
-      await harness?.close();
-      await proxy?.close();
-      await backend?.stop();
+      await app?.close();
     });
 
     it('goes back to the queue when the window reconnects; the other keeps its card', async () => {

@@ -9,16 +9,18 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
-import { AppHarness } from '../support/app-harness.js';
+import type { AppHarness } from '../support/app-harness.js';
 import { writePhotos } from '../support/fixtures.js';
-import { startHttpProxy, type HttpProxy } from '../support/http-proxy.js';
+import type { HttpProxy } from '../support/http-proxy.js';
 import { dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
-import { startTestBackend, type TestBackend } from '../support/test-backend.js';
+import type { TestBackend } from '../support/test-backend.js';
+import { startWindowBehindProxy, type WindowBehindProxy } from '../support/window-behind-proxy.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('desktop window: uploads that get no answer, and Cancel', () => {
+  let app: WindowBehindProxy;
   let backend: TestBackend;
   let proxy: HttpProxy;
   let harness: AppHarness;
@@ -27,21 +29,16 @@ describe('desktop window: uploads that get no answer, and Cancel', () => {
 
   before(async () => {
     work = await tempDir('upload-faults-window');
-    backend = await startTestBackend({ POD_NAME: 'window-faults' });
-    proxy = await startHttpProxy(backend.url);
-    harness = await AppHarness.start({
-      settings: { backendUrl: proxy.url, uploadConcurrency: 2 },
+    app = await startWindowBehindProxy('window-faults', {
+      settings: { uploadConcurrency: 2 },
       // Long enough for a real answer on a loaded machine (the Retry's), short enough for the stalled one.
       deps: { uploadTimeouts: { responseAfterBodyMs: 4000 }, uploadRetry: { retries: 2, baseDelayMs: 50, maxDelayMs: 100 } },
     });
-    page = await harness.openMainWindow();
-    await page.waitForFunction(() => document.body.dataset.connection === 'open');
+    ({ backend, proxy, harness, page } = app);
   });
 
   after(async () => {
-    await harness?.close();
-    await proxy?.close();
-    await backend?.stop();
+    await app?.close();
     await removeDir(work);
   });
 

@@ -12,12 +12,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { createPreviewer, type Previewer } from '../../src/main/services/previewer.js';
-import { AppHarness } from '../support/app-harness.js';
+import type { AppHarness } from '../support/app-harness.js';
 import { writePhotos, writeTruncatedPhoto } from '../support/fixtures.js';
-import { startHttpProxy, type HttpProxy } from '../support/http-proxy.js';
+import type { HttpProxy } from '../support/http-proxy.js';
 import { cardStates, dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
-import { startTestBackend, type TestBackend } from '../support/test-backend.js';
+import type { TestBackend } from '../support/test-backend.js';
+import { startWindowBehindProxy, type WindowBehindProxy } from '../support/window-behind-proxy.js';
 
 /** The real previewer, but `slow-*` files are only checked once `open()` is called. */
 function gatedPreviewer(): { previewer: Previewer; open(): void } {
@@ -40,6 +41,7 @@ function gatedPreviewer(): { previewer: Previewer; open(): void } {
 }
 
 describe('desktop window: Upload and the checks on this computer', () => {
+  let app: WindowBehindProxy;
   let backend: TestBackend;
   let proxy: HttpProxy;
   let harness: AppHarness;
@@ -49,17 +51,12 @@ describe('desktop window: Upload and the checks on this computer', () => {
 
   before(async () => {
     work = await tempDir('upload-waits-for-checks');
-    backend = await startTestBackend({ POD_NAME: 'window-checks' });
-    proxy = await startHttpProxy(backend.url);
-    harness = await AppHarness.start({ settings: { backendUrl: proxy.url }, deps: { previewer: gate.previewer } });
-    page = await harness.openMainWindow();
-    await page.waitForFunction(() => document.body.dataset.connection === 'open');
+    app = await startWindowBehindProxy('window-checks', { deps: { previewer: gate.previewer } });
+    ({ backend, proxy, harness, page } = app);
   });
 
   after(async () => {
-    await harness?.close();
-    await proxy?.close();
-    await backend?.stop();
+    await app?.close();
     await removeDir(work);
   });
 
