@@ -35,6 +35,30 @@ export const envSchema = z.object({
   DATA_DIR: z.string().default(defaultDataDir()),
   EMBEDDED_PG_PORT: int(1, 65535).default(54329),
 
+  /**
+   * Where photos' bytes live: `filesystem` (BLOB_DIR; in Kubernetes a
+   * ReadWriteMany volume every pod mounts), `postgres` (the queue row's
+   * BYTEA columns) or `s3` (S3_BUCKET on any S3-compatible store).
+   */
+  BLOB_STORE: z.enum(['filesystem', 'postgres', 's3']).default('filesystem'),
+  /** The filesystem store's folder; default `<DATA_DIR>/blobs`. */
+  BLOB_DIR: optionalText,
+  /**
+   * A blob no row names is removed once it is this old: a pod killed
+   * between writing a photo and committing its row leaves one. Longer than
+   * the longest upload request (REQUEST_TIMEOUT_SECONDS).
+   */
+  BLOB_ORPHAN_GRACE_SECONDS: z.coerce.number().min(1).max(30 * 86400).default(3600),
+  /** The S3 store's bucket (created at start when missing, if the credentials allow it). */
+  S3_BUCKET: optionalText,
+  /** A key prefix inside the bucket, e.g. `imgfleet/` (several installations can share a bucket). */
+  S3_PREFIX: z.string().default(''),
+  /** Path-style addressing (`endpoint/bucket/key`), which Ceph RGW, MinIO and most non-AWS stores need. */
+  S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0', ''])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
+
   WORKER_THREADS: int(1, 64).default(4),
   MAX_WIDTH: int(1, 20000).default(800),
   MAX_HEIGHT: int(1, 20000).default(600),
@@ -127,6 +151,9 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     );
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
+  if (result.data.BLOB_STORE === 's3' && !result.data.S3_BUCKET) {
+    throw new ConfigError('invalid configuration:\n  S3_BUCKET="": BLOB_STORE=s3 needs the bucket to keep photos in');
+  }
   return result.data;
 }
 
@@ -151,6 +178,11 @@ export function redisUrl(env: Env): string | undefined {
   if (env.REDIS_URL) return env.REDIS_URL;
   if (env.REDIS_HOST) return `redis://${env.REDIS_HOST}:${env.REDIS_PORT}`;
   return undefined;
+}
+
+/** The filesystem store's folder. */
+export function blobDir(env: Env): string {
+  return env.BLOB_DIR ?? path.join(env.DATA_DIR, 'blobs');
 }
 
 export function podName(env: Env): string {
