@@ -1,4 +1,5 @@
 /** A real backend (in this process) on a throw-away Postgres database. */
+import { mkdirSync } from 'node:fs';
 import { startBackend, type Backend } from '@imgfleet/backend/server';
 import { database } from './backend-support.js';
 
@@ -12,8 +13,10 @@ export async function startTestBackend(env: Record<string, string> = {}): Promis
   const db = await database.createTestDatabase('imgfleet_desktop');
   let backend: Backend;
   try {
+    mkdirSync(db.blobDir, { recursive: true });
     backend = await startBackend({
       DATABASE_URL: db.url,
+      BLOB_DIR: db.blobDir,
       HOST: '127.0.0.1',
       PORT: '0',
       LOG_LEVEL: 'silent',
