@@ -43,7 +43,7 @@ export function caseLine(r: CaseResult): string {
 function modelLines(title: string, m: FittedModel, digits: number): string[] {
   return [
     `  ${title}`,
-    ...m.terms.map((t) => `    ${t.name.padEnd(34)} ${t.value.toFixed(digits).padStart(12)} ${t.unit}`),
+    ...m.terms.map((t) => `    ${t.name.padEnd(40)} ${t.value.toFixed(digits).padStart(12)} ${t.unit}`),
     `    measured/predicted over ${m.ratios.length} cases: min ${m.minRatio.toFixed(2)}, p95 ${m.p95Ratio.toFixed(2)}, max ${m.maxRatio.toFixed(2)}`,
   ];
 }
