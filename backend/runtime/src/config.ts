@@ -52,6 +52,8 @@ export interface RuntimeConfig {
   /** Where pip installs them (`--target`); put on the handlers' PYTHONPATH. */
   pythonPackagesDir: string;
   requirementsTimeoutSeconds: number;
+  /** Put before the input and output keys (METRICS_KEY_PREFIX), so two installations share a Redis; '' by default. */
+  metricsKeyPrefix: string;
 }
 
 export const DEFAULTS = {
@@ -67,6 +69,7 @@ export const DEFAULTS = {
   handlerOutputMaxBytes: 64 * 1024,
   pythonPackagesDir: path.join(os.tmpdir(), 'imgfleet-python-packages'),
   requirementsTimeoutSeconds: 300,
+  metricsKeyPrefix: '',
 } as const;
 
 const HANDLER_FUNCTION_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
@@ -104,6 +107,7 @@ export const runtimeEnvSchema = z.object({
   NEW_REQUERIMENTS: text,
   PYTHON_PACKAGES_DIR: text,
   REQUIREMENTS_TIMEOUT: seconds(1, 86400),
+  METRICS_KEY_PREFIX: text,
   // pip reads these itself (the runtime passes its environment on); listed so
   // that a manifest setting them is known to be read.
   PIP_INDEX_URL: text,
@@ -181,6 +185,7 @@ export function loadRuntimeConfig(source: NodeJS.ProcessEnv = process.env): Runt
     requirementsFile: env.NEW_REQUERIMENTS,
     pythonPackagesDir: env.PYTHON_PACKAGES_DIR,
     requirementsTimeoutSeconds: env.REQUIREMENTS_TIMEOUT,
+    metricsKeyPrefix: env.METRICS_KEY_PREFIX,
   };
   return resolveRuntimeConfig(options);
 }
@@ -209,6 +214,7 @@ export function resolveRuntimeConfig(options: RuntimeOptions): RuntimeConfig {
     requirementsFile: options.requirementsFile,
     pythonPackagesDir: options.pythonPackagesDir ?? DEFAULTS.pythonPackagesDir,
     requirementsTimeoutSeconds: options.requirementsTimeoutSeconds ?? DEFAULTS.requirementsTimeoutSeconds,
+    metricsKeyPrefix: options.metricsKeyPrefix ?? DEFAULTS.metricsKeyPrefix,
   };
   checkConfig(config);
   return config;

@@ -9,6 +9,7 @@
  * reported under `<output key>:error` and the next period runs as usual.
  *
  * With a glob input key, each context writes to `<REDIS_OUTPUT_KEY>:<suffix>`.
+ * METRICS_KEY_PREFIX goes before every key read and written (key-pattern.ts).
  * Failures to load the function itself (and to install its requirements) go
  * to `<REDIS_OUTPUT_KEY>:error`, and are marked resolved once a version loads
  * (for requirements: only a restart installs them again).
@@ -55,15 +56,16 @@ export class PollLoop {
     private readonly metrics: RuntimeMetrics,
     private readonly log: Logger,
   ) {
-    this.keys = parseKeyPattern(config.inputKey, config.outputKey);
+    this.keys = parseKeyPattern(config.inputKey, config.outputKey, config.metricsKeyPrefix);
     this.deps = { config, fn, redis: connection.client, metrics, log };
-    const errorKey = config.outputKey === undefined ? undefined : `${config.outputKey}:error`;
+    const errorKey = this.keys.outputKey === undefined ? undefined : `${this.keys.outputKey}:error`;
     this.functionErrors = new ErrorCompanion(errorKey, config.outputTtlSeconds);
   }
 
   /** Records a failure of the function as a whole (load, requirements), written on the next poll. */
   noteFunctionError(kind: ErrorKind, error: string, detail?: string): void {
-    this.functionErrors.report(errorRecord({ kind, error, detail, inputKey: this.config.inputKey, handler: this.fn.name }));
+    const inputKey = this.config.metricsKeyPrefix + this.config.inputKey;
+    this.functionErrors.report(errorRecord({ kind, error, detail, inputKey, handler: this.fn.name }));
     this.lastFunctionErrorKind = kind;
   }
 
@@ -114,7 +116,7 @@ export class PollLoop {
     if (this.keys.isGlob) await this.dropVanished(inputKeys);
     if (inputKeys.length === 0 || !this.fn.loaded) return;
     const redis = this.connection.client;
-    const values = this.keys.isGlob ? await redis.mget(...inputKeys) : [await redis.get(this.config.inputKey)];
+    const values = this.keys.isGlob ? await redis.mget(...inputKeys) : [await redis.get(this.keys.inputKey)];
     for (const [i, key] of inputKeys.entries()) {
       const raw = values[i];
       if (raw === null || raw === undefined || this.stopping) continue;
@@ -189,11 +191,11 @@ export class PollLoop {
   }
 
   private async discoverKeys(): Promise<string[]> {
-    if (!this.keys.isGlob) return [this.config.inputKey];
+    if (!this.keys.isGlob) return [this.keys.inputKey];
     const found = new Set<string>();
     let cursor = '0';
     do {
-      const [next, batch] = await this.connection.client.scan(cursor, 'MATCH', this.config.inputKey, 'COUNT', SCAN_COUNT, 'TYPE', 'string');
+      const [next, batch] = await this.connection.client.scan(cursor, 'MATCH', this.keys.pattern, 'COUNT', SCAN_COUNT, 'TYPE', 'string');
       cursor = next;
       for (const key of batch) if (!this.keys.isOwnKey(key)) found.add(key);
     } while (cursor !== '0');
