@@ -16,16 +16,28 @@ The input arrives as the raw JSON text read from Redis and is decoded here,
 so ``12.0`` reaches the handler as a float. The result is encoded here too,
 with ``allow_nan=False``: NaN is not JSON and must not reach the dashboard.
 
+Limits (see handler-limits.ts): the process's address space is capped at
+HANDLER_MEMORY_MB before the user's module loads, so an allocation past it
+raises MemoryError in the handler.
+
 Standard library only (handlers may import what the image or REQUIREMENTS add).
 """
+import gc
 import importlib
 import importlib.util
 import json
 import os
+import resource
 import signal
 import sys
 import traceback
 from datetime import datetime
+
+MiB = 1024 * 1024
+# HANDLER_MEMORY_MB, as Node passes it; 0: no limit.
+_MEMORY_MB = 0
+# After a MemoryError, a process still using this share of its limit is replaced: its env holds the memory.
+_RESTART_SHARE = 0.75
 
 
 def _take_protocol_streams():
@@ -40,20 +52,44 @@ def _take_protocol_streams():
     return proto_in, proto_out
 
 
+def _prctl(option, value):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(option, value, 0, 0, 0)
+
+
 def _die_with_parent():
     # If Node is SIGKILLed nobody closes our stdin while a handler hangs;
     # ask the kernel to kill us with our parent instead (Linux only).
     try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
         PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         # The parent may have died before prctl took effect. Compare with the
         # pid Node passed rather than with 1: in a container Node *is* pid 1.
         expected = os.environ.get('IMGFLEET_RUNTIME_PID')
         if expected and os.getppid() != int(expected):
             os._exit(1)
     except Exception:
+        pass
+
+
+def _limit_memory(memory_mb):
+    """Caps the address space (RLIMIT_AS) at HANDLER_MEMORY_MB, never above a hard limit already set."""
+    if memory_mb <= 0:
+        return
+    wanted = memory_mb * MiB
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+
+
+def _guard_processes():
+    """The kernel is to end this process first should the pod run out of memory, not the runtime."""
+    try:
+        with open('/proc/self/oom_score_adj', 'w') as f:
+            f.write('1000')
+    except OSError:
         pass
 
 
@@ -202,13 +238,17 @@ class Bridge(object):
         except ValueError as exc:
             return {'ok': False, 'kind': 'invalid_input', 'error': 'input is not JSON: %s' % exc}
 
+        failure = None
         try:
             result = self.handler(data, ctx)
         except BaseException as exc:
-            return {'ok': False, 'kind': 'exception', 'error': _describe(exc), 'detail': traceback.format_exc()}
+            failure = _failure(exc, 'exception')
         finally:
             Context.confirm_execution(ctx)
             _end_of_call_output()
+        if failure is not None:
+            # Out of the except clause: the traceback, and the handler's locals with it, are let go.
+            return _after_memory_error(failure)
 
         try:
             if not result:
@@ -218,9 +258,47 @@ class Bridge(object):
             return {'ok': False, 'kind': 'invalid_output',
                     'error': 'result is not JSON: %s' % _describe(exc)}
         except BaseException as exc:
-            return {'ok': False, 'kind': 'invalid_output', 'error': _describe(exc),
-                    'detail': traceback.format_exc()}
+            failure = _failure(exc, 'invalid_output')
+        if failure is not None:
+            return _after_memory_error(failure)
         return {'ok': True, 'output': output}
+
+
+def _failure(exc, kind):
+    """The reply for an exception out of the user's code; a MemoryError has a kind of its own."""
+    reply = {'ok': False, 'kind': kind, 'error': _describe(exc), 'detail': traceback.format_exc()}
+    if isinstance(exc, MemoryError):
+        reply['kind'] = 'memory'
+        if _MEMORY_MB > 0:
+            reply['error'] = 'MemoryError: the handler went over its memory limit of %d MiB (HANDLER_MEMORY_MB)%s' % (
+                _MEMORY_MB, ': %s' % exc if str(exc) else '')
+    return reply
+
+
+def _after_memory_error(reply):
+    """After a MemoryError, asks to be replaced when the memory stays taken.
+
+    The failed allocation gave its memory back, unless what fills the limit is kept (in context.env, a
+    global): then every later call would fail the same way, and only a new process gives it back.
+    """
+    if reply['kind'] != 'memory' or _MEMORY_MB <= 0:
+        return reply
+    gc.collect()
+    used = _address_space()
+    reply['restart'] = used is not None and used > _RESTART_SHARE * _MEMORY_MB * MiB
+    return reply
+
+
+def _address_space():
+    """VmSize in bytes: what RLIMIT_AS counts."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmSize:'):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _end_of_call_output():
@@ -240,12 +318,17 @@ def _describe(exc):
 
 
 def main():
+    global _MEMORY_MB
     # Node owns our lifetime: Ctrl-C in a terminal reaches the whole process
     # group and must not kill a handler halfway; Node stops us itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.dont_write_bytecode = True
     _die_with_parent()
+    _MEMORY_MB = int(os.environ.get('IMGFLEET_HANDLER_MEMORY_MB') or 0)
+    _guard_processes()
     proto_in, proto_out = _take_protocol_streams()
+    # Last, once the bridge itself is set up: from here on every allocation counts against the handler's limit.
+    _limit_memory(_MEMORY_MB)
 
     def send(obj):
         proto_out.write(json.dumps(obj) + '\n')

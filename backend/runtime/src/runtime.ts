@@ -120,6 +120,7 @@ export async function startRuntime(options: RuntimeOptions, logger?: Logger): Pr
       input_key: config.metricsKeyPrefix + config.inputKey,
       output_key: keys.outputKey ?? null,
       glob: keys.isGlob,
+      handler_memory_mb: config.handlerMemoryMb,
       interval_s: config.intervalSeconds,
       timeout_s: config.handlerTimeoutSeconds,
       call_on_change_only: config.callOnChangeOnly,

@@ -98,6 +98,8 @@ describe('runtime configuration', () => {
     ['HANDLER_TIMEOUT', 'forever'],
     ['ZIP_MAX_ENTRIES', '1.5'],
     ['REDIS_URL', 'http://x'],
+    ['HANDLER_MEMORY_MB', '16'],
+    ['HANDLER_MEMORY_MB', 'lots'],
   ] as const) {
     test(`a bad ${name}=${value} is refused, naming the variable`, () => {
       assert.throws(
@@ -110,6 +112,12 @@ describe('runtime configuration', () => {
   test('METRICS_KEY_PREFIX is read; unset, the keys are the course\'s', () => {
     assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'metrics:*', REDIS_OUTPUT_KEY: 'o' }).metricsKeyPrefix, '');
     assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'metrics:*', METRICS_KEY_PREFIX: 'staging:' }).metricsKeyPrefix, 'staging:');
+  });
+
+  test('HANDLER_MEMORY_MB bounds each handler process, by default under the runtime pod\'s 256 Mi; 0: no limit', () => {
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in' }).handlerMemoryMb, 128);
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', HANDLER_MEMORY_MB: '96' }).handlerMemoryMb, 96);
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', HANDLER_MEMORY_MB: '0' }).handlerMemoryMb, 0);
   });
 
   test('REDIS_INPUT_KEY is required, as the course runtime needs it; REDIS_OUTPUT_KEY is not', () => {
