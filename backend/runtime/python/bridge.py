@@ -18,7 +18,11 @@ with ``allow_nan=False``: NaN is not JSON and must not reach the dashboard.
 
 Limits (see handler-limits.ts): the process's address space is capped at
 HANDLER_MEMORY_MB before the user's module loads, so an allocation past it
-raises MemoryError in the handler.
+raises MemoryError in the handler. os.fork() raises: a copy of this process
+would read the same requests and answer later calls with its own
+context.env. What a fork the guard cannot see leaves behind (libc's fork
+through ctypes, a program left running) is killed after the call, and the
+call is reported; a copy that returns here exits before it can answer.
 
 Standard library only (handlers may import what the image or REQUIREMENTS add).
 """
@@ -34,6 +38,8 @@ import traceback
 from datetime import datetime
 
 MiB = 1024 * 1024
+# Set in main(): a process with another pid is a copy made by a fork.
+_BRIDGE_PID = None
 # HANDLER_MEMORY_MB, as Node passes it; 0: no limit.
 _MEMORY_MB = 0
 # After a MemoryError, a process still using this share of its limit is replaced: its env holds the memory.
@@ -85,12 +91,44 @@ def _limit_memory(memory_mb):
 
 
 def _guard_processes():
-    """The kernel is to end this process first should the pod run out of memory, not the runtime."""
+    """The kernel is to end this process first should the pod run out of memory, not the runtime;
+    and orphans of what a handler starts become this process's children, so the check after each call sees them."""
     try:
         with open('/proc/self/oom_score_adj', 'w') as f:
             f.write('1000')
     except OSError:
         pass
+    try:
+        PR_SET_CHILD_SUBREAPER = 36
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    except Exception:
+        pass
+
+
+class ForkRefused(RuntimeError):
+    """What os.fork() raises in a handler."""
+
+
+def _refuse_fork(*_args, **_kwargs):
+    raise ForkRefused(
+        'os.fork() is not allowed in a handler: the copy would answer later calls with its own '
+        'context.env (use threads, or subprocess to run a program)')
+
+
+def _install_fork_guard():
+    # subprocess starts programs without os.fork (fork_exec, posix_spawn): it keeps working.
+    for name in ('fork', 'forkpty'):
+        if hasattr(os, name):
+            setattr(os, name, _refuse_fork)
+
+
+def _run_user_code(fn, *args):
+    """Runs handler or module code; a copy made by a fork the guard did not see ends here, silently."""
+    try:
+        return fn(*args)
+    finally:
+        if os.getpid() != _BRIDGE_PID:
+            os._exit(0)
 
 
 class Context(object):
@@ -195,13 +233,13 @@ class Bridge(object):
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[name] = module
                 try:
-                    spec.loader.exec_module(module)
+                    _run_user_code(spec.loader.exec_module, module)
                 except BaseException:
                     sys.modules.pop(name, None)
                     raise
             else:
                 name = module_name
-                module = importlib.import_module(module_name)
+                module = _run_user_code(importlib.import_module, module_name)
             handler = getattr(module, function, None)
             if handler is None:
                 raise AttributeError('module %r has no function %r' % (module_name, function))
@@ -240,7 +278,7 @@ class Bridge(object):
 
         failure = None
         try:
-            result = self.handler(data, ctx)
+            result = _run_user_code(self.handler, data, ctx)
         except BaseException as exc:
             failure = _failure(exc, 'exception')
         finally:
@@ -265,9 +303,11 @@ class Bridge(object):
 
 
 def _failure(exc, kind):
-    """The reply for an exception out of the user's code; a MemoryError has a kind of its own."""
+    """The reply for an exception out of the user's code; MemoryError and a refused fork have kinds of their own."""
     reply = {'ok': False, 'kind': kind, 'error': _describe(exc), 'detail': traceback.format_exc()}
-    if isinstance(exc, MemoryError):
+    if isinstance(exc, ForkRefused):
+        reply['kind'] = 'fork'
+    elif isinstance(exc, MemoryError):
         reply['kind'] = 'memory'
         if _MEMORY_MB > 0:
             reply['error'] = 'MemoryError: the handler went over its memory limit of %d MiB (HANDLER_MEMORY_MB)%s' % (
@@ -301,6 +341,71 @@ def _address_space():
     return None
 
 
+def _child_pids():
+    """This process's children: from /proc/self/task/*/children, or by scanning /proc where the kernel lacks it."""
+    me = os.getpid()
+    pids = set()
+    try:
+        for tid in os.listdir('/proc/%d/task' % me):
+            with open('/proc/%d/task/%s/children' % (me, tid)) as f:
+                pids.update(int(p) for p in f.read().split())
+        return pids
+    except OSError:
+        pids.clear()
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            stat = _stat(int(entry))
+            if stat and stat[1] == me:
+                pids.add(int(entry))
+    return pids
+
+
+def _stat(pid):
+    """(command, ppid, pgid) of a process, or None once it is gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            text = f.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(')') + 2:].split()
+    return text[text.index('(') + 1:text.rindex(')')], int(fields[1]), int(fields[2])
+
+
+def _stop_left_children():
+    """Kills and reaps every process the call left (a fork, a program still running); returns what they were."""
+    left = []
+    # Orphans of a killed child come back to us (we are their subreaper): look again until none is left.
+    for _round in range(10):
+        pids = sorted(_child_pids())
+        if not pids:
+            break
+        for pid in pids:
+            stat = _stat(pid)
+            left.append('pid %d %s' % (pid, stat[0] if stat else '?'))
+            try:
+                if stat and stat[2] == pid:
+                    os.killpg(pid, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in pids:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+    return left
+
+
+def _refuse_leftovers(reply):
+    left = _stop_left_children()
+    if not left:
+        return reply
+    return {'ok': False, 'kind': 'fork',
+            'error': 'the handler left child processes running (%s); they were killed: a handler must not fork, '
+                     'nor leave processes running when it returns' % ', '.join(dict.fromkeys(left))}
+
+
 def _end_of_call_output():
     # Marks where this call's output ends (see handler-output.ts): the output
     # and the replies travel on different pipes, which are not ordered.
@@ -318,14 +423,16 @@ def _describe(exc):
 
 
 def main():
-    global _MEMORY_MB
+    global _BRIDGE_PID, _MEMORY_MB
     # Node owns our lifetime: Ctrl-C in a terminal reaches the whole process
     # group and must not kill a handler halfway; Node stops us itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.dont_write_bytecode = True
     _die_with_parent()
+    _BRIDGE_PID = os.getpid()
     _MEMORY_MB = int(os.environ.get('IMGFLEET_HANDLER_MEMORY_MB') or 0)
     _guard_processes()
+    _install_fork_guard()
     proto_in, proto_out = _take_protocol_streams()
     # Last, once the bridge itself is set up: from here on every allocation counts against the handler's limit.
     _limit_memory(_MEMORY_MB)
@@ -346,6 +453,7 @@ def main():
             msg_id = msg.get('id')
             op = ops.get(msg.get('op'))
             reply = op(msg) if op else {'ok': False, 'kind': 'crash', 'error': 'unknown op %r' % msg.get('op')}
+            reply = _refuse_leftovers(reply)
         except Exception as exc:
             reply = {'ok': False, 'kind': 'crash', 'error': 'bridge error: %s' % _describe(exc),
                      'detail': traceback.format_exc()}

@@ -20,6 +20,8 @@ export type ErrorKind =
   | 'crash'
   /** The handler went over HANDLER_MEMORY_MB (see handler-limits.ts). */
   | 'memory'
+  /** The handler forked, or left a child process running: refused, the process killed. */
+  | 'fork'
   /** The requirements (REQUIREMENTS / NEW_REQUERIMENTS) could not be installed at start. */
   | 'requirements';
 
@@ -33,6 +35,7 @@ const KINDS: Record<ErrorKind, true> = {
   unsafe_archive: true,
   crash: true,
   memory: true,
+  fork: true,
   requirements: true,
 };
 export const ERROR_KINDS = Object.keys(KINDS) as ErrorKind[];

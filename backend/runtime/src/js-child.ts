@@ -3,11 +3,13 @@
  * js-driver.ts), spoken to over Node's IPC channel. It keeps that context's
  * object, so `context.env` persists between calls exactly as in the Python
  * bridge, and serialises results itself so a non-JSON value is caught where
- * the handler produced it.
+ * the handler produced it. After each call it kills what the handler left
+ * running (child-processes.ts).
  */
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import { killChildren, leftChildrenMessage, runningChildren } from './child-processes.js';
 import type { Handler, RuntimeContext } from './context.js';
 import { FunctionError, errorMessage } from './errors.js';
 import type { ContextFields, WireReply } from './handler-host.js';
@@ -132,10 +134,6 @@ for (const stray of ['uncaughtException', 'unhandledRejection'] as const) {
   });
 }
 
-async function answer(msg: ChildRequest): Promise<WireReply> {
-  return { ...(await perform(msg)), id: msg.id };
-}
-
 async function perform(msg: ChildRequest): Promise<Omit<WireReply, 'id'>> {
   try {
     if (msg.op === 'load') {
@@ -148,6 +146,15 @@ async function perform(msg: ChildRequest): Promise<Omit<WireReply, 'id'>> {
     const detail = err instanceof Error ? err.stack : undefined;
     return { ok: false, kind, error: errorMessage(err), ...(detail ? { detail } : {}) };
   }
+}
+
+async function answer(msg: ChildRequest): Promise<WireReply> {
+  const reply = await perform(msg);
+  // Whatever the outcome, nothing the user's code started (at import or in a call) may outlive it.
+  const left = runningChildren();
+  if (left.length === 0) return { ...reply, id: msg.id };
+  killChildren(left);
+  return { id: msg.id, ok: false, kind: 'fork', error: leftChildrenMessage(left) };
 }
 
 process.on('message', (msg: ChildRequest) => {
