@@ -71,7 +71,9 @@ export const DEFAULTS = {
   handlerOutputMaxBytes: 64 * 1024,
   pythonPackagesDir: path.join(os.tmpdir(), 'imgfleet-python-packages'),
   requirementsTimeoutSeconds: 300,
-  handlerMemoryMb: 128,
+  // The runtime pod's limit is 256 Mi: the runtime (~95 MiB), six idle contexts (~10 MiB each, one per
+  // backend pod at the autoscaler's most) and one handler at this limit fit in it. See handler-limits.ts.
+  handlerMemoryMb: 96,
   metricsKeyPrefix: '',
 } as const;
 

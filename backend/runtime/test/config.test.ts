@@ -115,7 +115,7 @@ describe('runtime configuration', () => {
   });
 
   test('HANDLER_MEMORY_MB bounds each handler process, by default under the runtime pod\'s 256 Mi; 0: no limit', () => {
-    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in' }).handlerMemoryMb, 128);
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in' }).handlerMemoryMb, 96);
     assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', HANDLER_MEMORY_MB: '96' }).handlerMemoryMb, 96);
     assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', HANDLER_MEMORY_MB: '0' }).handlerMemoryMb, 0);
   });

@@ -133,7 +133,7 @@ describe('handler memory limits', () => {
       await bed.waitInvocations(out(pod), 2);
       const error = await bed.lastError(out(pod));
       assert.equal(error?.kind, 'memory', `${grow}: ${JSON.stringify(error)}`);
-      assert.match(error?.error ?? '', /memory limit of 128 MiB \(HANDLER_MEMORY_MB\)/);
+      assert.match(error?.error ?? '', /memory limit of 96 MiB \(HANDLER_MEMORY_MB\)/);
       assert.equal(error?.state_lost, true);
       assert.equal((await bed.getJson<Out>(out(pod)))?.survived, undefined, 'nothing was written for the failed call');
       await bystanderGoesOn();
@@ -173,7 +173,7 @@ describe('handler memory limits', () => {
     await send({ big: true });
     const error = await bed.lastError(output);
     assert.equal(error?.kind, 'memory', JSON.stringify(error));
-    assert.match(error?.error ?? '', /^MemoryError: .*memory limit of 128 MiB \(HANDLER_MEMORY_MB\)/);
+    assert.match(error?.error ?? '', /^MemoryError: .*memory limit of 96 MiB \(HANDLER_MEMORY_MB\)/);
     assert.equal(error?.state_lost, undefined, 'the failed allocation gave its memory back: env kept');
     await send({});
     const after = (await bed.getJson<Out>(output))!;
