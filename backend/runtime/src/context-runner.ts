@@ -130,6 +130,7 @@ export class ContextRunner {
   private apply(outcome: CallOutcome, durationMs: number): void {
     const { metrics, log } = this.deps;
     metrics.recordCall(this.inputKey, outcome, durationMs / 1000);
+    if (outcome.stateLost) this.stats.recordStateReset();
     if (outcome.ok) {
       this.stats.recordSuccess(durationMs, outcome.output !== null);
       if (outcome.output !== null) this.pending.output = outcome.output;
@@ -137,7 +138,6 @@ export class ContextRunner {
       log.debug({ input_key: this.inputKey, ms: durationMs, wrote: outcome.output !== null }, 'handler ran');
     } else {
       this.stats.recordError(outcome.kind, durationMs);
-      if (outcome.stateLost) this.stats.recordStateReset();
       this.errors.report(errorRecord({ ...outcome, inputKey: this.inputKey, handler: this.deps.fn.name }));
       log.warn({ input_key: this.inputKey, kind: outcome.kind, error: outcome.error, detail: outcome.detail }, 'handler failed');
     }

@@ -34,8 +34,11 @@ export interface CallRequest {
 }
 
 export type CallOutcome =
-  /** `output` is the JSON text to write, or null when the result was empty. */
-  | { ok: true; output: string | null }
+  /**
+   * `output` is the JSON text to write, or null when the result was empty. `stateLost`: the handler's
+   * process had ended since the last call (killed over its memory limit by a stray timer…), so it ran in a new one.
+   */
+  | { ok: true; output: string | null; stateLost?: boolean }
   | {
       ok: false;
       kind: ErrorKind;
@@ -62,6 +65,8 @@ export interface HostChannel {
   /** Resolves once the other side says it is ready; `info` is logged. */
   readonly ready: Promise<Record<string, unknown>>;
   readonly alive: boolean;
+  /** Why it ended, once it has. */
+  readonly endReason: string | undefined;
   request(body: Record<string, unknown>, timeoutMs: number): Promise<WireReply>;
   /** Kills it; with a grace period, asks it to end first. Resolves once it is gone. */
   kill(graceMs?: number): Promise<void>;
@@ -133,16 +138,25 @@ export class HandlerHost {
   call(request: CallRequest): Promise<CallOutcome> {
     return this.serial.run(async (): Promise<CallOutcome> => {
       if (this.closed) return { ok: false, kind: 'crash', error: 'runtime is stopping' };
+      const endedBetweenCalls = this.channel && !this.channel.alive ? (this.channel.endReason ?? 'it ended') : undefined;
       let channel: HostChannel;
       try {
         channel = await this.ready();
       } catch (err) {
         return { ok: false, kind: 'load', error: errorMessage(err) };
       }
+      if (endedBetweenCalls !== undefined) {
+        const { label } = this.driver;
+        const message = `${label} had ended between calls (${endedBetweenCalls}); a new one was started, this context's context.env was lost`;
+        this.options.logger.warn({ input_key: request.context.input_key }, message);
+      }
       this.output.newCall();
       try {
         const reply = await channel.request({ op: 'call', input: request.input, context: request.context }, this.options.timeoutMs);
-        if (reply.ok || !reply.restart || this.closed) return toOutcome(reply);
+        if (reply.ok || !reply.restart || this.closed) {
+          const outcome = toOutcome(reply);
+          return endedBetweenCalls === undefined ? outcome : { ...outcome, stateLost: true };
+        }
         return await this.replaceAfter(reply, request);
       } catch (err) {
         return await this.recover(err, request);

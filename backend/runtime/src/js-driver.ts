@@ -105,6 +105,10 @@ class HandlerProcess implements HostChannel {
     return this.replies.open;
   }
 
+  get endReason(): string | undefined {
+    return this.replies.closedBecause;
+  }
+
   request(body: Record<string, unknown>, timeoutMs: number): Promise<WireReply> {
     return this.replies.request((id) => this.child.send({ ...body, id }), timeoutMs);
   }

@@ -71,6 +71,10 @@ class BridgeProcess implements HostChannel {
     return this.replies.open;
   }
 
+  get endReason(): string | undefined {
+    return this.replies.closedBecause;
+  }
+
   request(body: Record<string, unknown>, timeoutMs: number): Promise<WireReply> {
     return this.replies.request((id) => this.child.stdin.write(`${JSON.stringify({ id, ...body })}\n`), timeoutMs);
   }

@@ -24,11 +24,17 @@ export class ReplyChannel<R extends { id: number }> {
   private readonly pending = new Map<number, Waiter<R>>();
   private nextId = 1;
   private closed = false;
+  private reason: string | undefined;
 
   constructor(private readonly notRunning: string) {}
 
   get open(): boolean {
     return !this.closed;
+  }
+
+  /** Why the other side went away, once it has. */
+  get closedBecause(): string | undefined {
+    return this.reason;
   }
 
   /** Calls `send` with a fresh id; resolves with the reply carrying that id. */
@@ -65,6 +71,7 @@ export class ReplyChannel<R extends { id: number }> {
   close(why: string, kind?: ErrorKind): HandlerGone | undefined {
     if (this.closed) return undefined;
     this.closed = true;
+    this.reason = why;
     const err = new HandlerGone(why, kind);
     for (const waiter of this.pending.values()) waiter.reject(err);
     this.pending.clear();

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
 import { runBin } from './support/bin.js';
 import { RuntimeTestBed, TEST_REDIS_URL, waitFor } from './support/harness.js';
-import { MiB, childPids, statusBytes } from './support/proc.js';
+import { MiB, childPids, isRunning, statusBytes } from './support/proc.js';
 
 /** The runtime's pod limit in k8s/runtime.yaml: what the runtime must stay under whatever a handler does. */
 const POD_LIMIT = 256 * MiB;
@@ -38,6 +38,19 @@ export function handler(input, context) {
     return { survived: bytes };
   }
   return { pod: input.pod, v: input.v, n: context.env.n, pid: process.pid };
+}
+`;
+
+/** Returns at once, and leaves a timer that allocates Buffers until something stops it. */
+const JS_LEAKS_LATER = `
+import { Buffer } from 'node:buffer';
+export function handler(input, context) {
+  context.env.n = (context.env.n ?? 0) + 1;
+  if (input.leak) {
+    const hoard = [];
+    setInterval(() => { if (hoard.length < 128) hoard.push(Buffer.alloc(8 * 1024 * 1024, 1)); }, 5);
+  }
+  return { n: context.env.n, pid: process.pid };
 }
 `;
 
@@ -153,6 +166,30 @@ describe('handler memory limits', () => {
     const runtimePeak = statusBytes(runtimePid, 'VmHWM');
     t.diagnostic(`runtime peak RSS (VmHWM) ${((runtimePeak ?? 0) / MiB).toFixed(0)} MiB; ${peaks.describe()}`);
     assert.ok(runtimePeak !== undefined && runtimePeak < POD_LIMIT, `runtime peak RSS ${runtimePeak} must stay under ${POD_LIMIT}`);
+  });
+
+  test('javascript: a timer that fills memory between calls gets its process killed; the next call runs in a new one and says so', async () => {
+    const dir = await bed.dir();
+    const file = await bed.writeFile(dir, 'handler.mjs', JS_LEAKS_LATER);
+    const input = bed.key('later:in');
+    const output = bed.key('later:out');
+    const { logs } = await bed.start({ inputKey: input, outputKey: output, functionPath: file });
+    await bed.redis.set(input, JSON.stringify({ leak: true }));
+    await bed.waitInvocations(output, 1);
+    const leaking = (await bed.getJson<Out>(output))!;
+    assert.equal(leaking.n, 1);
+    await waitFor('the leaking process killed', () => !isRunning(leaking.pid));
+
+    await bed.redis.set(input, JSON.stringify({ leak: false }));
+    await bed.waitInvocations(output, 2);
+    const fresh = (await bed.getJson<Out>(output))!;
+    assert.notEqual(fresh.pid, leaking.pid);
+    assert.equal(fresh.n, 1, 'the env went with the process');
+    const stats = await bed.stats(output);
+    assert.equal(stats?.state_resets, 1, 'the lost env is counted');
+    assert.equal(stats?.errors, 0, 'the call itself was fine');
+    const notice = logs.find((l) => /handler process had ended between calls/.test(l.msg));
+    assert.match(notice?.msg ?? '', /memory limit of 96 MiB \(HANDLER_MEMORY_MB\).*context\.env was lost/);
   });
 
   test('python: allocating 1 GiB is a clear memory error and the bridge goes on with its env; an env that fills the limit gets a new process', async () => {
