@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
+import { metricsOverviewSchema, metricsStreamEvents } from '../../src/contract/metrics.js';
 import { createMetricsHub } from '../../src/metrics/index.js';
 import { openEventStream, startTestBackend, type TestBackend } from '../support/backend.js';
 import { countingAppStats, freePort, PrivateRedis, silentLogger, waitFor } from './helpers.js';
@@ -24,10 +25,11 @@ describe('metrics health', () => {
   let client: Redis;
   let backend: TestBackend;
 
+  /** The answer's health, the whole answer checked against the contract on the way. */
   const health = async (): Promise<Health> => {
     const res = await fetch(new URL('/api/v1/metrics?span=60', backend.url));
     assert.equal(res.status, 200);
-    return ((await res.json()) as { health: Health }).health;
+    return metricsOverviewSchema.parse(await res.json()).health;
   };
 
   before(async () => {
@@ -50,6 +52,8 @@ describe('metrics health', () => {
     try {
       const first = await stream.next((e) => e.event === 'health');
       assert.equal((JSON.parse(first.data) as Health).redis.state, 'connected');
+      // Every event so far is what the contract says it is.
+      for (const e of stream.events) metricsStreamEvents[e.event as keyof typeof metricsStreamEvents].parse(JSON.parse(e.data));
       const downAt = Date.now();
       await redis.stop();
       const down = await stream.next((e) => e.event === 'health' && (JSON.parse(e.data) as Health).redis.state === 'unreachable');
@@ -76,7 +80,7 @@ describe('metrics health', () => {
     await leaving.stop();
     // Then a pod that dies says nothing more: one snapshot, as a pod killed right after publishing leaves behind.
     const ghost = JSON.stringify({ timestamp: '2020-01-01 00:00:00.000000', pod: 'silent-pod', node: 'node-x', 'app-queue_size': 0 });
-    await client.set('metrics:silent-pod', ghost, 'PX', 3 * PERIOD * 1000);
+    await client.set('metrics:silent-pod', ghost, 'PX', Math.round(3 * PERIOD * 1000));
     await client.publish('metrics', ghost);
     // The leaving pod went quiet before the silent one: had it not said goodbye, it would be stale by now too.
     const h = await waitFor('the silent pod to turn stale', async () => {
