@@ -131,41 +131,48 @@ async function podNetworkOf(
   return (await sharesNetworkNamespace(procRoot, container.scan.table, container.scan.lineage)) ? undefined : net;
 }
 
+/**
+ * The pipeline's figures, at most `appStatsTimeoutMs` late: a slow or hung
+ * callback must not hold the snapshot back forever, and a failing one gives
+ * its last known values.
+ */
+function appStatsReader(options: SnapshotCollectorOptions): () => Promise<AppStats> {
+  const timeoutMs = options.appStatsTimeoutMs ?? 2000;
+  let lastApp: AppStats = ZERO_APP_STATS;
+  let failing = false;
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const stats = await Promise.race([
+        Promise.resolve().then(() => options.appStats()),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`appStats took over ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      failing = false;
+      lastApp = stats;
+      return stats;
+    } catch (err) {
+      // Log the first failure of a streak only: the callback runs every period.
+      if (!failing) options.logger?.warn({ err }, 'metrics: appStats failed; using last known values');
+      failing = true;
+      return lastApp;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
 export function createSnapshotCollector(options: SnapshotCollectorOptions): SnapshotCollector {
   const procRoot = options.procRoot ?? '/proc';
   const sysRoot = options.sysRoot ?? '/sys';
-  const appStatsTimeoutMs = options.appStatsTimeoutMs ?? 2000;
   const network = new MainInterfaceReader(procRoot, options.networkInterface);
   const containerFigures = new ContainerFiguresReader(new CgroupReader(options.cgroupRoot ?? path.join(sysRoot, 'fs/cgroup'), procRoot), procRoot);
   const podNetwork = new PodNetworkReader(sysRoot);
   const nodeName = readNodeName(procRoot, options.nodeName);
 
+  const readAppStats = appStatsReader(options);
   let baseline: Baseline | undefined;
-  let lastApp: AppStats = ZERO_APP_STATS;
-  let appStatsFailing = false;
-
-  async function readAppStats(): Promise<AppStats> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // A slow or hung callback must not hold the snapshot back forever.
-      const stats = await Promise.race([
-        Promise.resolve().then(() => options.appStats()),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`appStats took over ${appStatsTimeoutMs} ms`)), appStatsTimeoutMs);
-        }),
-      ]);
-      appStatsFailing = false;
-      lastApp = stats;
-      return stats;
-    } catch (err) {
-      // Log the first failure of a streak only: the callback runs every period.
-      if (!appStatsFailing) options.logger?.warn({ err }, 'metrics: appStats failed; using last known values');
-      appStatsFailing = true;
-      return lastApp;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 
   async function prime(): Promise<void> {
     const [cores, app, [container, containerAt]] = await Promise.all([
