@@ -181,6 +181,7 @@ function wireMetrics(env: Env, pod: string, logger: Logger, dispatcher: Dispatch
     podName: pod,
     redisUrl: redisUrl(env),
     periodSeconds: env.METRICS_PERIOD,
+    prefix: env.METRICS_KEY_PREFIX,
     functionOutputKey: env.FUNCTION_OUTPUT_KEY,
     nodeName: env.NODE_NAME,
     logger,

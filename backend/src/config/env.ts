@@ -141,6 +141,17 @@ export const envSchema = z.object({
    * bundled default handler.
    */
   FUNCTION_OUTPUT_KEY: optionalText,
+  /**
+   * Prepended verbatim to every metrics key and channel (snapshots, history,
+   * the function's output and error keys), so two installations can share a
+   * Redis; the function runtime takes the same prefix. Default none: the
+   * course's key names. No glob characters: the runtime's input key is a glob.
+   */
+  METRICS_KEY_PREFIX: z
+    .string()
+    .max(100)
+    .regex(/^[A-Za-z0-9._:/@-]*$/, 'letters, digits and . _ : / @ - only (no spaces, no Redis glob characters * ? [ ] \\)')
+    .default(''),
   /** The node the pod runs on (downward API `spec.nodeName`), for the snapshot's `node`; default from the kernel's boot id. */
   NODE_NAME: optionalText,
 });

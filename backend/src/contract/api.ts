@@ -180,3 +180,6 @@ export interface ServerConfig {
 
 /** The options a request may send (multipart field `options` or query parameters), for the document. */
 export const outputOptionsInputSchema = outputOptionsSchema;
+
+/** The metrics API's shapes live in their own file; re-exported so clients import every shape from one place. */
+export * from './metrics.js';
