@@ -196,6 +196,8 @@ export async function userWhoCannotCreateBuckets(): Promise<{ accessKeyId: strin
 export interface PrivateGateway {
   port: number;
   endpoint: string;
+  /** The radosgw process's id while it runs (for benches reading its CPU from /proc). */
+  readonly pid: number | undefined;
   /** SIGTERM, and wait for it to exit. */
   stop(): Promise<void>;
   /** SIGKILL (a crash), and wait for it to be gone. */
@@ -276,6 +278,9 @@ export async function startPrivateGateway(): Promise<PrivateGateway> {
   return {
     port,
     endpoint: `http://127.0.0.1:${port}`,
+    get pid() {
+      return child?.pid;
+    },
     stop: () => signal('SIGTERM'),
     kill: () => signal('SIGKILL'),
     start,
