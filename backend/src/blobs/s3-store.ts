@@ -27,6 +27,7 @@ import {
   type BucketLocationConstraint,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { loadEnv } from '../config/env.js';
 import {
   BlobStoreError,
@@ -258,6 +259,28 @@ export class S3BlobStore implements BlobStore {
       }
     } catch (err) {
       throw this.fail(err, 'aborting abandoned multipart uploads');
+    }
+  }
+
+  /**
+   * A URL the client can fetch the blob from itself for `expiresInSeconds`,
+   * so a download's bytes bypass the pods: the store answers with the
+   * given Content-Type and Content-Disposition. Only signing happens here
+   * (no request); whoever holds the URL can read the blob until it
+   * expires, and it must be an address the client can reach.
+   */
+  async presignedDownloadUrl(ref: BlobRef, options: { expiresInSeconds: number; contentType?: string; contentDisposition?: string }): Promise<string> {
+    const key = this.keyOf(ref);
+    const command = new GetObjectCommand({
+      Bucket: this.settings.bucket,
+      Key: this.settings.prefix + key,
+      ResponseContentType: options.contentType,
+      ResponseContentDisposition: options.contentDisposition,
+    });
+    try {
+      return await getSignedUrl(this.client, command, { expiresIn: options.expiresInSeconds });
+    } catch (err) {
+      throw this.fail(err, `signing a download of ${key}`);
     }
   }
 

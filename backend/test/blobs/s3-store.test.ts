@@ -211,6 +211,29 @@ describe('the S3 store on a Ceph RADOS Gateway', () => {
     }
   });
 
+  it('signs a short-lived download URL that serves the bytes with the given type and name, whole or by range, and nothing if altered', async () => {
+    const bytes = randomBytes(200_000);
+    const ref = refOf(await store.put('result', bytes));
+    const url = await store.presignedDownloadUrl(ref, {
+      expiresInSeconds: 60,
+      contentType: 'image/jpeg',
+      contentDisposition: `attachment; filename="processed_7.jpg"; filename*=UTF-8''processed_%C3%A9.jpg`,
+    });
+    assert.ok(url.startsWith(`${testRgw().endpoint}/${bucket.name}/p/results/`), url);
+    assert.ok(!url.includes(testRgw().secretAccessKey));
+    const answer = await fetch(url);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get('content-type'), 'image/jpeg');
+    assert.match(answer.headers.get('content-disposition') ?? '', /filename="processed_7\.jpg"/);
+    assert.ok(Buffer.from(await answer.arrayBuffer()).equals(bytes));
+    const ranged = await fetch(url, { headers: { Range: 'bytes=10-19' } });
+    assert.equal(ranged.status, 206);
+    assert.ok(Buffer.from(await ranged.arrayBuffer()).equals(bytes.subarray(10, 20)));
+    const longer = new URL(url);
+    longer.searchParams.set('X-Amz-Expires', '604800');
+    assert.equal((await fetch(longer)).status, 403, 'a URL whose terms were changed is refused');
+  });
+
   it('serves a worker thread its own store from workerAccess() and the environment', async () => {
     const original = await store.put('original', randomBytes(50_000));
     const access = store.workerAccess();
