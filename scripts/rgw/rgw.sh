@@ -19,7 +19,8 @@
 #   IMGFLEET_RGW_PORT      the gateway's S3 port (default 7480)
 #   IMGFLEET_RGW_BIND      the address it listens on (default 127.0.0.1;
 #                          0.0.0.0 for containers to reach it)
-#   IMGFLEET_RGW_MON_PORT  the monitor's port (default 13300, msgr2 only)
+#   IMGFLEET_RGW_MON_PORT  the monitor's port (default 13300, msgr2 only; fixed
+#                          when the cluster is made)
 # The exports: TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY_ID,
 # TEST_S3_SECRET_ACCESS_KEY, TEST_S3_REGION and TEST_RGW_CONF (the
 # cluster's ceph.conf, from which tests start gateways of their own). They
@@ -112,7 +113,6 @@ bluestore_cache_size = 134217728
 [client.rgw.gateway]
 keyring = $DIR/rgw.keyring
 rgw_data = $DIR/rgw
-rgw_frontends = beast endpoint=$BIND:$PORT
 rgw_thread_pool_size = 64
 # Deleted objects' space comes back within a minute, not two hours.
 rgw_gc_obj_min_wait = 60
@@ -160,7 +160,12 @@ running() { # name program: the daemon's pid file names a live process of that p
 daemon() { "$@" 9>&- </dev/null >>"$DIR/log/daemons.out" 2>&1; }
 start_mon() { running mon.a ceph-mon || daemon ceph-mon -c "$CONF" -i a; }
 start_osd() { running osd.0 ceph-osd || daemon ceph-osd -c "$CONF" -i 0; }
-start_gateway() { running client.rgw.gateway radosgw || daemon radosgw -c "$CONF" -n client.rgw.gateway; }
+# The address is given at each start (not in ceph.conf): IMGFLEET_RGW_PORT and
+# IMGFLEET_RGW_BIND apply whenever the gateway (re)starts.
+start_gateway() {
+  running client.rgw.gateway radosgw ||
+    daemon radosgw -c "$CONF" -n client.rgw.gateway --rgw-frontends "beast endpoint=$BIND:$PORT"
+}
 
 # radosgw opens its port once it is ready to serve (its pools exist).
 s3_answers() { timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$PORT" 2>/dev/null; }
