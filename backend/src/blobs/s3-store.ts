@@ -12,7 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { access, constants } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   CreateBucketCommand,
@@ -43,7 +43,7 @@ import {
   type StagedBlob,
   type WorkerBlobAccess,
 } from './blob-store.js';
-import { blobErrorFrom, s3ErrorCode } from './s3-errors.js';
+import { blobErrorFrom, s3ErrorCode, s3Status } from './s3-errors.js';
 import { watchedBody } from './s3-reader.js';
 import { createS3Client, normalizePrefix, s3SettingsFromEnv, type S3StoreSettings } from './s3-settings.js';
 import { S3BlobWriter, type WriterHost } from './s3-writer.js';
@@ -64,6 +64,11 @@ function describeWhere(settings: S3StoreSettings): string {
     }
   }
   return `bucket "${settings.bucket}"${settings.prefix ? ` prefix "${settings.prefix}"` : ''}${endpoint}`;
+}
+
+function isByteRange(range: ByteRange): boolean {
+  const { start, end } = range;
+  return Number.isSafeInteger(start) && start >= 0 && (end === undefined || (Number.isSafeInteger(end) && end >= start));
 }
 
 export class S3BlobStore implements BlobStore {
@@ -157,6 +162,8 @@ export class S3BlobStore implements BlobStore {
   async open(ref: BlobRef, range?: ByteRange): Promise<Readable> {
     const key = this.keyOf(ref);
     const what = `reading ${key}`;
+    // S3 ignores a malformed Range and answers the whole object: never send one.
+    if (range && !isByteRange(range)) throw new RangeError(`S3 store: not a byte range: ${JSON.stringify(range)}`);
     let answer;
     try {
       answer = await this.client.send(
@@ -167,6 +174,8 @@ export class S3BlobStore implements BlobStore {
         }),
       );
     } catch (err) {
+      // A range starting at or past the end holds no bytes, as a file read past its end.
+      if (range && s3Status(err) === 416) return Readable.from([]);
       throw this.fail(err, what);
     }
     // In Node the SDK's body is the HTTP response itself (an IncomingMessage).

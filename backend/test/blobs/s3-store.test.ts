@@ -103,6 +103,17 @@ describe('the S3 store on a Ceph RADOS Gateway', () => {
     assert.deepEqual(await readdir(spoolDir), []);
   });
 
+  it('keeps an empty upload, reads nothing from a range past the end, and refuses a malformed range', async () => {
+    const empty = refOf(await streamBlob(store, 'original', Buffer.alloc(0)));
+    assert.equal(await store.size(empty), 0);
+    assert.equal((await readAll(await store.open(empty, { start: 0 }))).length, 0);
+    const ref = refOf(await store.put('result', randomBytes(100)));
+    assert.equal((await readAll(await store.open(ref, { start: 100 }))).length, 0);
+    assert.equal((await readAll(await store.open(ref, { start: 99 }))).length, 1);
+    await assert.rejects(store.open(ref, { start: 10, end: 5 }), RangeError, 'S3 would answer the whole object');
+    await assert.rejects(store.open(ref, { start: -1 }), RangeError);
+  });
+
   it('keeps every key under its prefix, and lists only its own kinds of keys', async () => {
     const staged = await store.put('result', randomBytes(10));
     await admin.send(new PutObjectCommand({ Bucket: bucket.name, Key: 'p/originals/not-ours.txt', Body: 'x' }));
