@@ -35,7 +35,9 @@ const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EH
 /** The SDK's words for the same failures, made plain. */
 function describe(err: unknown, code: string, status: number | undefined): string {
   const e = asShape(err);
-  const message = (e.message ?? '').replace(/^@smithy\/[\w-]+ - (\[\w+\] )?/, '');
+  const message = (e.message ?? '')
+    .replace(/^@smithy\/[\w-]+ - (\[\w+\] )?/, '')
+    .replace(/ \((configured by client requestHandler|service default socket timeout)\)\.?$/, '');
   // (The SDK names a reset connection a TimeoutError too: the errno says which.)
   if (e.code === 'ETIMEDOUT' || (code === 'TimeoutError' && !e.code)) return `timed out (${message || 'no answer'})`;
   if (e.code && NETWORK.has(e.code)) return `${message || e.code} (${e.code})`;

@@ -17,7 +17,7 @@ export interface S3StoreSettings {
   prefix: string;
   forcePathStyle: boolean;
   connectTimeoutMs: number;
-  /** Until a request's answer starts; also the longest a download waits for its next bytes. */
+  /** Until a read's answer starts; between two steps of a write's progress; the longest a download waits for its next bytes. */
   requestTimeoutMs: number;
   /** Where uploads are spooled while they arrive (their length is unknown until they end). */
   spoolDir: string;
@@ -70,7 +70,24 @@ function sdkLogger(logger: Logger | undefined): S3ClientConfig['logger'] {
   return { trace: () => undefined, debug: at('debug'), info: at('debug'), warn: at('debug'), error: at('warn') };
 }
 
-export function createS3Client(settings: S3StoreSettings): S3Client {
+/**
+ * How a client bounds its requests:
+ * - `read` (GET, HEAD, listings): the answer must start within the request
+ *   timeout; a download's body is then watched for stalls by its reader
+ *   (s3-reader.ts), not by the socket, whose idle timer would also fire
+ *   for a slow client that paused the download.
+ * - `write` (PUT, parts, deletes): no byte may wait longer than the
+ *   request timeout to be sent or answered (the socket's idle timer). A
+ *   whole-request deadline would fail a large part on a slow but healthy
+ *   link.
+ */
+export type S3ClientRole = 'read' | 'write';
+
+export function createS3Client(settings: S3StoreSettings, role: S3ClientRole): S3Client {
+  const timeouts =
+    role === 'read'
+      ? { requestTimeout: settings.requestTimeoutMs, throwOnRequestTimeout: true }
+      : { socketTimeout: settings.requestTimeoutMs };
   return new S3Client({
     forcePathStyle: settings.forcePathStyle,
     // Ceph RGW 16 (and other S3-compatible stores) do not know the SDK's
@@ -80,10 +97,7 @@ export function createS3Client(settings: S3StoreSettings): S3Client {
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: {
       connectionTimeout: settings.connectTimeoutMs,
-      // Until the answer's headers (the body's own stalls are watched by
-      // the reader): an error, not the SDK's default warning.
-      requestTimeout: settings.requestTimeoutMs,
-      throwOnRequestTimeout: true,
+      ...timeouts,
       httpAgent: { keepAlive: true, maxSockets: 64 },
       httpsAgent: { keepAlive: true, maxSockets: 64 },
     },

@@ -73,20 +73,24 @@ function isByteRange(range: ByteRange): boolean {
 
 export class S3BlobStore implements BlobStore {
   readonly kind = 's3' as const;
+  /** GET, HEAD, listings, signing (see S3ClientRole). */
   readonly client: S3Client;
+  /** PUT, parts, deletes. */
+  readonly writeClient: S3Client;
   /** "bucket "photos" at http://…", for messages. */
   readonly where: string;
   private readonly writerHost: WriterHost;
 
   constructor(readonly settings: S3StoreSettings) {
-    this.client = createS3Client(settings);
+    this.client = createS3Client(settings, 'read');
+    this.writeClient = createS3Client(settings, 'write');
     this.where = describeWhere(settings);
     this.writerHost = {
-      client: this.client,
+      client: this.writeClient,
       settings,
       where: this.where,
       discard: async (objectKey) => {
-        await this.client.send(new DeleteObjectCommand({ Bucket: settings.bucket, Key: objectKey })).catch((err: unknown) => {
+        await this.writeClient.send(new DeleteObjectCommand({ Bucket: settings.bucket, Key: objectKey })).catch((err: unknown) => {
           // The orphan sweep removes it later: the blob is named by no row.
           settings.logger?.warn({ err: blobErrorFrom(err, `removing ${objectKey}`, this.where).message }, 'S3 store: an aborted blob stays until the orphan sweep');
         });
@@ -116,7 +120,7 @@ export class S3BlobStore implements BlobStore {
   private async createBucket(): Promise<void> {
     const region = await this.client.config.region();
     try {
-      await this.client.send(
+      await this.writeClient.send(
         new CreateBucketCommand({
           Bucket: this.settings.bucket,
           // us-east-1 is S3's default and must not be named; elsewhere AWS needs it.
@@ -141,7 +145,7 @@ export class S3BlobStore implements BlobStore {
     const key = newBlobKey(kind, randomUUID());
     try {
       // Bytes in memory: the SDK retries this one itself.
-      await this.client.send(
+      await this.writeClient.send(
         new PutObjectCommand({ Bucket: this.settings.bucket, Key: this.settings.prefix + key, Body: bytes, ContentLength: bytes.length }),
       );
     } catch (err) {
@@ -213,7 +217,7 @@ export class S3BlobStore implements BlobStore {
       const batch = keys.slice(i, i + size);
       let answer;
       try {
-        answer = await this.client.send(
+        answer = await this.writeClient.send(
           new DeleteObjectsCommand({ Bucket: this.settings.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }),
         );
       } catch (err) {
@@ -261,7 +265,7 @@ export class S3BlobStore implements BlobStore {
         for (const upload of page.Uploads ?? []) {
           if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated >= olderThan) continue;
           if (!kindOfKey(upload.Key.slice(prefix.length))) continue;
-          await this.client.send(new AbortMultipartUploadCommand({ Bucket, Key: upload.Key, UploadId: upload.UploadId }));
+          await this.writeClient.send(new AbortMultipartUploadCommand({ Bucket, Key: upload.Key, UploadId: upload.UploadId }));
         }
         if (!page.IsTruncated) return;
         markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
@@ -299,6 +303,7 @@ export class S3BlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.client.destroy();
+    this.writeClient.destroy();
   }
 }
 

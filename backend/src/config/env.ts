@@ -61,9 +61,9 @@ export const envSchema = z.object({
   /** Longest wait for a connection to the S3 store. */
   S3_CONNECT_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(5),
   /**
-   * Longest an S3 request may take until its answer starts (an upload:
-   * until all its bytes are sent and answered), and longest a download
-   * from the store may wait for its next bytes.
+   * Longest the S3 store may keep a read waiting for its answer to start,
+   * a write without progress (bytes taken or answered), and a download
+   * without its next bytes.
    */
   S3_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
 

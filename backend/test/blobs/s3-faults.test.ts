@@ -57,7 +57,7 @@ describe('the S3 store when its gateway fails', () => {
 
   const storeAt = (endpoint: string, overrides: Partial<S3StoreSettings> = {}): S3BlobStore => {
     const store = new S3BlobStore(
-      rgwStoreSettings(bucket.name, spoolDir, { client: rgwClientConfig(endpoint), connectTimeoutMs: 1000, requestTimeoutMs: 2000, ...overrides }),
+      rgwStoreSettings(bucket.name, spoolDir, { client: rgwClientConfig(endpoint), ...overrides }),
     );
     stores.push(store);
     return store;
@@ -161,15 +161,16 @@ describe('the S3 store when its gateway fails', () => {
   });
 
   it('times out on a frozen gateway with a clear reason, fails a download it froze under, and serves again once it wakes', async () => {
-    const store = storeAt(gateway.endpoint, { requestTimeoutMs: 1500, client: { ...rgwClientConfig(gateway.endpoint), maxAttempts: 1 } });
     const bytes = randomBytes(32 * 1024 * 1024);
-    const ref = refOf(await streamBlob(store, 'original', bytes, 1024 * 1024));
+    const ref = refOf(await streamBlob(storeAt(gateway.endpoint), 'original', bytes, 1024 * 1024));
+    const store = storeAt(gateway.endpoint, { requestTimeoutMs: 1500, client: { ...rgwClientConfig(gateway.endpoint), maxAttempts: 1 } });
     const { rest } = await firstChunkThenRest(await store.open(ref));
     gateway.freeze();
     try {
       await rejectsWithFault(rest(), 'unavailable', /download broke after \d+ of \d+ bytes: timed out \(no bytes came for 1500 ms\)/);
       await rejectsWithFault(store.check(), 'unavailable', /timed out .*1500 ms/);
-      await rejectsWithFault(store.put('result', randomBytes(1000)), 'unavailable', /timed out/);
+      await rejectsWithFault(store.put('result', randomBytes(1000)), 'unavailable', /timed out \(the request socket timed out after 1500 ms of inactivity\)/);
+      await rejectsWithFault(streamBlob(store, 'original', randomBytes(1000)), 'unavailable', /writing originals\/.*timed out/);
     } finally {
       gateway.thaw();
     }
@@ -193,9 +194,22 @@ describe('the S3 store when its gateway fails', () => {
     const ref = refOf(await store.put('original', bytes));
     const proxy = await startStoreProxy({ targetPort: gateway.port, answerBytesPerSecond: 2 * 1024 * 1024 });
     try {
-      // About two seconds of bytes, each 50 ms slice well inside the 500 ms timeout.
+      // Two seconds of bytes, each 50 ms slice well inside the 500 ms timeout.
       const slow = storeAt(proxy.endpoint, { requestTimeoutMs: 500 });
       assert.ok((await slow.read(ref)).equals(bytes));
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('takes a slow but steady upload to its end, however long past the request timeout it runs', async () => {
+    const proxy = await startStoreProxy({ targetPort: gateway.port, requestBytesPerSecond: 3 * 1024 * 1024 });
+    try {
+      // Four seconds of sending in one PUT, each step of it well inside the timeout.
+      const slow = storeAt(proxy.endpoint, { requestTimeoutMs: 2000 });
+      const bytes = randomBytes(12 * 1024 * 1024);
+      const staged = await streamBlob(slow, 'original', bytes);
+      assert.ok((await storeAt(gateway.endpoint).read(refOf(staged))).equals(bytes));
     } finally {
       await proxy.close();
     }

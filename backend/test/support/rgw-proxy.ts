@@ -40,13 +40,13 @@ function forward(from: net.Socket, to: net.Socket, gate: { open: boolean; waiter
     void (async () => {
       if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
       while (!gate.open) await new Promise<void>((r) => gate.waiters.add(r));
-      // Throttled: a slice every 50 ms.
+      // Throttled: slices of at most 50 ms' worth, each followed by its time at the rate.
       const slice = rate ? Math.max(1, Math.floor(rate / 20)) : chunk.length;
       for (let offset = 0; offset < chunk.length && !to.destroyed; offset += slice) {
         const piece = chunk.subarray(offset, offset + slice);
         counted?.(piece.length);
         const flushed = to.write(piece);
-        if (rate) await new Promise((r) => setTimeout(r, 50));
+        if (rate) await new Promise((r) => setTimeout(r, (piece.length / rate) * 1000));
         else if (!flushed) await once(to, 'drain').catch(() => undefined);
       }
       if (!from.destroyed) from.resume();

@@ -228,7 +228,12 @@ async function portAnswers(port: number): Promise<boolean> {
   });
 }
 
-export async function startPrivateGateway(): Promise<PrivateGateway> {
+/**
+ * A radosgw of the caller's own on the test cluster, on a free port of
+ * `bind` (default 127.0.0.1; 0.0.0.0 for containers to reach it). Its
+ * endpoint is the host's view, 127.0.0.1.
+ */
+export async function startPrivateGateway(options: { bind?: string } = {}): Promise<PrivateGateway> {
   const rgw = testRgw();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'imgfleet-rgw-'));
   const port = await freePort();
@@ -239,7 +244,7 @@ export async function startPrivateGateway(): Promise<PrivateGateway> {
     if (child) return;
     const proc = spawn(
       'radosgw',
-      ['-f', '-c', rgw.conf, '-n', 'client.rgw.gateway', '--rgw-frontends', `beast endpoint=127.0.0.1:${port}`,
+      ['-f', '-c', rgw.conf, '-n', 'client.rgw.gateway', '--rgw-frontends', `beast endpoint=${options.bind ?? '127.0.0.1'}:${port}`,
         '--pid-file', path.join(dir, 'pid'), '--admin-socket', path.join(dir, 'asok'), '--log-file', path.join(dir, 'log')],
       { stdio: 'ignore' },
     );
