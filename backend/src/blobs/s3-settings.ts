@@ -28,6 +28,8 @@ export interface S3StoreSettings {
   partConcurrency: number;
   /** Keys per DeleteObjects request (S3 takes at most 1000). */
   deleteBatch: number;
+  /** Keys or uploads per listing request (S3 answers at most 1000). */
+  listPageSize: number;
   /**
    * Where the store is and who we are, for tests and embedding: left out,
    * the SDK's own settings from the environment apply (the production path).
@@ -60,6 +62,7 @@ export function s3SettingsFromEnv(env: Env): S3StoreSettings {
     partSize: DEFAULT_PART_SIZE,
     partConcurrency: 4,
     deleteBatch: 1000,
+    listPageSize: 1000,
   };
 }
 

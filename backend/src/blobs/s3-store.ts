@@ -239,7 +239,10 @@ export class S3BlobStore implements BlobStore {
    */
   async *list(olderThan: Date): AsyncIterable<ListedBlob> {
     for (const folder of ['originals/', 'results/']) {
-      const pages = paginateListObjectsV2({ client: this.client }, { Bucket: this.settings.bucket, Prefix: this.settings.prefix + folder });
+      const pages = paginateListObjectsV2(
+        { client: this.client, pageSize: this.settings.listPageSize },
+        { Bucket: this.settings.bucket, Prefix: this.settings.prefix + folder },
+      );
       try {
         for await (const page of pages) {
           for (const object of page.Contents ?? []) {
@@ -261,7 +264,7 @@ export class S3BlobStore implements BlobStore {
     let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
     try {
       for (;;) {
-        const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: prefix, ...markers }));
+        const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: prefix, MaxUploads: this.settings.listPageSize, ...markers }));
         for (const upload of page.Uploads ?? []) {
           if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated >= olderThan) continue;
           if (!kindOfKey(upload.Key.slice(prefix.length))) continue;

@@ -139,15 +139,29 @@ describe('the S3 store on a Ceph RADOS Gateway', () => {
     }
   });
 
-  it('aborts multipart uploads a killed pod left behind, once they are older than the sweep date', async () => {
-    const Key = `p/originals/ab/${'ab'.padEnd(36, '0')}`;
-    const { UploadId } = await admin.send(new CreateMultipartUploadCommand({ Bucket: bucket.name, Key }));
-    await admin.send(new UploadPartCommand({ Bucket: bucket.name, Key, UploadId, PartNumber: 1, Body: randomBytes(1000) }));
-    const pending = async () => (await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: 'p/' }))).Uploads ?? [];
-    for await (const _ of store.list(new Date(Date.now() - 3_600_000))) void _;
-    assert.deepEqual((await pending()).map((u) => u.UploadId), [UploadId], 'a young upload may still be in progress');
-    for await (const _ of store.list(new Date(Date.now() + 60_000))) void _;
-    assert.deepEqual(await pending(), []);
+  it('lists and sweeps page by page: every blob listed once, every abandoned multipart upload aborted', async () => {
+    // Pages of two: the listing's continuation and the uploads' markers are both walked.
+    const paged = new S3BlobStore(rgwStoreSettings(bucket.name, await spool(), { prefix: 'paged/', listPageSize: 2 }));
+    try {
+      const written = await Promise.all(Array.from({ length: 5 }, async (_, i) => (await paged.put(i % 2 ? 'original' : 'result', randomBytes(10))).key ?? ''));
+      const uploads: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const Key = `paged/originals/ab/${`ab${i}`.padEnd(36, '0')}`;
+        const { UploadId } = await admin.send(new CreateMultipartUploadCommand({ Bucket: bucket.name, Key }));
+        await admin.send(new UploadPartCommand({ Bucket: bucket.name, Key, UploadId, PartNumber: 1, Body: randomBytes(1000) }));
+        uploads.push(UploadId ?? '');
+      }
+      const pending = async () => (await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket.name, Prefix: 'paged/' }))).Uploads ?? [];
+      const listed: string[] = [];
+      for await (const b of paged.list(new Date(Date.now() - 3_600_000))) listed.push(b.key);
+      assert.equal(listed.length, 0, 'nothing is an hour old');
+      assert.deepEqual((await pending()).map((u) => u.UploadId).sort(), [...uploads].sort(), 'young uploads may still be in progress');
+      for await (const b of paged.list(new Date(Date.now() + 60_000))) listed.push(b.key);
+      assert.deepEqual(listed.sort(), [...written].sort());
+      assert.deepEqual(await pending(), []);
+    } finally {
+      await paged.close();
+    }
   });
 
   it('answers 507-worthy "full" when the bucket is over its quota', async () => {

@@ -139,6 +139,7 @@ export function rgwStoreSettings(bucket: string, spoolDir: string, overrides: Pa
     partSize: 8 * 1024 * 1024,
     partConcurrency: 4,
     deleteBatch: 1000,
+    listPageSize: 1000,
     client: rgwClientConfig(),
     ...overrides,
   };
