@@ -118,8 +118,8 @@ export class S3BlobStore implements BlobStore {
 
   /** Makes the missing bucket, or says why it cannot be made. */
   private async createBucket(): Promise<void> {
-    const region = await this.client.config.region();
     try {
+      const region = await this.client.config.region();
       await this.writeClient.send(
         new CreateBucketCommand({
           Bucket: this.settings.bucket,
