@@ -122,6 +122,7 @@ EOF
 
 create_cluster() {
   log "creating a cluster in $DIR"
+  stop_all # what a creation that failed half-way may have left running
   rm -rf "$DIR"
   mkdir -p "$DIR/run" "$DIR/log" "$DIR/mon" "$DIR/osd" "$DIR/rgw"
   local fsid osd_uuid secret id
