@@ -58,6 +58,14 @@ export const envSchema = z.object({
     .enum(['true', 'false', '1', '0', ''])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  /** Longest wait for a connection to the S3 store. */
+  S3_CONNECT_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(5),
+  /**
+   * Longest the S3 store may keep a read waiting for its answer to start,
+   * a write without progress (bytes taken or answered), and a download
+   * without its next bytes.
+   */
+  S3_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
 
   WORKER_THREADS: int(1, 64).default(4),
   MAX_WIDTH: int(1, 20000).default(800),
