@@ -206,7 +206,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     await notifications.start();
     cleanups.add('LISTEN connection', () => notifications.stop());
 
-    const blobs = openBlobStore(env, db);
+    const blobs = openBlobStore(env, db, logger);
     cleanups.add('blob store', () => blobs.close());
     // A store that cannot be written yet (a volume not mounted, a bucket missing) keeps the pod unready, with the reason; it does not stop it.
     await blobs.check().catch((err: unknown) => logger.error({ err, store: blobs.kind }, 'the blob store is not usable; not ready until it is'));

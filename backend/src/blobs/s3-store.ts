@@ -210,6 +210,10 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  async discard(blob: StagedBlob): Promise<void> {
+    if (blob.key) await this.remove([{ imageId: 0, kind: blob.kind, key: blob.key }]);
+  }
+
   async remove(refs: readonly BlobRef[], _db?: Queryable): Promise<void> {
     const keys = [...new Set(refs.flatMap((r) => (r.key === null ? [] : [this.settings.prefix + r.key])))];
     const size = Math.max(1, Math.min(1000, this.settings.deleteBatch));
@@ -232,11 +236,7 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  /**
-   * Our blobs last written before `olderThan`; then, once the listing is
-   * done, the multipart uploads begun before it are aborted: a pod killed
-   * mid-upload leaves one, whose parts take space but name no object.
-   */
+  /** Our blobs last written before `olderThan`, page by page. */
   async *list(olderThan: Date): AsyncIterable<ListedBlob> {
     for (const folder of ['originals/', 'results/']) {
       const pages = paginateListObjectsV2(
@@ -256,12 +256,16 @@ export class S3BlobStore implements BlobStore {
         throw this.fail(err, `listing ${folder}`);
       }
     }
-    await this.abortUploadsBefore(olderThan);
   }
 
-  private async abortUploadsBefore(olderThan: Date): Promise<void> {
+  /**
+   * Aborts the multipart uploads begun before `olderThan`: a pod killed
+   * mid-upload leaves one, whose parts take space but name no object.
+   */
+  async sweepIncomplete(olderThan: Date): Promise<number> {
     const { bucket: Bucket, prefix } = this.settings;
     let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    let aborted = 0;
     try {
       for (;;) {
         const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket, Prefix: prefix, MaxUploads: this.settings.listPageSize, ...markers }));
@@ -269,8 +273,9 @@ export class S3BlobStore implements BlobStore {
           if (!upload.Key || !upload.UploadId || !upload.Initiated || upload.Initiated >= olderThan) continue;
           if (!kindOfKey(upload.Key.slice(prefix.length))) continue;
           await this.writeClient.send(new AbortMultipartUploadCommand({ Bucket, Key: upload.Key, UploadId: upload.UploadId }));
+          aborted++;
         }
-        if (!page.IsTruncated) return;
+        if (!page.IsTruncated) return aborted;
         markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
       }
     } catch (err) {

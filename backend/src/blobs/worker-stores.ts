@@ -6,6 +6,7 @@
  */
 import type { BlobStore, WorkerBlobAccess } from './blob-store.js';
 import { FilesystemBlobStore } from './fs-store.js';
+import { s3StoreFromAccess } from './s3-store.js';
 
 const stores = new Map<string, BlobStore>();
 
@@ -26,6 +27,7 @@ function build(access: Exclude<WorkerBlobAccess, { kind: 'bytes' }>): BlobStore 
     case 'filesystem':
       return new FilesystemBlobStore(access.dir);
     case 's3':
-      throw new Error('the S3 store is not available in this build');
+      // The credentials and endpoint come from the environment, which worker threads share with the process.
+      return s3StoreFromAccess(access);
   }
 }

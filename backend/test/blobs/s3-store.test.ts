@@ -155,9 +155,11 @@ describe('the S3 store on a Ceph RADOS Gateway', () => {
       const listed: string[] = [];
       for await (const b of paged.list(new Date(Date.now() - 3_600_000))) listed.push(b.key);
       assert.equal(listed.length, 0, 'nothing is an hour old');
+      assert.equal(await paged.sweepIncomplete(new Date(Date.now() - 3_600_000)), 0);
       assert.deepEqual((await pending()).map((u) => u.UploadId).sort(), [...uploads].sort(), 'young uploads may still be in progress');
       for await (const b of paged.list(new Date(Date.now() + 60_000))) listed.push(b.key);
       assert.deepEqual(listed.sort(), [...written].sort());
+      assert.equal(await paged.sweepIncomplete(new Date(Date.now() + 60_000)), uploads.length);
       assert.deepEqual(await pending(), []);
     } finally {
       await paged.close();
