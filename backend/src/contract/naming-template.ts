@@ -113,15 +113,22 @@ export function renderName(template: string, values: NamingValues): string {
   const allowed = FORMAT_EXTENSIONS[format];
   const literal = TEMPLATE_IMAGE_EXTENSION.exec(template)?.[1]?.toLowerCase();
   const source = literal && !allowed.includes(literal) ? template.replace(TEMPLATE_IMAGE_EXTENSION, '') : template;
-  let name = source.replace(TOKEN, (_, token: string) => tokenValue(token as NamingToken, values));
-  name = name.replace(UNSAFE, '_').replace(/[. ]+$/, '').trim();
-  const dot = name.lastIndexOf('.');
-  const endsRight = dot >= 0 && allowed.includes(name.slice(dot + 1).toLowerCase());
-  const base = endsRight ? name.slice(0, dot) : name;
-  const ext = endsRight ? name.slice(dot + 1) : allowed[0]!;
+  const render = (v: NamingValues) => {
+    const name = source.replace(TOKEN, (_, token: string) => tokenValue(token as NamingToken, v)).replace(UNSAFE, '_').replace(/[. ]+$/, '').trim();
+    const dot = name.lastIndexOf('.');
+    const endsRight = dot >= 0 && allowed.includes(name.slice(dot + 1).toLowerCase());
+    return { base: endsRight ? name.slice(0, dot) : name, ext: endsRight ? name.slice(dot + 1) : allowed[0]! };
+  };
+  // At most 255 bytes of UTF-8 with the extension and room for a " (n)" de-duplication suffix.
+  const room = (ext: string) => MAX_SEGMENT_BYTES - SUFFIX_RESERVE_BYTES - 1 - utf8Length(ext);
+  let { base, ext } = render(values);
+  if (utf8Length(base) > room(ext)) {
+    // A long original name gives way, not the rest of the template (`_{w}x{h}`, `-{index}`).
+    const rest = render({ ...values, name: '' });
+    ({ base, ext } = render({ ...values, name: cutUtf8(values.name, Math.max(0, room(rest.ext) - utf8Length(rest.base))) }));
+  }
   let safeBase = base.trim() === '' ? 'image' : base.normalize('NFC');
   if (WINDOWS_RESERVED.test(safeBase)) safeBase = `_${safeBase}`;
-  // At most 255 bytes of UTF-8 with the extension and room for a " (n)" de-duplication suffix.
-  safeBase = cutUtf8(safeBase, MAX_SEGMENT_BYTES - SUFFIX_RESERVE_BYTES - 1 - utf8Length(ext)).replace(/[. ]+$/, '');
+  safeBase = cutUtf8(safeBase, room(ext)).replace(/[. ]+$/, '');
   return `${safeBase || 'image'}.${ext}`;
 }

@@ -8,7 +8,8 @@ import type { StoredAnswer } from '../../queue/ingest.js';
 import { HttpError } from '../errors.js';
 import type { UploadDeps } from './deps.js';
 import { StreamEdges, type RequestFingerprint } from './fingerprint.js';
-import { cleanFilename, malformed, multipartParser } from './session.js';
+import { cleanFilename } from '../../contract/file-names.js';
+import { malformed, multipartParser } from './session.js';
 
 export interface UploadAnswer {
   status: number;

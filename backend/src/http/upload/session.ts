@@ -14,6 +14,7 @@
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import type { Request } from 'express';
+import { cleanFilename, sourcePathOf } from '../../contract/file-names.js';
 import type { IngestTransaction } from '../../queue/ingest.js';
 import { HttpError } from '../errors.js';
 import { collect } from './collect.js';
@@ -22,31 +23,6 @@ import type { RequestFingerprint } from './fingerprint.js';
 import type { RequestOptions } from './request-options.js';
 import { UploadOutcomes } from './outcomes.js';
 import type { UploadDeps } from './deps.js';
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/g;
-
-/** A display name: the last path segment, no control characters, bounded length. */
-export function cleanFilename(raw: string | undefined, fallback: string): string {
-  const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
-  const cleaned = base.replace(CONTROL, '').trim().slice(0, 255);
-  return cleaned || fallback;
-}
-
-/**
- * The folders a file name carries (`trip/day 1/IMG_1.JPG`, as the apps send
- * files from a dropped folder), cleaned: no `..`, no absolute path, no
- * control characters. Null when the name has no folder.
- */
-export function sourcePathOf(raw: string | undefined, filename: string): string | null {
-  const folders = (raw ?? '')
-    .split(/[\\/]/)
-    .slice(0, -1)
-    .map((p) => p.replace(CONTROL, '').trim())
-    .filter((p) => p !== '' && p !== '.' && p !== '..')
-    .slice(-16);
-  return folders.length ? `${folders.join('/')}/${filename}`.slice(0, 1024) : null;
-}
 
 export function multipartParser(req: Request, deps: Pick<UploadDeps, 'rules'>): busboy.Busboy {
   try {
