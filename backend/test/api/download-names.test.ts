@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import yauzl from 'yauzl';
 import type { ImageSummary, UploadResponse } from '../../src/contract/api.js';
+import { batchIndex, renderName } from '../../src/contract/naming-template.js';
 import { getJson, startTestBackend, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
 
@@ -119,6 +120,9 @@ describe('download names', () => {
     assert.equal(dispositionName(single.headers.get('content-disposition')), 'lake-2.jpg');
     assert.deepEqual(await zipOf(lake.batchId), ['wood-1.jpg', 'lake-2.jpg', 'hill-3.jpg']);
     assert.deepEqual(await zipOf(lake.batchId, `?ids=${lake.id}`), ['lake-2.jpg']);
+    // The apps number by the shared rule over the batch's ids, and so agree with the server.
+    const ids = images.map((i) => i.id);
+    assert.deepEqual(images.map((i) => renderName('{name}-{index}.jpg', { name: i.filename.replace(/\.jpg$/, ''), ext: 'jpg', width: 1, height: 1, index: batchIndex(i.id, ids) })), ['wood-1.jpg', 'lake-2.jpg', 'hill-3.jpg']);
     const page = await (await fetch(`${t.url}/status/${lake.id}`, { headers: { accept: 'text/html' } })).text();
     assert.match(page, /download="lake-2\.jpg"/);
   });
