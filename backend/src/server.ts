@@ -219,7 +219,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     notifications.on('work', () => dispatcher.kick());
     const { pipelineMetrics, hub: metrics } = wireMetrics(env, pod, logger, dispatcher, catalogue);
 
-    const ingestDb = createPool(databaseUrl, env.UPLOAD_CONCURRENCY);
+    const ingestDb = createPool(databaseUrl, env.UPLOAD_CONCURRENCY, { idleInTransactionMs: env.UPLOAD_TX_IDLE_SECONDS * 1000, applicationName: 'imgfleet-upload' });
     cleanups.add('upload pool', () => ingestDb.end());
     const uploads = new ActiveUploads();
     const memorySlots = new Semaphore(env.UPLOAD_SLOTS ?? Math.max(2, env.WORKER_THREADS));
@@ -240,6 +240,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       podName: pod,
       upload: {
         ingestDb,
+        lookupDb: db,
         dispatcher,
         rules,
         optionsSchema: buildOutputOptionsSchema(config.limits, config.defaults),
@@ -249,6 +250,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
         idleTimeoutMs: env.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000,
         decodeBudgetBytes: env.DECODE_MEMORY_MB * 1024 * 1024,
         keyWaitMs: env.IDEMPOTENCY_WAIT_SECONDS * 1000,
+        transactionHeartbeatMs: (env.UPLOAD_TX_IDLE_SECONDS * 1000) / 3,
         uploads,
         logger,
         onFile: (bytes, accepted) => pipelineMetrics.recordUpload(bytes, accepted),

@@ -10,6 +10,8 @@ import type { ActiveUploads } from './active-uploads.js';
 export interface UploadDeps {
   /** The pool upload transactions take their connection from (one per request in progress). */
   ingestDb: pg.Pool;
+  /** The main pool, for a replay's quick look-ups (never waits behind upload transactions for a connection). */
+  lookupDb: Pick<pg.Pool, 'query'>;
   /** When given, images go straight to a free local thread (see Dispatcher.reserveLocal). */
   dispatcher?: Dispatcher;
   rules: ResizeRules;
@@ -23,8 +25,10 @@ export interface UploadDeps {
   /** A client that sends nothing for this long mid-body is cut off (408). */
   idleTimeoutMs: number;
   decodeBudgetBytes: number;
-  /** How long a request waits for a concurrent one with the same Idempotency-Key. */
+  /** The lock_timeout of upload transactions (a safety net: nothing is meant to wait on a lock). */
   keyWaitMs: number;
+  /** How often an open upload transaction sends a statement (a third of its connections' idle-in-transaction timeout). */
+  transactionHeartbeatMs?: number;
   uploads: ActiveUploads;
   logger: Logger;
   onFile?: (bytes: number, accepted: boolean) => void;

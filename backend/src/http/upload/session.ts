@@ -139,8 +139,9 @@ export class UploadSession {
         // A browser form with no file chosen sends an empty part without a name.
         if (!rawName && bytes.length === 0 && !truncated) return;
         if (!rawName) this.outcomes.saw(position, filename);
-        this.fingerprint.addPart(field, filename, bytes);
-        const meta = { batchId: this.batchId, filename, sourcePath: sourcePathOf(rawName, filename), options: this.options.options() };
+        const sourcePath = sourcePathOf(rawName, filename);
+        this.fingerprint.addPart(field, sourcePath ?? filename, bytes);
+        const meta = { batchId: this.batchId, filename, sourcePath, options: this.options.options() };
         const checked = await checkFile(bytes, truncated, meta, this.deps.rules, this.deps.decodeBudgetBytes);
         // Written one after another on the transaction's connection.
         await turn;
