@@ -317,6 +317,10 @@ async function drainAll(parts: { server: http.Server; uploads: ActiveUploads; do
   const { server, uploads, downloads, dispatcher, graceMs } = parts;
   server.close();
   server.closeIdleConnections();
+  // A kept-alive connection that was busy at the close ends after its next answer: its client reconnects to another pod.
+  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  });
   // Uploads first: each may hand new images to the queue (pending, for other pods).
   const [outcome] = await Promise.all([dispatcher.drain(graceMs), uploads.settled(graceMs), downloads.settled(graceMs)]);
   // A finished response has been handed to the kernel ('finish'), which still sends it after the close.
