@@ -67,17 +67,18 @@ function clusters(text: string): Iterable<string> {
 }
 
 /**
- * The longest start of `text` of at most `maxBytes` UTF-8 bytes that ends on
- * a character boundary (a grapheme cluster's, where the runtime knows them).
+ * The longest start of `text` of at most `maxBytes` UTF-8 bytes (and at most
+ * `maxUnits` UTF-16 code units, when given) that ends on a character
+ * boundary (a grapheme cluster's, where the runtime knows them).
  */
-export function cutUtf8(text: string, maxBytes: number): string {
+export function cutUtf8(text: string, maxBytes: number, maxUnits = Number.POSITIVE_INFINITY): string {
   const safe = wellFormed(text);
-  if (safe.length * 3 <= maxBytes || utf8Length(safe) <= maxBytes) return safe;
+  if (safe.length <= maxUnits && (safe.length * 3 <= maxBytes || utf8Length(safe) <= maxBytes)) return safe;
   let out = '';
   let used = 0;
   for (const cluster of clusters(safe)) {
     const size = utf8Length(cluster);
-    if (used + size > maxBytes) break;
+    if (used + size > maxBytes || out.length + cluster.length > maxUnits) break;
     out += cluster;
     used += size;
   }

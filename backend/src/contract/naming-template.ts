@@ -66,6 +66,8 @@ export function templateProblem(template: string): string | null {
 // eslint-disable-next-line no-control-regex
 const UNSAFE = /[<>:"/\\|?*\u0000-\u001f\u007f-\u009f]/g;
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
+/** A name's characters (UTF-16 code units), as before byte limits: short enough for Windows' 260-character paths. */
+const MAX_NAME_UNITS = 200;
 
 /**
  * `{index}`: the position of an image among its batch's images in upload
@@ -119,16 +121,19 @@ export function renderName(template: string, values: NamingValues): string {
     const endsRight = dot >= 0 && allowed.includes(name.slice(dot + 1).toLowerCase());
     return { base: endsRight ? name.slice(0, dot) : name, ext: endsRight ? name.slice(dot + 1) : allowed[0]! };
   };
-  // At most 255 bytes of UTF-8 with the extension and room for a " (n)" de-duplication suffix.
+  // At most 255 bytes of UTF-8 (file systems' limit) and 200 characters (paths stay short for Windows), with the
+  // extension and room for a " (n)" de-duplication suffix.
   const room = (ext: string) => MAX_SEGMENT_BYTES - SUFFIX_RESERVE_BYTES - 1 - utf8Length(ext);
+  const roomUnits = (ext: string) => MAX_NAME_UNITS - SUFFIX_RESERVE_BYTES - ext.length;
   let { base, ext } = render(values);
-  if (utf8Length(base) > room(ext)) {
+  if (utf8Length(base) > room(ext) || base.length > roomUnits(ext)) {
     // A long original name gives way, not the rest of the template (`_{w}x{h}`, `-{index}`).
     const rest = render({ ...values, name: '' });
-    ({ base, ext } = render({ ...values, name: cutUtf8(values.name, Math.max(0, room(rest.ext) - utf8Length(rest.base))) }));
+    const name = cutUtf8(values.name, Math.max(0, room(rest.ext) - utf8Length(rest.base)), Math.max(0, roomUnits(rest.ext) - rest.base.length));
+    ({ base, ext } = render({ ...values, name }));
   }
   let safeBase = base.trim() === '' ? 'image' : base.normalize('NFC');
   if (WINDOWS_RESERVED.test(safeBase)) safeBase = `_${safeBase}`;
-  safeBase = cutUtf8(safeBase, room(ext)).replace(/[. ]+$/, '');
+  safeBase = cutUtf8(safeBase, room(ext), roomUnits(ext)).replace(/[. ]+$/, '');
   return `${safeBase || 'image'}.${ext}`;
 }
