@@ -14,6 +14,7 @@ import { createApp } from './http/app.js';
 import { hostRules } from './http/browser-guard.js';
 import type { AppContext } from './http/context.js';
 import { ActiveUploads } from './http/upload/index.js';
+import { catalogueSource, createDownloads, type ActiveDownloads } from './http/downloads/index.js';
 import { defaultWebRoot } from './http/web.js';
 import { BOX_PRESETS, buildOutputOptionsSchema, OUTPUT_FORMATS } from './contract/output-options.js';
 import type { ServerConfig } from './contract/api.js';
@@ -245,15 +246,18 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     notifications.on('work', () => dispatcher.kick());
     const { pipelineMetrics, hub: metrics } = wireMetrics(env, pod, logger, dispatcher, catalogue);
 
-    const ingestDb = createPool(databaseUrl, env.UPLOAD_CONCURRENCY);
+    const ingestDb = createPool(databaseUrl, env.UPLOAD_CONCURRENCY, { idleInTransactionMs: env.UPLOAD_TX_IDLE_SECONDS * 1000, applicationName: 'imgfleet-upload' });
     cleanups.add('upload pool', () => ingestDb.end());
     const uploads = new ActiveUploads();
     const memorySlots = new Semaphore(env.UPLOAD_SLOTS ?? Math.max(2, env.WORKER_THREADS));
     const requestSlots = new Semaphore(env.UPLOAD_CONCURRENCY);
     let ready = false;
+    const images = new ImageViews(catalogue);
+    const downloads = createDownloads(catalogueSource(images));
     const ctx: AppContext = {
       config,
-      images: new ImageViews(catalogue),
+      images,
+      downloads,
       statuses: new StatusCache(notifications),
       dispatcher,
       notifications,
@@ -263,6 +267,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       upload: {
         blobs,
         ingestDb,
+        lookupDb: db,
         dispatcher,
         rules,
         optionsSchema: buildOutputOptionsSchema(config.limits, config.defaults),
@@ -272,6 +277,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
         idleTimeoutMs: env.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000,
         memoryBudgetBytes: budget.bytes,
         keyWaitMs: env.IDEMPOTENCY_WAIT_SECONDS * 1000,
+        transactionHeartbeatMs: (env.UPLOAD_TX_IDLE_SECONDS * 1000) / 3,
         uploads,
         logger,
         onFile: (bytes, accepted) => pipelineMetrics.recordUpload(bytes, accepted),
@@ -318,7 +324,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     const stop = (graceMs = env.SHUTDOWN_GRACE_SECONDS * 1000) =>
       (stopping ??= (async () => {
         ready = false;
-        const outcome = await drainAll({ server, uploads, dispatcher, graceMs });
+        const outcome = await drainAll({ server, uploads, downloads: downloads.active, dispatcher, graceMs });
         logger.info(outcome, 'drained');
         await cleanups.runAll();
         return outcome;
@@ -333,15 +339,21 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
 /**
  * The graceful part of a stop: no new connections (the kubelet's Service has
  * already stopped routing here), idle keep-alive connections closed, then
- * uploads in progress and images in flight both get the grace period; what
- * is still open after it (event streams, a client that never finishes) is cut.
+ * uploads in progress, downloads in progress (a ZIP half sent) and images in
+ * flight all get the grace period; what is still open after it (event
+ * streams, which never end by themselves, a client that never finishes) is cut.
  */
-async function drainAll(parts: { server: http.Server; uploads: ActiveUploads; dispatcher: Dispatcher; graceMs: number }) {
-  const { server, uploads, dispatcher, graceMs } = parts;
+async function drainAll(parts: { server: http.Server; uploads: ActiveUploads; downloads: ActiveDownloads; dispatcher: Dispatcher; graceMs: number }) {
+  const { server, uploads, downloads, dispatcher, graceMs } = parts;
   server.close();
   server.closeIdleConnections();
+  // A kept-alive connection that was busy at the close ends after its next answer: its client reconnects to another pod.
+  server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (!res.headersSent) res.setHeader('Connection', 'close');
+  });
   // Uploads first: each may hand new images to the queue (pending, for other pods).
-  const [outcome] = await Promise.all([dispatcher.drain(graceMs), uploads.settled(graceMs)]);
+  const [outcome] = await Promise.all([dispatcher.drain(graceMs), uploads.settled(graceMs), downloads.settled(graceMs)]);
+  // A finished response has been handed to the kernel ('finish'), which still sends it after the close.
   server.closeAllConnections();
   return outcome;
 }

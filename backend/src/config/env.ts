@@ -117,6 +117,12 @@ export const envSchema = z.object({
   /** How long a request waits for a concurrent one with the same Idempotency-Key before 409. */
   IDEMPOTENCY_WAIT_SECONDS: z.coerce.number().min(1).max(600).default(30),
   /**
+   * An upload transaction whose pod sends nothing for this long is ended by
+   * PostgreSQL, releasing its Idempotency-Key (a live pod sends a statement
+   * every third of it, however slow its client): the bound on a frozen pod.
+   */
+  UPLOAD_TX_IDLE_SECONDS: z.coerce.number().min(1).max(3600).default(60),
+  /**
    * Hours after an image finished (completed or failed) before the bytes of
    * its original are dropped; its row, result and metadata stay. 0 keeps originals.
    */

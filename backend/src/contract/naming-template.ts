@@ -4,6 +4,8 @@
  * the desktop's downloader and local resizer and the browser's download
  * links, so every side names a result alike. The renderer bundles it.
  */
+import { cutUtf8, hasControlCharacter, hasLoneSurrogate, MAX_SEGMENT_BYTES, SUFFIX_RESERVE_BYTES, utf8Length } from './file-names.js';
+
 export type NamedFormat = 'jpeg' | 'webp' | 'avif' | 'png';
 
 export const DEFAULT_NAMING_TEMPLATE = '{name}_{width}x{height}.jpg';
@@ -21,7 +23,10 @@ export interface NamingValues {
   /** Output format: decides the extension the name ends with (default jpeg). */
   format?: NamedFormat;
   batch?: string;
-  /** Position of the file in its batch, from 1. */
+  /**
+   * Position of the file in its batch, from 1, in upload order: the server's
+   * downloads and ZIPs and the apps all number by it (see batchIndex).
+   */
   index?: number;
   id?: string | number;
 }
@@ -41,6 +46,9 @@ const TEMPLATE_IMAGE_EXTENSION = /\.(jpe?g|png|webp|avif)$/i;
 export function templateProblem(template: string): string | null {
   if (template.trim() === '') return 'the naming template is empty';
   if (template.length > 200) return 'the naming template is longer than 200 characters';
+  // Such a name could be stored nowhere (PostgreSQL refuses NUL in text) and shown nowhere.
+  if (hasControlCharacter(template)) return 'the naming template may not contain control characters (NUL, tab, newline...)';
+  if (hasLoneSurrogate(template)) return 'the naming template has an invalid character (half of a UTF-16 surrogate pair)';
   if (/[/\\]/.test(template)) return 'the naming template may not contain / or \\ (it names a file, not a folder)';
   const unknown = [...template.matchAll(TOKEN)]
     .map((m) => m[1] ?? '')
@@ -55,9 +63,23 @@ export function templateProblem(template: string): string | null {
 }
 
 // Characters no file system in our targets accepts (Windows is the strictest), and control characters.
-const UNSAFE = /[<>:"/\\|?*\u0000-\u001f\u007f]/g;
+// eslint-disable-next-line no-control-regex
+const UNSAFE = /[<>:"/\\|?*\u0000-\u001f\u007f-\u009f]/g;
 const WINDOWS_RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9])(\..*)?$/i;
-const MAX_NAME_LENGTH = 200;
+/** A name's characters (UTF-16 code units), as before byte limits: short enough for Windows' 260-character paths. */
+const MAX_NAME_UNITS = 200;
+
+/**
+ * `{index}`: the position of an image among its batch's images in upload
+ * order (by id), from 1. `ids` are the batch's image ids (any order); the
+ * server counts the same way, so one photo has one name in a single
+ * download, in the ZIP and in the apps' downloads.
+ */
+export function batchIndex(id: number, ids: Iterable<number>): number {
+  let before = 0;
+  for (const other of ids) if (other < id) before++;
+  return before + 1;
+}
 
 /** Splits `photo.final.JPG` into `photo.final` and `JPG`. */
 export function splitName(fileName: string): { base: string; ext: string } {
@@ -93,15 +115,25 @@ export function renderName(template: string, values: NamingValues): string {
   const allowed = FORMAT_EXTENSIONS[format];
   const literal = TEMPLATE_IMAGE_EXTENSION.exec(template)?.[1]?.toLowerCase();
   const source = literal && !allowed.includes(literal) ? template.replace(TEMPLATE_IMAGE_EXTENSION, '') : template;
-  let name = source.replace(TOKEN, (_, token: string) => tokenValue(token as NamingToken, values));
-  name = name.replace(UNSAFE, '_').replace(/[. ]+$/, '').trim();
-  const dot = name.lastIndexOf('.');
-  const endsRight = dot >= 0 && allowed.includes(name.slice(dot + 1).toLowerCase());
-  const base = endsRight ? name.slice(0, dot) : name;
-  const ext = endsRight ? name.slice(dot + 1) : allowed[0]!;
-  let safeBase = base.trim() === '' ? 'image' : base;
+  const render = (v: NamingValues) => {
+    const name = source.replace(TOKEN, (_, token: string) => tokenValue(token as NamingToken, v)).replace(UNSAFE, '_').replace(/[. ]+$/, '').trim();
+    const dot = name.lastIndexOf('.');
+    const endsRight = dot >= 0 && allowed.includes(name.slice(dot + 1).toLowerCase());
+    return { base: endsRight ? name.slice(0, dot) : name, ext: endsRight ? name.slice(dot + 1) : allowed[0]! };
+  };
+  // At most 255 bytes of UTF-8 (file systems' limit) and 200 characters (paths stay short for Windows), with the
+  // extension and room for a " (n)" de-duplication suffix.
+  const room = (ext: string) => MAX_SEGMENT_BYTES - SUFFIX_RESERVE_BYTES - 1 - utf8Length(ext);
+  const roomUnits = (ext: string) => MAX_NAME_UNITS - SUFFIX_RESERVE_BYTES - ext.length;
+  let { base, ext } = render(values);
+  if (utf8Length(base) > room(ext) || base.length > roomUnits(ext)) {
+    // A long original name gives way, not the rest of the template (`_{w}x{h}`, `-{index}`).
+    const rest = render({ ...values, name: '' });
+    const name = cutUtf8(values.name, Math.max(0, room(rest.ext) - utf8Length(rest.base)), Math.max(0, roomUnits(rest.ext) - rest.base.length));
+    ({ base, ext } = render({ ...values, name }));
+  }
+  let safeBase = base.trim() === '' ? 'image' : base.normalize('NFC');
   if (WINDOWS_RESERVED.test(safeBase)) safeBase = `_${safeBase}`;
-  // Room for the extension and a " (999)" de-duplication suffix.
-  safeBase = safeBase.slice(0, MAX_NAME_LENGTH - ext.length - 8);
-  return `${safeBase}.${ext}`;
+  safeBase = cutUtf8(safeBase, room(ext), roomUnits(ext)).replace(/[. ]+$/, '');
+  return `${safeBase || 'image'}.${ext}`;
 }

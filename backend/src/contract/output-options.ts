@@ -19,6 +19,7 @@ import {
   templateProblem,
   type NamingValues,
 } from './naming-template.js';
+import { safeFolderSegments } from './file-names.js';
 
 export const OUTPUT_FORMATS = ['jpeg', 'webp', 'avif', 'png'] as const;
 export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
@@ -240,16 +241,6 @@ export interface OutputNameSource {
   id?: string | number;
 }
 
-const UNSAFE_FOLDER = /[<>:"\\|?*\u0000-\u001f\u007f]/g;
-
-/** Folder segments safe to recreate: no `..`, no absolute paths, no characters a file system refuses. */
-function safeFolders(filePath: string): string[] {
-  const parts = filePath.replace(/\\/g, '/').split('/').slice(0, -1);
-  return parts
-    .map((p) => p.replace(UNSAFE_FOLDER, '_').replace(/[. ]+$/, '').trim())
-    .filter((p) => p !== '' && p !== '.' && p !== '..');
-}
-
 /** The result's path relative to the output folder or the ZIP root (`/`-separated). */
 export function outputRelativePath(options: Pick<OutputOptions, 'template' | 'format' | 'keepFolders'>, source: OutputNameSource): string {
   const file = source.path.replace(/\\/g, '/').split('/').pop() ?? '';
@@ -259,28 +250,9 @@ export function outputRelativePath(options: Pick<OutputOptions, 'template' | 'fo
   if (source.index !== undefined) values.index = source.index;
   if (source.id !== undefined) values.id = source.id;
   const name = renderName(options.template, values);
-  return options.keepFolders ? [...safeFolders(source.path), name].join('/') : name;
+  return options.keepFolders ? [...safeFolderSegments(source.path), name].join('/') : name;
 }
 
-/** `photo.jpg` → `photo (2).jpg`: the one suffix form every writer uses. */
-export function suffixedName(name: string, n: number): string {
-  const dot = name.lastIndexOf('.');
-  return dot > name.lastIndexOf('/') + 1 ? `${name.slice(0, dot)} (${n})${name.slice(dot)}` : `${name} (${n})`;
-}
-
-/**
- * The name a result gets among names already `taken` under `policy`, or
- * null when it is to be skipped. `taken` holds names lower-cased: names
- * differing only in case collide, as on Windows and macOS file systems.
- */
-export function resolveCollision(name: string, taken: ReadonlySet<string>, policy: CollisionPolicy): string | null {
-  const has = (n: string) => taken.has(n.toLowerCase());
-  if (!has(name) || policy === 'overwrite') return name;
-  if (policy === 'skip') return null;
-  for (let n = 1; ; n++) {
-    const candidate = suffixedName(name, n);
-    if (!has(candidate)) return candidate;
-  }
-}
-
+// Collisions are decided as file systems compare names (see file-names.ts).
+export { resolveCollision, suffixedName } from './file-names.js';
 export { DEFAULT_NAMING_TEMPLATE, renderName, splitName, templateProblem };

@@ -5,11 +5,24 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
 
 const ignore = () => undefined;
 
-export function createPool(url: string, max: number): pg.Pool {
+export interface PoolOptions {
+  /**
+   * PostgreSQL ends a session left idle inside a transaction this long
+   * (idle_in_transaction_session_timeout): the bound on how long a frozen or
+   * cut-off pod can hold what its transaction holds (an upload's
+   * Idempotency-Key). Live transactions send a statement more often than this.
+   */
+  idleInTransactionMs?: number;
+  /** Told apart in pg_stat_activity. */
+  applicationName?: string;
+}
+
+export function createPool(url: string, max: number, options: PoolOptions = {}): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
     max,
-    application_name: 'imgfleet',
+    application_name: options.applicationName ?? 'imgfleet',
+    ...(options.idleInTransactionMs ? { idle_in_transaction_session_timeout: Math.round(options.idleInTransactionMs) } : {}),
     // While the database is down, callers get an error they can answer with
     // (503, retry) instead of queueing for a connection for ever.
     connectionTimeoutMillis: 5000,

@@ -7,6 +7,7 @@ import type { Notifications } from '../queue/notifications.js';
 import type { Queryable } from '../retention/store.js';
 import type { ServerConfig, Stats } from '../contract/api.js';
 import type { StatusCache } from '../queue/status-cache.js';
+import type { Downloads } from './downloads/index.js';
 import type { ImageViews } from './image-view.js';
 import type { UploadDeps } from './upload/index.js';
 
@@ -22,6 +23,8 @@ export interface AppContext {
   rules: ResizeRules;
   logger: Logger;
   podName: string;
+  /** Where downloads read bytes from, and the downloads in progress (a graceful stop waits for them). */
+  downloads: Downloads;
   /** Everything the upload routes need (slots, limits, the transaction pool). */
   upload: UploadDeps;
   /** Direct access for batch deletion and retention facts (see retention/store.ts). */

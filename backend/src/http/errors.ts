@@ -93,26 +93,37 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   };
 }
 
+/**
+ * Once the headers are out (a download streaming), no status can be sent
+ * any more, and ending the response normally would pass a partial body off
+ * as whole. The socket is destroyed instead: a chunked body gets no final
+ * chunk, a sized one falls short of its Content-Length, and the client sees
+ * a truncated transfer at once rather than a connection that never ends.
+ */
+function cutResponse(res: Response): void {
+  res.destroy();
+}
+
 const answerError: (logger: Logger, ...args: Parameters<ErrorRequestHandler>) => void = (logger, err: unknown, req, res) => {
-  {
-    const known = err instanceof HttpError ? err : dependencyHttpError(err);
-    if (known) {
-      if (known.status >= 500) logger.warn({ err, path: req.path, code: known.code }, 'request failed');
-      if (!res.headersSent) res.status(known.status).set(known.headers).json({ error: known.message, code: known.code, ...known.details });
-      return;
-    }
-    // body-parser style errors carry a status (malformed JSON, too large).
-    const status = typeof err === 'object' && err && 'status' in err ? Number((err as { status: unknown }).status) : 500;
-    if (status >= 400 && status < 500) {
-      if (!res.headersSent) {
-        res.status(status).json({ error: err instanceof Error ? err.message : 'bad request', code: 'BAD_REQUEST' });
-      }
-      return;
-    }
-    logger.error({ err, path: req.path }, 'unhandled error');
-    if (!res.headersSent) res.status(500).json({ error: 'internal error', code: 'INTERNAL' });
-    else res.end();
+  const known = err instanceof HttpError ? err : dependencyHttpError(err);
+  if (res.headersSent) {
+    logger.warn({ err, path: req.path, code: known?.code }, 'failed after the answer had started; cutting it short');
+    cutResponse(res);
+    return;
   }
+  if (known) {
+    if (known.status >= 500) logger.warn({ err, path: req.path, code: known.code }, 'request failed');
+    res.status(known.status).set(known.headers).json({ error: known.message, code: known.code, ...known.details });
+    return;
+  }
+  // body-parser style errors carry a status (malformed JSON, too large).
+  const status = typeof err === 'object' && err && 'status' in err ? Number((err as { status: unknown }).status) : 500;
+  if (status >= 400 && status < 500) {
+    res.status(status).json({ error: err instanceof Error ? err.message : 'bad request', code: 'BAD_REQUEST' });
+    return;
+  }
+  logger.error({ err, path: req.path }, 'unhandled error');
+  res.status(500).json({ error: 'internal error', code: 'INTERNAL' });
 };
 
 /** Parses a positive integer id from a route parameter, or 404 (an id that cannot exist is simply not found). */

@@ -2,6 +2,8 @@
  * The catalogue's rows as the API's shapes: the one place a stored row
  * becomes an ImageSummary (the queue knows nothing of the HTTP contract).
  */
+import type { Readable } from 'node:stream';
+import type { BlobKind, ByteRange } from '../blobs/blob-store.js';
 import type { BatchSummary, ImageSummary, Stats } from '../contract/api.js';
 import type { ImageCatalogue, ImageRow, ListFilter } from '../queue/catalogue.js';
 
@@ -61,9 +63,6 @@ export class ImageViews {
     return this.catalogue.counts();
   }
 
-  completedIds(batchId: string, ids?: number[]): Promise<{ id: number; filename: string }[]> {
-    return this.catalogue.completedIds(batchId, ids);
-  }
 
   retry(id: number) {
     return this.catalogue.retry(id);
@@ -71,6 +70,11 @@ export class ImageViews {
 
   delete(id: number): Promise<boolean> {
     return this.catalogue.delete(id);
+  }
+
+  /** An image's original or result as a stream from the blob store, or null when it has none. */
+  open(id: number, kind: BlobKind, range?: ByteRange): Promise<Readable | null> {
+    return this.catalogue.open(id, kind, range);
   }
 
   originalData(id: number): Promise<Buffer | null> {

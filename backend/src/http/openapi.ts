@@ -35,12 +35,12 @@ const BYTES = 'image/*';
 
 /** Every /api/v1 route the backend serves. */
 export const API_ROUTES: readonly ApiRoute[] = [
-  { method: 'post', path: '/images', summary: 'Upload images (multipart, field "images"; optional field "options" first, or option query parameters)', upload: true, responses: { 202: uploadResponseSchema, 400: apiErrorSchema, 408: apiErrorSchema, 409: apiErrorSchema, 415: apiErrorSchema, 422: apiErrorSchema, 503: apiErrorSchema, 507: apiErrorSchema } },
+  { method: 'post', path: '/images', summary: 'Upload images (multipart, field "images"; optional field "options" first, or option query parameters)', upload: true, responses: { 202: uploadResponseSchema, 400: apiErrorSchema, 408: apiErrorSchema, 409: apiErrorSchema, 410: apiErrorSchema, 415: apiErrorSchema, 422: apiErrorSchema, 503: apiErrorSchema, 507: apiErrorSchema } },
   { method: 'get', path: '/images', summary: 'List images, by batch and status, paged', query: imageListQuerySchema, responses: { 200: imageListResponseSchema, 400: apiErrorSchema } },
   { method: 'get', path: '/images/:id', summary: "One image's metadata", responses: { 200: imageSummarySchema, 404: apiErrorSchema } },
   { method: 'delete', path: '/images/:id', summary: 'Delete an image', responses: { 204: undefined, 404: apiErrorSchema } },
-  { method: 'get', path: '/images/:id/original', summary: 'The original bytes (?download for an attachment)', responses: { 200: BYTES, 404: apiErrorSchema, 410: apiErrorSchema } },
-  { method: 'get', path: '/images/:id/processed', summary: 'The result bytes, in the batch\'s format (?download for an attachment named by its template)', responses: { 200: BYTES, 404: apiErrorSchema, 409: apiErrorSchema } },
+  { method: 'get', path: '/images/:id/original', summary: 'The original bytes (?download for an attachment; one Range is served as 206)', responses: { 200: BYTES, 206: BYTES, 404: apiErrorSchema, 410: apiErrorSchema, 416: undefined } },
+  { method: 'get', path: '/images/:id/processed', summary: 'The result bytes, in the batch\'s format (?download for an attachment named by its template; one Range is served as 206)', responses: { 200: BYTES, 206: BYTES, 404: apiErrorSchema, 409: apiErrorSchema, 416: undefined } },
   { method: 'post', path: '/images/:id/retry', summary: 'Retry a failed image', responses: { 202: imageSummarySchema, 404: apiErrorSchema, 409: apiErrorSchema } },
   { method: 'get', path: '/batches/:batchId', summary: "A batch's counts", responses: { 200: batchSummarySchema, 404: apiErrorSchema } },
   { method: 'delete', path: '/batches/:batchId', summary: 'Delete a batch, every image of it (queued and processing ones too)', responses: { 200: batchDeletionSchema, 404: apiErrorSchema } },

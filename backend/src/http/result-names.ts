@@ -11,6 +11,7 @@ import {
   type OutputOptions,
 } from '../contract/output-options.js';
 import type { ImageSummary } from '../contract/api.js';
+import { nameKey } from '../contract/file-names.js';
 
 type Named = Pick<ImageSummary, 'id' | 'batchId' | 'filename' | 'sourcePath' | 'width' | 'height' | 'options'>;
 
@@ -27,8 +28,12 @@ export function legacyResultName(image: Pick<ImageSummary, 'id' | 'options'>, de
   return `processed_${image.id}.${extensionOf(optionsOf(image, defaults).format)}`;
 }
 
-/** Where the result goes in an output folder or a ZIP: the template, and the folders when the batch keeps them. */
-export function resultPath(image: Named, defaults: OutputOptions, index?: number): string {
+/**
+ * Where the result goes in an output folder or a ZIP: the template, and the
+ * folders when the batch keeps them. `index` is the image's position in its
+ * batch (batchIndex): the same in a single download and in the ZIP.
+ */
+export function resultPath(image: Named, defaults: OutputOptions, index: number): string {
   const options = optionsOf(image, defaults);
   return outputRelativePath(options, {
     path: image.sourcePath ?? image.filename,
@@ -36,16 +41,20 @@ export function resultPath(image: Named, defaults: OutputOptions, index?: number
     height: image.height ?? 0,
     batch: image.batchId.slice(0, 8),
     id: image.id,
-    ...(index !== undefined ? { index } : {}),
+    index,
   });
 }
 
 /** A single result's download name: its path's last segment. */
-export function resultFilename(image: Named, defaults: OutputOptions): string {
-  return resultPath(image, defaults).split('/').pop()!;
+export function resultFilename(image: Named, defaults: OutputOptions, index: number): string {
+  return resultPath(image, defaults, index).split('/').pop() ?? '';
 }
 
-/** Names in one ZIP: the batch's collision policy, where `overwrite` keeps the later file only (a ZIP cannot hold both). */
+/**
+ * Names in one ZIP: the batch's collision policy, names compared as file
+ * systems compare them (NFC/NFD twins and case variants collide). An
+ * `overwrite` of an earlier entry is impossible in a ZIP, so it suffixes.
+ */
 export class ZipNames {
   private readonly taken = new Set<string>();
 
@@ -57,7 +66,7 @@ export class ZipNames {
     // In a ZIP, an "overwrite" of an earlier entry is not possible; a suffix keeps both.
     const policy = options.collision === 'overwrite' ? 'suffix' : options.collision;
     const name = resolveCollision(wanted, this.taken, policy);
-    if (name) this.taken.add(name.toLowerCase());
+    if (name) this.taken.add(nameKey(name));
     return name;
   }
 }

@@ -128,17 +128,6 @@ export class ImageCatalogue {
     return { images: page.rows, total: total.rows[0]!.n };
   }
 
-  /** Completed images of a batch (optionally only `ids`), in id order (for the ZIP stream). */
-  async completedIds(batchId: string, ids?: number[]): Promise<{ id: number; filename: string }[]> {
-    const { rows } = await this.db.query<{ id: number; filename: string | null }>(
-      `SELECT id, filename FROM processed_images
-        WHERE batch_id = $1 AND status = 'completed' AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[]))
-        ORDER BY id`,
-      [batchId, ids ?? null],
-    );
-    return rows.map((r) => ({ id: r.id, filename: r.filename ?? `image_${r.id}` }));
-  }
-
   async batch(batchId: string): Promise<BatchSummary | null> {
     const { rows } = await this.db.query<{ status: ImageStatus; n: number }>(
       'SELECT status, count(*) AS n FROM processed_images WHERE batch_id = $1 GROUP BY status',

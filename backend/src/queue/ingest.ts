@@ -82,25 +82,58 @@ export class IngestTransaction {
     private readonly dispatcher: Dispatcher | undefined,
   ) {}
 
-  static async begin(db: pg.Pool, blobs: BlobStore, dispatcher?: Dispatcher, keyWaitMs = 30_000): Promise<IngestTransaction> {
+  /**
+   * `heartbeatMs`: while the transaction is open, a statement is sent at
+   * least this often, so the connection's idle_in_transaction_session_timeout
+   * (longer) only ever ends the transaction of a pod that froze or lost its
+   * network: a slow client's upload keeps its transaction, a frozen pod's
+   * Idempotency-Key is released.
+   */
+  static async begin(db: pg.Pool, blobs: BlobStore, dispatcher?: Dispatcher, keyWaitMs = 30_000, heartbeatMs?: number): Promise<IngestTransaction> {
     const client = await db.connect();
     try {
       await client.query('BEGIN');
-      // Only the key's insert can wait on a lock (a concurrent duplicate).
+      // A safety net: no statement of an upload should wait on a lock (see claimKey).
       await client.query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(keyWaitMs))}`);
     } catch (err) {
       client.release(err instanceof Error ? err : true);
       throw err;
     }
-    return new IngestTransaction(client, blobs, dispatcher);
+    const tx = new IngestTransaction(client, blobs, dispatcher);
+    if (heartbeatMs) tx.beat(heartbeatMs);
+    return tx;
+  }
+
+  private heartbeat: NodeJS.Timeout | undefined;
+  private pulse: Promise<unknown> = Promise.resolve();
+
+  private beat(everyMs: number): void {
+    this.heartbeat = setInterval(() => {
+      // Queued behind any statement in progress; a failure shows in the next real statement too.
+      this.pulse = this.client.query('SELECT 1').catch(() => undefined);
+    }, everyMs);
+    this.heartbeat.unref();
+  }
+
+  /** No heartbeat may be queued on the client once it goes back to the pool. */
+  private async stopBeating(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.heartbeat = undefined;
+    await this.pulse;
   }
 
   /**
-   * Takes the key for this request, waiting while a concurrent request with
-   * the same key is in progress. Returns undefined when the key is new (this
-   * request goes on), or the stored first answer.
+   * Takes the key for this request. Returns undefined when the key is new
+   * (this request goes on), the stored first answer, or 'in-progress' at
+   * once when a concurrent request holds the key: nothing here waits (a
+   * waiting request would hold an upload slot and a connection for as long
+   * as the holder takes). The transaction-scoped advisory lock on the key
+   * is held by its holder until it commits or rolls back, so the insert
+   * below never waits on the holder's uncommitted row.
    */
-  async claimKey(key: string): Promise<StoredAnswer | undefined> {
+  async claimKey(key: string): Promise<StoredAnswer | undefined | 'in-progress'> {
+    const locked = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7218)) AS ok', [key]);
+    if (!locked.rows[0]?.ok) return 'in-progress';
     const inserted = await this.client.query(
       'INSERT INTO upload_requests (key) VALUES ($1) ON CONFLICT (key) DO NOTHING RETURNING key',
       [key],
@@ -198,6 +231,7 @@ export class IngestTransaction {
 
   /** Commits everything, with the answer a retry with the same key will get. */
   async commit(answer?: { key: string } & StoredAnswer): Promise<void> {
+    await this.stopBeating();
     try {
       if (answer) {
         await this.client.query('UPDATE upload_requests SET fingerprint = $2, status_code = $3, response = $4 WHERE key = $1', [
@@ -227,6 +261,7 @@ export class IngestTransaction {
   /** Undoes everything (safe to call after a failure, twice, or after commit: then it does nothing). */
   async rollback(cause?: unknown): Promise<void> {
     if (this.finished) return;
+    await this.stopBeating();
     try {
       await this.client.query('ROLLBACK');
       this.finish(false);

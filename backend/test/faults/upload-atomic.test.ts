@@ -68,9 +68,19 @@ describe('atomic, idempotent uploads', () => {
     assert.equal(await rowCount('k-%'), 2);
   });
 
-  it('concurrent duplicates are serialized: one stores, the others replay its answer', async () => {
+  it('concurrent duplicates: one stores, the others are told to retry (409, Retry-After) and then replay its answer', async () => {
     const key = randomUUID();
-    const answers = await Promise.all([0, 1, 2].map(() => post([{ name: 'c-1.jpg', data: a }], key)));
+    // A client as the apps are: a 409 IDEMPOTENCY_IN_PROGRESS is sent again (issue 18, item 6: nobody waits holding a slot).
+    const untilAnswered = async (): Promise<Response> => {
+      for (;;) {
+        const res = await post([{ name: 'c-1.jpg', data: a }], key);
+        if (res.status !== 409) return res;
+        const body = (await res.json()) as { code: string };
+        assert.equal(body.code, 'IDEMPOTENCY_IN_PROGRESS');
+        assert.equal(res.headers.get('retry-after'), '2');
+      }
+    };
+    const answers = await Promise.all([0, 1, 2].map(untilAnswered));
     const bodies = await Promise.all(answers.map(async (r) => ({ status: r.status, body: (await r.json()) as UploadResponse })));
     for (const r of bodies) assert.equal(r.status, 202);
     assert.equal(new Set(bodies.map((r) => r.body.images[0]!.id)).size, 1);

@@ -5,6 +5,7 @@
  * renderer bundles it.
  */
 export {
+  batchIndex,
   DEFAULT_NAMING_TEMPLATE,
   FORMAT_EXTENSIONS,
   NAMING_TOKENS,

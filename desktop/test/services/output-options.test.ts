@@ -15,6 +15,7 @@ import { DEFAULT_RULES, renderImage } from '@imgfleet/backend/imaging';
 import { scanPaths } from '../../src/main/services/file-scanner.js';
 import { resizeLocally } from '../../src/main/services/local-resizer.js';
 import { writeOutput } from '../../src/main/services/output-writer.js';
+import { renderName } from '../../src/shared/naming-template.js';
 import { createPreviewer } from '../../src/main/services/previewer.js';
 import { SettingsStore } from '../../src/main/services/settings-store.js';
 import { OFFLINE_CONFIG, parseServerConfig, validateOptions } from '../../src/shared/server-config.js';
@@ -177,6 +178,18 @@ describe('output options on the desktop', () => {
     assert.equal(skip.skipped, true);
     assert.equal(await fs.readFile(path.join(out, 'a', 'b.jpg'), 'utf8'), 'first');
     await assert.rejects(writeOutput(out, '../escape.jpg', Buffer.from('x'), 'overwrite'), /outside/);
+  });
+
+  it('writes the longest names the template makes, under every collision policy (issue 18, item 7)', async () => {
+    const out = path.join(dir, 'long-names');
+    const name = renderName('{name}_{w}x{h}.jpg', { name: '😀'.repeat(200), ext: 'jpg', width: 800, height: 600 });
+    assert.ok(Buffer.byteLength(name) > 240 && Buffer.byteLength(name) <= 247);
+    for (const policy of ['suffix', 'overwrite', 'suffix', 'overwrite'] as const) {
+      const written = await writeOutput(out, name, Buffer.from(policy), policy);
+      assert.ok(Buffer.byteLength(path.basename(written.path)) <= 255);
+    }
+    // suffix: the name; overwrite: replaces it; suffix: "(1)"; overwrite: the name again. No temporary file is left.
+    assert.deepEqual((await fs.readdir(out)).sort(), [name, name.replace(/\.jpg$/, ' (1).jpg')].sort());
   });
 
   it('the settings remember the options, refuse bad ones naming the field, and keep one template', async () => {

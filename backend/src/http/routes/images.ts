@@ -1,27 +1,56 @@
 /** /api/v1: images, batches, statistics, status events. */
-import { once } from 'node:events';
-import { ZipArchive } from 'archiver';
-import { Router, type Response } from 'express';
+import type { Readable } from 'node:stream';
+import { Router, type Request, type Response } from 'express';
+import { isBlobStoreError } from '../../blobs/blob-store.js';
 import { originalDroppedAt } from '../../retention/store.js';
 import { imageListQuerySchema, type DeletedEvent, type ImageSummary, type StatusEvent } from '../../contract/api.js';
 import { collectStats, type AppContext } from '../context.js';
 import { HttpError, parseBatchId, parseId, parseQuery } from '../errors.js';
-import { resultContentType, resultFilename, ZipNames } from '../result-names.js';
+import { positionInBatch, sendBatchZip, sendSingle } from '../downloads/index.js';
+import { resultContentType, resultFilename } from '../result-names.js';
 import { openSse } from '../sse.js';
 import { handleUpload, sendUploadAnswer } from '../upload/index.js';
 
-export async function sendProcessed(ctx: AppContext, res: Response, id: number, attachmentName?: (img: ImageSummary) => string): Promise<void> {
+/**
+ * One image's result, streamed. `attachmentName` (given the image and its
+ * position in the batch) makes it a download under that name.
+ */
+export async function sendProcessed(
+  ctx: AppContext,
+  req: Request,
+  res: Response,
+  id: number,
+  attachmentName?: (img: ImageSummary, position: number) => string,
+): Promise<void> {
   const image = await ctx.images.get(id);
   if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
   if (image.status !== 'completed') {
     const why = image.status === 'failed' ? `it failed: ${image.error ?? 'unknown reason'}` : `it is ${image.status}`;
     throw new HttpError(409, 'NOT_COMPLETED', `image ${id} has no result yet: ${why}`);
   }
-  const data = await ctx.images.processedData(id);
-  if (!data) throw new HttpError(404, 'NOT_FOUND', `image ${id} was deleted`);
-  res.type(resultContentType(image, ctx.config.defaults));
-  if (attachmentName) res.attachment(attachmentName(image));
-  res.send(data);
+  if (image.processedBytes === null) throw new HttpError(404, 'NOT_FOUND', `image ${id} was deleted`);
+  const name = attachmentName ? attachmentName(image, await positionInBatch(ctx.storage.db, image)) : undefined;
+  await sendSingle(
+    req,
+    res,
+    {
+      size: image.processedBytes,
+      contentType: resultContentType(image, ctx.config.defaults),
+      ...(name !== undefined ? { attachmentName: name } : {}),
+      open: (range) => openOrGone(ctx.downloads.source.openResult(image, range), `image ${id} was deleted`),
+    },
+    { active: ctx.downloads.active, logger: ctx.logger },
+  );
+}
+
+/** The source's "gone" as the API's 404. */
+async function openOrGone(opening: Promise<Readable>, message: string): Promise<Readable> {
+  try {
+    return await opening;
+  } catch (err) {
+    if (isBlobStoreError(err, 'not-found')) throw new HttpError(404, 'NOT_FOUND', message);
+    throw err;
+  }
 }
 
 /**
@@ -69,16 +98,31 @@ export function imagesRouter(ctx: AppContext): Router {
     const id = parseId(req.params.id);
     const image = await ctx.images.get(id);
     if (!image) throw new HttpError(404, 'NOT_FOUND', `no image ${id}`);
-    const data = await ctx.images.originalData(id);
-    if (!data) throw await noOriginal(ctx, id, 410);
-    res.type(image.contentType ?? 'application/octet-stream');
-    if (req.query.download !== undefined) res.attachment(image.filename);
-    res.send(data);
+    if (image.originalBytes === null) throw await noOriginal(ctx, id, 410);
+    await sendSingle(
+      req,
+      res,
+      {
+        size: image.originalBytes,
+        contentType: image.contentType ?? 'application/octet-stream',
+        ...(req.query.download !== undefined ? { attachmentName: image.filename } : {}),
+        open: async (range) => {
+          try {
+            return await ctx.downloads.source.openOriginal(image, range);
+          } catch (err) {
+            if (isBlobStoreError(err, 'not-found')) throw await noOriginal(ctx, id, 410);
+            throw err;
+          }
+        },
+      },
+      { active: ctx.downloads.active, logger: ctx.logger },
+    );
   });
 
   r.get('/images/:id/processed', async (req, res) => {
     const id = parseId(req.params.id);
-    await sendProcessed(ctx, res, id, req.query.download !== undefined ? (image) => resultFilename(image, ctx.config.defaults) : undefined);
+    const named = req.query.download !== undefined;
+    await sendProcessed(ctx, req, res, id, named ? (image, position) => resultFilename(image, ctx.config.defaults, position) : undefined);
   });
 
   r.post('/images/:id/retry', async (req, res) => {
@@ -103,7 +147,7 @@ export function imagesRouter(ctx: AppContext): Router {
     res.json(summary);
   });
 
-  // The batch's results as one ZIP, streamed image by image: never built in memory.
+  // The batch's results as one ZIP, streamed entry by entry with backpressure (see downloads/batch-zip.ts).
   r.get('/batches/:batchId/zip', async (req, res) => {
     const batchId = parseBatchId(req.params.batchId, 404);
     // `?ids=3,5,8`: only these (what the person still has on the page).
@@ -111,31 +155,13 @@ export function imagesRouter(ctx: AppContext): Router {
     if (typeof req.query.ids === 'string' && req.query.ids !== '') {
       ids = req.query.ids.split(',').map((raw) => parseId(raw.trim()));
     }
-    const entries = await ctx.images.completedIds(batchId, ids);
-    if (entries.length === 0) throw new HttpError(404, 'NOT_FOUND', `batch ${batchId} has no completed images`);
-    res.type('application/zip');
-    res.attachment(`imgfleet-${batchId.slice(0, 8)}.zip`);
-    // JPEG does not deflate: store entries as they are.
-    const archive = new ZipArchive({ store: true });
-    archive.on('warning', (err) => ctx.logger.warn({ err }, 'zip warning'));
-    archive.on('error', (err) => {
-      ctx.logger.error({ err }, 'zip failed');
-      res.destroy(err);
+    await sendBatchZip(req, res, batchId, ids, {
+      db: ctx.storage.db,
+      source: ctx.downloads.source,
+      defaults: ctx.config.defaults,
+      active: ctx.downloads.active,
+      logger: ctx.logger,
     });
-    archive.pipe(res);
-    const names = new ZipNames(ctx.config.defaults);
-    for (const [index, entry] of entries.entries()) {
-      if (res.destroyed) break;
-      const image = await ctx.images.get(entry.id);
-      const data = image?.status === 'completed' ? await ctx.images.processedData(entry.id) : null;
-      if (!image || !data) continue;
-      const name = names.next(image, index + 1);
-      if (!name) continue; // the batch's collision policy: skip
-      archive.append(data, { name, date: image.processedAt ? new Date(image.processedAt) : new Date() });
-      // One image in memory at a time: wait until this entry is written out.
-      await once(archive, 'entry');
-    }
-    await archive.finalize();
   });
 
   r.get('/config', (_req, res) => {

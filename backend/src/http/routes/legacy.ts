@@ -14,6 +14,7 @@ import { HttpError, parseId } from '../errors.js';
 import { handleUpload, sendUploadAnswer } from '../upload/index.js';
 import { WEB_CSP, sendPage, wantsHtml } from '../web.js';
 import { legacyResultName, resultFilename } from '../result-names.js';
+import { positionInBatch } from '../downloads/index.js';
 import { sendProcessed } from './images.js';
 
 const escapeHtml = (text: string) =>
@@ -24,7 +25,7 @@ const escapeHtml = (text: string) =>
  * the image is done. `query` (the page's own `?access_token=…`, when the
  * server needs one) is carried into its download link.
  */
-export function statusPage(image: ImageSummary, defaults: OutputOptions, query = ''): string {
+export function statusPage(image: ImageSummary, defaults: OutputOptions, query = '', position = 1): string {
   const done = image.status === 'completed' || image.status === 'failed';
   const rows: [string, string][] = [
     ['File', image.filename],
@@ -39,7 +40,7 @@ export function statusPage(image: ImageSummary, defaults: OutputOptions, query =
   const table = rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join('\n');
   const download =
     image.status === 'completed'
-      ? `<p><a href="/download/${image.id}${escapeHtml(query)}" download="${escapeHtml(resultFilename(image, defaults))}">Download the resized image</a></p>`
+      ? `<p><a href="/download/${image.id}${escapeHtml(query)}" download="${escapeHtml(resultFilename(image, defaults, position))}">Download the resized image</a></p>`
       : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -72,7 +73,7 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
 
   r.get('/download/:id', async (req, res) => {
     const id = parseId(req.params.id);
-    await sendProcessed(ctx, res, id, (image) => legacyResultName(image, ctx.config.defaults));
+    await sendProcessed(ctx, req, res, id, (image) => legacyResultName(image, ctx.config.defaults));
   });
 
   r.get('/status/:id', async (req, res) => {
@@ -85,7 +86,8 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
     }
     const token = typeof req.query.access_token === 'string' ? req.query.access_token : undefined;
     res.setHeader('Content-Security-Policy', WEB_CSP);
-    res.type('html').send(statusPage(image, ctx.config.defaults, token ? `?access_token=${encodeURIComponent(token)}` : ''));
+    const query = token ? `?access_token=${encodeURIComponent(token)}` : '';
+    res.type('html').send(statusPage(image, ctx.config.defaults, query, await positionInBatch(ctx.storage.db, image)));
   });
 
   // Browsers get the dashboard page (the web UI's metrics view); clients get the figures.

@@ -13,6 +13,8 @@ export interface UploadDeps {
   blobs: BlobStore;
   /** The pool upload transactions take their connection from (one per request in progress). */
   ingestDb: pg.Pool;
+  /** The main pool, for a replay's quick look-ups (never waits behind upload transactions for a connection). */
+  lookupDb: Pick<pg.Pool, 'query'>;
   /** When given, images go straight to a free local thread (see Dispatcher.reserveLocal). */
   dispatcher?: Dispatcher;
   rules: ResizeRules;
@@ -27,8 +29,10 @@ export interface UploadDeps {
   idleTimeoutMs: number;
   /** Memory the jobs in flight may need at once (JOB_MEMORY_MB): a file whose job never fits is refused. */
   memoryBudgetBytes: number;
-  /** How long a request waits for a concurrent one with the same Idempotency-Key. */
+  /** The lock_timeout of upload transactions (a safety net: nothing is meant to wait on a lock). */
   keyWaitMs: number;
+  /** How often an open upload transaction sends a statement (a third of its connections' idle-in-transaction timeout). */
+  transactionHeartbeatMs?: number;
   uploads: ActiveUploads;
   logger: Logger;
   onFile?: (bytes: number, accepted: boolean) => void;

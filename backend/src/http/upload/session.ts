@@ -14,40 +14,15 @@
 import type { Readable } from 'node:stream';
 import busboy from 'busboy';
 import type { Request } from 'express';
+import { cleanFilename, sourcePathOf } from '../../contract/file-names.js';
 import type { IngestTransaction } from '../../queue/ingest.js';
 import { HttpError } from '../errors.js';
 import { checkFile, type CheckedFile, type ReceivedFile } from './file-check.js';
-import { StreamEdges } from './fingerprint.js';
 import { receivePart, type ReceivedPart } from './receive-part.js';
 import type { RequestFingerprint } from './fingerprint.js';
 import type { RequestOptions } from './request-options.js';
 import { UploadOutcomes } from './outcomes.js';
 import type { UploadDeps } from './deps.js';
-
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u001f\u007f]/g;
-
-/** A display name: the last path segment, no control characters, bounded length. */
-export function cleanFilename(raw: string | undefined, fallback: string): string {
-  const base = (raw ?? '').split(/[\\/]/).pop() ?? '';
-  const cleaned = base.replace(CONTROL, '').trim().slice(0, 255);
-  return cleaned || fallback;
-}
-
-/**
- * The folders a file name carries (`trip/day 1/IMG_1.JPG`, as the apps send
- * files from a dropped folder), cleaned: no `..`, no absolute path, no
- * control characters. Null when the name has no folder.
- */
-export function sourcePathOf(raw: string | undefined, filename: string): string | null {
-  const folders = (raw ?? '')
-    .split(/[\\/]/)
-    .slice(0, -1)
-    .map((p) => p.replace(CONTROL, '').trim())
-    .filter((p) => p !== '' && p !== '.' && p !== '..')
-    .slice(-16);
-  return folders.length ? `${folders.join('/')}/${filename}`.slice(0, 1024) : null;
-}
 
 export function multipartParser(req: Request, deps: Pick<UploadDeps, 'rules'>): busboy.Busboy {
   try {
@@ -187,11 +162,11 @@ export class UploadSession {
    * when no file was chosen.
    */
   private async receive(field: string, stream: Readable, rawName: string | undefined, filename: string, position: number): Promise<ReceivedFile | undefined> {
-    const edges = new StreamEdges();
+    const hasher = this.fingerprint.streamPart(field, sourcePathOf(rawName, filename) ?? filename, filename);
     const writer = this.deps.blobs.create('original');
     let part: ReceivedPart;
     try {
-      part = await receivePart(stream, writer, this.signal, (chunk) => edges.push(chunk));
+      part = await receivePart(stream, writer, this.signal, (chunk) => hasher.push(chunk));
     } catch (err) {
       await writer.abort(err);
       throw this.signal.aborted ? this.signal.reason : err;
@@ -202,8 +177,7 @@ export class UploadSession {
     }
     if (!rawName) this.outcomes.saw(position, filename);
     // As a replay hashes it: a file over the size limit counts as nothing.
-    if (part.truncated) this.fingerprint.addPart(field, filename, Buffer.alloc(0));
-    else this.fingerprint.addPart(field, filename, edges.size, edges.edges());
+    hasher.end(part.truncated);
     if (part.truncated) {
       await writer.abort();
       return { ...part, original: undefined, whole: () => Promise.resolve(part.head) };

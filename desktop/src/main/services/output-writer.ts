@@ -49,7 +49,8 @@ async function createExclusive(file: string, data: Uint8Array): Promise<boolean>
 }
 
 async function replace(file: string, data: Uint8Array): Promise<void> {
-  const temp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
+  // A short name of its own: the result's name may already take the 255 bytes a file name can have.
+  const temp = path.join(path.dirname(file), `.imgfleet-${randomBytes(6).toString('hex')}.tmp`);
   await fs.writeFile(temp, data, { flag: 'wx' });
   try {
     await fs.rename(temp, file);

@@ -7,6 +7,7 @@
  * and in a browser.
  */
 import { absentFromListing } from '../../shared/api-policy/index.js';
+import { batchIndex } from '../../shared/naming-template.js';
 import { byId, setText, show } from '../ui/dom.js';
 import { plural } from '../ui/format.js';
 import {
@@ -457,9 +458,14 @@ export class MainWindow {
     }
   }
 
-  /** Position of the card in the batch, from 1: the naming template's {index}. */
+  /**
+   * The naming template's {index}: as the server numbers it in its ZIPs and
+   * downloads, the position among the batch's uploaded photos in upload (id) order.
+   */
   private indexOf(card: Card): number {
-    return this.store.list().indexOf(card) + 1;
+    const cards = this.store.list();
+    if (card.id === null) return cards.indexOf(card) + 1;
+    return batchIndex(card.id, cards.flatMap((c) => (c.id === null ? [] : [c.id])));
   }
 
   private async resizeLocally(): Promise<void> {

@@ -10,6 +10,7 @@ import {
   createLimiter,
   failureFromResponse,
   isTransientStatus,
+  KEY_IN_PROGRESS,
   newIdempotencyKey,
   noAnswerFailure,
   offlineFailure,
@@ -120,8 +121,8 @@ export class BrowserUploads {
       xhr.onabort = () => done(limit ? failed(limit) : { done: cancelledOutcome(local.key) });
       xhr.onerror = () => done({ retry: 'offline' });
       xhr.onload = () => {
-        if (isTransientStatus(xhr.status)) return done({ retry: 'offline' });
         const body = xhr.response as (Partial<UploadResponse> & Partial<ApiErrorBody>) | null;
+        if (isTransientStatus(xhr.status) || body?.code === KEY_IN_PROGRESS) return done({ retry: 'offline' });
         const result = body?.images?.[0];
         if (xhr.status >= 200 && xhr.status < 300 && result) {
           return done({ done: { key: local.key, ok: true, batchId: body?.batchId ?? request.batchId, result } });

@@ -18,9 +18,15 @@ export interface FailureLike {
   status?: number | undefined;
 }
 
-/** Worth another try: the backend was unreachable, or answered one of the transient statuses. */
+/**
+ * The backend's "this Idempotency-Key's first request is still in progress"
+ * (409 with Retry-After): the same request is worth sending again shortly.
+ */
+export const KEY_IN_PROGRESS = 'IDEMPOTENCY_IN_PROGRESS';
+
+/** Worth another try: the backend was unreachable, answered one of the transient statuses, or is still storing this key's first request. */
 export function isTransientFailure(failure: FailureLike): boolean {
-  return failure.code === 'OFFLINE' || (failure.status !== undefined && isTransientStatus(failure.status));
+  return failure.code === 'OFFLINE' || failure.code === KEY_IN_PROGRESS || (failure.status !== undefined && isTransientStatus(failure.status));
 }
 
 export interface RetryPolicy {
