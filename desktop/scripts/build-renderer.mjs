@@ -123,11 +123,14 @@ async function buildPackagedMain() {
     format: 'cjs',
     platform: 'node',
     target: 'node22',
-    // sharp is native (asarUnpack'ed); electron is provided by the runtime.
-    external: ['electron', 'sharp'],
+    // sharp is native (asarUnpack'ed); electron is provided by the runtime; libheif-js
+    // (HEIC) reads its .wasm from its own folder, so it stays in node_modules too.
+    external: ['electron', 'sharp', 'libheif-js'],
     sourcemap: 'linked',
     minify: production,
     logLevel: 'warning',
+    // heif-decode.ts takes import.meta only where CommonJS' require is missing, never in this bundle.
+    logOverride: { 'empty-import-meta': 'silent' },
   });
   return [path.relative(desktop, outfile)];
 }

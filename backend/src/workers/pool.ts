@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import type { OutputOptions } from '../contract/output-options.js';
-import { DEFAULT_TIME_LIMIT, processingTimeLimitMs, type ResizeRules, type TimeLimitSettings } from '../imaging/index.js';
+import { DEFAULT_TIME_LIMIT, maxEncodePasses, outputPixelsEstimate, processingTimeLimitMs, type ResizeRules, type TimeLimitSettings } from '../imaging/index.js';
 import { Semaphore } from '../util/semaphore.js';
 import { ownedArrayBuffer, type ResizeTask, type ResizeTaskResult } from './resize-task.js';
 
@@ -96,7 +96,7 @@ export class ResizePool {
     if (run.timeLimitMs !== undefined) return run.timeLimitMs;
     if (!this.timeLimit) return undefined;
     const output = run.options
-      ? { pixels: run.options.width * run.options.height, format: run.options.format }
+      ? { pixels: outputPixelsEstimate(run.options, rules.maxPixels) * maxEncodePasses(run.options), format: run.options.format }
       : { pixels: rules.maxWidth * rules.maxHeight, format: 'jpeg' as const };
     return processingTimeLimitMs(run.decodeBytes ?? largestDecode(rules), this.timeLimit, output);
   }
