@@ -40,6 +40,8 @@ ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS original_dropped_at TIMEST
 -- Migration 4 (output options): the batch's options and the file's folder path.
 ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS output_options JSONB;
 ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS source_path TEXT;
+-- Migration 100 (issue 22; renumbered at merge): the quality each result was encoded at.
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS output_quality SMALLINT;
 
 -- JPEG bytes do not compress: store them out of line, uncompressed.
 ALTER TABLE processed_images

@@ -221,6 +221,16 @@ END
 $fn$ LANGUAGE plpgsql;
 `,
   },
+  {
+    // Numbered 100 on its branch (issue 22); renumbered at merge.
+    version: 100,
+    name: 'the quality each result was encoded at',
+    sql: `
+-- The quality a result was encoded at: the options' own, or the one maxBytes
+-- chose (the highest whose file fits), which only the worker knows.
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS output_quality SMALLINT;
+`,
+  },
 ];
 
 export async function migrate(client: pg.ClientBase): Promise<number[]> {

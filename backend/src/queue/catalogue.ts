@@ -13,7 +13,7 @@ export const IMAGE_ROW_COLUMNS = `
   id, batch_id, filename, content_type, status, error, error_code,
   octet_length(original_data) AS original_bytes, octet_length(processed_data) AS processed_bytes,
   original_width, original_height, width, height, attempts, worker_id,
-  uploaded_at, started_at, processed_at, processing_ms, output_options, source_path`;
+  uploaded_at, started_at, processed_at, processing_ms, output_options, source_path, output_quality`;
 
 export interface ImageRow {
   id: number;
@@ -37,6 +37,7 @@ export interface ImageRow {
   processing_ms: number | null;
   output_options: OutputOptions | null;
   source_path: string | null;
+  output_quality: number | null;
 }
 
 export interface ListFilter {

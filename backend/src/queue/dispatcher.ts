@@ -51,7 +51,7 @@ export interface LeaseStore {
   /** A held (handed-over) image starts: false when the hold was lost. */
   startHeld(id: number, workerId: string, leaseSeconds: number): Promise<boolean>;
   renewLeases(workerId: string, ids: number[], leaseSeconds: number): Promise<{ renewed: number[]; lost: number[] }>;
-  complete(id: number, workerId: string, result: { data: Buffer; width: number; height: number; processingMs: number }): Promise<boolean>;
+  complete(id: number, workerId: string, result: { data: Buffer; width: number; height: number; processingMs: number; quality?: number }): Promise<boolean>;
   fail(id: number, workerId: string, error: string, errorCode: string, processingMs: number): Promise<boolean>;
   /** Back to pending with the attempt counted, or failed for good once `maxAttempts` are used. */
   retryLater(id: number, workerId: string, error: string, errorCode: string, maxAttempts: number): Promise<'pending' | 'failed' | 'lost'>;
@@ -447,7 +447,7 @@ export class Dispatcher {
     if (result.ok) {
       const data = Buffer.from(result.data);
       const stored = await this.withRetries(job, 'storing the result', () =>
-        this.store.complete(id, this.workerId, { data, width: result.width, height: result.height, processingMs: ms }),
+        this.store.complete(id, this.workerId, { data, width: result.width, height: result.height, processingMs: ms, quality: result.quality }),
       );
       if (stored) this.record({ id, status: 'completed', ms });
       else this.logger.warn({ id }, 'lease lost before completion; result discarded (another worker owns it)');

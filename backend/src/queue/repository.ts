@@ -138,16 +138,16 @@ export class ImageRepository {
   }
 
   /** Writes the result and `completed` in one statement; false if the lease was lost. */
-  async complete(id: number, workerId: string, result: { data: Buffer; width: number; height: number; processingMs: number }): Promise<boolean> {
+  async complete(id: number, workerId: string, result: { data: Buffer; width: number; height: number; processingMs: number; quality?: number }): Promise<boolean> {
     const { rowCount } = await this.db.query({
       name: 'imgfleet-complete',
       text: `UPDATE processed_images
-          SET status = 'completed', processed_data = $6, width = $3, height = $4,
-              processing_ms = $5, processed_at = now(), lease_expires_at = NULL
+          SET status = 'completed', processed_data = $7, width = $3, height = $4,
+              processing_ms = $5, output_quality = $6, processed_at = now(), lease_expires_at = NULL
         WHERE id = $1 AND worker_id = $2 AND status = 'processing'`,
       // The bytes go last: pg's serializer grows its buffer by half again plus
       // what it adds, so a parameter after a large one copies it all again.
-      values: [id, workerId, result.width, result.height, Math.round(result.processingMs), result.data],
+      values: [id, workerId, result.width, result.height, Math.round(result.processingMs), result.quality ?? null, result.data],
     });
     return rowCount === 1;
   }

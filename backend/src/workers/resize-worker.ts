@@ -53,6 +53,7 @@ export default async function resize(task: ResizeTask): Promise<ResizeTaskResult
       inputHeight: out.input.height,
       format: out.input.format,
       outputFormat: out.format,
+      quality: out.quality,
       workMs: performance.now() - started,
     };
     // Piscina posts a moved object's `valueSymbol` with its `transferableSymbol` as the transfer list.
