@@ -126,6 +126,12 @@ function resolveShrink(size: Size, call: ResizeCall, enlarge: boolean): { h: num
   return { h: Math.min(s, size.width), v: Math.min(s, size.height) };
 }
 
+/** C's rint: to the nearest integer, halves to the even one. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** The JPEG decoder's scale (1, 2, 4 or 8) sharp picks for a shrink factor, with its rule for libjpeg's rounding. */
 export function jpegShrinkOnLoad(shrink: number): number {
   let factor = shrink >= 8 ? 8 : shrink >= 4 ? 4 : shrink >= 2 ? 2 : 1;
@@ -155,7 +161,8 @@ export function targetSize(input: SizeInput, options: SizeOptions): Size {
     const f = jpegShrinkOnLoad(shrink);
     if (f > 1) size = { width: Math.max(1, Math.floor(size.width / f)), height: Math.max(1, Math.floor(size.height / f)) };
   } else if (input.format === 'webp' && shrink > 1) {
-    size = { width: Math.round(size.width / shrink), height: Math.round(size.height / shrink) };
+    // libwebp decodes at sharp's scale (1 / shrink), libvips rounding half to even (17 at ½ loads as 8).
+    size = { width: roundHalfEven(size.width * (1 / shrink)), height: roundHalfEven(size.height * (1 / shrink)) };
   }
   const again = resolveShrink(size, call, options.enlarge);
   // libvips' resize rounds size × scale, the scale being sharp's 1 / shrink (not size / shrink: they differ in the last bit).
