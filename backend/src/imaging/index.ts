@@ -25,6 +25,7 @@ export {
 } from './decode-cost.js';
 export { optionsFromRules } from './options-from-rules.js';
 export { decodeHeif, heifDecodeBytes, type HeifDecodeInput } from './heif-decode.js';
+export { decodeHeifOffThread } from './heif-thread.js';
 export { encodeWithinBytes, maxEncodePasses, QUALITY_STEP, qualityLadder } from './target-bytes.js';
 export {
   loadableInput,

@@ -25,7 +25,7 @@ describe('migrations', () => {
     }));
     try {
       const applied = await Promise.all(clients.map((c) => migrate(c)));
-      assert.deepEqual(applied.flat().sort(), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(applied.flat().sort((a, b) => a - b), MIGRATIONS.map((m) => m.version));
       const { rows } = await clients[0]!.query('SELECT version FROM imgfleet_migrations');
       assert.equal(rows.length, MIGRATIONS.length);
       assert.deepEqual(await migrate(clients[1]!), [], 'a restart applies nothing');
