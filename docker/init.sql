@@ -43,6 +43,8 @@ ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS source_path TEXT;
 -- Migration 7 (job costs): what each image's job needs, measured at upload.
 ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS job_memory_bytes BIGINT;
 ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS job_cpu_ms INTEGER;
+-- Migration 9: the quality each result was encoded at.
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS output_quality SMALLINT;
 
 -- JPEG bytes do not compress: store them out of line, uncompressed.
 ALTER TABLE processed_images

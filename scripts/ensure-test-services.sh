@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure what the tests talk to is there and running: PostgreSQL on
-# 127.0.0.1:5432, Redis on 127.0.0.1:6379, python3 (function runtime) and
-# Debian's Chromium (renderer tests). As root it installs missing Debian
+# 127.0.0.1:5432, Redis on 127.0.0.1:6379, python3 (function runtime),
+# Debian's Chromium (renderer tests) and heif-enc (HEIC test files). As root it installs missing Debian
 # packages and starts stopped services; otherwise it says what is missing.
 # Prints `export NAME=value` lines for the test runner when it had to set a
 # database password (a fresh Debian PostgreSQL does not trust TCP logins).
@@ -19,13 +19,15 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3)
 /usr/bin/python3 -c 'import redis' >/dev/null 2>&1 || missing+=(python3-redis)
 python3 -m pip --version >/dev/null 2>&1 || missing+=(python3-pip)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
+# heif-enc makes the HEIC test files at test time (nothing binary is committed).
+command -v heif-enc >/dev/null 2>&1 || missing+=(libheif-examples)
 
 if [ ${#missing[@]} -gt 0 ]; then
   if is_root && command -v apt-get >/dev/null 2>&1; then
     log "installing ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    apt-get -o DPkg::Lock::Timeout=120 update -qq >&2
+    apt-get -o DPkg::Lock::Timeout=120 install -y -qq --no-install-recommends "${missing[@]}" >&2
   else
     log "missing: ${missing[*]} (install them, or run as root to have them installed)"
     exit 1

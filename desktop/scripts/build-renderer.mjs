@@ -117,19 +117,24 @@ async function buildPackagedMain() {
   const outfile = path.join(dist, 'app', 'main.cjs');
   await esbuild.build({
     absWorkingDir: desktop,
-    entryPoints: [path.join(src, 'main/electron-main.ts')],
-    outfile,
+    // The HEIF decoder's thread (backend/src/imaging/heif-thread.ts) loads heif-worker.cjs from beside main.cjs.
+    entryPoints: { main: path.join(src, 'main/electron-main.ts'), 'heif-worker': path.join(desktop, '../backend/src/imaging/heif-worker.ts') },
+    outdir: path.dirname(outfile),
+    outExtension: { '.js': '.cjs' },
     bundle: true,
     format: 'cjs',
     platform: 'node',
     target: 'node22',
-    // sharp is native (asarUnpack'ed); electron is provided by the runtime.
-    external: ['electron', 'sharp'],
+    // sharp is native (asarUnpack'ed); electron is provided by the runtime; libheif-js
+    // (HEIC) reads its .wasm from its own folder, so it stays in node_modules too.
+    external: ['electron', 'sharp', 'libheif-js'],
     sourcemap: 'linked',
     minify: production,
     logLevel: 'warning',
+    // heif-decode.ts takes import.meta only where CommonJS' require is missing, never in this bundle.
+    logOverride: { 'empty-import-meta': 'silent' },
   });
-  return [path.relative(desktop, outfile)];
+  return [path.relative(desktop, outfile), path.relative(desktop, path.join(path.dirname(outfile), 'heif-worker.cjs'))];
 }
 
 async function buildIcon() {

@@ -24,8 +24,9 @@ export interface JobShape {
 const BYTES_PER_SAMPLE: Readonly<Record<string, number>> = { uchar: 1, ushort: 2 };
 
 function shrinkOf(width: number, height: number, o: Pick<OutputOptions, 'width' | 'height' | 'fit' | 'enlarge'>): number {
-  const hs = width / o.width;
-  const vs = height / o.height;
+  // The bench's options always name a box.
+  const hs = width / (o.width ?? width);
+  const vs = height / (o.height ?? height);
   const s = o.fit === 'cover' ? Math.min(hs, vs) : Math.max(hs, vs);
   return o.enlarge ? s : Math.max(1, s);
 }

@@ -26,7 +26,7 @@ export const imageSummarySchema = z
     id: z.int(),
     batchId: z.string(),
     filename: z.string(),
-    contentType: nullableText.describe('detected from the bytes (image/jpeg, image/png, image/webp); null when unrecognised'),
+    contentType: nullableText.describe('detected from the bytes (image/jpeg, image/png, image/webp, image/heic, image/tiff, image/gif); null when unrecognised'),
     status: imageStatusSchema,
     error: nullableText.describe('human-readable reason when failed'),
     errorCode: nullableText.describe('EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_TYPE, TOO_MANY_PIXELS, TOO_MUCH_MEMORY, CORRUPT_IMAGE, TIMEOUT, WORKER_CRASHED, …'),
@@ -44,6 +44,7 @@ export const imageSummarySchema = z
     processingMs: nullableInt,
     options: resolvedOptionsSchema.nullable().describe('null for images stored before options existed (made with the server\'s rules)'),
     sourcePath: nullableText.describe('its path below the dropped folder (trip/day 1/IMG_1.JPG), when it came from one'),
+    outputQuality: nullableInt.describe('the quality the result was encoded at: the options\' own, or with maxBytes the highest whose file fits; null until completed'),
   })
   .meta({ id: 'ImageSummary' });
 export type ImageSummary = z.infer<typeof imageSummarySchema>;

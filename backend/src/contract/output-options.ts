@@ -28,19 +28,42 @@ export type CropPosition = 'centre' | 'attention';
 export type MetadataPolicy = 'strip' | 'keep';
 export type CollisionPolicy = 'suffix' | 'skip' | 'overwrite';
 
+/**
+ * The size is set in one of five ways (the "mode"), told by which of
+ * width, height, longEdge and scale are given (the others null):
+ * - a box: width and height, with `fit`;
+ * - width only, or height only: that side, the other follows the aspect;
+ * - longEdge: the longer side of the oriented image;
+ * - scale: a percentage of the original's size (its longer side, rounded).
+ * None given: the server's default (a box). None ever enlarges unless `enlarge`.
+ */
 export interface OutputOptions {
-  /** The box, pixels. */
-  width: number;
-  height: number;
-  /** `inside`: the whole image within the box, aspect kept. `cover`: fills the box, cropped. */
+  /** Pixels; null: follows the aspect (height only), or another mode. */
+  width: number | null;
+  /** Pixels; null: follows the aspect (width only), or another mode. */
+  height: number | null;
+  /** The longer side of the oriented image, pixels; null: another mode. */
+  longEdge: number | null;
+  /** A percentage of the original (25: a quarter of each side); above 100 needs `enlarge`; null: another mode. */
+  scale: number | null;
+  /** `inside`: the whole image within the box, aspect kept. `cover`: fills the box, cropped (a box only). */
   fit: Fit;
   /** Where `cover` crops: the centre, or libvips' attention (skin, saturation, detail). */
   position: CropPosition;
   /** Scale images smaller than the box up (false: 600x400 stays 600x400). */
   enlarge: boolean;
   format: OutputFormat;
-  /** 1–100; PNG: 100 is lossless, below quantises to a palette. Resolved from the format's default when omitted. */
+  /**
+   * 1–100; PNG: 100 is lossless, below quantises to a palette. Resolved from
+   * the format's default when omitted. With maxBytes: the highest quality tried.
+   */
   quality: number;
+  /**
+   * JPEG, WebP and AVIF: a target file size in bytes. The result is encoded
+   * at the highest quality (on a grid of QUALITY_STEP from `quality` down)
+   * whose file fits; null: `quality` as it is.
+   */
+  maxBytes: number | null;
   /** JPEG only: progressive scan. */
   progressive: boolean;
   /** JPEG only: mozjpeg's trellis quantisation and optimised scans (smaller, slower). */
@@ -61,9 +84,30 @@ export interface OutputOptions {
 export type OutputOptionsInput = Partial<OutputOptions>;
 
 export const OUTPUT_OPTION_KEYS = [
-  'width', 'height', 'fit', 'position', 'enlarge', 'format', 'quality', 'progressive', 'mozjpeg',
+  'width', 'height', 'longEdge', 'scale', 'fit', 'position', 'enlarge', 'format', 'quality', 'maxBytes', 'progressive', 'mozjpeg',
   'background', 'metadata', 'keepGps', 'template', 'keepFolders', 'collision',
 ] as const satisfies readonly (keyof OutputOptions)[];
+
+/** The fields that set the size; at most one mode of them may be given. */
+export const SIZE_KEYS = ['width', 'height', 'longEdge', 'scale'] as const satisfies readonly (keyof OutputOptions)[];
+
+export type SizeMode = 'box' | 'width' | 'height' | 'longEdge' | 'scale';
+
+/** Which way the size is set (see OutputOptions); `box` when nothing is (the caller resolves defaults first). */
+export function sizeModeOf(options: Pick<OutputOptions, 'width' | 'height'> & Partial<Pick<OutputOptions, 'longEdge' | 'scale'>>): SizeMode {
+  if (options.scale != null) return 'scale';
+  if (options.longEdge != null) return 'longEdge';
+  if (options.width != null && options.height == null) return 'width';
+  if (options.height != null && options.width == null) return 'height';
+  return 'box';
+}
+
+/** Formats whose quality trades against size, so maxBytes can search it. */
+export const MAX_BYTES_FORMATS: readonly OutputFormat[] = ['jpeg', 'webp', 'avif'];
+/** maxBytes' bounds: below 1 KiB no photo fits; the top is far above any upload. */
+export const MAX_BYTES_RANGE = Object.freeze({ min: 1024, max: 1_000_000_000 });
+/** scale's bounds, percent: above 100 only with enlarge. */
+export const SCALE_RANGE = Object.freeze({ min: 0.1, max: 1000 });
 
 export const BOX_PRESETS = Object.freeze([
   { label: '800 × 600', width: 800, height: 600 },
@@ -96,11 +140,14 @@ export function extensionOf(format: OutputFormat): string {
 export const DEFAULT_OUTPUT_OPTIONS: Readonly<OutputOptions> = Object.freeze({
   width: 800,
   height: 600,
+  longEdge: null,
+  scale: null,
   fit: 'inside',
   position: 'centre',
   enlarge: false,
   format: 'jpeg',
   quality: DEFAULT_QUALITY.jpeg,
+  maxBytes: null,
   progressive: false,
   mozjpeg: false,
   background: '#ffffff',
@@ -127,24 +174,39 @@ export const DEFAULT_OUTPUT_LIMITS: Readonly<OutputLimits> = Object.freeze({
 
 const HEX_COLOUR = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
 
-function dimension(name: string, max: number, fallback: number) {
+/** A side in pixels; null or absent: not given (the mode decides, see resolveSize). */
+function dimension(name: string, max: number) {
   return z
     .int({ error: `${name} must be a whole number of pixels` })
     .min(1, { error: `${name} must be at least 1 pixel` })
     .max(max, { error: `${name} may be at most ${max} pixels on this server` })
-    .default(Math.min(fallback, max));
+    .nullable()
+    .optional();
 }
 
 function fieldsFor(limits: OutputLimits, d: OutputOptions) {
   const formats = limits.formats.length > 0 ? limits.formats : OUTPUT_FORMATS;
   return {
-    width: dimension('width', limits.maxWidth, d.width),
-    height: dimension('height', limits.maxHeight, d.height),
+    width: dimension('width', limits.maxWidth),
+    height: dimension('height', limits.maxHeight),
+    longEdge: dimension('longEdge', Math.max(limits.maxWidth, limits.maxHeight)),
+    scale: z
+      .number({ error: 'scale must be a percentage, like 50' })
+      .min(SCALE_RANGE.min, { error: `scale must be at least ${SCALE_RANGE.min} (percent)` })
+      .max(SCALE_RANGE.max, { error: `scale may be at most ${SCALE_RANGE.max} (percent)` })
+      .nullable()
+      .optional(),
     fit: z.enum(['inside', 'cover']).default(d.fit),
     position: z.enum(['centre', 'attention']).default(d.position),
     enlarge: z.boolean().default(d.enlarge),
     format: z.enum(formats as [OutputFormat, ...OutputFormat[]]).default(formats.includes(d.format) ? d.format : formats[0]!),
     quality: z.int({ error: 'quality must be a whole number from 1 to 100' }).min(1).max(100).optional(),
+    maxBytes: z
+      .int({ error: 'maxBytes must be a whole number of bytes' })
+      .min(MAX_BYTES_RANGE.min, { error: `maxBytes must be at least ${MAX_BYTES_RANGE.min} bytes` })
+      .max(MAX_BYTES_RANGE.max, { error: `maxBytes may be at most ${MAX_BYTES_RANGE.max} bytes` })
+      .nullable()
+      .optional(),
     progressive: z.boolean().default(d.progressive),
     mozjpeg: z.boolean().default(d.mozjpeg),
     background: z.string().regex(HEX_COLOUR, { error: 'background must be a colour like #ffffff' }).default(d.background),
@@ -162,23 +224,63 @@ function fieldsFor(limits: OutputLimits, d: OutputOptions) {
   };
 }
 
+type SizeFields = Pick<OutputOptions, 'width' | 'height' | 'longEdge' | 'scale'>;
+type RawSize = { [K in keyof SizeFields]?: number | null | undefined };
+
+/** The size fields as given, or the defaults' when none is (older defaults may lack longEdge and scale). */
+function resolveSize(given: RawSize, defaults: OutputOptions): SizeFields {
+  const any = SIZE_KEYS.some((k) => given[k] != null);
+  const from: RawSize = any ? given : defaults;
+  return { width: from.width ?? null, height: from.height ?? null, longEdge: from.longEdge ?? null, scale: from.scale ?? null };
+}
+
+type Issue = { path: string; message: string; input: unknown };
+
+/** Combinations that mean nothing, each named by the field that does not belong. */
+function combinationProblems(o: RawSize & { fit: Fit; enlarge: boolean; format: OutputFormat; maxBytes?: number | null | undefined; keepGps: boolean; metadata: MetadataPolicy }, defaults: OutputOptions): Issue[] {
+  const issues: Issue[] = [];
+  const box = o.width != null || o.height != null;
+  if (o.scale != null && (box || o.longEdge != null)) {
+    issues.push({ path: 'scale', message: 'scale cannot be combined with width, height or longEdge (choose one way to size)', input: o.scale });
+  } else if (o.longEdge != null && box) {
+    issues.push({ path: 'longEdge', message: 'longEdge cannot be combined with width or height (choose one way to size)', input: o.longEdge });
+  }
+  if (o.scale != null && o.scale > 100 && !o.enlarge) {
+    issues.push({ path: 'scale', message: 'scale above 100 enlarges: it needs enlarge', input: o.scale });
+  }
+  const size = resolveSize(o, defaults);
+  if (o.fit === 'cover' && (size.width == null || size.height == null)) {
+    issues.push({ path: 'fit', message: 'fit "cover" needs both width and height (a box to fill)', input: o.fit });
+  }
+  if (o.maxBytes != null && !MAX_BYTES_FORMATS.includes(o.format)) {
+    issues.push({ path: 'maxBytes', message: `maxBytes needs a lossy format (JPEG, WebP or AVIF), not ${o.format.toUpperCase()}`, input: o.maxBytes });
+  }
+  if (o.keepGps && o.metadata !== 'keep') issues.push({ path: 'keepGps', message: 'keepGps needs metadata "keep"', input: o.keepGps });
+  return issues;
+}
+
 /**
  * The schema against one server's limits and defaults. Unknown fields are
- * refused (a typo must not silently fall back to a default). An omitted
- * quality gets the format's default (the server's own for its default format).
+ * refused (a typo must not silently fall back to a default), and so are
+ * combinations that mean nothing (scale with longEdge, maxBytes with PNG…).
+ * An omitted quality gets the format's default (the server's own for its
+ * default format); no size field at all gets the defaults' size. What it
+ * gives parses again to itself, so stored options can be checked again.
  */
 export function buildOutputOptionsSchema(limits: OutputLimits = DEFAULT_OUTPUT_LIMITS, defaults: OutputOptions = DEFAULT_OUTPUT_OPTIONS) {
   return z
     .strictObject(fieldsFor(limits, defaults))
     .check((ctx) => {
-      if (ctx.value.keepGps && ctx.value.metadata !== 'keep') {
-        ctx.issues.push({ code: 'custom', path: ['keepGps'], message: 'keepGps needs metadata "keep"', input: ctx.value.keepGps });
+      for (const issue of combinationProblems(ctx.value, defaults)) {
+        ctx.issues.push({ code: 'custom', path: [issue.path], message: issue.message, input: issue.input });
       }
     })
     .transform(
       (o): OutputOptions => ({
         ...o,
+        ...resolveSize(o, defaults),
         quality: o.quality ?? (o.format === defaults.format ? defaults.quality : DEFAULT_QUALITY[o.format]),
+        maxBytes: o.maxBytes ?? null,
       }),
     );
 }
@@ -210,7 +312,7 @@ export function parseOutputOptions(input: unknown, schema: OutputOptionsSchema =
   return parsed.success ? { ok: true, options: parsed.data } : { ok: false, problems: optionsProblems(parsed.error) };
 }
 
-const NUMERIC = new Set<string>(['width', 'height', 'quality']);
+const NUMERIC = new Set<string>(['width', 'height', 'longEdge', 'scale', 'quality', 'maxBytes']);
 const BOOLEAN = new Set<string>(['enlarge', 'progressive', 'mozjpeg', 'keepGps', 'keepFolders']);
 
 /**
@@ -224,6 +326,8 @@ export function outputOptionsFromQuery(query: Readonly<Record<string, unknown>>)
   for (const key of OUTPUT_OPTION_KEYS) {
     const value = query[key];
     if (value === undefined) continue;
+    // `?height=` (cleared): not given, so width alone sizes and height follows.
+    if (typeof value === 'string' && NUMERIC.has(key) && value.trim() === '') continue;
     if (typeof value === 'string' && NUMERIC.has(key) && /^-?\d+(\.\d+)?$/.test(value.trim())) out[key] = Number(value);
     else if (typeof value === 'string' && BOOLEAN.has(key) && /^(true|false|1|0)$/i.test(value.trim())) out[key] = /^(true|1)$/i.test(value.trim());
     else out[key] = value;

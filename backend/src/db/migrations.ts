@@ -260,6 +260,15 @@ CREATE INDEX processed_images_original_expiry_idx ON processed_images (processed
   WHERE original_bytes IS NOT NULL AND status IN ('completed', 'failed');
 `,
   },
+  {
+    version: 9,
+    name: 'the quality each result was encoded at',
+    sql: `
+-- The quality a result was encoded at: the options' own, or the one maxBytes
+-- chose (the highest whose file fits), which only the worker knows.
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS output_quality SMALLINT;
+`,
+  },
 ];
 
 export async function migrate(client: pg.ClientBase): Promise<number[]> {

@@ -34,6 +34,7 @@ export function toImageSummary(r: ImageRow): ImageSummary {
     processingMs: r.processing_ms,
     options: r.output_options,
     sourcePath: r.source_path,
+    outputQuality: r.output_quality,
   };
 }
 

@@ -10,7 +10,9 @@ export type ImageErrorCode =
   | 'TOO_MANY_PIXELS'
   | 'CORRUPT_IMAGE'
   /** Processing took longer than the image's time limit. */
-  | 'TIMEOUT';
+  | 'TIMEOUT'
+  /** maxBytes: even the lowest quality gives a larger file. */
+  | 'TARGET_SIZE_UNREACHABLE';
 
 export class ImageError extends Error {
   readonly code: ImageErrorCode;

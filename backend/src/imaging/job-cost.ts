@@ -200,6 +200,17 @@ export function jobCost(input: JobInput, output: JobOutput, encodes = 1): JobCos
   return { memoryBytes: Math.ceil(memoryBytes), parts, cpuMs: Math.ceil(cpuMs), encodes };
 }
 
+/**
+ * The resized image before a `cover` crop (what attention scans): the
+ * oriented input scaled by the smaller of the box's ratios.
+ */
+export function resizedBeforeCrop(oriented: Size, options: Pick<OutputOptions, 'fit' | 'enlarge'> & { width: number | null; height: number | null }, target: Size): Size {
+  if (options.fit !== 'cover' || options.width == null || options.height == null) return target;
+  let s = Math.min(oriented.width / options.width, oriented.height / options.height);
+  if (!options.enlarge) s = Math.max(1, s);
+  return { width: Math.max(1, Math.round(oriented.width / s)), height: Math.max(1, Math.round(oriented.height / s)) };
+}
+
 /** What admission and the time limit need of a job's cost, as its row stores them. */
 export type JobNeeds = Pick<JobCost, 'memoryBytes' | 'cpuMs'>;
 

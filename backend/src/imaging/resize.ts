@@ -2,14 +2,16 @@
  * The resize pipeline: one function used by the backend's worker threads and
  * by the desktop's "resize locally", so both give the same bytes.
  */
-import sharp, { type Metadata } from 'sharp';
+import sharp, { type Metadata, type Sharp } from 'sharp';
 import type { OutputFormat, OutputOptions } from '../contract/output-options.js';
 import { decodeMemoryBytes } from './decode-cost.js';
-import { detectFormat, type ImageFormat } from './detect.js';
+import { ACCEPTED_TYPES_TEXT, detectFormat, type ImageFormat } from './detect.js';
 import { applyOutput } from './encode.js';
 import { ImageError } from './errors.js';
+import { decodeHeif, heifDecodeBytes, type HeifDecodeInput } from './heif-decode.js';
 import { optionsFromRules } from './options-from-rules.js';
-import { orientedSize, targetSize, type ResizeRules, type Size, type SizeOptions } from './rules.js';
+import { orientedSize, resizeCall, targetSize, type ResizeRules, type Size, type SizeOptions } from './rules.js';
+import { encodeWithinBytes } from './target-bytes.js';
 
 /** What is checked before any decoding. */
 export type InputLimits = Pick<ResizeRules, 'maxPixels' | 'maxBytes'>;
@@ -28,8 +30,10 @@ export interface ImageHeader extends Size {
   bytesPerChannel: number;
   /** Adam7 PNG or progressive JPEG: decoded whole, not streamed. */
   interlaced: boolean;
-  /** Memory the decode needs, bytes (see decode-cost.ts). */
+  /** Memory the decode needs, bytes (see decode-cost.ts; HEIF: heif-decode.ts, measured). */
   decodeBytes: number;
+  /** Frames or pages in the file (an animated GIF, a multi-page TIFF); only the first is used. */
+  pages: number;
 }
 
 export interface ResizeResult {
@@ -39,12 +43,21 @@ export interface ResizeResult {
   height: number;
   /** The output's format (the input's is `input.format`). */
   format: OutputFormat;
+  /** The quality it was encoded at: the options', or the one maxBytes chose. */
+  quality: number;
+  /** Encodes made: 1, or the tries of the maxBytes search. */
+  encodes: number;
   input: ImageHeader;
 }
+
+/** Decodes a HEIF to an uncompressed TIFF (heif-decode.ts); a caller on a main thread passes one that runs elsewhere. */
+export type HeifDecoder = (input: HeifDecodeInput) => Promise<Buffer>;
 
 export interface RenderControl {
   /** libvips stops the decode/encode after this many whole seconds (0: no limit). */
   timeoutSeconds?: number;
+  /** How HEIF pixels are decoded: here, synchronously (a worker thread's way), unless given. */
+  decodeHeif?: HeifDecoder;
 }
 
 const MiB = 1024 * 1024;
@@ -79,37 +92,53 @@ function checkBytes(bytes: Uint8Array, limits: InputLimits): ImageFormat {
   }
   const format = detectFormat(bytes);
   if (!format) {
-    throw new ImageError('UNSUPPORTED_TYPE', 'not a JPEG, PNG or WebP image (judged by its content, not its name)');
+    throw new ImageError('UNSUPPORTED_TYPE', `not a ${ACCEPTED_TYPES_TEXT} image (judged by its content, not its name)`);
   }
   return format;
 }
 
-function headerFrom(format: ImageFormat, meta: Metadata, limits: InputLimits, box: SizeOptions): ImageHeader {
+function tooManyPixels(what: string, size: Size, maxPixels: number): ImageError {
+  const pixels = size.width * size.height;
+  return new ImageError(
+    'TOO_MANY_PIXELS',
+    `${what}${size.width}x${size.height} is ${(pixels / 1e6).toFixed(1)} megapixels, above the limit of ${(maxPixels / 1e6).toFixed(1)}`,
+  );
+}
+
+function headerFrom(format: ImageFormat, meta: Metadata, fileBytes: number, limits: InputLimits, box: SizeOptions): ImageHeader {
   if (!meta.width || !meta.height) throw corrupt(new Error('no image dimensions in the header'));
-  const pixels = meta.width * meta.height;
-  if (pixels > limits.maxPixels) {
-    throw new ImageError(
-      'TOO_MANY_PIXELS',
-      `${meta.width}x${meta.height} is ${(pixels / 1e6).toFixed(1)} megapixels, above the limit of ${(limits.maxPixels / 1e6).toFixed(1)}`,
-    );
-  }
   const size = { width: meta.width, height: meta.height };
-  const decode = { ...size, channels: meta.channels ?? 3, depth: meta.depth, bitsPerSample: meta.bitsPerSample };
-  const decodeBytes = decodeMemoryBytes(decode);
+  if (size.width * size.height > limits.maxPixels) throw tooManyPixels('', size, limits.maxPixels);
+  const channels = meta.channels ?? 3;
+  // A HEIF is decoded by libheif into RGB(A), then handed on whole (heif-decode.ts).
+  const decodeBytes =
+    format === 'heif'
+      ? heifDecodeBytes(size.width, size.height, channels, fileBytes)
+      : decodeMemoryBytes({ ...size, channels, depth: meta.depth, bitsPerSample: meta.bitsPerSample });
+  const target = targetSize({ ...size, format, orientation: meta.orientation }, box);
+  // One side, a long edge or a percentage with enlarge has no box to bound the other side.
+  if (target.width * target.height > limits.maxPixels) throw tooManyPixels('the result would be ', target, limits.maxPixels);
   return {
     format,
     ...size,
     orientation: meta.orientation,
     oriented: orientedSize(size, meta.orientation),
-    target: targetSize({ ...size, format, orientation: meta.orientation }, box),
-    channels: decode.channels,
-    bytesPerChannel: decodeBytes / (pixels * Math.max(1, decode.channels)),
+    target,
+    channels,
+    bytesPerChannel: format === 'heif' ? 1 : decodeBytes / (size.width * size.height * Math.max(1, channels)),
     interlaced: meta.isProgressive === true,
     decodeBytes,
+    pages: meta.pages ?? 1,
   };
 }
 
-async function inspect(bytes: Uint8Array, limits: InputLimits, box: SizeOptions): Promise<{ header: ImageHeader; exif: Buffer | undefined }> {
+interface Inspected {
+  header: ImageHeader;
+  exif: Buffer | undefined;
+  icc: Buffer | undefined;
+}
+
+async function inspect(bytes: Uint8Array, limits: InputLimits, box: SizeOptions): Promise<Inspected> {
   const format = checkBytes(bytes, limits);
   let meta: Metadata;
   try {
@@ -117,7 +146,7 @@ async function inspect(bytes: Uint8Array, limits: InputLimits, box: SizeOptions)
   } catch (err) {
     throw corrupt(err);
   }
-  return { header: headerFrom(format, meta, limits, box), exif: meta.exif };
+  return { header: headerFrom(format, meta, bytes.length, limits, box), exif: meta.exif, icc: meta.icc };
 }
 
 /**
@@ -134,11 +163,33 @@ export async function readHeader(
 }
 
 /**
- * Orient, fit the box, convert to sRGB, flatten alpha for JPEG, keep or
- * strip metadata and encode, all as `options` say. Resizing straight from
+ * What sharp is to load: the file itself, or for a HEIF its pixels decoded
+ * (as a TIFF with the file's profile): sharp's libvips cannot decode HEVC.
+ */
+export async function loadableInput(bytes: Uint8Array, format: ImageFormat, icc: Buffer | undefined, decode: HeifDecoder = decodeHeif): Promise<Uint8Array> {
+  return format === 'heif' ? decode({ bytes, icc }) : bytes;
+}
+
+/** The oriented, resized image, not yet encoded: the first frame or page only (sharp's default). */
+function resized(input: Uint8Array, header: ImageHeader, options: OutputOptions, limits: InputLimits): Sharp {
+  const image = sharp(input, { limitInputPixels: limits.maxPixels, failOn: 'warning', sequentialRead: true }).autoOrient();
+  const call = resizeCall(header.oriented, options);
+  if (call.width == null && call.height == null) return image;
+  return image.resize(call.width ?? undefined, call.height ?? undefined, {
+    fit: call.fit,
+    position: call.fit === 'cover' && options.position === 'attention' ? sharp.strategy.attention : 'centre',
+    withoutEnlargement: !options.enlarge,
+  });
+}
+
+/**
+ * Orient, size as the options' mode says, convert to sRGB, flatten alpha
+ * for JPEG, keep or strip metadata and encode (at the options' quality, or
+ * the highest that fits maxBytes: target-bytes.ts). Resizing straight from
  * the encoded input lets libvips shrink on load, which is most of the
  * speed. Any decoder warning fails the image (failOn 'warning'): a damaged
- * file must never come out as a grey or garbled "completed" result.
+ * file must never come out as a grey or garbled "completed" result. An
+ * animated GIF or a multi-page TIFF gives its first frame or page.
  */
 export async function renderImage(
   bytes: Uint8Array,
@@ -146,20 +197,22 @@ export async function renderImage(
   limits: InputLimits,
   control: RenderControl = {},
 ): Promise<ResizeResult> {
-  const { header, exif } = await inspect(bytes, limits, options);
+  const { header, exif, icc } = await inspect(bytes, limits, options);
   const timeoutSeconds = control.timeoutSeconds ?? 0;
+  const input = await loadableInput(bytes, header.format, icc, control.decodeHeif);
+  const done = { format: options.format, input: header };
+  if (options.maxBytes != null) {
+    const found = await encodeWithinBytes(resized(input, header, options, limits), options, exif, {
+      timeoutSeconds,
+      failure: (err) => failure(err, timeoutSeconds),
+    });
+    return { ...done, data: found.data, width: found.width, height: found.height, quality: found.quality, encodes: found.encodes };
+  }
   try {
-    let image = sharp(bytes, { limitInputPixels: limits.maxPixels, failOn: 'warning', sequentialRead: true })
-      .autoOrient()
-      .resize(options.width, options.height, {
-        fit: options.fit,
-        position: options.fit === 'cover' && options.position === 'attention' ? sharp.strategy.attention : 'centre',
-        withoutEnlargement: !options.enlarge,
-      });
-    image = applyOutput(image, options, exif);
+    let image = applyOutput(resized(input, header, options, limits), options, exif);
     if (timeoutSeconds > 0) image = image.timeout({ seconds: timeoutSeconds });
     const { data, info } = await image.toBuffer({ resolveWithObject: true });
-    return { data, width: info.width, height: info.height, format: options.format, input: header };
+    return { ...done, data, width: info.width, height: info.height, quality: options.quality, encodes: 1 };
   } catch (err) {
     throw failure(err, timeoutSeconds);
   }

@@ -14,7 +14,7 @@ export const IMAGE_ROW_COLUMNS = `
   id, batch_id, filename, content_type, status, error, error_code,
   original_bytes, processed_bytes, original_key, processed_key,
   original_width, original_height, width, height, attempts, worker_id,
-  uploaded_at, started_at, processed_at, processing_ms, output_options, source_path`;
+  uploaded_at, started_at, processed_at, processing_ms, output_options, source_path, output_quality`;
 
 export interface ImageRow {
   id: number;
@@ -41,6 +41,8 @@ export interface ImageRow {
   /** Where its bytes are in the blob store (null: in the row's columns, or none). */
   original_key: string | null;
   processed_key: string | null;
+  /** The quality the result was encoded at (its options', or the one a target size chose). */
+  output_quality: number | null;
 }
 
 /** A row's blob, as the store finds it. */

@@ -57,6 +57,8 @@ export interface CompletedResult {
   width: number;
   height: number;
   processingMs: number;
+  /** The quality it was encoded at (a target size chooses it). */
+  quality?: number;
 }
 
 /** What the dispatcher needs of the queue table (a fake in unit tests). */

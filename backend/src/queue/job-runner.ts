@@ -161,7 +161,7 @@ export class JobRunner {
   private async complete(job: Job, id: number, blob: StagedBlob, result: ResizeTaskResult & { ok: true }, ms: number): Promise<void> {
     this.d.options.observeWork?.(job.cost.cpuMs, result.workMs);
     const done = await this.withRetries(job, 'storing the result', () =>
-      this.d.store.complete(id, this.d.workerId, { blob, width: result.width, height: result.height, processingMs: ms }),
+      this.d.store.complete(id, this.d.workerId, { blob, width: result.width, height: result.height, processingMs: ms, quality: result.quality }),
     );
     if (done) {
       this.d.record({ id, status: 'completed', ms });

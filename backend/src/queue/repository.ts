@@ -188,9 +188,9 @@ export class ImageRepository {
       name: 'imgfleet-complete',
       text: `UPDATE processed_images
           SET status = 'completed', processed_key = $6, processed_bytes = $7, width = $3, height = $4,
-              processing_ms = $5, processed_at = now(), lease_expires_at = NULL
+              processing_ms = $5, output_quality = $8, processed_at = now(), lease_expires_at = NULL
         WHERE id = $1 AND worker_id = $2 AND status = 'processing'`,
-      values: [id, workerId, result.width, result.height, Math.round(result.processingMs), result.blob.key, result.blob.size],
+      values: [id, workerId, result.width, result.height, Math.round(result.processingMs), result.blob.key, result.blob.size, result.quality ?? null],
     });
     return rowCount === 1;
   }

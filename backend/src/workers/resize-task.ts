@@ -41,9 +41,11 @@ export type ResizeTaskResult =
       height: number;
       inputWidth: number;
       inputHeight: number;
-      /** The input's format (jpeg, png, webp). */
+      /** The input's format (jpeg, png, webp, heif, tiff, gif). */
       format: string;
       outputFormat: OutputFormat;
+      /** The quality it was encoded at (maxBytes: the one chosen). */
+      quality: number;
       /** Time inside the worker, milliseconds. */
       workMs: number;
     }

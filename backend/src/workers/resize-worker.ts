@@ -68,6 +68,7 @@ export default async function resize(task: ResizeTask): Promise<ResizeTaskResult
       inputHeight: out.input.height,
       format: out.input.format,
       outputFormat: out.format,
+      quality: out.quality,
     };
     const store = task.sink && storeForWorker(task.sink);
     if (store) {

@@ -13,6 +13,7 @@ import { DEFAULT_OUTPUT_OPTIONS, parseOutputOptions, type OutputOptions } from '
 import type { ImageSummary, ServerConfig, UploadResponse } from '../../src/contract/api.js';
 import { DEFAULT_RULES, renderImage } from '../../src/imaging/index.js';
 import { getJson, startTestBackend, waitFor, type TestBackend } from '../support/backend.js';
+import { makeHeic, withRotation } from '../support/heif.js';
 import { makeImage } from '../support/images.js';
 
 function form(files: { name: string; data: Buffer }[], options?: unknown): FormData {
@@ -83,6 +84,11 @@ describe('output options over HTTP', () => {
       ['field', { colour: 'red' }, 'colour'],
       ['field', '{not json', 'options'],
       ['field', { keepGps: true }, 'keepGps'],
+      ['field', { scale: 50, longEdge: 800 }, 'scale'],
+      ['query', '?longEdge=800&width=300', 'longEdge'],
+      ['field', { maxBytes: 50000, format: 'png' }, 'maxBytes'],
+      ['query', '?scale=150', 'scale'],
+      ['field', { fit: 'cover', width: 300 }, 'fit'],
     ];
     for (const [where, value, field] of cases) {
       const url = `${t.url}/api/v1/images${where === 'query' ? (value as string) : ''}`;
@@ -154,6 +160,70 @@ describe('output options over HTTP', () => {
       assert.ok(parsed.ok);
       const local = await renderImage(landscape, parsed.options, DEFAULT_RULES);
       assert.ok(server.equals(local.data), `${JSON.stringify(set)}: server and local bytes are identical`);
+    }
+  });
+
+  it('sizes by one side, long edge and percent; a width alone is not a box', async () => {
+    const cases: [string, string, [number, number], [number, number]][] = [
+      ['?width=1000', 'width alone', [1000, 750], [900, 1400]],
+      ['?height=300', 'height alone', [400, 300], [193, 300]],
+      ['?longEdge=640', 'long edge', [640, 480], [411, 640]],
+      ['?scale=25', 'percent', [400, 300], [225, 350]],
+    ];
+    for (const [query, name, land, port] of cases) {
+      const res = await fetch(`${t.url}/api/v1/images${query}`, { method: 'POST', body: form([{ name: 'land.jpg', data: landscape }, { name: 'port.jpg', data: portrait }]) });
+      assert.equal(res.status, 202, name);
+      const images = await settled(((await res.json()) as UploadResponse).batchId);
+      const size = (file: string) => {
+        const image = images.find((i) => i.filename === file)!;
+        return [image.width, image.height];
+      };
+      assert.deepEqual(size('land.jpg'), land, `${name}, landscape`);
+      assert.deepEqual(size('port.jpg'), port, `${name}, portrait (width alone: never enlarged)`);
+    }
+  });
+
+  it('maxBytes: the result fits, and the quality chosen is stored and echoed', async () => {
+    const plainRes = await fetch(`${t.url}/api/v1/images?longEdge=800`, { method: 'POST', body: form([{ name: 'm.jpg', data: landscape }]) });
+    const [plain] = await settled(((await plainRes.json()) as UploadResponse).batchId);
+    assert.equal(plain!.outputQuality, 85, 'without maxBytes: the options\' quality');
+    const target = Math.round(plain!.processedBytes! * 0.5);
+    const res = await fetch(`${t.url}/api/v1/images`, { method: 'POST', body: form([{ name: 'm.jpg', data: landscape }], { longEdge: 800, maxBytes: target }) });
+    const [image] = await settled(((await res.json()) as UploadResponse).batchId);
+    assert.equal(image!.status, 'completed', image!.error ?? '');
+    assert.equal(image!.options!.maxBytes, target);
+    assert.ok(image!.processedBytes! <= target, `${image!.processedBytes} ≤ ${target}`);
+    assert.ok(image!.outputQuality !== null && image!.outputQuality < 85, `quality chosen: ${image!.outputQuality}`);
+    const server = Buffer.from(await (await fetch(`${t.url}/api/v1/images/${image!.id}/processed`)).arrayBuffer());
+    const local = await renderImage(landscape, image!.options!, DEFAULT_RULES);
+    assert.ok(server.equals(local.data), 'the same search gives the same file locally');
+    assert.equal(local.quality, image!.outputQuality);
+
+    const tooSmall = await fetch(`${t.url}/api/v1/images`, { method: 'POST', body: form([{ name: 'tiny.jpg', data: landscape }], { maxBytes: 1024 }) });
+    const [failed] = await settled(((await tooSmall.json()) as UploadResponse).batchId);
+    assert.equal(failed!.status, 'failed');
+    assert.equal(failed!.errorCode, 'TARGET_SIZE_UNREACHABLE');
+    assert.match(failed!.error ?? '', /even at quality 1 the result is .* above the target of 1\.0 KiB/);
+  });
+
+  it('takes HEIC (a phone\'s, rotated), TIFF and GIF: completed, byte-identical to a local render', async () => {
+    const phoneJpeg = await sharp(landscape).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer();
+    const files = [
+      { name: 'IMG_0001.HEIC', data: withRotation(await makeHeic(phoneJpeg), 3), type: 'image/heic', size: [450, 600] },
+      { name: 'scan.tif', data: await sharp(portrait).tiff({ compression: 'lzw' }).toBuffer(), type: 'image/tiff', size: [386, 600] },
+      { name: 'anim.gif', data: await sharp(portrait).resize(300).gif().toBuffer(), type: 'image/gif', size: [300, 467] },
+    ];
+    const res = await fetch(`${t.url}/api/v1/images`, { method: 'POST', body: form(files) });
+    assert.equal(res.status, 202);
+    const images = await settled(((await res.json()) as UploadResponse).batchId);
+    for (const file of files) {
+      const image = images.find((i) => i.filename === file.name)!;
+      assert.equal(image.status, 'completed', `${file.name}: ${image.error}`);
+      assert.equal(image.contentType, file.type);
+      assert.deepEqual([image.width, image.height], file.size, file.name);
+      const server = Buffer.from(await (await fetch(`${t.url}/api/v1/images/${image.id}/processed`)).arrayBuffer());
+      const local = await renderImage(file.data, image.options!, DEFAULT_RULES);
+      assert.ok(server.equals(local.data), `${file.name}: server and local bytes are identical`);
     }
   });
 

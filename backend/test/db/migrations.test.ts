@@ -25,7 +25,7 @@ describe('migrations', () => {
     }));
     try {
       const applied = await Promise.all(clients.map((c) => migrate(c)));
-      assert.deepEqual(applied.flat().sort(), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(applied.flat().sort((a, b) => a - b), MIGRATIONS.map((m) => m.version));
       const { rows } = await clients[0]!.query('SELECT version FROM imgfleet_migrations');
       assert.equal(rows.length, MIGRATIONS.length);
       assert.deepEqual(await migrate(clients[1]!), [], 'a restart applies nothing');
@@ -80,8 +80,30 @@ describe('migrations', () => {
     }
   });
 
-  it("keeps the earlier system's operational SQL working", async () => {
+  it('keeps the photos out of the row with the filesystem store: the earlier columns NULL, the sizes and keys set', async () => {
     const t = await startTestBackend({}, db);
+    const c = new pg.Client({ connectionString: db.url });
+    await c.connect();
+    try {
+      const { batchId } = (await (await upload(t.url, [{ name: 'y.jpg', data: await makeImage({ width: 1000, height: 800 }) }])).json()) as UploadResponse;
+      await waitFor(async () => (await getJson<BatchSummary>(`${t.url}/api/v1/batches/${batchId}`)).body.completed === 1);
+      const { rows } = await c.query(
+        'SELECT length(original_data) AS od, length(processed_data) AS pd, original_bytes, processed_bytes, original_key, processed_key FROM processed_images WHERE batch_id = $1',
+        [batchId],
+      );
+      assert.deepEqual([rows[0].od, rows[0].pd], [null, null], 'no photo bytes in PostgreSQL');
+      assert.ok(Number(rows[0].original_bytes) > 1000 && Number(rows[0].processed_bytes) > 1000);
+      assert.match(rows[0].original_key, /^originals\//);
+      assert.match(rows[0].processed_key, /^results\//);
+      await c.query('DELETE FROM processed_images WHERE batch_id = $1', [batchId]);
+    } finally {
+      await c.end();
+      await t.backend.stop(2000);
+    }
+  });
+
+  it("keeps the earlier system's operational SQL working: the bytes' lengths with the postgres store, the sizes with any", async () => {
+    const t = await startTestBackend({ BLOB_STORE: 'postgres' }, db);
     const c = new pg.Client({ connectionString: db.url });
     await c.connect();
     try {
@@ -93,6 +115,10 @@ describe('migrations', () => {
       assert.equal(rows.length, 1);
       assert.equal(rows[0].status, 'completed');
       assert.ok(Number(rows[0].length) > 1000);
+      const sizes = await c.query<{ original_bytes: number; processed_bytes: number }>(
+        'SELECT id, status, original_bytes, processed_bytes FROM processed_images ORDER BY uploaded_at DESC LIMIT 5;',
+      );
+      assert.ok(Number(sizes.rows[0]!.original_bytes) > 1000 && Number(sizes.rows[0]!.processed_bytes) > 1000);
       await c.query('TRUNCATE TABLE processed_images;');
       assert.equal((await c.query('SELECT count(*)::int AS n FROM processed_images')).rows[0].n, 0);
     } finally {

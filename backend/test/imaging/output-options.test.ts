@@ -107,6 +107,64 @@ describe('output options schema', () => {
     assert.deepEqual(problemsOf(outputOptionsFromQuery({ enlarge: 'maybe' })).map((p) => p.field), ['enlarge']);
   });
 
+  it('sizes in one of five ways, told by the fields given; the others come back null', () => {
+    const size = (input: object) => {
+      const o = outputOptionsSchema.parse(input);
+      return [o.width, o.height, o.longEdge, o.scale];
+    };
+    assert.deepEqual(size({}), [800, 600, null, null], 'none: the default box');
+    assert.deepEqual(size({ width: 1000 }), [1000, null, null, null], 'width alone: height follows (not 1000x600)');
+    assert.deepEqual(size({ height: 300 }), [null, 300, null, null]);
+    assert.deepEqual(size({ width: 1000, height: null }), [1000, null, null, null], 'a cleared height is no height');
+    assert.deepEqual(size({ longEdge: 1000 }), [null, null, 1000, null]);
+    assert.deepEqual(size({ scale: 25 }), [null, null, null, 25]);
+    assert.deepEqual(size({ scale: 12.5 }), [null, null, null, 12.5], 'a percentage may have decimals');
+    assert.deepEqual(size({ scale: 150, enlarge: true }), [null, null, null, 150]);
+    // What it gives parses again to itself (stored options are checked again at claim).
+    for (const input of [{ width: 1000 }, { longEdge: 640, maxBytes: 200_000 }, { scale: 40, format: 'webp' }, { height: 90 }]) {
+      const once = outputOptionsSchema.parse(input);
+      assert.deepEqual(outputOptionsSchema.parse(once), once, JSON.stringify(input));
+    }
+    // A server whose default is a long edge gives it when nothing is said, and not when a size is.
+    const longDefault = buildOutputOptionsSchema(DEFAULT_OUTPUT_LIMITS, { ...DEFAULT_OUTPUT_OPTIONS, width: null, height: null, longEdge: 2048 });
+    assert.deepEqual([longDefault.parse({}).longEdge, longDefault.parse({ width: 500 }).longEdge], [2048, null]);
+  });
+
+  it('refuses combinations that mean nothing, naming the field that does not belong', () => {
+    const cases: [object, string, RegExp][] = [
+      [{ scale: 50, longEdge: 1000 }, 'scale', /cannot be combined/],
+      [{ scale: 50, width: 1000 }, 'scale', /cannot be combined/],
+      [{ longEdge: 1000, height: 500 }, 'longEdge', /cannot be combined/],
+      [{ scale: 150 }, 'scale', /needs enlarge/],
+      [{ scale: 0 }, 'scale', /at least/],
+      [{ scale: 5000, enlarge: true }, 'scale', /at most/],
+      [{ scale: '50%' }, 'scale', /percentage/],
+      [{ longEdge: 0 }, 'longEdge', /at least 1/],
+      [{ longEdge: 9000 }, 'longEdge', /at most 8192/],
+      [{ fit: 'cover', width: 500 }, 'fit', /both width and height/],
+      [{ fit: 'cover', longEdge: 500 }, 'fit', /both width and height/],
+      [{ maxBytes: 100_000, format: 'png' }, 'maxBytes', /JPEG, WebP or AVIF/],
+      [{ maxBytes: 100 }, 'maxBytes', /at least 1024/],
+      [{ maxBytes: 20.5 }, 'maxBytes', /whole number/],
+    ];
+    for (const [input, field, message] of cases) {
+      const problems = problemsOf(input);
+      assert.deepEqual(problems.map((p) => p.field), [field], `${JSON.stringify(input)} → ${JSON.stringify(problems)}`);
+      assert.match(problems[0]!.message, message, JSON.stringify(input));
+    }
+    assert.equal(parseOutputOptions({ fit: 'cover', width: 500, height: 500 }).ok, true);
+    assert.equal(parseOutputOptions({ maxBytes: 100_000, format: 'avif' }).ok, true);
+  });
+
+  it('reads the modes from a query string; an empty size parameter is not given', () => {
+    const parse = (query: Record<string, string>) => outputOptionsSchema.parse(outputOptionsFromQuery(query));
+    assert.deepEqual([parse({ width: '1000', height: '' }).width, parse({ width: '1000', height: '' }).height], [1000, null]);
+    assert.equal(parse({ longEdge: '1600' }).longEdge, 1600);
+    assert.equal(parse({ scale: '33.5' }).scale, 33.5);
+    assert.equal(parse({ maxBytes: '250000', format: 'webp' }).maxBytes, 250000);
+    assert.deepEqual(problemsOf(outputOptionsFromQuery({ scale: 'half' })).map((p) => p.field), ['scale']);
+  });
+
   it('gives each format its content type and extension', () => {
     assert.deepEqual(
       (['jpeg', 'webp', 'avif', 'png'] as const).map((f) => [contentTypeOf(f), extensionOf(f)]),

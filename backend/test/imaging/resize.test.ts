@@ -141,7 +141,16 @@ describe('resize rules', () => {
     assert.equal(detectFormat(Buffer.from([0xff, 0xd8, 0xff, 0xe0])), 'jpeg');
     assert.equal(detectFormat(Buffer.from('\x89PNG\r\n\x1a\n0000', 'latin1')), 'png');
     assert.equal(detectFormat(Buffer.from('RIFF\x00\x00\x00\x00WEBPVP8 ', 'latin1')), 'webp');
-    assert.equal(detectFormat(Buffer.from('GIF89a')), null);
+    assert.equal(detectFormat(Buffer.from('GIF89a')), 'gif');
+    assert.equal(detectFormat(Buffer.from('GIF87a')), 'gif');
+    assert.equal(detectFormat(Buffer.from('II*\x00\x08\x00\x00\x00', 'latin1')), 'tiff');
+    assert.equal(detectFormat(Buffer.from('MM\x00*\x00\x00\x00\x08', 'latin1')), 'tiff');
+    assert.equal(detectFormat(Buffer.from('\x00\x00\x00\x18ftypheic', 'latin1')), 'heif');
+    assert.equal(detectFormat(Buffer.from('\x00\x00\x00\x18ftypmif1', 'latin1')), 'heif');
+    // AVIF is HEIF-shaped but AV1-coded: not taken as input.
+    assert.equal(detectFormat(Buffer.from('\x00\x00\x00\x1cftypavif', 'latin1')), null);
+    assert.equal(detectFormat(Buffer.from('GIF90a')), null);
+    assert.equal(detectFormat(Buffer.from('BM\x00\x00\x00\x00\x00\x00', 'latin1')), null);
     assert.equal(detectFormat(Buffer.from('RIFF\x00\x00\x00\x00WAVEfmt ', 'latin1')), null);
     assert.equal(detectFormat(Buffer.alloc(0)), null);
   });
@@ -152,12 +161,11 @@ describe('bad input gets a clear per-file error', () => {
     await rejects(resizeImage(Buffer.alloc(0), rules), 'EMPTY_FILE', /empty/);
   });
 
-  it('unsupported type (text, GIF, TIFF), whatever the name', async () => {
-    await rejects(resizeImage(Buffer.from('hello, I am not a photo'), rules), 'UNSUPPORTED_TYPE', /not a JPEG, PNG or WebP/);
-    const gif = await sharp({ create: { width: 10, height: 10, channels: 3, background: 'red' } }).gif().toBuffer();
-    await rejects(resizeImage(gif, rules), 'UNSUPPORTED_TYPE', /not a JPEG/);
-    const tiff = await sharp({ create: { width: 10, height: 10, channels: 3, background: 'red' } }).tiff().toBuffer();
-    await rejects(resizeImage(tiff, rules), 'UNSUPPORTED_TYPE', /not a JPEG/);
+  it('unsupported type (text, AVIF, BMP-like), whatever the name', async () => {
+    await rejects(resizeImage(Buffer.from('hello, I am not a photo'), rules), 'UNSUPPORTED_TYPE', /not a JPEG, PNG, WebP, HEIC\/HEIF, TIFF or GIF/);
+    const avif = await sharp({ create: { width: 10, height: 10, channels: 3, background: 'red' } }).avif().toBuffer();
+    await rejects(resizeImage(avif, rules), 'UNSUPPORTED_TYPE', /not a JPEG/);
+    await rejects(resizeImage(Buffer.from('BM\x36\x00\x00\x00\x00\x00\x00\x00', 'latin1'), rules), 'UNSUPPORTED_TYPE', /not a JPEG/);
   });
 
   it('file over the byte limit', async () => {

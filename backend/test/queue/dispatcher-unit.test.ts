@@ -76,7 +76,7 @@ class FakePool implements ResizeRunner {
     assert.ok(input instanceof Uint8Array, 'the postgres store hands the worker bytes');
     return new Promise((resolve) => this.started.push({ bytes: input, finish: resolve }));
   }
-  finishAll(result: ResizeTaskResult = { ok: true, data: new ArrayBuffer(4), width: 8, height: 6, inputWidth: 16, inputHeight: 12, format: 'jpeg', outputFormat: 'jpeg', workMs: 1 }): void {
+  finishAll(result: ResizeTaskResult = { ok: true, data: new ArrayBuffer(4), width: 8, height: 6, inputWidth: 16, inputHeight: 12, format: 'jpeg', outputFormat: 'jpeg', quality: 85, workMs: 1 }): void {
     for (const s of this.started.splice(0)) s.finish(result);
   }
 }

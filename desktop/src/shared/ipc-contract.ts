@@ -61,6 +61,7 @@ export const settingsPatchSchema = z
     uploadConcurrency: z.number().int().min(UPLOAD_CONCURRENCY.min).max(UPLOAD_CONCURRENCY.max).optional(),
     // The built-in limits here; the panel checks the connected server's tighter ones before saving.
     outputOptions: outputOptionsSchema.optional(),
+    keepDates: z.boolean().optional(),
   })
   .strict();
 

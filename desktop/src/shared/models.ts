@@ -53,10 +53,12 @@ export interface Settings {
   uploadConcurrency: number;
   /** The batch's output options (the options panel); `template` is kept equal to namingTemplate. */
   outputOptions: OutputOptions;
+  /** Results written on this computer get their original's modification time. */
+  keepDates: boolean;
 }
 
 /** What the renderer may change directly; the output folder is only set through a folder dialog. */
-export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency' | 'outputOptions'>>;
+export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency' | 'outputOptions' | 'keepDates'>>;
 
 export interface ScannedFile {
   path: string;
@@ -143,7 +145,7 @@ export interface DownloadItem {
 
 export type WriteOutcome =
   /** skipped: the name was taken and the collision policy is `skip` (path: the existing file, left as it was). */
-  | { key: string; ok: true; path: string; width: number; height: number; bytes: number; skipped?: boolean }
+  | { key: string; ok: true; path: string; width: number; height: number; bytes: number; skipped?: boolean; /** The quality maxBytes chose. */ quality?: number }
   | { key: string; ok: false; error: string; code: string };
 
 export interface WriteSummary {

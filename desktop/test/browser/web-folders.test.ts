@@ -67,7 +67,7 @@ describe('web UI in a plain browser: folders', () => {
       ['800×800 → 600×600', '1600×1200 → 800×600', '900×600 → 800×533', '600×900 → 400×600', '2000×1000 → 800×400'],
     );
     assert.ok(cards.every((c) => c.hasPreview));
-    assert.match(await noticeText(page), /Added 5 photos · 2 other files ignored \(only JPEG, PNG and WebP images are taken\)/);
+    assert.match(await noticeText(page), /Added 5 photos · 2 other files ignored \(only JPEG, PNG, WebP, HEIC, TIFF and GIF images are taken\)/);
     await screenshot(page, 'web-folders-1-dropped');
 
     // The same folder again is recognised, file by file.

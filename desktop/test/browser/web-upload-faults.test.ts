@@ -202,7 +202,7 @@ describe('web UI uploads under faults', () => {
         ['IMG_0002', '1000×800 → 750×600', 'queued'],
       ],
     );
-    assert.match(await noticeText(page), /Added 3 photos · 1 other file ignored \(only JPEG, PNG and WebP images are taken\)/);
+    assert.match(await noticeText(page), /Added 3 photos · 1 other file ignored \(only JPEG, PNG, WebP, HEIC, TIFF and GIF images are taken\)/);
     await page.click('#upload');
     const done = await waitForCards(page, (cs) => cs.every((c) => c.status === 'completed'), 60_000);
     assert.deepEqual(done.map((c) => c.statusText), ['Completed 300×200', 'Completed 200×300', 'Completed 750×600']);

@@ -165,4 +165,45 @@ describe('options panel in the main window', () => {
     assert.equal(await again.inputValue('#options-form input[name="width"]'), '640');
     assert.equal(await again.inputValue('#options-form select[name="collision"]'), 'skip');
   });
+  it('each mode in plain words; the cards\' promised sizes follow, and a target size is remembered', async () => {
+    const labels = await page.$$eval('#options-form select[name="mode"] option, #options-form select[name="sizeBy"] option', (os) => os.map((o) => o.textContent ?? ''));
+    for (const label of ['Long edge', 'Width only', 'Height only', 'Percent', 'Target size']) assert.ok(labels.includes(label), `${label} offered`);
+    const dims = async (wide: string, tall: string) =>
+      waitForCards(page, (cs) => cs.some((c) => c.dims === `4000×3000 → ${wide}`) && cs.some((c) => c.dims === `1200×1600 → ${tall}`));
+
+    await choose(page, 'mode', 'longEdge');
+    await fillNumber(page, 'longEdge', '1000');
+    await dims('1000×750', '750×1000');
+    assert.equal(await page.isVisible('#options-form input[name="width"]'), false, 'a long edge has no width to fill');
+    await until(() => harness.settings.get().outputOptions.longEdge === 1000, 'the long edge saved');
+
+    await choose(page, 'mode', 'width');
+    await dims('1000×750', '1000×1333');
+    assert.equal(await page.isVisible('#options-form input[name="height"]'), false, 'height follows: no field for it');
+    await until(() => harness.settings.get().outputOptions.height === null, 'width only saved');
+
+    await choose(page, 'mode', 'scale');
+    await fillNumber(page, 'scale', '25');
+    await dims('1000×750', '300×400');
+    await page.waitForFunction(() => document.getElementById('options-summary')?.textContent?.startsWith('25 %'));
+
+    await fillNumber(page, 'scale', '150');
+    await page.waitForSelector('#options-error:not([hidden])');
+    assert.match((await page.textContent('#options-error')) ?? '', /scale: scale above 100 enlarges: it needs enlarge/);
+    await fillNumber(page, 'scale', '25');
+    await page.waitForSelector('#options-error', { state: 'hidden' });
+
+    await choose(page, 'sizeBy', 'target');
+    await fillNumber(page, 'maxKB', '200');
+    await until(() => harness.settings.get().outputOptions.maxBytes === 200_000, 'the target size saved');
+    await page.waitForFunction(() => document.getElementById('options-summary')?.textContent?.includes('at most 200 KB'));
+    assert.equal(await page.textContent('#options-form label:has(input[name="quality"]) .option-label'), 'Highest quality');
+
+    await choose(page, 'format', 'png');
+    await until(() => harness.settings.get().outputOptions.format === 'png', 'PNG saved');
+    assert.equal(harness.settings.get().outputOptions.maxBytes, null, 'PNG has no target size');
+    assert.equal(await page.isVisible('#options-form select[name="sizeBy"]'), false);
+    assert.deepEqual(harness.pageErrors, []);
+    await harness.screenshot(page, 'options-panel-modes');
+  });
 });

@@ -25,6 +25,7 @@ describe('settings store', () => {
       namingTemplate: '{name}_{width}x{height}.jpg',
       uploadConcurrency: 4,
       outputOptions: { ...DEFAULT_OUTPUT_OPTIONS },
+      keepDates: true,
     });
     assert.deepEqual(store.loadProblems, []);
   });

@@ -5,7 +5,8 @@
  * budget: a file whose job can never fit is refused at once, with the figures.
  */
 import { CONTENT_TYPES, detectFormat, isImageError, readHeader, type ResizeRules } from '../../imaging/index.js';
-import { describeMemory, jobCost } from '../../imaging/job-cost.js';
+import { describeMemory, jobCost, resizedBeforeCrop } from '../../imaging/job-cost.js';
+import { maxEncodePasses } from '../../imaging/target-bytes.js';
 import type { StagedBlob } from '../../blobs/blob-store.js';
 import type { OutputOptions } from '../../contract/output-options.js';
 import type { IngestImage } from '../../queue/ingest.js';
@@ -54,7 +55,8 @@ export async function checkFile(
   try {
     const header = await headerOf(file, rules, meta.options);
     const contentType = CONTENT_TYPES[header.format];
-    const cost = jobCost({ ...header, fileBytes: file.size }, { options: meta.options, target: header.target });
+    const resized = resizedBeforeCrop(header.oriented, meta.options, header.target);
+    const cost = jobCost({ ...header, fileBytes: file.size }, { options: meta.options, target: header.target, resized }, maxEncodePasses(meta.options));
     if (cost.memoryBytes > memoryBudgetBytes) {
       return {
         ok: false,

@@ -42,6 +42,7 @@ export function resultHandlers(ctx: MainContext): ResultHandlers {
         folder,
         options: settings.get().outputOptions,
         rules: ctx.rules,
+        keepDates: settings.get().keepDates,
         ...(batchId === undefined ? {} : { batch: batchId }),
         onResult: (outcome) => ctx.send(sender, 'resize:progress', outcome),
       });

@@ -3,12 +3,14 @@
  * the batch's output options, so the files written are byte-for-byte what
  * the cluster returns for the same options, with no cluster at all. Files
  * are named and placed as downloads are (outputRelativePath: the template,
- * the dropped folders when keepFolders) under the batch's collision policy.
+ * the dropped folders when keepFolders) under the batch's collision policy,
+ * each with its original's modification time unless keepDates is off (the
+ * EXIF dates travel inside the file with metadata `keep`).
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { outputRelativePath, type OutputOptions } from '@imgfleet/backend/contract/output-options';
-import { DEFAULT_RULES, optionsFromRules, renderImage, type ResizeRules } from '@imgfleet/backend/imaging';
+import { decodeHeifOffThread, DEFAULT_RULES, optionsFromRules, renderImage, type ResizeRules } from '@imgfleet/backend/imaging';
 import type { FileRef, WriteOutcome, WriteSummary } from '../../shared/models.js';
 import { errorInfo } from './app-error.js';
 import { mapLimit } from './limiter.js';
@@ -26,6 +28,8 @@ export interface LocalResizeOptions {
   batch?: string;
   /** Full decodes of 12-MP photos are memory-heavy: keep this small. */
   concurrency?: number;
+  /** Give each result its original's modification time (default true): a photo library sorts by it. */
+  keepDates?: boolean;
   onResult?: (outcome: WriteOutcome) => void;
   signal?: AbortSignal;
 }
@@ -39,8 +43,9 @@ export async function resizeOneLocally(file: FileRef, options: LocalResizeOption
   try {
     options.signal?.throwIfAborted();
     const output = effectiveOptions(options);
-    const bytes = await fs.readFile(file.path);
-    const result = await renderImage(bytes, output, options.rules ?? DEFAULT_RULES);
+    const [bytes, stat] = await Promise.all([fs.readFile(file.path), fs.stat(file.path)]);
+    // HEIF is decoded in a thread of its own: this is the app's main process.
+    const result = await renderImage(bytes, output, options.rules ?? DEFAULT_RULES, { decodeHeif: decodeHeifOffThread });
     const relative = outputRelativePath(output, {
       path: file.relativePath ?? path.basename(file.path),
       width: result.width,
@@ -49,8 +54,18 @@ export async function resizeOneLocally(file: FileRef, options: LocalResizeOption
       id: 'local',
       ...(options.batch === undefined ? {} : { batch: options.batch }),
     });
-    const written = await writeOutput(options.folder, relative, result.data, output.collision);
-    return { key: file.key, ok: true, path: written.path, width: result.width, height: result.height, bytes: result.data.length, ...(written.skipped ? { skipped: true } : {}) };
+    const times = options.keepDates === false ? undefined : { atime: stat.atime, mtime: stat.mtime };
+    const written = await writeOutput(options.folder, relative, result.data, output.collision, times);
+    return {
+      key: file.key,
+      ok: true,
+      path: written.path,
+      width: result.width,
+      height: result.height,
+      bytes: result.data.length,
+      ...(output.maxBytes != null ? { quality: result.quality } : {}),
+      ...(written.skipped ? { skipped: true } : {}),
+    };
   } catch (err) {
     const info = errorInfo(err);
     return { key: file.key, ok: false, error: info.message, code: info.code };

@@ -60,19 +60,32 @@ async function replace(file: string, data: Uint8Array): Promise<void> {
   }
 }
 
-/** Writes `data` at `relativePath` inside `folder` (folders created) under `policy`. */
-export async function writeOutput(folder: string, relativePath: string, data: Uint8Array, policy: CollisionPolicy): Promise<Written> {
+/** An original's access and modification times, given to its result. */
+export interface FileTimes {
+  atime: Date;
+  mtime: Date;
+}
+
+/**
+ * Writes `data` at `relativePath` inside `folder` (folders created) under
+ * `policy`; with `times`, the file written gets them (a skipped one is left as it was).
+ */
+export async function writeOutput(folder: string, relativePath: string, data: Uint8Array, policy: CollisionPolicy, times?: FileTimes): Promise<Written> {
   const file = resolveInside(folder, relativePath);
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true });
+  const stamped = async (written: string): Promise<Written> => {
+    if (times) await fs.utimes(written, times.atime, times.mtime);
+    return { path: written, skipped: false };
+  };
   if (policy === 'overwrite') {
     await replace(file, data);
-    return { path: file, skipped: false };
+    return stamped(file);
   }
   const name = path.basename(file);
   for (let n = 0; n <= MAX_SUFFIX; n++) {
     const candidate = path.join(dir, n === 0 ? name : suffixedName(name, n));
-    if (await createExclusive(candidate, data)) return { path: candidate, skipped: false };
+    if (await createExclusive(candidate, data)) return stamped(candidate);
     if (policy === 'skip') return { path: candidate, skipped: true };
   }
   throw new Error(`no free file name for ${name} in ${dir} after ${MAX_SUFFIX} tries`);

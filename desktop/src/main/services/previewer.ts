@@ -1,6 +1,6 @@
 /**
  * Offline previews: a small JPEG of each file plus the size the cluster will
- * produce, computed with the backend's own rules (readHeader → fitInside),
+ * produce, computed with the backend's own rules (readHeader → targetSize),
  * so the card's "4000×3000 → 800×600" is exactly what comes back.
  *
  * Speed comes from libvips' shrink-on-load: resizing straight from the
@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
-import { DEFAULT_RULES, ImageError, readHeader, type ResizeRules, type SizeOptions } from '@imgfleet/backend/imaging';
+import { decodeHeifOffThread, DEFAULT_RULES, ImageError, loadableInput, readHeader, type ResizeRules, type SizeOptions } from '@imgfleet/backend/imaging';
 import type { PreviewResult } from '../../shared/models.js';
 import { errorInfo } from './app-error.js';
 import { createLimiter, type Limiter } from './limiter.js';
@@ -58,10 +58,12 @@ export function createPreviewer(options: PreviewerOptions = {}): Previewer {
       }
       const data = await fs.readFile(filePath);
       const header = await readHeader(data, rules, options);
+      // A HEIF's pixels come from libheif, in a thread of its own (the main process must not stall).
+      const input = await loadableInput(data, header.format, (await sharp(data).metadata()).icc, decodeHeifOffThread);
       let thumb: Buffer;
       try {
         // Decoder warnings fail here as in the worker: a file the cluster will refuse never previews as fine.
-        thumb = await sharp(data, { limitInputPixels: rules.maxPixels, failOn: 'warning', sequentialRead: true })
+        thumb = await sharp(input, { limitInputPixels: rules.maxPixels, failOn: 'warning', sequentialRead: true })
           .autoOrient()
           .resize(box, box, { fit: 'inside', withoutEnlargement: true })
           .jpeg({ quality })

@@ -24,6 +24,7 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   namingTemplate: DEFAULT_NAMING_TEMPLATE,
   uploadConcurrency: UPLOAD_CONCURRENCY.default,
   outputOptions: { ...DEFAULT_OUTPUT_OPTIONS, template: DEFAULT_NAMING_TEMPLATE },
+  keepDates: true,
 });
 
 const fieldSchemas = {
@@ -34,6 +35,7 @@ const fieldSchemas = {
   namingTemplate: namingTemplateSchema,
   uploadConcurrency: z.number().int().min(UPLOAD_CONCURRENCY.min).max(UPLOAD_CONCURRENCY.max),
   outputOptions: outputOptionsSchema,
+  keepDates: z.boolean(),
 } satisfies Record<keyof Settings, z.ZodType>;
 
 export const settingsSchema = z.object(fieldSchemas).strict();

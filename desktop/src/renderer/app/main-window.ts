@@ -184,7 +184,7 @@ export class MainWindow {
     const cards = this.store.addFiles(added.files);
     const parts = [`Added ${plural(cards.length, 'photo')}`];
     if (added.files.length > cards.length) parts.push(`${added.files.length - cards.length} already in the list`);
-    if (added.ignored > 0) parts.push(`${plural(added.ignored, 'other file')} ignored (only JPEG, PNG and WebP images are taken)`);
+    if (added.ignored > 0) parts.push(`${plural(added.ignored, 'other file')} ignored (only JPEG, PNG, WebP, HEIC, TIFF and GIF images are taken)`);
     const unreadable = added.unreadable ?? [];
     if (unreadable.length > 0) {
       const shown = unreadable.slice(0, 3).join(', ');

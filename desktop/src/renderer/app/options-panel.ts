@@ -8,13 +8,32 @@
  * follow) and to the settings (remembered), refused ones are shown on the
  * field at fault and change nothing.
  */
-import { DEFAULT_QUALITY, OUTPUT_FORMATS, type OptionsProblem, type OutputFormat, type OutputOptions } from '@imgfleet/backend/contract/output-options';
+import {
+  DEFAULT_QUALITY,
+  MAX_BYTES_FORMATS,
+  OUTPUT_FORMATS,
+  sizeModeOf,
+  type OptionsProblem,
+  type OutputFormat,
+  type OutputOptions,
+  type SizeMode,
+} from '@imgfleet/backend/contract/output-options';
 import { OFFLINE_CONFIG, validateOptions } from '../../shared/server-config.js';
 import type { ServerConfig } from '../platform/platform.js';
 import { h, setText, show } from '../ui/dom.js';
 
 const FORMAT_LABELS: Record<OutputFormat, string> = { jpeg: 'JPEG', webp: 'WebP', avif: 'AVIF', png: 'PNG' };
 const CUSTOM = 'custom';
+/** The ways to size, in plain words. */
+const MODE_LABELS: ReadonlyArray<[SizeMode, string]> = [
+  ['box', 'Box (width × height)'],
+  ['longEdge', 'Long edge'],
+  ['width', 'Width only'],
+  ['height', 'Height only'],
+  ['scale', 'Percent'],
+];
+/** maxBytes is asked in kilobytes (1000 bytes, as file managers show them). */
+const KB = 1000;
 
 type Field = HTMLInputElement | HTMLSelectElement;
 
@@ -43,6 +62,12 @@ export class OptionsPanel {
   private readonly limitsText: HTMLElement;
   private readonly errorText: HTMLElement;
   private readonly jpegOnly: HTMLElement[] = [];
+  /** Rows shown for one size mode only. */
+  private readonly byMode: Array<{ element: HTMLElement; modes: SizeMode[] }> = [];
+  // Set by build() (called from the constructor).
+  private qualityRow: HTMLElement = h('span');
+  private targetRow: HTMLElement = h('span');
+  private sizeByRow: HTMLElement = h('span');
 
   constructor(
     root: HTMLElement,
@@ -89,9 +114,14 @@ export class OptionsPanel {
 
   private build(): void {
     const f = this.fields;
+    f.mode = select('mode', MODE_LABELS);
     f.preset = select('preset', []);
     f.width = h('input', { type: 'number', name: 'width', min: 1, step: 1, inputmode: 'numeric' });
     f.height = h('input', { type: 'number', name: 'height', min: 1, step: 1, inputmode: 'numeric' });
+    f.longEdge = h('input', { type: 'number', name: 'longEdge', min: 1, step: 1, inputmode: 'numeric' });
+    f.scale = h('input', { type: 'number', name: 'scale', min: 0.1, max: 1000, step: 'any', inputmode: 'decimal' });
+    f.sizeBy = select('sizeBy', [['quality', 'Quality'], ['target', 'Target size']]);
+    f.maxKB = h('input', { type: 'number', name: 'maxKB', min: 2, step: 1, inputmode: 'numeric', title: 'The highest quality whose file is at most this size' });
     f.fit = select('fit', [['inside', 'Fit inside (keep aspect)'], ['cover', 'Cover (fill and crop)']]);
     f.position = select('position', [['centre', 'Centre'], ['attention', 'Attention (detail, faces)']]);
     const enlarge = checkbox('enlarge', 'Enlarge smaller photos');
@@ -112,9 +142,29 @@ export class OptionsPanel {
     f.collision = select('collision', [['suffix', 'Add " (1)"'], ['skip', 'Skip the file'], ['overwrite', 'Overwrite']]);
     const background = row('Background', f.background);
     this.jpegOnly.push(progressive.row, mozjpeg.row, background);
+    const sized = (element: HTMLElement, ...modes: SizeMode[]): HTMLElement => {
+      this.byMode.push({ element, modes });
+      return element;
+    };
+    this.sizeByRow = row('Set by', f.sizeBy);
+    this.qualityRow = row('Quality', f.quality);
+    this.targetRow = row('At most (KB)', f.maxKB);
     this.form.replaceChildren(
-      h('fieldset', {}, h('legend', {}, 'Size'), row('Box', f.preset), row('Width', f.width), row('Height', f.height), row('Fit', f.fit), row('Crop', f.position), enlarge.row),
-      h('fieldset', {}, h('legend', {}, 'Format'), row('Format', f.format), row('Quality', f.quality), progressive.row, mozjpeg.row, background),
+      h(
+        'fieldset',
+        {},
+        h('legend', {}, 'Size'),
+        row('Resize by', f.mode),
+        sized(row('Box', f.preset), 'box'),
+        sized(row('Width', f.width), 'box', 'width'),
+        sized(row('Height', f.height), 'box', 'height'),
+        sized(row('Long edge', f.longEdge), 'longEdge'),
+        sized(row('Percent', f.scale), 'scale'),
+        sized(row('Fit', f.fit), 'box'),
+        sized(row('Crop', f.position), 'box'),
+        enlarge.row,
+      ),
+      h('fieldset', {}, h('legend', {}, 'Format'), row('Format', f.format), this.sizeByRow, this.qualityRow, this.targetRow, progressive.row, mozjpeg.row, background),
       h('fieldset', {}, h('legend', {}, 'Metadata'), row('Metadata', f.metadata), keepGps.row),
       h('fieldset', {}, h('legend', {}, 'Files'), row('Names', f.template), keepFolders.row, row('Name taken', f.collision)),
     );
@@ -139,12 +189,16 @@ export class OptionsPanel {
 
   private onChange(target: Field): void {
     const raw = this.read();
+    if (target.name === 'mode') Object.assign(raw, this.startOfMode(target.value as SizeMode));
+    if (target.name === 'sizeBy') raw.maxBytes = target.value === 'target' ? (this.current.maxBytes ?? 500 * KB) : null;
     if (target.name === 'preset' && target.value !== CUSTOM) {
       const [w, h2] = target.value.split('x').map(Number);
       raw.width = w;
       raw.height = h2;
     }
     if (target.name === 'format') raw.quality = this.qualities[raw.format as OutputFormat] ?? DEFAULT_QUALITY.jpeg;
+    // PNG has no quality to trade for size: a target size ends with it.
+    if (target.name === 'format' && !MAX_BYTES_FORMATS.includes(raw.format as OutputFormat)) raw.maxBytes = null;
     if (target.name === 'metadata' && raw.metadata !== 'keep') raw.keepGps = false;
     this.validate(raw);
   }
@@ -170,15 +224,39 @@ export class OptionsPanel {
     this.onValid(checked.options);
   }
 
-  /** The form's values as the schema's input (numbers as numbers, checkboxes as booleans). */
+  /** A mode just chosen starts from the current size where it can: the box's long side, 50 %. */
+  private startOfMode(mode: SizeMode): Record<string, unknown> {
+    const c = this.current;
+    const side = Math.max(c.width ?? 0, c.height ?? 0, c.longEdge ?? 0) || 1920;
+    const none = { width: null, height: null, longEdge: null, scale: null, fit: 'inside' };
+    switch (mode) {
+      case 'box':
+        return { ...none, width: c.width ?? side, height: c.height ?? Math.round((side * 3) / 4), fit: c.fit };
+      case 'width':
+        return { ...none, width: c.width ?? side };
+      case 'height':
+        return { ...none, height: c.height ?? side };
+      case 'longEdge':
+        return { ...none, longEdge: side };
+      case 'scale':
+        return { ...none, scale: c.scale ?? 50 };
+    }
+  }
+
+  /** The form's values as the schema's input (numbers as numbers, checkboxes as booleans); only the chosen mode's size fields. */
   private read(): Record<string, unknown> {
     const f = this.fields;
     const number = (field: Field): number => (field.value.trim() === '' ? Number.NaN : Number(field.value));
     const checked = (field: Field): boolean => (field as HTMLInputElement).checked;
+    const mode = f.mode!.value as SizeMode;
+    const pick = (name: 'width' | 'height' | 'longEdge' | 'scale', modes: SizeMode[]): number | null => (modes.includes(mode) ? number(f[name]!) : null);
     return {
-      width: number(f.width!),
-      height: number(f.height!),
-      fit: f.fit!.value,
+      width: pick('width', ['box', 'width']),
+      height: pick('height', ['box', 'height']),
+      longEdge: pick('longEdge', ['longEdge']),
+      scale: pick('scale', ['scale']),
+      maxBytes: f.sizeBy!.value === 'target' ? Math.round(number(f.maxKB!) * KB) : null,
+      fit: mode === 'box' ? f.fit!.value : 'inside',
       position: f.position!.value,
       enlarge: checked(f.enlarge!),
       format: f.format!.value,
@@ -199,14 +277,18 @@ export class OptionsPanel {
     const preset = `${options.width}x${options.height}`;
     const presetSelect = f.preset as HTMLSelectElement;
     presetSelect.value = [...presetSelect.options].some((o) => o.value === preset) ? preset : CUSTOM;
-    for (const name of ['width', 'height', 'quality'] as const) f[name]!.value = String(options[name]);
+    f.mode!.value = sizeModeOf(options);
+    // A field of another mode keeps what it showed, so switching back finds it.
+    for (const name of ['width', 'height', 'longEdge', 'scale', 'quality'] as const) if (options[name] != null) f[name]!.value = String(options[name]);
+    f.sizeBy!.value = options.maxBytes != null ? 'target' : 'quality';
+    if (options.maxBytes != null) f.maxKB!.value = String(Math.round(options.maxBytes / KB));
     for (const name of ['fit', 'position', 'format', 'metadata', 'template', 'collision'] as const) f[name]!.value = options[name];
     // <input type=color> knows only #rrggbb.
     f.background!.value = options.background.length === 4 ? `#${[...options.background.slice(1)].map((c) => c + c).join('')}` : options.background;
     for (const name of ['enlarge', 'progressive', 'mozjpeg', 'keepGps', 'keepFolders'] as const) (f[name] as HTMLInputElement).checked = options[name];
     this.syncDependent(options);
-    const fit = options.fit === 'cover' ? 'cover' : 'inside';
-    setText(this.summary, `${options.width} × ${options.height} ${fit}, ${FORMAT_LABELS[options.format]} ${options.quality}, metadata ${options.metadata}`);
+    const quality = options.maxBytes != null ? `at most ${Math.round(options.maxBytes / KB)} KB` : String(options.quality);
+    setText(this.summary, `${sizeSummary(options)}, ${FORMAT_LABELS[options.format]} ${quality}, metadata ${options.metadata}`);
   }
 
   /** Choices that only mean something with another: crop position with cover, JPEG's own, GPS with keep. */
@@ -214,5 +296,29 @@ export class OptionsPanel {
     (this.fields.position as HTMLSelectElement).disabled = options.fit !== 'cover';
     (this.fields.keepGps as HTMLInputElement).disabled = options.metadata !== 'keep';
     for (const element of this.jpegOnly) show(element, options.format === 'jpeg');
+    const mode = this.fields.mode!.value as SizeMode;
+    for (const { element, modes } of this.byMode) show(element, modes.includes(mode));
+    const lossy = MAX_BYTES_FORMATS.includes(options.format as OutputFormat);
+    const target = lossy && this.fields.sizeBy!.value === 'target';
+    show(this.sizeByRow, lossy);
+    show(this.targetRow, target);
+    const label = this.qualityRow.querySelector('.option-label');
+    if (label) setText(label as HTMLElement, target ? 'Highest quality' : 'Quality');
+  }
+}
+
+/** "1920 × 1080 inside", "long edge 2048", "width 1000", "50 %". */
+function sizeSummary(o: OutputOptions): string {
+  switch (sizeModeOf(o)) {
+    case 'longEdge':
+      return `long edge ${o.longEdge}`;
+    case 'width':
+      return `width ${o.width}`;
+    case 'height':
+      return `height ${o.height}`;
+    case 'scale':
+      return `${o.scale} %`;
+    case 'box':
+      return `${o.width} × ${o.height} ${o.fit === 'cover' ? 'cover' : 'inside'}`;
   }
 }

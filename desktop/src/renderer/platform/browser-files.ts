@@ -2,18 +2,16 @@
  * Files in a plain browser: what a file input or a drop gives. The File
  * objects are kept by key, since the UI only holds LocalFile descriptions
  * and later asks for previews and uploads by key. As on the desktop, a file
- * is taken when its content is a JPEG, PNG or WebP image (magic bytes, as
+ * is taken when its content is a JPEG, PNG, WebP, HEIC, TIFF or GIF image (magic bytes, as
  * the backend judges it), whatever its name, or when its name says JPEG
  * (the preview then tells what it really is); everything else is counted as
  * ignored, and dropped folders are walked recursively in a stable (name)
  * order.
  */
-import { detectFormat } from './imaging-rules.js';
+import { detectFormat, MAGIC_BYTES } from './imaging-rules.js';
 import { PlatformError, type AddedFiles, type LocalFile } from './platform.js';
 
 const JPG = /\.jpe?g$/i;
-/** Enough for every signature detectFormat knows (WebP's is at bytes 8–11). */
-const MAGIC_BYTES = 12;
 
 /** Whether a file is taken: an image by its content, or JPEG by its name. */
 export async function isPhoto(file: File): Promise<boolean> {
@@ -147,7 +145,7 @@ export class BrowserFiles {
       input.multiple = true;
       // A folder picker lists every file (non-JPGs are counted as ignored); the file picker offers JPGs first.
       if (folders) input.webkitdirectory = true;
-      else input.accept = '.jpg,.jpeg,.png,.webp,image/jpeg,image/png,image/webp';
+      else input.accept = '.jpg,.jpeg,.png,.webp,.heic,.heif,.tif,.tiff,.gif,image/jpeg,image/png,image/webp,image/heic,image/heif,image/tiff,image/gif';
       this.input = input;
       const finish = (value: AddedFiles | null): void => {
         if (this.input === input) this.input = null;

@@ -11,9 +11,13 @@
  * - the small bitmap is encoded on an OffscreenCanvas (convertToBlob is
  *   asynchronous) and shown through a blob: URL, no base64 string;
  * - two decodes at a time.
+ * A browser decodes neither HEIC nor TIFF: their size and orientation come
+ * from their header (image-header.ts), checked against the limits like the
+ * others, and the card shows a labelled placeholder; the server decodes them.
  */
 import type { PreviewResult } from './platform.js';
-import { DEFAULT_RULES, detectFormat, fitInside, orientedSize, type ResizeRules, type Size } from './imaging-rules.js';
+import { ACCEPTED_TYPES_TEXT, DEFAULT_RULES, detectFormat, fitInside, orientedSize, type ResizeRules, type Size } from './imaging-rules.js';
+import { readHeifHeader, readTiffDirectory, tiffDirectoryOffset, type HeaderSize } from './image-header.js';
 import { readJpegHeader } from './jpeg-header.js';
 
 /** Longest side of the preview, as on the desktop. */
@@ -31,7 +35,7 @@ export async function makePreview(file: File, key: string, rules: Readonly<Resiz
   if (file.size > rules.maxBytes) return fail('FILE_TOO_LARGE', `the file is ${mib(file.size)}, above the limit of ${mib(rules.maxBytes)}`);
   const head = new Uint8Array(await file.slice(0, HEADER_BYTES).arrayBuffer());
   const format = detectFormat(head);
-  if (format === null) return fail('UNSUPPORTED_TYPE', 'not a JPEG, PNG or WebP image (judged by its content, not its name)');
+  if (format === null) return fail('UNSUPPORTED_TYPE', `not a ${ACCEPTED_TYPES_TEXT} image (judged by its content, not its name)`);
   const tooManyPixels = (size: Size): PreviewResult | null =>
     size.width * size.height > rules.maxPixels
       ? fail(
@@ -39,6 +43,15 @@ export async function makePreview(file: File, key: string, rules: Readonly<Resiz
           `${size.width}x${size.height} is ${((size.width * size.height) / 1e6).toFixed(1)} megapixels, above the limit of ${(rules.maxPixels / 1e6).toFixed(1)}`,
         )
       : null;
+
+  if (format === 'heif' || format === 'tiff') {
+    const told = format === 'heif' ? readHeifHeader(head) : await readTiffSize(file, head);
+    if (!told) return fail('CORRUPT_IMAGE', `corrupt or unreadable ${format === 'heif' ? 'HEIF' : 'TIFF'} header`);
+    const shown = orientedSize(told, told.orientation);
+    const refused = tooManyPixels(shown);
+    if (refused) return refused;
+    return { ok: true, path: key, dataUrl: placeholder(format === 'heif' ? 'HEIC' : 'TIFF', shown), format, bytes: file.size, original: shown, target: fitInside(shown, rules) };
+  }
 
   const header = format === 'jpeg' ? readJpegHeader(head) : null;
   let original: Size;
@@ -78,6 +91,20 @@ export async function makePreview(file: File, key: string, rules: Readonly<Resiz
     bitmap.close();
   }
   return { ok: true, path: key, dataUrl: URL.createObjectURL(blob), format, bytes: file.size, original, target: fitInside(original, rules) };
+}
+
+/** A TIFF's directory, read from wherever in the file it is (a few KiB). */
+async function readTiffSize(file: File, head: Uint8Array): Promise<HeaderSize | null> {
+  const at = tiffDirectoryOffset(head);
+  if (!at || at.offset >= file.size) return null;
+  return readTiffDirectory(new Uint8Array(await file.slice(at.offset, at.offset + 64 * 1024).arrayBuffer()), at.little);
+}
+
+/** A thumbnail-sized card for what the browser cannot draw: the format and the size, as an SVG data: URL (the CSP's img-src allows data:). */
+function placeholder(label: string, size: Size): string {
+  const thumb = fitInside(size, { maxWidth: PREVIEW_BOX, maxHeight: PREVIEW_BOX });
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${thumb.width}" height="${thumb.height}"><rect width="100%" height="100%" fill="#e4e7ec"/><text x="50%" y="50%" font-family="sans-serif" font-size="20" fill="#475467" text-anchor="middle" dominant-baseline="middle">${label} · preview after upload</text></svg>`;
+  return `data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`;
 }
 
 /** Runs at most `limit` tasks at once, in the order they were asked for. */

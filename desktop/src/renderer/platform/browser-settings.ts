@@ -43,7 +43,8 @@ export class BrowserSettings {
   get(): Settings {
     const { apiToken, uploadConcurrency } = this.stored();
     const outputOptions = this.outputOptions();
-    return { apiToken, namingTemplate: outputOptions.template, uploadConcurrency, backendUrl: this.origin, outputFolder: '', outputOptions };
+    // A browser writes no files of its own (downloads get the browser's dates): keepDates is the desktop's.
+    return { apiToken, namingTemplate: outputOptions.template, uploadConcurrency, backendUrl: this.origin, outputFolder: '', outputOptions, keepDates: true };
   }
 
   update(patch: SettingsPatch): Settings {

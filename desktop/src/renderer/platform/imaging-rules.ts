@@ -5,4 +5,4 @@
  * the backend exports for this.
  */
 export { DEFAULT_RULES, fitInside, orientedSize, type ResizeRules, type Size } from '@imgfleet/backend/imaging/rules';
-export { detectFormat } from '@imgfleet/backend/imaging/detect';
+export { ACCEPTED_TYPES_TEXT, detectFormat, MAGIC_BYTES } from '@imgfleet/backend/imaging/detect';
