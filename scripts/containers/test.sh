@@ -6,8 +6,9 @@
 # prints their sizes, then runs backend/test/containers/*.containers.ts (compiled)
 # with node's test runner, telling them the tags in IMGFLEET_IMAGES.
 # Fails, never skips, when the engine cannot run.
-#   IMGFLEET_TEST_S3_ENDPOINT (and _ACCESS_KEY, _SECRET_KEY, _REGION): the S3 store
-#   the cluster-on-S3 test uses (see backend/test/containers/cluster-s3.containers.ts).
+#   TEST_S3_ENDPOINT, TEST_S3_ACCESS_KEY_ID, TEST_S3_SECRET_ACCESS_KEY, TEST_S3_REGION:
+#   the S3 store of the cluster-on-S3 test (cluster-s3.containers.ts); unset, a
+#   throwaway Ceph RADOS Gateway is started for it (scripts/rgw/rgw.sh) and removed.
 set -euo pipefail
 root="$(cd "${BASH_SOURCE[0]%/*}/../.." && pwd)"
 cd "$root"
@@ -63,6 +64,22 @@ report_size() {
 for_each_image report_size
 # The tests run exactly these (backend/test/containers/support/podman.ts).
 export IMGFLEET_IMAGES="${refs[*]}"
+
+# The cluster-on-S3 test's store: a Ceph RADOS Gateway of this run's own (its own
+# folder and ports, so a gateway other tests share is left alone), listening on every
+# interface so that the containers reach it through their network's gateway address.
+if [[ -z "${TEST_S3_ENDPOINT:-}" ]]; then
+  if [[ -f scripts/rgw/rgw.sh ]]; then
+    export IMGFLEET_RGW_DIR=/var/tmp/imgfleet-rgw-containers IMGFLEET_RGW_PORT=7481 IMGFLEET_RGW_MON_PORT=13301 IMGFLEET_RGW_BIND=0.0.0.0
+    trap 'bash scripts/rgw/rgw.sh destroy >/dev/null 2>&1 || true' EXIT
+    # (not eval "$(…)": eval would swallow the script's failure)
+    rgw_exports="$(bash scripts/rgw/rgw.sh up)" || die "the Ceph RADOS Gateway did not start (scripts/rgw/rgw.sh up, above)"
+    eval "$rgw_exports"
+    log "S3 for the containers: $TEST_S3_ENDPOINT (Ceph RGW, $IMGFLEET_RGW_DIR)"
+  else
+    log "no scripts/rgw/rgw.sh and no TEST_S3_ENDPOINT: the cluster-on-S3 test will fail"
+  fi
+fi
 
 npm run build --silent
 mapfile -t tests < <(find backend/dist/test/containers -maxdepth 1 -name '*.containers.js' | sort)
