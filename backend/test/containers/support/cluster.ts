@@ -182,14 +182,26 @@ async function uploadBatch(apps: Map<string, { url: string }>): Promise<number[]
   return ids;
 }
 
-/** Kills the victim while it holds an image (its lease must expire for another pod to take it); returns what it held. */
+/**
+ * Kills the victim while it holds an image (its lease must expire for another pod to
+ * take it); returns what it held. It is frozen first (`podman pause`): between seeing
+ * it hold an image and the SIGKILL landing it could finish that image, and a frozen
+ * pod neither finishes nor claims. Between two images it is let go and caught again.
+ */
 async function killWhileHolding(sql: pg.Pool, victim: Container): Promise<number[]> {
   const heldBy = async (): Promise<number[]> =>
     (await sql.query<{ id: string }>(`SELECT id FROM processed_images WHERE status = 'processing' AND worker_id LIKE $1`, [`${VICTIM}/%`])).rows.map((r) => Number(r.id));
-  await until(`${VICTIM} holds an image`, async () => (await heldBy()).length > 0, 120_000, 20);
+  let frozenHolding = false;
+  for (let attempt = 0; attempt < 20 && !frozenHolding; attempt++) {
+    await until(`${VICTIM} holds an image`, async () => (await heldBy()).length > 0, 120_000, 20);
+    await podman('pause', victim.name);
+    frozenHolding = (await heldBy()).length > 0;
+    if (!frozenHolding) await podman('unpause', victim.name);
+  }
+  assert.ok(frozenHolding, `${VICTIM} was never caught holding an image`);
   await podman('kill', '--signal', 'KILL', victim.name);
   assert.equal(await podman('wait', victim.name), '137', 'killed by SIGKILL');
-  // What it held when it died (it may have finished the one seen above just before).
+  // What it held when it died (a statement it sent just before the freeze has landed by now).
   const held = await heldBy();
   assert.ok(held.length > 0, `${VICTIM} held no image when it was killed`);
   return held;
