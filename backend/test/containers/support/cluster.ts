@@ -184,26 +184,30 @@ async function uploadBatch(apps: Map<string, { url: string }>): Promise<number[]
 
 /**
  * Kills the victim while it holds an image (its lease must expire for another pod to
- * take it); returns what it held. It is frozen first (`podman pause`): between seeing
- * it hold an image and the SIGKILL landing it could finish that image, and a frozen
- * pod neither finishes nor claims. Between two images it is let go and caught again.
+ * take it); returns what it held. It is frozen first (`podman pause`): a frozen pod
+ * neither finishes nor claims, so what it holds once its last statement has run is
+ * what it holds when SIGKILL lands, however slow the machine. (Read after the kill,
+ * a lease of LEASE_SECONDS may already have expired and moved on.) Caught between two
+ * images, it is let go and caught again.
  */
 async function killWhileHolding(sql: pg.Pool, victim: Container): Promise<number[]> {
   const heldBy = async (): Promise<number[]> =>
     (await sql.query<{ id: string }>(`SELECT id FROM processed_images WHERE status = 'processing' AND worker_id LIKE $1`, [`${VICTIM}/%`])).rows.map((r) => Number(r.id));
-  let frozenHolding = false;
-  for (let attempt = 0; attempt < 20 && !frozenHolding; attempt++) {
+  const address = await victim.inspect('{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}');
+  const running = async (): Promise<number> =>
+    (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE client_addr = $1::inet AND state = 'active'`, [address])).rows[0]!.n;
+  let held: number[] = [];
+  for (let attempt = 0; attempt < 20 && held.length === 0; attempt++) {
     await until(`${VICTIM} holds an image`, async () => (await heldBy()).length > 0, 120_000, 20);
     await podman('pause', victim.name);
-    frozenHolding = (await heldBy()).length > 0;
-    if (!frozenHolding) await podman('unpause', victim.name);
+    // A statement it sent just before it froze may still be running.
+    await until(`${VICTIM}'s last statements finish`, async () => (await running()) === 0, 30_000, 20);
+    held = await heldBy();
+    if (held.length === 0) await podman('unpause', victim.name);
   }
-  assert.ok(frozenHolding, `${VICTIM} was never caught holding an image`);
+  assert.ok(held.length > 0, `${VICTIM} was never caught holding an image`);
   await podman('kill', '--signal', 'KILL', victim.name);
   assert.equal(await podman('wait', victim.name), '137', 'killed by SIGKILL');
-  // What it held when it died (a statement it sent just before the freeze has landed by now).
-  const held = await heldBy();
-  assert.ok(held.length > 0, `${VICTIM} held no image when it was killed`);
   return held;
 }
 
