@@ -1,9 +1,10 @@
 # syntax=docker/dockerfile:1
-# The backend image (API, web UI, worker threads, queue), tagged image-processor:latest
-# as in the earlier system. Build context: the repository root.
-#   docker build -t image-processor:latest -f docker/Dockerfile.app .
-# k8s/scripts/up.sh builds it inside minikube's Docker (`eval $(minikube docker-env)`);
-# npm run test:containers builds it the same way with Podman and runs it.
+# The backend image (API, web UI, worker threads, queue), named image-processor as in
+# the earlier system and tagged <package version>-<commit> (k8s/scripts/images.sh).
+# Build context: the repository root.
+#   docker build -t image-processor:0.1.0 -f docker/Dockerfile.app .
+# k8s/scripts/up.sh builds it into minikube (its Docker engine, or `minikube image
+# build` on containerd and CRI-O); npm run test:containers builds it with Podman.
 
 # sharp's prebuilt libvips binaries need glibc: Debian, not Alpine. The final stage is
 # the same Debian release the node image is made on, so the node binary copied into

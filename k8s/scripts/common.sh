@@ -1,5 +1,5 @@
 # Shared by up.sh, down.sh and status.sh (sourced, not run). Builtins only, apart
-# from minikube, kubectl and docker themselves.
+# from minikube, kubectl, docker and git themselves, and mktemp and rm.
 # shellcheck shell=bash
 
 # The minikube profile, which is also the name of its kubectl context.

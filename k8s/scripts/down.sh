@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# npm run k8s:down — removes everything `kubectl apply -k k8s/` created.
-# The database volume (PersistentVolumeClaim data-postgres-0) is kept, so the images
-# are still there after the next k8s:up; pass --purge to delete it too.
-#   npm run k8s:down              keep the database
-#   npm run k8s:down -- --purge   delete the database as well
+# npm run k8s:down — removes what `npm run k8s:up` deployed (k8s/overlays/minikube).
+# The data is kept: the database volume (data-postgres-0), the blob volume
+# (image-blobs, labelled app.kubernetes.io/component=data) and the Secret
+# postgres-secret whose password the database was initialised with, so the next
+# k8s:up finds every image again. --purge deletes them too.
+#   npm run k8s:down              keep the data
+#   npm run k8s:down -- --purge   delete the data as well
 set -euo pipefail
 
 # shellcheck source=k8s/scripts/common.sh
@@ -24,13 +26,14 @@ done
 
 need_kubectl
 
-log "kubectl delete -k k8s/"
-k delete -k k8s/ --ignore-not-found --wait=true
+log "kubectl delete -k k8s/overlays/minikube (all but the data)"
+k delete -k k8s/overlays/minikube -l 'app.kubernetes.io/component!=data' --ignore-not-found --wait=true
 
 if [[ "$purge" == true ]]; then
-  log "deleting the database volume (data-postgres-0)"
-  k delete persistentvolumeclaim data-postgres-0 --ignore-not-found --wait=true
+  log "deleting the data: the volumes data-postgres-0 and image-blobs, the Secret postgres-secret"
+  k delete persistentvolumeclaim data-postgres-0 image-blobs --ignore-not-found --wait=true
+  k delete secret postgres-secret --ignore-not-found
 else
-  log "kept the database volume data-postgres-0 (npm run k8s:down -- --purge deletes it)"
+  log "kept the volumes data-postgres-0 and image-blobs and the Secret postgres-secret (npm run k8s:down -- --purge deletes them)"
 fi
 log "done; 'minikube stop' stops the cluster itself"

@@ -29,8 +29,10 @@ if ((${#missing[@]} > 0)); then
   [[ $(id -u) -eq 0 ]] || die "installing ${missing[*]} needs root (rootful Podman is what the tests use)"
   log "apt-get install ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Another process (an unattended upgrade, a parallel job) may hold dpkg's lock:
+  # wait for it rather than fail at once.
+  apt-get -o DPkg::Lock::Timeout=300 update -qq
+  apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
 conf=/etc/containers/containers.conf.d/50-imgfleet.conf

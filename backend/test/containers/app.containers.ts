@@ -1,6 +1,7 @@
 /**
- * The backend image (image-processor:latest) run for real, as the Deployment runs
- * it: its non-root user, a read-only root file system, every capability dropped.
+ * The backend image (image-processor) run for real, as the Deployment runs it: its
+ * non-root user, a read-only root file system, every capability dropped, the blob
+ * volume at the minikube overlay's BLOB_DIR.
  * Health and readiness, the web UI, an upload of a real photo resized right, and
  * a SIGTERM that drains and exits 0 within the grace period. Without a database
  * configured it stops with a clear message (the image has no embedded PostgreSQL).
@@ -10,11 +11,13 @@ import { after, before, describe, it } from 'node:test';
 import sharp from 'sharp';
 import type { UploadResponse } from '../../src/contract/api.js';
 import { makeImage } from '../support/images.js';
+import { minikube } from '../deploy/support/repo.js';
 import { APP_IMAGE, HARDENED, Podman, podman, startDatabase, until, untilHttpOk, type Container } from './support/podman.js';
 
 const GRACE_SECONDS = 20;
+const BLOB_DIR = minikube.environmentValue(minikube.mainContainer('Deployment', 'image-processor').container, 'BLOB_DIR')!;
 
-describe('image-processor:latest', () => {
+describe(APP_IMAGE, () => {
   const p = new Podman();
   let app: Container;
   let url: string;
@@ -27,9 +30,10 @@ describe('image-processor:latest', () => {
       name: 'app',
       image: APP_IMAGE,
       network,
-      env: { DATABASE_URL: clusterUrl, POD_NAME: 'app-0', WORKER_THREADS: '2', SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS - 5) },
+      env: { DATABASE_URL: clusterUrl, POD_NAME: 'app-0', WORKER_THREADS: '2', SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS - 5), BLOB_STORE: 'filesystem', BLOB_DIR },
       publish: [8080],
-      options: HARDENED,
+      // The blob volume, writable by the image's user (fsGroup in Kubernetes).
+      options: [...HARDENED, '--volume', `${await p.volume('blobs')}:${BLOB_DIR}:U`],
     });
     url = `http://127.0.0.1:${await app.port(8080)}`;
     await untilHttpOk(`${url}/readyz`, 90_000).catch(async (err: unknown) => {
@@ -95,7 +99,7 @@ describe('image-processor:latest', () => {
   });
 });
 
-describe('image-processor:latest without a database', () => {
+describe(`${APP_IMAGE} without a database`, () => {
   const p = new Podman();
   after(() => p.cleanup());
 

@@ -1,169 +1,32 @@
 /**
- * A cluster of containers on one Podman network, configured as k8s/ configures
- * the pods: Postgres (postgres-db), Redis, three backend containers (distinct
- * POD_NAME) and the function runtime. A batch of 60 photos is spread over the
- * three; one backend container is killed (`podman kill`, SIGKILL) while it holds
- * images. Every photo completes exactly once (counted from Postgres's own status
- * notifications), the images it held are taken over by the live ones, and the
- * dead pod's `metrics:<pod>` key expires while the runtime keeps deriving figures
- * for the live pods. Prints the result as completed|failed|total.
+ * The cluster of containers (support/cluster.ts) on the filesystem blob store, as
+ * the minikube overlay deploys it: one volume mounted in all three backend
+ * containers at the overlay's BLOB_DIR, writable by their user (fsGroup in
+ * Kubernetes, `:U` here). After the kill test, every original and result a row
+ * names is a file of the size the row records, on the shared volume.
  */
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
-import { Redis } from 'ioredis';
-import pg from 'pg';
-import sharp from 'sharp';
-import type { UploadResponse } from '../../src/contract/api.js';
-import { upload } from '../support/backend.js';
-import { makeImage } from '../support/images.js';
-import { listenToStatuses, type StatusLog } from '../support/status-log.js';
-import {
-  APP_IMAGE,
-  HARDENED,
-  Podman,
-  REDIS_IMAGE,
-  RUNTIME_IMAGE,
-  podman,
-  startDatabase,
-  until,
-  untilHttpOk,
-  type Container,
-} from './support/podman.js';
+import { minikube } from '../deploy/support/repo.js';
+import { describeCluster } from './support/cluster.js';
 
-const PODS = ['app-1', 'app-2', 'app-3'] as const;
-const VICTIM = 'app-2';
-const PER_POD = 20;
-const TOTAL = PER_POD * PODS.length;
-const LEASE_SECONDS = 4;
-const PERIOD_SECONDS = 1;
-const OUTPUT_KEY = 'metrics-derived';
+const { container } = minikube.mainContainer('Deployment', 'image-processor');
+const BLOB_DIR = minikube.environmentValue(container, 'BLOB_DIR');
 
-describe('a cluster of containers: Postgres, Redis, three backends and the runtime; one backend killed mid-batch', () => {
-  const p = new Podman();
-  const apps = new Map<string, { c: Container; url: string }>();
-  let redis: Redis;
-  let sql: pg.Pool;
-  let log: StatusLog;
-  let ids: number[] = [];
-
-  before(async () => {
-    const network = await p.network('cluster');
-    const { hostUrl, clusterUrl } = await startDatabase(p, network);
-    const redisC = await p.run({ name: 'redis', image: REDIS_IMAGE, network, publish: [6379], options: HARDENED });
-    redis = new Redis(`redis://127.0.0.1:${await redisC.port(6379)}`, { maxRetriesPerRequest: 2 });
-    await until('redis answers', async () => (await redis.ping()) === 'PONG', 30_000);
-    sql = new pg.Pool({ connectionString: hostUrl, max: 2 });
-    log = await listenToStatuses(hostUrl);
-
-    // All three at once, as a Deployment's replicas start: migrations race under their lock.
-    await Promise.all(
-      PODS.map(async (name) => {
-        const c = await p.run({
-          name,
-          image: APP_IMAGE,
-          network,
-          env: {
-            DATABASE_URL: clusterUrl,
-            POD_NAME: name,
-            WORKER_THREADS: '1',
-            LEASE_SECONDS: String(LEASE_SECONDS),
-            REDIS_HOST: 'redis',
-            REDIS_PORT: '6379',
-            METRICS_PERIOD: String(PERIOD_SECONDS),
-            FUNCTION_OUTPUT_KEY: OUTPUT_KEY,
-          },
-          publish: [8080],
-          options: HARDENED,
-        });
-        const url = `http://127.0.0.1:${await c.port(8080)}`;
-        apps.set(name, { c, url });
-        await untilHttpOk(`${url}/readyz`, 120_000).catch(async (err: unknown) => {
-          throw new Error(`${name}: ${(err as Error).message}\n${await c.logs()}`);
-        });
-      }),
-    );
-    await p.run({
-      name: 'runtime',
-      image: RUNTIME_IMAGE,
-      network,
-      env: { REDIS_HOST: 'redis', REDIS_PORT: '6379', REDIS_INPUT_KEY: 'metrics:*', REDIS_OUTPUT_KEY: OUTPUT_KEY, INTERVAL: String(PERIOD_SECONDS) },
-      options: HARDENED,
-    });
-  });
-
-  after(async () => {
-    await Promise.allSettled([log?.close(), sql?.end()]);
-    redis?.disconnect();
-    await p.cleanup();
-  });
-
-  it('every pod publishes metrics:<pod> and the runtime derives figures for each', { timeout: 180_000 }, async () => {
-    await until('metrics and derived figures for every pod', async () => {
-      const snapshots = await redis.mget(...PODS.map((n) => `metrics:${n}`));
-      const derived = await redis.mget(...PODS.map((n) => `${OUTPUT_KEY}:${n}`));
-      return snapshots.every((s) => s !== null) && derived.every((d) => d !== null && 'percentage_memory_caching' in JSON.parse(d));
-    }, 120_000, 500);
-    for (const name of PODS) assert.equal((JSON.parse((await redis.get(`metrics:${name}`))!) as { pod: string }).pod, name);
-  });
-
-  it('a batch of 60 photos over three pods, one killed while it holds images: every photo completes exactly once', { timeout: 300_000 }, async () => {
-    // 12-megapixel photos: each holds a thread long enough that the pod killed below is sure to hold some.
-    const photos = await Promise.all(Array.from({ length: 12 }, (_, i) => makeImage({ width: 4000, height: 3000, seed: 300 + i, grain: 12, quality: 92 })));
-    const responses = await Promise.all(
-      PODS.map(async (name, podIndex) => {
-        const files = Array.from({ length: PER_POD }, (_, i) => ({ name: `${name}-${i}.jpg`, data: photos[(podIndex * PER_POD + i) % photos.length]! }));
-        const res = await upload(apps.get(name)!.url, files, { path: '/upload' });
-        assert.equal(res.status, 202);
-        return (await res.json()) as UploadResponse;
-      }),
-    );
-    ids = responses.flatMap((r) => r.images.map((i) => i.id));
-    assert.equal(ids.length, TOTAL);
-
-    // Kill the victim while it holds an image (its lease must expire for another pod to take it).
-    const heldBy = async (): Promise<number[]> =>
-      (await sql.query<{ id: string }>(`SELECT id FROM processed_images WHERE status = 'processing' AND worker_id LIKE $1`, [`${VICTIM}/%`])).rows.map(
-        (r) => Number(r.id),
-      );
-    await until(`${VICTIM} holds an image`, async () => (await heldBy()).length > 0, 120_000, 20);
-    await podman('kill', '--signal', 'KILL', apps.get(VICTIM)!.c.name);
-    assert.equal(await podman('wait', apps.get(VICTIM)!.c.name), '137', 'killed by SIGKILL');
-    // What it held when it died (it may have finished the one seen above just before).
-    const held = await heldBy();
-    assert.ok(held.length > 0, `${VICTIM} held no image when it was killed`);
-
-    await until('every photo has an outcome', async () => {
-      const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM processed_images WHERE status IN ('completed', 'failed')`);
-      return Number(rows[0]!.n) === TOTAL;
-    }, 240_000, 500);
-    const { rows } = await sql.query<{ id: string; status: string; attempts: number; worker_id: string; width: number; height: number }>(
-      `SELECT id, status, attempts, worker_id, width, height FROM processed_images ORDER BY id`,
-    );
-    const completed = rows.filter((r) => r.status === 'completed').length;
-    const failed = rows.filter((r) => r.status === 'failed').length;
-    console.log(`cluster kill test (completed|failed|total): ${completed}|${failed}|${TOTAL}`);
-    assert.equal(completed, TOTAL, JSON.stringify(rows.filter((r) => r.status !== 'completed')));
-    // Exactly once: Postgres announced one completion per image, whichever pod did it.
-    await until('the last notifications arrive', () => ids.every((id) => log.completions(id) >= 1), 10_000);
-    for (const id of ids) assert.equal(log.completions(id), 1, `image ${id} completed ${log.completions(id)} times`);
-    for (const r of rows) assert.deepEqual([r.width, r.height], [800, 600], `image ${r.id}`);
-    for (const id of held) {
-      const r = rows.find((x) => Number(x.id) === id)!;
-      assert.ok(!r.worker_id.startsWith(`${VICTIM}/`), `image ${id}, held by the killed pod, was finished by ${r.worker_id}`);
-      assert.ok(r.attempts >= 2, `image ${id} was taken over (attempts ${r.attempts})`);
-    }
-    // A result really is the resized photo.
-    const survivor = apps.get('app-1')!.url;
-    const bytes = Buffer.from(await (await fetch(`${survivor}/download/${held[0]}`)).arrayBuffer());
-    assert.deepEqual([(await sharp(bytes).metadata()).width, (await sharp(bytes).metadata()).height], [800, 600]);
-  });
-
-  it('the killed pod’s metrics key expires; the live pods keep theirs and their derived figures', { timeout: 60_000 }, async () => {
-    await until(`metrics:${VICTIM} expires`, async () => (await redis.exists(`metrics:${VICTIM}`)) === 0, 30_000, 200);
-    for (const name of PODS.filter((n) => n !== VICTIM)) {
-      assert.equal(await redis.exists(`metrics:${name}`), 1, name);
-      const before = (await redis.get(`${OUTPUT_KEY}:${name}`))!;
-      await until(`${OUTPUT_KEY}:${name} is rewritten`, async () => (await redis.get(`${OUTPUT_KEY}:${name}`)) !== before, 30_000, 200);
-    }
-  });
+describeCluster('a cluster of containers on one blob volume: Postgres, Redis, three backends and the runtime; one backend killed mid-batch', async (p) => {
+  assert.ok(BLOB_DIR, 'the minikube overlay sets BLOB_DIR');
+  assert.equal(minikube.environmentValue(container, 'BLOB_STORE'), 'filesystem');
+  const volume = await p.volume('blobs');
+  return {
+    env: { BLOB_STORE: 'filesystem', BLOB_DIR },
+    options: ['--volume', `${volume}:${BLOB_DIR}:U`],
+    async verifyStored(rows, survivor) {
+      // Every file of the volume with its size, as a live pod sees it.
+      const listing = await survivor.c.exec('find', BLOB_DIR, '-type', 'f', '-printf', '%P %s\\n');
+      const files = new Map(listing.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+      for (const r of rows) {
+        assert.equal(files.get(r.original_key!), r.original_bytes, `image ${r.id}: original ${r.original_key}`);
+        assert.equal(files.get(r.processed_key!), r.processed_bytes, `image ${r.id}: result ${r.processed_key}`);
+      }
+    },
+  };
 });

@@ -1,5 +1,5 @@
 /**
- * The function runtime image (imgfleet-runtime:latest) run for real, as its
+ * The function runtime image (imgfleet-runtime) run for real, as its
  * Deployment runs it: non-root, read-only root, no capabilities, the `pyfile`
  * ConfigMap mounted as a folder at /opt/function. It derives figures for every
  * `metrics:<pod>` key with the bundled Python handler, answers /healthz on its
@@ -62,7 +62,7 @@ class ConfigMapFolder {
   }
 }
 
-describe('imgfleet-runtime:latest', () => {
+describe(RUNTIME_IMAGE, () => {
   const p = new Podman();
   const pyfile = new ConfigMapFolder({ 'usermodule.py': readFileSync(USERMODULE_PY, 'utf8') });
   let redis: Redis;

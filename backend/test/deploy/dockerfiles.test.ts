@@ -24,9 +24,9 @@ import {
 import type { ImageBuild, Stage } from './support/repo.js';
 
 const builds = upScriptBuilds();
-const build = (tag: string): ImageBuild => {
-  const b = builds.find((x) => x.tag === tag);
-  if (!b) throw new Error(`up.sh does not build ${tag}`);
+const build = (name: string): ImageBuild => {
+  const b = builds.find((x) => x.name === name);
+  if (!b) throw new Error(`up.sh does not build ${name}`);
   return b;
 };
 const posixRel = (abs: string) => path.relative(REPO_ROOT, abs).split(path.sep).join('/');
@@ -117,7 +117,7 @@ describe('.dockerignore', () => {
 });
 
 for (const b of builds) {
-  describe(`${b.dockerfile} (${b.tag}, context ${b.context})`, () => {
+  describe(`${b.dockerfile} (${b.name}, context ${b.context})`, () => {
     const stages = dockerStages(b.dockerfile);
     const final = finalStage(stages);
 
@@ -181,9 +181,9 @@ for (const b of builds) {
       }
     });
 
-    if (b.tag !== 'postgres-db:latest') {
+    if (b.name !== 'postgres-db') {
       // The npm workspace the image runs: the runtime image installs only its own.
-      const workspace = b.tag === 'imgfleet-runtime:latest' ? 'backend/runtime' : 'backend';
+      const workspace = b.name === 'imgfleet-runtime' ? 'backend/runtime' : 'backend';
       test('is Node 24 on Debian bookworm (glibc for sharp) with production dependencies only, checked by npm ls', () => {
         // npm runs in node:24 stages; the final stage is the same Debian with their node binary.
         for (const s of stages.slice(0, -1)) assert.equal(s.base, 'node:24-bookworm-slim');
@@ -206,7 +206,7 @@ for (const b of builds) {
         const user = final.instructions.filter((i) => i.keyword === 'USER').at(-1)?.args;
         assert.match(user ?? '', /^[1-9][0-9]*(:[1-9][0-9]*)?$/, `USER ${user}`);
         const uid = Number(user!.split(':')[0]);
-        const users = workloads().filter((w) => allContainers(w).some((c) => c.image === b.tag));
+        const users = workloads().filter((w) => allContainers(w).some((c) => c.image.split(':')[0] === b.name));
         assert.ok(users.length > 0);
         for (const w of users) assert.equal(w.spec.template.spec.securityContext?.runAsUser, uid, w.metadata.name);
       });
@@ -229,7 +229,7 @@ for (const b of builds) {
 }
 
 describe('docker/Dockerfile.app', () => {
-  const b = build('image-processor:latest');
+  const b = build('image-processor');
   const stages = dockerStages(b.dockerfile);
   const final = finalStage(stages);
 
@@ -272,7 +272,7 @@ describe('docker/Dockerfile.app', () => {
 });
 
 describe('docker/Dockerfile.runtime', () => {
-  const b = build('imgfleet-runtime:latest');
+  const b = build('imgfleet-runtime');
   const final = finalStage(dockerStages(b.dockerfile));
 
   test('installs python3 for Python handlers and carries the bridge the runtime starts', () => {
@@ -291,7 +291,7 @@ describe('docker/Dockerfile.runtime', () => {
 });
 
 describe('docker/Dockerfile.db and docker/init.sql', () => {
-  const b = build('postgres-db:latest');
+  const b = build('postgres-db');
   const stages = dockerStages(b.dockerfile);
 
   test('is the official PostgreSQL 15 image (Debian bookworm’s major) with init.sql as an initialisation script', () => {

@@ -4,39 +4,114 @@
  * probe paths are real routes, the handler mounted is the repository's.
  */
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { databaseTarget, envSchema, loadEnv, podName, redisUrl } from '../../src/config/env.js';
 import { HEALTH_PATHS, loadRuntimeConfig, runtimeEnvSchema } from '@imgfleet/runtime';
 import {
+  CLUSTER_SECRETS,
+  OVERLAYS,
+  filesBelow,
   getObject,
   mainContainer,
+  minikube,
   preStopSeconds,
+  production,
   quantity,
   readRepoFile,
   repoPath,
-  resolvedEnvironment,
 } from './support/repo.js';
 import type { ConfigMapLike, Container, Probe } from './support/repo.js';
 
 const backend = mainContainer('Deployment', 'image-processor');
 const runtime = mainContainer('Deployment', 'imgfleet-runtime');
 const POD = 'image-processor-7d9c6b5f4-x2x9q';
+const backendEnv = minikube.resolvedEnvironment(backend.container, POD, CLUSTER_SECRETS);
+const runtimeEnv = minikube.resolvedEnvironment(runtime.container, 'imgfleet-runtime-5c8d7b9f6-q4r7t', CLUSTER_SECRETS);
 
-const backendEnv = resolvedEnvironment(backend.container, POD);
-const runtimeEnv = resolvedEnvironment(runtime.container, 'imgfleet-runtime-5c8d7b9f6-q4r7t');
+/**
+ * Variables the backend hands to nobody: the AWS SDK for JavaScript v3, which its S3
+ * store uses, reads them itself (the region, static credentials, and the endpoint of a
+ * non-AWS store as `AWS_ENDPOINT_URL_<service id>`, S3's id being `S3`). Each one is
+ * checked against the SDK's own code below, by what that code names; nothing else
+ * outside envSchema may be set.
+ */
+const AWS_SDK_VARIABLES: Record<string, RegExp[]> = {
+  AWS_REGION: [/"AWS_REGION"/],
+  AWS_ACCESS_KEY_ID: [/"AWS_ACCESS_KEY_ID"/],
+  AWS_SECRET_ACCESS_KEY: [/"AWS_SECRET_ACCESS_KEY"/],
+  // "AWS_ENDPOINT_URL" joined with the client's service id, which is "S3".
+  AWS_ENDPOINT_URL_S3: [/"AWS_ENDPOINT_URL"/, /serviceId\b[^\n]*"S3"/],
+};
+
+let sdkCode: string | undefined;
+/** The CommonJS code of the AWS SDK packages the backend's @aws-sdk/client-s3 runs on. */
+function sdkSources(): string {
+  if (sdkCode !== undefined) return sdkCode;
+  let client: string;
+  try {
+    client = createRequire(repoPath('backend', 'package.json')).resolve('@aws-sdk/client-s3/package.json');
+  } catch {
+    throw new Error('BLOB_STORE=s3 (the production overlay) needs the S3 store: @aws-sdk/client-s3 is not a dependency of the backend');
+  }
+  const modules = path.resolve(path.dirname(client), '..', '..');
+  const texts: string[] = [];
+  for (const scope of ['@aws-sdk', '@smithy']) {
+    for (const pkg of existsSync(path.join(modules, scope)) ? readdirSync(path.join(modules, scope)) : []) {
+      const dir = path.join(modules, scope, pkg, 'dist-cjs');
+      for (const f of filesBelow(dir).filter((x) => x.endsWith('.js'))) texts.push(readFileSync(path.join(dir, f), 'utf8'));
+    }
+  }
+  sdkCode = texts.join('\n');
+  return sdkCode;
+}
+
+for (const overlay of OVERLAYS) {
+  describe(`${overlay.dir}: backend container environment`, () => {
+    const { container } = overlay.mainContainer('Deployment', 'image-processor');
+    const env = overlay.resolvedEnvironment(container, POD, CLUSTER_SECRETS);
+
+    test('sets only variables the backend reads (the keys of envSchema) or the AWS SDK reads itself', () => {
+      const known = new Set([...Object.keys(envSchema.shape), ...Object.keys(AWS_SDK_VARIABLES)]);
+      const unknown = Object.keys(env).filter((name) => !known.has(name));
+      assert.deepEqual(unknown, [], `not read by backend/src/config/env.ts: ${unknown.join(', ')}`);
+    });
+
+    test('is accepted by the backend configuration parser', () => {
+      assert.doesNotThrow(() => loadEnv(env));
+    });
+  });
+
+  describe(`${overlay.dir}: function runtime container environment`, () => {
+    const { container } = overlay.mainContainer('Deployment', 'imgfleet-runtime');
+    const env = overlay.resolvedEnvironment(container, 'imgfleet-runtime-5c8d7b9f6-q4r7t', CLUSTER_SECRETS);
+    test('sets only variables the runtime reads, and the runtime accepts them', () => {
+      const known = new Set(Object.keys(runtimeEnvSchema.shape));
+      assert.deepEqual(Object.keys(env).filter((name) => !known.has(name)), []);
+      assert.doesNotThrow(() => loadRuntimeConfig(env));
+    });
+  });
+}
+
+describe('the AWS SDK variables production sets', () => {
+  const { container } = production.mainContainer('Deployment', 'image-processor');
+  const set = Object.keys(production.resolvedEnvironment(container, POD, CLUSTER_SECRETS)).filter((n) => n.startsWith('AWS_'));
+
+  test('are the region, the credentials and (for non-AWS stores, documented) the endpoint', () => {
+    assert.deepEqual(set.sort(), ['AWS_ACCESS_KEY_ID', 'AWS_REGION', 'AWS_SECRET_ACCESS_KEY']);
+  });
+
+  for (const [name, patterns] of Object.entries(AWS_SDK_VARIABLES)) {
+    test(`${name} is read by the AWS SDK itself`, () => {
+      const code = sdkSources();
+      for (const p of patterns) assert.match(code, p, `the SDK's code has no ${String(p)}`);
+    });
+  }
+});
 
 describe('backend container environment', () => {
-  test('sets only variables the backend reads (the keys of envSchema)', () => {
-    const known = new Set(Object.keys(envSchema.shape));
-    const unknown = Object.keys(backendEnv).filter((name) => !known.has(name));
-    assert.deepEqual(unknown, [], `not read by backend/src/config/env.ts: ${unknown.join(', ')}`);
-  });
-
-  test('is accepted by the backend configuration parser', () => {
-    assert.doesNotThrow(() => loadEnv(backendEnv));
-  });
 
   test('listens on all interfaces, on the port the container declares', () => {
     const env = loadEnv(backendEnv);
@@ -47,7 +122,7 @@ describe('backend container environment', () => {
 
   test('reaches Postgres through the Service `postgres` with the earlier Secret', () => {
     const env = loadEnv(backendEnv);
-    assert.deepEqual(databaseTarget(env), { kind: 'url', url: 'postgres://postgres:postgres@postgres:5432/imagedb' });
+    assert.deepEqual(databaseTarget(env), { kind: 'url', url: 'postgres://postgres:a-random-password-k8s-up-made@postgres:5432/imagedb' });
     const refs = Object.fromEntries(
       (backend.container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, e.valueFrom!.secretKeyRef]),
     );
@@ -108,6 +183,12 @@ describe('the handler the runtime runs', () => {
 
   test('the `pyfile` ConfigMap holds backend/runtime/functions/usermodule.py, byte for byte', () => {
     assert.equal(pyfile.data?.pyfile, readRepoFile('backend/runtime/functions/usermodule.py'));
+  });
+
+  test('is generated from that file, the one source: no copy of it below k8s/', () => {
+    assert.deepEqual(filesBelow(repoPath('k8s')).filter((f) => f.endsWith('.py')), []);
+    assert.ok(existsSync(repoPath('backend', 'runtime', 'functions', 'kustomization.yaml')));
+    assert.match(readRepoFile('k8s/base/kustomization.yaml'), /^\s+- \.\.\/\.\.\/backend\/runtime\/functions$/m);
   });
 
   test('reaches FUNCTION_PATH (a link into the mounted folder) and defines the HANDLER_FUNCTION named', () => {
@@ -225,20 +306,24 @@ describe('postgres', () => {
     assert.ok(quantity(String(shm?.sizeLimit)) < quantity(pg.container.resources?.limits?.memory ?? '0'));
   });
 
-  test('keeps PGDATA below the mount point, and a volume sized for the retention (20Gi)', () => {
+  test('keeps PGDATA below the mount point, on its claim (2Gi on minikube: state only, the photos are blobs)', () => {
     const env = Object.fromEntries((pg.container.env ?? []).map((e) => [e.name, e.value]));
     const data = mount('/var/lib/postgresql/data');
     assert.ok(data);
     assert.ok(env.PGDATA?.startsWith('/var/lib/postgresql/data/'), env.PGDATA);
     const claim = pg.workload.spec.volumeClaimTemplates?.find((t) => t.metadata.name === data.name);
-    assert.equal(claim?.spec?.resources?.requests?.storage, '20Gi');
+    assert.equal(claim?.spec?.resources?.requests?.storage, '2Gi');
   });
 
-  test('stops with a fast shutdown before the grace period ends (Kubernetes ignores STOPSIGNAL)', () => {
+  test('stops with a fast shutdown (Kubernetes ignores STOPSIGNAL), from a hook that returns at once', () => {
     const command = pg.container.lifecycle?.preStop?.exec?.command?.join(' ') ?? '';
     assert.match(command, /pg_ctl stop .*-m fast/);
-    const wait = Number(/-t (\d+)/.exec(command)?.[1]);
-    assert.ok(wait < (pod.terminationGracePeriodSeconds ?? 30), `pg_ctl waits ${wait} s`);
+    // A hook still running when PostgreSQL (PID 1) exits is killed with the container:
+    // exit 137 and a FailedPreStopHook warning at every stop. The kubelet's grace
+    // period does the waiting.
+    assert.match(command, /(--no-wait|\s-W)(\s|$)/);
+    assert.doesNotMatch(command, /\s-w(\s|$)|--wait/);
+    assert.ok((pod.terminationGracePeriodSeconds ?? 30) >= 30, 'time for a checkpoint');
   });
 });
 

@@ -1,11 +1,12 @@
 /**
- * Every object `kubectl apply -k k8s/` would send, validated offline against the
- * Kubernetes API schemas with unknown fields rejected (as `kubectl --validate=strict`).
+ * Every object each overlay would send (`kubectl apply -k k8s/overlays/<name>`),
+ * validated offline against the Kubernetes API schemas with unknown fields rejected
+ * (as `kubectl --validate=strict`).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { loadKubernetesSchemas } from './support/k8s-schema.js';
-import { kustomizeOutput } from './support/repo.js';
+import { OVERLAYS, minikube, production, renderKustomization } from './support/repo.js';
 import type { K8sObject } from './support/repo.js';
 
 const schemas = loadKubernetesSchemas();
@@ -58,6 +59,8 @@ describe('the schema validator itself', () => {
       'apps/v1/StatefulSet',
       'autoscaling/v2/HorizontalPodAutoscaler',
       'policy/v1/PodDisruptionBudget',
+      'v1/PersistentVolumeClaim',
+      'networking.k8s.io/v1/NetworkPolicy',
     ]) {
       assert.ok(schemas.kinds.includes(kind), `${kind} missing from kubernetes-types ${schemas.version}`);
     }
@@ -96,39 +99,61 @@ describe('the schema validator itself', () => {
   });
 });
 
-describe('kubectl kustomize k8s/', () => {
-  const objects = kustomizeOutput();
+/** The objects every overlay deploys, by `apiVersion/kind/name`. */
+const COMMON = [
+  'apps/v1/Deployment/image-processor',
+  'apps/v1/Deployment/imgfleet-runtime',
+  'apps/v1/Deployment/redis',
+  'apps/v1/StatefulSet/postgres',
+  'autoscaling/v2/HorizontalPodAutoscaler/image-processor',
+  'networking.k8s.io/v1/NetworkPolicy/image-processor',
+  'networking.k8s.io/v1/NetworkPolicy/imgfleet-runtime',
+  'networking.k8s.io/v1/NetworkPolicy/postgres',
+  'networking.k8s.io/v1/NetworkPolicy/redis',
+  'policy/v1/PodDisruptionBudget/image-processor',
+  'v1/ConfigMap/outputkey',
+  'v1/ConfigMap/pyfile',
+  'v1/ConfigMap/runtime-config',
+  'v1/Service/image-processor',
+  'v1/Service/postgres',
+  'v1/Service/redis',
+];
 
-  test('renders the objects of the design, each once', () => {
-    const ids = objects.map((o) => `${o.apiVersion}/${o.kind}/${o.metadata.name}`).sort();
-    assert.deepEqual(ids, [
-      'apps/v1/Deployment/image-processor',
-      'apps/v1/Deployment/imgfleet-runtime',
-      'apps/v1/Deployment/redis',
-      'apps/v1/StatefulSet/postgres',
-      'autoscaling/v2/HorizontalPodAutoscaler/image-processor',
-      'policy/v1/PodDisruptionBudget/image-processor',
-      'v1/ConfigMap/outputkey',
-      'v1/ConfigMap/pyfile',
-      'v1/ConfigMap/runtime-config',
-      'v1/Secret/postgres-secret',
-      'v1/Service/image-processor',
-      'v1/Service/postgres',
-      'v1/Service/redis',
-    ]);
+const ids = (objects: K8sObject[]) => objects.map((o) => `${o.apiVersion}/${o.kind}/${o.metadata.name}`).sort();
+
+describe('the overlays render the objects of the design, each once', () => {
+  test('minikube: the common objects and the blob volume claim', () => {
+    assert.deepEqual(ids(minikube.objects()), [...COMMON, 'v1/PersistentVolumeClaim/image-blobs'].sort());
   });
 
-  for (const object of objects) {
-    test(`${object.kind}/${object.metadata.name} is valid against the Kubernetes ${schemas.version} schema`, () => {
-      assert.deepEqual(schemas.validate(object), []);
-    });
-  }
+  test('production: the common objects and the object storage settings (no volume: blobs go to S3)', () => {
+    const objects = production.objects();
+    const blobConfig = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('blob-store-'));
+    assert.ok(blobConfig, 'no blob-store ConfigMap (generated, with its hash suffix)');
+    assert.deepEqual(ids(objects.filter((o) => o !== blobConfig)), COMMON);
+  });
 
-  test('names are valid DNS labels, in the current namespace, with the product label', () => {
-    for (const o of objects) {
-      assert.match(o.metadata.name, /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, `${o.kind} name ${o.metadata.name}`);
-      assert.equal(o.metadata.namespace, undefined, `${o.kind}/${o.metadata.name} pins a namespace`);
-      assert.equal(o.metadata.labels?.['app.kubernetes.io/part-of'], 'imgfleet', `${o.kind}/${o.metadata.name}`);
-    }
+  test('`kubectl apply -k k8s/` is the minikube overlay, as it was before the overlays', () => {
+    assert.deepEqual(renderKustomization('k8s'), minikube.objects());
   });
 });
+
+for (const overlay of OVERLAYS) {
+  describe(`kubectl kustomize ${overlay.dir}`, () => {
+    const objects = overlay.objects();
+
+    for (const object of objects) {
+      test(`${object.kind}/${object.metadata.name} is valid against the Kubernetes ${schemas.version} schema`, () => {
+        assert.deepEqual(schemas.validate(object), []);
+      });
+    }
+
+    test('names are valid DNS labels, in the current namespace, with the product label', () => {
+      for (const o of objects) {
+        assert.match(o.metadata.name, /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, `${o.kind} name ${o.metadata.name}`);
+        assert.equal(o.metadata.namespace, undefined, `${o.kind}/${o.metadata.name} pins a namespace`);
+        assert.equal(o.metadata.labels?.['app.kubernetes.io/part-of'], 'imgfleet', `${o.kind}/${o.metadata.name}`);
+      }
+    });
+  });
+}

@@ -8,10 +8,19 @@ import { promisify } from 'node:util';
 
 const exec = promisify(execFile);
 
-/** The tags k8s/scripts/images.sh builds. */
-export const APP_IMAGE = 'localhost/image-processor:latest';
-export const DB_IMAGE = 'localhost/postgres-db:latest';
-export const RUNTIME_IMAGE = 'localhost/imgfleet-runtime:latest';
+/**
+ * The images scripts/containers/test.sh built, under the tags k8s/scripts/images.sh
+ * gives them (<version>-<commit>), as it hands them over in IMGFLEET_IMAGES.
+ */
+function builtImage(name: string): string {
+  const refs = (process.env.IMGFLEET_IMAGES ?? '').split(/\s+/).filter(Boolean);
+  const ref = refs.find((r) => r.startsWith(`${name}:`));
+  if (!ref) throw new Error(`IMGFLEET_IMAGES names no ${name} image: run the container tests with npm run test:containers, which builds them`);
+  return `localhost/${ref}`;
+}
+export const APP_IMAGE = builtImage('image-processor');
+export const DB_IMAGE = builtImage('postgres-db');
+export const RUNTIME_IMAGE = builtImage('imgfleet-runtime');
 /** A test-only Redis (Debian's redis-server), made by scripts/containers/bases.sh. */
 export const REDIS_IMAGE = 'localhost/imgfleet-test-redis:latest';
 
@@ -23,6 +32,18 @@ export async function podman(...args: string[]): Promise<string> {
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`podman ${args.join(' ')} failed: ${e.stderr?.trim() || e.message}`, { cause: err });
+  }
+}
+
+/** `podman exec CONTAINER COMMAND…`'s exit status (the command's own, or podman's 125-127, 137 when killed). */
+export async function execStatus(name: string, ...command: string[]): Promise<number> {
+  try {
+    await exec('podman', ['exec', name, ...command]);
+    return 0;
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === 'number') return code;
+    throw err;
   }
 }
 

@@ -122,76 +122,162 @@ export interface ConfigMapLike extends K8sObject {
   binaryData?: Record<string, string>;
 }
 
-let rendered: K8sObject[] | undefined;
-
-/** `kubectl kustomize k8s/` (offline: kubectl's built-in kustomize), parsed. */
-export function kustomizeOutput(): K8sObject[] {
-  if (rendered) return rendered;
-  const text = execFileSync('kubectl', ['kustomize', repoPath('k8s')], { encoding: 'utf8' });
-  const docs = parseAllDocuments(text);
-  rendered = docs.map((doc, i) => {
-    if (doc.errors.length > 0) throw new Error(`kustomize document ${i}: ${doc.errors.map((e) => e.message).join('; ')}`);
+/** A kustomization's output (`kubectl kustomize DIR`, offline: kubectl's built-in kustomize), parsed. */
+export function renderKustomization(rel: string): K8sObject[] {
+  const text = execFileSync('kubectl', ['kustomize', repoPath(rel)], { encoding: 'utf8' });
+  return parseAllDocuments(text).map((doc, i) => {
+    if (doc.errors.length > 0) throw new Error(`${rel}: document ${i}: ${doc.errors.map((e) => e.message).join('; ')}`);
     return doc.toJS() as K8sObject;
   });
-  return rendered;
-}
-
-export function objectsOfKind<T extends K8sObject = K8sObject>(kind: string): T[] {
-  return kustomizeOutput().filter((o) => o.kind === kind) as T[];
-}
-
-export function getObject<T extends K8sObject = K8sObject>(kind: string, name: string): T {
-  const found = kustomizeOutput().find((o) => o.kind === kind && o.metadata.name === name);
-  if (!found) throw new Error(`no ${kind} named ${name} in the kustomize output`);
-  return found as T;
 }
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet', 'Job', 'ReplicaSet'];
 
-export function workloads(): Workload[] {
-  return kustomizeOutput().filter((o) => WORKLOAD_KINDS.includes(o.kind)) as Workload[];
-}
+/** The objects one kustomization renders, with lookups by kind and name. */
+export class Manifests {
+  private rendered: K8sObject[] | undefined;
 
-export function allContainers(w: Workload): Container[] {
-  return [...(w.spec.template.spec.initContainers ?? []), ...w.spec.template.spec.containers];
-}
+  constructor(readonly dir: string) {}
 
-/** The single container of a one-container workload. */
-export function mainContainer(kind: string, name: string): { workload: Workload; container: Container } {
-  const workload = getObject<Workload>(kind, name);
-  const containers = workload.spec.template.spec.containers;
-  if (containers.length !== 1) throw new Error(`${kind}/${name} has ${containers.length} containers`);
-  return { workload, container: containers[0]! };
+  objects(): K8sObject[] {
+    this.rendered ??= renderKustomization(this.dir);
+    return this.rendered;
+  }
+
+  ofKind<T extends K8sObject = K8sObject>(kind: string): T[] {
+    return this.objects().filter((o) => o.kind === kind) as T[];
+  }
+
+  find<T extends K8sObject = K8sObject>(kind: string, name: string): T | undefined {
+    return this.objects().find((o) => o.kind === kind && o.metadata.name === name) as T | undefined;
+  }
+
+  get<T extends K8sObject = K8sObject>(kind: string, name: string): T {
+    const found = this.find<T>(kind, name);
+    if (!found) throw new Error(`no ${kind} named ${name} in ${this.dir}`);
+    return found;
+  }
+
+  workloads(): Workload[] {
+    return this.objects().filter((o) => WORKLOAD_KINDS.includes(o.kind)) as Workload[];
+  }
+
+  /** The single container of a one-container workload. */
+  mainContainer(kind: string, name: string): { workload: Workload; container: Container } {
+    const workload = this.get<Workload>(kind, name);
+    const containers = workload.spec.template.spec.containers;
+    if (containers.length !== 1) throw new Error(`${kind}/${name} has ${containers.length} containers`);
+    return { workload, container: containers[0]! };
+  }
+
+  /**
+   * The environment variable names a container receives: its `env` entries and every
+   * key of the ConfigMaps and Secrets it takes with `envFrom`.
+   */
+  environmentNames(container: Container): string[] {
+    const names = (container.env ?? []).map((e) => e.name);
+    for (const source of container.envFrom ?? []) {
+      const ref = source.configMapRef ?? source.secretRef;
+      if (!ref) continue;
+      const obj = this.get<ConfigMapLike>(source.configMapRef ? 'ConfigMap' : 'Secret', ref.name);
+      names.push(...Object.keys({ ...obj.data, ...obj.stringData }));
+    }
+    return names;
+  }
+
+  /**
+   * The environment a container starts with, as the kubelet would build it: literal
+   * values with their `$(VAR)` references expanded, the downward API as a pod of this
+   * name in the namespace `default` on the node `minikube` sees it, ConfigMap keys,
+   * `envFrom`. Secrets are the cluster's, not the repository's: `secrets` stands in
+   * for them (name → key → value); a Secret neither rendered nor given is an error.
+   */
+  resolvedEnvironment(container: Container, podName: string, secrets: Record<string, Record<string, string>> = {}): Record<string, string> {
+    const env: Record<string, string> = {};
+    const fromSource = (kind: 'ConfigMap' | 'Secret', name: string): Record<string, string> => {
+      if (kind === 'Secret' && secrets[name]) return secrets[name];
+      const obj = this.get<ConfigMapLike>(kind, name);
+      const data = { ...obj.data };
+      if (kind === 'Secret') {
+        for (const [k, v] of Object.entries(data)) data[k] = Buffer.from(v, 'base64').toString('utf8');
+        Object.assign(data, obj.stringData);
+      }
+      return data;
+    };
+    for (const source of container.envFrom ?? []) {
+      if (source.configMapRef) Object.assign(env, fromSource('ConfigMap', source.configMapRef.name));
+      if (source.secretRef) Object.assign(env, fromSource('Secret', source.secretRef.name));
+    }
+    for (const entry of container.env ?? []) {
+      const from = entry.valueFrom;
+      let value: string | undefined;
+      if (entry.value !== undefined) value = expandReferences(entry.value, env);
+      else if (from?.fieldRef) {
+        const downward: Record<string, string> = { 'metadata.name': podName, 'metadata.namespace': 'default', 'spec.nodeName': 'minikube' };
+        value = downward[from.fieldRef.fieldPath];
+        if (value === undefined) throw new Error(`unexpected fieldRef ${from.fieldRef.fieldPath}`);
+      } else if (from?.secretKeyRef) value = fromSource('Secret', from.secretKeyRef.name)[from.secretKeyRef.key];
+      else if (from?.configMapKeyRef) value = fromSource('ConfigMap', from.configMapKeyRef.name)[from.configMapKeyRef.key];
+      if (value === undefined) throw new Error(`${container.name}: ${entry.name} has no value`);
+      env[entry.name] = value;
+    }
+    return env;
+  }
+
+  /** The value a container's variable has, resolving ConfigMap references (not Secrets). */
+  environmentValue(container: Container, name: string): string | undefined {
+    const entry = (container.env ?? []).find((e) => e.name === name);
+    if (entry?.value !== undefined) return entry.value;
+    const cmRef = entry?.valueFrom?.configMapKeyRef;
+    if (cmRef) return this.get<ConfigMapLike>('ConfigMap', cmRef.name).data?.[cmRef.key];
+    if (entry) return undefined;
+    for (const source of container.envFrom ?? []) {
+      if (!source.configMapRef) continue;
+      const value = this.get<ConfigMapLike>('ConfigMap', source.configMapRef.name).data?.[name];
+      if (value !== undefined) return value;
+    }
+    return undefined;
+  }
 }
 
 /**
- * The environment variable names a container receives: its `env` entries and every
- * key of the ConfigMaps and Secrets it takes with `envFrom`.
+ * `$(NAME)` replaced by the value of a variable defined before it, `$$(NAME)` kept as
+ * `$(NAME)`, an unknown reference left as written: the kubelet's rules.
  */
-export function environmentNames(container: Container): string[] {
-  const names = (container.env ?? []).map((e) => e.name);
-  for (const source of container.envFrom ?? []) {
-    const ref = source.configMapRef ?? source.secretRef;
-    if (!ref) continue;
-    const obj = getObject<ConfigMapLike>(source.configMapRef ? 'ConfigMap' : 'Secret', ref.name);
-    names.push(...Object.keys({ ...obj.data, ...obj.stringData }));
-  }
-  return names;
+export function expandReferences(value: string, defined: Record<string, string>): string {
+  return value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name: string | undefined) => {
+    if (name === undefined) return '$';
+    return defined[name] ?? match;
+  });
 }
 
-/** The value a container's variable has, resolving ConfigMap references (not Secrets). */
-export function environmentValue(container: Container, name: string): string | undefined {
-  const entry = (container.env ?? []).find((e) => e.name === name);
-  if (entry?.value !== undefined) return entry.value;
-  const cmRef = entry?.valueFrom?.configMapKeyRef;
-  if (cmRef) return getObject<ConfigMapLike>('ConfigMap', cmRef.name).data?.[cmRef.key];
-  if (entry) return undefined;
-  for (const source of container.envFrom ?? []) {
-    if (!source.configMapRef) continue;
-    const value = getObject<ConfigMapLike>('ConfigMap', source.configMapRef.name).data?.[name];
-    if (value !== undefined) return value;
-  }
-  return undefined;
+/**
+ * The Secrets the user (or k8s:up) creates in the cluster, never the repository, with
+ * stand-in values: postgres-secret as the earlier system's `kubectl create secret
+ * generic` made it, and production's object storage credentials.
+ */
+export const CLUSTER_SECRETS: Record<string, Record<string, string>> = {
+  'postgres-secret': { username: 'postgres', password: 'a-random-password-k8s-up-made' },
+  'blob-store-credentials': { AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', AWS_SECRET_ACCESS_KEY: 'example-secret-key' },
+};
+
+/** What `npm run k8s:up` applies (with the tags it builds), and `kubectl apply -k k8s/`. */
+export const minikube = new Manifests('k8s/overlays/minikube');
+/** The production overlay: registry images, object storage, realistic resources. */
+export const production = new Manifests('k8s/overlays/production');
+export const OVERLAYS = [minikube, production];
+
+// The minikube overlay's objects, for the tests that read one deployment.
+export const kustomizeOutput = () => minikube.objects();
+export const objectsOfKind = <T extends K8sObject = K8sObject>(kind: string): T[] => minikube.ofKind<T>(kind);
+export const getObject = <T extends K8sObject = K8sObject>(kind: string, name: string): T => minikube.get<T>(kind, name);
+export const workloads = (): Workload[] => minikube.workloads();
+export const mainContainer = (kind: string, name: string) => minikube.mainContainer(kind, name);
+export const environmentNames = (container: Container) => minikube.environmentNames(container);
+export const environmentValue = (container: Container, name: string) => minikube.environmentValue(container, name);
+
+export function allContainers(w: Workload): Container[] {
+  return [...(w.spec.template.spec.initContainers ?? []), ...w.spec.template.spec.containers];
 }
 
 /** True when every label of `selector` is on `labels`. */
@@ -203,17 +289,18 @@ export function selects(selector: Record<string, string> | undefined, labels: Re
 // ---- k8s/scripts/up.sh ----------------------------------------------------------------
 
 export interface ImageBuild {
-  tag: string;
+  /** The image's name; its tag is `<package version>-<commit>` (image_tag in images.sh). */
+  name: string;
   dockerfile: string;
   context: string;
 }
 
-/** The `build_image TAG DOCKERFILE CONTEXT` lines of k8s/scripts/images.sh (what up.sh and test:containers build). */
+/** The `"$1" NAME DOCKERFILE CONTEXT` lines of k8s/scripts/images.sh (what up.sh and test:containers build). */
 export function upScriptBuilds(): ImageBuild[] {
   const builds: ImageBuild[] = [];
   for (const line of readRepoFile('k8s/scripts/images.sh').split('\n')) {
-    const m = /^\s*build_image\s+(\S+)\s+(\S+)\s+(\S+)\s*$/.exec(line);
-    if (m) builds.push({ tag: m[1]!, dockerfile: m[2]!, context: m[3]! });
+    const m = /^\s*"\$1"\s+(\S+)\s+(\S+)\s+(\S+)\s*$/.exec(line);
+    if (m) builds.push({ name: m[1]!, dockerfile: m[2]!, context: m[3]! });
   }
   return builds;
 }
@@ -316,42 +403,6 @@ export function filesBelow(dir: string, rel = ''): string[] {
     const child = rel === '' ? entry.name : `${rel}/${entry.name}`;
     return entry.isDirectory() ? filesBelow(dir, child) : [child];
   });
-}
-
-/**
- * The environment a container starts with, as the kubelet would build it: literal
- * values, the pod's name for `metadata.name`, Secret and ConfigMap keys, `envFrom`.
- */
-export function resolvedEnvironment(container: Container, podName: string): Record<string, string> {
-  const env: Record<string, string> = {};
-  const fromSource = (kind: 'ConfigMap' | 'Secret', name: string): Record<string, string> => {
-    const obj = getObject<ConfigMapLike>(kind, name);
-    const data = { ...obj.data };
-    if (kind === 'Secret') {
-      for (const [k, v] of Object.entries(data)) data[k] = Buffer.from(v, 'base64').toString('utf8');
-      Object.assign(data, obj.stringData);
-    }
-    return data;
-  };
-  for (const source of container.envFrom ?? []) {
-    if (source.configMapRef) Object.assign(env, fromSource('ConfigMap', source.configMapRef.name));
-    if (source.secretRef) Object.assign(env, fromSource('Secret', source.secretRef.name));
-  }
-  for (const entry of container.env ?? []) {
-    const from = entry.valueFrom;
-    let value: string | undefined;
-    if (entry.value !== undefined) value = entry.value;
-    else if (from?.fieldRef) {
-      // What the downward API gives, as a pod of this name on a node would see it.
-      const downward: Record<string, string> = { 'metadata.name': podName, 'metadata.namespace': 'default', 'spec.nodeName': 'minikube' };
-      value = downward[from.fieldRef.fieldPath];
-      if (value === undefined) throw new Error(`unexpected fieldRef ${from.fieldRef.fieldPath}`);
-    } else if (from?.secretKeyRef) value = fromSource('Secret', from.secretKeyRef.name)[from.secretKeyRef.key];
-    else if (from?.configMapKeyRef) value = fromSource('ConfigMap', from.configMapKeyRef.name)[from.configMapKeyRef.key];
-    if (value === undefined) throw new Error(`${container.name}: ${entry.name} has no value`);
-    env[entry.name] = value;
-  }
-  return env;
 }
 
 /** A resource quantity in bytes (memory) or cores (cpu). */
