@@ -219,6 +219,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     const speed = new MachineSpeed();
     const budget = memoryBudgetOf(env);
     const config = serverConfigFrom(env);
+    const optionsSchema = buildOutputOptionsSchema(config.limits, config.defaults);
     logger.info({ memoryBudgetMiB: Math.round(budget.bytes / 2 ** 20), budgetFrom: budget.source }, 'job memory budget');
     // Measured in the background: until it is known, limits assume the reference machine's speed, and every job that completes corrects them.
     void speed.calibrate(pool).then(
@@ -236,6 +237,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
         pollMs: env.QUEUE_POLL_MS,
         rules,
         defaults: config.defaults,
+        optionsSchema,
         memoryBudgetBytes: budget.bytes,
         timeLimit: { baseMs: env.IMAGE_TIMEOUT_SECONDS * 1000, slack: env.IMAGE_TIME_SLACK, speed: () => speed.current() },
         observeWork: (cpuMs: number, workMs: number) => speed.observe(cpuMs, workMs, pool.crowding),
@@ -270,7 +272,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
         lookupDb: db,
         dispatcher,
         rules,
-        optionsSchema: buildOutputOptionsSchema(config.limits, config.defaults),
+        optionsSchema,
         maxFiles: env.MAX_FILES_PER_UPLOAD,
         memorySlots,
         requestSlots,

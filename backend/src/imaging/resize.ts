@@ -22,7 +22,7 @@ export interface ImageHeader extends Size {
   orientation: number | undefined;
   /** Width and height after the EXIF orientation is applied. */
   oriented: Size;
-  /** Size the output options (or the rules' box) will produce: exactly sharp's. */
+  /** Size the output options will produce: exactly sharp's. */
   target: Size;
   /** Bands once decoded (palette PNGs count as the RGB(A) they decode to). */
   channels: number;
@@ -149,17 +149,9 @@ async function inspect(bytes: Uint8Array, limits: InputLimits, box: SizeOptions)
   return { header: headerFrom(format, meta, bytes.length, limits, box), exif: meta.exif, icc: meta.icc };
 }
 
-/**
- * Checks everything that can be known without decoding pixels. The target
- * is for `options` when given, else for the rules' box (the earlier call).
- */
-export async function readHeader(
-  bytes: Uint8Array,
-  rules: InputLimits & Partial<Pick<ResizeRules, 'maxWidth' | 'maxHeight' | 'quality'>>,
-  options?: SizeOptions,
-): Promise<ImageHeader> {
-  const box = options ?? optionsFromRules({ maxWidth: rules.maxWidth ?? 800, maxHeight: rules.maxHeight ?? 600, quality: 85 });
-  return (await inspect(bytes, rules, box)).header;
+/** Checks everything that can be known without decoding pixels; the target is what `options` make of it. */
+export async function readHeader(bytes: Uint8Array, limits: InputLimits, options: SizeOptions): Promise<ImageHeader> {
+  return (await inspect(bytes, limits, options)).header;
 }
 
 /**
@@ -219,6 +211,6 @@ export async function renderImage(
 }
 
 /** The earlier call: the rules' box and quality, everything else the defaults (JPEG, strip). */
-export function resizeImage(bytes: Uint8Array, rules: ResizeRules, options?: OutputOptions, control?: RenderControl): Promise<ResizeResult> {
-  return renderImage(bytes, options ?? optionsFromRules(rules), rules, control);
+export function resizeImage(bytes: Uint8Array, rules: ResizeRules, control?: RenderControl): Promise<ResizeResult> {
+  return renderImage(bytes, optionsFromRules(rules), rules, control);
 }

@@ -16,7 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
-import type { OutputOptions } from '../contract/output-options.js';
+import { parseOutputOptions, type OutputOptions, type OutputOptionsSchema } from '../contract/output-options.js';
 import type { ResizeRules } from '../imaging/index.js';
 import type { JobNeeds } from '../imaging/job-cost.js';
 import type { Logger } from '../logger.js';
@@ -41,6 +41,8 @@ export interface DispatcherOptions {
   rules: ResizeRules;
   /** What an earlier row, stored before output options existed, is made with. */
   defaults: OutputOptions;
+  /** This server's schema: a claimed row's stored options are checked against it once, at claim. */
+  optionsSchema: OutputOptionsSchema;
   /** Memory the jobs in flight may need at once, bytes (their costs' sum stays under it). */
   memoryBudgetBytes: number;
   /** How each job's time limit follows from its work. */
@@ -233,12 +235,20 @@ export class Dispatcher {
     };
   }
 
+  /**
+   * A claimed image's options are resolved and checked once, here: an earlier
+   * row has none (the server's defaults), and a row stored by another
+   * version or server may hold options this one refuses (its limits are
+   * lower): that image fails with the reason instead of a worker guessing.
+   */
   private takeClaimed(image: ClaimedImage, leaseUntil: number): void {
-    const job = new Job('claimed', image.attempts, image.cost, image.options ?? this.options.defaults, { key: image.originalKey }, {
-      phase: 'waiting-memory',
-      id: image.id,
-      leaseUntil,
-    });
+    const parsed = parseOutputOptions(image.options ?? this.options.defaults, this.options.optionsSchema);
+    const options = parsed.ok ? parsed.options : this.options.defaults;
+    const job = new Job('claimed', image.attempts, image.cost, options, { key: image.originalKey }, { phase: 'waiting-memory', id: image.id, leaseUntil });
+    if (!parsed.ok) {
+      const why = parsed.problems.map((p) => `${p.field}: ${p.message}`).join('; ');
+      job.refusal = { code: 'INVALID_OPTIONS', error: `its stored output options are not valid on this server (${why})` };
+    }
     this.track(job);
   }
 

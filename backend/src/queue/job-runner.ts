@@ -94,6 +94,7 @@ export class JobRunner {
   }
 
   private async resize(job: Job): Promise<ResizeTaskResult> {
+    if (job.refusal) return { ok: false, ...job.refusal, workMs: 0 };
     const { memoryBytes, cpuMs } = job.cost;
     if (memoryBytes > this.d.memory.capacity) return tooMuchMemory(memoryBytes, this.d.memory.capacity);
     const release = await this.d.memory.acquire(memoryBytes);

@@ -55,6 +55,8 @@ export class Job {
   leaseUntil = 0;
   /** The row's id: from the claim, or once a local upload's insert returned. */
   id: number | undefined;
+  /** Why it must fail without a resize (options this server refuses), decided at claim. */
+  refusal: { code: string; error: string } | undefined;
   /** A handed-over image's bytes in memory, as its place in the ledger counts them. */
   heldBytes = 0;
   /** An upload's image: its row, once its insert returned (undefined: the insert failed). */

@@ -10,7 +10,7 @@ import { move, transferableSymbol, valueSymbol } from 'piscina';
 import sharp from 'sharp';
 import { isBlobStoreError, type BlobStoreError } from '../blobs/blob-store.js';
 import { storeForWorker } from '../blobs/worker-stores.js';
-import { isImageError, resizeImage } from '../imaging/index.js';
+import { isImageError, renderImage } from '../imaging/index.js';
 import { canFreeBuffers, freeBuffer } from '../util/free-buffer.js';
 import { ownedArrayBuffer, type ResizeTask, type ResizeTaskResult } from './resize-task.js';
 
@@ -60,7 +60,7 @@ export default async function resize(task: ResizeTask): Promise<ResizeTaskResult
     const control = task.timeoutSeconds ? { timeoutSeconds: task.timeoutSeconds } : {};
     const input = await originalOf(task);
     // libvips has let go of the input once this settles (either way), so it can be freed at once.
-    const out = await resizeImage(input.bytes, task.rules, task.options, control).finally(() => releaseInput(input.owned ?? input.bytes));
+    const out = await renderImage(input.bytes, task.options, task.rules, control).finally(() => releaseInput(input.owned ?? input.bytes));
     const base = {
       width: out.width,
       height: out.height,

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { DEFAULT_RULES, decodeMemoryBytes, ImageError, processingTimeLimitMs, readHeader, renderImage, resizeImage } from '../../src/imaging/index.js';
+import { DEFAULT_RULES, optionsFromRules, decodeMemoryBytes, ImageError, processingTimeLimitMs, readHeader, renderImage, resizeImage } from '../../src/imaging/index.js';
 import { DEFAULT_OUTPUT_OPTIONS, outputOptionsSchema } from '../../src/contract/output-options.js';
 import { bitFlippedJpeg, halfJpegWithEnd, interlaced16BitRgbaPng, tallPng, tinyJpegClaimingHuge, zeroPng } from './crafted-images.js';
 
@@ -30,7 +30,7 @@ describe('damaged JPEGs fail instead of completing grey or garbled', () => {
   it('a 268-byte file whose header claims 10000x10000', async () => {
     const bytes = await tinyJpegClaimingHuge();
     assert.equal(bytes.length, 268);
-    const header = await readHeader(bytes, DEFAULT_RULES);
+    const header = await readHeader(bytes, DEFAULT_RULES, optionsFromRules(DEFAULT_RULES));
     assert.deepEqual([header.width, header.height], [10000, 10000], 'the header is believable on its own');
     await failsWith(resizeImage(bytes, DEFAULT_RULES), 'CORRUPT_IMAGE', /corrupt or truncated/);
   });
@@ -51,14 +51,14 @@ describe('decode memory from the header', () => {
 
   it('an interlaced 16-bit RGBA 10000x10000 PNG of ~779 KB needs 800 MB decoded', async () => {
     assert.ok(bomb.length > 700_000 && bomb.length < 850_000, `${bomb.length} bytes`);
-    const header = await readHeader(bomb, DEFAULT_RULES);
+    const header = await readHeader(bomb, DEFAULT_RULES, optionsFromRules(DEFAULT_RULES));
     assert.deepEqual(
       [header.format, header.width, header.height, header.channels, header.bytesPerChannel, header.interlaced],
       ['png', 10000, 10000, 4, 2, true],
     );
     assert.equal(header.decodeBytes, 10000 * 10000 * 4 * 2);
     // Four in one request: 3.2 GB of decode for 3 MB of upload.
-    const four = await Promise.all([bomb, Buffer.from(bomb), Buffer.from(bomb), Buffer.from(bomb)].map((b) => readHeader(b, DEFAULT_RULES)));
+    const four = await Promise.all([bomb, Buffer.from(bomb), Buffer.from(bomb), Buffer.from(bomb)].map((b) => readHeader(b, DEFAULT_RULES, optionsFromRules(DEFAULT_RULES))));
     assert.equal(four.reduce((sum, h) => sum + h.decodeBytes, 0), 3_200_000_000);
   });
 
@@ -70,11 +70,11 @@ describe('decode memory from the header', () => {
       [{ width: 300, height: 200, bitDepth: 16, colourType: 6, interlaced: false }, 300 * 200 * 4 * 2],
     ] as const;
     for (const [png, expected] of cases) {
-      const header = await readHeader(await zeroPng(png), DEFAULT_RULES);
+      const header = await readHeader(await zeroPng(png), DEFAULT_RULES, optionsFromRules(DEFAULT_RULES));
       assert.equal(header.decodeBytes, expected, JSON.stringify(png));
       assert.equal(header.interlaced, png.interlaced);
     }
-    const tall = await readHeader(await tallPng(), DEFAULT_RULES);
+    const tall = await readHeader(await tallPng(), DEFAULT_RULES, optionsFromRules(DEFAULT_RULES));
     assert.equal(tall.decodeBytes, 10_000_000);
     assert.equal(decodeMemoryBytes({ width: 4000, height: 3000, channels: 3, depth: 'uchar' }), 36_000_000);
     assert.equal(decodeMemoryBytes({ width: 100, height: 100, channels: 4, bitsPerSample: 16 }), 80_000);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import sharp from 'sharp';
-import { DEFAULT_RULES, detectFormat, fitInside, ImageError, readHeader, resizeImage, type ResizeRules } from '../../src/imaging/index.js';
+import { DEFAULT_RULES, optionsFromRules, detectFormat, fitInside, ImageError, readHeader, resizeImage, type ResizeRules } from '../../src/imaging/index.js';
 import { makeImage, truncate } from '../support/images.js';
 
 const rules: ResizeRules = { ...DEFAULT_RULES };
@@ -57,7 +57,7 @@ describe('resize rules', () => {
       .withMetadata({ orientation: 6 })
       .jpeg()
       .toBuffer();
-    const header = await readHeader(input, rules);
+    const header = await readHeader(input, rules, optionsFromRules(rules));
     assert.equal(header.orientation, 6);
     assert.deepEqual(header.oriented, { width: 1000, height: 2000 });
     const { result, meta } = await outputOf(input);

@@ -13,7 +13,7 @@ import { make12MpJpeg } from '../support/images.js';
 import { listenToStatuses, type StatusLog } from '../support/status-log.js';
 import { migrate } from '../../src/db/migrations.js';
 import { createPool } from '../../src/db/pool.js';
-import { DEFAULT_OUTPUT_OPTIONS } from '../../src/contract/output-options.js';
+import { DEFAULT_OUTPUT_OPTIONS, outputOptionsSchema } from '../../src/contract/output-options.js';
 import { IngestTransaction } from '../../src/queue/ingest.js';
 import { PostgresBlobStore } from '../../src/blobs/pg-store.js';
 import { ImageViews } from '../../src/http/image-view.js';
@@ -119,7 +119,7 @@ describe('an image handed over to a pod that dies', () => {
     const repo = new ImageRepository(pool, new PostgresBlobStore(pool));
     // One thread that never finishes: the second image of the upload waits for it in memory.
     const stuck: ResizeRunner = { size: 1, resize: () => new Promise<never>(() => undefined) };
-    const options = { podName: 'dies', leaseSeconds: 30, maxAttempts: 3, pollMs: 60_000, rules: DEFAULT_RULES, defaults: DEFAULT_OUTPUT_OPTIONS, memoryBudgetBytes: 1e9, timeLimit: { baseMs: 1000, slack: 4, speed: () => 1 }, handOffBytes: 1e6 };
+    const options = { podName: 'dies', leaseSeconds: 30, maxAttempts: 3, pollMs: 60_000, rules: DEFAULT_RULES, defaults: DEFAULT_OUTPUT_OPTIONS, optionsSchema: outputOptionsSchema, memoryBudgetBytes: 1e9, timeLimit: { baseMs: 1000, slack: 4, speed: () => 1 }, handOffBytes: 1e6 };
     const doomed = new Dispatcher(repo, stuck, new PostgresBlobStore(pool), options, createLogger('silent', { pod: 'dies' }));
     try {
       const client = await pool.connect();

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_OUTPUT_OPTIONS } from '../../src/contract/output-options.js';
+import { buildOutputOptionsSchema, DEFAULT_OUTPUT_OPTIONS } from '../../src/contract/output-options.js';
 import { createLogger } from '../../src/logger.js';
 import { DEFAULT_RULES } from '../../src/imaging/index.js';
 import { Dispatcher, type LeaseStore, type ResizeRunner } from '../../src/queue/dispatcher.js';
@@ -106,6 +106,7 @@ function dispatcher(store: FakeStore, pool: FakePool, overrides: { memoryBudgetB
       pollMs: 60_000,
       rules: DEFAULT_RULES,
       defaults: DEFAULT_OUTPUT_OPTIONS,
+      optionsSchema: buildOutputOptionsSchema({ maxWidth: 4000, maxHeight: 4000, formats: ['jpeg', 'webp'] }),
       memoryBudgetBytes: overrides.memoryBudgetBytes ?? 1e9,
       timeLimit: { baseMs: 1000, slack: 4, speed: () => 1 },
       handOffBytes: overrides.handOffBytes ?? 0,
@@ -338,6 +339,24 @@ describe('dispatcher (unit, with fakes)', () => {
     await settle();
     assert.deepEqual(store.completed, [70]);
     assert.equal(pool.started.length, 1, 'the next waiting job takes the freed memory');
+    await d.drain(0);
+  });
+
+  it('checks a claimed row\'s stored options once, at claim: options this server refuses fail the image, with the field', async () => {
+    const store = new (class extends FakeStore {
+      override async claim(w: string, limit: number): Promise<ClaimedImage[]> {
+        const claimed = await super.claim(w, limit);
+        // Stored by a server with higher limits and AVIF: this one allows neither.
+        return claimed.map((c) => ({ ...c, options: { ...DEFAULT_OUTPUT_OPTIONS, width: 8000, format: 'avif' as const } }));
+      }
+    })();
+    store.pending = [95];
+    const pool = new FakePool(2);
+    const d = dispatcher(store, pool);
+    d.kick();
+    await settle();
+    assert.equal(pool.started.length, 0, 'never resized with options this server refuses');
+    assert.deepEqual(store.failed, [{ id: 95, code: 'INVALID_OPTIONS' }]);
     await d.drain(0);
   });
 

@@ -11,7 +11,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import sharp from 'sharp';
-import { decodeHeifOffThread, DEFAULT_RULES, ImageError, loadableInput, readHeader, type ResizeRules, type SizeOptions } from '@imgfleet/backend/imaging';
+import { decodeHeifOffThread, DEFAULT_RULES, ImageError, loadableInput, optionsFromRules, readHeader, type ResizeRules, type SizeOptions } from '@imgfleet/backend/imaging';
 import type { PreviewResult } from '../../shared/models.js';
 import { errorInfo } from './app-error.js';
 import { createLimiter, type Limiter } from './limiter.js';
@@ -57,7 +57,8 @@ export function createPreviewer(options: PreviewerOptions = {}): Previewer {
         throw new ImageError('FILE_TOO_LARGE', `the file is ${mib(stat.size)}, above the limit of ${mib(rules.maxBytes)}`);
       }
       const data = await fs.readFile(filePath);
-      const header = await readHeader(data, rules, options);
+      // No options yet (a preview before any are chosen): the server's defaults, the earlier system's box.
+      const header = await readHeader(data, rules, options ?? optionsFromRules(rules));
       // A HEIF's pixels come from libheif, in a thread of its own (the main process must not stall).
       const input = await loadableInput(data, header.format, (await sharp(data).metadata()).icc, decodeHeifOffThread);
       let thumb: Buffer;
