@@ -4,6 +4,7 @@
  */
 import type { DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent } from '@imgfleet/backend/contract';
 import type { OutputFormat, OutputOptions } from '@imgfleet/backend/contract/output-options';
+import type { FileOutcome, FileProgress, UploadTally } from './api-policy/index.js';
 
 export type { DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent, OutputFormat, OutputOptions };
 
@@ -97,30 +98,14 @@ export interface FileRef {
   idempotencyKey?: string;
 }
 
-export interface UploadProgress {
-  key: string;
-  loaded: number;
-  total: number;
-  /** 1 for the first try, 2+ for retries after network errors. */
-  attempt: number;
-}
+/** One file's upload progress (`attempt`: 1 for the first try, 2+ for the retries). */
+export type UploadProgress = FileProgress;
 
-export type UploadOutcome =
-  | { key: string; ok: true; batchId: string; result: UploadFileResult }
-  | { key: string; ok: false; cancelled: boolean; error: string; code: string };
+/** One file's upload outcome: the backend's answer for it, or why there is none. */
+export type UploadOutcome = FileOutcome<UploadFileResult>;
 
-export interface UploadSummary {
-  batchId: string;
-  /** Accepted by the backend (now pending). */
-  accepted: number;
-  /** Refused by the backend with a per-file reason. */
-  rejected: number;
-  /** Never reached the backend (network, HTTP errors after the retries). */
-  failed: number;
-  cancelled: number;
-  /** Every file's outcome, also pushed one by one as upload:result while the upload runs. */
-  outcomes: UploadOutcome[];
-}
+/** An upload's counts (accepted, rejected by the backend, failed to reach it, cancelled) and every outcome, in file order. */
+export type UploadSummary = UploadTally<UploadFileResult>;
 
 export interface DownloadItem {
   key: string;
