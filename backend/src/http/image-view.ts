@@ -2,7 +2,7 @@
  * The catalogue's rows as the API's shapes: the one place a stored row
  * becomes an ImageSummary (the queue knows nothing of the HTTP contract).
  */
-import type { BatchSummary, ImageSummary, Stats } from '../contract/api.js';
+import type { BatchListItem, BatchSummary, ImageSummary, Stats } from '../contract/api.js';
 import type { ImageCatalogue, ImageRow, ListFilter } from '../queue/catalogue.js';
 
 function iso(d: Date | null): string | null {
@@ -55,6 +55,10 @@ export class ImageViews {
 
   batch(batchId: string): Promise<BatchSummary | null> {
     return this.catalogue.batch(batchId);
+  }
+
+  batches(page: { limit: number; offset: number }): Promise<{ batches: BatchListItem[]; total: number }> {
+    return this.catalogue.batches(page);
   }
 
   counts(): Promise<Omit<Stats, 'activeThreads' | 'totalThreads' | 'processedCount' | 'pod' | 'recent'>> {
