@@ -2,11 +2,11 @@
  * Plain data that crosses the IPC boundary (and the browser adapter's
  * boundary): structured-clone safe, no classes, no functions.
  */
-import type { DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent } from '@imgfleet/backend/contract';
+import type { BatchDeletion, BatchListItem, BatchListResponse, DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent } from '@imgfleet/backend/contract';
 import type { OutputFormat, OutputOptions } from '@imgfleet/backend/contract/output-options';
 import type { FileOutcome, FileProgress, UploadTally } from './api-policy/index.js';
 
-export type { DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent, OutputFormat, OutputOptions };
+export type { BatchDeletion, BatchListItem, BatchListResponse, DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent, OutputFormat, OutputOptions };
 
 /** A server's GET /api/v1/config, or the built-in one when offline or the server is older. */
 export interface ServerConfig {
@@ -48,6 +48,31 @@ export interface Settings {
 
 /** What the renderer may change directly; the output folder is only set through a folder dialog. */
 export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency' | 'outputOptions'>>;
+
+/**
+ * A batch as an app remembers it between runs (the desktop's session file,
+ * the page's local storage): which batch, and the files it holds. What the
+ * server did with them is not kept: it is read again from the server.
+ */
+export interface SavedBatch {
+  batchId: string;
+  files: SavedFile[];
+}
+
+export interface SavedFile {
+  key: string;
+  name: string;
+  size: number;
+  /** The file on this computer (desktop): linked again on restore when it is still there with the same size. */
+  path?: string;
+  relativePath?: string;
+  /** The backend's id, once uploaded. */
+  id: number | null;
+  /** The Idempotency-Key of an upload that got no answer: the server may hold the file (see BatchStore.adopt). */
+  uploadKey?: string;
+  /** On restore: whether this computer (this page) has the file now. */
+  present?: boolean;
+}
 
 export interface ScannedFile {
   path: string;

@@ -1,9 +1,12 @@
 /** A real backend (in this process) on a throw-away Postgres database. */
+import pg from 'pg';
 import { startBackend, type Backend } from '@imgfleet/backend/server';
 import { database } from './backend-support.js';
 
 export interface TestBackend {
   url: string;
+  /** Runs SQL on its database: what an operator (or a crash recovery) does behind the backend's back. */
+  sql(text: string, params?: unknown[]): Promise<void>;
   backend: Backend;
   stop(): Promise<void>;
 }
@@ -28,6 +31,15 @@ export async function startTestBackend(env: Record<string, string> = {}): Promis
   }
   return {
     url: backend.url,
+    async sql(text, params = []) {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        await client.query(text, params);
+      } finally {
+        await client.end();
+      }
+    },
     backend,
     async stop() {
       await backend.stop(2000);

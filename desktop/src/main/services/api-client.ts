@@ -8,6 +8,8 @@ import { openAsBlob } from 'node:fs';
 import path from 'node:path';
 import axios, { AxiosError, type AxiosInstance, type AxiosProgressEvent } from 'axios';
 import type {
+  BatchDeletion,
+  BatchListResponse,
   BatchSummary,
   ImageListResponse,
   ImageSummary,
@@ -145,6 +147,15 @@ export class ApiClient {
 
   async remove(id: number): Promise<void> {
     await this.request({ method: 'DELETE', url: `/api/v1/images/${id}` });
+  }
+
+  /** A page of the backend's batches, the latest first. */
+  batches(page: { limit: number; offset: number }): Promise<BatchListResponse> {
+    return this.request({ method: 'GET', url: '/api/v1/batches', params: page });
+  }
+
+  deleteBatch(batchId: string): Promise<BatchDeletion> {
+    return this.request({ method: 'DELETE', url: `/api/v1/batches/${batchId}` });
   }
 
   batch(batchId: string): Promise<BatchSummary> {

@@ -39,6 +39,33 @@ export class Downloads {
     if (card.id !== null) await this.download([{ ...card, id: card.id }]);
   }
 
+  /** A batch of the server, whole ("Recent batches"): one ZIP in a browser, into the output folder on the desktop. */
+  async downloadBatch(batchId: string): Promise<void> {
+    const { platform, store } = this.ctx;
+    if (platform.capabilities.batchArchive) {
+      await this.whileBusy(async () => {
+        const { name } = await platform.downloadArchive(batchId);
+        this.ctx.notice(`Downloading batch ${batchId.slice(0, 8)} as one ZIP: ${name} (see the browser's downloads)`);
+      });
+      return;
+    }
+    if (batchId === store.batchId) return this.downloadAll();
+    await this.whileBusy(async () => {
+      const completed = (await platform.listBatch(batchId)).filter((image) => image.status === 'completed');
+      if (completed.length === 0) {
+        this.ctx.notice('Nothing to download in that batch: no image has completed.');
+        return;
+      }
+      const items = completed.map((image, i) => ({ key: `server:${batchId}:${image.id}`, id: image.id, name: image.sourcePath ?? image.filename, index: i + 1 }));
+      const summary = await platform.download(items, () => undefined);
+      if (summary.folder === null) this.ctx.notice('Download cancelled: no output folder chosen.');
+      else {
+        reportWrites(this.ctx, 'Downloaded', summary);
+        await this.settings.reload();
+      }
+    });
+  }
+
   /** In a browser: one ZIP of the batch, streamed by the backend, instead of a download per file. */
   private async archive(ids: number[]): Promise<void> {
     await this.whileBusy(async () => {

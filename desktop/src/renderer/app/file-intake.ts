@@ -4,6 +4,7 @@
  * waits for the checks of the files it sends (see upload-flow).
  */
 import { errorCode, errorMessage, type AddedFiles } from '../platform/platform.js';
+import { formatNames } from '../../shared/input-formats.js';
 import { plural } from '../ui/format.js';
 import type { Card } from './batch-store.js';
 import type { WindowContext } from './window-context.js';
@@ -35,13 +36,18 @@ export class FileIntake {
     const cards = this.ctx.store.addFiles(added.files);
     const parts = [`Added ${plural(cards.length, 'photo')}`];
     if (added.files.length > cards.length) parts.push(`${added.files.length - cards.length} already in the list`);
-    if (added.ignored > 0) parts.push(`${plural(added.ignored, 'other file')} ignored (only JPEG, PNG and WebP images are taken)`);
+    if (added.ignored > 0) parts.push(`${plural(added.ignored, 'other file')} ignored (only ${formatNames()} images are taken)`);
     const unreadable = added.unreadable ?? [];
     if (unreadable.length > 0) {
       const shown = unreadable.slice(0, 3).join(', ');
       parts.push(`${plural(unreadable.length, 'item')} could not be read: ${shown}${unreadable.length > 3 ? ', …' : ''}`);
     }
     this.ctx.notice(parts.join(' · '), cards.length === 0 && unreadable.length > 0);
+    for (const card of cards) this.check(card);
+  }
+
+  /** Checks cards whose file came back (a restored session): their previews. */
+  checkAll(cards: readonly Card[]): void {
     for (const card of cards) this.check(card);
   }
 

@@ -20,9 +20,10 @@ export class LocalResize {
   async resizeAll(): Promise<void> {
     if (!(await this.deps.options.ready('Resize locally'))) return;
     const { store, platform } = this.ctx;
-    const cards = store.list();
+    // Only what this computer has: a card restored from the server without its file has nothing to resize.
+    const cards = store.list().filter((c) => c.local);
     if (cards.length === 0) {
-      this.ctx.notice('Nothing to resize: add JPG files first.');
+      this.ctx.notice('Nothing to resize: add photos first.');
       return;
     }
     this.running = true;

@@ -5,14 +5,19 @@
  * Cancel (upload-flow.ts) and the end of the sent work (batch-run.ts),
  * Retry (retry-flow.ts), the live statuses and deletions (live-sync.ts),
  * downloads (downloads.ts), "Resize locally" (local-resize.ts), the
- * settings and output folder (settings-control.ts) and the connection
- * (connection-control.ts). The views show the state: CardsView the cards,
- * StatusBar the overall progress and the bottom bar. It talks only to the
- * Platform, so the same code runs in Electron and in a browser.
+ * settings and output folder (settings-control.ts), the connection
+ * (connection-control.ts), the batch remembered and restored
+ * (batch-session.ts), "Recent batches" (recent-batches.ts), the warning
+ * before leaving a page that uploads (leave-warning.ts) and the live region
+ * (announcer.ts). The views show the state: CardsView the cards, StatusBar
+ * the overall progress and the bottom bar. It talks only to the Platform,
+ * so the same code runs in Electron and in a browser.
  */
 import { byId, show } from '../ui/dom.js';
 import { errorMessage, type MenuCommand, type Platform } from '../platform/platform.js';
+import { Announcer } from './announcer.js';
 import { BatchRun } from './batch-run.js';
+import { BatchSession } from './batch-session.js';
 import { BatchStore } from './batch-store.js';
 import { CardsView, type CardAction } from './cards-view.js';
 import { ConnectionControl } from './connection-control.js';
@@ -23,6 +28,9 @@ import { LiveSync } from './live-sync.js';
 import { LocalResize } from './local-resize.js';
 import { showNotice } from './notice.js';
 import { OptionsControl } from './options-control.js';
+import { nameTheFormats } from './page-texts.js';
+import { RecentBatches } from './recent-batches.js';
+import { warnBeforeLeaving } from './leave-warning.js';
 import { RetryFlow } from './retry-flow.js';
 import { SettingsControl } from './settings-control.js';
 import { bindShortcuts } from './shortcuts.js';
@@ -47,6 +55,9 @@ export class MainWindow {
   private readonly live: LiveSync;
   private readonly downloads: Downloads;
   private readonly localResize: LocalResize;
+  private readonly announcer = new Announcer(this.store);
+  private readonly session: BatchSession;
+  private readonly recent: RecentBatches;
 
   constructor(private readonly platform: Platform) {
     const ctx: WindowContext = { platform, store: this.store, notice: showNotice, refresh: () => this.refresh() };
@@ -63,12 +74,15 @@ export class MainWindow {
       this.connection.knowUrl(settings.backendUrl);
     });
     this.intake = new FileIntake(ctx);
-    this.run = new BatchRun(ctx);
+    this.run = new BatchRun(ctx, () => this.live.resync());
     this.uploads = new UploadFlow(ctx, { intake: this.intake, options: this.options, run: this.run, connection: this.connection });
     this.retries = new RetryFlow(ctx, { uploads: this.uploads, run: this.run });
     this.live = new LiveSync(ctx, { connection: this.connection, options: this.options });
     this.downloads = new Downloads(ctx, this.settings);
     this.localResize = new LocalResize(ctx, { options: this.options, settings: this.settings });
+    const { intake, live, run, uploads, statusBar, announcer } = this;
+    this.session = new BatchSession(ctx, { intake, live, run, uploads, statusBar, announcer });
+    this.recent = new RecentBatches(ctx, { session: this.session, downloads: this.downloads });
     this.toolbar = new Toolbar(
       (command) => void this.command(command),
       () => void platform.openMetricsWindow().catch((err: unknown) => showNotice(errorMessage(err), true)),
@@ -82,17 +96,22 @@ export class MainWindow {
       const capability = element.dataset.capability as keyof Platform['capabilities'];
       show(element, this.platform.capabilities[capability]);
     }
+    nameTheFormats();
     this.store.subscribe((changed, structural) => {
       this.view.update(changed, structural);
+      this.announcer.changed(changed);
+      this.session.changed();
       this.refresh();
     });
+    byId('recent-batches').addEventListener('click', () => void this.recent.open());
+    if (this.platform.kind === 'browser') warnBeforeLeaving(() => this.uploading(), () => this.session.saveNow());
     bindDropZone(byId('drop-zone'), (data) => void this.intake.addFromDrop(data));
     bindShortcuts(document, (command) => void this.command(command));
     this.platform.onMenuCommand((command) => void this.command(command));
 
     await this.settings.load();
     this.options.start(this.settings.settings?.outputOptions);
-    this.live.watch();
+    await this.session.restore();
     this.refresh();
     document.body.dataset.ready = 'true';
   }
@@ -131,6 +150,7 @@ export class MainWindow {
     this.statusBar.reset();
     this.run.reset();
     this.live.watch();
+    this.session.started();
     showNotice('Cleared. New files start a new batch.');
   }
 
@@ -140,6 +160,11 @@ export class MainWindow {
     if (action === 'download') await this.downloads.downloadOne(card);
     else if (action === 'retry') await this.retries.retryOne(card);
     else if (action === 'remove') this.store.remove(key);
+  }
+
+  /** Files on their way to the backend, or about to be (an Upload waiting for the checks). */
+  private uploading(): boolean {
+    return this.uploads.uploading > 0 || this.uploads.waitingForChecks || this.store.counts().uploading > 0;
   }
 
   /** The buttons and the bar around the cards follow the state; the end of the sent work is reported. */
@@ -153,7 +178,7 @@ export class MainWindow {
       cancel: this.uploads.waitingForChecks || this.uploads.uploading > 0 || counts.uploading > 0,
       'retry-failed': !offline && store.list().some((c) => store.retryable(c)),
       'download-all': !offline && !this.downloads.busy && counts.completed > 0,
-      'resize-locally': !this.localResize.busy && counts.total > 0,
+      'resize-locally': !this.localResize.busy && store.list().some((c) => c.local),
       'open-folder': Boolean(this.settings.settings?.outputFolder),
       clear: counts.total > 0,
     });

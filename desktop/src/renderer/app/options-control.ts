@@ -23,6 +23,7 @@ export class OptionsControl {
     const initial = remembered ?? this.ctx.store.options;
     this.ctx.store.setOptions(initial);
     this.panel = new OptionsPanel(byId('options-panel'), initial, (options) => {
+      this.sayWhenNamesApply(this.ctx.store.options.template, options.template);
       this.ctx.store.setOptions(options);
       this.saving = this.ctx.platform
         .updateSettings({ outputOptions: options })
@@ -30,6 +31,22 @@ export class OptionsControl {
         .catch((err: unknown) => this.ctx.notice(`The output options could not be saved: ${errorMessage(err)}`, true));
     });
     void this.readServerConfig();
+  }
+
+  /**
+   * A template changed once photos are uploaded: said when it applies. The
+   * page's results are named with the options they were uploaded with (the
+   * server keeps them: its downloads and ZIP, and an upload's answer stays
+   * the same for its Idempotency-Key), so it applies to the next upload;
+   * the desktop names what it writes, so it applies to the next download.
+   */
+  private sayWhenNamesApply(before: string, after: string): void {
+    if (before === after || !this.ctx.store.list().some((c) => c.id !== null)) return;
+    this.ctx.notice(
+      this.ctx.platform.capabilities.namedAtUpload
+        ? `New file names (${after}) apply to the next upload: the photos already uploaded keep the names chosen when they were sent. Clear starts a new batch.`
+        : `New file names (${after}) apply to the next download and “Resize locally”; files already saved keep their names.`,
+    );
   }
 
   /** Settings read again (another window, the dialog): the panel shows them unless mid-edit. */

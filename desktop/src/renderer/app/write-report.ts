@@ -1,6 +1,7 @@
 /** What downloads and local resizes say: on each card (saved where, skipped, or why not) and in the notice. */
 import type { WriteOutcome, WriteSummary } from '../platform/platform.js';
 import { plural } from '../ui/format.js';
+import { reasonOf } from './cards-view.js';
 import type { WindowContext } from './window-context.js';
 
 export function noteOutcome(ctx: WindowContext, outcome: WriteOutcome, verb: string): void {
@@ -9,7 +10,12 @@ export function noteOutcome(ctx: WindowContext, outcome: WriteOutcome, verb: str
   else if (outcome.ok) {
     store.setNote(outcome.key, `${verb} ${outcome.path}`);
     store.setResultBytes(outcome.key, outcome.bytes);
-  } else store.setNote(outcome.key, outcome.error, true);
+  } else {
+    // A card that already shows this reason (its check, or the cluster's) is not told it twice.
+    const card = store.get(outcome.key);
+    const shown = card ? reasonOf(card) : null;
+    store.setNote(outcome.key, shown !== null && shown.includes(outcome.error) ? 'Not written: see the reason above' : outcome.error, true);
+  }
 }
 
 export function reportWrites(ctx: WindowContext, verb: string, summary: WriteSummary): void {

@@ -8,6 +8,7 @@
  * ignored, and dropped folders are walked recursively in a stable (name)
  * order.
  */
+import { acceptAttribute } from '../../shared/input-formats.js';
 import { detectFormat } from './imaging-rules.js';
 import { PlatformError, type AddedFiles, type LocalFile } from './platform.js';
 
@@ -145,9 +146,9 @@ export class BrowserFiles {
       const input = document.createElement('input');
       input.type = 'file';
       input.multiple = true;
-      // A folder picker lists every file (non-JPGs are counted as ignored); the file picker offers JPGs first.
+      // A folder picker lists every file (others are counted as ignored); the file picker offers the photo formats first.
       if (folders) input.webkitdirectory = true;
-      else input.accept = '.jpg,.jpeg,.png,.webp,image/jpeg,image/png,image/webp';
+      else input.accept = acceptAttribute();
       this.input = input;
       const finish = (value: AddedFiles | null): void => {
         if (this.input === input) this.input = null;
