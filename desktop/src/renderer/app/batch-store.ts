@@ -13,7 +13,7 @@ import type { ImageSummary, SavedBatch, StatusEvent, UploadOutcome, UploadProgre
 import type { LocalFile } from '../platform/platform.js';
 import { isRejection, keepsIdempotencyKey, newIdempotencyKey } from '../../shared/api-policy/index.js';
 import { newBatchId } from './batch-id.js';
-import { RANK, TERMINAL, canRetry, newCard, serverPathOf, type Card, type CardStatus } from './card.js';
+import { RANK, TERMINAL, canRetry, newCard, savedCard, savedFileOf, serverCard, serverPathOf, statusOfListed, type Card, type CardStatus } from './card.js';
 import { DEFAULT_OUTPUT_OPTIONS, type OutputOptions } from '@imgfleet/backend/contract/output-options';
 import { targetSize, type Size } from '@imgfleet/backend/imaging/rules';
 
@@ -23,28 +23,13 @@ export type Counts = Record<CardStatus, number> & { total: number };
 
 type Listener = (changed: ReadonlySet<string>, structural: boolean) => void;
 
-/** A listed image as the status event it stands for. */
-function asEvent(image: ImageSummary): StatusEvent {
-  return {
-    id: image.id,
-    batchId: image.batchId,
-    filename: image.filename,
-    status: image.status,
-    error: image.error,
-    errorCode: image.errorCode,
-    width: image.width,
-    height: image.height,
-    workerId: image.workerId,
-    processingMs: image.processingMs,
-    at: image.processedAt ?? image.startedAt ?? image.uploadedAt,
-  };
-}
-
 export class BatchStore {
   batchId: string;
   private cards = new Map<string, Card>();
   private readonly keyById = new Map<number, string>();
   private readonly early = new Map<number, StatusEvent>();
+  /** Keys of cards that may have sent their file without hearing the answer: an index, checked again on use (see unanswered). */
+  private readonly mayBeUnanswered = new Set<string>();
   private readonly listeners = new Set<Listener>();
   private changed = new Set<string>();
   private structural = false;
@@ -114,6 +99,28 @@ export class BatchStore {
   addFiles(files: readonly LocalFile[]): Card[] {
     const added: Card[] = [];
     let relinked = false;
+    // The cards missing their file, by what tells a file apart; made once per call, when a file needs it.
+    let missing: Map<string, Card[]> | null = null;
+    const fileId = (f: Pick<LocalFile, 'name' | 'relativePath' | 'size'>): string => `${serverPathOf(f)}\u0000${f.size}`;
+    const missingFor = (file: LocalFile): Card | undefined => {
+      if (missing === null) {
+        const index = new Map<string, Card[]>();
+        for (const card of this.cards.values()) {
+          if (card.local) continue;
+          const group = index.get(fileId(card.file));
+          if (group) group.push(card);
+          else index.set(fileId(card.file), [card]);
+        }
+        missing = index;
+      }
+      const candidates = missing.get(fileId(file)) ?? [];
+      // A card given its file back meanwhile (by its key) is taken.
+      while (candidates.length > 0) {
+        const card = candidates.shift();
+        if (card && !card.local) return card;
+      }
+      return undefined;
+    };
     for (const file of files) {
       const same = this.cards.get(file.key);
       if (same) {
@@ -125,11 +132,11 @@ export class BatchStore {
         }
         continue;
       }
-      const missing = this.list().find((c) => !c.local && c.file.size === file.size && serverPathOf(c.file) === serverPathOf(file));
-      if (missing) {
-        this.relink(missing, file);
+      const without = missingFor(file);
+      if (without) {
+        this.relink(without, file);
         relinked = true;
-        added.push(missing);
+        added.push(without);
         continue;
       }
       const card = newCard(file);
@@ -198,6 +205,7 @@ export class BatchStore {
     if (!card) return;
     // Unanswered, the backend may have it: the next try is the same request. Answered: a new one.
     if (outcome.ok || !keepsIdempotencyKey(outcome.code)) card.uploadKey = null;
+    if (!outcome.ok && card.uploadKey !== null) this.mayBeUnanswered.add(card.key);
     if (!outcome.ok) {
       // Cancelled uploads go back to the queue; other failures show their reason.
       card.status = outcome.cancelled ? 'queued' : 'failed';
@@ -249,12 +257,12 @@ export class BatchStore {
   /** Whether a status event names an image no card knows yet, of a file a card may have sent without learning its id. */
   mayBeUnclaimed(event: StatusEvent): boolean {
     // The event names the file, not its folders: the listing that follows tells them apart.
-    return event.batchId === this.batchId && !this.keyById.has(event.id) && this.list().some((c) => this.awaitsAnswer(c) && c.file.name === event.filename);
+    return event.batchId === this.batchId && !this.keyById.has(event.id) && this.unanswered().some((c) => c.file.name === event.filename);
   }
 
   /** Whether a card sent its file and heard no answer (the server may hold it: a re-read will tell). */
   awaitingAnswers(): boolean {
-    return this.list().some((c) => this.awaitsAnswer(c));
+    return this.unanswered().length > 0;
   }
 
   /** The backend ids of this batch's cards (those uploaded). */
@@ -276,7 +284,7 @@ export class BatchStore {
         card.preview = { ...card.preview, original: { width: image.originalWidth, height: image.originalHeight } };
         this.touch([card.key]);
       }
-      this.applyStatus(asEvent(image));
+      this.applyStatus(statusOfListed(image));
     }
   }
 
@@ -292,8 +300,8 @@ export class BatchStore {
     const keys: string[] = [];
     for (const image of images) {
       if (this.keyById.has(image.id)) continue;
-      const claimant = this.list().find((c) => this.claims(c, image.sourcePath ?? image.filename, image.originalBytes));
-      const card = claimant ?? (keepOthers ? this.serverCard(image) : undefined);
+      const claimant = this.unanswered().find((c) => this.claims(c, image.sourcePath ?? image.filename, image.originalBytes));
+      const card = claimant ?? (keepOthers ? this.add(serverCard(this.batchId, image)) : undefined);
       if (!card) continue;
       card.uploadKey = null;
       if (image.status === 'failed' && image.attempts === 0) card.rejectedBy = 'server';
@@ -387,14 +395,12 @@ export class BatchStore {
     this.cards.clear();
     this.keyById.clear();
     this.early.clear();
+    this.mayBeUnanswered.clear();
     this.batchId = batchId;
     for (const entry of saved) {
-      const file: LocalFile = { key: entry.key, name: entry.name, size: entry.size, ...(entry.path ? { path: entry.path } : {}), ...(entry.relativePath ? { relativePath: entry.relativePath } : {}) };
-      const card = newCard(file, entry.present === true);
-      card.uploadKey = entry.uploadKey ?? null;
-      this.cards.set(card.key, card);
+      const card = this.add(savedCard(entry));
+      if (card.uploadKey !== null) this.mayBeUnanswered.add(card.key);
       if (entry.id !== null) this.link(card, entry.id);
-      else if (!card.local) card.note = { text: 'Not on this computer any more: add it again (pick or drop it) to upload it', error: false };
     }
     this.touch([...keys, ...this.cards.keys()], true);
   }
@@ -403,15 +409,7 @@ export class BatchStore {
   snapshot(): SavedBatch {
     return {
       batchId: this.batchId,
-      files: this.list().map((c) => ({
-        key: c.key,
-        name: c.file.name,
-        size: c.file.size,
-        ...(c.file.path ? { path: c.file.path } : {}),
-        ...(c.file.relativePath ? { relativePath: c.file.relativePath } : {}),
-        id: c.id,
-        ...(c.uploadKey ? { uploadKey: c.uploadKey } : {}),
-      })),
+      files: this.list().map(savedFileOf),
     };
   }
 
@@ -447,6 +445,17 @@ export class BatchStore {
     for (const listener of this.listeners) listener(changed, structural);
   }
 
+  /** The cards that sent their file and heard no answer (pruning the index of the others). */
+  private unanswered(): Card[] {
+    const found: Card[] = [];
+    for (const key of this.mayBeUnanswered) {
+      const card = this.cards.get(key);
+      if (card && this.awaitsAnswer(card)) found.push(card);
+      else this.mayBeUnanswered.delete(key);
+    }
+    return found;
+  }
+
   /** Sent its file (it holds the request's key) and heard no answer, and is not sending it now. */
   private awaitsAnswer(card: Card): boolean {
     return card.id === null && card.uploadKey !== null && card.status !== 'uploading';
@@ -454,17 +463,11 @@ export class BatchStore {
 
   /** A card that sent its file without hearing the answer may be the one the server lists as `serverPath` (of `bytes`, when known). */
   private claims(card: Card, serverPath: string, bytes: number | null): boolean {
-    return this.awaitsAnswer(card) && serverPathOf(card.file) === serverPath && (bytes === null || bytes === card.file.size);
+    return serverPathOf(card.file) === serverPath && (bytes === null || bytes === card.file.size);
   }
 
-  /** A card for a listed image this computer has no file of. */
-  private serverCard(image: ImageSummary): Card {
-    const key = `server:${this.batchId}:${image.id}`;
-    const file: LocalFile = { key, name: image.filename, size: image.originalBytes ?? 0, ...(image.sourcePath ? { relativePath: image.sourcePath } : {}) };
-    const card = newCard(file, false);
-    const original = image.originalWidth && image.originalHeight ? { width: image.originalWidth, height: image.originalHeight } : null;
-    card.preview = { state: 'elsewhere', src: null, original };
-    this.cards.set(key, card);
+  private add(card: Card): Card {
+    this.cards.set(card.key, card);
     return card;
   }
 
@@ -484,6 +487,7 @@ export class BatchStore {
   /** Gives a card without its file the one just added, keeping its place in the batch (the key is the file's). */
   private relink(card: Card, file: LocalFile): void {
     const oldKey = card.key;
+    if (this.mayBeUnanswered.delete(oldKey)) this.mayBeUnanswered.add(file.key);
     card.key = file.key;
     card.file = file;
     card.local = true;

@@ -6,7 +6,7 @@
  * one that was never uploaded and must be added again.
  */
 import { isRejection } from '../../shared/api-policy/index.js';
-import type { LocalFile } from '../platform/platform.js';
+import type { ImageSummary, LocalFile, SavedFile, StatusEvent } from '../platform/platform.js';
 import type { Size } from '@imgfleet/backend/imaging/rules';
 
 export type CardStatus = 'queued' | 'uploading' | 'pending' | 'processing' | 'completed' | 'failed';
@@ -93,4 +93,52 @@ export function serverPathOf(file: Pick<LocalFile, 'name' | 'relativePath'>): st
  */
 export function canRetry(card: Card): boolean {
   return card.status === 'failed' && card.rejectedBy === null && !isRejection(card.errorCode) && (card.id !== null || card.local);
+}
+
+/** A listed image as the status event it stands for. */
+export function statusOfListed(image: ImageSummary): StatusEvent {
+  return {
+    id: image.id,
+    batchId: image.batchId,
+    filename: image.filename,
+    status: image.status,
+    error: image.error,
+    errorCode: image.errorCode,
+    width: image.width,
+    height: image.height,
+    workerId: image.workerId,
+    processingMs: image.processingMs,
+    at: image.processedAt ?? image.startedAt ?? image.uploadedAt,
+  };
+}
+
+/** A card for a listed image this computer has no file of. */
+export function serverCard(batchId: string, image: ImageSummary): Card {
+  const file: LocalFile = { key: `server:${batchId}:${image.id}`, name: image.filename, size: image.originalBytes ?? 0, ...(image.sourcePath ? { relativePath: image.sourcePath } : {}) };
+  const card = newCard(file, false);
+  const original = image.originalWidth && image.originalHeight ? { width: image.originalWidth, height: image.originalHeight } : null;
+  card.preview = { state: 'elsewhere', src: null, original };
+  return card;
+}
+
+/** A card for a remembered file: with it when this computer has it again, otherwise asking for it when it was never uploaded. */
+export function savedCard(entry: SavedFile): Card {
+  const file: LocalFile = { key: entry.key, name: entry.name, size: entry.size, ...(entry.path ? { path: entry.path } : {}), ...(entry.relativePath ? { relativePath: entry.relativePath } : {}) };
+  const card = newCard(file, entry.present === true);
+  card.uploadKey = entry.uploadKey ?? null;
+  if (entry.id === null && !card.local) card.note = { text: 'Not on this computer any more: add it again (pick or drop it) to upload it', error: false };
+  return card;
+}
+
+/** What is remembered of a card (the server's side of it is read again). */
+export function savedFileOf(card: Card): SavedFile {
+  return {
+    key: card.key,
+    name: card.file.name,
+    size: card.file.size,
+    ...(card.file.path ? { path: card.file.path } : {}),
+    ...(card.file.relativePath ? { relativePath: card.file.relativePath } : {}),
+    id: card.id,
+    ...(card.uploadKey ? { uploadKey: card.uploadKey } : {}),
+  };
 }

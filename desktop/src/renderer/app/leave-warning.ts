@@ -5,9 +5,8 @@
  * again. Electron is left alone: there a beforeunload that prevents the
  * default silently keeps the window from closing.
  */
-export function warnBeforeLeaving(busy: () => boolean, beforeLeaving: () => void): void {
+export function warnBeforeLeaving(busy: () => boolean): void {
   window.addEventListener('beforeunload', (event) => {
-    beforeLeaving();
     if (!busy()) return;
     event.preventDefault();
     // Older browsers ask only when returnValue is set.

@@ -104,7 +104,9 @@ export class MainWindow {
       this.refresh();
     });
     byId('recent-batches').addEventListener('click', () => void this.recent.open());
-    if (this.platform.kind === 'browser') warnBeforeLeaving(() => this.uploading(), () => this.session.saveNow());
+    // What changed in the last moment is remembered before the window goes (a reload, a closed tab, quitting the app).
+    window.addEventListener('pagehide', () => this.session.saveNow());
+    if (this.platform.kind === 'browser') warnBeforeLeaving(() => this.uploading());
     bindDropZone(byId('drop-zone'), (data) => void this.intake.addFromDrop(data));
     bindShortcuts(document, (command) => void this.command(command));
     this.platform.onMenuCommand((command) => void this.command(command));
