@@ -31,6 +31,8 @@ export class BatchSession {
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
   /** What was remembered last: progress events change nothing worth remembering, and are not sent again. */
   private lastSaved = '';
+  /** Nothing is remembered before the remembered batch is read: the window's first, empty state would replace it. */
+  private restored = false;
 
   constructor(
     private readonly ctx: WindowContext,
@@ -45,6 +47,7 @@ export class BatchSession {
     } catch (err) {
       this.ctx.notice(`The last batch could not be read: ${errorMessage(err)}`, true);
     }
+    this.restored = true;
     if (saved) this.show(saved);
     else {
       this.deps.live.watch();
@@ -75,7 +78,7 @@ export class BatchSession {
 
   /** The store changed: remember it shortly. */
   changed(): void {
-    if (this.saveTimer !== null) return;
+    if (!this.restored || this.saveTimer !== null) return;
     this.saveTimer = setTimeout(() => this.saveNow(), SAVE_DELAY_MS);
   }
 
@@ -83,6 +86,7 @@ export class BatchSession {
   saveNow(): void {
     if (this.saveTimer !== null) clearTimeout(this.saveTimer);
     this.saveTimer = null;
+    if (!this.restored) return;
     const snapshot = this.ctx.store.snapshot();
     const text = JSON.stringify(snapshot);
     if (text === this.lastSaved) return;
