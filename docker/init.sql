@@ -40,6 +40,9 @@ ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS original_dropped_at TIMEST
 -- Migration 4 (output options): the batch's options and the file's folder path.
 ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS output_options JSONB;
 ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS source_path TEXT;
+-- Migration 7 (job costs): what each image's job needs, measured at upload.
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS job_memory_bytes BIGINT;
+ALTER TABLE processed_images ADD COLUMN IF NOT EXISTS job_cpu_ms INTEGER;
 
 -- JPEG bytes do not compress: store them out of line, uncompressed.
 ALTER TABLE processed_images

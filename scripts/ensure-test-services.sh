@@ -65,3 +65,6 @@ if ! redis_up; then
   for _ in $(seq 1 40); do redis_up && break; sleep 0.25; done
   redis_up || { log "Redis is not answering on 127.0.0.1:6379"; exit 1; }
 fi
+
+# The S3 store's tests: a throwaway Ceph cluster with a RADOS Gateway (TEST_S3_* exports).
+bash "$(dirname "$0")/rgw/rgw.sh" up

@@ -80,8 +80,8 @@ export async function benchFormats(settings: FormatBenchOptions = {}): Promise<F
     console.log(`  ${'format'.padEnd(6)} ${'qual'.padEnd(5)} ${'bare/s'.padStart(9)} ${'pool/s'.padStart(9)} ${'pool/bare'.padStart(8)} ${'avg out'.padStart(13)}`);
   }
   const rows: FormatBenchRow[] = [];
-  // No time limit: the bare loop has none, and a loaded machine must not turn the measure into TIMEOUTs.
-  const pool = new ResizePool(threads, { timeLimit: null });
+  // No time limit (none is passed): the bare loop has none either.
+  const pool = new ResizePool(threads);
   try {
     for (const format of formats) {
       const options = outputOptionsSchema.parse({ format });

@@ -20,7 +20,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
-import { DEFAULT_RULES, resizeImage } from '../src/imaging/index.js';
+import { DEFAULT_RULES, optionsFromRules, resizeImage } from '../src/imaging/index.js';
 import { ResizePool } from '../src/workers/pool.js';
 import type { StatusEvent, UploadResponse } from '../src/contract/api.js';
 import { baseEnv, openEventStream, spawnBackend, upload, waitFor, type BackendProcess } from '../test/support/backend.js';
@@ -31,6 +31,9 @@ import { formatRow, type Row } from './cost/row.js';
 import { faultBench } from './faults.js';
 import { benchFormats } from './formats.js';
 import { cpuSeconds, peakRssMb, postgresCpuSeconds } from './proc.js';
+
+/** The earlier system's rules as output options: what the pool runs for a row with none. */
+const DEFAULT_OPTIONS = optionsFromRules(DEFAULT_RULES);
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const OUT_DIR = path.join(ROOT, 'bench-results');
@@ -60,12 +63,12 @@ async function workerPool(files: Buffer[]): Promise<number> {
   const pool = new ResizePool(THREADS);
   try {
     // Warm the threads (module load, sharp init) outside the timing.
-    await Promise.all(Array.from({ length: THREADS }, () => pool.resize(Buffer.from(files[0]!), DEFAULT_RULES)));
+    await Promise.all(Array.from({ length: THREADS }, () => pool.resize(Buffer.from(files[0]!), DEFAULT_RULES, { options: DEFAULT_OPTIONS })));
     const started = performance.now();
     // Copies made before timing: the pool takes ownership of (transfers) what it is given.
     const copies = files.map((f) => Uint8Array.from(f));
     const t0 = performance.now();
-    await Promise.all(copies.map((c) => pool.resize(c, DEFAULT_RULES)));
+    await Promise.all(copies.map((c) => pool.resize(c, DEFAULT_RULES, { options: DEFAULT_OPTIONS })));
     void started;
     return files.length / ((performance.now() - t0) / 1000);
   } finally {

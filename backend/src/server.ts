@@ -28,9 +28,12 @@ import { ImageCatalogue } from './queue/catalogue.js';
 import { ImageRepository } from './queue/repository.js';
 import { ImageViews } from './http/image-view.js';
 import { StatusCache } from './queue/status-cache.js';
+import { openBlobStore } from './blobs/open-store.js';
 import { createReadiness } from './readiness.js';
 import { startRetention } from './retention/index.js';
 import { Semaphore } from './util/semaphore.js';
+import { MachineSpeed } from './workers/machine-speed.js';
+import { memoryBudget, type MemoryBudget } from './workers/memory-budget.js';
 import { ResizePool } from './workers/pool.js';
 
 export interface Backend {
@@ -58,6 +61,7 @@ export interface StartOptions {
 /** What this server accepts and does by default, as GET /api/v1/config serves it. */
 export function serverConfigFrom(env: Env): ServerConfig {
   const rules = rulesFrom(env);
+  const budget = memoryBudgetOf(env).bytes;
   return {
     version: BACKEND_VERSION,
     defaults: optionsFromRules(rules),
@@ -68,11 +72,17 @@ export function serverConfigFrom(env: Env): ServerConfig {
       maxUploadBytes: env.MAX_UPLOAD_BYTES,
       maxPixels: env.MAX_PIXELS,
       maxFilesPerUpload: env.MAX_FILES_PER_UPLOAD,
-      decodeMemoryBytes: env.DECODE_MEMORY_MB * 1024 * 1024,
+      jobMemoryBytes: budget,
+      decodeMemoryBytes: budget,
     },
     presets: BOX_PRESETS,
     formats: OUTPUT_FORMATS,
   };
+}
+
+/** The jobs' memory budget: JOB_MEMORY_MB, its earlier name DECODE_MEMORY_MB, else from the container's limit. */
+export function memoryBudgetOf(env: Env): MemoryBudget {
+  return memoryBudget(env.JOB_MEMORY_MB ?? env.DECODE_MEMORY_MB);
 }
 
 export function rulesFrom(env: Env): ResizeRules {
@@ -171,6 +181,7 @@ function wireMetrics(env: Env, pod: string, logger: Logger, dispatcher: Dispatch
     podName: pod,
     redisUrl: redisUrl(env),
     periodSeconds: env.METRICS_PERIOD,
+    prefix: env.METRICS_KEY_PREFIX,
     functionOutputKey: env.FUNCTION_OUTPUT_KEY,
     nodeName: env.NODE_NAME,
     logger,
@@ -195,22 +206,38 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     await notifications.start();
     cleanups.add('LISTEN connection', () => notifications.stop());
 
-    const repo = new ImageRepository(db);
-    const catalogue = new ImageCatalogue(db);
+    const blobs = openBlobStore(env, db, logger);
+    cleanups.add('blob store', () => blobs.close());
+    // A store that cannot be written yet (a volume not mounted, a bucket missing) keeps the pod unready, with the reason; it does not stop it.
+    await blobs.check().catch((err: unknown) => logger.error({ err, store: blobs.kind }, 'the blob store is not usable; not ready until it is'));
+    const repo = new ImageRepository(db, blobs);
+    const catalogue = new ImageCatalogue(db, blobs);
     const rules = rulesFrom(env);
     const pool = new ResizePool(env.WORKER_THREADS);
     cleanups.add('worker pool', () => pool.close());
+    const speed = new MachineSpeed();
+    const budget = memoryBudgetOf(env);
+    const config = serverConfigFrom(env);
+    logger.info({ memoryBudgetMiB: Math.round(budget.bytes / 2 ** 20), budgetFrom: budget.source }, 'job memory budget');
+    // Measured in the background: until it is known, limits assume the reference machine's speed, and every job that completes corrects them.
+    void speed.calibrate(pool).then(
+      (found) => logger.info({ speed: Number(found.toFixed(2)) }, 'machine speed measured'),
+      (err: unknown) => logger.warn({ err }, 'measuring the machine speed failed; the jobs themselves will'),
+    );
     const dispatcher = new Dispatcher(
       repo,
       pool,
+      blobs,
       {
         podName: pod,
         leaseSeconds: env.LEASE_SECONDS,
         maxAttempts: env.MAX_ATTEMPTS,
         pollMs: env.QUEUE_POLL_MS,
         rules,
-        decodeBudgetBytes: env.DECODE_MEMORY_MB * 1024 * 1024,
-        imageTimeoutMs: env.IMAGE_TIMEOUT_SECONDS * 1000,
+        defaults: config.defaults,
+        memoryBudgetBytes: budget.bytes,
+        timeLimit: { baseMs: env.IMAGE_TIMEOUT_SECONDS * 1000, slack: env.IMAGE_TIME_SLACK, speed: () => speed.current() },
+        observeWork: (cpuMs: number, workMs: number) => speed.observe(cpuMs, workMs, pool.crowding),
         handOffBytes: env.HANDOFF_MEMORY_MB * 1024 * 1024,
       },
       logger,
@@ -223,7 +250,6 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     const uploads = new ActiveUploads();
     const memorySlots = new Semaphore(env.UPLOAD_SLOTS ?? Math.max(2, env.WORKER_THREADS));
     const requestSlots = new Semaphore(env.UPLOAD_CONCURRENCY);
-    const config = serverConfigFrom(env);
     let ready = false;
     const ctx: AppContext = {
       config,
@@ -235,6 +261,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       logger,
       podName: pod,
       upload: {
+        blobs,
         ingestDb,
         dispatcher,
         rules,
@@ -243,16 +270,19 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
         memorySlots,
         requestSlots,
         idleTimeoutMs: env.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000,
-        decodeBudgetBytes: env.DECODE_MEMORY_MB * 1024 * 1024,
+        memoryBudgetBytes: budget.bytes,
         keyWaitMs: env.IDEMPOTENCY_WAIT_SECONDS * 1000,
         uploads,
         logger,
         onFile: (bytes, accepted) => pipelineMetrics.recordUpload(bytes, accepted),
       },
-      storage: { db, rowsPerStatement: env.RETENTION_SWEEP_ROWS },
+      storage: { db, blobs, rowsPerStatement: env.RETENTION_SWEEP_ROWS },
       isReady: () => ready && !dispatcher.isDraining,
       notReadyReason: createReadiness({
-        ping: () => repo.ping(),
+        probes: [
+          { name: 'database unreachable', check: () => repo.ping(), everyMs: 1000 },
+          { name: `${blobs.kind} blob store not usable`, check: () => blobs.check(), everyMs: 5000 },
+        ],
         slots: [
           { name: 'upload memory', semaphore: memorySlots },
           { name: 'upload request', semaphore: requestSlots },
@@ -279,7 +309,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     }, 10 * 60_000);
     sweep.unref();
     cleanups.add('key sweep', async () => clearInterval(sweep));
-    const sweeper = startRetention(db, env, pipelineMetrics.registry, logger);
+    const sweeper = startRetention(db, blobs, env, pipelineMetrics.registry, logger);
     cleanups.add('retention sweep', () => sweeper.stop());
     ready = true;
     logger.info({ url, pod, workerId: dispatcher.workerId, threads: env.WORKER_THREADS }, 'imgfleet backend ready');

@@ -16,16 +16,34 @@ The input arrives as the raw JSON text read from Redis and is decoded here,
 so ``12.0`` reaches the handler as a float. The result is encoded here too,
 with ``allow_nan=False``: NaN is not JSON and must not reach the dashboard.
 
+Limits (see handler-limits.ts): the process's address space is capped at
+HANDLER_MEMORY_MB before the user's module loads, so an allocation past it
+raises MemoryError in the handler. os.fork() raises: a copy of this process
+would read the same requests and answer later calls with its own
+context.env. What a fork the guard cannot see leaves behind (libc's fork
+through ctypes, a program left running) is killed after the call, and the
+call is reported; a copy that returns here exits before it can answer.
+
 Standard library only (handlers may import what the image or REQUIREMENTS add).
 """
+import gc
 import importlib
 import importlib.util
 import json
 import os
+import resource
 import signal
 import sys
 import traceback
 from datetime import datetime
+
+MiB = 1024 * 1024
+# Set in main(): a process with another pid is a copy made by a fork.
+_BRIDGE_PID = None
+# HANDLER_MEMORY_MB, as Node passes it; 0: no limit.
+_MEMORY_MB = 0
+# After a MemoryError, a process still using this share of its limit is replaced: its env holds the memory.
+_RESTART_SHARE = 0.75
 
 
 def _take_protocol_streams():
@@ -40,14 +58,18 @@ def _take_protocol_streams():
     return proto_in, proto_out
 
 
+def _prctl(option, value):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    return libc.prctl(option, value, 0, 0, 0)
+
+
 def _die_with_parent():
     # If Node is SIGKILLed nobody closes our stdin while a handler hangs;
     # ask the kernel to kill us with our parent instead (Linux only).
     try:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
         PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
         # The parent may have died before prctl took effect. Compare with the
         # pid Node passed rather than with 1: in a container Node *is* pid 1.
         expected = os.environ.get('IMGFLEET_RUNTIME_PID')
@@ -55,6 +77,58 @@ def _die_with_parent():
             os._exit(1)
     except Exception:
         pass
+
+
+def _limit_memory(memory_mb):
+    """Caps the address space (RLIMIT_AS) at HANDLER_MEMORY_MB, never above a hard limit already set."""
+    if memory_mb <= 0:
+        return
+    wanted = memory_mb * MiB
+    _soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        wanted = min(wanted, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))
+
+
+def _guard_processes():
+    """The kernel is to end this process first should the pod run out of memory, not the runtime;
+    and orphans of what a handler starts become this process's children, so the check after each call sees them."""
+    try:
+        with open('/proc/self/oom_score_adj', 'w') as f:
+            f.write('1000')
+    except OSError:
+        pass
+    try:
+        PR_SET_CHILD_SUBREAPER = 36
+        _prctl(PR_SET_CHILD_SUBREAPER, 1)
+    except Exception:
+        pass
+
+
+class ForkRefused(RuntimeError):
+    """What os.fork() raises in a handler."""
+
+
+def _refuse_fork(*_args, **_kwargs):
+    raise ForkRefused(
+        'os.fork() is not allowed in a handler: the copy would answer later calls with its own '
+        'context.env (use threads, or subprocess to run a program)')
+
+
+def _install_fork_guard():
+    # subprocess starts programs without os.fork (fork_exec, posix_spawn): it keeps working.
+    for name in ('fork', 'forkpty'):
+        if hasattr(os, name):
+            setattr(os, name, _refuse_fork)
+
+
+def _run_user_code(fn, *args):
+    """Runs handler or module code; a copy made by a fork the guard did not see ends here, silently."""
+    try:
+        return fn(*args)
+    finally:
+        if os.getpid() != _BRIDGE_PID:
+            os._exit(0)
 
 
 class Context(object):
@@ -159,13 +233,13 @@ class Bridge(object):
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[name] = module
                 try:
-                    spec.loader.exec_module(module)
+                    _run_user_code(spec.loader.exec_module, module)
                 except BaseException:
                     sys.modules.pop(name, None)
                     raise
             else:
                 name = module_name
-                module = importlib.import_module(module_name)
+                module = _run_user_code(importlib.import_module, module_name)
             handler = getattr(module, function, None)
             if handler is None:
                 raise AttributeError('module %r has no function %r' % (module_name, function))
@@ -202,13 +276,17 @@ class Bridge(object):
         except ValueError as exc:
             return {'ok': False, 'kind': 'invalid_input', 'error': 'input is not JSON: %s' % exc}
 
+        failure = None
         try:
-            result = self.handler(data, ctx)
+            result = _run_user_code(self.handler, data, ctx)
         except BaseException as exc:
-            return {'ok': False, 'kind': 'exception', 'error': _describe(exc), 'detail': traceback.format_exc()}
+            failure = _failure(exc, 'exception')
         finally:
             Context.confirm_execution(ctx)
             _end_of_call_output()
+        if failure is not None:
+            # Out of the except clause: the traceback, and the handler's locals with it, are let go.
+            return _after_memory_error(failure)
 
         try:
             if not result:
@@ -218,9 +296,114 @@ class Bridge(object):
             return {'ok': False, 'kind': 'invalid_output',
                     'error': 'result is not JSON: %s' % _describe(exc)}
         except BaseException as exc:
-            return {'ok': False, 'kind': 'invalid_output', 'error': _describe(exc),
-                    'detail': traceback.format_exc()}
+            failure = _failure(exc, 'invalid_output')
+        if failure is not None:
+            return _after_memory_error(failure)
         return {'ok': True, 'output': output}
+
+
+def _failure(exc, kind):
+    """The reply for an exception out of the user's code; MemoryError and a refused fork have kinds of their own."""
+    reply = {'ok': False, 'kind': kind, 'error': _describe(exc), 'detail': traceback.format_exc()}
+    if isinstance(exc, ForkRefused):
+        reply['kind'] = 'fork'
+    elif isinstance(exc, MemoryError):
+        reply['kind'] = 'memory'
+        if _MEMORY_MB > 0:
+            reply['error'] = 'MemoryError: the handler went over its memory limit of %d MiB (HANDLER_MEMORY_MB)%s' % (
+                _MEMORY_MB, ': %s' % exc if str(exc) else '')
+    return reply
+
+
+def _after_memory_error(reply):
+    """After a MemoryError, asks to be replaced when the memory stays taken.
+
+    The failed allocation gave its memory back, unless what fills the limit is kept (in context.env, a
+    global): then every later call would fail the same way, and only a new process gives it back.
+    """
+    if reply['kind'] != 'memory' or _MEMORY_MB <= 0:
+        return reply
+    gc.collect()
+    used = _address_space()
+    reply['restart'] = used is not None and used > _RESTART_SHARE * _MEMORY_MB * MiB
+    return reply
+
+
+def _address_space():
+    """VmSize in bytes: what RLIMIT_AS counts."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmSize:'):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _child_pids():
+    """This process's children: from /proc/self/task/*/children, or by scanning /proc where the kernel lacks it."""
+    me = os.getpid()
+    pids = set()
+    try:
+        for tid in os.listdir('/proc/%d/task' % me):
+            with open('/proc/%d/task/%s/children' % (me, tid)) as f:
+                pids.update(int(p) for p in f.read().split())
+        return pids
+    except OSError:
+        pids.clear()
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            stat = _stat(int(entry))
+            if stat and stat[1] == me:
+                pids.add(int(entry))
+    return pids
+
+
+def _stat(pid):
+    """(command, ppid, pgid) of a process, or None once it is gone."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            text = f.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(')') + 2:].split()
+    return text[text.index('(') + 1:text.rindex(')')], int(fields[1]), int(fields[2])
+
+
+def _stop_left_children():
+    """Kills and reaps every process the call left (a fork, a program still running); returns what they were."""
+    left = []
+    # Orphans of a killed child come back to us (we are their subreaper): look again until none is left.
+    for _round in range(10):
+        pids = sorted(_child_pids())
+        if not pids:
+            break
+        for pid in pids:
+            stat = _stat(pid)
+            left.append('pid %d %s' % (pid, stat[0] if stat else '?'))
+            try:
+                if stat and stat[2] == pid:
+                    os.killpg(pid, signal.SIGKILL)
+                else:
+                    os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        for pid in pids:
+            try:
+                os.waitpid(pid, 0)
+            except ChildProcessError:
+                pass
+    return left
+
+
+def _refuse_leftovers(reply):
+    left = _stop_left_children()
+    if not left:
+        return reply
+    return {'ok': False, 'kind': 'fork',
+            'error': 'the handler left child processes running (%s); they were killed: a handler must not fork, '
+                     'nor leave processes running when it returns' % ', '.join(dict.fromkeys(left))}
 
 
 def _end_of_call_output():
@@ -240,12 +423,19 @@ def _describe(exc):
 
 
 def main():
+    global _BRIDGE_PID, _MEMORY_MB
     # Node owns our lifetime: Ctrl-C in a terminal reaches the whole process
     # group and must not kill a handler halfway; Node stops us itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     sys.dont_write_bytecode = True
     _die_with_parent()
+    _BRIDGE_PID = os.getpid()
+    _MEMORY_MB = int(os.environ.get('IMGFLEET_HANDLER_MEMORY_MB') or 0)
+    _guard_processes()
+    _install_fork_guard()
     proto_in, proto_out = _take_protocol_streams()
+    # Last, once the bridge itself is set up: from here on every allocation counts against the handler's limit.
+    _limit_memory(_MEMORY_MB)
 
     def send(obj):
         proto_out.write(json.dumps(obj) + '\n')
@@ -263,6 +453,7 @@ def main():
             msg_id = msg.get('id')
             op = ops.get(msg.get('op'))
             reply = op(msg) if op else {'ok': False, 'kind': 'crash', 'error': 'unknown op %r' % msg.get('op')}
+            reply = _refuse_leftovers(reply)
         except Exception as exc:
             reply = {'ok': False, 'kind': 'crash', 'error': 'bridge error: %s' % _describe(exc),
                      'detail': traceback.format_exc()}

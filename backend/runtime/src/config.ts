@@ -52,6 +52,10 @@ export interface RuntimeConfig {
   /** Where pip installs them (`--target`); put on the handlers' PYTHONPATH. */
   pythonPackagesDir: string;
   requirementsTimeoutSeconds: number;
+  /** Memory each handler process may use, in MiB; 0: no limit. See handler-limits.ts. */
+  handlerMemoryMb: number;
+  /** Put before the input and output keys (METRICS_KEY_PREFIX), so two installations share a Redis; '' by default. */
+  metricsKeyPrefix: string;
 }
 
 export const DEFAULTS = {
@@ -67,6 +71,10 @@ export const DEFAULTS = {
   handlerOutputMaxBytes: 64 * 1024,
   pythonPackagesDir: path.join(os.tmpdir(), 'imgfleet-python-packages'),
   requirementsTimeoutSeconds: 300,
+  // The runtime pod's limit is 256 Mi: the runtime (~95 MiB), six idle contexts (~10 MiB each, one per
+  // backend pod at the autoscaler's most) and one handler at this limit fit in it. See handler-limits.ts.
+  handlerMemoryMb: 96,
+  metricsKeyPrefix: '',
 } as const;
 
 const HANDLER_FUNCTION_RE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
@@ -104,6 +112,11 @@ export const runtimeEnvSchema = z.object({
   NEW_REQUERIMENTS: text,
   PYTHON_PACKAGES_DIR: text,
   REQUIREMENTS_TIMEOUT: seconds(1, 86400),
+  HANDLER_MEMORY_MB: z.preprocess(
+    blank,
+    z.coerce.number().int().min(0).max(1024 * 1024).refine((mb) => mb === 0 || mb >= 32, 'must be 0 (no limit) or at least 32').optional(),
+  ),
+  METRICS_KEY_PREFIX: text,
   // pip reads these itself (the runtime passes its environment on); listed so
   // that a manifest setting them is known to be read.
   PIP_INDEX_URL: text,
@@ -181,6 +194,8 @@ export function loadRuntimeConfig(source: NodeJS.ProcessEnv = process.env): Runt
     requirementsFile: env.NEW_REQUERIMENTS,
     pythonPackagesDir: env.PYTHON_PACKAGES_DIR,
     requirementsTimeoutSeconds: env.REQUIREMENTS_TIMEOUT,
+    handlerMemoryMb: env.HANDLER_MEMORY_MB,
+    metricsKeyPrefix: env.METRICS_KEY_PREFIX,
   };
   return resolveRuntimeConfig(options);
 }
@@ -209,6 +224,8 @@ export function resolveRuntimeConfig(options: RuntimeOptions): RuntimeConfig {
     requirementsFile: options.requirementsFile,
     pythonPackagesDir: options.pythonPackagesDir ?? DEFAULTS.pythonPackagesDir,
     requirementsTimeoutSeconds: options.requirementsTimeoutSeconds ?? DEFAULTS.requirementsTimeoutSeconds,
+    handlerMemoryMb: options.handlerMemoryMb ?? DEFAULTS.handlerMemoryMb,
+    metricsKeyPrefix: options.metricsKeyPrefix ?? DEFAULTS.metricsKeyPrefix,
   };
   checkConfig(config);
   return config;

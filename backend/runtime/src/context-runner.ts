@@ -8,15 +8,17 @@
  *   <output>          the handler's result, JSON exactly as the handler's language encoded it
  *   <output>:stats    invocation counts, durations and errors (see stats.ts)
  *   <output>:error    the last failure: {error, kind, at, input_key, handler, detail?, state_lost?},
- *                     marked {resolved: true, resolved_at} after the next successful call
+ *                     marked {resolved: true, resolved_at} after the next successful call (error-companion.ts)
  */
 import { performance } from 'node:perf_hooks';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from './config.js';
 import type { ErrorKind, ErrorRecord } from './errors.js';
 import type { FunctionLoader } from './function-loader.js';
+import { ErrorCompanion } from './error-companion.js';
 import type { CallOutcome, HandlerHost } from './handler-host.js';
+import { setKey } from './redis-connection.js';
 import type { RuntimeMetrics } from './runtime-metrics.js';
 import { ContextStats } from './stats.js';
 
@@ -26,11 +28,6 @@ export interface RunnerDeps {
   redis: Redis;
   metrics: RuntimeMetrics;
   log: Logger;
-}
-
-/** SET with the configured expiry (OUTPUT_TTL), in a transaction or not. */
-export function setKey(target: ChainableCommander | Redis, key: string, value: string, ttlSeconds: number) {
-  return ttlSeconds > 0 ? target.set(key, value, 'EX', Math.max(1, Math.round(ttlSeconds))) : target.set(key, value);
 }
 
 export function errorRecord(
@@ -49,7 +46,6 @@ export function errorRecord(
 
 interface PendingWrites {
   output?: string;
-  error?: ErrorRecord;
   stats: boolean;
 }
 
@@ -58,10 +54,12 @@ export class ContextRunner {
   /** The last input the handler was given, to call it only when the input changes. */
   private lastInput: string | undefined;
   private inFlight: Promise<void> | undefined;
-  /** The error shown under `:error` until a call succeeds. */
-  private openError: ErrorRecord | undefined;
+  /** `:error`: the last failure until a call succeeds. */
+  private readonly errors: ErrorCompanion;
   /** Writes not yet made (Redis went away); retried before the next call. */
   private pending: PendingWrites = { stats: false };
+  /** Flushes run one after the other: the poll's and the one after a call can meet. */
+  private flushing: Promise<void> = Promise.resolve();
   private stopped = false;
 
   constructor(
@@ -70,6 +68,7 @@ export class ContextRunner {
     private readonly deps: RunnerDeps,
   ) {
     this.stats = new ContextStats(inputKey, outputKey ?? null);
+    this.errors = new ErrorCompanion(outputKey === undefined ? undefined : `${outputKey}:error`, deps.config.outputTtlSeconds);
   }
 
   get busy(): boolean {
@@ -131,51 +130,53 @@ export class ContextRunner {
   private apply(outcome: CallOutcome, durationMs: number): void {
     const { metrics, log } = this.deps;
     metrics.recordCall(this.inputKey, outcome, durationMs / 1000);
+    if (outcome.stateLost) this.stats.recordStateReset();
     if (outcome.ok) {
       this.stats.recordSuccess(durationMs, outcome.output !== null);
       if (outcome.output !== null) this.pending.output = outcome.output;
-      if (this.openError) {
-        this.pending.error = { ...this.openError, resolved: true, resolved_at: new Date().toISOString() };
-        this.openError = undefined;
-      }
+      this.errors.resolve();
       log.debug({ input_key: this.inputKey, ms: durationMs, wrote: outcome.output !== null }, 'handler ran');
     } else {
       this.stats.recordError(outcome.kind, durationMs);
-      if (outcome.stateLost) this.stats.recordStateReset();
-      this.openError = errorRecord({ ...outcome, inputKey: this.inputKey, handler: this.deps.fn.name });
-      this.pending.error = this.openError;
+      this.errors.report(errorRecord({ ...outcome, inputKey: this.inputKey, handler: this.deps.fn.name }));
       log.warn({ input_key: this.inputKey, kind: outcome.kind, error: outcome.error, detail: outcome.detail }, 'handler failed');
     }
     this.pending.stats = true;
   }
 
   /** Writes the pending output, error and stats in one transaction; keeps them pending if Redis fails. */
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    const run = this.flushing.then(() => this.flushNow());
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushNow(): Promise<void> {
     const { outputKey } = this;
     const pending = this.pending;
     this.pending = { stats: false };
     if (outputKey === undefined) return;
-    if (pending.output === undefined && pending.error === undefined && !pending.stats) return;
+    if (pending.output === undefined && !this.errors.hasPending && !pending.stats) return;
     const { redis, config, fn } = this.deps;
     const ttl = config.outputTtlSeconds;
     const batch = redis.multi();
     if (pending.output !== undefined) setKey(batch, outputKey, pending.output, ttl);
-    if (pending.error !== undefined) setKey(batch, `${outputKey}:error`, JSON.stringify(pending.error), ttl);
+    this.errors.queue(batch);
     if (pending.stats) {
       setKey(batch, `${outputKey}:stats`, JSON.stringify(this.stats.toRecord(fn.name, fn.language ?? 'none', fn.mtime)), ttl);
     }
+    let ok = false;
     try {
       const results = await batch.exec();
       const failed = results?.find(([err]) => err);
       if (!results || failed) throw failed?.[0] ?? new Error('redis transaction discarded');
+      ok = true;
     } catch (err) {
       // Newer values (a call that finished meanwhile) win over the ones that failed to go out.
-      this.pending = {
-        output: this.pending.output ?? pending.output,
-        error: this.pending.error ?? pending.error,
-        stats: this.pending.stats || pending.stats,
-      };
+      this.pending = { output: this.pending.output ?? pending.output, stats: this.pending.stats || pending.stats };
       throw err;
+    } finally {
+      this.errors.settle(ok);
     }
   }
 }

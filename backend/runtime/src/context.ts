@@ -20,7 +20,7 @@ export interface HandlerContext {
   env: Record<string, unknown>;
 }
 
-/** What the runtime's JS worker hands a handler: the data plus the course Context's methods. */
+/** What the runtime's JS handler process hands a handler: the data plus the course Context's methods. */
 export interface RuntimeContext extends HandlerContext {
   function_getmtime: string;
   /** Replaces `env` (it persists like any env). */

@@ -6,7 +6,7 @@
 export type ErrorKind =
   /** The handler raised or threw. */
   | 'exception'
-  /** The handler ran past HANDLER_TIMEOUT; its process or thread was killed and restarted. */
+  /** The handler ran past HANDLER_TIMEOUT; its process was killed and restarted. */
   | 'timeout'
   /** The handler returned something JSON cannot represent (a set, a function, NaN, a cycle…). */
   | 'invalid_output'
@@ -16,10 +16,29 @@ export type ErrorKind =
   | 'load'
   /** The ZIP was refused: an entry escapes the folder, is a link, or the archive is too big. */
   | 'unsafe_archive'
-  /** The Python process or JS worker died outside the runtime's control. */
+  /** The Python process or JS process died outside the runtime's control. */
   | 'crash'
+  /** The handler went over HANDLER_MEMORY_MB (see handler-limits.ts). */
+  | 'memory'
+  /** The handler forked, or left a child process running: refused, the process killed. */
+  | 'fork'
   /** The requirements (REQUIREMENTS / NEW_REQUERIMENTS) could not be installed at start. */
   | 'requirements';
+
+/** Every kind, for whoever must list them (a Record, so a kind added above and not here does not compile). */
+const KINDS: Record<ErrorKind, true> = {
+  exception: true,
+  timeout: true,
+  invalid_output: true,
+  invalid_input: true,
+  load: true,
+  unsafe_archive: true,
+  crash: true,
+  memory: true,
+  fork: true,
+  requirements: true,
+};
+export const ERROR_KINDS = Object.keys(KINDS) as ErrorKind[];
 
 /** A failure that has a kind to report; anything else is treated as the runtime's own bug. */
 export class FunctionError extends Error {

@@ -82,7 +82,7 @@ export class FunctionLoader {
     return host;
   }
 
-  /** A context went away: its process/thread (and env) too. */
+  /** A context went away: its process (and env) too. */
   async drop(contextId: string): Promise<void> {
     const host = this.hosts.get(contextId);
     this.hosts.delete(contextId);
@@ -90,9 +90,10 @@ export class FunctionLoader {
   }
 
   private newDriver(language: Language): HostDriver {
+    const memoryMb = this.config.handlerMemoryMb;
     return language === 'python'
-      ? pythonDriver({ pythonBin: this.config.pythonBin, pythonPath: this.pythonPath })
-      : jsDriver();
+      ? pythonDriver({ pythonBin: this.config.pythonBin, pythonPath: this.pythonPath, memoryMb })
+      : jsDriver({ memoryMb });
   }
 
   /**

@@ -1,5 +1,5 @@
 /**
- * One handler process or thread serving ONE context, and its restart rules:
+ * One handler process serving ONE context, and its restart rules:
  * the skeleton the Python and JavaScript invokers share. A language only
  * supplies a HostDriver (how to start its side and what a load request
  * says); starting, loading, calling with a deadline, killing on a timeout or
@@ -14,7 +14,7 @@ import { FunctionError, errorMessage } from './errors.js';
 import type { ErrorKind } from './errors.js';
 import type { FunctionTarget } from './function-source.js';
 import { HandlerOutput } from './handler-output.js';
-import { TimedOut } from './reply-channel.js';
+import { HandlerGone, TimedOut } from './reply-channel.js';
 
 /** The parts of the handler's context the runtime decides; env and last_execution live with the handler. */
 export interface ContextFields {
@@ -34,8 +34,11 @@ export interface CallRequest {
 }
 
 export type CallOutcome =
-  /** `output` is the JSON text to write, or null when the result was empty. */
-  | { ok: true; output: string | null }
+  /**
+   * `output` is the JSON text to write, or null when the result was empty. `stateLost`: the handler's
+   * process had ended since the last call (killed over its memory limit by a stray timer…), so it ran in a new one.
+   */
+  | { ok: true; output: string | null; stateLost?: boolean }
   | {
       ok: false;
       kind: ErrorKind;
@@ -53,13 +56,17 @@ export interface WireReply {
   kind?: string;
   error?: string;
   detail?: string;
+  /** The other side asks to be replaced after this failure (a Python handler whose env fills its memory). */
+  restart?: boolean;
 }
 
-/** A started process or thread. */
+/** A started handler process. */
 export interface HostChannel {
   /** Resolves once the other side says it is ready; `info` is logged. */
   readonly ready: Promise<Record<string, unknown>>;
   readonly alive: boolean;
+  /** Why it ended, once it has. */
+  readonly endReason: string | undefined;
   request(body: Record<string, unknown>, timeoutMs: number): Promise<WireReply>;
   /** Kills it; with a grace period, asks it to end first. Resolves once it is gone. */
   kill(graceMs?: number): Promise<void>;
@@ -67,11 +74,11 @@ export interface HostChannel {
 
 export interface HostDriver {
   readonly language: 'python' | 'javascript';
-  /** 'python process', 'handler thread': how messages name the other side. */
+  /** 'python process', 'handler process': how messages name the other side. */
   readonly label: string;
-  /** What failed when it cannot start: the interpreter (`python3`), or 'the handler thread'. */
+  /** What failed when it cannot start: the interpreter (`python3`), or node. */
   readonly program: string;
-  /** How a restart ends the hung side: 'killed' (a process), 'terminated' (a thread). */
+  /** How a restart ends the hung side ('killed'). */
   readonly stopVerb: string;
   start(output: HandlerOutput, logger: Logger): HostChannel;
   loadRequest(target: FunctionTarget): Record<string, unknown>;
@@ -113,7 +120,7 @@ export class HandlerHost {
     return this.driver.language;
   }
 
-  /** Whether the process/thread is running (a host starts lazily, on its first call). */
+  /** Whether the process is running (a host starts lazily, on its first call). */
   get started(): boolean {
     return this.channel?.alive === true;
   }
@@ -131,16 +138,26 @@ export class HandlerHost {
   call(request: CallRequest): Promise<CallOutcome> {
     return this.serial.run(async (): Promise<CallOutcome> => {
       if (this.closed) return { ok: false, kind: 'crash', error: 'runtime is stopping' };
+      const endedBetweenCalls = this.channel && !this.channel.alive ? (this.channel.endReason ?? 'it ended') : undefined;
       let channel: HostChannel;
       try {
         channel = await this.ready();
       } catch (err) {
         return { ok: false, kind: 'load', error: errorMessage(err) };
       }
+      if (endedBetweenCalls !== undefined) {
+        const { label } = this.driver;
+        const message = `${label} had ended between calls (${endedBetweenCalls}); a new one was started, this context's context.env was lost`;
+        this.options.logger.warn({ input_key: request.context.input_key }, message);
+      }
       this.output.newCall();
       try {
         const reply = await channel.request({ op: 'call', input: request.input, context: request.context }, this.options.timeoutMs);
-        return toOutcome(reply);
+        if (reply.ok || !reply.restart || this.closed) {
+          const outcome = toOutcome(reply);
+          return endedBetweenCalls === undefined ? outcome : { ...outcome, stateLost: true };
+        }
+        return await this.replaceAfter(reply, request);
       } catch (err) {
         return await this.recover(err, request);
       } finally {
@@ -149,7 +166,7 @@ export class HandlerHost {
     });
   }
 
-  /** Stops the process/thread; pending and later calls fail. Not through `serial`: a hung handler holds it. */
+  /** Stops the process; pending and later calls fail. Not through `serial`: a hung handler holds it. */
   async close(): Promise<void> {
     this.closed = true;
     const channel = this.channel;
@@ -157,23 +174,38 @@ export class HandlerHost {
     await channel?.kill(500);
   }
 
-  /** A call timed out or the other side died: kill, restart, and say this context's env is gone. */
+  /** A call timed out or the other side died (or was killed over its memory limit): restart, and say this context's env is gone. */
   private async recover(err: unknown, request: CallRequest): Promise<CallOutcome> {
     if (this.closed) return { ok: false, kind: 'crash', error: 'runtime is stopping' };
-    const timedOut = err instanceof TimedOut;
+    const { label, stopVerb } = this.driver;
+    if (err instanceof TimedOut) {
+      const error = `handler did not return within ${this.options.timeoutMs / 1000} s; its ${label} was ${stopVerb} and restarted, this context's context.env was lost`;
+      return this.restart(request, { kind: 'timeout', error });
+    }
+    const kind = err instanceof HandlerGone && err.kind ? err.kind : 'crash';
+    const restarted = kind === 'memory' ? `its ${label} was ${stopVerb} and restarted` : `${label} restarted`;
+    return this.restart(request, { kind, error: `${errorMessage(err)}; ${restarted}, this context's context.env was lost` });
+  }
+
+  /** The handler's side failed in a way it cannot recover from in place (its env fills its memory) and asked to be replaced. */
+  private replaceAfter(reply: WireReply, request: CallRequest): Promise<CallOutcome> {
+    const { label, stopVerb } = this.driver;
+    const error = `${reply.error ?? 'handler failed'}; its ${label} was ${stopVerb} and restarted, this context's context.env was lost`;
+    const kind = (reply.kind as ErrorKind | undefined) ?? 'crash';
+    return this.restart(request, { kind, error, ...(reply.detail ? { detail: reply.detail } : {}) });
+  }
+
+  /** Replaces the handler's process (killing it if it still runs); the outcome says the env was lost. */
+  private async restart(request: CallRequest, failure: { kind: ErrorKind; error: string; detail?: string }): Promise<CallOutcome> {
     await this.stopChannel();
-    const kind = timedOut ? 'timeout' : 'crash';
-    const error = timedOut
-      ? `handler did not return within ${this.options.timeoutMs / 1000} s; its ${this.driver.label} was ${this.driver.stopVerb} and restarted, this context's context.env was lost`
-      : `${errorMessage(err)}; ${this.driver.label} restarted, this context's context.env was lost`;
-    this.options.logger.error({ input_key: request.context.input_key, kind }, error);
+    this.options.logger.error({ input_key: request.context.input_key, kind: failure.kind }, failure.error);
     // Restart now rather than on the next call, so a broken restart shows up in the logs at once.
     try {
       await this.ready();
     } catch (restartErr) {
       this.options.logger.error({ err: restartErr }, `${this.driver.label} could not be restarted; will retry on the next call`);
     }
-    return { ok: false, kind, error, stateLost: true };
+    return { ok: false, ...failure, stateLost: true };
   }
 
   /** A running side with the current function loaded. */

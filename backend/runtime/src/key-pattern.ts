@@ -3,6 +3,8 @@
  * as `metrics:*`, which gives one handler context per matching key. Each
  * context writes to `<REDIS_OUTPUT_KEY>:<suffix>`, the suffix being the part
  * of the key the wildcards matched, so `metrics:pod-a` → `derived:pod-a`.
+ * METRICS_KEY_PREFIX goes before both, so two installations share a Redis:
+ * `staging:metrics:pod-a` → `staging:derived:pod-a`.
  */
 
 type Token = { literal: string } | { wildcard: string };
@@ -45,7 +47,12 @@ function tokenize(pattern: string): Token[] {
 
 export interface KeyPattern {
   readonly isGlob: boolean;
+  /** What SCAN matches: the prefix (escaped) and REDIS_INPUT_KEY. */
   readonly pattern: string;
+  /** The key a single-key runtime reads: the prefix and REDIS_INPUT_KEY. */
+  readonly inputKey: string;
+  /** The prefix and REDIS_OUTPUT_KEY; undefined when nothing is written. */
+  readonly outputKey: string | undefined;
   /** The output key for an input key that matched. */
   outputKeyFor(inputKey: string): string;
   /**
@@ -55,15 +62,28 @@ export interface KeyPattern {
   isOwnKey(key: string): boolean;
 }
 
-/** `outputKey` undefined (REDIS_OUTPUT_KEY unset): nothing is written, so no key is the runtime's own. */
-export function parseKeyPattern(inputKey: string, outputKey: string | undefined): KeyPattern {
-  const tokens = tokenize(inputKey);
+/** `text` with Redis glob characters escaped, so that as a pattern it matches only itself. */
+export function escapeGlob(text: string): string {
+  return text.replace(/[*?[\\]/g, '\\$&');
+}
+
+/**
+ * `outputKey` undefined (REDIS_OUTPUT_KEY unset): nothing is written, so no key is the runtime's own.
+ * `prefix` (METRICS_KEY_PREFIX) goes before both keys, literally: its glob characters match only themselves,
+ * and a glob's suffix is what the wildcards matched after it.
+ */
+export function parseKeyPattern(inputKey: string, outputKey: string | undefined, prefix = ''): KeyPattern {
+  const pattern = escapeGlob(prefix) + inputKey;
+  const fullOutput = outputKey === undefined ? undefined : prefix + outputKey;
+  const tokens = tokenize(pattern);
   const isGlob = tokens.some((t) => 'wildcard' in t);
   if (!isGlob) {
     return {
       isGlob,
-      pattern: inputKey,
-      outputKeyFor: () => outputKey ?? '',
+      pattern,
+      inputKey: prefix + inputKey,
+      outputKey: fullOutput,
+      outputKeyFor: () => fullOutput ?? '',
       isOwnKey: () => false,
     };
   }
@@ -73,11 +93,13 @@ export function parseKeyPattern(inputKey: string, outputKey: string | undefined)
   const tail = tokens.length > 1 && last && 'literal' in last ? last.literal : '';
   return {
     isGlob,
-    pattern: inputKey,
+    pattern,
+    inputKey: pattern,
+    outputKey: fullOutput,
     outputKeyFor(key) {
       const suffix = key.slice(head.length, key.length - tail.length);
-      return `${outputKey}:${suffix}`;
+      return `${fullOutput}:${suffix}`;
     },
-    isOwnKey: (key) => outputKey !== undefined && (key === outputKey || key.startsWith(`${outputKey}:`)),
+    isOwnKey: (key) => fullOutput !== undefined && (key === fullOutput || key.startsWith(`${fullOutput}:`)),
   };
 }

@@ -9,13 +9,16 @@
  * reported under `<output key>:error` and the next period runs as usual.
  *
  * With a glob input key, each context writes to `<REDIS_OUTPUT_KEY>:<suffix>`.
+ * METRICS_KEY_PREFIX goes before every key read and written (key-pattern.ts).
  * Failures to load the function itself (and to install its requirements) go
- * to `<REDIS_OUTPUT_KEY>:error`.
+ * to `<REDIS_OUTPUT_KEY>:error`, and are marked resolved once a version loads
+ * (for requirements: only a restart installs them again).
  */
 import type { Logger } from 'pino';
 import type { RuntimeConfig } from './config.js';
-import { ContextRunner, errorRecord, setKey } from './context-runner.js';
+import { ContextRunner, errorRecord } from './context-runner.js';
 import type { RunnerDeps } from './context-runner.js';
+import { ErrorCompanion } from './error-companion.js';
 import { errorMessage } from './errors.js';
 import type { ErrorKind, ErrorRecord } from './errors.js';
 import type { FunctionLoader } from './function-loader.js';
@@ -26,6 +29,9 @@ import type { RuntimeMetrics } from './runtime-metrics.js';
 
 const SCAN_COUNT = 500;
 
+/** Failures of the function as a whole, written to `<REDIS_OUTPUT_KEY>:error` by the loop rather than by a context. */
+const FUNCTION_KINDS: readonly ErrorKind[] = ['load', 'unsafe_archive', 'requirements'];
+
 export class PollLoop {
   readonly contexts = new Map<string, ContextRunner>();
   polls = 0;
@@ -33,8 +39,11 @@ export class PollLoop {
   startedAt = Date.now();
   private readonly keys: KeyPattern;
   private readonly deps: RunnerDeps;
-  /** A failure of the function itself, not yet written to `<REDIS_OUTPUT_KEY>:error`. */
-  private moduleError: ErrorRecord | undefined;
+  /** `<REDIS_OUTPUT_KEY>:error` for failures of the function itself. */
+  private readonly functionErrors: ErrorCompanion;
+  private lastFunctionErrorKind: ErrorKind | undefined;
+  /** Whether to look for a load error left unresolved by an earlier run (once, when Redis is first there). */
+  private staleCheckDue = true;
   private lastPollError: string | undefined;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
@@ -47,13 +56,17 @@ export class PollLoop {
     private readonly metrics: RuntimeMetrics,
     private readonly log: Logger,
   ) {
-    this.keys = parseKeyPattern(config.inputKey, config.outputKey);
+    this.keys = parseKeyPattern(config.inputKey, config.outputKey, config.metricsKeyPrefix);
     this.deps = { config, fn, redis: connection.client, metrics, log };
+    const errorKey = this.keys.outputKey === undefined ? undefined : `${this.keys.outputKey}:error`;
+    this.functionErrors = new ErrorCompanion(errorKey, config.outputTtlSeconds);
   }
 
   /** Records a failure of the function as a whole (load, requirements), written on the next poll. */
   noteFunctionError(kind: ErrorKind, error: string, detail?: string): void {
-    this.moduleError = errorRecord({ kind, error, detail, inputKey: this.config.inputKey, handler: this.fn.name });
+    const inputKey = this.config.metricsKeyPrefix + this.config.inputKey;
+    this.functionErrors.report(errorRecord({ kind, error, detail, inputKey, handler: this.fn.name }));
+    this.lastFunctionErrorKind = kind;
   }
 
   start(): void {
@@ -103,7 +116,7 @@ export class PollLoop {
     if (this.keys.isGlob) await this.dropVanished(inputKeys);
     if (inputKeys.length === 0 || !this.fn.loaded) return;
     const redis = this.connection.client;
-    const values = this.keys.isGlob ? await redis.mget(...inputKeys) : [await redis.get(this.config.inputKey)];
+    const values = this.keys.isGlob ? await redis.mget(...inputKeys) : [await redis.get(this.keys.inputKey)];
     for (const [i, key] of inputKeys.entries()) {
       const raw = values[i];
       if (raw === null || raw === undefined || this.stopping) continue;
@@ -117,7 +130,8 @@ export class PollLoop {
     if (change === 'reloaded') {
       this.metrics.reloads.inc();
       for (const ctx of this.contexts.values()) ctx.noteReload();
-      this.moduleError = undefined;
+      // Requirements are installed at start only: a new version does not bring them.
+      if (this.lastFunctionErrorKind !== 'requirements') this.functionErrors.resolve();
     } else {
       this.noteFunctionError(change.kind, change.error, change.detail);
     }
@@ -125,12 +139,43 @@ export class PollLoop {
   }
 
   private async flushPending(): Promise<void> {
-    if (this.moduleError !== undefined && this.config.outputKey !== undefined) {
-      const key = `${this.config.outputKey}:error`;
-      await setKey(this.connection.client, key, JSON.stringify(this.moduleError), this.config.outputTtlSeconds);
+    if (this.staleCheckDue) {
+      await this.resolveStaleFunctionError();
+      this.staleCheckDue = false;
     }
-    this.moduleError = undefined;
+    if (this.functionErrors.hasPending) {
+      const batch = this.connection.client.multi();
+      this.functionErrors.queue(batch);
+      let ok = false;
+      try {
+        const results = await batch.exec();
+        ok = results !== null && !results.some(([err]) => err);
+      } finally {
+        this.functionErrors.settle(ok);
+      }
+    }
     for (const ctx of this.contexts.values()) await ctx.flush();
+  }
+
+  /**
+   * A load error an earlier run left under `<REDIS_OUTPUT_KEY>:error` (the pod was restarted with a fixed
+   * function) is history once this run has loaded the function: marked resolved like any other.
+   */
+  private async resolveStaleFunctionError(): Promise<void> {
+    const key = this.functionErrors.key;
+    if (key === undefined || !this.fn.loaded) return;
+    const text = await this.connection.client.get(key);
+    if (text === null) return;
+    let record: Partial<ErrorRecord>;
+    try {
+      record = JSON.parse(text) as Partial<ErrorRecord>;
+    } catch {
+      return; // Not ours to judge.
+    }
+    const earlier = typeof record.at === 'string' && Date.parse(record.at) < this.startedAt;
+    if (record.resolved || !earlier || record.kind === undefined || !FUNCTION_KINDS.includes(record.kind)) return;
+    this.functionErrors.adopt(text);
+    this.functionErrors.resolve();
   }
 
   private contextFor(inputKey: string): ContextRunner {
@@ -146,11 +191,11 @@ export class PollLoop {
   }
 
   private async discoverKeys(): Promise<string[]> {
-    if (!this.keys.isGlob) return [this.config.inputKey];
+    if (!this.keys.isGlob) return [this.keys.inputKey];
     const found = new Set<string>();
     let cursor = '0';
     do {
-      const [next, batch] = await this.connection.client.scan(cursor, 'MATCH', this.config.inputKey, 'COUNT', SCAN_COUNT, 'TYPE', 'string');
+      const [next, batch] = await this.connection.client.scan(cursor, 'MATCH', this.keys.pattern, 'COUNT', SCAN_COUNT, 'TYPE', 'string');
       cursor = next;
       for (const key of batch) if (!this.keys.isOwnKey(key)) found.add(key);
     } while (cursor !== '0');

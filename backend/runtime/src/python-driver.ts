@@ -1,7 +1,8 @@
 /**
  * Python handlers: a long-lived `python3` child (python/bridge.py) speaking
  * JSON lines, one child per context (see handler-host.ts). The child keeps
- * its context's `env` as live Python objects between calls.
+ * its context's `env` as live Python objects between calls, limits its own
+ * memory (HANDLER_MEMORY_MB, see handler-limits.ts) and refuses forks.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -22,6 +23,8 @@ export interface PythonDriverOptions {
   /** Folders put first on the child's PYTHONPATH (the packages installed at start). */
   pythonPath?: string[];
   bridgePath?: string;
+  /** HANDLER_MEMORY_MB, the bridge's address-space limit (see handler-limits.ts); 0: none. */
+  memoryMb?: number;
 }
 
 /** One python3 process and its protocol streams. */
@@ -68,6 +71,10 @@ class BridgeProcess implements HostChannel {
     return this.replies.open;
   }
 
+  get endReason(): string | undefined {
+    return this.replies.closedBecause;
+  }
+
   request(body: Record<string, unknown>, timeoutMs: number): Promise<WireReply> {
     return this.replies.request((id) => this.child.stdin.write(`${JSON.stringify({ id, ...body })}\n`), timeoutMs);
   }
@@ -104,6 +111,7 @@ export function pythonDriver(options: PythonDriverOptions): HostDriver {
           PYTHONIOENCODING: 'utf-8',
           PYTHONUNBUFFERED: '1',
           IMGFLEET_RUNTIME_PID: String(process.pid),
+          IMGFLEET_HANDLER_MEMORY_MB: String(options.memoryMb ?? 0),
           ...(pythonPath.length > 0 ? { PYTHONPATH: pythonPath.join(path.delimiter) } : {}),
         },
       });

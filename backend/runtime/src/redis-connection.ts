@@ -6,6 +6,7 @@
  * and recoveries are logged once each, not once per poll.
  */
 import { Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
 
 export interface RuntimeRedis {
@@ -71,4 +72,9 @@ export function connectRedis(url: string, log: Logger): RuntimeRedis {
       client.disconnect();
     },
   };
+}
+
+/** SET with the configured expiry (OUTPUT_TTL), in a transaction or not. */
+export function setKey(target: ChainableCommander | Redis, key: string, value: string, ttlSeconds: number) {
+  return ttlSeconds > 0 ? target.set(key, value, 'EX', Math.max(1, Math.round(ttlSeconds))) : target.set(key, value);
 }

@@ -1,12 +1,22 @@
 /**
- * Requests to a handler's process or thread, matched to their replies by id.
+ * Requests to a handler's process, matched to their replies by id.
  * Each request has a deadline; when the other side goes away every waiting
  * request fails at once. Shared by the Python and the JavaScript invokers.
  */
+import type { ErrorKind } from './errors.js';
+
 export class TimedOut extends Error {}
 
-/** The handler's process or thread is gone (exited, crashed, could not start). */
-export class HandlerGone extends Error {}
+/** The handler's process is gone (exited, crashed, could not start, was killed over its memory limit). */
+export class HandlerGone extends Error {
+  constructor(
+    message: string,
+    /** What to report when the reason is known ('memory'); otherwise the call is a crash. */
+    readonly kind?: ErrorKind,
+  ) {
+    super(message);
+  }
+}
 
 type Waiter<R> = { resolve: (reply: R) => void; reject: (err: Error) => void };
 
@@ -14,11 +24,17 @@ export class ReplyChannel<R extends { id: number }> {
   private readonly pending = new Map<number, Waiter<R>>();
   private nextId = 1;
   private closed = false;
+  private reason: string | undefined;
 
   constructor(private readonly notRunning: string) {}
 
   get open(): boolean {
     return !this.closed;
+  }
+
+  /** Why the other side went away, once it has. */
+  get closedBecause(): string | undefined {
+    return this.reason;
   }
 
   /** Calls `send` with a fresh id; resolves with the reply carrying that id. */
@@ -52,10 +68,11 @@ export class ReplyChannel<R extends { id: number }> {
   }
 
   /** The other side is gone: fail everything waiting, and every later request. Returns the error (undefined if already closed). */
-  close(why: string): HandlerGone | undefined {
+  close(why: string, kind?: ErrorKind): HandlerGone | undefined {
     if (this.closed) return undefined;
     this.closed = true;
-    const err = new HandlerGone(why);
+    this.reason = why;
+    const err = new HandlerGone(why, kind);
     for (const waiter of this.pending.values()) waiter.reject(err);
     this.pending.clear();
     return err;

@@ -4,6 +4,7 @@
  * several runtimes in one process (the tests) never mix their figures.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { ERROR_KINDS } from './errors.js';
 import type { CallOutcome } from './handler-host.js';
 
 export class RuntimeMetrics {
@@ -22,7 +23,7 @@ export class RuntimeMetrics {
   });
   private readonly timeouts = new Counter({
     name: 'imgfleet_runtime_timeouts_total',
-    help: 'Handler calls that ran past HANDLER_TIMEOUT (the context\'s process or thread was restarted)',
+    help: 'Handler calls that ran past HANDLER_TIMEOUT (the context\'s process was restarted)',
     labelNames: ['input_key'] as const,
     registers: [this.registry],
   });
@@ -81,7 +82,6 @@ export class RuntimeMetrics {
   forget(inputKey: string): void {
     for (const metric of [this.timeouts, this.duration, this.outputDropped]) metric.remove({ input_key: inputKey });
     for (const outcome of ['ok', 'error']) this.calls.remove({ input_key: inputKey, outcome });
-    const kinds = ['exception', 'timeout', 'invalid_output', 'invalid_input', 'load', 'unsafe_archive', 'crash', 'requirements'];
-    for (const kind of kinds) this.errors.remove({ input_key: inputKey, kind });
+    for (const kind of ERROR_KINDS) this.errors.remove({ input_key: inputKey, kind });
   }
 }

@@ -39,7 +39,7 @@ export interface RuntimeStatus {
 export interface RuntimeHandle {
   readonly config: RuntimeConfig;
   status(): RuntimeStatus;
-  /** Stops polling, kills the handlers' processes/threads, closes Redis and the health server. Safe to call twice. */
+  /** Stops polling, kills the handlers' processes, closes Redis and the health server. Safe to call twice. */
   stop(): Promise<void>;
 }
 
@@ -114,11 +114,13 @@ export async function startRuntime(options: RuntimeOptions, logger?: Logger): Pr
   }
   // Give the connection a moment so the first poll normally finds Redis ready.
   await connection.waitReady(2000);
+  const keys = parseKeyPattern(config.inputKey, config.outputKey, config.metricsKeyPrefix);
   log.info(
     {
-      input_key: config.inputKey,
-      output_key: config.outputKey ?? null,
-      glob: parseKeyPattern(config.inputKey, config.outputKey).isGlob,
+      input_key: config.metricsKeyPrefix + config.inputKey,
+      output_key: keys.outputKey ?? null,
+      glob: keys.isGlob,
+      handler_memory_mb: config.handlerMemoryMb,
       interval_s: config.intervalSeconds,
       timeout_s: config.handlerTimeoutSeconds,
       call_on_change_only: config.callOnChangeOnly,

@@ -21,7 +21,7 @@ export interface StatsRecord {
   avg_duration_ms: number | null;
   max_duration_ms: number | null;
   total_duration_ms: number;
-  /** Times the handler's process/thread was restarted (timeout or crash), losing env. */
+  /** Times the handler's process was restarted (timeout, crash, memory), losing env. */
   state_resets: number;
   reloads: number;
   function_getmtime: number;
@@ -69,7 +69,7 @@ export class ContextStats {
     this.lastErrorAt = this.lastInvocationAt;
   }
 
-  /** This context's env was discarded because the handler's process or thread restarted. */
+  /** This context's env was discarded because the handler's process restarted. */
   recordStateReset(): void {
     this.stateResets++;
   }

@@ -98,6 +98,8 @@ describe('runtime configuration', () => {
     ['HANDLER_TIMEOUT', 'forever'],
     ['ZIP_MAX_ENTRIES', '1.5'],
     ['REDIS_URL', 'http://x'],
+    ['HANDLER_MEMORY_MB', '16'],
+    ['HANDLER_MEMORY_MB', 'lots'],
   ] as const) {
     test(`a bad ${name}=${value} is refused, naming the variable`, () => {
       assert.throws(
@@ -106,6 +108,17 @@ describe('runtime configuration', () => {
       );
     });
   }
+
+  test('METRICS_KEY_PREFIX is read; unset, the keys are the course\'s', () => {
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'metrics:*', REDIS_OUTPUT_KEY: 'o' }).metricsKeyPrefix, '');
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'metrics:*', METRICS_KEY_PREFIX: 'staging:' }).metricsKeyPrefix, 'staging:');
+  });
+
+  test('HANDLER_MEMORY_MB bounds each handler process, by default under the runtime pod\'s 256 Mi; 0: no limit', () => {
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in' }).handlerMemoryMb, 96);
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', HANDLER_MEMORY_MB: '96' }).handlerMemoryMb, 96);
+    assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', HANDLER_MEMORY_MB: '0' }).handlerMemoryMb, 0);
+  });
 
   test('REDIS_INPUT_KEY is required, as the course runtime needs it; REDIS_OUTPUT_KEY is not', () => {
     assert.throws(
@@ -141,6 +154,21 @@ describe('input key patterns', () => {
     const r = parseKeyPattern('m[ab]?:x', 'o');
     assert.equal(r.isGlob, true);
     assert.equal(r.outputKeyFor('ma7:x'), 'o:a7');
+  });
+
+  test('a prefix is literal, goes before input and output keys, and the suffix is what follows it', () => {
+    const p = parseKeyPattern('metrics:*', 'derived', 'staging:');
+    assert.equal(p.pattern, 'staging:metrics:*');
+    assert.equal(p.outputKeyFor('staging:metrics:pod-a'), 'staging:derived:pod-a');
+    assert.equal(p.isOwnKey('staging:derived:pod-a'), true);
+    assert.equal(p.isOwnKey('derived:pod-a'), false);
+    const odd = parseKeyPattern('metrics:*', 'derived', 'a*[b]?\\:');
+    assert.equal(odd.pattern, 'a\\*\\[b]\\?\\\\:metrics:*');
+    assert.equal(odd.outputKeyFor('a*[b]?\\:metrics:pod-a'), 'a*[b]?\\:derived:pod-a');
+    const single = parseKeyPattern('metrics', 'derived', 'p*:');
+    assert.equal(single.isGlob, false);
+    assert.equal(single.inputKey, 'p*:metrics');
+    assert.equal(single.outputKeyFor('p*:metrics'), 'p*:derived');
   });
 
   test('an escaped wildcard is a literal key', () => {

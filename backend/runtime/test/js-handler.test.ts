@@ -1,6 +1,6 @@
 /**
  * JavaScript handlers: same contract as Python (env per context, last_execution,
- * only-on-change), run in a worker thread so a hung one can be stopped.
+ * only-on-change), run in a process of their own so a hung one can be stopped.
  */
 import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
@@ -10,8 +10,6 @@ import { RuntimeTestBed, waitFor } from './support/harness.js';
 import { makeZip } from './support/zip.js';
 
 const COUNTER_MJS = `
-import { threadId } from 'node:worker_threads';
-
 export function handler(input, context) {
   context.env.n = (context.env.n ?? 0) + 1;
   context.env.seen ??= new Map();            // live objects are fine in env
@@ -37,7 +35,7 @@ export function handler(input, context) {
     last_execution_is_date: context.last_execution instanceof Date,
     input_key: context.input_key,
     mtime: context.function_getmtime,
-    thread: threadId,
+    pid: process.pid,
   };
 }
 `;
@@ -63,8 +61,8 @@ describe('javascript handlers', () => {
     const file = await bed.writeFile(dir, 'handler.mjs', COUNTER_MJS);
     const { output, send, logs, runtime } = await setup('mjs', file);
     await send({ t: 1, cpu: 12.5 });
-    const { thread, ...first } = (await bed.getJson<Record<string, unknown>>(output))!;
-    assert.equal(typeof thread, 'number');
+    const { pid, ...first } = (await bed.getJson<Record<string, unknown>>(output))!;
+    assert.equal(typeof pid, 'number');
     assert.deepEqual(first, {
       n: 1,
       seen: 1,
@@ -81,7 +79,7 @@ describe('javascript handlers', () => {
     assert.equal(out?.seen, 2);
     assert.equal(out?.first_call, false);
     assert.equal(out?.last_execution_is_date, true);
-    assert.notEqual(out?.thread, 0, 'runs off the main thread');
+    assert.notEqual(out?.pid, process.pid, "runs in a process of its own, not in the runtime's");
     assert.ok(logs.some((l) => l.source === 'handler' && l.msg.includes('js handler saw 2')));
     assert.equal(runtime.status().language, 'javascript');
   });
@@ -127,7 +125,7 @@ describe('javascript handlers', () => {
     await send({ t: 6, do: 'nothing' });
     assert.equal((await bed.getJson<{ n: number }>(output))?.n, 1, 'failures and null wrote nothing');
 
-    // Errors escaping the call (a timer, a forgotten promise) are logged; the thread lives on.
+    // Errors escaping the call (a timer, a forgotten promise) are logged; the process lives on.
     await send({ t: 7, do: 'stray' });
     await waitFor('stray errors logged', () =>
       logs.some((l) => l.msg === 'uncaughtException in handler code' && l.err === 'Error: late boom') &&
@@ -143,28 +141,28 @@ describe('javascript handlers', () => {
     assert.equal(stats?.empty_results, 2);
   });
 
-  test('a handler spinning forever is stopped: thread terminated and restarted, env lost, next input works', async () => {
+  test('a handler spinning forever is stopped: process killed and restarted, env lost, next input works', async () => {
     const dir = await bed.dir();
     const file = await bed.writeFile(dir, 'handler.mjs', COUNTER_MJS);
     const { output, send, runtime } = await setup('spin', file, 0.5);
     await send({ t: 1, cpu: 1 });
     await send({ t: 2, cpu: 2 });
-    const before = await bed.getJson<{ n: number; thread: number }>(output);
+    const before = await bed.getJson<{ n: number; pid: number }>(output);
     assert.equal(before?.n, 2);
 
     await send({ t: 3, do: 'spin' });
     const error = await bed.lastError(output);
     assert.equal(error?.kind, 'timeout');
     assert.equal(error?.state_lost, true);
-    assert.match(error?.error ?? '', /thread was terminated and restarted/);
+    assert.match(error?.error ?? '', /handler process was killed and restarted/);
 
     // The event loop was never blocked: polls went on while the handler spun.
     await bed.waitPolls(runtime, 2);
     await send({ t: 4, cpu: 4 });
-    const after = await bed.getJson<{ n: number; thread: number; cpu: number }>(output);
+    const after = await bed.getJson<{ n: number; pid: number; cpu: number }>(output);
     assert.equal(after?.cpu, 4);
     assert.equal(after?.n, 1, 'env started afresh');
-    assert.notEqual(after?.thread, before?.thread, 'a new worker thread');
+    assert.notEqual(after?.pid, before?.pid, 'a new handler process');
 
     await send({ t: 5, do: 'never' });
     assert.equal((await bed.lastError(output))?.kind, 'timeout', 'a promise that never settles times out too');

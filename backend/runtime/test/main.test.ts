@@ -104,4 +104,18 @@ describe('imgfleet-runtime bin', () => {
     await proc.exit;
     await waitFor('python child gone', () => !existsSync(`/proc/${pythonPid}`));
   });
+
+  test('a SIGKILLed runtime takes its JavaScript handler process with it, even mid-call', async () => {
+    const dir = await bed.dir();
+    const file = await bed.writeFile(dir, 'handler.mjs', 'export async function handler() {\n  console.log("entered handler");\n  await new Promise(() => {});\n}\n');
+    const input = bed.key('bin4:in');
+    await bed.redis.set(input, '{}');
+    const proc = run({ REDIS_URL: TEST_REDIS_URL, REDIS_INPUT_KEY: input, REDIS_OUTPUT_KEY: bed.key('bin4:out'), INTERVAL: '0.1', FUNCTION_PATH: file });
+    await waitFor('handler waiting', () => proc.lines.some((l) => l.msg === 'entered handler'));
+    const handlerPid = proc.lines.find((l) => l.msg === 'handler process started' && l.input_key !== undefined)?.pid as number;
+    assert.ok(handlerPid > 0);
+    proc.child.kill('SIGKILL');
+    await proc.exit;
+    await waitFor('handler process gone', () => !existsSync(`/proc/${handlerPid}`));
+  });
 });

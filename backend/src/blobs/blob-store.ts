@@ -41,6 +41,8 @@ export interface StagedBlob {
   /** What the row records (null for the postgres store). */
   key: string | null;
   size: number;
+  /** The postgres store's bytes, held in memory until `attach` writes them into the row. */
+  data?: Buffer;
 }
 
 /** A blob being written as a stream (an upload's part). */
@@ -102,6 +104,11 @@ export interface BlobStore {
    * bytes into the row here; the others have nothing to do.
    */
   attach(db: Queryable, imageId: number, blob: StagedBlob): Promise<void>;
+  /**
+   * Drops a staged blob no row will name (its upload rolled back, its
+   * result's lease was lost). Not for attached blobs: see `remove`.
+   */
+  discard(blob: StagedBlob): Promise<void>;
   /** The blob as a stream, whole or a range. Rejects with BlobNotFoundError when it is gone. */
   open(ref: BlobRef, range?: ByteRange): Promise<Readable>;
   /** The blob in memory (a worker's input where it cannot read the store itself). BlobNotFoundError when gone. */
@@ -116,6 +123,12 @@ export interface BlobStore {
   remove(refs: readonly BlobRef[], db?: Queryable): Promise<void>;
   /** Blobs last written before `olderThan` (orphan sweep); the postgres store has none. */
   list(olderThan: Date): AsyncIterable<ListedBlob>;
+  /**
+   * Removes writes that never finished and were started before `olderThan`
+   * (a pod killed mid-upload: a temporary file, an incomplete multipart
+   * upload). Returns how many.
+   */
+  sweepIncomplete(olderThan: Date): Promise<number>;
   /** What a worker thread needs to reach this store by itself. */
   workerAccess(): WorkerBlobAccess;
   close(): Promise<void>;

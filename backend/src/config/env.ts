@@ -58,6 +58,14 @@ export const envSchema = z.object({
     .enum(['true', 'false', '1', '0', ''])
     .default('false')
     .transform((v) => v === 'true' || v === '1'),
+  /** Longest wait for a connection to the S3 store. */
+  S3_CONNECT_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(600).default(5),
+  /**
+   * Longest the S3 store may keep a read waiting for its answer to start,
+   * a write without progress (bytes taken or answered), and a download
+   * without its next bytes.
+   */
+  S3_REQUEST_TIMEOUT_SECONDS: z.coerce.number().min(0.1).max(3600).default(30),
 
   WORKER_THREADS: int(1, 64).default(4),
   MAX_WIDTH: int(1, 20000).default(800),
@@ -84,10 +92,22 @@ export const envSchema = z.object({
   HEADERS_TIMEOUT_SECONDS: z.coerce.number().min(1).max(600).default(20),
   /** Longer than this without a free upload slot, and the pod says it is not ready. */
   READY_SLOT_WAIT_SECONDS: z.coerce.number().min(0.1).max(3600).default(10),
-  /** Shorter than SHUTDOWN_GRACE_SECONDS, so a drain can always finish the image in hand. */
-  IMAGE_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(3600).default(20),
-  /** Decode memory all worker threads may use at once (width × height × bands × bytes per band). */
-  DECODE_MEMORY_MB: int(16, 1024 * 1024).default(384),
+  /**
+   * What any image may take, whatever its work: its time limit is this plus
+   * IMAGE_TIME_SLACK times the work its job-cost model expects, counted in a
+   * fair share of a core (workers/time-limit.ts).
+   */
+  IMAGE_TIMEOUT_SECONDS: z.coerce.number().min(0.5).max(3600).default(10),
+  /** How many times its expected work an image may take before it counts as stuck. */
+  IMAGE_TIME_SLACK: z.coerce.number().min(1).max(100).default(4),
+  /**
+   * Memory the resize jobs in flight may need at once (decode + resize +
+   * encode of each). Default: the container's memory limit minus what the
+   * process needs beside the jobs (workers/memory-budget.ts).
+   */
+  JOB_MEMORY_MB: int(16, 1024 * 1024).optional(),
+  /** The earlier name of JOB_MEMORY_MB (it budgeted decodes only); used when JOB_MEMORY_MB is not set. */
+  DECODE_MEMORY_MB: int(16, 1024 * 1024).optional(),
   /**
    * Uploaded originals that may wait in memory for this pod's next free
    * thread instead of being read back from PostgreSQL (0: none wait).
@@ -129,6 +149,17 @@ export const envSchema = z.object({
    * bundled default handler.
    */
   FUNCTION_OUTPUT_KEY: optionalText,
+  /**
+   * Prepended verbatim to every metrics key and channel (snapshots, history,
+   * the function's output and error keys), so two installations can share a
+   * Redis; the function runtime takes the same prefix. Default none: the
+   * course's key names. No glob characters: the runtime's input key is a glob.
+   */
+  METRICS_KEY_PREFIX: z
+    .string()
+    .max(100)
+    .regex(/^[A-Za-z0-9._:/@-]*$/, 'letters, digits and . _ : / @ - only (no spaces, no Redis glob characters * ? [ ] \\)')
+    .default(''),
   /** The node the pod runs on (downward API `spec.nodeName`), for the snapshot's `node`; default from the kernel's boot id. */
   NODE_NAME: optionalText,
 });

@@ -188,7 +188,8 @@ export const serverConfigSchema = z
       maxUploadBytes: z.int(),
       maxPixels: z.int(),
       maxFilesPerUpload: z.int(),
-      decodeMemoryBytes: z.int().describe('decode memory one image may need (width × height × bands × bytes per band)'),
+      jobMemoryBytes: z.int().describe('memory one image’s resize may need at its peak (decode, resize and encode), as imaging/job-cost.ts counts it'),
+      decodeMemoryBytes: z.int().describe('the same figure, under its earlier name (clients before job costs compared decodes with it)'),
     }),
     presets: z.array(z.object({ label: z.string(), width: z.int(), height: z.int() })),
     formats: z.array(z.string()),
@@ -197,10 +198,13 @@ export const serverConfigSchema = z
 export interface ServerConfig {
   version: string;
   defaults: OutputOptions;
-  limits: OutputLimits & { maxUploadBytes: number; maxPixels: number; maxFilesPerUpload: number; decodeMemoryBytes: number };
+  limits: OutputLimits & { maxUploadBytes: number; maxPixels: number; maxFilesPerUpload: number; jobMemoryBytes: number; decodeMemoryBytes: number };
   presets: readonly { label: string; width: number; height: number }[];
   formats: readonly OutputFormat[];
 }
 
 /** The options a request may send (multipart field `options` or query parameters), for the document. */
 export const outputOptionsInputSchema = outputOptionsSchema;
+
+/** The metrics API's shapes live in their own file; re-exported so clients import every shape from one place. */
+export * from './metrics.js';

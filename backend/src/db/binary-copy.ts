@@ -4,6 +4,7 @@
  * base64) and cost 30–40 ms of event-loop time to turn back into bytes.
  * `COPY … TO STDOUT (FORMAT binary)` streams the bytes as they are.
  */
+import { Transform, type Readable } from 'node:stream';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { withClient } from './pool.js';
@@ -79,4 +80,105 @@ export async function readBytea(db: pg.Pool, table: string, column: string, id: 
     for await (const chunk of stream) parser.push(chunk as Buffer);
     return parser.result();
   });
+}
+
+/**
+ * The same value as a stream, passed on as it arrives instead of gathered
+ * whole (a download of a 50 MB original must not hold 50 MB), trimmed to
+ * `range` (inclusive, as HTTP says it). `length` resolves once the value's
+ * header is read: its size, or null when there is no row or the value is NULL.
+ */
+class ValueStream extends Transform {
+  private header: Buffer = Buffer.alloc(0);
+  private remaining = -1;
+  private offset = 0;
+  private settle!: (length: number | null) => void;
+  readonly length = new Promise<number | null>((resolve) => (this.settle = resolve));
+
+  constructor(private readonly range: { start: number; end?: number } | undefined) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    try {
+      if (this.remaining < 0) chunk = this.readHeader(chunk);
+      if (this.remaining > 0 && chunk.length > 0) this.pass(chunk.subarray(0, this.remaining));
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  override _flush(done: (err?: Error | null) => void): void {
+    this.settle(null);
+    done(this.remaining > 0 ? new Error('binary COPY stream ended inside the value') : null);
+  }
+
+  /** Consumes the COPY header and the value's length; returns what follows them. */
+  private readHeader(chunk: Buffer): Buffer {
+    this.header = this.header.length ? Buffer.concat([this.header, chunk]) : chunk;
+    const fixed = SIGNATURE.length + 8;
+    if (this.header.length < fixed) return Buffer.alloc(0);
+    if (!this.header.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not a binary COPY stream');
+    const start = fixed + this.header.readUInt32BE(SIGNATURE.length + 4);
+    if (this.header.length < start + 2) return Buffer.alloc(0);
+    if (this.header.readInt16BE(start) === -1) return this.noValue();
+    if (this.header.length < start + 6) return Buffer.alloc(0);
+    const length = this.header.readInt32BE(start + 2);
+    if (length === -1) return this.noValue();
+    this.remaining = length;
+    this.settle(length);
+    const rest = this.header.subarray(start + 6);
+    this.header = Buffer.alloc(0);
+    return rest;
+  }
+
+  private noValue(): Buffer {
+    this.remaining = 0;
+    this.settle(null);
+    return Buffer.alloc(0);
+  }
+
+  private pass(bytes: Buffer): void {
+    const from = this.offset;
+    this.offset += bytes.length;
+    this.remaining -= bytes.length;
+    const first = Math.max(0, (this.range?.start ?? 0) - from);
+    const last = this.range?.end === undefined ? bytes.length : Math.min(bytes.length, this.range.end + 1 - from);
+    if (last > first) this.push(bytes.subarray(first, last));
+  }
+}
+
+/**
+ * `SELECT <column> FROM <table> WHERE id = <id>` as a stream of its bytes, or
+ * null when there is no such row or the value is NULL. The connection is
+ * held until the stream ends or is destroyed, then returned to the pool (or
+ * dropped after an error: an aborted COPY leaves it in an unknown state).
+ */
+export async function streamBytea(db: pg.Pool, table: string, column: string, id: number, range?: { start: number; end?: number }): Promise<Readable | null> {
+  if (!Number.isSafeInteger(id)) throw new Error(`invalid id ${id}`);
+  const client = await db.connect();
+  let released = false;
+  const release = (err?: Error | boolean) => {
+    if (released) return;
+    released = true;
+    client.release(err);
+  };
+  const copy = client.query(copyTo(`COPY (SELECT ${column} FROM ${table} WHERE id = ${id}) TO STDOUT (FORMAT binary)`));
+  const value = new ValueStream(range);
+  copy.on('error', (err) => {
+    release(err);
+    value.destroy(err);
+  });
+  value.on('close', () => release(value.readableEnded ? undefined : true));
+  copy.pipe(value);
+  const length = await Promise.race([
+    value.length,
+    new Promise<never>((_, reject) => value.once('error', reject)),
+  ]);
+  if (length === null) {
+    value.destroy();
+    return null;
+  }
+  return value;
 }

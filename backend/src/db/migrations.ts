@@ -221,6 +221,45 @@ END
 $fn$ LANGUAGE plpgsql;
 `,
   },
+  {
+    version: 7,
+    name: 'what each job needs, measured at upload',
+    sql: `
+-- The memory a job needs at its peak (decode + resize + encode) and its CPU
+-- work, from the image's header and its output options (imaging/job-cost.ts):
+-- every pod admits it against its memory budget and times it by the same
+-- figures without reading the original.
+ALTER TABLE processed_images
+  ADD COLUMN IF NOT EXISTS job_memory_bytes BIGINT,
+  ADD COLUMN IF NOT EXISTS job_cpu_ms INTEGER;
+`,
+  },
+  {
+    version: 8,
+    name: 'photos in a blob store: keys and sizes in the row',
+    sql: `
+-- The bytes live in a blob store (a shared folder, S3, or these rows' own
+-- BYTEA columns for BLOB_STORE=postgres): the row keeps where and how big.
+-- original_data and processed_data stay, so the earlier operational SQL
+-- still runs (NULL unless the postgres store is used).
+ALTER TABLE processed_images
+  ADD COLUMN IF NOT EXISTS original_key TEXT,
+  ADD COLUMN IF NOT EXISTS processed_key TEXT,
+  ADD COLUMN IF NOT EXISTS original_bytes BIGINT,
+  ADD COLUMN IF NOT EXISTS processed_bytes BIGINT;
+-- Rows stored before keep their bytes where they are (they are read from the
+-- columns); their sizes are read off the TOAST pointers, without the bytes.
+UPDATE processed_images SET original_bytes = octet_length(original_data) WHERE original_data IS NOT NULL AND original_bytes IS NULL;
+UPDATE processed_images SET processed_bytes = octet_length(processed_data) WHERE processed_data IS NOT NULL AND processed_bytes IS NULL;
+-- The orphan sweep asks whether any row still names a blob.
+CREATE INDEX IF NOT EXISTS processed_images_original_key_idx ON processed_images (original_key) WHERE original_key IS NOT NULL;
+CREATE INDEX IF NOT EXISTS processed_images_processed_key_idx ON processed_images (processed_key) WHERE processed_key IS NOT NULL;
+-- Retention walks finished images that still hold an original, wherever it is.
+DROP INDEX IF EXISTS processed_images_original_expiry_idx;
+CREATE INDEX processed_images_original_expiry_idx ON processed_images (processed_at)
+  WHERE original_bytes IS NOT NULL AND status IN ('completed', 'failed');
+`,
+  },
 ];
 
 export async function migrate(client: pg.ClientBase): Promise<number[]> {

@@ -1,4 +1,5 @@
 /** What the HTTP layer needs from the rest of the backend. */
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { ResizeRules } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
@@ -24,7 +25,7 @@ export interface AppContext {
   /** Everything the upload routes need (slots, limits, the transaction pool). */
   upload: UploadDeps;
   /** Direct access for batch deletion and retention facts (see retention/store.ts). */
-  storage: { db: Queryable; rowsPerStatement: number };
+  storage: { db: Queryable; blobs: BlobStore; rowsPerStatement: number };
   /** False while starting or draining. */
   isReady(): boolean;
   /** Why the pod cannot take uploads now (starved of slots, database down), or undefined when it can. */

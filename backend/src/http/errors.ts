@@ -1,6 +1,7 @@
 /** JSON errors `{error, code}` with the right status, for every route. */
 import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import type { z } from 'zod';
+import { isBlobStoreError } from '../blobs/blob-store.js';
 import { classifyDatabaseError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 
@@ -28,6 +29,24 @@ export function databaseHttpError(err: unknown): HttpError | undefined {
     default:
       return undefined;
   }
+}
+
+/** A blob store's fault as the answer a client can act on: free space (507), retry later (503), or gone (404). */
+export function blobHttpError(err: unknown): HttpError | undefined {
+  if (!isBlobStoreError(err)) return undefined;
+  switch (err.fault) {
+    case 'full':
+      return new HttpError(507, 'STORAGE_FULL', `the photo storage is full; retry once space has been freed (${err.message})`, {}, { 'Retry-After': '30' });
+    case 'not-found':
+      return new HttpError(404, 'NOT_FOUND', err.message);
+    default:
+      return new HttpError(503, 'STORAGE_UNAVAILABLE', `the photo storage cannot be used right now; retry in a moment (${err.message})`, {}, { 'Retry-After': '5' });
+  }
+}
+
+/** Any fault of a dependency (database, blob store) as its answer. */
+export function dependencyHttpError(err: unknown): HttpError | undefined {
+  return databaseHttpError(err) ?? blobHttpError(err);
 }
 
 export const notFound: RequestHandler = (req, _res, next) => {
@@ -76,7 +95,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
 
 const answerError: (logger: Logger, ...args: Parameters<ErrorRequestHandler>) => void = (logger, err: unknown, req, res) => {
   {
-    const known = err instanceof HttpError ? err : databaseHttpError(err);
+    const known = err instanceof HttpError ? err : dependencyHttpError(err);
     if (known) {
       if (known.status >= 500) logger.warn({ err, path: req.path, code: known.code }, 'request failed');
       if (!res.headersSent) res.status(known.status).set(known.headers).json({ error: known.message, code: known.code, ...known.details });

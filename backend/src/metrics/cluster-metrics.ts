@@ -1,9 +1,11 @@
 /**
  * What one hub knows about the cluster: every live pod's latest snapshot and
- * derived figures (PodView), every pod's history (HistoryRing), and, when no
- * function runtime writes derived figures, the in-process handler contexts
- * that compute them. Every change goes out to the listeners.
+ * derived figures (PodView), every pod's history (HistoryRing), when each pod
+ * was last heard from (for the stale-pod report), and, when no function
+ * runtime writes derived figures, the in-process handler contexts that
+ * compute them. Every change goes out to the listeners.
  */
+import type { StalePod } from '../contract/metrics.js';
 import { InProcessDerived, type DerivedFigures } from './in-process-derived.js';
 import type { MetricsListeners } from './listeners.js';
 import { PodView, type PodMetrics } from './pod-view.js';
@@ -23,6 +25,8 @@ export interface ClusterMetricsOptions {
 export class ClusterMetrics {
   private readonly view: PodView;
   private readonly ring: HistoryRing;
+  /** Every pod heard from that has not said goodbye: when (this process's clock) and its node. */
+  private readonly heard = new Map<string, { atMs: number; node: string | null }>();
 
   constructor(private readonly options: ClusterMetricsOptions) {
     this.view = new PodView(options.lifetimeMs);
@@ -33,6 +37,7 @@ export class ClusterMetrics {
   accept(snapshot: Snapshot): void {
     const stored = this.view.putSnapshot(snapshot);
     if (!stored) return;
+    this.heard.set(snapshot.pod, { atMs: Date.parse(stored.receivedAt), node: snapshot.node ?? null });
     const { localDerived, listeners } = this.options;
     const metrics = localDerived ? (this.view.putDerived(snapshot.pod, localDerived.compute(snapshot)) ?? stored) : stored;
     this.ring.add(snapshot, metrics.derived, Date.parse(metrics.receivedAt));
@@ -52,13 +57,36 @@ export class ClusterMetrics {
     this.ring.merge(samples);
   }
 
-  /** Drops pods not heard from within their lifetime (they stay in the history) and old history. */
-  expire(): void {
-    for (const pod of this.view.expire()) {
+  /** A pod said goodbye: gone at once (its line stays in the history), and never stale. */
+  leave(pod: string): void {
+    this.heard.delete(pod);
+    if (!this.view.remove(pod)) return;
+    this.options.localDerived?.forget(pod);
+    this.options.listeners.emit({ type: 'expired', pod });
+  }
+
+  /**
+   * Drops pods not heard from within their lifetime (they stay in the
+   * history), old history, and pods silent for longer than anyone needs
+   * telling (`forgetAfterMs`).
+   */
+  expire(forgetAfterMs: number, nowMs = Date.now()): void {
+    for (const pod of this.view.expire(nowMs)) {
       this.options.localDerived?.forget(pod);
       this.options.listeners.emit({ type: 'expired', pod });
     }
-    this.ring.prune();
+    for (const [pod, { atMs }] of this.heard) if (nowMs - atMs > forgetAfterMs) this.heard.delete(pod);
+    this.ring.prune(nowMs);
+  }
+
+  /** Pods silent for more than `afterMs` (and at most `untilMs`) that did not say goodbye, `except` this hub's own. */
+  stalePods(afterMs: number, untilMs: number, except: string, nowMs = Date.now()): StalePod[] {
+    const out: StalePod[] = [];
+    for (const [pod, { atMs, node }] of this.heard) {
+      const silent = nowMs - atMs;
+      if (pod !== except && silent > afterMs && silent <= untilMs) out.push({ pod, node, lastSeenAt: new Date(atMs).toISOString() });
+    }
+    return out.sort((a, b) => (a.pod < b.pod ? -1 : 1));
   }
 
   latest(): PodMetrics[] {

@@ -11,6 +11,10 @@
  * v1) the path names the container while the mount already *is* its group.
  * So the path is tried under the mount first, then the mount itself, the
  * way runc and the Go cgroup libraries resolve it.
+ *
+ * Whether that group is the pod's own (and not a login session's, a test
+ * runner's or the whole machine's) is decided in cgroup-ownership.ts; this
+ * file only reads it.
  */
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -139,6 +143,17 @@ export class CgroupReader {
       cpu: cpuMount ? await groupDir(cpuMount, paths.get('cpu'), 'cpu.cfs_quota_us') : '',
       memory: memoryMount ? await groupDir(memoryMount, paths.get('memory'), 'memory.usage_in_bytes') : '',
     };
+  }
+
+  /**
+   * The groups whose usage counters a reading takes (v2: one; v1: cpuacct's
+   * and memory's), for the ownership test (cgroup-ownership.ts). The CPU
+   * quota's group is not among them: a limit may come from a shared group.
+   */
+  async usageGroups(): Promise<string[]> {
+    const dirs = await this.resolve();
+    if (!dirs) return [];
+    return [...new Set(dirs.version === 2 ? [dirs.cpu] : [dirs.cpuacct, dirs.memory].filter((d) => d !== ''))];
   }
 
   async read(): Promise<CgroupReading> {

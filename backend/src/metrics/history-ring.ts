@@ -9,27 +9,11 @@
  * A pod that stopped stays here (marked gone by the caller, who knows which
  * pods are live) until its last snapshot leaves the span asked for.
  */
-import type { DerivedFigures } from './in-process-derived.js';
+import type { DerivedFigures, HistorySample, PodHistory } from '../contract/metrics.js';
 import type { Snapshot } from './snapshot-contract.js';
 
-/** One snapshot in the history, with the derived figures known for it. */
-export interface HistorySample {
-  snapshot: Snapshot;
-  derived: DerivedFigures | null;
-  /** When it was received (ISO 8601): by this process, or by Redis for samples read back from a stream. */
-  receivedAt: string;
-}
-
-/** One pod's line over a span. */
-export interface PodHistory {
-  pod: string;
-  /** The node from the pod's latest snapshot; null for snapshots without one. */
-  node: string | null;
-  /** The pod has stopped publishing (its snapshot key expired); its line is kept for the span. */
-  gone: boolean;
-  lastSeenAt: string;
-  samples: HistorySample[];
-}
+/** One snapshot in the history with the derived figures known for it, and one pod's line over a span (contract/metrics.ts). */
+export type { HistorySample, PodHistory };
 
 interface Entry {
   atMs: number;

@@ -1,29 +1,36 @@
 /**
  * The metrics hub: every period it takes this pod's snapshot, writes it to
- * `<keyPrefix>:<pod>` (expiring after three periods) and publishes it on
- * `<channel>`; it listens on the channel too, so every pod's hub knows every
- * pod's latest snapshot and can serve the whole cluster's metrics.
+ * `<prefix><keyPrefix>:<pod>` (expiring after three periods) and publishes it
+ * on `<prefix><channel>`; it listens on the channel too, so every pod's hub
+ * knows every pod's latest snapshot and can serve the whole cluster's
+ * metrics. `prefix` is METRICS_KEY_PREFIX: two installations sharing a Redis
+ * never see each other's keys, channel or function output.
  *
  * Every snapshot also goes into the history (about an hour, see
  * history-ring.ts): with Redis, appended to the capped stream
- * `<keyPrefix>-history:<pod>` and read back on every (re)connect; without,
- * kept in-process only.
+ * `<prefix><keyPrefix>-history:<pod>` and read back on every (re)connect;
+ * without, kept in-process only.
  *
  * Without Redis, the same snapshots flow in-process (the embedded default).
  *
  * Derived figures: read from the function runtime's output
- * (`<functionOutputKey>:<pod>`) when that key is configured; otherwise
- * computed here with the bundled default handler, so the metrics window has
- * data whether or not the runtime is deployed.
+ * (`<prefix><functionOutputKey>:<pod>`) when that key is configured;
+ * otherwise computed here with the bundled default handler, so the metrics
+ * window has data whether or not the runtime is deployed.
+ *
+ * Health (health.ts): Redis reachable or not, pods gone silent without a
+ * goodbye (a stopping hub says goodbye), the function's errors.
  *
  * The image pipeline never waits on anything here: the hub calls the
  * pipeline's `appStats` callback, never the other way round, and Redis work
  * is fire-and-forget (see redis-link.ts).
  */
 import { pino, type Logger } from 'pino';
+import type { MetricsHealth, MetricsHistory, MetricsOverview, MetricsSource } from '../contract/metrics.js';
 import { ClusterMetrics } from './cluster-metrics.js';
-import { HISTORY_SECONDS, type PodHistory } from './history-ring.js';
-import { settingsOf } from './hub-settings.js';
+import { HealthReporter, redisHealthOf } from './health.js';
+import { HISTORY_SECONDS } from './history-ring.js';
+import { settingsOf, type HubSettings } from './hub-settings.js';
 import { InProcessDerived } from './in-process-derived.js';
 import { MetricsListeners, type MetricsListener } from './listeners.js';
 import type { PodMetrics } from './pod-view.js';
@@ -34,8 +41,7 @@ import type { AppStats } from './snapshot-contract.js';
 import { Ticker } from './ticker.js';
 
 export type { MetricsEvent, MetricsListener } from './listeners.js';
-
-export type MetricsSource = 'redis' | 'in-process';
+export type { MetricsHistory, MetricsOverview, MetricsSource };
 
 export interface MetricsHubOptions {
   podName: string;
@@ -44,7 +50,9 @@ export interface MetricsHubOptions {
   /** Seconds between snapshots (METRICS_PERIOD). */
   periodSeconds: number;
   appStats: () => AppStats | Promise<AppStats>;
-  /** Snapshot keys are `<keyPrefix>:<pod>`, history streams `<keyPrefix>-history:<pod>`. Default `metrics`; tests use a unique prefix. */
+  /** METRICS_KEY_PREFIX: prepended verbatim to every key and channel below (default none: the course's names). */
+  prefix?: string | undefined;
+  /** Snapshot keys are `<keyPrefix>:<pod>`, history streams `<keyPrefix>-history:<pod>`. Default `metrics`. */
   keyPrefix?: string | undefined;
   /** Pub/sub channel for snapshots. Default `metrics`. */
   channel?: string | undefined;
@@ -71,42 +79,21 @@ export interface MetricsHubStatus {
   networkInterface: string | null;
 }
 
-/** Every pod's line over the last `spanSeconds`, as the server saw it at `serverTime`. */
-export interface MetricsHistory {
-  spanSeconds: number;
-  /** The answering pod's clock (ISO 8601), so a client can place `receivedAt` on its own time axis. */
-  serverTime: string;
-  pods: PodHistory[];
-}
-
-/** The body of GET /api/v1/metrics: the live pods, then their history. */
-export interface MetricsOverview {
-  pods: PodMetrics[];
-  periodSeconds: number;
-  source: MetricsSource;
-  /** The pod that answered. */
-  pod: string;
-  /** Whether that pod is connected to Redis right now; null in in-process mode. */
-  redisConnected: boolean | null;
-  /** The history's span, the answering pod's clock and every pod's line (see MetricsHistory). */
-  spanSeconds: number;
-  serverTime: string;
-  history: PodHistory[];
-}
-
 export interface MetricsHub {
   readonly podName: string;
   readonly periodSeconds: number;
   readonly source: MetricsSource;
   /** Starts taking and publishing snapshots. Returns at once; never throws for Redis. */
   start(): void;
-  /** Stops the timer and closes Redis. The pod's key then expires within three periods. */
+  /** Stops the timer, says goodbye (the pod's key goes at once) and closes Redis. */
   stop(): Promise<void>;
   /** Every live pod's latest snapshot and derived figures, sorted by pod name. */
   latest(): PodMetrics[];
   /** Every pod's samples over the last `spanSeconds` (at most HISTORY_SECONDS), stopped pods marked gone. */
   history(spanSeconds: number): MetricsHistory;
   overview(spanSeconds: number): MetricsOverview;
+  /** Whether the sources behind the figures can be trusted right now. */
+  health(): MetricsHealth;
   /** Calls `listener` for every event until the returned function is called. */
   subscribe(listener: MetricsListener): () => void;
   status(): MetricsHubStatus;
@@ -127,29 +114,65 @@ function collectorFor(options: MetricsHubOptions, logger: Logger, periodMs: numb
   });
 }
 
-export function createMetricsHub(options: MetricsHubOptions): MetricsHub {
+/** Everything a hub is made of, wired together; createMetricsHub adds the lifecycle. */
+interface HubParts {
+  settings: HubSettings;
+  logger: Logger;
+  listeners: MetricsListeners;
+  cluster: ClusterMetrics;
+  collector: SnapshotCollector;
+  health: HealthReporter;
+  /** Set by start() when Redis is configured. */
+  redis: RedisSync | undefined;
+  refreshDerived: () => void;
+}
+
+function hubParts(options: MetricsHubOptions): HubParts {
   const settings = settingsOf(options);
   const logger = options.logger ?? pino({ level: 'silent' });
-  const { source, periodMs } = settings;
   const listeners = new MetricsListeners(logger);
-  const functionOutputKey = options.functionOutputKey;
+  const outputKey = settings.functionOutputKey;
+  const localDerived = outputKey === undefined ? new InProcessDerived(settings.keyPrefix) : undefined;
   const cluster = new ClusterMetrics({
     lifetimeMs: settings.lifetimeMs,
     historyCapacity: settings.historyLength,
     historyMs: settings.historyMs,
-    localDerived: functionOutputKey === undefined ? new InProcessDerived(settings.keyPrefix) : undefined,
+    localDerived,
     listeners,
   });
-  const runtimeDerived = functionOutputKey === undefined ? undefined : new RuntimeDerivedReader(functionOutputKey, cluster, logger);
-  const collector = collectorFor(options, logger, periodMs);
-  let redis: RedisSync | undefined;
-  const refreshDerived = (): void => {
-    if (redis) runtimeDerived?.refresh(redis.link);
+  // The reader reports new function errors at once; the reporter reads them back (hence the late binding).
+  let health: HealthReporter | undefined;
+  const runtimeDerived = outputKey === undefined ? undefined : new RuntimeDerivedReader(outputKey, cluster, logger, () => health?.check());
+  const parts: HubParts = {
+    settings,
+    logger,
+    listeners,
+    cluster,
+    collector: collectorFor(options, logger, settings.periodMs),
+    redis: undefined,
+    refreshDerived: () => {
+      if (parts.redis) runtimeDerived?.refresh(parts.redis.link);
+    },
+    health: (health = new HealthReporter(
+      {
+        redis: () => redisHealthOf(options.redisUrl !== undefined, parts.redis?.link.state),
+        stalePods: () => cluster.stalePods(settings.staleAfterMs, settings.staleNoticeMs, options.podName),
+        functionSource: localDerived ? 'in-process' : 'runtime',
+        functionErrors: () => (localDerived ?? runtimeDerived)?.errors() ?? [],
+      },
+      listeners,
+    )),
   };
+  return parts;
+}
 
+export function createMetricsHub(options: MetricsHubOptions): MetricsHub {
+  const parts = hubParts(options);
+  const { settings, logger, cluster, collector, health } = parts;
+  const { source } = settings;
   let loggedStart = false;
   const ticker = new Ticker({
-    periodMs,
+    periodMs: settings.periodMs,
     logger,
     prime: () => collector.prime(),
     tick: async () => {
@@ -160,9 +183,10 @@ export function createMetricsHub(options: MetricsHubOptions): MetricsHub {
         logger.info({ pod: options.podName, periodSeconds: options.periodSeconds, source, networkInterface: collector.networkInterface }, 'metrics: publishing snapshots');
       }
       cluster.accept(snapshot);
-      redis?.publish(snapshot);
-      refreshDerived();
-      cluster.expire();
+      parts.redis?.publish(snapshot);
+      parts.refreshDerived();
+      cluster.expire(settings.staleNoticeMs);
+      health.check();
     },
   });
 
@@ -174,7 +198,7 @@ export function createMetricsHub(options: MetricsHubOptions): MetricsHub {
     pod: options.podName,
     periodSeconds: options.periodSeconds,
     source,
-    redisConnected: redis ? redis.link.connected : null,
+    redisConnected: parts.redis ? parts.redis.link.connected : null,
     networkInterface: collector.networkInterface ?? null,
   });
 
@@ -183,24 +207,27 @@ export function createMetricsHub(options: MetricsHubOptions): MetricsHub {
     periodSeconds: options.periodSeconds,
     source,
     start() {
-      if (options.redisUrl !== undefined && !redis && !ticker.isStopped) {
-        redis = new RedisSync(options.redisUrl, settings, cluster, refreshDerived, logger);
+      if (options.redisUrl !== undefined && !parts.redis && !ticker.isStopped) {
+        const hooks = { afterResync: parts.refreshDerived, onStateChange: () => health.check() };
+        parts.redis = new RedisSync(options.redisUrl, settings, cluster, hooks, logger);
       }
       ticker.start();
     },
     async stop() {
       if (ticker.isStopped) return;
       await ticker.stop();
-      redis?.link.stop();
+      await parts.redis?.goodbye(options.podName);
+      parts.redis?.link.stop();
     },
     latest: () => cluster.latest(),
     history,
     overview(spanSeconds) {
       const { pod, periodSeconds, redisConnected } = status();
       const { spanSeconds: span, serverTime, pods: lines } = history(spanSeconds);
-      return { pods: cluster.latest(), periodSeconds, source, pod, redisConnected, spanSeconds: span, serverTime, history: lines };
+      return { pods: cluster.latest(), periodSeconds, source, pod, redisConnected, keyPrefix: settings.prefix, spanSeconds: span, serverTime, history: lines, health: health.current() };
     },
-    subscribe: (listener) => listeners.add(listener),
+    health: () => health.current(),
+    subscribe: (listener) => parts.listeners.add(listener),
     status,
   };
 }

@@ -7,12 +7,15 @@
  */
 import type { HandlerContext } from '@imgfleet/runtime/context';
 import { handler } from '@imgfleet/runtime/default-handler';
+import type { DerivedFigures, FunctionError } from '../contract/metrics.js';
 import type { Snapshot } from './snapshot-contract.js';
 
-export type DerivedFigures = Record<string, unknown>;
+export type { DerivedFigures };
 
 export class InProcessDerived {
   private readonly contexts = new Map<string, HandlerContext>();
+  /** Each pod's last failure, until its next snapshot goes through. */
+  private readonly failures = new Map<string, FunctionError>();
 
   constructor(private readonly keyPrefix: string) {}
 
@@ -34,16 +37,26 @@ export class InProcessDerived {
     try {
       const result = handler(snapshot, context);
       context.last_execution = new Date();
+      this.failures.delete(snapshot.pod);
       return result;
-    } catch {
+    } catch (err) {
       // The default handler does not throw on well-formed snapshots; a
-      // malformed one simply has no derived figures.
+      // malformed one has no derived figures, and the failure is reported
+      // as the runtime would report it.
+      const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      this.failures.set(snapshot.pod, { pod: snapshot.pod, error, kind: 'exception', at: new Date().toISOString(), handler: 'default-handler.handler' });
       return null;
     }
+  }
+
+  /** The unresolved failures, by pod name. */
+  errors(): FunctionError[] {
+    return [...this.failures.values()].sort((a, b) => ((a.pod ?? '') < (b.pod ?? '') ? -1 : 1));
   }
 
   /** Drops a pod's history when the pod disappears, so memory stays bounded. */
   forget(pod: string): void {
     this.contexts.delete(pod);
+    this.failures.delete(pod);
   }
 }

@@ -20,3 +20,4 @@ export type { DerivedFigures } from './in-process-derived.js';
 export type { AppStats, Snapshot } from './snapshot-contract.js';
 export { isFloatField, parseSnapshotText, requiredSnapshotFields } from './snapshot-contract.js';
 export { stringifyWithFloats } from './float-json.js';
+export type { MetricsHealth } from '../contract/metrics.js';

@@ -1,12 +1,13 @@
 /** The hub's listeners: a listener that throws is logged and never stops the others. */
 import type { Logger } from 'pino';
-import type { PodMetrics } from './pod-view.js';
+import type { MetricsHealth, PodMetrics } from '../contract/metrics.js';
 
-/** What listeners receive: a new snapshot, changed derived figures, or a pod gone silent. */
+/** What listeners receive: a new snapshot, changed derived figures, a pod gone, or a change in the sources' health. */
 export type MetricsEvent =
   | { type: 'snapshot'; metrics: PodMetrics }
   | { type: 'derived'; metrics: PodMetrics }
-  | { type: 'expired'; pod: string };
+  | { type: 'expired'; pod: string }
+  | { type: 'health'; health: MetricsHealth };
 
 export type MetricsListener = (event: MetricsEvent) => void;
 

@@ -4,17 +4,11 @@
  * the Redis keys) are dropped, so a dead pod leaves the view by itself.
  */
 import { parseSnapshotTime } from '@imgfleet/runtime/default-handler';
-import type { DerivedFigures } from './in-process-derived.js';
+import type { DerivedFigures, PodMetrics } from '../contract/metrics.js';
 import type { Snapshot } from './snapshot-contract.js';
 
-/** One pod's current state, as the HTTP routes and listeners see it. */
-export interface PodMetrics {
-  pod: string;
-  snapshot: Snapshot;
-  derived: DerivedFigures | null;
-  /** When this process received the snapshot (ISO 8601). Pod clocks may differ; this one is ours. */
-  receivedAt: string;
-}
+/** One pod's current state, as the HTTP routes and listeners see it (contract/metrics.ts). */
+export type { PodMetrics };
 
 interface Entry {
   metrics: PodMetrics;
@@ -62,6 +56,11 @@ export class PodView {
     entry.derivedText = text;
     entry.metrics = { ...entry.metrics, derived };
     return entry.metrics;
+  }
+
+  /** Removes a pod at once (it said goodbye); whether it was there. */
+  remove(pod: string): boolean {
+    return this.entries.delete(pod);
   }
 
   /** Removes entries older than the expiry; returns the pods removed. */

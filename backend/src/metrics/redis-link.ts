@@ -24,6 +24,24 @@ export interface RedisLinkOptions {
   onMessage: (text: string) => void;
   /** Called each time the command connection becomes ready (first connect and every reconnect). */
   onReady: () => void;
+  /** Called when Redis becomes unreachable or reachable again (see `state`). */
+  onStateChange: () => void;
+}
+
+/** The link as the health report shows it. */
+export interface RedisLinkState {
+  connected: boolean;
+  /** When the current state began (epoch ms). */
+  sinceMs: number;
+  /** Why Redis is unreachable; null while connected. */
+  error: string | null;
+}
+
+/** A short reason for the health report: Node's connection errors are often an AggregateError with no message. */
+function reasonOf(err: unknown): string {
+  const first = err instanceof AggregateError && err.errors.length > 0 ? (err.errors[0] as unknown) : err;
+  if (!(first instanceof Error)) return String(first);
+  return first.message || first.name;
 }
 
 /** Escapes glob characters so a key prefix is matched literally by SCAN MATCH. */
@@ -55,6 +73,9 @@ export class RedisLink {
   private publishFailing = false;
   private down = false;
   private stopped = false;
+  private ready = false;
+  private sinceMs = Date.now();
+  private lastError: string | null = null;
 
   constructor(private readonly options: RedisLinkOptions) {
     const common: RedisOptions = {
@@ -78,9 +99,12 @@ export class RedisLink {
     ] as const) {
       connection.on('error', (err: Error) => this.noteDown(name, err));
     }
+    // A connection that drops says so by `close` (errors come only with the reconnection attempts).
+    this.client.on('close', () => this.noteDown('commands', new Error('connection to Redis closed')));
     this.client.on('ready', () => {
       if (this.down) options.logger.info('metrics: Redis reachable again; publishing resumes');
       this.down = false;
+      this.setState(true, null);
       options.onReady();
     });
     this.subscriber.on('ready', () => {
@@ -91,8 +115,26 @@ export class RedisLink {
     });
   }
 
+  /** Up, or down for a reason: the first error of an outage is its reason (later attempts repeat it). */
+  private setState(connected: boolean, error: string | null): void {
+    if (this.stopped) return;
+    if (connected === this.ready && (connected || this.lastError !== null)) return;
+    if (connected !== this.ready) this.sinceMs = Date.now();
+    this.ready = connected;
+    this.lastError = connected ? null : error;
+    this.options.onStateChange();
+  }
+
+  get state(): RedisLinkState {
+    return { connected: this.ready, sinceMs: this.sinceMs, error: this.ready ? null : (this.lastError ?? 'not connected yet') };
+  }
+
   private noteDown(connection: string, err: unknown): void {
-    if (this.stopped || this.down) return;
+    if (this.stopped) return;
+    // The command connection's status decides reachability: a command that timed out on a
+    // connection that is still up says Redis is slow, and a subscriber down alone only delays messages.
+    if (this.client.status !== 'ready') this.setState(false, reasonOf(err));
+    if (this.down) return;
     this.down = true;
     this.options.logger.warn(
       { err, connection },
@@ -187,6 +229,21 @@ export class RedisLink {
   async mget(keys: string[]): Promise<Array<string | null>> {
     if (keys.length === 0) return [];
     return this.client.mget(...keys);
+  }
+
+  /**
+   * A pod that stops says so: its key goes at once and the others are told,
+   * so they mark it gone instead of stale. Bounded by the command timeout; a
+   * Redis that is down just misses the goodbye (the key expires anyway).
+   */
+  async goodbye(key: string, text: string): Promise<void> {
+    if (this.stopped || this.client.status !== 'ready') return;
+    await this.client
+      .pipeline()
+      .del(key)
+      .publish(this.options.channel, text)
+      .exec()
+      .catch(() => undefined);
   }
 
   /** Closes both connections at once: a graceful QUIT could wait on a Redis that is down. */

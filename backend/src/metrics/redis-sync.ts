@@ -1,7 +1,7 @@
 /**
  * The hub's Redis side: publishing this pod's snapshots (key, channel,
- * history stream) and, on every (re)connect, reading back what the other
- * pods published, their history included.
+ * history stream), its goodbye when it stops, and, on every (re)connect,
+ * reading back what the other pods published, their history included.
  */
 import type { Logger } from 'pino';
 import type { ClusterMetrics } from './cluster-metrics.js';
@@ -20,6 +20,27 @@ function* samplesOf(entries: HistoryEntry[], historyPrefix: string) {
   }
 }
 
+/**
+ * The message a stopping pod publishes on the channel. It has no
+ * `timestamp`, so a backend that does not know it ignores it as a
+ * non-snapshot (parseSnapshotText).
+ */
+interface Goodbye {
+  pod: string;
+  event: 'stopped';
+}
+
+function parseGoodbye(text: string): Goodbye | null {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (value === null || typeof value !== 'object') return null;
+    const { pod, event, timestamp } = value as Record<string, unknown>;
+    return typeof pod === 'string' && event === 'stopped' && timestamp === undefined ? { pod, event } : null;
+  } catch {
+    return null;
+  }
+}
+
 export class RedisSync {
   readonly link: RedisLink;
 
@@ -27,7 +48,7 @@ export class RedisSync {
     url: string,
     private readonly settings: HubSettings,
     private readonly cluster: ClusterMetrics,
-    private readonly afterResync: () => void,
+    hooks: { afterResync: () => void; onStateChange: () => void },
     private readonly logger: Logger,
   ) {
     this.link = new RedisLink({
@@ -37,9 +58,12 @@ export class RedisSync {
       logger,
       onMessage: (text) => {
         const snapshot = parseSnapshotText(text);
-        if (snapshot) cluster.accept(snapshot);
+        if (snapshot) return cluster.accept(snapshot);
+        const goodbye = parseGoodbye(text);
+        if (goodbye) cluster.leave(goodbye.pod);
       },
-      onReady: () => this.resync(),
+      onReady: () => this.resync(hooks.afterResync),
+      onStateChange: hooks.onStateChange,
     });
   }
 
@@ -54,8 +78,14 @@ export class RedisSync {
     });
   }
 
+  /** Removes this pod's key and tells the others it stopped (its history stream stays for the hour). */
+  goodbye(pod: string): Promise<void> {
+    const message: Goodbye = { pod, event: 'stopped' };
+    return this.link.goodbye(`${this.settings.keyPrefix}:${pod}`, JSON.stringify(message));
+  }
+
   /** Loads every pod's key and history, so we need not wait a period (or an hour) to see the cluster. */
-  private resync(): void {
+  private resync(afterResync: () => void): void {
     const { keyPrefix, historyPrefix, historyMs } = this.settings;
     this.link
       .readStreams(historyPrefix, Date.now() - historyMs)
@@ -68,9 +98,8 @@ export class RedisSync {
           const snapshot = parseSnapshotText(text, key.slice(keyPrefix.length + 1));
           if (snapshot) this.cluster.accept(snapshot);
         }
-        this.afterResync();
+        afterResync();
       })
       .catch((err: unknown) => this.logger.debug({ err }, 'metrics: loading existing snapshots failed'));
   }
 }
-

@@ -9,14 +9,13 @@
  * serializer (float-json.ts) writes float fields with a decimal point.
  */
 
-/** A snapshot as it travels: string fields `timestamp` and `pod`, numbers for the rest. */
-export interface Snapshot {
-  timestamp: string;
-  pod: string;
-  /** The node the pod runs on (see node-name.ts); absent in snapshots from older backends. */
-  node?: string;
-  [field: string]: string | number | undefined;
-}
+import { containerSourceSchema, networkSourceSchema, type Snapshot } from '../contract/metrics.js';
+
+/**
+ * A snapshot as it travels (contract/metrics.ts): string fields `timestamp`,
+ * `pod`, `node` and the two sources below, numbers for the rest.
+ */
+export type { Snapshot };
 
 /** What the image pipeline reports about itself; the hub asks for it once per period. */
 export interface AppStats {
@@ -55,14 +54,24 @@ export const APP_INT_FIELDS = [
 export const APP_FLOAT_FIELDS = ['app-avg_process_time', 'app-throughput'] as const;
 
 /**
- * The container's own figures, from its cgroup (inside a pod /proc shows the
- * node): CPU in % of its limit and in % of one core, the limit in cores,
- * memory working set and limit in bytes.
+ * The pod's own figures (inside a pod /proc shows the node): CPU in % of its
+ * limit and in % of one core, the limit in cores, memory used and its limit
+ * in bytes. `container-source` says where they come from: `cgroup` (the pod's
+ * own group) or `process` (its own process tree, where it has no group of its
+ * own; see container-figures.ts).
  */
 export const CONTAINER_FLOAT_FIELDS = ['container-cpu_percent', 'container-cpu_percent_of_core', 'container-cpu_limit'] as const;
 export const CONTAINER_INT_FIELDS = ['container-memory_used', 'container-memory_limit'] as const;
-/** Present only when the network interface is the pod's own (see container-network.ts). */
+/** `interface` when the counters under CONTAINER_NET_PREFIX are the pod's own (see container-network.ts), else `none`. */
+export const CONTAINER_TEXT_FIELDS = ['container-source', 'container-network_source'] as const;
+/** Present only when the network interface is the pod's own. */
 export const CONTAINER_NET_PREFIX = 'container-net_io_counters-';
+
+/** The text fields besides timestamp, pod and node, with the values each may take. */
+const TEXT_FIELD_VALUES: Record<(typeof CONTAINER_TEXT_FIELDS)[number], readonly string[]> = {
+  'container-source': containerSourceSchema.options,
+  'container-network_source': networkSourceSchema.options,
+};
 
 const FLOAT_FIELD_NAMES = new Set<string>([
   'cpu_freq_current',
@@ -96,7 +105,7 @@ export function requiredSnapshotFields(coreCount: number, { podNetwork = false }
   for (let i = 0; i < coreCount; i++) fields.push(`cpu_percent-${i}`);
   for (const f of VIRTUAL_MEMORY_FIELDS) fields.push(`virtual_memory-${f}`);
   for (const f of NET_FIELDS) fields.push(`net_io_counters_eth0-${f}`);
-  fields.push(...APP_INT_FIELDS, ...APP_FLOAT_FIELDS, ...CONTAINER_FLOAT_FIELDS, ...CONTAINER_INT_FIELDS);
+  fields.push(...APP_INT_FIELDS, ...APP_FLOAT_FIELDS, ...CONTAINER_FLOAT_FIELDS, ...CONTAINER_INT_FIELDS, ...CONTAINER_TEXT_FIELDS);
   if (podNetwork) for (const f of NET_FIELDS) fields.push(`${CONTAINER_NET_PREFIX}${f}`);
   return fields;
 }
@@ -104,7 +113,9 @@ export function requiredSnapshotFields(coreCount: number, { podNetwork = false }
 /**
  * Validates a snapshot that came from Redis (another pod, or anything else
  * someone wrote under the prefix). Returns null for anything that is not a
- * snapshot, so a stray key never breaks the view.
+ * snapshot (a pod's goodbye among them: it has no timestamp), so a stray key
+ * never breaks the view. Numbers are kept, and text only where the contract
+ * has text.
  */
 export function parseSnapshotText(text: string, fallbackPod?: string): Snapshot | null {
   let value: unknown;
@@ -123,6 +134,7 @@ export function parseSnapshotText(text: string, fallbackPod?: string): Snapshot 
   for (const [key, v] of Object.entries(record)) {
     if (key === 'timestamp' || key === 'pod' || key === 'node') continue;
     if (typeof v === 'number' && Number.isFinite(v)) out[key] = v;
+    else if (typeof v === 'string' && (TEXT_FIELD_VALUES as Record<string, readonly string[] | undefined>)[key]?.includes(v)) out[key] = v;
   }
   return out;
 }

@@ -4,18 +4,19 @@
  * hub calls `collect()` once per period and the figures cover exactly that
  * period.
  */
-import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from 'pino';
-import { CgroupReader, containerCpuPercents, type CgroupReading } from './container-cgroup.js';
-import { PodNetworkReader } from './container-network.js';
+import type { ContainerSource } from '../contract/metrics.js';
+import { CgroupReader, containerCpuPercents } from './container-cgroup.js';
+import { ContainerFiguresReader, type ContainerFigures } from './container-figures.js';
+import { PodNetworkReader, sharesNetworkNamespace } from './container-network.js';
 import { corePercents, readCoreTimes, readCpuFreqMhz, type CoreTimes } from './host-cpu.js';
 import { readVirtualMemory, type VirtualMemory } from './host-memory.js';
 import { MainInterfaceReader, type NetCounters } from './host-network.js';
 import { countPids } from './host-processes.js';
 import { readNodeName } from './node-name.js';
-import { NET_FIELDS, VIRTUAL_MEMORY_FIELDS, type AppStats, type Snapshot } from './snapshot-contract.js';
+import { CONTAINER_NET_PREFIX, NET_FIELDS, VIRTUAL_MEMORY_FIELDS, type AppStats, type Snapshot } from './snapshot-contract.js';
 import { agentTimestampNow } from './timestamp.js';
 
 export interface SnapshotCollectorOptions {
@@ -60,41 +61,23 @@ const toFloat = (n: number): number => (Number.isFinite(n) ? n : 0);
 interface Baseline {
   cores: CoreTimes[];
   processed: number;
-  /** The container's last known CPU time and when it was read; kept across a period whose cgroup read failed. */
-  containerCpu: { seconds: number; at: number } | undefined;
+  /**
+   * The pod's last known CPU time, where it came from and when it was read;
+   * kept across a period whose read failed. A change of source (a shared
+   * group emptied out, a neighbour arrived) starts over: the counters differ.
+   */
+  containerCpu: { seconds: number; source: ContainerSource; at: number } | undefined;
   at: number;
 }
 
-/** The container's figures, from the cgroup, or from this process where no cgroup is readable. */
-interface ContainerReading {
-  /** undefined when this period's cgroup read failed (a gap, not a jump to another source). */
-  cpuSeconds: number | undefined;
-  limitCores: number;
-  memoryUsed: number;
-  /** undefined: no limit (the node's memory is then the limit). */
-  memoryLimit: number | undefined;
-}
-
-function containerReading(cgroup: CgroupReading): ContainerReading {
-  // Without any cgroup (macOS, Windows, nothing mounted) this process stands in for the container.
-  const noCgroup = cgroup.version === undefined;
-  const own = process.cpuUsage();
-  return {
-    cpuSeconds: noCgroup ? (own.user + own.system) / 1e6 : cgroup.cpuUsageSeconds,
-    limitCores: cgroup.cpuLimitCores ?? os.availableParallelism(),
-    memoryUsed: cgroup.memoryUsed ?? process.memoryUsage.rss(),
-    memoryLimit: cgroup.memoryLimit,
-  };
-}
-
-function cpuSince(baseline: Baseline | undefined, container: ContainerReading, at: number): { ofLimit: number; ofCore: number } {
+function cpuSince(baseline: Baseline | undefined, container: ContainerFigures, at: number): { ofLimit: number; ofCore: number } {
   const before = baseline?.containerCpu;
-  if (before === undefined || container.cpuSeconds === undefined) return { ofLimit: 0, ofCore: 0 };
+  if (before === undefined || container.cpuSeconds === undefined || before.source !== container.source) return { ofLimit: 0, ofCore: 0 };
   return containerCpuPercents(before.seconds, container.cpuSeconds, (at - before.at) / 1000, container.limitCores);
 }
 
-function containerCpuBaseline(baseline: Baseline | undefined, container: ContainerReading, at: number): Baseline['containerCpu'] {
-  return container.cpuSeconds === undefined ? baseline?.containerCpu : { seconds: container.cpuSeconds, at };
+function containerCpuBaseline(baseline: Baseline | undefined, container: ContainerFigures, at: number): Baseline['containerCpu'] {
+  return container.cpuSeconds === undefined ? baseline?.containerCpu : { seconds: container.cpuSeconds, source: container.source, at };
 }
 
 function putHostFields(snapshot: Snapshot, percents: number[], freq: number, memory: VirtualMemory, net: NetCounters, pids: number): void {
@@ -122,67 +105,87 @@ function putAppFields(snapshot: Snapshot, app: AppStats, throughput: number): vo
 
 function putContainerFields(
   snapshot: Snapshot,
-  container: ContainerReading,
+  container: ContainerFigures,
   cpu: { ofLimit: number; ofCore: number },
   nodeMemory: number,
   podNet: NetCounters | undefined,
 ): void {
+  snapshot['container-source'] = container.source;
   snapshot['container-cpu_percent'] = toFloat(cpu.ofLimit);
   snapshot['container-cpu_percent_of_core'] = toFloat(cpu.ofCore);
   snapshot['container-cpu_limit'] = toFloat(container.limitCores);
   snapshot['container-memory_used'] = toCount(container.memoryUsed);
   snapshot['container-memory_limit'] = toCount(container.memoryLimit ?? nodeMemory);
-  if (podNet) for (const field of NET_FIELDS) snapshot[`container-net_io_counters-${field}`] = toCount(podNet[field]);
+  snapshot['container-network_source'] = podNet ? 'interface' : 'none';
+  if (podNet) for (const field of NET_FIELDS) snapshot[`${CONTAINER_NET_PREFIX}${field}`] = toCount(podNet[field]);
+}
+
+/** The pod's own interface counters: a paired interface in a network namespace no stranger shares. */
+async function podNetworkOf(
+  paired: boolean,
+  procRoot: string,
+  container: ContainerFigures,
+  net: NetCounters,
+): Promise<NetCounters | undefined> {
+  if (!paired || !container.scan) return undefined;
+  return (await sharesNetworkNamespace(procRoot, container.scan.table, container.scan.lineage)) ? undefined : net;
+}
+
+/**
+ * The pipeline's figures, at most `appStatsTimeoutMs` late: a slow or hung
+ * callback must not hold the snapshot back forever, and a failing one gives
+ * its last known values.
+ */
+function appStatsReader(options: SnapshotCollectorOptions): () => Promise<AppStats> {
+  const timeoutMs = options.appStatsTimeoutMs ?? 2000;
+  let lastApp: AppStats = ZERO_APP_STATS;
+  let failing = false;
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const stats = await Promise.race([
+        Promise.resolve().then(() => options.appStats()),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`appStats took over ${timeoutMs} ms`)), timeoutMs);
+        }),
+      ]);
+      failing = false;
+      lastApp = stats;
+      return stats;
+    } catch (err) {
+      // Log the first failure of a streak only: the callback runs every period.
+      if (!failing) options.logger?.warn({ err }, 'metrics: appStats failed; using last known values');
+      failing = true;
+      return lastApp;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 export function createSnapshotCollector(options: SnapshotCollectorOptions): SnapshotCollector {
   const procRoot = options.procRoot ?? '/proc';
   const sysRoot = options.sysRoot ?? '/sys';
-  const appStatsTimeoutMs = options.appStatsTimeoutMs ?? 2000;
   const network = new MainInterfaceReader(procRoot, options.networkInterface);
-  const cgroup = new CgroupReader(options.cgroupRoot ?? path.join(sysRoot, 'fs/cgroup'), procRoot);
+  const containerFigures = new ContainerFiguresReader(new CgroupReader(options.cgroupRoot ?? path.join(sysRoot, 'fs/cgroup'), procRoot), procRoot);
   const podNetwork = new PodNetworkReader(sysRoot);
   const nodeName = readNodeName(procRoot, options.nodeName);
 
+  const readAppStats = appStatsReader(options);
   let baseline: Baseline | undefined;
-  let lastApp: AppStats = ZERO_APP_STATS;
-  let appStatsFailing = false;
-
-  async function readAppStats(): Promise<AppStats> {
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // A slow or hung callback must not hold the snapshot back forever.
-      const stats = await Promise.race([
-        Promise.resolve().then(() => options.appStats()),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`appStats took over ${appStatsTimeoutMs} ms`)), appStatsTimeoutMs);
-        }),
-      ]);
-      appStatsFailing = false;
-      lastApp = stats;
-      return stats;
-    } catch (err) {
-      // Log the first failure of a streak only: the callback runs every period.
-      if (!appStatsFailing) options.logger?.warn({ err }, 'metrics: appStats failed; using last known values');
-      appStatsFailing = true;
-      return lastApp;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
 
   async function prime(): Promise<void> {
-    const [cores, app, [group, groupAt]] = await Promise.all([
+    const [cores, app, [container, containerAt]] = await Promise.all([
       readCoreTimes(procRoot),
       readAppStats(),
-      cgroup.read().then((reading) => [reading, performance.now()] as const),
+      containerFigures.read().then((reading) => [reading, performance.now()] as const),
     ]);
     const at = performance.now();
-    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(undefined, containerReading(group), groupAt), at };
+    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(undefined, container, containerAt), at };
   }
 
   async function collect(): Promise<Snapshot> {
-    const [cores, freq, memory, net, pids, app, [group, groupAt], node] = await Promise.all([
+    const [cores, freq, memory, net, pids, app, [container, containerAt], node] = await Promise.all([
       readCoreTimes(procRoot),
       readCpuFreqMhz(procRoot, sysRoot),
       readVirtualMemory(procRoot),
@@ -190,23 +193,22 @@ export function createSnapshotCollector(options: SnapshotCollectorOptions): Snap
       countPids(procRoot),
       readAppStats(),
       // Timed on its own: the other reads (appStats above all) may finish much later.
-      cgroup.read().then((reading) => [reading, performance.now()] as const),
+      containerFigures.read().then((reading) => [reading, performance.now()] as const),
       nodeName,
     ]);
     const at = performance.now();
-    const container = containerReading(group);
     const elapsedSeconds = baseline ? (at - baseline.at) / 1000 : 0;
     const processedDelta = baseline ? app.processedCount - baseline.processed : 0;
     // A counter that went backwards (pipeline restarted) yields 0, not a negative rate.
     const throughput = elapsedSeconds > 0 && processedDelta > 0 ? processedDelta / elapsedSeconds : 0;
-    const cpu = cpuSince(baseline, container, groupAt);
+    const cpu = cpuSince(baseline, container, containerAt);
     const percents = baseline ? corePercents(baseline.cores, cores) : cores.map(() => 0);
-    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(baseline, container, groupAt), at };
+    baseline = { cores, processed: app.processedCount, containerCpu: containerCpuBaseline(baseline, container, containerAt), at };
 
     const snapshot: Snapshot = { timestamp: agentTimestampNow(), pod: options.podName, node };
     putHostFields(snapshot, percents, freq, memory, net, pids);
     putAppFields(snapshot, app, throughput);
-    const podNet = (await podNetwork.isPodInterface(network.interfaceName)) ? net : undefined;
+    const podNet = await podNetworkOf(await podNetwork.isPairedInterface(network.interfaceName), procRoot, container, net);
     putContainerFields(snapshot, container, cpu, memory.total, podNet);
     return snapshot;
   }

@@ -4,14 +4,15 @@
  * Rows come back as stored (ImageRow); http/image-view.ts turns them into
  * the API's shapes.
  */
+import type { Readable } from 'node:stream';
 import type pg from 'pg';
+import { isBlobStoreError, type BlobKind, type BlobRef, type BlobStore, type ByteRange } from '../blobs/blob-store.js';
 import type { BatchListItem, BatchSummary, ImageStatus, Stats } from '../contract/api.js';
 import type { OutputOptions } from '../contract/output-options.js';
-import { readBytea } from '../db/binary-copy.js';
 
 export const IMAGE_ROW_COLUMNS = `
   id, batch_id, filename, content_type, status, error, error_code,
-  octet_length(original_data) AS original_bytes, octet_length(processed_data) AS processed_bytes,
+  original_bytes, processed_bytes, original_key, processed_key,
   original_width, original_height, width, height, attempts, worker_id,
   uploaded_at, started_at, processed_at, processing_ms, output_options, source_path`;
 
@@ -37,6 +38,22 @@ export interface ImageRow {
   processing_ms: number | null;
   output_options: OutputOptions | null;
   source_path: string | null;
+  /** Where its bytes are in the blob store (null: in the row's columns, or none). */
+  original_key: string | null;
+  processed_key: string | null;
+}
+
+/** A row's blob, as the store finds it. */
+export function blobRefOf(row: Pick<ImageRow, 'id' | 'original_key' | 'processed_key'>, kind: BlobKind): BlobRef {
+  return { imageId: row.id, kind, key: kind === 'original' ? row.original_key : row.processed_key };
+}
+
+/** Both blobs of rows that are gone (deleted, or their original dropped), for the store to remove after the commit. */
+export function blobRefsOf(rows: readonly { id: number; original_key: string | null; processed_key?: string | null }[]): BlobRef[] {
+  return rows.flatMap((r) => [
+    { imageId: r.id, kind: 'original' as const, key: r.original_key },
+    ...(r.processed_key === undefined ? [] : [{ imageId: r.id, kind: 'result' as const, key: r.processed_key }]),
+  ]);
 }
 
 export interface ListFilter {
@@ -47,14 +64,41 @@ export interface ListFilter {
 }
 
 export class ImageCatalogue {
-  constructor(private readonly db: pg.Pool) {}
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly blobs: BlobStore,
+  ) {}
+
+  /** An image's original or result as a stream (a range of it), or null when it has none (or it is gone from the store). */
+  async open(id: number, kind: BlobKind, range?: ByteRange): Promise<Readable | null> {
+    const { rows } = await this.db.query<Pick<ImageRow, 'id' | 'original_key' | 'processed_key'>>(
+      'SELECT id, original_key, processed_key FROM processed_images WHERE id = $1',
+      [id],
+    );
+    if (!rows[0]) return null;
+    try {
+      return await this.blobs.open(blobRefOf(rows[0], kind), range);
+    } catch (err) {
+      if (isBlobStoreError(err, 'not-found')) return null;
+      throw err;
+    }
+  }
+
+  /** The same, whole in memory. */
+  async read(id: number, kind: BlobKind): Promise<Buffer | null> {
+    const stream = await this.open(id, kind);
+    if (!stream) return null;
+    const chunks: Buffer[] = [];
+    for await (const chunk of stream) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks);
+  }
 
   async processedData(id: number): Promise<Buffer | null> {
-    return (await readBytea(this.db, 'processed_images', 'processed_data', id)) ?? null;
+    return this.read(id, 'result');
   }
 
   async originalData(id: number): Promise<Buffer | null> {
-    return (await readBytea(this.db, 'processed_images', 'original_data', id)) ?? null;
+    return this.read(id, 'original');
   }
 
   async get(id: number): Promise<ImageRow | null> {
@@ -134,8 +178,8 @@ export class ImageCatalogue {
               count(*) FILTER (WHERE status = 'processing') AS processing,
               count(*) FILTER (WHERE status = 'completed') AS completed,
               count(*) FILTER (WHERE status = 'failed') AS failed,
-              coalesce(sum(octet_length(original_data)) FILTER (WHERE status = 'completed' AND original_data IS NOT NULL), 0)::bigint AS original_bytes,
-              coalesce(sum(octet_length(processed_data)) FILTER (WHERE status = 'completed' AND original_data IS NOT NULL), 0)::bigint AS result_bytes
+              coalesce(sum(original_bytes) FILTER (WHERE status = 'completed' AND original_bytes IS NOT NULL), 0)::bigint AS original_bytes,
+              coalesce(sum(processed_bytes) FILTER (WHERE status = 'completed' AND original_bytes IS NOT NULL), 0)::bigint AS result_bytes
          FROM processed_images
         WHERE batch_id IS NOT NULL
         GROUP BY batch_id
@@ -167,13 +211,13 @@ export class ImageCatalogue {
       `UPDATE processed_images
           SET status = 'pending', error = NULL, error_code = NULL, attempts = 0, worker_id = NULL,
               lease_expires_at = NULL, started_at = NULL, processed_at = NULL, processing_ms = NULL
-        WHERE id = $1 AND status = 'failed' AND original_data IS NOT NULL
+        WHERE id = $1 AND status = 'failed' AND original_bytes IS NOT NULL
        RETURNING id`,
       [id],
     );
     if (rows.length === 1) return 'retried';
     const current = await this.db.query<{ status: string; has_data: boolean }>(
-      'SELECT status, original_data IS NOT NULL AS has_data FROM processed_images WHERE id = $1',
+      'SELECT status, original_bytes IS NOT NULL AS has_data FROM processed_images WHERE id = $1',
       [id],
     );
     const row = current.rows[0];
@@ -181,9 +225,15 @@ export class ImageCatalogue {
     return row.status !== 'failed' ? 'not-failed' : 'no-data';
   }
 
+  /** Deletes the row, then its blobs (once the delete is done, so a failure leaves an orphan for the sweep, never a row without its bytes). */
   async delete(id: number): Promise<boolean> {
-    const { rowCount } = await this.db.query('DELETE FROM processed_images WHERE id = $1', [id]);
-    return rowCount === 1;
+    const { rows } = await this.db.query<{ id: number; original_key: string | null; processed_key: string | null }>(
+      'DELETE FROM processed_images WHERE id = $1 RETURNING id, original_key, processed_key',
+      [id],
+    );
+    if (rows.length === 0) return false;
+    await this.blobs.remove(blobRefsOf(rows)).catch(() => undefined);
+    return true;
   }
 
   async counts(): Promise<Omit<Stats, 'activeThreads' | 'totalThreads' | 'processedCount' | 'pod' | 'recent'>> {

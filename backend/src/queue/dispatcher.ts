@@ -1,33 +1,37 @@
 /**
- * Feeds the worker pool from the queue table. It claims exactly as many
- * images as it has free threads (so with 4 threads and 5 uploads, 4 are
- * `processing` and 1 stays `pending` for whichever pod frees up first),
- * renews the leases of what it holds, and on shutdown stops claiming,
- * finishes what it can within the grace period and hands the rest back.
+ * Feeds the worker pool: the composition of the thread ledger (how busy this
+ * pod is), the claim loop (work from the table for free threads), the lease
+ * keeper (renewals, and hand-backs on a drain) and the job runner (one job
+ * through its phases, job.ts). On shutdown it stops claiming, finishes what
+ * it can within the grace period and hands the rest back.
  *
- * Database trouble never costs an image: reads and result writes are
- * retried while this worker still holds the lease (a PostgreSQL restart, a
- * full disk), and only a lease really lost is left to the next owner.
- *
- * Uploads hand their images over in memory: one that arrives while every
- * thread is busy is still taken by this pod, up to a thread's worth of
- * waiting images and `handOffBytes` of their bytes, and runs on the next
- * thread that frees up, before anything is claimed from the table. Its row is
- * stored leased to this pod all the same, so a crash loses nothing (the lease
- * expires and any pod takes it); what it saves is reading the original back
- * out of PostgreSQL, and, inside a long upload request, the threads' idling
- * until the request commits (its rows are invisible to claims until then).
+ * Uploads hand their images over directly: one that arrives while a thread
+ * is free runs at once, from the blob the upload just stored; one that
+ * arrives while every thread is busy may still be taken by this pod, up to
+ * a thread's worth, and runs on the next thread that frees up, before
+ * anything is claimed from the table. Its row is stored leased to this pod
+ * all the same, so a crash loses nothing (the lease expires and any pod
+ * takes it); what it saves is the threads' idling while a long upload
+ * request is still open (its rows are invisible to claims until it commits).
  */
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
+import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
 import type { OutputOptions } from '../contract/output-options.js';
-import { classifyDatabaseError, isTransientDatabaseError } from '../db/errors.js';
 import type { ResizeRules } from '../imaging/index.js';
+import type { JobNeeds } from '../imaging/job-cost.js';
 import type { Logger } from '../logger.js';
-import { retryTransient } from '../util/retry.js';
 import { WeightedSemaphore } from '../util/semaphore.js';
+import type { BlobInput, ResizeRun } from '../workers/pool.js';
 import type { ResizeTaskResult } from '../workers/resize-task.js';
+import type { TimeLimitSettings } from '../workers/time-limit.js';
+import { ClaimLoop, type ClaimSource } from './claim-loop.js';
+import { Job, type JobOriginal, type StoredRow } from './job.js';
+import { JobRunner } from './job-runner.js';
+import { LeaseKeeper, type LeaseRenewal } from './lease-keeper.js';
 import type { ClaimedImage } from './repository.js';
+import { ThreadLedger } from './thread-ledger.js';
+
+export type { StoredRow } from './job.js';
 
 export interface DispatcherOptions {
   podName: string;
@@ -35,37 +39,40 @@ export interface DispatcherOptions {
   maxAttempts: number;
   pollMs: number;
   rules: ResizeRules;
-  /** Decode memory all threads may use at once, bytes. */
-  decodeBudgetBytes: number;
-  /** Longest an image may take in a thread before the thread is recycled, ms. */
-  imageTimeoutMs: number;
-  /** Bytes of uploaded originals that may wait in memory for a thread of this pod (0: none wait). */
+  /** What an earlier row, stored before output options existed, is made with. */
+  defaults: OutputOptions;
+  /** Memory the jobs in flight may need at once, bytes (their costs' sum stays under it). */
+  memoryBudgetBytes: number;
+  /** How each job's time limit follows from its work. */
+  timeLimit: TimeLimitSettings;
+  /** Told what each completed job was expected to cost and how long it took in its thread (machine-speed.ts). */
+  observeWork?: (cpuMs: number, workMs: number) => void;
+  /** Bytes of uploaded originals held in memory (the postgres store's) that may wait for a thread of this pod. */
   handOffBytes: number;
 }
 
+/** A result as the queue records it. */
+export interface CompletedResult {
+  blob: StagedBlob;
+  width: number;
+  height: number;
+  processingMs: number;
+}
+
 /** What the dispatcher needs of the queue table (a fake in unit tests). */
-export interface LeaseStore {
-  failExhausted(maxAttempts: number): Promise<number>;
-  claim(workerId: string, limit: number, leaseSeconds: number, maxAttempts: number): Promise<ClaimedImage[]>;
-  originalData(id: number): Promise<Buffer | null>;
+export interface LeaseStore extends ClaimSource, LeaseRenewal {
   /** A held (handed-over) image starts: false when the hold was lost. */
   startHeld(id: number, workerId: string, leaseSeconds: number): Promise<boolean>;
-  renewLeases(workerId: string, ids: number[], leaseSeconds: number): Promise<{ renewed: number[]; lost: number[] }>;
-  complete(id: number, workerId: string, result: { data: Buffer; width: number; height: number; processingMs: number }): Promise<boolean>;
+  complete(id: number, workerId: string, result: CompletedResult): Promise<boolean>;
   fail(id: number, workerId: string, error: string, errorCode: string, processingMs: number): Promise<boolean>;
   /** Back to pending with the attempt counted, or failed for good once `maxAttempts` are used. */
   retryLater(id: number, workerId: string, error: string, errorCode: string, maxAttempts: number): Promise<'pending' | 'failed' | 'lost'>;
-  release(workerId: string, ids: number[]): Promise<number>;
 }
 
 /** What the dispatcher needs of the worker pool (a fake in unit tests). */
 export interface ResizeRunner {
   readonly size: number;
-  resize(
-    bytes: Uint8Array,
-    rules: ResizeRules,
-    run: { timeLimitMs?: number; decodeBytes?: number; options?: OutputOptions; onAbandoned?: (exited: Promise<void>) => void },
-  ): Promise<ResizeTaskResult>;
+  resize(input: Uint8Array | BlobInput, rules: ResizeRules, run: ResizeRun): Promise<ResizeTaskResult>;
 }
 
 /** What the pipeline reports about each finished image (metrics hook). */
@@ -86,80 +93,64 @@ export interface LocalRun {
    */
   readonly handedOver: boolean;
   /**
-   * Resize `bytes` now (they are transferred to the thread), while the
-   * upload stores its own copy; the result is written once `stored` tells
-   * the row's id and its transaction committed, and dropped otherwise.
+   * Resize the image from `original` (the blob the upload stored, or its
+   * bytes), while the upload inserts its row; the result is written once
+   * `stored` tells the row's id and its transaction committed, and dropped
+   * otherwise.
    */
-  start(bytes: Buffer, decodeBytes: number, options: OutputOptions, stored: Promise<StoredRow | undefined>): void;
+  start(original: JobOriginal, cost: JobNeeds, options: OutputOptions, stored: Promise<StoredRow | undefined>): void;
   cancel(): void;
 }
-
-/** Where a locally resized image's row is, once its insert returned. */
-export interface StoredRow {
-  id: number;
-  /** True once the upload's transaction committed, false if it rolled back. */
-  committed: Promise<boolean>;
-}
-
-interface Job {
-  /** Unknown (NaN) until a local upload's insert returned. */
-  id: number;
-  attempt: number;
-  decodeBytes: number;
-  /** Null: an earlier row, made with the server's rules. */
-  options: OutputOptions | null;
-  inHand?: Buffer;
-  /** Handed over while every thread was busy: waits for the next free one. */
-  handOff?: { bytes: number };
-  /** Its upload rolled back (or its insert failed): nothing to resize, if it has not started yet. */
-  abandoned?: boolean;
-  stored?: Promise<StoredRow | undefined>;
-  /** Until when (ms epoch) our lease is known to hold. */
-  leaseUntil: number;
-}
-
 
 export class Dispatcher {
   /** Unique per process start, so a restarted pod with the same name never mistakes old leases for its own. */
   readonly workerId: string;
-  private readonly jobs = new Set<{ job: Job; done: Promise<void> }>();
-  /** Threads running a resize, or promised to a claim in flight or an upload. */
-  private threadsInUse = 0;
-  private reserved = 0;
-  /** Handed-over images waiting for a thread, first come first served. */
-  private readonly handOffQueue: { job: Job; grant: (granted: boolean) => void }[] = [];
-  /** Handed-over images promised or waiting, and their bytes (bounded by canHandOff). */
-  private handOffPlaces = 0;
-  private handOffHeld = 0;
-  private claiming = false;
-  private claimAgain = false;
-  /** Images whose workers kept dying are failed on the poll's beat, not before every claim. */
-  private sweepDue = true;
+  private readonly jobs = new Map<Job, Promise<void>>();
+  private readonly ledger: ThreadLedger;
+  private readonly memory: WeightedSemaphore;
+  private readonly claims: ClaimLoop;
+  private readonly leases: LeaseKeeper;
+  private readonly runner: JobRunner;
   private draining = false;
   private stopped = false;
   private pollTimer: NodeJS.Timeout | undefined;
-  private leaseTimer: NodeJS.Timeout | undefined;
   private completedCount = 0;
   private readonly outcomeListeners: ((o: JobOutcome) => void)[] = [];
-  private readonly decodeBudget: WeightedSemaphore;
 
   constructor(
-    private readonly store: LeaseStore,
+    store: LeaseStore,
     private readonly pool: ResizeRunner,
+    blobs: BlobStore,
     private readonly options: DispatcherOptions,
     private readonly logger: Logger,
   ) {
     this.workerId = `${options.podName}/${process.pid}/${randomBytes(3).toString('hex')}`;
-    this.decodeBudget = new WeightedSemaphore(options.decodeBudgetBytes);
+    this.ledger = new ThreadLedger({ threads: pool.size, handOffBytes: options.handOffBytes });
+    this.memory = new WeightedSemaphore(options.memoryBudgetBytes);
+    const { leaseSeconds, maxAttempts, defaults } = options;
+    this.claims = new ClaimLoop(store, this.ledger, { workerId: this.workerId, leaseSeconds, maxAttempts, defaults }, () => this.memory.waiting > 0, (image, leaseUntil) => this.takeClaimed(image, leaseUntil), logger);
+    this.leases = new LeaseKeeper(store, this.workerId, leaseSeconds, () => this.jobs.keys(), logger);
+    this.runner = new JobRunner({
+      store,
+      pool,
+      blobs,
+      ledger: this.ledger,
+      memory: this.memory,
+      options,
+      workerId: this.workerId,
+      logger,
+      stopped: () => this.stopped,
+      record: (o) => this.record(o),
+      kick: () => this.kick(),
+    });
   }
 
   start(): void {
     this.pollTimer = setInterval(() => {
-      this.sweepDue = true;
+      this.claims.sweepSoon();
       this.kick();
     }, this.options.pollMs);
-    // Renew well before expiry: a third of the lease leaves two chances to succeed.
-    this.leaseTimer = setInterval(() => void this.renewLeases(), (this.options.leaseSeconds * 1000) / 3);
+    this.leases.start();
     this.kick();
   }
 
@@ -167,9 +158,9 @@ export class Dispatcher {
     this.outcomeListeners.push(listener);
   }
 
-  /** Images this process holds (resizing, or writing their outcome). */
+  /** Threads working on an image right now. */
   get busy(): number {
-    return Math.min(this.jobs.size, this.pool.size);
+    return Math.min(this.ledger.busy, this.pool.size);
   }
 
   get leaseSeconds(): number {
@@ -191,298 +182,77 @@ export class Dispatcher {
 
   /** Images handed over by uploads that wait for a thread of this pod. */
   get waitingForThread(): number {
-    return this.handOffPlaces;
-  }
-
-  /**
-   * Threads neither busy nor promised (handed-over images waiting count as
-   * promised). Writes waiting on the database are capped so one pod cannot
-   * hoard leases.
-   */
-  private freeThreads(): number {
-    const byThreads = this.pool.size - this.threadsInUse - this.reserved - this.handOffPlaces;
-    return Math.min(byThreads, this.roomToHold());
-  }
-
-  /** Images this pod may still take on (running, waiting for a thread or writing): at most two per thread. */
-  private roomToHold(): number {
-    return 2 * this.pool.size - this.jobs.size - this.reserved;
+    return this.ledger.waitingForThread;
   }
 
   /** Something may be waiting: claim if there is room. Safe to call any time, any number of times. */
   kick(): void {
-    if (this.draining) return;
-    if (this.claiming) {
-      this.claimAgain = true;
-      return;
-    }
-    void this.claimLoop();
-  }
-
-  private async claimLoop(): Promise<void> {
-    this.claiming = true;
-    try {
-      do {
-        this.claimAgain = false;
-        const free = this.freeThreads();
-        if (free <= 0 || this.draining) break;
-        // The threads being claimed for are spoken for while the claim is in
-        // flight: an upload's reserveLocal() must not take one meanwhile.
-        this.reserved += free;
-        let claimed: ClaimedImage[];
-        try {
-          if (this.sweepDue) {
-            this.sweepDue = false;
-            await this.store.failExhausted(this.options.maxAttempts);
-          }
-          claimed = await this.store.claim(this.workerId, free, this.options.leaseSeconds, this.options.maxAttempts);
-        } finally {
-          this.reserved -= free;
-        }
-        const leaseUntil = Date.now() + this.options.leaseSeconds * 1000;
-        for (const c of claimed) {
-          this.threadsInUse++;
-          this.track({ id: c.id, attempt: c.attempts, decodeBytes: c.decodeBytes ?? 0, options: c.options, leaseUntil });
-        }
-        // A full claim may leave more waiting: the next finished image kicks again.
-      } while (this.claimAgain);
-    } catch (err) {
-      this.logger.warn({ err }, 'claiming images failed; will retry');
-    } finally {
-      this.claiming = false;
-    }
+    if (!this.draining) this.claims.kick();
   }
 
   /**
    * The upload fast path: if a thread is free, reserve it for an image the
    * caller is about to store already leased to us, then `start` it from the
-   * bytes in hand. Saves reading 3–5 MB back out of Postgres, which on a
-   * 2-core machine costs as much CPU as a third of the resize. When every
-   * thread is busy, the image (of `bytes` bytes) may still be handed over to
-   * wait for the next free thread, within the hand-off's bounds. Returns
-   * undefined when neither is possible; otherwise the caller must end the
-   * reservation with `start` (stored) or `cancel` (not stored).
+   * blob just stored; when every thread is busy, the image may still be
+   * handed over to wait for the next free thread (`bytes`: what it holds in
+   * memory, for the postgres store). Returns undefined when neither is
+   * possible; otherwise the caller must end the reservation with `start`
+   * (stored) or `cancel` (not stored).
    */
   reserveLocal(bytes = 0): LocalRun | undefined {
     if (this.draining) return undefined;
-    const now = this.freeThreads() > 0;
-    if (!now && !this.canHandOff(bytes)) return undefined;
-    // What is promised until `start` or `cancel`: a thread, or a place (and bytes) among those waiting for one.
-    if (now) this.reserved++;
-    else this.handOffReserve(1, bytes);
+    const now = this.ledger.free() > 0;
+    if (!now && !this.ledger.canHold(bytes)) return undefined;
+    if (now) this.ledger.promise(1);
+    else this.ledger.promisePlace(bytes);
     let settled = false;
     const settle = () => {
       if (settled) return false;
       settled = true;
-      if (now) this.reserved--;
-      else this.handOffReserve(-1, -bytes);
       return true;
     };
     return {
       handedOver: !now,
-      start: (data, decodeBytes, options, stored) => {
+      start: (original, cost, options, stored) => {
         if (!settle()) return;
-        const job: Job = { id: Number.NaN, attempt: 1, decodeBytes, options, inHand: data, stored, leaseUntil: Number.POSITIVE_INFINITY };
-        if (now) this.threadsInUse++;
-        else job.handOff = { bytes: data.length };
-        // Known as soon as the insert returns (a drain must be able to hand it back); leased from the commit on.
-        void stored.then((row) => {
-          if (!row) {
-            job.abandoned = true;
-            return;
-          }
-          job.id = row.id;
-          void row.committed.then((ok) => {
-            if (ok) job.leaseUntil = Date.now() + this.options.leaseSeconds * 1000;
-            else job.abandoned = true;
-          });
-        });
+        if (now) this.ledger.occupyPromised();
+        // A handed-over job keeps its promised place (and `bytes`) until it waits for a thread.
+        const job = new Job('upload', now ? 1 : 0, cost, options, original, { phase: now ? 'waiting-memory' : 'held' });
+        job.heldBytes = now ? 0 : bytes;
+        job.follow(stored, this.options.leaseSeconds);
         this.track(job);
       },
       cancel: () => {
-        if (settle()) this.kick();
+        if (!settle()) return;
+        if (now) this.ledger.unpromise(1);
+        else this.ledger.unpromisePlace(bytes);
+        this.kick();
       },
     };
   }
 
-  private handOffReserve(places: number, bytes: number): void {
-    this.handOffPlaces += places;
-    this.handOffHeld += bytes;
-  }
-
-  /** Room for one more image to wait for a thread: a thread's worth of them at most, within the byte budget. */
-  private canHandOff(bytes: number): boolean {
-    return (
-      this.options.handOffBytes > 0 &&
-      this.handOffPlaces < this.pool.size &&
-      this.roomToHold() > 0 &&
-      this.handOffHeld + bytes <= this.options.handOffBytes
-    );
-  }
-
-  /**
-   * Gets a thread for a handed-over image: at once if one is free and nobody
-   * waits, else the next one freed (threadFreed passes it on as is). False
-   * once stopped: a drain hands the image back instead.
-   */
-  private async waitForThread(job: Job, handOff: { bytes: number }): Promise<boolean> {
-    this.handOffReserve(1, handOff.bytes);
-    let granted = true;
-    if (this.threadsInUse < this.pool.size && this.handOffQueue.length === 0) this.threadsInUse++;
-    else granted = await new Promise<boolean>((grant) => this.handOffQueue.push({ job, grant }));
-    this.handOffReserve(-1, -handOff.bytes);
-    return granted;
-  }
-
-  /**
-   * A thread came free: the longest-waiting handed-over image gets it (those
-   * whose upload rolled back meanwhile are dropped unstarted), else look for work.
-   */
-  private threadFreed(): void {
-    while (!this.stopped) {
-      const next = this.handOffQueue.shift();
-      if (!next) break;
-      if (next.job.abandoned) {
-        next.grant(false);
-        continue;
-      }
-      next.grant(true);
-      return;
-    }
-    this.threadsInUse--;
-    this.kick();
+  private takeClaimed(image: ClaimedImage, leaseUntil: number): void {
+    const job = new Job('claimed', image.attempts, image.cost, image.options ?? this.options.defaults, { key: image.originalKey }, {
+      phase: 'waiting-memory',
+      id: image.id,
+      leaseUntil,
+    });
+    this.track(job);
   }
 
   private track(job: Job): void {
-    const entry = { job, done: Promise.resolve() };
-    entry.done = this.process(job).finally(() => {
-      this.jobs.delete(entry);
+    this.ledger.enter();
+    const done = this.runner.run(job).finally(() => {
+      this.jobs.delete(job);
+      this.ledger.leave();
       this.kick();
     });
-    this.jobs.add(entry);
-  }
-
-  /** Runs `op` against the database, retrying passing failures while our lease holds. */
-  private withRetries<T>(job: Job, what: string, op: () => Promise<T>): Promise<T> {
-    return retryTransient(op, {
-      isTransient: isTransientDatabaseError,
-      keepTrying: () => !this.stopped && Date.now() < job.leaseUntil - 500,
-      onRetry: (err, attempt) => {
-        if (attempt === 1 || attempt % 10 === 0) {
-          this.logger.warn({ id: job.id, err, fault: classifyDatabaseError(err), attempt }, `${what} failed; retrying`);
-        }
-      },
-    });
-  }
-
-  private async process(job: Job): Promise<void> {
-    if (job.handOff && !(await this.waitForThread(job, job.handOff))) return;
-    // A handed-over image is `processing` from now on; the status is written while it resizes.
-    // Never left rejected: the resize may fail before anything awaits it.
-    const marked = job.handOff
-      ? this.markStarted(job).catch((err: unknown) => {
-          this.logger.warn({ id: job.id, err }, 'marking a handed-over image started failed; its hold will expire and it will be retried');
-          return false;
-        })
-      : undefined;
-    const started = performance.now();
-    let threadHeld = true;
-    const releaseThread = () => {
-      if (!threadHeld) return;
-      threadHeld = false;
-      this.threadFreed();
-    };
-    try {
-      const bytes = job.inHand ?? (await this.withRetries(job, 'reading the original', () => this.store.originalData(job.id)));
-      job.inHand = undefined;
-      const result = bytes ? await this.resizeWithinBudget(job, bytes) : missingOriginal();
-      releaseThread();
-      if (job.stored) {
-        const row = await job.stored;
-        if (!row) return; // its insert failed: there is no row to write to
-        if (!(await row.committed)) return; // the upload rolled back
-      }
-      if (marked && !(await marked)) {
-        this.logger.warn({ id: job.id }, 'hold lost before the image started; result discarded (another worker owns it)');
-        return;
-      }
-      await this.recordResult(job, result, performance.now() - started);
-    } catch (err) {
-      // Still failing once the lease is gone: leave it to the lease's expiry, so another worker (or we) retry.
-      this.logger.error({ id: job.id, err }, 'processing an image failed; its lease will expire and it will be retried');
-    } finally {
-      releaseThread();
-    }
-  }
-
-  /** Once its upload committed (its row is invisible before), a handed-over image is marked started. */
-  private async markStarted(job: Job): Promise<boolean> {
-    const row = await job.stored;
-    if (!row || !(await row.committed)) return false;
-    return this.withRetries(job, 'marking a handed-over image started', () => this.store.startHeld(row.id, this.workerId, this.options.leaseSeconds));
-  }
-
-  private async resizeWithinBudget(job: Job, bytes: Buffer): Promise<ResizeTaskResult> {
-    if (job.decodeBytes > this.decodeBudget.capacity) return tooMuchMemory(job.decodeBytes, this.decodeBudget.capacity);
-    const release = await this.decodeBudget.acquire(job.decodeBytes);
-    // A stopped thread's libvips may still hold the decode's memory: its share of the budget stays taken until the thread is gone.
-    let stillHeld: Promise<void> | undefined;
-    try {
-      return await this.pool.resize(bytes, this.options.rules, {
-        timeLimitMs: this.options.imageTimeoutMs,
-        decodeBytes: job.decodeBytes,
-        ...(job.options ? { options: job.options } : {}),
-        onAbandoned: (exited) => {
-          stillHeld = exited;
-        },
-      });
-    } finally {
-      if (stillHeld) void stillHeld.then(release);
-      else release();
-    }
-  }
-
-  private async recordResult(job: Job, result: ResizeTaskResult, ms: number): Promise<void> {
-    const { id } = job;
-    if (result.ok) {
-      const data = Buffer.from(result.data);
-      const stored = await this.withRetries(job, 'storing the result', () =>
-        this.store.complete(id, this.workerId, { data, width: result.width, height: result.height, processingMs: ms }),
-      );
-      if (stored) this.record({ id, status: 'completed', ms });
-      else this.logger.warn({ id }, 'lease lost before completion; result discarded (another worker owns it)');
-    } else if (result.code === 'TIMEOUT') {
-      const error = `${result.error} (attempt ${job.attempt} of ${this.options.maxAttempts})`;
-      const outcome = await this.withRetries(job, 'handing back a timed-out image', () =>
-        this.store.retryLater(id, this.workerId, error, result.code, this.options.maxAttempts),
-      );
-      if (outcome === 'failed') this.record({ id, status: 'failed', errorCode: result.code, ms });
-      if (outcome === 'pending') this.kick();
-    } else {
-      const stored = await this.withRetries(job, 'storing the failure', () => this.store.fail(id, this.workerId, result.error, result.code, ms));
-      if (stored) this.record({ id, status: 'failed', errorCode: result.code, ms });
-    }
-    this.logger.debug({ id, attempt: job.attempt, ms: Math.round(ms), ok: result.ok }, 'image processed');
+    this.jobs.set(job, done);
   }
 
   private record(outcome: JobOutcome): void {
     if (outcome.status === 'completed') this.completedCount++;
     for (const l of this.outcomeListeners) l(outcome);
-  }
-
-  private async renewLeases(): Promise<void> {
-    // Uploads not yet committed have no row another session can see; their leases start at commit.
-    const held = [...this.jobs].map((j) => j.job).filter((j) => Number.isFinite(j.leaseUntil));
-    if (held.length === 0) return;
-    const askedAt = Date.now();
-    try {
-      const { renewed, lost } = await this.store.renewLeases(this.workerId, held.map((j) => j.id), this.options.leaseSeconds);
-      const ok = new Set(renewed);
-      for (const j of held) if (ok.has(j.id)) j.leaseUntil = askedAt + this.options.leaseSeconds * 1000;
-      if (lost.length) this.logger.warn({ lost }, 'leases lost (another worker took these images over)');
-    } catch (err) {
-      this.logger.warn({ err }, 'renewing leases failed; will retry');
-    }
   }
 
   /**
@@ -492,12 +262,12 @@ export class Dispatcher {
    */
   async drain(graceMs: number): Promise<{ finished: number; released: number }> {
     this.draining = true;
-    if (this.pollTimer) clearInterval(this.pollTimer);
-    const pending = [...this.jobs].map((j) => j.done);
+    this.claims.stop();
+    clearInterval(this.pollTimer);
     const before = this.jobs.size;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled(pending),
+      Promise.allSettled([...this.jobs.values()]),
       new Promise((resolve) => {
         timer = setTimeout(resolve, graceMs);
       }),
@@ -505,31 +275,10 @@ export class Dispatcher {
     clearTimeout(timer);
     this.stopped = true;
     // Handed-over images still waiting never start: they are handed back below with the rest.
-    for (const waiting of this.handOffQueue.splice(0)) waiting.grant(false);
-    if (this.leaseTimer) clearInterval(this.leaseTimer);
-    const unfinished = [...this.jobs].map((j) => j.job.id).filter((id) => Number.isFinite(id));
-    let released = 0;
-    if (unfinished.length) {
-      released = await this.store.release(this.workerId, unfinished).catch((err: unknown) => {
-        this.logger.warn({ err, unfinished }, 'handing back unfinished images failed; their leases will expire');
-        return 0;
-      });
-    }
+    this.ledger.stop();
+    this.leases.stop();
+    const unfinished = [...this.jobs.keys()].filter((j) => j.phase !== 'done').flatMap((j) => (j.id === undefined ? [] : [j.id]));
+    const released = await this.leases.release(unfinished);
     return { finished: before - unfinished.length, released };
   }
-}
-
-function missingOriginal(): ResizeTaskResult {
-  return { ok: false, code: 'NO_DATA', error: 'the original image data is missing', workMs: 0 };
-}
-
-const MiB = 1024 * 1024;
-
-function tooMuchMemory(needed: number, budget: number): ResizeTaskResult {
-  return {
-    ok: false,
-    code: 'TOO_MUCH_MEMORY',
-    error: `decoding this image needs ${Math.ceil(needed / MiB)} MiB of memory, more than this server's budget of ${Math.floor(budget / MiB)} MiB (DECODE_MEMORY_MB)`,
-    workMs: 0,
-  };
 }

@@ -5,29 +5,37 @@
  * leaves nothing behind, so its retry stores everything exactly once; a
  * committed one is found again by its key.
  *
+ * Each file's bytes are already durable in the blob store when its row is
+ * inserted (the upload streamed them there), so a committed row never names
+ * a missing blob; a rolled-back request's blobs are dropped.
+ *
  * `enqueue` owns the hand-off to the worker pool: when this process has a
  * free thread the image is inserted already leased to it and resized at once
- * from the bytes in hand, overlapping the rest of the upload; its result is
- * written only once the transaction has committed (and dropped if it rolled
- * back). When every thread is busy but the hand-off has room, it is inserted
- * `pending` held by this worker and waits in memory for the next free thread.
+ * from the blob just stored, overlapping the rest of the upload; its result
+ * is written only once the transaction has committed (and dropped if it
+ * rolled back). When every thread is busy but the hand-off has room, it is
+ * inserted `pending` held by this worker and waits for the next free thread.
  * Otherwise it is inserted `pending` and NOTIFY (sent at commit) wakes
  * whichever pod is free.
  */
 import type pg from 'pg';
+import type { BlobStore, StagedBlob } from '../blobs/blob-store.js';
 import type { OutputOptions } from '../contract/output-options.js';
-import { freeBuffer } from '../util/free-buffer.js';
+import type { JobNeeds } from '../imaging/job-cost.js';
 import type { Dispatcher, StoredRow } from './dispatcher.js';
 
 export interface IngestImage {
   batchId: string;
   filename: string;
   contentType: string;
-  data: Buffer;
+  /** The original, durable in the blob store (or, for the postgres store, in hand until its row is written). */
+  original: StagedBlob;
   width: number;
   height: number;
-  /** Memory the decode needs, bytes (admission against the decode budget). */
+  /** Memory the decode needs, bytes. */
   decodeBytes: number;
+  /** What its job needs (admission and time limit), from its header and options. */
+  cost: JobNeeds;
   /** The batch's output options, resolved. */
   options: OutputOptions;
   /** The file's path below the dropped folder, when it came from one. */
@@ -59,6 +67,8 @@ export interface StoredAnswer {
 
 export class IngestTransaction {
   private readonly claimedIds: number[] = [];
+  /** Blobs this request stored: dropped if it rolls back (a committed row names each of them). */
+  private readonly staged: StagedBlob[] = [];
   private settle!: (committed: boolean) => void;
   /** Resolves true once committed, false once rolled back: local resizes wait on it before writing. */
   readonly committed: Promise<boolean> = new Promise((resolve) => {
@@ -68,10 +78,11 @@ export class IngestTransaction {
 
   private constructor(
     private readonly client: pg.PoolClient,
+    private readonly blobs: BlobStore,
     private readonly dispatcher: Dispatcher | undefined,
   ) {}
 
-  static async begin(db: pg.Pool, dispatcher?: Dispatcher, keyWaitMs = 30_000): Promise<IngestTransaction> {
+  static async begin(db: pg.Pool, blobs: BlobStore, dispatcher?: Dispatcher, keyWaitMs = 30_000): Promise<IngestTransaction> {
     const client = await db.connect();
     try {
       await client.query('BEGIN');
@@ -81,7 +92,7 @@ export class IngestTransaction {
       client.release(err instanceof Error ? err : true);
       throw err;
     }
-    return new IngestTransaction(client, dispatcher);
+    return new IngestTransaction(client, blobs, dispatcher);
   }
 
   /**
@@ -104,28 +115,27 @@ export class IngestTransaction {
   }
 
   /**
-   * Stores the image, then frees its bytes at once (PostgreSQL has them;
-   * a local resize has its own copy): the caller must not read `image.data`
-   * afterwards.
+   * Inserts the image's row, naming its original (already durable in the
+   * blob store; the postgres store writes the bytes into the row here). The
+   * blob is this request's until it commits: a rollback drops it.
    */
   async enqueue(image: IngestImage): Promise<EnqueueOutcome> {
-    try {
-      return await this.store(image);
-    } finally {
-      freeBuffer(image.data);
+    this.staged.push(image.original);
+    const local = this.dispatcher?.reserveLocal(image.original.data?.length ?? 0);
+    if (!local) {
+      const id = await this.insertPending(image);
+      await this.blobs.attach(this.client, id, image.original);
+      return { id, status: 'pending' };
     }
-  }
-
-  private async store(image: IngestImage): Promise<EnqueueOutcome> {
-    const local = this.dispatcher?.reserveLocal(image.data.length);
-    if (!local) return { id: await this.insertPending(image), status: 'pending' };
-    // The resize starts now, on a copy of its own (transferred to the thread),
-    // while the insert sends these bytes to PostgreSQL: the two overlap.
+    // The resize starts now, from the stored blob (or a copy of the bytes of its own, transferred to the thread),
+    // while the row is inserted: the two overlap.
     let stored!: (row: StoredRow | undefined) => void;
-    local.start(Buffer.from(image.data), image.decodeBytes, image.options, new Promise((resolve) => (stored = resolve)));
+    const { key, data } = image.original;
+    local.start(data ? { key, data: Buffer.from(data) } : { key }, image.cost, image.options, new Promise((resolve) => (stored = resolve)));
     try {
       const status = local.handedOver ? 'pending' : 'processing';
       const id = await this.insertLeased(image, status, this.dispatcher!.workerId, this.dispatcher!.leaseSeconds);
+      await this.blobs.attach(this.client, id, image.original);
       this.claimedIds.push(id);
       stored({ id, committed: this.committed });
       return { id, status };
@@ -147,17 +157,17 @@ export class IngestTransaction {
     return rows[0]!.id;
   }
 
-  // In both inserts the photo's bytes are the last parameter: pg's serializer
-  // grows its buffer by half again plus what it adds, so any parameter after
-  // a 3 MB one would make it allocate 5 MB more and copy the photo again.
   private async insertPending(img: IngestImage): Promise<number> {
     const { rows } = await this.client.query<{ id: number }>({
       name: 'imgfleet-insert-pending',
       text: `INSERT INTO processed_images (batch_id, filename, content_type, original_width, original_height, decode_bytes,
-                                     output_options, source_path, status, original_data)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9)
+                                     output_options, source_path, job_memory_bytes, job_cpu_ms, original_key, original_bytes, status)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending')
        RETURNING id`,
-      values: [img.batchId, img.filename, img.contentType, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath, img.data],
+      values: [
+        img.batchId, img.filename, img.contentType, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath,
+        img.cost.memoryBytes, img.cost.cpuMs, img.original.key, img.original.size,
+      ],
     });
     return rows[0]!.id;
   }
@@ -173,11 +183,15 @@ export class IngestTransaction {
     const { rows } = await this.client.query<{ id: number }>({
       name: 'imgfleet-insert-leased',
       text: `INSERT INTO processed_images (batch_id, filename, content_type, original_width, original_height, decode_bytes,
-                                     output_options, source_path, status, worker_id, attempts, lease_expires_at, started_at, original_data)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $11, $9, CASE WHEN $11 = 'processing' THEN 1 ELSE 0 END,
-               clock_timestamp() + make_interval(secs => $10), CASE WHEN $11 = 'processing' THEN clock_timestamp() END, $12)
+                                     output_options, source_path, job_memory_bytes, job_cpu_ms, original_key, original_bytes,
+                                     status, worker_id, attempts, lease_expires_at, started_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $15, $13, CASE WHEN $15 = 'processing' THEN 1 ELSE 0 END,
+               clock_timestamp() + make_interval(secs => $14), CASE WHEN $15 = 'processing' THEN clock_timestamp() END)
        RETURNING id`,
-      values: [img.batchId, img.filename, img.contentType, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath, workerId, leaseSeconds, status, img.data],
+      values: [
+        img.batchId, img.filename, img.contentType, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath,
+        img.cost.memoryBytes, img.cost.cpuMs, img.original.key, img.original.size, workerId, leaseSeconds, status,
+      ],
     });
     return rows[0]!.id;
   }
@@ -220,6 +234,8 @@ export class IngestTransaction {
       // The connection is broken: PostgreSQL rolls back by itself.
       this.finish(false, cause ?? err);
     }
+    // No row names them now; what cannot be removed here the orphan sweep will.
+    for (const blob of this.staged.splice(0)) await this.blobs.discard(blob).catch(() => undefined);
   }
 
   private finish(committed: boolean, brokenBy?: unknown): void {

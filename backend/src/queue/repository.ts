@@ -10,20 +10,39 @@
  * (it stalled, another took over) cannot overwrite the new owner's outcome.
  */
 import type pg from 'pg';
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { OutputOptions } from '../contract/output-options.js';
-import { readBytea } from '../db/binary-copy.js';
+import { withClient } from '../db/pool.js';
+import { legacyJobNeeds, type JobNeeds } from '../imaging/job-cost.js';
+import type { CompletedResult } from './dispatcher.js';
 
 export interface ClaimedImage {
   id: number;
   attempts: number;
-  /** Decode memory the image needs (null for rows stored before it was recorded). */
-  decodeBytes: number | null;
   /** The output options it was uploaded with (null: an earlier row, made with the server's rules). */
   options: OutputOptions | null;
+  /** What its job needs, as measured at upload (legacyJobNeeds for rows stored before). */
+  cost: JobNeeds;
+  /** Its original's blob key (null: the bytes are in the row, the postgres store's way). */
+  originalKey: string | null;
+}
+
+interface ClaimedRow {
+  id: number;
+  attempts: number;
+  decode_bytes: number | null;
+  job_memory_bytes: number | null;
+  job_cpu_ms: number | null;
+  options: OutputOptions | null;
+  original_key: string | null;
 }
 
 export class ImageRepository {
-  constructor(private readonly db: pg.Pool) {}
+  constructor(
+    private readonly db: pg.Pool,
+    /** Where results' bytes go: the postgres store writes them into the row in the completing transaction. */
+    private readonly blobs: BlobStore,
+  ) {}
 
   /**
    * Images whose lease expired MAX_ATTEMPTS times were being processed by
@@ -47,8 +66,8 @@ export class ImageRepository {
    * first-served (except those an upload handed to a pod's next free thread,
    * while that pod's hold lasts), or ones whose lease expired.
    */
-  async claim(workerId: string, limit: number, leaseSeconds: number, maxAttempts: number): Promise<ClaimedImage[]> {
-    const { rows } = await this.db.query<ClaimedImage>({
+  async claim(workerId: string, limit: number, leaseSeconds: number, maxAttempts: number, defaults: OutputOptions): Promise<ClaimedImage[]> {
+    const { rows } = await this.db.query<ClaimedRow>({
       name: 'imgfleet-claim',
       text: `WITH candidates AS (
          SELECT id FROM processed_images
@@ -64,10 +83,21 @@ export class ImageRepository {
               started_at = clock_timestamp(), error = NULL, error_code = NULL
          FROM candidates c
         WHERE p.id = c.id
-       RETURNING p.id, p.attempts, p.decode_bytes AS "decodeBytes", p.output_options AS options`,
+       RETURNING p.id, p.attempts, p.decode_bytes, p.job_memory_bytes, p.job_cpu_ms, p.output_options AS options, p.original_key`,
       values: [workerId, limit, leaseSeconds, maxAttempts],
     });
-    return rows.sort((a, b) => a.id - b.id);
+    return rows
+      .map((r) => ({
+        id: r.id,
+        attempts: r.attempts,
+        options: r.options,
+        originalKey: r.original_key,
+        cost:
+          r.job_memory_bytes !== null && r.job_cpu_ms !== null
+            ? { memoryBytes: r.job_memory_bytes, cpuMs: r.job_cpu_ms }
+            : legacyJobNeeds(r.decode_bytes, r.options ?? defaults),
+      }))
+      .sort((a, b) => a.id - b.id);
   }
 
   /**
@@ -84,11 +114,6 @@ export class ImageRepository {
       values: [id, workerId, leaseSeconds],
     });
     return rowCount === 1;
-  }
-
-  /** The original bytes, fetched in binary so 5 MB do not travel as 10 MB of hex. */
-  async originalData(id: number): Promise<Buffer | null> {
-    return (await readBytea(this.db, 'processed_images', 'original_data', id)) ?? null;
   }
 
 
@@ -137,17 +162,35 @@ export class ImageRepository {
     return rows[0]?.status ?? 'lost';
   }
 
-  /** Writes the result and `completed` in one statement; false if the lease was lost. */
-  async complete(id: number, workerId: string, result: { data: Buffer; width: number; height: number; processingMs: number }): Promise<boolean> {
-    const { rowCount } = await this.db.query({
+  /**
+   * Writes the result's place and `completed` in one statement guarded by
+   * the worker id; false if the lease was lost. A result staged in memory
+   * (the postgres store) is attached in the same transaction.
+   */
+  async complete(id: number, workerId: string, result: CompletedResult): Promise<boolean> {
+    if (!result.blob.data) return this.markCompleted(this.db, id, workerId, result);
+    return withClient(this.db, async (client) => {
+      await client.query('BEGIN');
+      try {
+        const done = await this.markCompleted(client, id, workerId, result);
+        if (done) await this.blobs.attach(client, id, result.blob);
+        await client.query('COMMIT');
+        return done;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  private async markCompleted(db: Pick<pg.ClientBase, 'query'>, id: number, workerId: string, result: CompletedResult): Promise<boolean> {
+    const { rowCount } = await db.query({
       name: 'imgfleet-complete',
       text: `UPDATE processed_images
-          SET status = 'completed', processed_data = $6, width = $3, height = $4,
+          SET status = 'completed', processed_key = $6, processed_bytes = $7, width = $3, height = $4,
               processing_ms = $5, processed_at = now(), lease_expires_at = NULL
         WHERE id = $1 AND worker_id = $2 AND status = 'processing'`,
-      // The bytes go last: pg's serializer grows its buffer by half again plus
-      // what it adds, so a parameter after a large one copies it all again.
-      values: [id, workerId, result.width, result.height, Math.round(result.processingMs), result.data],
+      values: [id, workerId, result.width, result.height, Math.round(result.processingMs), result.blob.key, result.blob.size],
     });
     return rowCount === 1;
   }

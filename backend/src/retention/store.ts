@@ -8,30 +8,37 @@
  * delete waits for them instead, since the person asked for that batch.
  */
 import type pg from 'pg';
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { BatchDeletion, ImageStatus } from '../contract/api.js';
+import { blobRefsOf } from '../queue/catalogue.js';
 
 export type Queryable = Pick<pg.Pool | pg.PoolClient, 'query'>;
 
 const emptyCounts = (): Record<ImageStatus, number> => ({ pending: 0, processing: 0, completed: 0, failed: 0 });
 
-/** Originals of images finished more than `hours` ago: bytes set to NULL, the drop recorded. Returns how many. */
-export async function dropExpiredOriginals(db: Queryable, hours: number, limit: number): Promise<number> {
-  const { rowCount } = await db.query(
+/**
+ * Originals of images finished more than `hours` ago: the row forgets them
+ * and records the drop, then the store removes their bytes. Returns how many.
+ */
+export async function dropExpiredOriginals(db: Queryable, blobs: BlobStore, hours: number, limit: number): Promise<number> {
+  const { rows } = await db.query<{ id: number; original_key: string | null }>(
     `WITH expired AS (
-       SELECT id FROM processed_images
-        WHERE original_data IS NOT NULL AND status IN ('completed', 'failed')
+       SELECT id, original_key FROM processed_images
+        WHERE original_bytes IS NOT NULL AND status IN ('completed', 'failed')
           AND processed_at < now() - $1 * interval '1 hour'
         ORDER BY processed_at
         LIMIT $2
           FOR UPDATE SKIP LOCKED
      )
      UPDATE processed_images p
-        SET original_data = NULL, original_dropped_at = now()
+        SET original_key = NULL, original_bytes = NULL, original_dropped_at = now()
        FROM expired e
-      WHERE p.id = e.id`,
+      WHERE p.id = e.id
+     RETURNING e.id, e.original_key`,
     [hours, limit],
   );
-  return rowCount ?? 0;
+  await blobs.remove(blobRefsOf(rows), db);
+  return rows.length;
 }
 
 /**
@@ -57,18 +64,20 @@ export async function expiredBatches(db: Queryable, days: number, limit: number)
  * expiry again itself: a retry or an upload into the batch since
  * `expiredBatches` looked keeps it.
  */
-export async function deleteExpiredBatchRows(db: Queryable, batchId: string, days: number, limit: number): Promise<number> {
-  const { rowCount } = await db.query(
+export async function deleteExpiredBatchRows(db: Queryable, blobs: BlobStore, batchId: string, days: number, limit: number): Promise<number> {
+  const { rows } = await db.query<{ id: number; original_key: string | null; processed_key: string | null }>(
     `DELETE FROM processed_images
       WHERE id IN (SELECT id FROM processed_images WHERE batch_id = $1 ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED)
         AND NOT EXISTS (
           SELECT 1 FROM processed_images n
            WHERE n.batch_id = $1
              AND (n.status IN ('pending', 'processing')
-                  OR greatest(n.uploaded_at, coalesce(n.processed_at, n.uploaded_at)) >= now() - $2 * interval '1 day'))`,
+                  OR greatest(n.uploaded_at, coalesce(n.processed_at, n.uploaded_at)) >= now() - $2 * interval '1 day'))
+     RETURNING id, original_key, processed_key`,
     [batchId, days, limit],
   );
-  return rowCount ?? 0;
+  await blobs.remove(blobRefsOf(rows), db);
+  return rows.length;
 }
 
 /**
@@ -78,16 +87,17 @@ export async function deleteExpiredBatchRows(db: Queryable, batchId: string, day
  * upload adds to the batch after the last statement stay. Null when the
  * batch has no row.
  */
-export async function deleteBatch(db: Queryable, batchId: string, limit: number): Promise<BatchDeletion | null> {
+export async function deleteBatch(db: Queryable, blobs: BlobStore, batchId: string, limit: number): Promise<BatchDeletion | null> {
   const counts = emptyCounts();
   let deleted = 0;
   for (;;) {
-    const { rows } = await db.query<{ status: ImageStatus }>(
+    const { rows } = await db.query<{ id: number; status: ImageStatus; original_key: string | null; processed_key: string | null }>(
       `DELETE FROM processed_images
         WHERE id IN (SELECT id FROM processed_images WHERE batch_id = $1 ORDER BY id LIMIT $2 FOR UPDATE)
-       RETURNING status`,
+       RETURNING id, status, original_key, processed_key`,
       [batchId, limit],
     );
+    await blobs.remove(blobRefsOf(rows), db);
     for (const r of rows) counts[r.status]++;
     deleted += rows.length;
     if (rows.length < limit) break;

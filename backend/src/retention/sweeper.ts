@@ -7,7 +7,9 @@
  * pause), so a backlog drains in small steps instead of one long lock.
  */
 import type pg from 'pg';
+import type { BlobStore } from '../blobs/blob-store.js';
 import type { Logger } from '../logger.js';
+import { sweepOrphans } from './orphans.js';
 import { deleteExpiredBatchRows, dropExpiredOriginals, expiredBatches } from './store.js';
 
 /** Arbitrary, fixed, distinct from the migrations' key. */
@@ -26,6 +28,8 @@ export interface RetentionPolicy {
   rowsPerStatement: number;
   /** Per kind of work, per run. */
   maxStatements: number;
+  /** Blobs no row names are removed once this old (BLOB_ORPHAN_GRACE_SECONDS). */
+  orphanGraceMs: number;
 }
 
 export interface SweepResult {
@@ -34,6 +38,8 @@ export interface SweepResult {
   originalsDropped: number;
   batchesDeleted: number;
   imagesDeleted: number;
+  /** Blobs no row named, and writes that never finished. */
+  orphansRemoved: number;
   /** The run stopped at its statement cap: more may be due. */
   capped: boolean;
 }
@@ -54,6 +60,7 @@ export class RetentionSweeper {
 
   constructor(
     private readonly db: pg.Pool,
+    private readonly blobs: BlobStore,
     private readonly policy: RetentionPolicy,
     private readonly logger: Logger,
   ) {}
@@ -62,8 +69,8 @@ export class RetentionSweeper {
     this.listeners.push(listener);
   }
 
+  /** Runs even with both retention settings at 0: orphaned blobs are swept whatever the policy. */
   start(): void {
-    if (!retentionEnabled(this.policy)) return;
     this.stopped = false;
     this.schedule(Math.min(this.policy.periodMs, FIRST_RUN_MAX_MS));
   }
@@ -104,7 +111,7 @@ export class RetentionSweeper {
 
   /** One run: takes the sweep lock if free, then works within its caps. */
   async sweepOnce(): Promise<SweepResult> {
-    const result: SweepResult = { ran: false, originalsDropped: 0, batchesDeleted: 0, imagesDeleted: 0, capped: false };
+    const result: SweepResult = { ran: false, originalsDropped: 0, batchesDeleted: 0, imagesDeleted: 0, orphansRemoved: 0, capped: false };
     const client = await this.db.connect();
     let broken: Error | undefined;
     try {
@@ -114,6 +121,9 @@ export class RetentionSweeper {
       try {
         await this.dropOriginals(client, result);
         await this.deleteBatches(client, result);
+        // What expired is counted before the slower orphan sweep: its effects are already visible.
+        this.report(result);
+        if (!result.capped) await this.sweepOrphans(client, result);
       } finally {
         await client.query('SELECT pg_advisory_unlock($1)', [SWEEP_LOCK_KEY]);
       }
@@ -124,8 +134,12 @@ export class RetentionSweeper {
     } finally {
       client.release(broken);
     }
-    this.report(result);
     return result;
+  }
+
+  private async sweepOrphans(client: pg.PoolClient, result: SweepResult): Promise<void> {
+    result.orphansRemoved = await sweepOrphans(client, this.blobs, new Date(Date.now() - this.policy.orphanGraceMs), () => this.stopped);
+    if (result.orphansRemoved > 0) this.logger.info({ orphansRemoved: result.orphansRemoved }, 'blob sweep removed blobs no row names');
   }
 
   private async dropOriginals(client: pg.PoolClient, result: SweepResult): Promise<void> {
@@ -133,7 +147,7 @@ export class RetentionSweeper {
     if (originalHours <= 0) return;
     for (let i = 0; i < maxStatements; i++) {
       if (this.stopped) return;
-      const n = await dropExpiredOriginals(client, originalHours, rowsPerStatement);
+      const n = await dropExpiredOriginals(client, this.blobs, originalHours, rowsPerStatement);
       result.originalsDropped += n;
       if (n < rowsPerStatement) return;
     }
@@ -153,7 +167,7 @@ export class RetentionSweeper {
           result.capped = true;
           return;
         }
-        const n = await deleteExpiredBatchRows(client, batchId, batchDays, rowsPerStatement);
+        const n = await deleteExpiredBatchRows(client, this.blobs, batchId, batchDays, rowsPerStatement);
         rowsOfBatch += n;
         result.imagesDeleted += n;
         if (n < rowsPerStatement) break;

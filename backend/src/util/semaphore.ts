@@ -77,6 +77,11 @@ export class WeightedSemaphore {
     return this.used;
   }
 
+  /** Requests waiting for their units. */
+  get waiting(): number {
+    return this.waiters.length;
+  }
+
   /** Resolves once `units` fit; a request above the capacity can never fit and throws at once. */
   async acquire(units: number): Promise<() => void> {
     if (units > this.capacity) throw new RangeError(`${units} units can never fit in a budget of ${this.capacity}`);

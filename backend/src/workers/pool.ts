@@ -1,37 +1,48 @@
 /**
  * A fixed pool of WORKER_THREADS worker threads (piscina) running the resize.
  * It counts what is busy and waiting so both appear in the statistics and
- * the metrics, and gives every image a processing time limit.
+ * the metrics, and enforces each image's time limit.
  *
- * The limit is enforced twice, because neither alone is enough. libvips'
- * own timeout (sharp's `timeout`) really stops the decode and frees the
- * CPU and memory, but only where libvips reports progress, and in whole
- * seconds. The pool's abort (piscina terminates the worker running the
- * task and starts a fresh one) always answers the caller, a moment later.
- * Either way the caller gets a TIMEOUT result, never an exception.
+ * The limit is counted in the job's fair share of a core (time-limit.ts):
+ * honest work slowed by crowded CPUs is never stopped, stuck work is. When
+ * it runs out, the pool's abort (piscina terminates the worker running the
+ * task and starts a fresh one) answers the caller at once. libvips' own
+ * timeout (sharp's `timeout`, on the clock, in whole seconds) is set far
+ * beyond it, as a last resort that really stops a decode the stopped thread
+ * left running. Either way the caller gets a TIMEOUT result, never an
+ * exception.
  */
 import { performance } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
+import type { BlobRef, WorkerBlobAccess } from '../blobs/blob-store.js';
 import type { OutputOptions } from '../contract/output-options.js';
-import { DEFAULT_TIME_LIMIT, processingTimeLimitMs, type ResizeRules, type TimeLimitSettings } from '../imaging/index.js';
+import type { ResizeRules } from '../imaging/index.js';
 import { Semaphore } from '../util/semaphore.js';
-import { ownedArrayBuffer, type ResizeTask, type ResizeTaskResult } from './resize-task.js';
+import { CpuContention, type ContentionSource } from './cpu-contention.js';
+import { ownedArrayBuffer, type ResizeTask, type ResizeTaskResult, type TaskSource } from './resize-task.js';
+import { FairShareDeadline } from './time-limit.js';
 
 export interface ResizePoolOptions {
-  /** How the per-image limit grows with the decoded size; null: no limit. */
-  timeLimit?: TimeLimitSettings | null;
-  /** How long after the limit the pool stops a worker libvips did not stop itself. */
-  abortGraceMs?: number;
+  /** How crowded the CPUs are (default: sampled from /proc/loadavg while the pool runs). */
+  contention?: ContentionSource;
+}
+
+/** An original the worker thread reads from the blob store itself. */
+export interface BlobInput {
+  access: WorkerBlobAccess;
+  ref: BlobRef;
 }
 
 export interface ResizeRun {
-  /** The batch's output options; absent: the rules' box, JPEG, strip. */
-  options?: OutputOptions;
-  /** Memory the decode needs (readHeader's decodeBytes): sets the time limit. Absent: the largest input the rules admit. */
-  decodeBytes?: number;
-  /** An explicit time limit, overriding the one computed from decodeBytes. */
+  /** The image's output options, resolved (the server's defaults for an earlier row). */
+  options: OutputOptions;
+  /** Where the worker puts the result itself; absent: it comes back as bytes. */
+  sink?: WorkerBlobAccess;
+  /** The image's time limit in ms of a fair share of one core (time-limit.ts); absent: none. */
   timeLimitMs?: number;
+  /** How the limit is told in a TIMEOUT's reason (e.g. "12 s of a fair share of one core (…)"). */
+  limitNote?: string;
   /** The caller's own cancel: an aborted run ends with code ABORTED. */
   signal?: AbortSignal;
   /**
@@ -47,15 +58,21 @@ export interface ResizeRun {
 /** Longest a stopped thread's memory is waited for; past it, it is counted free. */
 const ABANDONED_WAIT_MS = 60_000;
 
+/**
+ * libvips' own limit, on the clock, so it cannot follow the CPUs' crowding:
+ * 16 times the fair-share limit and at least a minute more. No honest job
+ * gets less than a sixteenth of a core for long (4 threads and a hog on 2
+ * cores give it a third), so this only ever stops what the pool's abort
+ * already gave up on, whose decode would otherwise go on in the background.
+ */
+function libvipsLimitSeconds(limitMs: number): number {
+  return Math.ceil(Math.max(16 * limitMs, limitMs + 60_000) / 1000);
+}
+
 function exitOf(worker: Worker): Promise<void> {
   // threadId is -1 once the thread has exited.
   if (worker.threadId === -1) return Promise.resolve();
   return new Promise((resolve) => worker.once('exit', () => resolve()));
-}
-
-/** The worst-case decode the rules admit: maxPixels of 16-bit RGBA. */
-function largestDecode(rules: ResizeRules): number {
-  return rules.maxPixels * 4 * 2;
 }
 
 export class ResizePool {
@@ -63,12 +80,15 @@ export class ResizePool {
   // piscina starts a task's clock only when a thread takes it; the pool
   // hands it at most one task per thread, so a limit never counts queueing.
   private readonly slots: Semaphore;
-  private readonly timeLimit: TimeLimitSettings | null;
-  private readonly abortGraceMs: number;
+  private readonly contention: ContentionSource;
+  private readonly ownContention: CpuContention | undefined;
   private running = 0;
   private queued = 0;
 
-  constructor(readonly size: number, options: ResizePoolOptions = {}) {
+  constructor(
+    readonly size: number,
+    options: ResizePoolOptions = {},
+  ) {
     this.piscina = new Piscina({
       filename: new URL('./resize-worker.js', import.meta.url).href,
       minThreads: size,
@@ -77,8 +97,12 @@ export class ResizePool {
       concurrentTasksPerWorker: 1,
     });
     this.slots = new Semaphore(size);
-    this.timeLimit = options.timeLimit === undefined ? DEFAULT_TIME_LIMIT : options.timeLimit;
-    this.abortGraceMs = options.abortGraceMs ?? 1000;
+    if (options.contention) {
+      this.contention = options.contention;
+    } else {
+      this.ownContention = new CpuContention(undefined, () => this.running);
+      this.contention = this.ownContention;
+    }
   }
 
   /** Threads working right now. */
@@ -91,62 +115,62 @@ export class ResizePool {
     return this.queued + this.piscina.queueSize;
   }
 
-  /** The time limit a run gets, milliseconds (undefined: none). */
-  limitFor(rules: ResizeRules, run: ResizeRun = {}): number | undefined {
-    if (run.timeLimitMs !== undefined) return run.timeLimitMs;
-    if (!this.timeLimit) return undefined;
-    const output = run.options
-      ? { pixels: run.options.width * run.options.height, format: run.options.format }
-      : { pixels: rules.maxWidth * rules.maxHeight, format: 'jpeg' as const };
-    return processingTimeLimitMs(run.decodeBytes ?? largestDecode(rules), this.timeLimit, output);
+  /** How crowded the CPUs are now (threads per core, at least 1). */
+  get crowding(): number {
+    return this.contention.current();
   }
 
   /**
-   * Resizes `bytes` in a worker. The buffer is transferred (the caller must
-   * not use it afterwards) unless it shares memory with other data, in which
-   * case it is copied once. Resolves with a failed result (TIMEOUT, ABORTED,
+   * Resizes an original in a worker: `bytes` in memory, or a blob the worker
+   * reads itself. Bytes are transferred (the caller must not use them
+   * afterwards) unless they share memory with other data, in which case
+   * they are copied once. Resolves with a failed result (TIMEOUT, ABORTED,
    * the image's own reason) rather than rejecting; rejects only when the
    * worker thread itself died.
    */
-  async resize(bytes: Uint8Array, rules: ResizeRules, run: ResizeRun = {}): Promise<ResizeTaskResult> {
-    const buffer = ownedArrayBuffer(bytes);
+  async resize(input: Uint8Array | BlobInput, rules: ResizeRules, run: ResizeRun): Promise<ResizeTaskResult> {
+    const source: TaskSource = input instanceof Uint8Array ? { kind: 'bytes', bytes: ownedArrayBuffer(input) } : { kind: 'blob', ...input };
     this.queued++;
     const release = await this.slots.acquire();
     this.queued--;
     this.running++;
+    this.ownContention?.start();
     try {
-      return await this.runTask(buffer, rules, run);
+      return await this.runTask(source, rules, run);
     } finally {
       this.running--;
       release();
     }
   }
 
-  private async runTask(buffer: ArrayBuffer, rules: ResizeRules, run: ResizeRun): Promise<ResizeTaskResult> {
+  private async runTask(source: TaskSource, rules: ResizeRules, run: ResizeRun): Promise<ResizeTaskResult> {
     const started = performance.now();
     if (run.signal?.aborted) return { ok: false, code: 'ABORTED', error: 'the resize was cancelled', workMs: 0 };
-    const limitMs = this.limitFor(rules, run);
-    const timeoutSeconds = limitMs === undefined ? 0 : Math.max(1, Math.ceil(limitMs / 1000));
-    const task: ResizeTask = { bytes: buffer, rules, timeoutSeconds };
-    if (run.options) task.options = run.options;
+    const limitMs = run.timeLimitMs;
+    const timeoutSeconds = limitMs === undefined ? 0 : libvipsLimitSeconds(limitMs);
+    const task: ResizeTask = { source, rules, options: run.options, timeoutSeconds };
+    if (run.sink) task.sink = run.sink;
     const stop = new AbortController();
-    const timer = limitMs === undefined ? undefined : setTimeout(() => stop.abort('TIMEOUT'), limitMs + this.abortGraceMs);
+    const deadline = limitMs === undefined ? undefined : new FairShareDeadline(limitMs, this.contention, () => stop.abort('TIMEOUT')).start();
     const onCancel = () => stop.abort('ABORTED');
     run.signal?.addEventListener('abort', onCancel, { once: true });
     const threads = this.piscina.threads;
     try {
-      return (await this.piscina.run(task, { transferList: [buffer], signal: stop.signal })) as ResizeTaskResult;
+      const transferList = source.kind === 'bytes' ? [source.bytes] : [];
+      return (await this.piscina.run(task, { transferList, signal: stop.signal })) as ResizeTaskResult;
     } catch (err) {
       const workMs = performance.now() - started;
       if (stop.signal.aborted) run.onAbandoned?.(this.stoppedThreadsExit(threads));
       if (stop.signal.reason === 'TIMEOUT') {
-        return { ok: false, code: 'TIMEOUT', error: `processing took longer than the limit of ${((limitMs ?? 0) / 1000).toFixed(1)} s; its worker thread was stopped`, workMs };
+        const limit = run.limitNote ?? `${((limitMs ?? 0) / 1000).toFixed(1)} s of a fair share of one core`;
+        const clock = `${(workMs / 1000).toFixed(1)} s on the clock`;
+        return { ok: false, code: 'TIMEOUT', error: `processing took longer than its time limit of ${limit} (${clock}); its worker thread was stopped`, workMs };
       }
       if (stop.signal.reason === 'ABORTED') return { ok: false, code: 'ABORTED', error: 'the resize was cancelled', workMs };
       // A worker that died (out of memory, a native crash): the caller's crash accounting decides.
       throw err;
     } finally {
-      clearTimeout(timer);
+      deadline?.stop();
       run.signal?.removeEventListener('abort', onCancel);
     }
   }
@@ -168,6 +192,7 @@ export class ResizePool {
   }
 
   async close(): Promise<void> {
+    this.ownContention?.stop();
     await this.piscina.destroy();
   }
 }

@@ -1,19 +1,24 @@
 /** Messages between the event loop and the resize worker threads. */
 import * as workerThreads from 'node:worker_threads';
 import type { OutputFormat, OutputOptions } from '../contract/output-options.js';
+import type { BlobRef, WorkerBlobAccess } from '../blobs/blob-store.js';
 import type { ResizeRules } from '../imaging/index.js';
 import { ownsWholeArrayBuffer } from '../util/free-buffer.js';
 
 /** Node ≥ 21 (absent from Node 20, where nothing is marked untransferable). */
 const isMarkedAsUntransferable = (workerThreads as { isMarkedAsUntransferable?: (value: object) => boolean }).isMarkedAsUntransferable;
 
+/** Where the worker finds the original: bytes transferred with the task, or a blob it reads itself. */
+export type TaskSource = { kind: 'bytes'; bytes: ArrayBuffer } | { kind: 'blob'; access: WorkerBlobAccess; ref: BlobRef };
+
 export interface ResizeTask {
-  /** The encoded image. Transferred to the worker, not copied. */
-  bytes: ArrayBuffer;
-  /** Input limits (maxPixels, maxBytes); also the box and quality when `options` is absent. */
+  source: TaskSource;
+  /** Where the result goes: back as bytes (absent), or into this store by the worker itself. */
+  sink?: WorkerBlobAccess;
+  /** Input limits (maxPixels, maxBytes). */
   rules: ResizeRules;
-  /** The batch's output options; absent: the rules' box, JPEG, strip (the earlier behaviour). */
-  options?: OutputOptions;
+  /** The image's output options, resolved once at upload (or from the server's defaults for an earlier row). */
+  options: OutputOptions;
   /** libvips' own time limit in whole seconds (0: none); the pool's abort is the backstop. */
   timeoutSeconds?: number;
 }
@@ -21,13 +26,17 @@ export interface ResizeTask {
 /**
  * Codes of a failed result besides the image's own (ImageErrorCode):
  * TIMEOUT (over the time limit; the thread was stopped), ABORTED (the
- * caller's signal), PROCESSING_ERROR (anything unexpected).
+ * caller's signal), ORIGINAL_MISSING (its blob is gone from the store),
+ * STORAGE_FULL / STORAGE_UNAVAILABLE (the result could not be stored: worth
+ * another try), PROCESSING_ERROR (anything unexpected).
  */
 export type ResizeTaskResult =
   | {
       ok: true;
-      /** The encoded output, transferred back. */
-      data: ArrayBuffer;
+      /** The encoded output, transferred back (no sink)… */
+      data?: ArrayBuffer;
+      /** …or where the worker stored it (a sink). */
+      blob?: { key: string; size: number };
       width: number;
       height: number;
       inputWidth: number;

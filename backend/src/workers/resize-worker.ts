@@ -8,6 +8,8 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import sharp from 'sharp';
+import { isBlobStoreError, type BlobStoreError } from '../blobs/blob-store.js';
+import { storeForWorker } from '../blobs/worker-stores.js';
 import { isImageError, resizeImage } from '../imaging/index.js';
 import { canFreeBuffers, freeBuffer } from '../util/free-buffer.js';
 import { ownedArrayBuffer, type ResizeTask, type ResizeTaskResult } from './resize-task.js';
@@ -30,37 +32,58 @@ if (!canFreeBuffers) {
   collectGarbage = vm.runInNewContext('gc') as typeof collectGarbage;
 }
 
-function releaseInput(bytes: ArrayBuffer): void {
+function releaseInput(bytes: ArrayBuffer | Uint8Array): void {
   if (canFreeBuffers) freeBuffer(bytes);
   // Runs once this task, and with it the last reference to its input, is done.
   else setImmediate(() => collectGarbage?.({ type: 'minor' }));
+}
+
+/** The original's bytes: transferred with the task, or read from the store by this thread. */
+async function originalOf(task: ResizeTask): Promise<{ bytes: Uint8Array; owned: ArrayBuffer | undefined }> {
+  if (task.source.kind === 'bytes') return { bytes: new Uint8Array(task.source.bytes), owned: task.source.bytes };
+  const store = storeForWorker(task.source.access);
+  if (!store) throw new Error('a blob source needs a store the worker can reach');
+  const read = await store.read(task.source.ref);
+  return { bytes: read, owned: undefined };
+}
+
+/** A store's failure as the image's outcome: a missing original fails it, a full or unreachable store is worth another try. */
+function storeFailure(err: BlobStoreError): { code: string; error: string } {
+  if (err.fault === 'not-found') return { code: 'ORIGINAL_MISSING', error: `${err.message}: upload it again` };
+  if (err.fault === 'full') return { code: 'STORAGE_FULL', error: err.message };
+  return { code: 'STORAGE_UNAVAILABLE', error: err.message };
 }
 
 export default async function resize(task: ResizeTask): Promise<ResizeTaskResult> {
   const started = performance.now();
   try {
     const control = task.timeoutSeconds ? { timeoutSeconds: task.timeoutSeconds } : {};
+    const input = await originalOf(task);
     // libvips has let go of the input once this settles (either way), so it can be freed at once.
-    const out = await resizeImage(new Uint8Array(task.bytes), task.rules, task.options, control).finally(() => releaseInput(task.bytes));
-    // Hand the result's memory over to the main thread instead of copying it.
-    const data = ownedArrayBuffer(out.data);
-    const result: ResizeTaskResult = {
-      ok: true,
-      data,
+    const out = await resizeImage(input.bytes, task.rules, task.options, control).finally(() => releaseInput(input.owned ?? input.bytes));
+    const base = {
       width: out.width,
       height: out.height,
       inputWidth: out.input.width,
       inputHeight: out.input.height,
       format: out.input.format,
       outputFormat: out.format,
-      workMs: performance.now() - started,
     };
+    const store = task.sink && storeForWorker(task.sink);
+    if (store) {
+      const staged = await store.put('result', out.data);
+      return { ok: true, ...base, blob: { key: staged.key!, size: staged.size }, workMs: performance.now() - started };
+    }
+    // Hand the result's memory over to the main thread instead of copying it.
+    const data = ownedArrayBuffer(out.data);
+    const result: ResizeTaskResult = { ok: true, ...base, data, workMs: performance.now() - started };
     // Piscina posts a moved object's `valueSymbol` with its `transferableSymbol` as the transfer list.
     const movable = { [valueSymbol]: result, [transferableSymbol]: [data] };
     return move(movable as unknown as ArrayBuffer) as unknown as ResizeTaskResult;
   } catch (err) {
     const workMs = performance.now() - started;
     if (isImageError(err)) return { ok: false, code: err.code, error: err.message, workMs };
+    if (isBlobStoreError(err)) return { ok: false, ...storeFailure(err), workMs };
     return { ok: false, code: 'PROCESSING_ERROR', error: err instanceof Error ? err.message : String(err), workMs };
   }
 }

@@ -100,7 +100,8 @@ describe('GET /api/v1/batches', () => {
     const before = (await list(t, '?limit=200')).batches.find((x) => x.batchId === batch.batchId)!;
     const dropped = batch.images[0]!.id;
     const kept = (await getJson<{ originalBytes: number; processedBytes: number }>(`${t.url}/api/v1/images/${batch.images[1]!.id}`)).body;
-    await sql(t, 'UPDATE processed_images SET original_data = NULL, original_dropped_at = now() WHERE id = $1', [dropped]);
+    // As the retention policy drops an original.
+    await sql(t, 'UPDATE processed_images SET original_key = NULL, original_bytes = NULL, original_dropped_at = now() WHERE id = $1', [dropped]);
     const after = (await list(t, '?limit=200')).batches.find((x) => x.batchId === batch.batchId)!;
     assert.equal(after.completed, 2, 'still two results');
     assert.deepEqual([after.originalBytes, after.resultBytes], [kept.originalBytes, kept.processedBytes]);

@@ -390,7 +390,7 @@ describe('cluster simulation: three backend pods and the function runtime on one
       n: number;
     }>(
       `SELECT id, status, attempts, worker_id, original_width AS ow, original_height AS oh, width AS w, height AS h,
-              octet_length(processed_data) AS n
+              processed_bytes AS n
          FROM processed_images WHERE batch_id = $1 ORDER BY id`,
       [batchId],
     );

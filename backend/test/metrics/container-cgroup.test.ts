@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -22,6 +22,14 @@ async function put(root: string, rel: string, text: string): Promise<void> {
   const file = path.join(root, rel);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, text);
+}
+
+/** The pod's processes in a fixture /proc: init (pid 1) and the backend (pid 7, `self`), as inside a container. */
+async function putPodProcesses(proc: string, cgroupDir: string): Promise<void> {
+  await put(proc, '1/stat', '1 (tini) S 0 1 1 0 -1 4194560 0 0 0 0 1 1 0 0 20 0 1 0 1 0 0\n');
+  await put(proc, '7/stat', '7 (node) S 1 7 7 0 -1 4194560 0 0 0 0 50 10 0 0 20 0 11 0 2 0 0\n');
+  await symlink('7', path.join(proc, 'self'));
+  await put(cgroupDir, 'cgroup.procs', '1\n7\n');
 }
 
 before(async () => {
@@ -138,10 +146,10 @@ describe('pod network', () => {
     await put(sys, 'class/net/enp3s0/ifindex', '2\n');
     await put(sys, 'class/net/enp3s0/iflink', '2\n');
     const reader = new PodNetworkReader(sys);
-    assert.equal(await reader.isPodInterface('eth0'), true);
-    assert.equal(await reader.isPodInterface('enp3s0'), false, 'a physical NIC is the node\'s');
-    assert.equal(await reader.isPodInterface('missing0'), false);
-    assert.equal(await reader.isPodInterface(undefined), false);
+    assert.equal(await reader.isPairedInterface('eth0'), true);
+    assert.equal(await reader.isPairedInterface('enp3s0'), false, 'a physical NIC is the node\'s');
+    assert.equal(await reader.isPairedInterface('missing0'), false);
+    assert.equal(await reader.isPairedInterface(undefined), false);
   });
 });
 
@@ -151,6 +159,7 @@ describe('snapshot collector over a fixture pod', () => {
     const cg = path.join(root, 'cgroup');
     const proc = path.join(root, 'proc');
     const sys = path.join(root, 'sys');
+    await putPodProcesses(proc, cg);
     await put(proc, 'self/cgroup', '0::/\n');
     await put(proc, 'sys/kernel/random/boot_id', '0123abcd-1111-2222-3333-444455556666\n');
     await put(proc, 'stat', 'cpu  10 0 10 100 0 0 0 0 0 0\ncpu0 10 0 10 100 0 0 0 0 0 0\n');
@@ -178,6 +187,8 @@ describe('snapshot collector over a fixture pod', () => {
     assert.equal(s['container-net_io_counters-bytes_sent'], 2000);
     assert.equal(s['container-net_io_counters-packets_sent'], 20);
     assert.equal(s.node, 'node-0123abcd');
+    assert.equal(s['container-source'], 'cgroup', 'the group holds only the pod\'s processes');
+    assert.equal(s['container-network_source'], 'interface');
     assert.deepEqual(Object.keys(s).sort(), requiredSnapshotFields(1, { podNetwork: true }).sort());
   });
 });
@@ -186,6 +197,7 @@ describe('a cgroup read that fails for one period', () => {
   it('leaves a gap (0) rather than mixing in another source, and the next period counts from the last good reading', async () => {
     const cg = path.join(tmp, 'flaky/cgroup');
     const proc = path.join(tmp, 'flaky/proc');
+    await putPodProcesses(proc, cg);
     await put(proc, 'self/cgroup', '0::/\n');
     await put(cg, 'cgroup.controllers', 'cpu\n');
     await put(cg, 'cpu.max', 'max 100000\n');
@@ -197,6 +209,7 @@ describe('a cgroup read that fails for one period', () => {
     await put(cg, 'cpu.stat', '');
     const during = await collector.collect();
     assert.equal(during['container-cpu_percent_of_core'], 0);
+    assert.equal(during['container-source'], 'cgroup', 'a failed read does not switch sources');
     await put(cg, 'cpu.stat', 'usage_usec 1100000\n');
     await sleep(100);
     const afterwards = await collector.collect();

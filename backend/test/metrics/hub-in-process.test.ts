@@ -30,6 +30,13 @@ describe('metrics hub without Redis', () => {
       // Listeners get each snapshot with its derived figures.
       const last = events.filter((e) => e.type === 'snapshot').at(-1)!;
       assert.ok(last.type === 'snapshot' && last.metrics.derived !== null);
+      // Nothing to report on the sources: no Redis to lose, no other pod, the bundled handler works.
+      const healthy = { redis: { state: 'not-configured', since: null, error: null }, stalePods: [], function: { source: 'in-process', errors: [] } };
+      assert.deepEqual(hub.health(), healthy);
+      assert.deepEqual(hub.overview(60).health, healthy);
+      assert.equal(hub.overview(60).keyPrefix, '');
+      const healthEvents = events.filter((e) => e.type === 'health');
+      assert.equal(healthEvents.length, 1, 'one health event, then none while nothing changes');
     } finally {
       unsubscribe();
       await hub.stop();

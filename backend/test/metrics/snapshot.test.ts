@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stringifyWithFloats } from '../../src/metrics/float-json.js';
 import { createSnapshotCollector } from '../../src/metrics/snapshot.js';
-import { isFloatField, requiredSnapshotFields } from '../../src/metrics/snapshot-contract.js';
+import { CONTAINER_TEXT_FIELDS, isFloatField, requiredSnapshotFields } from '../../src/metrics/snapshot-contract.js';
 import { countingAppStats, pythonTypes, rawTokens } from './helpers.js';
 
 /** Cores as psutil.cpu_percent(percpu=True) lists them: the cpuN lines of /proc/stat. */
@@ -41,7 +41,7 @@ describe('snapshot', () => {
     for (const key of requiredSnapshotFields(coreCount)) {
       const token = tokens.get(key);
       assert.ok(token !== undefined, `${key} missing from the raw text`);
-      if (key === 'timestamp' || key === 'pod' || key === 'node') {
+      if (key === 'timestamp' || key === 'pod' || key === 'node' || (CONTAINER_TEXT_FIELDS as readonly string[]).includes(key)) {
         assert.equal(py[key], 'str', key);
       } else if (isFloatField(key)) {
         assert.match(token, /^-?\d+(\.\d+)?([eE][-+]?\d+)?$/, key);
@@ -68,7 +68,7 @@ describe('snapshot', () => {
     assert.ok((s.cpu_freq_current as number) >= 0);
   });
 
-  it('has the container\'s own figures from its cgroup, and names the node', async () => {
+  it('has the pod\'s own figures, says where from, and names the node', async () => {
     const s = await takeSnapshot();
     const ofLimit = s['container-cpu_percent'] as number;
     const ofCore = s['container-cpu_percent_of_core'] as number;
@@ -78,6 +78,8 @@ describe('snapshot', () => {
     assert.ok(limit > 0);
     const used = s['container-memory_used'] as number;
     assert.ok(used > 0 && used <= (s['container-memory_limit'] as number), `memory ${used}`);
+    assert.ok(['cgroup', 'process'].includes(String(s['container-source'])), String(s['container-source']));
+    assert.ok(['interface', 'none'].includes(String(s['container-network_source'])), String(s['container-network_source']));
     assert.equal(typeof s.node, 'string');
     assert.ok(s.node!.length > 0);
   });

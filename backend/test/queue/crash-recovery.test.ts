@@ -15,6 +15,7 @@ import { migrate } from '../../src/db/migrations.js';
 import { createPool } from '../../src/db/pool.js';
 import { DEFAULT_OUTPUT_OPTIONS } from '../../src/contract/output-options.js';
 import { IngestTransaction } from '../../src/queue/ingest.js';
+import { PostgresBlobStore } from '../../src/blobs/pg-store.js';
 import { ImageViews } from '../../src/http/image-view.js';
 import { ImageCatalogue } from '../../src/queue/catalogue.js';
 import { ImageRepository } from '../../src/queue/repository.js';
@@ -62,7 +63,7 @@ describe('a backend killed mid-batch', () => {
 
     for (const img of images) assert.equal(log.completions(img.id), 1, `image ${img.id} completed exactly once`);
     const { rows } = await pool.query<{ id: number; attempts: number; worker_id: string; w: number; h: number; n: number }>(
-      `SELECT id, attempts, worker_id, width AS w, height AS h, octet_length(processed_data) AS n FROM processed_images ORDER BY id`,
+      `SELECT id, attempts, worker_id, width AS w, height AS h, processed_bytes AS n FROM processed_images ORDER BY id`,
     );
     for (const r of rows) {
       assert.deepEqual([r.w, r.h], [800, 600]);
@@ -86,21 +87,21 @@ describe('an image whose workers keep dying', () => {
       const client = await pool.connect();
       await migrate(client);
       client.release();
-      const repo = new ImageRepository(pool);
-      const tx = await IngestTransaction.begin(pool);
-      const { id } = await tx.enqueue({ batchId: '00000000-0000-4000-8000-000000000001', filename: 'cursed.jpg', contentType: 'image/jpeg', data: Buffer.from([0xff, 0xd8, 0xff]), width: 1, height: 1, decodeBytes: 3, options: DEFAULT_OUTPUT_OPTIONS, sourcePath: null });
+      const repo = new ImageRepository(pool, new PostgresBlobStore(pool));
+      const tx = await IngestTransaction.begin(pool, new PostgresBlobStore(pool));
+      const { id } = await tx.enqueue({ batchId: '00000000-0000-4000-8000-000000000001', filename: 'cursed.jpg', contentType: 'image/jpeg', original: { kind: 'original' as const, key: null, size: 3, data: Buffer.from([0xff, 0xd8, 0xff]) }, width: 1, height: 1, decodeBytes: 3, cost: { memoryBytes: 4096, cpuMs: 21 }, options: DEFAULT_OUTPUT_OPTIONS, sourcePath: null });
       await tx.commit();
       const expire = () => pool.query(`UPDATE processed_images SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
       for (let attempt = 1; attempt <= 3; attempt++) {
         assert.equal(await repo.failExhausted(3), 0);
-        const claimed = await repo.claim(`crashy-${attempt}`, 1, 30, 3);
-        assert.deepEqual(claimed, [{ id, attempts: attempt, decodeBytes: 3, options: DEFAULT_OUTPUT_OPTIONS }]);
+        const claimed = await repo.claim(`crashy-${attempt}`, 1, 30, 3, DEFAULT_OUTPUT_OPTIONS);
+        assert.deepEqual(claimed, [{ id, attempts: attempt, options: DEFAULT_OUTPUT_OPTIONS, originalKey: null, cost: { memoryBytes: 4096, cpuMs: 21 } }]);
         // ...and the worker dies without a word: its lease runs out.
         await expire();
       }
-      assert.deepEqual(await repo.claim('another', 1, 30, 3), [], 'not handed out a fourth time');
+      assert.deepEqual(await repo.claim('another', 1, 30, 3, DEFAULT_OUTPUT_OPTIONS), [], 'not handed out a fourth time');
       assert.equal(await repo.failExhausted(3), 1);
-      const image = await new ImageViews(new ImageCatalogue(pool)).get(id);
+      const image = await new ImageViews(new ImageCatalogue(pool, new PostgresBlobStore(pool))).get(id);
       assert.equal(image!.status, 'failed');
       assert.equal(image!.errorCode, 'WORKER_CRASHED');
       assert.equal(image!.error, 'worker crashed 3 times while processing this image');
@@ -115,17 +116,17 @@ describe('an image handed over to a pod that dies', () => {
   it('is pending but held by that pod while its lease lasts, then any pod takes it over', async () => {
     const database = await createTestDatabase();
     const pool = createPool(database.url, 4);
-    const repo = new ImageRepository(pool);
+    const repo = new ImageRepository(pool, new PostgresBlobStore(pool));
     // One thread that never finishes: the second image of the upload waits for it in memory.
     const stuck: ResizeRunner = { size: 1, resize: () => new Promise<never>(() => undefined) };
-    const options = { podName: 'dies', leaseSeconds: 30, maxAttempts: 3, pollMs: 60_000, rules: DEFAULT_RULES, decodeBudgetBytes: 1e9, imageTimeoutMs: 1000, handOffBytes: 1e6 };
-    const doomed = new Dispatcher(repo, stuck, options, createLogger('silent', { pod: 'dies' }));
+    const options = { podName: 'dies', leaseSeconds: 30, maxAttempts: 3, pollMs: 60_000, rules: DEFAULT_RULES, defaults: DEFAULT_OUTPUT_OPTIONS, memoryBudgetBytes: 1e9, timeLimit: { baseMs: 1000, slack: 4, speed: () => 1 }, handOffBytes: 1e6 };
+    const doomed = new Dispatcher(repo, stuck, new PostgresBlobStore(pool), options, createLogger('silent', { pod: 'dies' }));
     try {
       const client = await pool.connect();
       await migrate(client);
       client.release();
-      const image = (name: string) => ({ batchId: '00000000-0000-4000-8000-000000000002', filename: name, contentType: 'image/jpeg', data: Buffer.from([0xff, 0xd8, 0xff]), width: 1, height: 1, decodeBytes: 3, options: DEFAULT_OUTPUT_OPTIONS, sourcePath: null });
-      const tx = await IngestTransaction.begin(pool, doomed);
+      const image = (name: string) => ({ batchId: '00000000-0000-4000-8000-000000000002', filename: name, contentType: 'image/jpeg', original: { kind: 'original' as const, key: null, size: 3, data: Buffer.from([0xff, 0xd8, 0xff]) }, width: 1, height: 1, decodeBytes: 3, cost: { memoryBytes: 4096, cpuMs: 21 }, options: DEFAULT_OUTPUT_OPTIONS, sourcePath: null });
+      const tx = await IngestTransaction.begin(pool, new PostgresBlobStore(pool), doomed);
       const running = await tx.enqueue(image('running.jpg'));
       const held = await tx.enqueue(image('held.jpg'));
       await tx.commit();
@@ -136,13 +137,13 @@ describe('an image handed over to a pod that dies', () => {
         [held.id],
       );
       assert.deepEqual(rows, [{ worker_id: doomed.workerId, attempts: 0, leased: true }]);
-      assert.deepEqual(await repo.claim('other-pod', 5, 30, 3), [], 'no other pod takes what is held');
+      assert.deepEqual(await repo.claim('other-pod', 5, 30, 3, DEFAULT_OUTPUT_OPTIONS), [], 'no other pod takes what is held');
       assert.equal(await repo.startHeld(held.id, 'other-pod', 30), false, 'nor starts it');
       assert.deepEqual((await repo.renewLeases(doomed.workerId, [running.id, held.id], 30)).renewed.sort(), [running.id, held.id].sort());
 
       // The pod dies without a word: once its leases run out, another pod claims both.
       await pool.query(`UPDATE processed_images SET lease_expires_at = now() - interval '1 second'`);
-      const claimed = await repo.claim('other-pod', 5, 30, 3);
+      const claimed = await repo.claim('other-pod', 5, 30, 3, DEFAULT_OUTPUT_OPTIONS);
       assert.deepEqual(claimed.map((c) => [c.id, c.attempts]), [[running.id, 2], [held.id, 1]], 'the held one never started: this is its first attempt');
       assert.equal(await repo.startHeld(held.id, doomed.workerId, 30), false, 'the dead pod\'s hold is gone');
     } finally {
@@ -155,7 +156,7 @@ describe('an image handed over to a pod that dies', () => {
   it('is handed back on a graceful stop without counting an attempt', async () => {
     const database = await createTestDatabase();
     const pool = createPool(database.url, 4);
-    const repo = new ImageRepository(pool);
+    const repo = new ImageRepository(pool, new PostgresBlobStore(pool));
     try {
       const client = await pool.connect();
       await migrate(client);
@@ -168,7 +169,7 @@ describe('an image handed over to a pod that dies', () => {
       assert.equal(await repo.release('stopping', [id]), 1);
       const after = await pool.query('SELECT status, worker_id, attempts, lease_expires_at FROM processed_images WHERE id = $1', [id]);
       assert.deepEqual(after.rows, [{ status: 'pending', worker_id: null, attempts: 0, lease_expires_at: null }]);
-      assert.deepEqual((await repo.claim('next', 1, 30, 3)).map((c) => c.id), [id]);
+      assert.deepEqual((await repo.claim('next', 1, 30, 3, DEFAULT_OUTPUT_OPTIONS)).map((c) => c.id), [id]);
     } finally {
       await pool.end();
       await database.drop();

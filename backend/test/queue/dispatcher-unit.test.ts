@@ -11,6 +11,9 @@ import { createLogger } from '../../src/logger.js';
 import { DEFAULT_RULES } from '../../src/imaging/index.js';
 import { Dispatcher, type LeaseStore, type ResizeRunner } from '../../src/queue/dispatcher.js';
 import type { ClaimedImage } from '../../src/queue/repository.js';
+import type pg from 'pg';
+import { PostgresBlobStore } from '../../src/blobs/pg-store.js';
+import type { BlobInput } from '../../src/workers/pool.js';
 import type { ResizeTaskResult } from '../../src/workers/resize-task.js';
 
 const logger = createLogger('silent', { pod: 'unit' });
@@ -33,10 +36,7 @@ class FakeStore implements LeaseStore {
   }
   async claim(_w: string, limit: number): Promise<ClaimedImage[]> {
     this.claims.push(limit);
-    return this.pending.splice(0, limit).map((id) => ({ id, attempts: 1, decodeBytes: 1000, options: null }));
-  }
-  async originalData(): Promise<Buffer | null> {
-    return Buffer.from('bytes');
+    return this.pending.splice(0, limit).map((id) => ({ id, attempts: 1, options: null, originalKey: null, cost: { memoryBytes: 1000, cpuMs: 10 } }));
   }
   started: number[] = [];
   async startHeld(id: number): Promise<boolean> {
@@ -72,26 +72,42 @@ class FakeStore implements LeaseStore {
 class FakePool implements ResizeRunner {
   readonly started: { bytes: Uint8Array; finish: (r: ResizeTaskResult) => void }[] = [];
   constructor(readonly size: number) {}
-  resize(bytes: Uint8Array): Promise<ResizeTaskResult> {
-    return new Promise((resolve) => this.started.push({ bytes, finish: resolve }));
+  resize(input: Uint8Array | BlobInput): Promise<ResizeTaskResult> {
+    assert.ok(input instanceof Uint8Array, 'the postgres store hands the worker bytes');
+    return new Promise((resolve) => this.started.push({ bytes: input, finish: resolve }));
   }
   finishAll(result: ResizeTaskResult = { ok: true, data: new ArrayBuffer(4), width: 8, height: 6, inputWidth: 16, inputHeight: 12, format: 'jpeg', outputFormat: 'jpeg', workMs: 1 }): void {
     for (const s of this.started.splice(0)) s.finish(result);
   }
 }
 
-function dispatcher(store: FakeStore, pool: FakePool, overrides: { decodeBudgetBytes?: number; handOffBytes?: number } = {}): Dispatcher {
+/**
+ * The postgres store's part the dispatcher uses: bytes read for the worker
+ * (every original here is "bytes"), results staged in memory.
+ */
+class FakeBlobs extends PostgresBlobStore {
+  constructor() {
+    super(undefined as unknown as pg.Pool);
+  }
+  override async read(): Promise<Buffer> {
+    return Buffer.from('bytes');
+  }
+}
+
+function dispatcher(store: FakeStore, pool: FakePool, overrides: { memoryBudgetBytes?: number; handOffBytes?: number } = {}): Dispatcher {
   return new Dispatcher(
     store,
     pool,
+    new FakeBlobs(),
     {
       podName: 'unit',
       leaseSeconds: 30,
       maxAttempts: 3,
       pollMs: 60_000,
       rules: DEFAULT_RULES,
-      decodeBudgetBytes: overrides.decodeBudgetBytes ?? 1e9,
-      imageTimeoutMs: 1000,
+      defaults: DEFAULT_OUTPUT_OPTIONS,
+      memoryBudgetBytes: overrides.memoryBudgetBytes ?? 1e9,
+      timeLimit: { baseMs: 1000, slack: 4, speed: () => 1 },
       handOffBytes: overrides.handOffBytes ?? 0,
     },
     logger,
@@ -99,6 +115,8 @@ function dispatcher(store: FakeStore, pool: FakePool, overrides: { decodeBudgetB
 }
 
 const stored = (id: number, committed = Promise.resolve(true)) => Promise.resolve({ id, committed });
+/** A job that needs `memoryBytes` of the budget and little work. */
+const need = (memoryBytes: number) => ({ memoryBytes, cpuMs: 10 });
 
 describe('dispatcher (unit, with fakes)', () => {
   it('claims exactly its free threads, and what a local reservation leaves', async () => {
@@ -125,10 +143,10 @@ describe('dispatcher (unit, with fakes)', () => {
     const d = dispatcher(store, pool);
     let commit!: (ok: boolean) => void;
     const committed = new Promise<boolean>((r) => (commit = r));
-    d.reserveLocal()!.start(Buffer.from('x'), 100, DEFAULT_OUTPUT_OPTIONS, Promise.resolve({ id: 10, committed }));
+    d.reserveLocal()!.start({ key: null, data: Buffer.from('x') }, need(100), DEFAULT_OUTPUT_OPTIONS, Promise.resolve({ id: 10, committed }));
     let rollback!: (ok: boolean) => void;
     const rolledBack = new Promise<boolean>((r) => (rollback = r));
-    d.reserveLocal()!.start(Buffer.from('y'), 100, DEFAULT_OUTPUT_OPTIONS, Promise.resolve({ id: 11, committed: rolledBack }));
+    d.reserveLocal()!.start({ key: null, data: Buffer.from('y') }, need(100), DEFAULT_OUTPUT_OPTIONS, Promise.resolve({ id: 11, committed: rolledBack }));
     await settle();
     assert.equal(pool.started.length, 2, 'both resized at once, before their uploads commit');
     pool.finishAll();
@@ -162,12 +180,12 @@ describe('dispatcher (unit, with fakes)', () => {
     const store = new FakeStore();
     store.pending = [30];
     const pool = new FakePool(2);
-    const d = dispatcher(store, pool, { decodeBudgetBytes: 500 });
+    const d = dispatcher(store, pool, { memoryBudgetBytes: 500 });
     d.kick();
     await settle();
     assert.equal(pool.started.length, 0, 'a 1000-byte decode never reaches a 500-byte budget');
     assert.deepEqual(store.failed, [{ id: 30, code: 'TOO_MUCH_MEMORY' }]);
-    d.reserveLocal()!.start(Buffer.from('z'), 100, DEFAULT_OUTPUT_OPTIONS, Promise.resolve({ id: 31, committed: Promise.resolve(true) }));
+    d.reserveLocal()!.start({ key: null, data: Buffer.from('z') }, need(100), DEFAULT_OUTPUT_OPTIONS, Promise.resolve({ id: 31, committed: Promise.resolve(true) }));
     await settle();
     pool.finishAll({ ok: false, code: 'TIMEOUT', error: 'too slow', workMs: 1000 });
     await settle();
@@ -180,12 +198,12 @@ describe('dispatcher (unit, with fakes)', () => {
     store.pending = [50, 51];
     const pool = new FakePool(2);
     const d = dispatcher(store, pool, { handOffBytes: 100 });
-    d.reserveLocal(1)!.start(Buffer.alloc(1), 100, DEFAULT_OUTPUT_OPTIONS, stored(1));
-    d.reserveLocal(1)!.start(Buffer.alloc(1), 100, DEFAULT_OUTPUT_OPTIONS, stored(2));
+    d.reserveLocal(1)!.start({ key: null, data: Buffer.alloc(1) }, need(100), DEFAULT_OUTPUT_OPTIONS, stored(1));
+    d.reserveLocal(1)!.start({ key: null, data: Buffer.alloc(1) }, need(100), DEFAULT_OUTPUT_OPTIONS, stored(2));
     const handOff = d.reserveLocal(10);
     assert.ok(handOff, 'taken although both threads are busy');
     assert.equal(handOff.handedOver, true, 'stored pending, held for this pod');
-    handOff.start(Buffer.alloc(10), 100, DEFAULT_OUTPUT_OPTIONS, stored(3));
+    handOff.start({ key: null, data: Buffer.alloc(10) }, need(100), DEFAULT_OUTPUT_OPTIONS, stored(3));
     d.kick();
     await settle();
     assert.equal(pool.started.length, 2, 'it waits for a thread');
@@ -207,8 +225,8 @@ describe('dispatcher (unit, with fakes)', () => {
     const store = new FakeStore();
     const pool = new FakePool(1);
     const d = dispatcher(store, pool, { handOffBytes: 100 });
-    d.reserveLocal(1)!.start(Buffer.alloc(1), 100, DEFAULT_OUTPUT_OPTIONS, stored(1));
-    d.reserveLocal(10)!.start(Buffer.alloc(10), 100, DEFAULT_OUTPUT_OPTIONS, stored(2, Promise.resolve(false)));
+    d.reserveLocal(1)!.start({ key: null, data: Buffer.alloc(1) }, need(100), DEFAULT_OUTPUT_OPTIONS, stored(1));
+    d.reserveLocal(10)!.start({ key: null, data: Buffer.alloc(10) }, need(100), DEFAULT_OUTPUT_OPTIONS, stored(2, Promise.resolve(false)));
     store.pending = [3];
     await settle();
     pool.finishAll();
@@ -238,7 +256,7 @@ describe('dispatcher (unit, with fakes)', () => {
     await settle();
     const local = d.reserveLocal(10);
     assert.ok(local, 'the idle pod takes it although the claim holds both threads');
-    local.start(Buffer.alloc(10), 100, DEFAULT_OUTPUT_OPTIONS, stored(80));
+    local.start({ key: null, data: Buffer.alloc(10) }, need(100), DEFAULT_OUTPUT_OPTIONS, stored(80));
     open();
     await settle();
     assert.equal(pool.started.length, 1, 'the claim found nothing, so the image ran at once');
@@ -252,12 +270,12 @@ describe('dispatcher (unit, with fakes)', () => {
     const store = new FakeStore();
     const pool = new FakePool(1);
     const d = dispatcher(store, pool, { handOffBytes: 25 });
-    d.reserveLocal(1)!.start(Buffer.alloc(1), 100, DEFAULT_OUTPUT_OPTIONS, stored(60));
+    d.reserveLocal(1)!.start({ key: null, data: Buffer.alloc(1) }, need(100), DEFAULT_OUTPUT_OPTIONS, stored(60));
     assert.equal(d.reserveLocal(30), undefined, 'more bytes than the hand-off may hold');
-    d.reserveLocal(10)!.start(Buffer.alloc(10), 100, DEFAULT_OUTPUT_OPTIONS, stored(61));
+    d.reserveLocal(10)!.start({ key: null, data: Buffer.alloc(10) }, need(100), DEFAULT_OUTPUT_OPTIONS, stored(61));
     assert.equal(d.reserveLocal(5), undefined, 'one thread: one image may wait');
     const other = dispatcher(new FakeStore(), new FakePool(1));
-    other.reserveLocal(1)!.start(Buffer.alloc(1), 100, DEFAULT_OUTPUT_OPTIONS, stored(70));
+    other.reserveLocal(1)!.start({ key: null, data: Buffer.alloc(1) }, need(100), DEFAULT_OUTPUT_OPTIONS, stored(70));
     assert.equal(other.reserveLocal(1), undefined, 'HANDOFF_MEMORY_MB=0: nothing waits');
     await settle();
     const outcome = await d.drain(0);
@@ -272,12 +290,12 @@ describe('dispatcher (unit, with fakes)', () => {
     store.pending = [90, 91];
     let threadGone!: () => void;
     const pool = new (class extends FakePool {
-      override resize(bytes: Uint8Array, _rules?: unknown, run?: { onAbandoned?: (exited: Promise<void>) => void }): Promise<ResizeTaskResult> {
+      override resize(bytes: Uint8Array | BlobInput, _rules?: unknown, run?: { onAbandoned?: (exited: Promise<void>) => void }): Promise<ResizeTaskResult> {
         if (this.started.length === 0 && store.retried.length === 0) run?.onAbandoned?.(new Promise((r) => (threadGone = r)));
         return super.resize(bytes);
       }
     })(2);
-    const d = dispatcher(store, pool, { decodeBudgetBytes: 1500 });
+    const d = dispatcher(store, pool, { memoryBudgetBytes: 1500 });
     d.kick();
     await settle();
     assert.equal(pool.started.length, 1, '1000 + 1000 bytes of decode do not fit a 1500-byte budget');
@@ -291,6 +309,35 @@ describe('dispatcher (unit, with fakes)', () => {
     pool.finishAll();
     await settle();
     assert.deepEqual(store.completed, [91]);
+    await d.drain(0);
+  });
+
+  it('claims nothing more while a claimed job waits for memory, and gives every job its time limit from its work', async () => {
+    const store = new FakeStore();
+    store.pending = [70, 71, 72, 73];
+    const runs: { timeLimitMs?: number; limitNote?: string }[] = [];
+    const pool = new (class extends FakePool {
+      override resize(bytes: Uint8Array | BlobInput, _rules?: unknown, run?: { timeLimitMs?: number; limitNote?: string }): Promise<ResizeTaskResult> {
+        runs.push(run ?? {});
+        return super.resize(bytes);
+      }
+    })(4);
+    // Room for one 1000-byte job at a time.
+    const d = dispatcher(store, pool, { memoryBudgetBytes: 1500 });
+    d.kick();
+    await settle();
+    assert.deepEqual(store.claims, [4], 'four free threads, four claimed');
+    assert.equal(pool.started.length, 1, 'one fits the budget; three wait for memory');
+    store.pending = [74, 75];
+    d.kick();
+    await settle();
+    assert.deepEqual(store.claims, [4], 'nothing more is claimed while jobs wait for memory: other pods may have room');
+    assert.equal(runs[0]!.timeLimitMs, 1000 + 4 * 10 * 1, 'base + slack × work × speed');
+    assert.match(runs[0]!.limitNote ?? '', /fair share of one core/);
+    pool.finishAll();
+    await settle();
+    assert.deepEqual(store.completed, [70]);
+    assert.equal(pool.started.length, 1, 'the next waiting job takes the freed memory');
     await d.drain(0);
   });
 

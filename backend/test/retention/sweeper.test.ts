@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import pg from 'pg';
+import { PostgresBlobStore } from '../../src/blobs/pg-store.js';
 import { migrate } from '../../src/db/migrations.js';
 import { createLogger } from '../../src/logger.js';
 import { RetentionSweeper, type RetentionPolicy } from '../../src/retention/sweeper.js';
@@ -22,6 +23,7 @@ describe('retention sweeper', () => {
     periodMs: 60_000,
     rowsPerStatement: 5,
     maxStatements: 2,
+    orphanGraceMs: 3_600_000,
     ...over,
   });
 
@@ -29,8 +31,8 @@ describe('retention sweeper', () => {
   async function insertBatch(n: number, ageHours: number, status = 'completed'): Promise<string> {
     const batchId = randomUUID();
     await pool.query(
-      `INSERT INTO processed_images (batch_id, filename, status, original_data, processed_data, uploaded_at, processed_at)
-       SELECT $1, 'f' || g || '.jpg', $3, '\\x0102'::bytea, '\\x0304'::bytea,
+      `INSERT INTO processed_images (batch_id, filename, status, original_data, processed_data, original_bytes, processed_bytes, uploaded_at, processed_at)
+       SELECT $1, 'f' || g || '.jpg', $3, '\\x0102'::bytea, '\\x0304'::bytea, 2, 2,
               now() - $2 * interval '1 hour', CASE WHEN $3 IN ('completed', 'failed') THEN now() - $2 * interval '1 hour' END
          FROM generate_series(1, $4) g`,
       [batchId, ageHours, status, n],
@@ -61,7 +63,7 @@ describe('retention sweeper', () => {
 
   it('drops at most rowsPerStatement × maxStatements originals a run, and says more is due', async () => {
     await insertBatch(12, 30);
-    const sweeper = new RetentionSweeper(pool, policy({ batchDays: 0 }), logger);
+    const sweeper = new RetentionSweeper(pool, new PostgresBlobStore(pool), policy({ batchDays: 0 }), logger);
     const first = await sweeper.sweepOnce();
     assert.deepEqual([first.ran, first.originalsDropped, first.capped], [true, 10, true]);
     const second = await sweeper.sweepOnce();
@@ -73,7 +75,7 @@ describe('retention sweeper', () => {
   it('deletes an expired batch in bounded steps, and counts it once', async () => {
     const old = await insertBatch(12, 8 * 24);
     const young = await insertBatch(3, 6 * 24);
-    const sweeper = new RetentionSweeper(pool, policy({ originalHours: 0 }), logger);
+    const sweeper = new RetentionSweeper(pool, new PostgresBlobStore(pool), policy({ originalHours: 0 }), logger);
     const first = await sweeper.sweepOnce();
     assert.deepEqual([first.imagesDeleted, first.batchesDeleted, first.capped], [10, 0, true]);
     const second = await sweeper.sweepOnce();
@@ -84,8 +86,8 @@ describe('retention sweeper', () => {
 
   it('never expires a batch with an image still queued or processing', async () => {
     const batch = await insertBatch(2, 30 * 24);
-    await pool.query(`INSERT INTO processed_images (batch_id, filename, status, original_data, uploaded_at) VALUES ($1, 'late.jpg', 'pending', '\\x01', now() - interval '30 days')`, [batch]);
-    const sweeper = new RetentionSweeper(pool, policy({ maxStatements: 10 }), logger);
+    await pool.query(`INSERT INTO processed_images (batch_id, filename, status, original_data, original_bytes, uploaded_at) VALUES ($1, 'late.jpg', 'pending', '\\x01', 1, now() - interval '30 days')`, [batch]);
+    const sweeper = new RetentionSweeper(pool, new PostgresBlobStore(pool), policy({ maxStatements: 10 }), logger);
     const result = await sweeper.sweepOnce();
     assert.equal(result.imagesDeleted, 0);
     assert.equal(await count('batch_id = $1', [batch]), 3);
@@ -99,7 +101,7 @@ describe('retention sweeper', () => {
     await other.connect();
     try {
       await other.query('SELECT pg_advisory_lock($1)', [0x1f9e_e8]);
-      const sweeper = new RetentionSweeper(pool, policy(), logger);
+      const sweeper = new RetentionSweeper(pool, new PostgresBlobStore(pool), policy(), logger);
       const skipped = await sweeper.sweepOnce();
       assert.deepEqual([skipped.ran, skipped.originalsDropped], [false, 0]);
       assert.equal(await count('original_data IS NOT NULL'), 3);
@@ -112,7 +114,7 @@ describe('retention sweeper', () => {
 
   it('with both settings at 0 never starts', async () => {
     await insertBatch(2, 10 * 24 * 365);
-    const sweeper = new RetentionSweeper(pool, policy({ originalHours: 0, batchDays: 0, periodMs: 100 }), logger);
+    const sweeper = new RetentionSweeper(pool, new PostgresBlobStore(pool), policy({ originalHours: 0, batchDays: 0, periodMs: 100 }), logger);
     sweeper.start();
     await new Promise((r) => setTimeout(r, 400));
     await sweeper.stop();

@@ -5,11 +5,12 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../src/logger.js';
 import { startBackend, type Backend } from '../../src/server.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { blobDirFor, createTestDatabase, type TestDatabase } from './database.js';
 
 /** backend/dist/src/main.js, from this compiled file (backend/dist/test/support/backend.js). */
 export const MAIN_JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/main.js');
@@ -23,10 +24,13 @@ export interface TestBackend {
 }
 
 export function baseEnv(databaseUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  // A configured BLOB_DIR must exist (a volume that failed to mount is noticed, not replaced by an empty folder).
+  mkdirSync(blobDirFor(databaseUrl), { recursive: true });
   return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     DATABASE_URL: databaseUrl,
+    BLOB_DIR: blobDirFor(databaseUrl),
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
@@ -57,9 +61,16 @@ export interface BackendProcess {
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Starts `node backend/dist/src/main.js` and resolves once it logs that it is ready. */
-export async function spawnBackend(env: NodeJS.ProcessEnv, timeoutMs = 30_000): Promise<BackendProcess> {
-  const child = spawn(process.execPath, [MAIN_JS], { env: { ...env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Starts `node backend/dist/src/main.js` and resolves once it logs that it is
+ * ready. With `cgroupProcs`, the process joins that cgroup before Node starts
+ * (memory-cgroup.ts), as a container's process is born in its group.
+ */
+export async function spawnBackend(env: NodeJS.ProcessEnv, timeoutMs = 30_000, place: { cgroupProcs?: string } = {}): Promise<BackendProcess> {
+  const childEnv = { ...env, LOG_LEVEL: 'info' };
+  const child = place.cgroupProcs
+    ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$1" "$2"', place.cgroupProcs, process.execPath, MAIN_JS], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(process.execPath, [MAIN_JS], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const url = await new Promise<string>((resolve, reject) => {

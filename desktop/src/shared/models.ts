@@ -2,7 +2,20 @@
  * Plain data that crosses the IPC boundary (and the browser adapter's
  * boundary): structured-clone safe, no classes, no functions.
  */
-import type { BatchDeletion, BatchListItem, BatchListResponse, DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent } from '@imgfleet/backend/contract';
+import type {
+  BatchDeletion,
+  BatchListItem,
+  BatchListResponse,
+  DeletedEvent,
+  ImageSummary,
+  MetricsHealth,
+  MetricsOverview as ServerMetricsOverview,
+  PodHistory,
+  PodMetrics,
+  Stats,
+  StatusEvent,
+  UploadFileResult,
+} from '@imgfleet/backend/contract';
 import type { OutputFormat, OutputOptions } from '@imgfleet/backend/contract/output-options';
 import type { FileOutcome, FileProgress, UploadTally } from './api-policy/index.js';
 
@@ -161,43 +174,32 @@ export interface ConnectionState {
   retryInMs?: number;
 }
 
+/** A figure in a snapshot: numbers, and a few strings (timestamp, pod, node, container-source…). */
 export type MetricValue = number | string | null;
 
-export interface MetricsSample {
-  pod: string;
-  snapshot: Record<string, MetricValue>;
-  /** The function runtime's figures; null when it has not produced any. */
-  derived: Record<string, MetricValue> | null;
-  /** ISO time the sample reached the backend (or this client). */
-  receivedAt: string;
-}
+/**
+ * The metrics API's shapes are the backend's (contract/metrics.ts), imported,
+ * not declared again: a pod's state, a pod's history line, the health report.
+ */
+export type MetricsSample = PodMetrics;
+export type MetricsPodHistory = PodHistory;
+export type { MetricsHealth };
 
-/** One pod's line over a span, as `GET /api/v1/metrics?span=` serves it (`receivedAt` by the server's clock). */
-export interface MetricsPodHistory {
-  pod: string;
-  node: string | null;
-  /** The pod has stopped publishing; its line is kept for the span. */
-  gone: boolean;
-  lastSeenAt: string;
-  samples: Array<Omit<MetricsSample, 'pod'>>;
-}
+/**
+ * The overview a metrics window starts from: the backend's answer, of which a
+ * backend older than this app (or none, when unreachable) leaves out all but
+ * the essentials.
+ */
+export type MetricsOverview = Pick<ServerMetricsOverview, 'pods' | 'periodSeconds' | 'redisConnected'> & {
+  /** "redis" (the cluster), "in-process" (one backend, no Redis), or this app's "unreachable"/"none". */
+  source: ServerMetricsOverview['source'] | 'unreachable' | 'none';
+} & Partial<Pick<ServerMetricsOverview, 'history' | 'serverTime' | 'health' | 'keyPrefix' | 'pod'>>;
 
-export interface MetricsOverview {
-  pods: MetricsSample[];
-  periodSeconds: number;
-  /** Where the backend's metrics come from: "redis" (the cluster) or "in-process" (one backend, no Redis). */
-  source: string;
-  /** Whether the answering pod is connected to Redis; null when it runs without Redis. */
-  redisConnected: boolean | null;
-  /** Every pod's history (absent from backends without one), and the server's clock when it answered. */
-  history?: MetricsPodHistory[];
-  serverTime?: string;
-}
-
-/** One message of the metrics stream: a pod's new snapshot or derived figures, or a pod that went away. */
+/** One message of the metrics stream: a pod's new snapshot or derived figures, a pod that went away, or the sources' health. */
 export type MetricsUpdate =
   | { type: 'snapshot' | 'derived'; sample: MetricsSample }
-  | { type: 'expired'; pod: string };
+  | { type: 'expired'; pod: string }
+  | { type: 'health'; health: MetricsHealth };
 
 export interface BackendCheck {
   reachable: boolean;

@@ -1,10 +1,23 @@
 /** The metrics window's series logic, in Node. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { METRICS, MetricsHistory } from '../../src/renderer/metrics/history.js';
+import { chartSpecs, POD_CHARTS, type ChartSpec } from '../../src/renderer/metrics/chart-specs.js';
+import { MetricsHistory, type MetricDef } from '../../src/renderer/metrics/history.js';
 import type { MetricsSample } from '../../src/shared/models.js';
 
-const metric = (id: string) => METRICS.find((m) => m.id === id)!;
+/** A pod chart's figure, as a line per pod. */
+const metric = (id: string): MetricDef => ({ id, scope: 'pod', value: POD_CHARTS.find((m) => m.id === id)!.value });
+
+/** The window's charts of `history` now (every pod live), by their data-metric and, for per-core ones, node or view. */
+function specOf(history: MetricsHistory, metricId: string, options: { meanOfCores?: boolean; node?: string } = {}): ChartSpec {
+  const specs = chartSpecs(history, { meanOfCores: options.meanOfCores ?? false, since: 0, isGone: () => false, livePods: history.podNames() });
+  const spec = specs.find((s) => s.metric === metricId && (options.node === undefined || s.node === options.node));
+  assert.ok(spec, `a chart ${metricId} among ${specs.map((s) => s.key).join(', ')}`);
+  return spec;
+}
+
+const ys = (spec: ChartSpec, history: MetricsHistory, since = 0, isGone = (_pod: string) => false): Array<[string, boolean, Array<number | null>]> =>
+  spec.lines(history, since, isGone).map((s) => [s.label, s.gone, s.points.map((p) => p.y)]);
 
 function sample(pod: string, timestamp: string, snapshot: Record<string, number>, derived: Record<string, number> | null = null): MetricsSample {
   return { pod, snapshot: { timestamp, pod, ...snapshot }, derived, receivedAt: new Date().toISOString() };
@@ -18,17 +31,25 @@ describe('metrics history', () => {
     const x = Date.parse('2026-03-01T12:00:00Z');
     history.apply({ type: 'snapshot', sample: sample('pod-a', t, { 'app-queue_size': 4, 'app-active_threads': 2, 'app-throughput': 7.5 }) }, x);
     assert.deepEqual(history.points(metric('queue'), 'pod-a', 0), [{ x, y: 4 }]);
-    assert.deepEqual(history.points(metric('cpu'), 'pod-a', 0), [{ x, y: null }], 'no derived figures yet: a gap');
+    assert.equal(chartSpecs(history, { meanOfCores: true, since: 0, isGone: () => false, livePods: ['pod-a'] }).some((s) => s.group !== 'pod'), false, 'no derived figures yet: no chart of them');
     history.apply({
       type: 'derived',
       sample: sample('pod-a', t, { 'app-queue_size': 4 }, { 'moving_average_cpu_percent-0': 40, 'moving_average_cpu_percent-1': 60, percentage_memory_caching: 12.5, percentage_outgoing_bytes: 80 }),
     }, x + 300);
     assert.equal(history.sampleCount, 1, 'the same snapshot, completed');
-    assert.deepEqual(history.points(metric('cpu'), 'pod-a', 0), [{ x, y: 50 }], 'mean over the cores, at the first arrival');
-    assert.equal(history.points(metric('memory'), 'pod-a', 0)[0]!.y, 12.5);
-    assert.equal(history.points(metric('outgoing'), 'pod-a', 0)[0]!.y, 80);
+    const mean = specOf(history, 'derived:moving_average_cpu_percent-{i}', { meanOfCores: true });
+    assert.deepEqual(mean.lines(history, 0, () => false)[0]!.points, [{ x, y: 50 }], 'mean over the cores, at the first arrival');
+    assert.deepEqual(ys(specOf(history, 'derived:moving_average_cpu_percent-{i}', { node: 'pod-a' }), history), [
+      ['cpu 0', false, [40]],
+      ['cpu 1', false, [60]],
+    ], 'each core, for the node (here named after its only pod: the snapshot names none)');
+    assert.equal(ys(specOf(history, 'derived:percentage_memory_caching'), history)[0]![2]![0], 12.5);
+    assert.equal(ys(specOf(history, 'derived:percentage_outgoing_bytes'), history)[0]![2]![0], 80);
     assert.equal(history.points(metric('threads'), 'pod-a', 0)[0]!.y, 2);
     assert.equal(history.points(metric('throughput'), 'pod-a', 0)[0]!.y, 7.5);
+    // A later snapshot whose derived figures have not come (yet): a gap in their lines.
+    history.apply({ type: 'snapshot', sample: sample('pod-a', '2025-03-01 12:00:01.000000', { 'app-queue_size': 5 }) }, x + 1000);
+    assert.deepEqual(mean.lines(history, 0, () => false)[0]!.points, [{ x, y: 50 }, { x: x + 1000, y: null }], 'no derived figures yet: a gap');
   });
 
   it('keeps pods apart, keeps expired ones marked gone, and notices silent ones', () => {
@@ -78,7 +99,7 @@ describe('metrics history', () => {
       ['c', false, [5]],
     ]);
     // Host figures: one line per node, from a live pod of that node.
-    assert.deepEqual(history.series(metric('cpu'), 0, isGone).map((s) => [s.label, s.gone, s.points.map((p) => p.y)]), [
+    assert.deepEqual(ys(specOf(history, 'derived:moving_average_cpu_percent-{i}', { meanOfCores: true }), history, 0, isGone), [
       ['n1', false, [5, 10, 15]],
       ['n2', false, [2.5]],
     ]);

@@ -50,9 +50,13 @@ async function startRedis(dir: string): Promise<{ url: string; child: ChildProce
   return { url: `redis://127.0.0.1:${port}`, child };
 }
 
-/** A cgroup v2 fixture whose CPU counter grows at `cores` of a core (limit: one core), advanced by a timer. */
+/**
+ * A cgroup v2 fixture whose CPU counter grows at `cores` of a core (limit: one core), advanced by a timer.
+ * It holds this test's process alone, so the publisher takes it for its own (container-source: cgroup).
+ */
 async function fixtureCgroup(root: string, cores: number): Promise<{ stop(): void }> {
   await mkdir(root, { recursive: true });
+  await writeFile(path.join(root, 'cgroup.procs'), `${process.pid}\n`);
   await writeFile(path.join(root, 'cgroup.controllers'), 'cpu memory\n');
   await writeFile(path.join(root, 'cpu.max'), '100000 100000\n');
   await writeFile(path.join(root, 'memory.current'), `${Math.round(cores * 500) * 1024 * 1024}\n`);
@@ -162,8 +166,9 @@ describe('metrics window with several pods', () => {
     // The y axis grows upwards: 80 % is drawn well above 10 %.
     assert.ok(busy.meanRow + 30 < idle.meanRow, `busy at row ${busy.meanRow.toFixed(0)}, idle at ${idle.meanRow.toFixed(0)}`);
     // The host figures are charted per node: the two extra pods share "node-test".
-    await metrics.waitForSelector('figure[data-metric="memory"] button[data-series="node-test"]', { timeout: 20_000 });
-    assert.equal(await metrics.$$eval('figure[data-metric="memory"] button[data-series="pod-busy"]', (els) => els.length), 0);
+    const memory = 'figure[data-metric="derived:percentage_memory_caching"]';
+    await metrics.waitForSelector(`${memory} button[data-series="node-test"]`, { timeout: 20_000 });
+    assert.equal(await metrics.$$eval(`${memory} button[data-series="pod-busy"]`, (els) => els.length), 0);
     const unit = await metrics.textContent(`${CPU_CHART} figcaption .unit`);
     assert.equal(unit, '(%)');
     await harness.screenshot(metrics, 'metrics-window-pods');

@@ -56,8 +56,10 @@ describe('metrics window with the real backend', () => {
     await metrics.waitForFunction(() => document.body.dataset.metricsState === 'live', undefined, { timeout: 20_000 });
     assert.match((await metrics.textContent('#pods')) ?? '', /1 pod: desktop-test · source in-process · every 0\.5 s/);
 
-    // Every chart gets a line for the pod once a few samples have arrived (the CPU average needs derived figures).
-    for (const id of ['cpu', 'memory', 'outgoing', 'queue', 'threads', 'throughput']) {
+    // Every chart gets a line for the pod once a few samples have arrived (the CPU average needs derived figures):
+    // the application's, and what the bundled function computes (its first core's line, and the node's percentages).
+    const charts = ['derived:moving_average_cpu_percent-{i}', 'derived:percentage_memory_caching', 'derived:percentage_outgoing_bytes', 'queue', 'threads', 'throughput'];
+    for (const id of charts) {
       const selector = `figure[data-metric="${id}"] canvas`;
       let pixels = 0;
       for (let i = 0; i < 100 && pixels < 20; i++) {

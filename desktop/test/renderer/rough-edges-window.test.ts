@@ -19,6 +19,13 @@ import { removeDir, tempDir } from '../support/paths.js';
 import type { TestBackend } from '../support/test-backend.js';
 import { startWindowBehindProxy, type WindowBehindProxy } from '../support/window-behind-proxy.js';
 
+/** Cuts an image's stored original to its first 2000 bytes, wherever the blob store keeps it (a file, or the row). */
+async function damageOriginal(backend: TestBackend, id: number): Promise<void> {
+  const [row] = await backend.sql<{ original_key: string | null }>('SELECT original_key FROM processed_images WHERE id = $1', [id]);
+  if (row?.original_key) await fs.truncate(path.join(backend.blobDir, row.original_key), 2000);
+  else await backend.sql('UPDATE processed_images SET original_data = substring(original_data from 1 for 2000) WHERE id = $1', [id]);
+}
+
 const retryButton = (page: Page, name: string) => cardNamed(page, name).locator('button[data-action="retry"]');
 
 describe('desktop window: rough edges', () => {
@@ -67,7 +74,8 @@ describe('desktop window: rough edges', () => {
     assert.equal(cards.find((c) => c.name === 'good.jpg')?.note, 'Completed after Retry');
 
     // Again, but its stored original is damaged meanwhile: the retry runs and fails again, and says so.
-    await backend.sql(`UPDATE processed_images SET status = 'failed', error = 'the worker thread crashed', error_code = 'WORKER_CRASHED', original_data = substring(original_data from 1 for 2000) WHERE id = $1`, [id]);
+    await damageOriginal(backend, id);
+    await backend.sql(`UPDATE processed_images SET status = 'failed', error = 'the worker thread crashed', error_code = 'WORKER_CRASHED' WHERE id = $1`, [id]);
     await waitForCards(page, (cs) => cs.find((c) => c.name === 'good.jpg')?.status === 'failed');
     await retryButton(page, 'good.jpg').click();
     cards = await waitForCards(page, (cs) => /Failed again after Retry \(2 tries\)/.test(cs.find((c) => c.name === 'good.jpg')?.note ?? ''), 60_000);

@@ -241,7 +241,7 @@ describe('services against the real backend', () => {
     try {
       const sample = await until(() => {
         for (const u of updates) {
-          if (u.type !== 'expired' && u.sample.derived && typeof u.sample.derived['percentage_memory_caching'] === 'number') return u.sample;
+          if ((u.type === 'snapshot' || u.type === 'derived') && u.sample.derived && typeof u.sample.derived['percentage_memory_caching'] === 'number') return u.sample;
         }
         return undefined;
       }, 20_000, 'a sample with derived figures');

@@ -24,7 +24,7 @@ export function batchesRouter(ctx: AppContext): Router {
   });
   r.delete('/batches/:batchId', async (req, res) => {
     const batchId = parseBatchId(req.params.batchId, 404);
-    const deletion = await deleteBatch(ctx.storage.db, batchId, ctx.storage.rowsPerStatement);
+    const deletion = await deleteBatch(ctx.storage.db, ctx.storage.blobs, batchId, ctx.storage.rowsPerStatement);
     if (!deletion) throw new HttpError(404, 'NOT_FOUND', `no batch ${batchId}`);
     ctx.logger.info(deletion, 'batch deleted');
     res.json(deletion);

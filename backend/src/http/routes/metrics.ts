@@ -5,8 +5,11 @@
  *                               S seconds (default 300, at most 3600), stopped
  *                               pods marked gone;
  * - GET /metrics/stream?span=S  Server-Sent Events: first `history` (the same
- *                               history), then the current state and new
- *                               snapshots as they arrive.
+ *                               history), then `health` and the current state,
+ *                               then new snapshots, derived figures, gone pods
+ *                               (`expired`) and health changes as they come.
+ * Both carry `health` (contract/metrics.ts): Redis reachable or not, stale
+ * pods, the function's unresolved errors.
  * Bodies are written with stringifyWithFloats, so float fields keep their
  * decimal point for clients in Python too.
  */
@@ -97,10 +100,12 @@ export function metricsRouter(hub: MetricsHub, options: MetricsRouterOptions = {
     // Subscribe before sending the current state: nothing can fall in between.
     const unsubscribe = hub.subscribe((event: MetricsEvent) => {
       if (event.type === 'expired') stream.send('expired', { pod: event.pod });
+      else if (event.type === 'health') stream.send('health', event.health);
       else stream.send(event.type, eventPayload(event.metrics));
     });
     stream.onClose(unsubscribe);
     stream.send('history', history);
+    stream.send('health', hub.health());
     for (const metrics of hub.latest()) stream.send('snapshot', eventPayload(metrics));
   });
 

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import { IngestTransaction } from '../../queue/ingest.js';
 import { AbortedError } from '../../util/semaphore.js';
-import { databaseHttpError, HttpError } from '../errors.js';
+import { dependencyHttpError, HttpError } from '../errors.js';
 import type { UploadDeps } from './deps.js';
 import { outputOptionsFromQuery } from '../../contract/output-options.js';
 import { RequestFingerprint } from './fingerprint.js';
@@ -38,7 +38,7 @@ function asAnswerable(err: unknown): unknown {
   if (cause && typeof cause === 'object' && (cause as { code?: string }).code === '55P03') {
     return new HttpError(409, 'IDEMPOTENCY_IN_PROGRESS', 'a request with this Idempotency-Key is still in progress; retry shortly', {}, { 'Retry-After': '2' });
   }
-  return databaseHttpError(cause) ?? cause;
+  return dependencyHttpError(cause) ?? cause;
 }
 
 export async function handleUpload(req: Request, deps: UploadDeps, target: { route: string; batchId?: string }): Promise<UploadAnswer> {
@@ -52,7 +52,7 @@ export async function handleUpload(req: Request, deps: UploadDeps, target: { rou
   try {
     const releaseSlot = await deps.requestSlots.acquire(life.signal);
     try {
-      const tx = await IngestTransaction.begin(deps.ingestDb, deps.dispatcher, deps.keyWaitMs);
+      const tx = await IngestTransaction.begin(deps.ingestDb, deps.blobs, deps.dispatcher, deps.keyWaitMs);
       try {
         const stored = key ? await tx.claimKey(key) : undefined;
         if (stored) {

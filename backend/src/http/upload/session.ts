@@ -16,8 +16,9 @@ import busboy from 'busboy';
 import type { Request } from 'express';
 import type { IngestTransaction } from '../../queue/ingest.js';
 import { HttpError } from '../errors.js';
-import { collect } from './collect.js';
-import { checkFile, type CheckedFile } from './file-check.js';
+import { checkFile, type CheckedFile, type ReceivedFile } from './file-check.js';
+import { StreamEdges } from './fingerprint.js';
+import { receivePart, type ReceivedPart } from './receive-part.js';
 import type { RequestFingerprint } from './fingerprint.js';
 import type { RequestOptions } from './request-options.js';
 import { UploadOutcomes } from './outcomes.js';
@@ -159,22 +160,58 @@ export class UploadSession {
     try {
       const release = await this.deps.memorySlots.acquire(this.signal);
       try {
-        const { bytes, truncated } = await collect(stream, this.signal);
-        // A browser form with no file chosen sends an empty part without a name.
-        if (!rawName && bytes.length === 0 && !truncated) return;
-        if (!rawName) this.outcomes.saw(position, filename);
-        this.fingerprint.addPart(field, filename, bytes);
+        const file = await this.receive(field, stream, rawName, filename, position);
+        if (!file) return;
         const meta = { batchId: this.batchId, filename, sourcePath: sourcePathOf(rawName, filename), options: this.options.options() };
-        const checked = await checkFile(bytes, truncated, meta, this.deps.rules, this.deps.decodeBudgetBytes);
+        const checked = await checkFile(file, meta, this.deps.rules, this.deps.memoryBudgetBytes);
+        // A refused file keeps nothing of its bytes.
+        if (!checked.ok && file.original) await this.deps.blobs.discard(file.original);
         // Written one after another on the transaction's connection.
         await turn;
-        await this.write(checked, position, filename, bytes.length);
+        await this.write(checked, position, filename, file.size).catch(async (err: unknown) => {
+          // Not named by any row: the transaction rolls back, or this file never reached it.
+          if (checked.ok) await this.deps.blobs.discard(checked.image.original).catch(() => undefined);
+          throw err;
+        });
       } finally {
         release();
       }
     } finally {
       myTurnDone();
     }
+  }
+
+  /**
+   * The part streamed into the blob store, durable (or given up when it was
+   * over the size limit); undefined for the empty part a browser form sends
+   * when no file was chosen.
+   */
+  private async receive(field: string, stream: Readable, rawName: string | undefined, filename: string, position: number): Promise<ReceivedFile | undefined> {
+    const edges = new StreamEdges();
+    const writer = this.deps.blobs.create('original');
+    let part: ReceivedPart;
+    try {
+      part = await receivePart(stream, writer, this.signal, (chunk) => edges.push(chunk));
+    } catch (err) {
+      await writer.abort(err);
+      throw this.signal.aborted ? this.signal.reason : err;
+    }
+    if (!rawName && part.size === 0 && !part.truncated) {
+      await writer.abort();
+      return undefined;
+    }
+    if (!rawName) this.outcomes.saw(position, filename);
+    // As a replay hashes it: a file over the size limit counts as nothing.
+    if (part.truncated) this.fingerprint.addPart(field, filename, Buffer.alloc(0));
+    else this.fingerprint.addPart(field, filename, edges.size, edges.edges());
+    if (part.truncated) {
+      await writer.abort();
+      return { ...part, original: undefined, whole: () => Promise.resolve(part.head) };
+    }
+    const original = await writer.finish();
+    const blobs = this.deps.blobs;
+    const whole = () => (original.data ? Promise.resolve(original.data) : blobs.read({ imageId: 0, kind: 'original', key: original.key }));
+    return { ...part, original, whole };
   }
 
   private async write(checked: CheckedFile, position: number, filename: string, size: number): Promise<void> {

@@ -181,6 +181,26 @@ export function describeBlobStore(name: string, factory: StoreFactory): void {
       assert.deepEqual([...afterKeys].filter((k) => !before.has(k)), []);
     });
 
+    it('discards a staged blob no row will name', async () => {
+      const staged = await store.put('result', randomBytes(4000));
+      await store.discard(staged);
+      if (store.kind !== 'postgres') {
+        await assert.rejects(store.open({ imageId: 0, kind: 'result', key: staged.key }), BlobNotFoundError);
+        assert.ok(!(await keysOlderThan(store, farFuture())).has(staged.key!));
+      }
+      await store.discard(staged); // twice: nothing to do
+    });
+
+    it('sweeps writes that never finished, and only those older than asked', async () => {
+      const writer = store.create('original');
+      // Past a multipart upload's first part (5 MiB), so an object store has started one too.
+      await new Promise<void>((resolve, reject) => writer.stream.write(randomBytes(6 * 1024 * 1024), (err) => (err ? reject(err) : resolve())));
+      assert.equal(await store.sweepIncomplete(new Date(Date.now() - 3_600_000)), 0, 'nothing an hour old');
+      const swept = await store.sweepIncomplete(new Date(Date.now() + 60_000));
+      if (store.kind === 'filesystem') assert.equal(swept, 1, 'the temporary file of the write in progress');
+      await writer.abort(new Error('the pod died'));
+    });
+
     it('lists blobs by age for the orphan sweep', async () => {
       if (store.kind === 'postgres') {
         assert.equal((await keysOlderThan(store, farFuture())).size, 0, 'the postgres store keeps no blob outside its rows');

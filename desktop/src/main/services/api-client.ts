@@ -179,6 +179,9 @@ export class ApiClient {
       redisConnected: body.redisConnected ?? null,
       history: Array.isArray(body.history) ? body.history : [],
       ...(typeof body.serverTime === 'string' ? { serverTime: body.serverTime } : {}),
+      ...(typeof body.pod === 'string' ? { pod: body.pod } : {}),
+      ...(typeof body.keyPrefix === 'string' ? { keyPrefix: body.keyPrefix } : {}),
+      ...(body.health ? { health: body.health } : {}),
     };
   }
 

@@ -1,9 +1,10 @@
 /**
  * The cluster's live metrics (GET /api/v1/metrics/stream): each pod's
- * snapshot as it is published, its derived figures (moving averages,
- * percentages) when the function runtime produces them, and pods that
- * disappear.
+ * snapshot as it is published, its derived figures (whatever the function
+ * computes) when they come, pods that disappear, and the health of the
+ * sources behind them (Redis, stale pods, the function's errors).
  */
+import { metricsHealthSchema } from '@imgfleet/backend/contract';
 import type { ConnectionState, MetricsSample, MetricsUpdate } from '../../shared/models.js';
 import type { ApiClient } from './api-client.js';
 import { LiveStream } from './live-stream.js';
@@ -21,7 +22,7 @@ export function createMetricsClient(options: MetricsClientOptions): LiveStream {
     url: () => options.client().url('/api/v1/metrics/stream'),
     label: () => options.client().baseUrl,
     headers: () => options.client().authHeaders(),
-    events: ['snapshot', 'derived', 'expired'],
+    events: ['snapshot', 'derived', 'expired', 'health'],
     onEvent: (type, data) => {
       const update = toUpdate(type, data);
       if (update) options.onUpdate(update);
@@ -34,6 +35,11 @@ export function createMetricsClient(options: MetricsClientOptions): LiveStream {
 
 export function toUpdate(type: string, data: unknown): MetricsUpdate | null {
   if (typeof data !== 'object' || data === null) return null;
+  if (type === 'health') {
+    // Checked whole: the window shows its texts, and a backend of another version may send something else.
+    const health = metricsHealthSchema.safeParse(data);
+    return health.success ? { type: 'health', health: health.data } : null;
+  }
   const record = data as Partial<MetricsSample>;
   if (typeof record.pod !== 'string') return null;
   if (type === 'expired') return { type: 'expired', pod: record.pod };

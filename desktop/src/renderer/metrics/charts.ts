@@ -1,8 +1,8 @@
 /**
- * The line charts: one line per pod (container and application figures) or
- * per node (host figures). Only the chart.js parts in use are registered (the
- * bundle stays small); animation is off because points arrive every few
- * seconds and should simply appear.
+ * The line charts, made and dropped as the chart list changes (chart-specs.ts:
+ * the function's keys decide part of it). Only the chart.js parts in use are
+ * registered (the bundle stays small); animation is off because points arrive
+ * every few seconds and should simply appear.
  *
  * The legend is HTML, one toggle button per line, and which lines are hidden
  * is kept here by label: the charts are redrawn every second with fresh
@@ -21,8 +21,9 @@ import {
   Tooltip,
   type ChartConfiguration,
 } from 'chart.js';
-import { h } from '../ui/dom.js';
-import type { MetricDef, MetricsHistory, Series } from './history.js';
+import { h, setText, show } from '../ui/dom.js';
+import type { ChartGroup, ChartSpec } from './chart-specs.js';
+import type { MetricsHistory, Series } from './history.js';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, CategoryScale, Tooltip, Decimation);
 
@@ -55,7 +56,7 @@ class Colours {
   }
 }
 
-function chartConfig(metric: MetricDef): ChartConfiguration<'line', Array<{ x: number; y: number | null }>> {
+function chartConfig(spec: ChartSpec): ChartConfiguration<'line', Array<{ x: number; y: number | null }>> {
   const text = cssColour('--text-muted', '#666');
   const grid = cssColour('--grid', 'rgba(128,128,128,0.2)');
   return {
@@ -80,8 +81,8 @@ function chartConfig(metric: MetricDef): ChartConfiguration<'line', Array<{ x: n
         y: {
           display: true,
           min: 0,
-          ...(metric.max === undefined ? { suggestedMax: 1 } : { max: metric.max }),
-          title: { display: true, text: metric.unit, color: text },
+          ...(spec.max === undefined ? { suggestedMax: spec.suggestedMax ?? 1 } : { max: spec.max }),
+          title: { display: true, text: spec.unit, color: text },
           ticks: { color: text },
           grid: { color: grid },
         },
@@ -93,7 +94,7 @@ function chartConfig(metric: MetricDef): ChartConfiguration<'line', Array<{ x: n
         tooltip: {
           callbacks: {
             title: (items) => (items[0] ? clock(items[0].parsed.x ?? 0) : ''),
-            label: (item) => `${item.dataset.label}: ${Number(item.parsed.y).toFixed(metric.unit === '%' ? 1 : 2)} ${metric.unit}`,
+            label: (item) => `${item.dataset.label}: ${Number(item.parsed.y).toFixed(spec.unit === '%' ? 1 : 2)} ${spec.unit}`,
           },
         },
       },
@@ -104,27 +105,34 @@ function chartConfig(metric: MetricDef): ChartConfiguration<'line', Array<{ x: n
 /** One chart with its legend and the set of lines the user hid. */
 class MetricChart {
   readonly hidden = new Set<string>();
+  readonly figure: HTMLElement;
   private readonly chart: LineChart;
   private readonly legend: HTMLUListElement;
+  private readonly caption: HTMLElement;
+  private readonly emptyNote: HTMLParagraphElement;
   private legendKey = '';
+  private lines: ReadonlyArray<Pick<Series, 'label' | 'gone' | 'note'>> = [];
 
   constructor(
     container: HTMLElement,
-    private readonly metric: MetricDef,
+    spec: ChartSpec,
     private readonly colours: Colours,
   ) {
-    const canvas = h('canvas', { 'aria-label': `${metric.title} (${metric.unit}) per ${metric.scope}`, role: 'img' });
-    this.legend = h('ul', { class: 'legend', 'aria-label': `Lines of ${metric.title}` });
-    container.append(
-      h(
-        'figure',
-        { class: 'chart', 'data-metric': metric.id, 'data-scope': metric.scope },
-        h('figcaption', {}, metric.title, ' ', h('span', { class: 'unit' }, `(${metric.unit})`)),
-        h('div', { class: 'canvas-box' }, canvas),
-        this.legend,
-      ),
+    const canvas = h('canvas', { 'aria-label': `${spec.title} (${spec.unit})`, role: 'img' });
+    this.legend = h('ul', { class: 'legend', 'aria-label': `Lines of ${spec.title}` });
+    this.caption = h('span', { class: 'title' }, spec.title);
+    this.emptyNote = h('p', { class: 'empty-note', hidden: true }, spec.emptyNote ?? '');
+    this.figure = h(
+      'figure',
+      { class: 'chart', 'data-metric': spec.metric, 'data-group': spec.group, 'data-node': spec.node, 'data-view': spec.view },
+      h('figcaption', {}, this.caption, ' ', h('span', { class: 'unit' }, `(${spec.unit})`)),
+      h('div', { class: 'canvas-box' }, canvas),
+      this.emptyNote,
+      this.legend,
     );
-    this.chart = new Chart(canvas, chartConfig(metric));
+    // In the page before chart.js measures it; MetricCharts puts it in its place afterwards.
+    container.append(this.figure);
+    this.chart = new Chart(canvas, chartConfig(spec));
     this.legend.addEventListener('click', (event) => {
       const button = (event.target as Element).closest<HTMLButtonElement>('button[data-series]');
       if (button) this.toggle(button.dataset.series!);
@@ -136,11 +144,14 @@ class MetricChart {
     else this.hidden.add(label);
     for (const dataset of this.chart.data.datasets) dataset.hidden = this.hidden.has(dataset.label ?? '');
     this.legendKey = '';
-    this.renderLegend(this.chart.data.datasets.map((d) => ({ label: d.label ?? '', gone: d.borderDash !== undefined })));
+    this.renderLegend(this.lines);
     this.chart.update('none');
   }
 
-  draw(series: Series[], since: number, now: number): void {
+  /** Redraws with `spec`'s current lines (its title may change: the pods' figures may change source). */
+  draw(spec: ChartSpec, series: Series[], since: number, now: number): void {
+    setText(this.caption, spec.title);
+    show(this.emptyNote, spec.emptyNote !== undefined && series.length === 0);
     this.chart.data.datasets = series.map((line) => {
       const colour = this.colours.of(line.label);
       return {
@@ -160,6 +171,7 @@ class MetricChart {
       x.min = since;
       x.max = now;
     }
+    this.lines = series;
     this.renderLegend(series);
     // How many points each line has in the span, for a reader of the page (and its tests), without rebuilding the legend.
     const counts = new Map(series.map((line) => [line.label, line.points.filter((p) => p.y !== null).length]));
@@ -170,8 +182,8 @@ class MetricChart {
   }
 
   /** Rebuilt only when the lines, their state or the hidden set change, so a button keeps focus. */
-  private renderLegend(series: ReadonlyArray<Pick<Series, 'label' | 'gone'>>): void {
-    const key = JSON.stringify([series.map((s) => [s.label, s.gone]), [...this.hidden].sort()]);
+  private renderLegend(series: ReadonlyArray<Pick<Series, 'label' | 'gone' | 'note'>>): void {
+    const key = JSON.stringify([series.map((s) => [s.label, s.gone, s.note]), [...this.hidden].sort()]);
     if (key === this.legendKey) return;
     this.legendKey = key;
     this.legend.replaceChildren(
@@ -197,6 +209,7 @@ class MetricChart {
             swatch,
             line.label,
             line.gone ? h('span', { class: 'gone' }, ' (gone)') : null,
+            line.note ? h('span', { class: 'note' }, ` (${line.note})`) : null,
           ),
         );
       }),
@@ -205,35 +218,68 @@ class MetricChart {
 
   destroy(): void {
     this.chart.destroy();
+    this.figure.remove();
   }
 }
 
-export class MetricCharts {
-  private readonly charts: MetricChart[] = [];
-  private readonly podColours = new Colours();
-  private readonly nodeColours = new Colours();
+const GROUP_TITLES: Record<ChartGroup, string> = {
+  pod: 'Each pod',
+  'per-core': 'Per core, from the function',
+  percent: 'Percentages, from the function',
+  other: 'Other figures from the function',
+};
 
-  constructor(
-    container: HTMLElement,
-    private readonly metrics: readonly MetricDef[],
-  ) {
-    for (const metric of metrics) {
-      this.charts.push(new MetricChart(container, metric, metric.scope === 'pod' ? this.podColours : this.nodeColours));
-    }
-  }
+/**
+ * Every chart of the window, kept in step with the chart list: new specs get
+ * a chart, vanished ones lose theirs, and each group of charts gets a heading.
+ */
+export class MetricCharts {
+  private readonly charts = new Map<string, MetricChart>();
+  private readonly headings = new Map<ChartGroup, HTMLElement>();
+  private readonly palettes = { pod: new Colours(), node: new Colours(), core: new Colours() };
+
+  constructor(private readonly container: HTMLElement) {}
 
   colourFor(pod: string): string {
-    return this.podColours.of(pod);
+    return this.palettes.pod.of(pod);
   }
 
-  /** Redraws every chart for the window [now - spanMs, now]; `isGone` says which pods have stopped. */
-  draw(history: MetricsHistory, spanMs: number, isGone: (pod: string) => boolean, now = Date.now()): void {
+  /** Redraws every chart of `specs` for the window [now - spanMs, now]; `isGone` says which pods have stopped. */
+  draw(specs: readonly ChartSpec[], history: MetricsHistory, spanMs: number, isGone: (pod: string) => boolean, now = Date.now()): void {
     const since = now - spanMs;
-    this.metrics.forEach((metric, i) => this.charts[i]!.draw(history.series(metric, since, isGone), since, now));
+    const wanted = new Set(specs.map((spec) => spec.key));
+    for (const [key, chart] of this.charts) {
+      if (wanted.has(key)) continue;
+      chart.destroy();
+      this.charts.delete(key);
+    }
+    const order: HTMLElement[] = [];
+    for (const spec of specs) {
+      let chart = this.charts.get(spec.key);
+      if (!chart) {
+        chart = new MetricChart(this.container, spec, this.palettes[spec.palette]);
+        this.charts.set(spec.key, chart);
+      }
+      if (!order.some((el) => el === this.headings.get(spec.group))) order.push(this.headingOf(spec.group));
+      order.push(chart.figure);
+      chart.draw(spec, spec.lines(history, since, isGone), since, now);
+    }
+    // Moved only when the order changed: a chart keeps its canvas and its hidden lines.
+    const current = [...this.container.children];
+    if (current.length !== order.length || current.some((el, i) => el !== order[i])) this.container.replaceChildren(...order);
+  }
+
+  private headingOf(group: ChartGroup): HTMLElement {
+    let heading = this.headings.get(group);
+    if (!heading) {
+      heading = h('h2', { class: 'chart-group', 'data-group': group }, GROUP_TITLES[group]);
+      this.headings.set(group, heading);
+    }
+    return heading;
   }
 
   destroy(): void {
-    for (const chart of this.charts) chart.destroy();
-    this.charts.length = 0;
+    for (const chart of this.charts.values()) chart.destroy();
+    this.charts.clear();
   }
 }

@@ -1,17 +1,16 @@
 /**
  * The metrics window's memory: every pod's samples over the last hour (the
- * longest span), and the figures charted from them. Pure logic (no DOM, no
- * chart.js) so it is unit-tested in Node.
+ * longest span), and the points charted from them. Pure logic (no DOM, no
+ * chart.js) so it is unit-tested in Node. Which charts there are, and what
+ * each draws, is chart-specs.ts's business.
  *
- * Two kinds of chart: the container's own figures (from its cgroup) and the
- * application's, one line per pod; the host's figures (from /proc, which in a
- * pod shows the node), one line per node, since every pod on a node reports
- * the same ones.
- *
- * A pod's snapshot arrives first; its derived figures (moving averages,
- * percentages from the function runtime) may follow in a separate message
- * for the same snapshot. Samples are keyed by the snapshot's own timestamp
- * so the second message completes the first instead of adding a point.
+ * A pod's snapshot arrives first; its derived figures (whatever the function
+ * computes) may follow in a separate message for the same snapshot. Samples
+ * are keyed by the snapshot's own timestamp so the second message completes
+ * the first instead of adding a point. The derived figures are flattened to
+ * their numbers once, when they arrive (see derived-keys.ts), and every key
+ * seen is remembered with when it was last seen, so the window charts what
+ * the function writes now, whatever its key names.
  *
  * Live points are placed at the time this client first received them, not at
  * the pod's timestamp: pods' clocks may be off from this computer's, and the
@@ -19,115 +18,44 @@
  * is placed at the backend's receive time, shifted by the backend's clock
  * offset (its `serverTime` against ours).
  */
-import type { MetricValue, MetricsPodHistory, MetricsSample, MetricsUpdate } from '../platform/platform.js';
+import type { MetricsPodHistory, MetricsSample, MetricsUpdate } from '../platform/platform.js';
+import { numericFigures } from './derived-keys.js';
 
 export type MetricScope = 'pod' | 'node';
 
+/** What a figure is computed from: a pod's snapshot and the numbers among its derived figures. */
+export interface SampleView {
+  snapshot: MetricsSample['snapshot'];
+  figures: ReadonlyMap<string, number>;
+}
+
+/** One figure, as a line per pod (the pod's own figures) or per node (host figures, the same for every pod of a node). */
 export interface MetricDef {
   id: string;
-  title: string;
-  unit: string;
-  /** One line per pod (container and application figures) or per node (host figures). */
   scope: MetricScope;
-  /** Fixed top of the y axis (percentages), or undefined to fit the data. */
-  max?: number;
   /** The figure for one sample; `previous` (the pod's sample before it) for rates. */
-  value(sample: MetricsSample, previous: MetricsSample | null, seconds: number): number | null;
+  value(sample: SampleView, previous: SampleView | null, seconds: number): number | null;
 }
-
-const num = (value: MetricValue | undefined): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
-
-function meanOf(record: Record<string, MetricValue> | null, prefix: string): number | null {
-  if (!record) return null;
-  const values = Object.entries(record)
-    .filter(([key]) => key.startsWith(prefix))
-    .map(([, value]) => num(value))
-    .filter((v): v is number => v !== null);
-  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
-}
-
-const MIB = 1024 * 1024;
-
-/** Bytes per second through the pod's own interface, from two samples' counters (absent: not the pod's own interface). */
-function podNetworkRate(sample: MetricsSample, previous: MetricsSample | null, seconds: number): number | null {
-  if (!previous || !(seconds > 0)) return null;
-  const total = (s: MetricsSample): number | null => {
-    const sent = num(s.snapshot['container-net_io_counters-bytes_sent']);
-    const recv = num(s.snapshot['container-net_io_counters-bytes_recv']);
-    return sent === null || recv === null ? null : sent + recv;
-  };
-  const now = total(sample);
-  const before = total(previous);
-  // A counter that went backwards (the pod restarted) is a gap, not a negative rate.
-  if (now === null || before === null || now < before) return null;
-  return (now - before) / 1024 / seconds;
-}
-
-export const METRICS: readonly MetricDef[] = [
-  {
-    id: 'container-cpu',
-    title: 'Container CPU, of its limit',
-    unit: '%',
-    scope: 'pod',
-    max: 100,
-    value: (s) => num(s.snapshot['container-cpu_percent']),
-  },
-  {
-    id: 'container-memory',
-    title: 'Container memory used',
-    unit: 'MiB',
-    scope: 'pod',
-    value: (s) => {
-      const bytes = num(s.snapshot['container-memory_used']);
-      return bytes === null ? null : bytes / MIB;
-    },
-  },
-  { id: 'container-network', title: 'Container network, sent + received', unit: 'KiB/s', scope: 'pod', value: podNetworkRate },
-  { id: 'queue', title: 'Queue size (images waiting)', unit: 'images', scope: 'pod', value: (s) => num(s.snapshot['app-queue_size']) },
-  { id: 'threads', title: 'Busy worker threads', unit: 'threads', scope: 'pod', value: (s) => num(s.snapshot['app-active_threads']) },
-  { id: 'throughput', title: 'Throughput', unit: 'images/s', scope: 'pod', value: (s) => num(s.snapshot['app-throughput']) },
-  {
-    id: 'cpu',
-    title: 'Node CPU, 60 s moving average (mean of cores)',
-    unit: '%',
-    scope: 'node',
-    max: 100,
-    value: (s) => meanOf(s.derived, 'moving_average_cpu_percent-'),
-  },
-  {
-    id: 'memory',
-    title: 'Node memory used as cache and buffers',
-    unit: '%',
-    scope: 'node',
-    max: 100,
-    value: (s) => num(s.derived?.percentage_memory_caching),
-  },
-  {
-    id: 'outgoing',
-    title: 'Node outgoing share of network traffic',
-    unit: '%',
-    scope: 'node',
-    max: 100,
-    value: (s) => num(s.derived?.percentage_outgoing_bytes),
-  },
-];
 
 export interface Point {
   x: number;
   y: number | null;
 }
 
-/** One line of a chart: a pod's, or a node's. */
+/** One line of a chart: a pod's, a node's, or a core's. */
 export interface Series {
   label: string;
   /** Every pod behind the line has stopped publishing. */
   gone: boolean;
   points: Point[];
+  /** Said after the label in the legend (e.g. where a pod's figures come from). */
+  note?: string;
 }
 
 interface Entry {
   x: number;
   sample: MetricsSample;
+  figures: Map<string, number>;
 }
 
 interface PodState {
@@ -136,20 +64,23 @@ interface PodState {
   sorted: Entry[] | null;
   /** When the pod was last heard from, by this client's clock (pod clocks may differ). */
   lastSeen: number;
-  /** The backend said it stopped (its key expired); cleared by its next snapshot. */
+  /** The backend said it stopped (its key expired, or it said goodbye); cleared by its next snapshot. */
   gone: boolean;
   node: string | null;
 }
 
-const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+export const byName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export class MetricsHistory {
   private readonly pods = new Map<string, PodState>();
+  /** Every derived key seen, and the time of the latest sample that had it. */
+  private readonly derivedSeen = new Map<string, number>();
 
   constructor(private readonly keepMs = 60 * 60_000) {}
 
   /** Applies one stream message; returns true when the charts should be redrawn. */
   apply(update: MetricsUpdate, now = Date.now()): boolean {
+    if (update.type === 'health') return false;
     if (update.type === 'expired') {
       // The line stays for the span, marked gone.
       const state = this.pods.get(update.pod);
@@ -220,6 +151,16 @@ export class MetricsHistory {
     return entries.at(-1)?.sample ?? null;
   }
 
+  /** The node a pod runs on (from its snapshots), or null when they do not say. */
+  nodeOf(pod: string): string | null {
+    return this.pods.get(pod)?.node ?? null;
+  }
+
+  /** The derived keys some sample at or after `since` had. */
+  derivedKeysSince(since: number): string[] {
+    return [...this.derivedSeen].filter(([, x]) => x >= since).map(([key]) => key);
+  }
+
   /** The metric's points for a pod since `since`, oldest first. */
   points(metric: MetricDef, pod: string, since: number): Point[] {
     const entries = this.sorted(pod);
@@ -228,25 +169,20 @@ export class MetricsHistory {
       if (entry.x < since) return;
       const previous = entries[i - 1];
       const seconds = previous ? (entry.x - previous.x) / 1000 : 0;
-      out.push({ x: entry.x, y: metric.value(entry.sample, previous?.sample ?? null, seconds) });
+      out.push({ x: entry.x, y: metric.value(viewOf(entry), previous ? viewOf(previous) : null, seconds) });
     });
     return out;
   }
 
   /**
-   * The chart's lines since `since`: one per pod, or one per node drawn from
-   * the node's first pod by name that has samples in the span (its pods all
-   * report the same host figures).
+   * For each node with samples since `since`, the pod its host figures are
+   * drawn from: the first live one by name (its pods all report the same
+   * figures), else the first; and whether all its pods are gone.
    */
-  series(metric: MetricDef, since: number, isGone: (pod: string) => boolean): Series[] {
-    const lines = new Map<string, Point[]>();
-    for (const pod of this.podNames()) {
-      const points = this.points(metric, pod, since);
-      if (points.length > 0) lines.set(pod, points);
-    }
-    if (metric.scope === 'pod') return [...lines].map(([pod, points]) => ({ label: pod, gone: isGone(pod), points }));
+  nodeSources(since: number, isGone: (pod: string) => boolean): Array<{ node: string; pod: string; gone: boolean }> {
     const nodes = new Map<string, string[]>();
-    for (const pod of lines.keys()) {
+    for (const pod of this.podNames()) {
+      if (!this.sorted(pod).some((e) => e.x >= since)) continue;
       const node = this.pods.get(pod)!.node ?? pod;
       nodes.set(node, [...(nodes.get(node) ?? []), pod]);
     }
@@ -254,9 +190,20 @@ export class MetricsHistory {
       .sort(([a], [b]) => byName(a, b))
       .map(([node, members]) => {
         const live = members.filter((pod) => !isGone(pod));
-        const source = live[0] ?? members[0]!;
-        return { label: node, gone: live.length === 0, points: lines.get(source)! };
+        return { node, pod: live[0] ?? members[0]!, gone: live.length === 0 };
       });
+  }
+
+  /** The chart's lines since `since`: one per pod, or one per node (see nodeSources). */
+  series(metric: MetricDef, since: number, isGone: (pod: string) => boolean): Series[] {
+    if (metric.scope === 'node') {
+      return this.nodeSources(since, isGone)
+        .map(({ node, pod, gone }) => ({ label: node, gone, points: this.points(metric, pod, since) }))
+        .filter((line) => line.points.length > 0);
+    }
+    return this.podNames()
+      .map((pod) => ({ label: pod, gone: isGone(pod), points: this.points(metric, pod, since) }))
+      .filter((line) => line.points.length > 0);
   }
 
   get sampleCount(): number {
@@ -276,7 +223,10 @@ export class MetricsHistory {
     // A "derived" message completes the snapshot it was computed from.
     const derived = sample.derived ?? existing?.sample.derived ?? null;
     const snapshot = { ...existing?.sample.snapshot, ...sample.snapshot };
-    state.entries.set(stamp, { x: existing?.x ?? x, sample: { ...sample, snapshot, derived } });
+    const at = existing?.x ?? x;
+    const figures = derived === existing?.sample.derived && existing ? existing.figures : numericFigures(derived);
+    for (const key of figures.keys()) this.derivedSeen.set(key, Math.max(this.derivedSeen.get(key) ?? 0, at));
+    state.entries.set(stamp, { x: at, sample: { ...sample, snapshot, derived }, figures });
     state.sorted = null;
     if (typeof snapshot.node === 'string' && snapshot.node !== '') state.node = snapshot.node;
     return state;
@@ -289,9 +239,10 @@ export class MetricsHistory {
     return state.sorted;
   }
 
-  /** Drops samples older than the longest span, and pods (gone ones) left with none. */
+  /** Drops samples older than the longest span, pods (gone ones) left with none, and keys no sample has any more. */
   prune(now = Date.now()): void {
     for (const state of this.pods.values()) this.trim(state, now);
+    for (const [key, x] of this.derivedSeen) if (x < now - this.keepMs) this.derivedSeen.delete(key);
   }
 
   private trim(state: PodState, now: number): void {
@@ -305,4 +256,8 @@ export class MetricsHistory {
       for (const [pod, s] of this.pods) if (s === state) this.pods.delete(pod);
     }
   }
+}
+
+function viewOf(entry: Entry): SampleView {
+  return { snapshot: entry.sample.snapshot, figures: entry.figures };
 }

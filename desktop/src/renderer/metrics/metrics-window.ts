@@ -1,16 +1,20 @@
 /**
- * The metrics window: charts per pod (container and application figures) and
- * per node (host figures), drawn at once from the backend's history and then
- * live from the metrics stream; a time span (1, 5, 15 min, 1 h), pause/resume
- * (the data keeps arriving while paused; only the drawing stops), stopped
- * pods kept and marked gone, a notice when the data is stale, a clear "no
- * metrics" state, and the statistics of the earlier dashboard with its
- * recent images.
+ * The metrics window: charts per pod (its own and the application's figures)
+ * and of whatever the function computes (per core, grouped per node, or the
+ * mean of the cores; percentages; other figures), drawn at once from the
+ * backend's history and then live from the metrics stream; a time span (1, 5,
+ * 15 min, 1 h), pause/resume (the data keeps arriving while paused; only the
+ * drawing stops), stopped pods kept and marked gone, notices when the data is
+ * stale or a source fails (Redis, a pod, the function), a clear "no metrics"
+ * state, and the statistics of the earlier dashboard with its recent images.
  */
+import { metricsHealthSchema } from '@imgfleet/backend/contract';
 import { byId, h, setText, show } from '../ui/dom.js';
-import { errorCode, errorMessage, type LiveConnection, type MetricsOverview, type Platform } from '../platform/platform.js';
+import { errorCode, errorMessage, type LiveConnection, type MetricsHealth, type MetricsOverview, type Platform } from '../platform/platform.js';
+import { chartSpecs } from './chart-specs.js';
 import { MetricCharts } from './charts.js';
-import { METRICS, MetricsHistory } from './history.js';
+import { HealthNotices } from './health-notices.js';
+import { MetricsHistory } from './history.js';
 import { renderStats } from './stats-panel.js';
 
 const STATS_EVERY_MS = 5000;
@@ -27,6 +31,10 @@ export class MetricsWindow {
   private drawScheduled = false;
   private lastDrawAt = 0;
   private overview: MetricsOverview | null = null;
+  /** The backend's latest health report (with the overview, then from the stream). */
+  private health: MetricsHealth | null = null;
+  private notices!: HealthNotices;
+  private readonly meanOfCores = h('input', { type: 'checkbox', id: 'cpu-mean' });
   private connection: LiveConnection = { state: 'connecting', url: '' };
   private startedAt = Date.now();
   private stop: (() => void) | null = null;
@@ -42,7 +50,10 @@ export class MetricsWindow {
       byId('span').closest('.group')?.prepend(h('a', { id: 'back-to-app', class: 'nav-link', href: './' }, '← Photos'));
     }
     byId('partial-metrics').after(this.staleNotice);
-    this.charts = new MetricCharts(byId('charts'), METRICS);
+    this.notices = new HealthNotices(this.staleNotice);
+    this.charts = new MetricCharts(byId('charts'));
+    byId('pause').after(h('label', { class: 'toggle', title: 'One line per node: the mean of its cores' }, this.meanOfCores, ' Mean of cores'));
+    this.meanOfCores.addEventListener('change', () => this.draw());
 
     const span = byId<HTMLSelectElement>('span');
     span.addEventListener('change', () => {
@@ -79,7 +90,12 @@ export class MetricsWindow {
     try {
       const watch = await this.platform.watchMetrics(
         (update) => {
-          if (this.history.apply(update)) this.scheduleDraw();
+          if (update.type === 'health') {
+            // Checked here too: served by the backend, the page gets the stream's text as it is.
+            const health = metricsHealthSchema.safeParse(update.health);
+            if (health.success) this.health = health.data;
+            this.refreshState();
+          } else if (this.history.apply(update)) this.scheduleDraw();
         },
         (state) => {
           this.connection = state;
@@ -88,6 +104,8 @@ export class MetricsWindow {
       );
       this.stop = watch.stop;
       this.overview = watch.overview;
+      // The stream's own health event may already have come: it is the newer one.
+      this.health ??= watch.overview.health ?? null;
       this.history.load(watch.overview.history ?? [], watch.overview.serverTime);
       for (const sample of watch.overview.pods) this.history.apply({ type: 'snapshot', sample });
     } catch (err) {
@@ -125,7 +143,9 @@ export class MetricsWindow {
     if (this.paused) return;
     const now = Date.now();
     this.history.prune(now);
-    this.charts.draw(this.history, this.spanMs, (pod) => this.history.isGone(pod, now, this.silentAfterMs()), now);
+    const isGone = (pod: string): boolean => this.history.isGone(pod, now, this.silentAfterMs());
+    const specs = chartSpecs(this.history, { meanOfCores: this.meanOfCores.checked, since: now - this.spanMs, isGone, livePods: this.livePods() });
+    this.charts.draw(specs, this.history, this.spanMs, isGone, now);
   }
 
   private periodMs(): number {
@@ -164,15 +184,31 @@ export class MetricsWindow {
     if (this.livePods().length > 0) return 'live';
     const period = this.periodMs();
     // Long enough for every pod to have published at least twice.
-    if (this.overview?.redisConnected === false || Date.now() - this.startedAt > 2.5 * period) return 'empty';
+    const redisDown = this.overview?.redisConnected === false || this.health?.redis.state === 'unreachable';
+    if (redisDown || Date.now() - this.startedAt > 2.5 * period) return 'empty';
     return 'waiting';
   }
 
   private refreshState(): void {
     const state = this.state();
     document.body.dataset.metricsState = state;
-    const empty = byId('no-metrics');
-    show(empty, state === 'empty' || state === 'offline');
+    show(byId('no-metrics'), state === 'empty' || state === 'offline');
+    if (state === 'empty' || state === 'offline') this.explainNoMetrics(state);
+    this.refreshHeader();
+    this.refreshStale();
+    // While the stream is down the last report is old news: the "offline" state says what matters.
+    const troubled = this.notices.render(this.connection.state === 'offline' ? null : this.health, this.overview?.pod ?? null);
+    document.body.dataset.healthy = String(!troubled);
+    setText(
+      byId('connection'),
+      this.connection.state === 'open' ? (troubled ? '◐ Live, with problems' : '● Live') : this.connection.state === 'connecting' ? '○ Connecting…' : '✕ Offline',
+    );
+    document.body.dataset.connection = this.connection.state;
+    // Said by the Redis notice now, with when and why.
+    show(byId('partial-metrics'), false);
+  }
+
+  private explainNoMetrics(state: 'empty' | 'offline'): void {
     if (state === 'offline' && this.connection.code === 'UNAUTHORIZED') {
       setText(byId('no-metrics-title'), 'API token needed');
       setText(
@@ -187,7 +223,7 @@ export class MetricsWindow {
           this.connection.retryInMs ? ` in ${Math.ceil(this.connection.retryInMs / 1000)} s` : ''
         }…`,
       );
-    } else if (state === 'empty') {
+    } else {
       const o = this.overview;
       setText(byId('no-metrics-title'), 'No metrics: Redis/runtime not reachable');
       setText(
@@ -196,25 +232,22 @@ export class MetricsWindow {
           (o ? ` Source: ${o.source}${o.redisConnected === null ? '' : `, Redis ${o.redisConnected ? 'connected' : 'not connected'}`}.` : ''),
       );
     }
+  }
+
+  /** The pods line: who publishes, from where, how often, under which prefix, and who has gone. */
+  private refreshHeader(): void {
     const pods = this.livePods();
     const gone = this.history.podNames().filter((pod) => !pods.includes(pod));
+    const o = this.overview;
     setText(
       byId('pods'),
       (pods.length === 0
         ? 'No pods'
         : `${pods.length} ${pods.length === 1 ? 'pod' : 'pods'}: ${pods.join(', ')}` +
-          (this.overview ? ` · source ${this.overview.source} · every ${this.overview.periodSeconds} s` : '')) +
+          (o ? ` · source ${o.source} · every ${o.periodSeconds} s` : '') +
+          (o?.keyPrefix ? ` · prefix ${o.keyPrefix}` : '')) +
         (gone.length > 0 ? ` · gone: ${gone.join(', ')}` : ''),
     );
-    this.refreshStale();
-    setText(
-      byId('connection'),
-      this.connection.state === 'open' ? '● Live' : this.connection.state === 'connecting' ? '○ Connecting…' : '✕ Offline',
-    );
-    document.body.dataset.connection = this.connection.state;
-    // In cluster mode without Redis, a pod only knows its own snapshots: say so.
-    const partial = state === 'live' && this.overview?.source === 'redis' && this.overview.redisConnected === false;
-    show(byId('partial-metrics'), partial);
   }
 
   private async refreshStats(): Promise<void> {

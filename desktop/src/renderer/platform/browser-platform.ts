@@ -130,7 +130,12 @@ function createBrowserLive(origin: string, settings: BrowserSettings, http: Brow
       const sample = (type: 'snapshot' | 'derived') => (data: unknown) => onUpdate({ type, sample: data as Extract<MetricsUpdate, { sample: unknown }>['sample'] });
       const stop = liveStream(
         '/api/v1/metrics/stream',
-        { snapshot: sample('snapshot'), derived: sample('derived'), expired: (data) => onUpdate({ type: 'expired', pod: (data as { pod: string }).pod }) },
+        {
+          snapshot: sample('snapshot'),
+          derived: sample('derived'),
+          expired: (data) => onUpdate({ type: 'expired', pod: (data as { pod: string }).pod }),
+          health: (data) => onUpdate({ type: 'health', health: data as Extract<MetricsUpdate, { type: 'health' }>['health'] }),
+        },
         onConnection,
       );
       let overview: MetricsOverview;

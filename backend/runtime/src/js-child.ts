@@ -1,30 +1,50 @@
 /**
- * The worker thread that runs a JavaScript handler for one context (see
- * js-driver.ts). It keeps that context's object, so `context.env` persists
- * between calls exactly as in the Python bridge, and serialises results itself
- * so a non-JSON value is caught where the handler produced it.
+ * The child process that runs a JavaScript handler for one context (see
+ * js-driver.ts), spoken to over Node's IPC channel. It keeps that context's
+ * object, so `context.env` persists between calls exactly as in the Python
+ * bridge, and serialises results itself so a non-JSON value is caught where
+ * the handler produced it. After each call it kills what the handler left
+ * running (child-processes.ts).
  */
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { parentPort } from 'node:worker_threads';
+import { killChildren, leftChildrenMessage, runningChildren } from './child-processes.js';
 import type { Handler, RuntimeContext } from './context.js';
 import { FunctionError, errorMessage } from './errors.js';
 import type { ContextFields, WireReply } from './handler-host.js';
 import { resultToJson } from './json-output.js';
 
-export type WorkerRequest =
+export type ChildRequest =
   | { id: number; op: 'load'; file: string; functionName: string; version: string }
   | { id: number; op: 'call'; input: string; context: ContextFields };
 
-/** A stray error from handler code, logged by the main thread as one line. */
-export interface WorkerStrayError {
+/** A stray error from handler code, logged by the runtime as one line. */
+export interface ChildStrayError {
   stray: 'uncaughtException' | 'unhandledRejection';
   error: string;
   stack?: string;
 }
 
-const port = parentPort;
-if (!port) throw new Error('js-worker.js must run in a worker thread');
+if (!process.send) throw new Error('js-child.js must run as a child process with an IPC channel (see js-driver.ts)');
+
+function send(message: WireReply | ChildStrayError | { ready: true; pid: number; node: string }): void {
+  try {
+    process.send?.(message);
+  } catch {
+    // The channel closed: the runtime is gone, and this process has no one to answer.
+    process.exit(0);
+  }
+}
+
+// The runtime owns this process's lifetime: when it goes, so does this process.
+process.on('disconnect', () => process.exit(0));
+// If memory runs out in the pod all the same, the kernel is to end this process, not the runtime.
+try {
+  writeFileSync('/proc/self/oom_score_adj', '1000');
+} catch {
+  // Not Linux, or /proc is not writable: the memory watch (memory-watch.ts) is still there.
+}
 
 const require = createRequire(import.meta.url);
 let handler: Handler | undefined;
@@ -105,30 +125,39 @@ function describe(err: unknown): string {
   return `thrown value: ${String(err)}`;
 }
 
-// A handler's forgotten promise or timer must not take the worker (and its env) down.
+// A handler's forgotten promise or timer must not take the process (and its env) down.
 for (const stray of ['uncaughtException', 'unhandledRejection'] as const) {
   process.on(stray, (err: unknown) => {
-    const report: WorkerStrayError = { stray, error: describe(err) };
+    const report: ChildStrayError = { stray, error: describe(err) };
     if (err instanceof Error && err.stack) report.stack = err.stack;
-    port.postMessage(report);
+    send(report);
   });
 }
 
-async function answer(msg: WorkerRequest): Promise<WireReply> {
+async function perform(msg: ChildRequest): Promise<Omit<WireReply, 'id'>> {
   try {
     if (msg.op === 'load') {
       await load(msg.file, msg.functionName, msg.version);
-      return { id: msg.id, ok: true };
+      return { ok: true };
     }
-    return { ...(await call(msg.input, msg.context)), id: msg.id };
+    return await call(msg.input, msg.context);
   } catch (err) {
     const kind = err instanceof FunctionError ? err.kind : 'load';
     const detail = err instanceof Error ? err.stack : undefined;
-    return { id: msg.id, ok: false, kind, error: errorMessage(err), ...(detail ? { detail } : {}) };
+    return { ok: false, kind, error: errorMessage(err), ...(detail ? { detail } : {}) };
   }
 }
 
-port.on('message', (msg: WorkerRequest) => {
-  void answer(msg).then((reply) => port.postMessage(reply));
+async function answer(msg: ChildRequest): Promise<WireReply> {
+  const reply = await perform(msg);
+  // Whatever the outcome, nothing the user's code started (at import or in a call) may outlive it.
+  const left = runningChildren();
+  if (left.length === 0) return { ...reply, id: msg.id };
+  killChildren(left);
+  return { id: msg.id, ok: false, kind: 'fork', error: leftChildrenMessage(left) };
+}
+
+process.on('message', (msg: ChildRequest) => {
+  void answer(msg).then((reply) => send(reply));
 });
-port.postMessage({ ready: true });
+send({ ready: true, pid: process.pid, node: process.version });
