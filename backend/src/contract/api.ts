@@ -90,6 +90,31 @@ const statusCounts = { pending: z.int(), processing: z.int(), completed: z.int()
 export const batchSummarySchema = z.object({ batchId: z.string(), total: z.int(), ...statusCounts }).meta({ id: 'BatchSummary' });
 export type BatchSummary = z.infer<typeof batchSummarySchema>;
 
+/** GET /api/v1/batches: a page of batches, the latest upload first. */
+export const batchListQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(200).default(20),
+  offset: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+});
+export type BatchListQuery = z.infer<typeof batchListQuerySchema>;
+
+export const batchListItemSchema = z
+  .object({
+    batchId: z.string(),
+    createdAt: isoTime.describe('when its first image was uploaded'),
+    updatedAt: isoTime.describe('its latest upload or result'),
+    total: z.int(),
+    ...statusCounts,
+    originalBytes: z.int().describe("the originals of its completed images whose original is still stored (the retention policy drops them)"),
+    resultBytes: z.int().describe('the results of those same images: the saving is 1 − resultBytes / originalBytes'),
+  })
+  .meta({ id: 'BatchListItem' });
+export type BatchListItem = z.infer<typeof batchListItemSchema>;
+
+export const batchListResponseSchema = z
+  .object({ batches: z.array(batchListItemSchema), total: z.int().describe('batches in all'), limit: z.int(), offset: z.int() })
+  .meta({ id: 'BatchList' });
+export type BatchListResponse = z.infer<typeof batchListResponseSchema>;
+
 /** DELETE /api/v1/batches/:id: how many were deleted, by the status each had. */
 export const batchDeletionSchema = z.object({ batchId: z.string(), deleted: z.int(), ...statusCounts }).meta({ id: 'BatchDeletion' });
 export type BatchDeletion = z.infer<typeof batchDeletionSchema>;

@@ -4,7 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { BlobKind, ByteRange } from '../blobs/blob-store.js';
-import type { BatchSummary, ImageSummary, Stats } from '../contract/api.js';
+import type { BatchListItem, BatchSummary, ImageSummary, Stats } from '../contract/api.js';
 import type { ImageCatalogue, ImageRow, ListFilter } from '../queue/catalogue.js';
 
 function iso(d: Date | null): string | null {
@@ -58,6 +58,10 @@ export class ImageViews {
 
   batch(batchId: string): Promise<BatchSummary | null> {
     return this.catalogue.batch(batchId);
+  }
+
+  batches(page: { limit: number; offset: number }): Promise<{ batches: BatchListItem[]; total: number }> {
+    return this.catalogue.batches(page);
   }
 
   counts(): Promise<Omit<Stats, 'activeThreads' | 'totalThreads' | 'processedCount' | 'pod' | 'recent'>> {

@@ -8,6 +8,8 @@ import { z } from 'zod';
 import {
   apiErrorSchema,
   batchDeletionSchema,
+  batchListQuerySchema,
+  batchListResponseSchema,
   batchSummarySchema,
   imageListQuerySchema,
   imageListResponseSchema,
@@ -42,6 +44,7 @@ export const API_ROUTES: readonly ApiRoute[] = [
   { method: 'get', path: '/images/:id/original', summary: 'The original bytes (?download for an attachment; one Range is served as 206)', responses: { 200: BYTES, 206: BYTES, 404: apiErrorSchema, 410: apiErrorSchema, 416: undefined } },
   { method: 'get', path: '/images/:id/processed', summary: 'The result bytes, in the batch\'s format (?download for an attachment named by its template; one Range is served as 206)', responses: { 200: BYTES, 206: BYTES, 404: apiErrorSchema, 409: apiErrorSchema, 416: undefined } },
   { method: 'post', path: '/images/:id/retry', summary: 'Retry a failed image', responses: { 202: imageSummarySchema, 404: apiErrorSchema, 409: apiErrorSchema } },
+  { method: 'get', path: '/batches', summary: 'Batches, the latest upload first, paged: counts by status and the bytes of the results against their originals (with API_TOKEN set: those the token may see, every batch while there is one token)', query: batchListQuerySchema, responses: { 200: batchListResponseSchema, 400: apiErrorSchema } },
   { method: 'get', path: '/batches/:batchId', summary: "A batch's counts", responses: { 200: batchSummarySchema, 404: apiErrorSchema } },
   { method: 'delete', path: '/batches/:batchId', summary: 'Delete a batch, every image of it (queued and processing ones too)', responses: { 200: batchDeletionSchema, 404: apiErrorSchema } },
   { method: 'get', path: '/batches/:batchId/zip', summary: "The batch's results as one streamed ZIP (?ids=1,2 for some), named by its template", responses: { 200: 'application/zip', 404: apiErrorSchema } },

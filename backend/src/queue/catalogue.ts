@@ -7,7 +7,7 @@
 import type { Readable } from 'node:stream';
 import type pg from 'pg';
 import { isBlobStoreError, type BlobKind, type BlobRef, type BlobStore, type ByteRange } from '../blobs/blob-store.js';
-import type { BatchSummary, ImageStatus, Stats } from '../contract/api.js';
+import type { BatchListItem, BatchSummary, ImageStatus, Stats } from '../contract/api.js';
 import type { OutputOptions } from '../contract/output-options.js';
 
 export const IMAGE_ROW_COLUMNS = `
@@ -142,6 +142,58 @@ export class ImageCatalogue {
       summary.total += r.n;
     }
     return summary;
+  }
+
+  /**
+   * A page of batches, the latest upload first, each with its counts by
+   * status and the bytes of its completed images whose original is still
+   * stored (the saving can only be told for those). The count of batches is
+   * a second statement: a batch made in between may shift a page by one.
+   */
+  async batches(page: { limit: number; offset: number }): Promise<{ batches: BatchListItem[]; total: number }> {
+    const { rows } = await this.db.query<{
+      batch_id: string;
+      created_at: Date;
+      updated_at: Date;
+      total: number;
+      pending: number;
+      processing: number;
+      completed: number;
+      failed: number;
+      original_bytes: number;
+      result_bytes: number;
+    }>(
+      `SELECT batch_id, min(uploaded_at) AS created_at, greatest(max(uploaded_at), max(processed_at)) AS updated_at,
+              count(*) AS total,
+              count(*) FILTER (WHERE status = 'pending') AS pending,
+              count(*) FILTER (WHERE status = 'processing') AS processing,
+              count(*) FILTER (WHERE status = 'completed') AS completed,
+              count(*) FILTER (WHERE status = 'failed') AS failed,
+              coalesce(sum(original_bytes) FILTER (WHERE status = 'completed' AND original_bytes IS NOT NULL), 0)::bigint AS original_bytes,
+              coalesce(sum(processed_bytes) FILTER (WHERE status = 'completed' AND original_bytes IS NOT NULL), 0)::bigint AS result_bytes
+         FROM processed_images
+        WHERE batch_id IS NOT NULL
+        GROUP BY batch_id
+        ORDER BY max(uploaded_at) DESC, batch_id
+        LIMIT $1 OFFSET $2`,
+      [page.limit, page.offset],
+    );
+    const count = await this.db.query<{ n: number }>('SELECT count(DISTINCT batch_id) AS n FROM processed_images WHERE batch_id IS NOT NULL');
+    return {
+      batches: rows.map((r) => ({
+        batchId: r.batch_id,
+        createdAt: r.created_at.toISOString(),
+        updatedAt: r.updated_at.toISOString(),
+        total: r.total,
+        pending: r.pending,
+        processing: r.processing,
+        completed: r.completed,
+        failed: r.failed,
+        originalBytes: r.original_bytes,
+        resultBytes: r.result_bytes,
+      })),
+      total: count.rows[0]?.n ?? 0,
+    };
   }
 
   /** Failed → pending again, with a fresh attempt budget. */

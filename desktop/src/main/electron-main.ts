@@ -14,8 +14,13 @@ import { createMainHandlers, type MainDeps, type MainHandlers } from './handlers
 import { dispatch, isTrustedSenderUrl, receive } from './ipc-dispatch.js';
 import { logger } from './logger.js';
 import { buildMenuTemplate } from './menu.js';
+import { formatShortList, inputExtensions } from '../shared/input-formats.js';
+import { SessionStore } from './services/session-store.js';
 import { SettingsStore } from './services/settings-store.js';
 import { mainWindowOptions, metricsWindowOptions } from './window-options.js';
+
+/** Both cases: some systems' dialogs match extensions case-sensitively. */
+const photoExtensions = inputExtensions().flatMap((e) => [e, e.toUpperCase()]);
 
 const paths = appPaths(app.getAppPath());
 let mainWindow: BrowserWindow | null = null;
@@ -44,7 +49,7 @@ async function start(): Promise<void> {
   lockDownSessions();
   const settings = await SettingsStore.open(app.getPath('userData'));
   for (const problem of settings.loadProblems) logger.warn({ problem }, 'settings: a stored value was refused');
-  main = createMainHandlers({ settings, ...electronDeps() });
+  main = createMainHandlers({ settings, session: SessionStore.in(app.getPath('userData')), ...electronDeps() });
   wireIpc(main);
   Menu.setApplicationMenu(
     Menu.buildFromTemplate(
@@ -68,15 +73,15 @@ async function start(): Promise<void> {
 }
 
 /** What the handlers need from Electron: dialogs, the shell, notifications, windows. */
-function electronDeps(): Omit<MainDeps, 'settings'> {
+function electronDeps(): Omit<MainDeps, 'settings' | 'session'> {
   return {
     dialogs: {
       async pickPaths(sender, { folders }) {
         const result = await dialog.showOpenDialog(windowOf(sender), {
-          title: folders ? 'Add folders of photos' : 'Add photos (JPEG, PNG, WebP)',
+          title: folders ? 'Add folders of photos' : `Add photos (${formatShortList()})`,
           properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'multiSelections'],
           // Photos are judged by their content; "All files" lets a photo with another name be picked.
-          ...(folders ? {} : { filters: [{ name: 'Photos (JPEG, PNG, WebP)', extensions: ['jpg', 'jpeg', 'png', 'webp', 'JPG', 'JPEG', 'PNG', 'WEBP'] }, { name: 'All files', extensions: ['*'] }] }),
+          ...(folders ? {} : { filters: [{ name: `Photos (${formatShortList()})`, extensions: photoExtensions }, { name: 'All files', extensions: ['*'] }] }),
         });
         return result.canceled ? null : result.filePaths;
       },

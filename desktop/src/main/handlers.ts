@@ -1,7 +1,8 @@
 /**
  * The main process's behaviour, as one channel → handler map over plain Node
  * services, put together from one module per feature (handlers/): app and
- * settings, files, uploads, results, live streams. electron-main.ts wires it
+ * settings, files, uploads, results, batches and the session, live
+ * streams. electron-main.ts wires it
  * to ipcMain; the tests wire the same map into a headless Chromium page.
  * Nothing here imports electron: what needs it (dialogs, the shell,
  * notifications, windows) comes in as deps.
@@ -16,6 +17,7 @@
 import { DEFAULT_RULES } from '@imgfleet/backend/imaging';
 import type { HandlerMap, ListenerMap } from '../shared/ipc-contract.js';
 import { appHandlers } from './handlers/app.js';
+import { batchHandlers } from './handlers/batches.js';
 import { SenderSessions, clientFor, type MainContext, type MainDeps } from './handlers/context.js';
 import { fileHandlers } from './handlers/files.js';
 import { liveHandlers } from './handlers/live.js';
@@ -81,6 +83,7 @@ export function createMainHandlers(deps: MainDeps): MainHandlers {
     ...files.handlers,
     ...uploadHandlers(ctx),
     ...resultHandlers(ctx),
+    ...batchHandlers(ctx),
     ...liveHandlers(ctx),
   } satisfies HandlerMap;
 

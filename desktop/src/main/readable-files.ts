@@ -22,6 +22,20 @@ export class ReadableFiles {
     return scan;
   }
 
+  /** Whether a scan returned this file in this process. */
+  has(filePath: string): boolean {
+    return this.paths.has(path.resolve(filePath));
+  }
+
+  /**
+   * Makes a file of the last session readable again: one a scan returned
+   * then (session:save remembers no other path), still there with the size
+   * it had (see handlers/session.ts).
+   */
+  readmit(filePath: string): void {
+    this.paths.add(path.resolve(filePath));
+  }
+
   /** Throws FORBIDDEN_PATH unless every file came from a scan. */
   require(files: readonly Pick<FileRef, 'path'>[]): void {
     for (const file of files) {

@@ -9,6 +9,8 @@ import { z } from 'zod';
 import type { EventChannel, InvokeChannel, SendChannel } from './channels.js';
 import type {
   BackendCheck,
+  BatchDeletion,
+  BatchListResponse,
   ConnectionState,
   ImageSummary,
   IpcResult,
@@ -16,6 +18,7 @@ import type {
   MetricsOverview,
   MetricsUpdate,
   PreviewResult,
+  SavedBatch,
   ScanResult,
   Settings,
   Stats,
@@ -38,6 +41,28 @@ const relativePath = z.string().min(1).max(4096);
 const fileRef = z.object({ key: z.string().min(1).max(4096), path: filePath, relativePath: relativePath.optional() }).strict();
 const uploadRef = fileRef.extend({ idempotencyKey: z.uuid().optional() }).strict();
 const batchId = z.uuid();
+
+/** A remembered batch (session:save, and the session file read back): only plain, bounded values. */
+export const savedBatchSchema = z
+  .object({
+    batchId,
+    files: z
+      .array(
+        z
+          .object({
+            key: z.string().min(1).max(4096),
+            name: z.string().min(1).max(4096),
+            size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+            path: filePath.optional(),
+            relativePath: relativePath.optional(),
+            id: imageId.nullable(),
+            uploadKey: z.uuid().optional(),
+          })
+          .strict(),
+      )
+      .max(10_000),
+  })
+  .strict();
 
 export const namingTemplateSchema = z.string().superRefine((value, ctx) => {
   const problem = templateProblem(value);
@@ -78,6 +103,11 @@ export const invokeSchemas = {
   'images:gone': z.object({ ids: z.array(imageId).min(1).max(10_000) }).strict(),
   'images:retry': z.object({ id: imageId }).strict(),
   'images:delete': z.object({ id: imageId }).strict(),
+  'images:picture': z.object({ id: imageId }).strict(),
+  'batches:list': z.object({ limit: z.number().int().min(1).max(200), offset: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) }).strict(),
+  'batches:delete': z.object({ batchId }).strict(),
+  'session:save': z.object({ batch: savedBatchSchema }).strict(),
+  'session:restore': none,
   'download:images': z
     .object({
       items: z
@@ -124,6 +154,14 @@ export interface InvokeResults {
   'images:gone': number[];
   'images:retry': { id: number };
   'images:delete': { id: number };
+  /** A small picture of the image's result, as a data: URL (for a card whose file this computer does not have). */
+  'images:picture': { dataUrl: string };
+  'batches:list': BatchListResponse;
+  'batches:delete': BatchDeletion;
+  /** How many files were remembered with their path (the others: only their names). */
+  'session:save': { files: number; linked: number };
+  /** The batch of the last session, each file marked present when it is still on disk with its size; null when there is none. */
+  'session:restore': SavedBatch | null;
   /** folder null: the person cancelled the folder dialog. */
   'download:images': WriteSummary;
   'resize:local': WriteSummary;

@@ -3,6 +3,9 @@
  * boundary): structured-clone safe, no classes, no functions.
  */
 import type {
+  BatchDeletion,
+  BatchListItem,
+  BatchListResponse,
   DeletedEvent,
   ImageSummary,
   MetricsHealth,
@@ -14,8 +17,9 @@ import type {
   UploadFileResult,
 } from '@imgfleet/backend/contract';
 import type { OutputFormat, OutputOptions } from '@imgfleet/backend/contract/output-options';
+import type { FileOutcome, FileProgress, UploadTally } from './api-policy/index.js';
 
-export type { DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent, OutputFormat, OutputOptions };
+export type { BatchDeletion, BatchListItem, BatchListResponse, DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent, OutputFormat, OutputOptions };
 
 /** A server's GET /api/v1/config, or the built-in one when offline or the server is older. */
 export interface ServerConfig {
@@ -59,6 +63,31 @@ export interface Settings {
 
 /** What the renderer may change directly; the output folder is only set through a folder dialog. */
 export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency' | 'outputOptions' | 'keepDates'>>;
+
+/**
+ * A batch as an app remembers it between runs (the desktop's session file,
+ * the page's local storage): which batch, and the files it holds. What the
+ * server did with them is not kept: it is read again from the server.
+ */
+export interface SavedBatch {
+  batchId: string;
+  files: SavedFile[];
+}
+
+export interface SavedFile {
+  key: string;
+  name: string;
+  size: number;
+  /** The file on this computer (desktop): linked again on restore when it is still there with the same size. */
+  path?: string;
+  relativePath?: string;
+  /** The backend's id, once uploaded. */
+  id: number | null;
+  /** The Idempotency-Key of an upload that got no answer: the server may hold the file (see BatchStore.adopt). */
+  uploadKey?: string;
+  /** On restore: whether this computer (this page) has the file now. */
+  present?: boolean;
+}
 
 export interface ScannedFile {
   path: string;
@@ -109,30 +138,14 @@ export interface FileRef {
   idempotencyKey?: string;
 }
 
-export interface UploadProgress {
-  key: string;
-  loaded: number;
-  total: number;
-  /** 1 for the first try, 2+ for retries after network errors. */
-  attempt: number;
-}
+/** One file's upload progress (`attempt`: 1 for the first try, 2+ for the retries). */
+export type UploadProgress = FileProgress;
 
-export type UploadOutcome =
-  | { key: string; ok: true; batchId: string; result: UploadFileResult }
-  | { key: string; ok: false; cancelled: boolean; error: string; code: string };
+/** One file's upload outcome: the backend's answer for it, or why there is none. */
+export type UploadOutcome = FileOutcome<UploadFileResult>;
 
-export interface UploadSummary {
-  batchId: string;
-  /** Accepted by the backend (now pending). */
-  accepted: number;
-  /** Refused by the backend with a per-file reason. */
-  rejected: number;
-  /** Never reached the backend (network, HTTP errors after the retries). */
-  failed: number;
-  cancelled: number;
-  /** Every file's outcome, also pushed one by one as upload:result while the upload runs. */
-  outcomes: UploadOutcome[];
-}
+/** An upload's counts (accepted, rejected by the backend, failed to reach it, cancelled) and every outcome, in file order. */
+export type UploadSummary = UploadTally<UploadFileResult>;
 
 export interface DownloadItem {
   key: string;

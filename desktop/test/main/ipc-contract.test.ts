@@ -6,6 +6,7 @@ import { createBridge } from '../../src/shared/bridge.js';
 import { invokeSchemas, type IpcSender } from '../../src/shared/ipc-contract.js';
 import { createMainHandlers, type MainHandlers } from '../../src/main/handlers.js';
 import { dispatch } from '../../src/main/ipc-dispatch.js';
+import { SessionStore } from '../../src/main/services/session-store.js';
 import { SettingsStore } from '../../src/main/services/settings-store.js';
 import { removeDir, tempDir } from '../support/paths.js';
 
@@ -21,6 +22,7 @@ describe('IPC contract', () => {
     settings = await SettingsStore.open(dir);
     main = createMainHandlers({
       settings,
+      session: SessionStore.in(dir),
       dialogs: { pickPaths: async () => null, chooseFolder: async () => null },
       openFolder: async () => undefined,
       notify: () => undefined,

@@ -12,6 +12,7 @@ import type { IpcSender } from '../../src/shared/ipc-contract.js';
 import { createMainHandlers, type MainHandlers } from '../../src/main/handlers.js';
 import { dispatch, receive } from '../../src/main/ipc-dispatch.js';
 import { GRANT_TTL_MS, createPathGrants } from '../../src/main/path-grants.js';
+import { SessionStore } from '../../src/main/services/session-store.js';
 import { SettingsStore } from '../../src/main/services/settings-store.js';
 import { droppedPaths } from '../../src/preload/drop-capture.js';
 import { removeDir, tempDir } from '../support/paths.js';
@@ -83,6 +84,7 @@ describe('files:scan behind the drop check', () => {
     settings = await SettingsStore.open(dir);
     main = createMainHandlers({
       settings,
+      session: SessionStore.in(dir),
       dialogs: { pickPaths: async () => picks.shift() ?? null, chooseFolder: async () => null },
       openFolder: async () => undefined,
       notify: () => undefined,

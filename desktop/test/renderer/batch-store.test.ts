@@ -186,3 +186,122 @@ describe('batch store: files refused for their content, and idempotency keys', (
     assert.notEqual(store.get('a')!.uploadKey, first, 'answered: the next try is a new request');
   });
 });
+
+/** A listed image of the batch, as GET /api/v1/images answers it. */
+function listed(id: number, filename: string, extra: Partial<ImageSummary> = {}): ImageSummary {
+  return {
+    id,
+    batchId: BATCH,
+    filename,
+    contentType: 'image/jpeg',
+    status: 'completed',
+    error: null,
+    errorCode: null,
+    originalBytes: 1000,
+    processedBytes: 300,
+    originalWidth: 1600,
+    originalHeight: 1200,
+    width: 800,
+    height: 600,
+    attempts: 1,
+    workerId: 'w',
+    uploadedAt: '2026-01-01T00:00:00.000Z',
+    startedAt: '2026-01-01T00:00:01.000Z',
+    processedAt: '2026-01-01T00:00:02.000Z',
+    processingMs: 10,
+    options: null,
+    outputQuality: null,
+    sourcePath: null,
+    ...extra,
+  };
+}
+
+describe('batch store: batches that come back', () => {
+  it('links an image whose upload answer never came to its card, by name, folders and size; never one being sent', () => {
+    const store = new BatchStore(BATCH);
+    store.addFiles([
+      { key: 'a', name: 'a.jpg', size: 1000 },
+      { key: 'b', name: 'b.jpg', size: 1000, relativePath: 'trip/b.jpg' },
+      { key: 'c', name: 'c.jpg', size: 1000 },
+    ]);
+    store.markUploading(['a', 'b', 'c']);
+    for (const key of ['a', 'b']) store.uploadResult({ key, ok: false, cancelled: true, error: 'upload cancelled', code: 'CANCELLED' });
+    assert.equal(store.awaitingAnswers(), true);
+    const adopted = store.adopt([listed(1, 'a.jpg'), listed(2, 'b.jpg', { sourcePath: 'trip/b.jpg' }), listed(3, 'c.jpg'), listed(4, 'a.jpg', { originalBytes: 999 })], false);
+    assert.deepEqual(adopted, ['a', 'b']);
+    assert.deepEqual(store.list().map((c) => [c.key, c.id, c.status]), [['a', 1, 'completed'], ['b', 2, 'completed'], ['c', null, 'uploading']]);
+    assert.equal(store.get('a')!.uploadKey, null, 'answered now');
+    assert.equal(store.size, 3, 'the others are not this window\'s: no card for them');
+  });
+
+  it('restores a remembered batch: cards with their file, cards without, and the server\'s other images', () => {
+    const store = new BatchStore(BATCH);
+    store.open(BATCH, [
+      { key: '/p/here.jpg', name: 'here.jpg', size: 1000, path: '/p/here.jpg', id: 1, present: true },
+      { key: '/p/sent.jpg', name: 'sent.jpg', size: 1000, path: '/p/sent.jpg', id: 2, present: false },
+      { key: '/p/new.jpg', name: 'new.jpg', size: 500, path: '/p/new.jpg', id: null, present: false },
+    ]);
+    store.adopt([listed(1, 'here.jpg'), listed(2, 'sent.jpg'), listed(3, 'other.jpg', { status: 'failed', error: 'boom', errorCode: 'WORKER_CRASHED', processedBytes: null })], true);
+    const [here, sent, fresh, other] = store.list();
+    assert.deepEqual([here!.local, here!.status, here!.result], [true, 'completed', { width: 800, height: 600 }]);
+    assert.deepEqual([sent!.local, sent!.status, sent!.resultBytes], [false, 'completed', 300]);
+    assert.deepEqual(sent!.preview, { state: 'elsewhere', src: null, original: { width: 1600, height: 1200 } });
+    assert.deepEqual([fresh!.local, fresh!.status, fresh!.id], [false, 'queued', null]);
+    assert.match(fresh!.note?.text ?? '', /add it again/);
+    assert.deepEqual([other!.file.name, other!.local, other!.status, other!.id], ['other.jpg', false, 'failed', 3]);
+    assert.equal(store.retryable(other!), true, 'a failure on the cluster is retried by id, no file needed');
+    assert.deepEqual(store.uploadable(), [], 'nothing this computer has to send');
+    assert.deepEqual(store.savings(), { files: 2, originalBytes: 2000, resultBytes: 600 });
+  });
+
+  it('gives a card its file back when it is added again (same key, or same name, folders and size), in its place', () => {
+    const store = new BatchStore(BATCH);
+    store.open(BATCH, [
+      { key: 'k1', name: 'one.jpg', size: 10, id: null, present: false },
+      { key: 'k2', name: 'two.jpg', size: 20, relativePath: 'trip/two.jpg', id: null, present: false },
+      { key: 'k3', name: 'three.jpg', size: 30, id: null, present: false },
+    ]);
+    const back = store.addFiles([
+      { key: 'k1', name: 'one.jpg', size: 10 },
+      { key: 'elsewhere/two', name: 'two.jpg', size: 20, relativePath: 'trip/two.jpg' },
+      { key: 'k4', name: 'three.jpg', size: 31 },
+    ]);
+    assert.deepEqual(back.map((c) => c.key), ['k1', 'elsewhere/two', 'k4']);
+    assert.deepEqual(store.list().map((c) => [c.key, c.local]), [['k1', true], ['elsewhere/two', true], ['k3', false], ['k4', true]]);
+    assert.deepEqual(store.uploadable().map((c) => c.key), ['k1', 'elsewhere/two', 'k4']);
+  });
+
+  it('remembers what it holds, and says so again after a restore', () => {
+    const store = storeWith(['a', 'b']);
+    store.markUploading(['a', 'b']);
+    store.uploadResult({ key: 'a', ok: true, batchId: BATCH, result: { id: 5, filename: 'a.jpg', status: 'pending' } });
+    store.uploadResult({ key: 'b', ok: false, cancelled: false, error: 'no answer', code: 'NO_RESPONSE' });
+    const saved = store.snapshot();
+    assert.deepEqual(saved, {
+      batchId: BATCH,
+      files: [
+        { key: 'a', name: 'a.jpg', size: 1000, id: 5 },
+        { key: 'b', name: 'b.jpg', size: 1000, id: null, uploadKey: store.get('b')!.uploadKey },
+      ],
+    });
+    const again = new BatchStore();
+    again.open(saved.batchId, saved.files.map((f) => ({ ...f, present: true })));
+    assert.deepEqual(again.snapshot(), saved);
+  });
+
+  it('offers no Retry for what the decoder refused on the cluster, and says how a Retry ended', () => {
+    const store = storeWith(['a', 'b']);
+    for (const [key, id] of [['a', 1], ['b', 2]] as const) {
+      store.markUploading([key]);
+      store.uploadResult({ key, ok: true, batchId: BATCH, result: { id, filename: `${key}.jpg`, status: 'pending' } });
+    }
+    store.applyStatus(event(1, 'failed', '2026-01-01T00:00:01.000Z', { error: 'corrupt', errorCode: 'CORRUPT_IMAGE' }));
+    store.applyStatus(event(2, 'failed', '2026-01-01T00:00:01.000Z', { error: 'timed out', errorCode: 'TIMEOUT' }));
+    assert.equal(store.retryable(store.get('a')!), false);
+    assert.equal(store.retryable(store.get('b')!), true, 'a less busy pod may make it in time');
+    store.markRetried('b');
+    assert.match(store.get('b')!.note?.text ?? '', /Retry 1 sent/);
+    store.applyStatus(event(2, 'failed', '2026-01-01T00:00:09.000Z', { error: 'timed out', errorCode: 'TIMEOUT' }));
+    assert.deepEqual(store.get('b')!.note, { text: 'Failed again after Retry (1 try)', error: true });
+  });
+});

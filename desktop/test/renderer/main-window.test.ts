@@ -147,22 +147,33 @@ describe('main window with the real backend', () => {
     assert.deepEqual(harness.opened, [output]);
   });
 
-  it('retries a failed image on the cluster and shows the outcome again', async () => {
+  it('offers no Retry for what the decoder refused; retries a passing failure on the cluster and shows the outcome again', async () => {
     // A photo that passed the local check and was damaged on disk before the upload: the cluster fails it.
     const [changed] = await writePhotos(path.join(work, 'later'), [{ name: 'changed.jpg', width: 1600, height: 1200, seed: 42 }]);
     await dropPaths(page, [changed!]);
     await waitForCards(page, (cs) => cs.find((c) => c.name === 'changed.jpg')?.dims === '1600×1200 → 800×600');
     await writeTruncatedPhoto(changed!);
     await page.keyboard.press('Control+u');
-    await waitForCards(page, (cs) => cs.find((c) => c.name === 'changed.jpg')?.status === 'failed', 60_000);
+    const failed = await waitForCards(page, (cs) => cs.find((c) => c.name === 'changed.jpg')?.status === 'failed', 60_000);
     const failedEvents = (): Promise<number> =>
       page.evaluate(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'changed.jpg:failed').length);
     assert.equal(await failedEvents(), 1);
+    // The decoder refused these bytes: they would only be refused again.
+    assert.equal(await page.isHidden('#cards li.card[data-status="failed"] button[data-action="retry"][aria-label="Retry changed.jpg"]'), true);
+    assert.equal(await page.isDisabled('#retry-failed'), true, 'nothing a retry could cure');
+
+    // Taken again and its worker crashed instead (as the crash recovery writes it): another try may cure that.
+    const id = failed.find((c) => c.name === 'changed.jpg')!.id!;
+    await backend.sql(`UPDATE processed_images SET status = 'processing', error = NULL, error_code = NULL WHERE id = $1`, [id]);
+    await backend.sql(`UPDATE processed_images SET status = 'failed', error = 'the worker thread crashed', error_code = 'WORKER_CRASHED' WHERE id = $1`, [id]);
+    await page.waitForFunction(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'changed.jpg:failed').length === 2);
+    await page.waitForFunction(() => !(document.getElementById('retry-failed') as HTMLButtonElement).disabled);
     await page.click('#retry-failed');
     // The image goes back through the cluster's queue (pending → processing) and fails again, live.
-    await page.waitForFunction(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'changed.jpg:failed').length === 2, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'changed.jpg:failed').length === 3, undefined, { timeout: 30_000 });
     const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s.startsWith('changed.jpg:')));
-    assert.deepEqual(seen.slice(seen.indexOf('changed.jpg:failed') + 1).at(0), 'changed.jpg:pending');
+    const crashed = seen.indexOf('changed.jpg:failed', seen.indexOf('changed.jpg:failed') + 1);
+    assert.deepEqual(seen.slice(crashed + 1).at(0), 'changed.jpg:pending');
     const cards = await waitForCards(page, (cs) => cs.find((c) => c.name === 'changed.jpg')?.status === 'failed');
     assert.match(cards.find((c) => c.name === 'changed.jpg')?.reason ?? '', /corrupt or truncated/i);
     assert.equal(cards.find((c) => c.name === 'broken.jpg')?.id, null, 'Retry failed leaves out what the local check refused');

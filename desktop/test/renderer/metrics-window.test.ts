@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { ApiClient } from '../../src/main/services/api-client.js';
+import { Uploader } from '../../src/main/services/uploader.js';
 import { AppHarness } from '../support/app-harness.js';
 import { writePhotos } from '../support/fixtures.js';
 import { pixelsOfColour } from '../support/page-helpers.js';
@@ -33,7 +34,8 @@ describe('metrics window with the real backend', () => {
     const files = await writePhotos(work, [1, 2, 3].map((i) => ({ name: `m${i}.jpg`, width: 1600, height: 1200, seed: i })));
     const client = new ApiClient({ baseUrl: backend.url });
     const batchId = crypto.randomUUID();
-    for (const file of files) await client.uploadFile(file, batchId);
+    const uploaded = await new Uploader({ client: () => client, concurrency: 1 }).upload(batchId, files.map((file) => ({ key: file, path: file })));
+    assert.equal(uploaded.accepted, 3);
     for (let i = 0; i < 100 && (await client.batch(batchId)).completed < 3; i++) await new Promise((r) => setTimeout(r, 100));
 
     harness = await AppHarness.start({ settings: { backendUrl: backend.url } });

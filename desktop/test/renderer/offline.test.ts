@@ -43,7 +43,11 @@ describe('main window without a backend', () => {
     const page = await harness.openMainWindow();
     await page.waitForFunction(() => document.body.dataset.connection === 'offline');
     assert.ok(await page.isVisible('#offline-banner'));
-    assert.match((await page.textContent('#offline-text')) ?? '', /unreachable.*Previews and “Resize locally” keep working/);
+    const banner = (await page.textContent('#offline-text')) ?? '';
+    assert.match(banner, /unreachable.*Previews and “Resize locally” keep working/);
+    // A sentence a person can act on, not the program's error.
+    assert.match(banner, /is unreachable: nothing answers at that address; is the backend running\?/);
+    assert.doesNotMatch(banner, /TypeError|ECONNREFUSED|fetch failed/);
 
     await dropPaths(page, photos);
     const cards = await waitForCards(page, (cs) => cs.length === 2 && cs.every((c) => c.hasPreview));
@@ -65,7 +69,7 @@ describe('main window without a backend', () => {
   });
 
   it('edits settings in the dialog, refusing bad values with the reason, and obeys menu commands', async () => {
-    const page = await harness.openMainWindow();
+    const page = await harness.openEmptyMainWindow();
     // The app menu's "Settings…" arrives as a menu:command event, as from the main process.
     await page.evaluate(() => window.__imgfleetEmit('menu:command', { command: 'settings' }));
     await page.waitForSelector('#settings-dialog[open]');
@@ -113,7 +117,7 @@ describe('main window without a backend', () => {
     const sibling = path.join(work, 'private');
     await writePhotos(album, [{ name: 'a.jpg', width: 800, height: 600 }]);
     await writePhotos(sibling, [{ name: 'secret.jpg', width: 800, height: 600 }]);
-    const page = await harness.openMainWindow();
+    const page = await harness.openEmptyMainWindow();
     const refusal = (folder: string): string => `${folder} was not dropped on this window or picked in its dialog in the last 60 s`;
     const scan = (folder: string): Promise<unknown> => page.evaluate((p) => window.imgfleet!.invoke('files:scan', { paths: [p] }), folder);
 

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import sharp, { type Metadata } from 'sharp';
 import { createPreviewer } from '../../src/main/services/previewer.js';
+import { images } from '../support/backend-support.js';
 import { writePhotos, writeTruncatedPhoto } from '../support/fixtures.js';
 import { removeDir, tempDir } from '../support/paths.js';
 
@@ -99,5 +100,30 @@ describe('previewer', () => {
     await sample;
     assert.ok(results.every((r) => r.ok));
     assert.equal(maxActive, 2);
+  });
+});
+
+describe('previews of transparent images', () => {
+  it('keeps the transparency (a PNG picture) so the card can show the result\'s background; an opaque photo stays a JPEG', async () => {
+    const previewer = createPreviewer({ concurrency: 1 });
+    const dir = await tempDir('previewer-alpha');
+    try {
+      const clear = path.join(dir, 'clear.png');
+      await fs.writeFile(clear, await images.makeImage({ width: 600, height: 400, format: 'png', alpha: true }));
+      const opaque = path.join(dir, 'opaque.png');
+      await fs.writeFile(opaque, await images.makeImage({ width: 600, height: 400, format: 'png' }));
+      const transparent = await previewer.preview(clear);
+      assert.ok(transparent.ok);
+      assert.match(transparent.dataUrl, /^data:image\/png;base64,/);
+      const picture = sharp(Buffer.from(transparent.dataUrl.split(',')[1]!, 'base64'));
+      const { data, info } = await picture.raw().toBuffer({ resolveWithObject: true });
+      assert.equal(info.channels, 4);
+      assert.equal(data[(Math.floor(info.height / 2) * info.width + Math.floor(info.width / 4)) * 4 + 3], 0, 'the left half stays transparent');
+      const flat = await previewer.preview(opaque);
+      assert.ok(flat.ok);
+      assert.match(flat.dataUrl, /^data:image\/jpeg;base64,/);
+    } finally {
+      await removeDir(dir);
+    }
   });
 });

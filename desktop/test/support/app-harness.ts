@@ -17,6 +17,7 @@ import type { EventPayloads, IpcSender } from '../../src/shared/ipc-contract.js'
 import { createMainHandlers, type MainDeps, type MainHandlers } from '../../src/main/handlers.js';
 import { dispatch, isTrustedSenderUrl, receive } from '../../src/main/ipc-dispatch.js';
 import { appPaths, fileUrl } from '../../src/main/app-paths.js';
+import { SessionStore } from '../../src/main/services/session-store.js';
 import { SettingsStore } from '../../src/main/services/settings-store.js';
 import type { Settings } from '../../src/shared/models.js';
 import { DESKTOP_DIR, TEST_OUTPUT_DIR, removeDir, tempDir } from './paths.js';
@@ -47,6 +48,8 @@ export function bridgeShim(): Promise<string> {
 
 export interface HarnessOptions {
   settings?: Partial<Settings>;
+  /** The user data folder of an earlier run (an app restart); left in place on close. By default a new one, removed on close. */
+  userData?: string;
   deps?: Partial<Pick<MainDeps, 'reconnect' | 'uploadRetry' | 'uploadTimeouts' | 'previewer'>>;
 }
 
@@ -66,6 +69,7 @@ export class AppHarness {
   context!: BrowserContext;
   userData!: string;
   private nextSenderId = 1;
+  private ownsUserData = true;
 
   static async start(options: HarnessOptions = {}): Promise<AppHarness> {
     const harness = new AppHarness();
@@ -74,11 +78,13 @@ export class AppHarness {
   }
 
   private async init(options: HarnessOptions): Promise<void> {
-    this.userData = await tempDir('user-data');
+    this.ownsUserData = options.userData === undefined;
+    this.userData = options.userData ?? (await tempDir('user-data'));
     this.settings = await SettingsStore.open(this.userData);
     if (options.settings) await this.settings.update(options.settings);
     this.main = createMainHandlers({
       settings: this.settings,
+      session: SessionStore.in(this.userData),
       dialogs: {
         pickPaths: async () => this.pickQueue.shift() ?? null,
         chooseFolder: async () => this.folderQueue.shift() ?? null,
@@ -129,6 +135,20 @@ export class AppHarness {
 
   openMainWindow(): Promise<Page> {
     return this.openPage(this.paths.mainPage);
+  }
+
+  /**
+   * A main window with no cards. A new window shows the last session (the
+   * batch an earlier test of the same run left), as the app does after a
+   * restart; Clear starts a new batch instead.
+   */
+  async openEmptyMainWindow(): Promise<Page> {
+    const page = await this.openMainWindow();
+    if ((await page.locator('#cards li.card').count()) > 0) {
+      await page.click('#clear');
+      await page.waitForFunction(() => document.querySelectorAll('#cards li.card').length === 0);
+    }
+    return page;
   }
 
   async openMetricsWindow(): Promise<Page> {
@@ -188,6 +208,6 @@ export class AppHarness {
   async close(): Promise<void> {
     this.main?.dispose();
     await this.browser?.close().catch(() => undefined);
-    await removeDir(this.userData);
+    if (this.ownsUserData) await removeDir(this.userData);
   }
 }

@@ -2,15 +2,17 @@
  * A real HTTP proxy in front of the real backend, for the faults only an
  * HTTP-level middlebox can give: it records every request's method, path and
  * headers, and for uploads (POST /api/v1/images) it can answer 503 itself
- * (after reading the body, as an overloaded gateway would) or read the whole
- * body and never answer (a stuck backend). Everything else, event streams
+ * (after reading the body, as an overloaded gateway would), read the whole
+ * body and never answer (a stuck backend), or pass it on and keep the
+ * backend's answer from the app (the backend stored the file, the app never
+ * heard). Everything else, event streams
  * included, is forwarded as it comes. It can also go down as a whole: every
  * open connection cut and new ones dropped, until it comes back.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type UploadFault = 'forward' | 'unavailable' | 'stall';
+export type UploadFault = 'forward' | 'unavailable' | 'stall' | 'hold-answer';
 
 export interface SeenRequest {
   method: string;
@@ -39,10 +41,17 @@ export async function startHttpProxy(target: string): Promise<HttpProxy> {
   const stalled = new Set<http.ServerResponse>();
   let down = false;
 
-  const forward = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const forward = (req: http.IncomingMessage, res: http.ServerResponse, holdAnswer = false): void => {
     const upstream = http.request(
       { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
+        if (holdAnswer) {
+          // Read and dropped: the app waits for an answer that never comes.
+          answer.resume();
+          stalled.add(res);
+          res.on('close', () => stalled.delete(res));
+          return;
+        }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
       },
@@ -57,7 +66,7 @@ export async function startHttpProxy(target: string): Promise<HttpProxy> {
     requests.push(seen);
     const isUpload = seen.method === 'POST' && seen.path.startsWith('/api/v1/images');
     if (isUpload) seen.fault = decide(seen, uploadCount++);
-    if (seen.fault === 'forward') return forward(req, res);
+    if (seen.fault === 'forward' || seen.fault === 'hold-answer') return forward(req, res, seen.fault === 'hold-answer');
     req.resume();
     req.on('end', () => {
       if (seen.fault === 'stall') {

@@ -1,5 +1,5 @@
 /** Small helpers for driving the app's pages. */
-import type { Page } from 'playwright-core';
+import type { Locator, Page } from 'playwright-core';
 import { preloadWorldOf } from './preload-host.js';
 
 /**
@@ -105,4 +105,26 @@ export function pixelsOfColour(page: Page, selector: string, rgb: [number, numbe
     },
     rgb,
   );
+}
+
+/** The RGB of a card's preview as shown (its background included) at a fraction of its width and height. */
+export async function previewPixel(page: Page, name: string, fx: number, fy: number): Promise<[number, number, number]> {
+  const { default: sharp } = await import('sharp');
+  const shot = await cardNamed(page, name).locator('.thumb img').screenshot();
+  const { data, info } = await sharp(shot).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const x = Math.floor(info.width * fx);
+  const y = Math.floor(info.height * fy);
+  const i = (y * info.width + x) * 3;
+  return [data[i]!, data[i + 1]!, data[i + 2]!];
+}
+
+/** The card of the photo named `name`. */
+export function cardNamed(page: Page, name: string): Locator {
+  return page.locator('#cards li.card', { has: page.locator('.name', { hasText: name }) });
+}
+
+/** Samples across the left half of a card's preview: which of a checkerboard's two greys (or neither) each shows. */
+export async function leftHalfShades(page: Page, name: string): Promise<string[]> {
+  const samples = await Promise.all([0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4].map((fx) => previewPixel(page, name, fx, 0.5)));
+  return [...new Set(samples.map(([red]) => (red > 240 ? 'light' : red > 150 && red < 225 ? 'dark' : 'other')))].sort();
 }

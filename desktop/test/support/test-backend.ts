@@ -1,10 +1,15 @@
 /** A real backend (in this process) on a throw-away Postgres database. */
 import { mkdirSync } from 'node:fs';
+import pg from 'pg';
 import { startBackend, type Backend } from '@imgfleet/backend/server';
 import { database } from './backend-support.js';
 
 export interface TestBackend {
   url: string;
+  /** Runs SQL on its database: what an operator (or a crash recovery) does behind the backend's back; the rows it returns. */
+  sql<T extends Record<string, unknown> = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** Where the filesystem blob store keeps the photos' bytes (BLOB_DIR). */
+  blobDir: string;
   backend: Backend;
   stop(): Promise<void>;
 }
@@ -31,6 +36,16 @@ export async function startTestBackend(env: Record<string, string> = {}): Promis
   }
   return {
     url: backend.url,
+    async sql<T extends Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
+      const client = new pg.Client({ connectionString: db.url });
+      await client.connect();
+      try {
+        return (await client.query<T>(text, params)).rows;
+      } finally {
+        await client.end();
+      }
+    },
+    blobDir: env.BLOB_DIR ?? db.blobDir,
     backend,
     async stop() {
       await backend.stop(2000);

@@ -16,11 +16,14 @@ import type { ReadableFiles } from '../readable-files.js';
 import { ApiClient } from '../services/api-client.js';
 import type { LiveStream } from '../services/live-stream.js';
 import type { Previewer } from '../services/previewer.js';
+import type { SessionStore } from '../services/session-store.js';
 import type { SettingsStore } from '../services/settings-store.js';
 import { Uploader } from '../services/uploader.js';
 
 export interface MainDeps {
   settings: SettingsStore;
+  /** The last session (the batch the main window showed), in the user data folder. */
+  session: SessionStore;
   dialogs: {
     /** Paths picked in an open dialog (JPG filter, multi-select), or null when cancelled. */
     pickPaths(sender: IpcSender, options: { folders: boolean }): Promise<string[] | null>;

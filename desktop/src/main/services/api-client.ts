@@ -8,25 +8,23 @@ import { openAsBlob } from 'node:fs';
 import path from 'node:path';
 import axios, { AxiosError, type AxiosInstance, type AxiosProgressEvent } from 'axios';
 import type {
+  BatchDeletion,
+  BatchListResponse,
   BatchSummary,
   ImageListResponse,
   ImageSummary,
   Stats,
-  UploadResponse,
 } from '@imgfleet/backend/contract';
 import {
-  DEFAULT_UPLOAD_TIMEOUTS,
   IDEMPOTENCY_HEADER,
   IMAGE_NOT_FOUND,
   failureFromResponse,
   isTransientFailure,
   offlineFailure,
   readAllPages,
-  type UploadTimeouts,
 } from '../../shared/api-policy/index.js';
 import type { MetricsOverview, MetricsSample, OutputOptions } from '../../shared/models.js';
 import { AppError } from './app-error.js';
-import { createUploadGuard } from './upload-guard.js';
 
 export interface ApiClientOptions {
   baseUrl: string;
@@ -35,17 +33,19 @@ export interface ApiClientOptions {
   timeoutMs?: number;
 }
 
-export interface UploadFileOptions {
-  signal?: AbortSignal;
-  onProgress?: (loaded: number, total: number) => void;
+export interface PostImageOptions {
+  signal: AbortSignal;
+  onProgress: (loaded: number, total: number | undefined) => void;
   /** Sent as `Idempotency-Key`: the same on every retry of one file's upload, so the backend stores it once. */
-  idempotencyKey?: string;
-  timeouts?: Readonly<UploadTimeouts>;
+  idempotencyKey: string;
   /** The batch's output options, sent as the multipart `options` field (before the file). */
-  outputOptions?: OutputOptions;
+  outputOptions?: OutputOptions | undefined;
   /** The multipart file name; the path's base name otherwise. */
-  fileName?: string;
+  fileName?: string | undefined;
 }
+
+/** What one upload request got: the backend's answer whatever its status (the shared upload queue judges it). */
+export type PostImageResult = { status: number; body: unknown };
 
 export class ApiClient {
   readonly baseUrl: string;
@@ -74,39 +74,32 @@ export class ApiClient {
   }
 
   /**
-   * Uploads one file as a streamed multipart body (the file is read from
-   * disk as it is sent, never held in memory whole), within the upload time
-   * limits (NO_RESPONSE, UPLOAD_TIMEOUT).
+   * Sends one file as a streamed multipart body (read from disk as it is
+   * sent, never held in memory whole) and gives back the answer as it came,
+   * error statuses included. Throws when no answer came (see
+   * noAnswerReason), or the file cannot be read.
    */
-  async uploadFile(filePath: string, batchId: string, options: UploadFileOptions = {}): Promise<UploadResponse> {
+  async postImage(filePath: string, batchId: string, options: PostImageOptions): Promise<PostImageResult> {
     const form = new FormData();
     // Before the file: the server validates the options before it stores anything.
     if (options.outputOptions) form.append('options', JSON.stringify(options.outputOptions));
     // A folder drop's relative path (`trip/day 1/IMG_1.JPG`) as the file name: the server's ZIP keeps the folders.
     form.append('images', await openAsBlob(filePath, { type: 'image/jpeg' }), options.fileName ?? path.basename(filePath));
-    const guard = createUploadGuard(options.timeouts ?? DEFAULT_UPLOAD_TIMEOUTS, options.signal);
-    try {
-      return await this.request<UploadResponse>({
-        method: 'POST',
-        url: '/api/v1/images',
-        params: { batchId },
-        data: form,
-        headers: options.idempotencyKey ? { [IDEMPOTENCY_HEADER]: options.idempotencyKey } : {},
-        // The guard's clocks bound it instead: axios's timeout is a socket idle timer in Node.
-        timeout: 0,
-        maxBodyLength: Infinity,
-        maxContentLength: 1024 * 1024,
-        signal: guard.signal,
-        onUploadProgress: (event: AxiosProgressEvent) => {
-          guard.progress(event.loaded, event.total);
-          options.onProgress?.(event.loaded, event.total ?? event.loaded);
-        },
-      });
-    } catch (err) {
-      throw guard.failure() ?? err;
-    } finally {
-      guard.dispose();
-    }
+    const response = await this.http.request({
+      method: 'POST',
+      url: '/api/v1/images',
+      params: { batchId },
+      data: form,
+      headers: { [IDEMPOTENCY_HEADER]: options.idempotencyKey },
+      // The shared queue's clocks bound it instead: axios's timeout is a socket idle timer in Node.
+      timeout: 0,
+      maxBodyLength: Infinity,
+      maxContentLength: 1024 * 1024,
+      validateStatus: () => true,
+      signal: options.signal,
+      onUploadProgress: (event: AxiosProgressEvent) => options.onProgress(event.loaded, event.total),
+    });
+    return { status: response.status, body: response.data as unknown };
   }
 
   /** Every image of a batch, following the paging. */
@@ -154,6 +147,15 @@ export class ApiClient {
 
   async remove(id: number): Promise<void> {
     await this.request({ method: 'DELETE', url: `/api/v1/images/${id}` });
+  }
+
+  /** A page of the backend's batches, the latest first. */
+  batches(page: { limit: number; offset: number }): Promise<BatchListResponse> {
+    return this.request({ method: 'GET', url: '/api/v1/batches', params: page });
+  }
+
+  deleteBatch(batchId: string): Promise<BatchDeletion> {
+    return this.request({ method: 'DELETE', url: `/api/v1/batches/${batchId}` });
   }
 
   batch(batchId: string): Promise<BatchSummary> {
@@ -218,6 +220,12 @@ export function toAppError(err: unknown, baseUrl: string): AppError {
     return new AppError(code === 'ENOENT' || code === 'EACCES' ? 'IO_ERROR' : 'INTERNAL', err.message, { cause: err });
   }
   return new AppError('INTERNAL', String(err));
+}
+
+/** Why a request got no answer at all (ECONNREFUSED, ECONNRESET, …); null when it got one or was not sent. */
+export function noAnswerReason(err: unknown): string | null {
+  if (!(err instanceof AxiosError) || err.response || err.code === AxiosError.ERR_CANCELED) return null;
+  return err.code ?? err.message;
 }
 
 /** Binary answers (downloads) come as bytes: their error body is JSON text. */

@@ -1,27 +1,15 @@
 /**
- * Uploads files to the backend, one multipart request per file so each has
- * its own progress and its own outcome. The rules are the shared client
- * policy's (shared/api-policy): at most `concurrency` requests at once;
- * network failures (and 502/503/504/429) retried with exponential backoff and
- * jitter, under one Idempotency-Key per file so a retry never stores it
- * twice; each attempt within the upload time limits. `cancel()` aborts
- * everything in flight and everything still queued through one
- * AbortController.
+ * The main process's uploads: the shared upload queue (shared/uploads.ts,
+ * the same one the web page runs) over a wire made of the API client's
+ * streamed multipart POST. The queue decides concurrency, retries under one
+ * Idempotency-Key per file, the time limits and Cancel; this module only
+ * turns an AbortSignal and axios's errors into the queue's terms.
  */
-import path from 'node:path';
-import {
-  DEFAULT_RETRY,
-  DEFAULT_UPLOAD_TIMEOUTS,
-  newIdempotencyKey,
-  withRetries,
-  type AttemptResult,
-  type RetryPolicy,
-  type UploadTimeouts,
-} from '../../shared/api-policy/index.js';
-import type { FileRef, OutputOptions, UploadOutcome, UploadProgress, UploadSummary } from '../../shared/models.js';
+import type { RetryPolicy, UploadQueue, UploadTimeouts, UploadWire, WireResult } from '../../shared/api-policy/index.js';
+import type { FileRef, OutputOptions, UploadFileResult, UploadOutcome, UploadProgress, UploadSummary } from '../../shared/models.js';
+import { createUploadQueue } from '../../shared/uploads.js';
 import { AppError, errorInfo } from './app-error.js';
-import { isTransient, type ApiClient } from './api-client.js';
-import { createLimiter, sleep, type Limiter } from './limiter.js';
+import { noAnswerReason, toAppError, type ApiClient } from './api-client.js';
 
 export interface UploaderOptions {
   /** Returns the client to use: it changes when the backend URL or token setting does. */
@@ -41,102 +29,70 @@ export interface UploadCallbacks {
   onResult?: (outcome: UploadOutcome) => void;
 }
 
+type QueuedRef = FileRef & { outputOptions?: OutputOptions | undefined };
+
+/** One attempt over HTTP: the answer whatever its status, or what kept it from coming. */
+function nodeWire(client: () => ApiClient): UploadWire<QueuedRef> {
+  return {
+    baseUrl: () => client().baseUrl,
+    async send({ batchId, file, idempotencyKey, stop, progress }): Promise<WireResult> {
+      const controller = new AbortController();
+      const stopListening = stop.onCancel((reason) => controller.abort(new AppError(reason.code, reason.message)));
+      try {
+        const answer = await client().postImage(file.path, batchId, {
+          signal: controller.signal,
+          idempotencyKey,
+          outputOptions: file.outputOptions,
+          fileName: file.relativePath,
+          onProgress: progress,
+        });
+        return { kind: 'answer', ...answer };
+      } catch (err) {
+        if (controller.signal.aborted) return { kind: 'stopped' };
+        const unanswered = noAnswerReason(err);
+        if (unanswered !== null) return { kind: 'unreachable', reason: unanswered };
+        // The file could not be read (moved, permissions): another try reads the same nothing.
+        return { kind: 'failed', failure: errorInfo(toAppError(err, client().baseUrl)) };
+      } finally {
+        stopListening();
+      }
+    },
+  };
+}
+
 export class Uploader {
-  private readonly client: () => ApiClient;
-  private readonly retry: RetryPolicy;
-  private readonly timeouts: UploadTimeouts;
-  private readonly limiter: Limiter;
-  private controller = new AbortController();
-  /** Files queued or in flight, so cancel() can report how many it stopped. */
-  private pending = 0;
+  private readonly queue: UploadQueue<QueuedRef, UploadFileResult>;
 
   constructor(options: UploaderOptions) {
-    this.client = options.client;
-    this.retry = {
-      retries: options.retries ?? DEFAULT_RETRY.retries,
-      baseDelayMs: options.baseDelayMs ?? DEFAULT_RETRY.baseDelayMs,
-      maxDelayMs: options.maxDelayMs ?? DEFAULT_RETRY.maxDelayMs,
+    const retry: Partial<RetryPolicy> = {
+      ...(options.retries === undefined ? {} : { retries: options.retries }),
+      ...(options.baseDelayMs === undefined ? {} : { baseDelayMs: options.baseDelayMs }),
+      ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
     };
-    this.timeouts = { ...DEFAULT_UPLOAD_TIMEOUTS, ...options.timeouts };
-    this.limiter = createLimiter(options.concurrency);
+    this.queue = createUploadQueue(nodeWire(options.client), { concurrency: options.concurrency, retry, ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
   }
 
   setConcurrency(concurrency: number): void {
-    this.limiter.setConcurrency(concurrency);
+    this.queue.setConcurrency(concurrency);
   }
 
+  /** Files queued or on the wire. */
   get inFlight(): number {
-    return this.pending;
+    return this.queue.inFlight;
   }
 
   /** Uploads every file into `batchId`; resolves when each has an outcome. */
-  async upload(batchId: string, files: readonly FileRef[], callbacks: UploadCallbacks = {}): Promise<UploadSummary> {
-    const signal = this.controller.signal;
-    const summary: UploadSummary = { batchId, accepted: 0, rejected: 0, failed: 0, cancelled: 0, outcomes: [] };
-    this.pending += files.length;
-    summary.outcomes = await Promise.all(
-      files.map(async (file) => {
-        let outcome: UploadOutcome;
-        try {
-          outcome = await this.limiter.run(() => this.uploadOne(batchId, file, signal, callbacks));
-        } finally {
-          this.pending--;
-        }
-        if (outcome.ok) {
-          if (outcome.result.status === 'failed') summary.rejected++;
-          else summary.accepted++;
-        } else if (outcome.cancelled) summary.cancelled++;
-        else summary.failed++;
-        callbacks.onResult?.(outcome);
-        return outcome;
-      }),
+  upload(batchId: string, files: readonly FileRef[], callbacks: UploadCallbacks = {}): Promise<UploadSummary> {
+    const { outputOptions, onProgress, onResult } = callbacks;
+    return this.queue.upload(
+      batchId,
+      files.map((file) => ({ ...file, outputOptions })),
+      { ...(onProgress ? { onProgress } : {}), ...(onResult ? { onResult } : {}) },
     );
-    return summary;
   }
 
   /** Aborts all uploads in flight or waiting; later upload() calls work normally. */
   cancel(): number {
-    const stopped = this.pending;
-    this.controller.abort(new AppError('CANCELLED', 'upload cancelled'));
-    this.controller = new AbortController();
-    return stopped;
-  }
-
-  private uploadOne(batchId: string, file: FileRef, signal: AbortSignal, callbacks: UploadCallbacks): Promise<UploadOutcome> {
-    const cancelled = (): UploadOutcome => ({ key: file.key, ok: false, cancelled: true, error: 'upload cancelled', code: 'CANCELLED' });
-    const failed = (err: unknown): UploadOutcome => {
-      const info = errorInfo(err);
-      return { key: file.key, ok: false, cancelled: false, error: info.message, code: info.code };
-    };
-    // One key for this file's request, kept on every retry of it (and given again by the renderer for a Retry after no answer).
-    const idempotencyKey = file.idempotencyKey ?? newIdempotencyKey();
-    const attempt = async (n: number): Promise<AttemptResult<UploadOutcome, unknown>> => {
-      if (signal.aborted) return { done: cancelled() };
-      try {
-        const response = await this.client().uploadFile(file.path, batchId, {
-          signal,
-          idempotencyKey,
-          timeouts: this.timeouts,
-          ...(callbacks.outputOptions ? { outputOptions: callbacks.outputOptions } : {}),
-          ...(file.relativePath ? { fileName: file.relativePath } : {}),
-          onProgress: (loaded, total) => callbacks.onProgress?.({ key: file.key, loaded, total, attempt: n }),
-        });
-        const result = response.images[0];
-        if (!result) {
-          return { done: { key: file.key, ok: false, cancelled: false, error: 'the backend accepted the request but reported no file', code: 'EMPTY_RESPONSE' } };
-        }
-        return { done: { key: file.key, ok: true, batchId: response.batchId, result: { ...result, filename: result.filename || file.relativePath || path.basename(file.path) } } };
-      } catch (err) {
-        if (signal.aborted) return { done: cancelled() };
-        return err instanceof AppError && isTransient(err) ? { retry: err } : { done: failed(err) };
-      }
-    };
-    return withRetries({
-      policy: this.retry,
-      attempt,
-      wait: (ms) => sleep(ms, signal),
-      exhausted: failed,
-      cancelled,
-    });
+    return this.queue.cancel();
   }
 }

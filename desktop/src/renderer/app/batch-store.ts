@@ -9,51 +9,15 @@
  * unknown ids are kept until the id is known, and an event older than what a
  * card already shows is ignored.
  */
-import type { ImageSummary, StatusEvent, UploadOutcome, UploadProgress, PreviewResult } from '../platform/platform.js';
+import type { ImageSummary, SavedBatch, StatusEvent, UploadOutcome, UploadProgress, PreviewResult } from '../platform/platform.js';
 import type { LocalFile } from '../platform/platform.js';
 import { isRejection, keepsIdempotencyKey, newIdempotencyKey } from '../../shared/api-policy/index.js';
 import { newBatchId } from './batch-id.js';
+import { RANK, TERMINAL, canRetry, newCard, savedCard, savedFileOf, serverCard, serverPathOf, statusOfListed, type Card, type CardStatus } from './card.js';
 import { DEFAULT_OUTPUT_OPTIONS, type OutputOptions } from '@imgfleet/backend/contract/output-options';
 import { targetSize, type Size } from '@imgfleet/backend/imaging/rules';
 
-export type CardStatus = 'queued' | 'uploading' | 'pending' | 'processing' | 'completed' | 'failed';
-
-export type CardPreview =
-  | { state: 'loading' }
-  | { state: 'ready'; src: string; original: Size; target: Size; format: string }
-  | { state: 'failed'; error: string; code: string };
-
-export interface Card {
-  key: string;
-  file: LocalFile;
-  preview: CardPreview;
-  status: CardStatus;
-  /** Upload progress 0–1 while uploading. */
-  progress: number;
-  /** The backend's image id, once uploaded. */
-  id: number | null;
-  error: string | null;
-  errorCode: string | null;
-  /** Result size, when completed. */
-  result: { width: number; height: number } | null;
-  /** The result's bytes: the server's (once completed) or the local resize's. */
-  resultBytes: number | null;
-  /** What happened to it on this machine: "saved to …", or why a local resize failed. */
-  note: { text: string; error: boolean } | null;
-  /** Time (ms) and rank of the last server status applied, to ignore stale events. */
-  statusAt: number | null;
-  /**
-   * Refused for its content, so it can only fail again: by the check on this
-   * computer (never uploaded) or by the backend when it was uploaded. No
-   * upload and no Retry for it.
-   */
-  rejectedBy: 'computer' | 'server' | null;
-  /** The Idempotency-Key of its upload request while that request has had no answer (see api-policy/idempotency). */
-  uploadKey: string | null;
-}
-
-const RANK: Record<CardStatus, number> = { queued: 0, uploading: 1, pending: 2, processing: 3, completed: 4, failed: 4 };
-const TERMINAL: ReadonlySet<CardStatus> = new Set(['completed', 'failed']);
+export type { Card, CardPreview, CardStatus } from './card.js';
 
 export type Counts = Record<CardStatus, number> & { total: number };
 
@@ -61,9 +25,11 @@ type Listener = (changed: ReadonlySet<string>, structural: boolean) => void;
 
 export class BatchStore {
   batchId: string;
-  private readonly cards = new Map<string, Card>();
+  private cards = new Map<string, Card>();
   private readonly keyById = new Map<number, string>();
   private readonly early = new Map<number, StatusEvent>();
+  /** Keys of cards that may have sent their file without hearing the answer: an index, checked again on use (see unanswered). */
+  private readonly mayBeUnanswered = new Set<string>();
   private readonly listeners = new Set<Listener>();
   private changed = new Set<string>();
   private structural = false;
@@ -87,7 +53,7 @@ export class BatchStore {
    * the oriented size, so the card promises exactly what comes back.
    */
   targetOf(card: Card): Size | null {
-    if (card.preview.state !== 'ready') return null;
+    if (card.preview.state !== 'ready') return card.result;
     return targetSize({ ...card.preview.original, format: card.preview.format }, this.options);
   }
 
@@ -104,7 +70,7 @@ export class BatchStore {
     let originalBytes = 0;
     let resultBytes = 0;
     for (const card of this.cards.values()) {
-      if (card.resultBytes === null) continue;
+      if (card.resultBytes === null || card.file.size <= 0) continue;
       files++;
       originalBytes += card.file.size;
       resultBytes += card.resultBytes;
@@ -124,31 +90,60 @@ export class BatchStore {
     return this.cards.size;
   }
 
-  /** Adds files not already present; returns the new cards. */
+  /**
+   * Adds files not already present; returns the new cards. A file that is
+   * the one a card is missing (same name and folders, same size) gives that
+   * card its file back instead, and is returned with the new ones: it needs
+   * its check too.
+   */
   addFiles(files: readonly LocalFile[]): Card[] {
     const added: Card[] = [];
+    let relinked = false;
+    // The cards missing their file, by what tells a file apart; made once per call, when a file needs it.
+    let missing: Map<string, Card[]> | null = null;
+    const fileId = (f: Pick<LocalFile, 'name' | 'relativePath' | 'size'>): string => `${serverPathOf(f)}\u0000${f.size}`;
+    const missingFor = (file: LocalFile): Card | undefined => {
+      if (missing === null) {
+        const index = new Map<string, Card[]>();
+        for (const card of this.cards.values()) {
+          if (card.local) continue;
+          const group = index.get(fileId(card.file));
+          if (group) group.push(card);
+          else index.set(fileId(card.file), [card]);
+        }
+        missing = index;
+      }
+      const candidates = missing.get(fileId(file)) ?? [];
+      // A card given its file back meanwhile (by its key) is taken.
+      while (candidates.length > 0) {
+        const card = candidates.shift();
+        if (card && !card.local) return card;
+      }
+      return undefined;
+    };
     for (const file of files) {
-      if (this.cards.has(file.key)) continue;
-      const card: Card = {
-        key: file.key,
-        file,
-        preview: { state: 'loading' },
-        status: 'queued',
-        progress: 0,
-        id: null,
-        error: null,
-        errorCode: null,
-        result: null,
-        resultBytes: null,
-        note: null,
-        statusAt: null,
-        rejectedBy: null,
-        uploadKey: null,
-      };
+      const same = this.cards.get(file.key);
+      if (same) {
+        // The very file a card restored without it was made from (same key: same path, size and time).
+        if (!same.local) {
+          this.relink(same, file);
+          relinked = true;
+          added.push(same);
+        }
+        continue;
+      }
+      const without = missingFor(file);
+      if (without) {
+        this.relink(without, file);
+        relinked = true;
+        added.push(without);
+        continue;
+      }
+      const card = newCard(file);
       this.cards.set(file.key, card);
       added.push(card);
     }
-    if (added.length > 0) this.touch(added.map((c) => c.key), true);
+    if (added.length > 0 || relinked) this.touch(added.map((c) => c.key), true);
     return added;
   }
 
@@ -167,14 +162,22 @@ export class BatchStore {
     this.touch([key]);
   }
 
-  /** Cards that can be uploaded now: never uploaded, or whose upload did not reach the backend; never what was refused for its content. */
-  uploadable(): Card[] {
-    return this.list().filter((c) => c.id === null && c.rejectedBy === null && (c.status === 'queued' || c.status === 'failed'));
+  /** A card without its file shows the server's picture of it (its result). */
+  setServerPicture(key: string, src: string): void {
+    const card = this.cards.get(key);
+    if (!card || card.preview.state !== 'elsewhere') return;
+    card.preview = { ...card.preview, src };
+    this.touch([key]);
   }
 
-  /** Failed for a reason another try may cure (not refused for its content). */
+  /** Cards that can be uploaded now: never uploaded, or whose upload did not reach the backend; never what was refused for its content, nor a file this computer does not have. */
+  uploadable(): Card[] {
+    return this.list().filter((c) => c.local && c.id === null && c.rejectedBy === null && (c.status === 'queued' || c.status === 'failed'));
+  }
+
+  /** Failed for a reason another try may cure (see canRetry). */
   retryable(card: Card): boolean {
-    return card.status === 'failed' && card.rejectedBy === null;
+    return canRetry(card);
   }
 
   markUploading(keys: readonly string[]): void {
@@ -202,6 +205,7 @@ export class BatchStore {
     if (!card) return;
     // Unanswered, the backend may have it: the next try is the same request. Answered: a new one.
     if (outcome.ok || !keepsIdempotencyKey(outcome.code)) card.uploadKey = null;
+    if (!outcome.ok && card.uploadKey !== null) this.mayBeUnanswered.add(card.key);
     if (!outcome.ok) {
       // Cancelled uploads go back to the queue; other failures show their reason.
       card.status = outcome.cancelled ? 'queued' : 'failed';
@@ -212,21 +216,16 @@ export class BatchStore {
       return;
     }
     const { result } = outcome;
-    card.id = result.id;
-    card.progress = 1;
     // Failed in the upload's own answer: refused for its content before it was queued.
     if (result.status === 'failed') card.rejectedBy = 'server';
-    this.keyById.set(result.id, card.key);
+    this.link(card, result.id);
+    card.progress = 1;
     if (card.statusAt === null || RANK[result.status] >= RANK[card.status]) {
       card.status = result.status;
       card.error = result.error ?? null;
       card.errorCode = result.code ?? null;
     }
-    const pending = this.early.get(result.id);
-    if (pending) {
-      this.early.delete(result.id);
-      this.applyStatus(pending);
-    }
+    this.applyEarly(result.id);
     this.touch([card.key]);
   }
 
@@ -248,8 +247,22 @@ export class BatchStore {
     card.error = event.error;
     card.errorCode = event.errorCode;
     card.result = event.status === 'completed' && event.width && event.height ? { width: event.width, height: event.height } : card.result;
+    if (card.retries > 0 && TERMINAL.has(event.status)) {
+      card.note = event.status === 'completed' ? { text: 'Completed after Retry', error: false } : { text: `Failed again after Retry (${card.retries} ${card.retries === 1 ? 'try' : 'tries'})`, error: true };
+    }
     this.touch([key]);
     return key;
+  }
+
+  /** Whether a status event names an image no card knows yet, of a file a card may have sent without learning its id. */
+  mayBeUnclaimed(event: StatusEvent): boolean {
+    // The event names the file, not its folders: the listing that follows tells them apart.
+    return event.batchId === this.batchId && !this.keyById.has(event.id) && this.unanswered().some((c) => c.file.name === event.filename);
+  }
+
+  /** Whether a card sent its file and heard no answer (the server may hold it: a re-read will tell). */
+  awaitingAnswers(): boolean {
+    return this.unanswered().length > 0;
   }
 
   /** The backend ids of this batch's cards (those uploaded). */
@@ -266,21 +279,39 @@ export class BatchStore {
         card.resultBytes = image.processedBytes;
         this.touch([card.key]);
       }
-      const at = image.processedAt ?? image.startedAt ?? image.uploadedAt;
-      this.applyStatus({
-        id: image.id,
-        batchId: image.batchId,
-        filename: image.filename,
-        status: image.status,
-        error: image.error,
-        errorCode: image.errorCode,
-        width: image.width,
-        height: image.height,
-        workerId: image.workerId,
-        processingMs: image.processingMs,
-        at,
-      });
+      // A card without its file learns the photo's size from the server.
+      if (card && card.preview.state === 'elsewhere' && card.preview.original === null && image.originalWidth && image.originalHeight) {
+        card.preview = { ...card.preview, original: { width: image.originalWidth, height: image.originalHeight } };
+        this.touch([card.key]);
+      }
+      this.applyStatus(statusOfListed(image));
     }
+  }
+
+  /**
+   * Listed images no card knows: each one of a file a card sent without
+   * hearing the answer (Cancel, a reload, no answer: the card still holds the
+   * request's key) is linked to that card, matched by name, folders and
+   * size; with `keepOthers`, any other becomes a card of its own, without its
+   * file (a batch restored or opened from the list). Returns the keys of the
+   * cards linked or added.
+   */
+  adopt(images: readonly ImageSummary[], keepOthers: boolean): string[] {
+    const keys: string[] = [];
+    for (const image of images) {
+      if (this.keyById.has(image.id)) continue;
+      const claimant = this.unanswered().find((c) => this.claims(c, image.sourcePath ?? image.filename, image.originalBytes));
+      const card = claimant ?? (keepOthers ? this.add(serverCard(this.batchId, image)) : undefined);
+      if (!card) continue;
+      card.uploadKey = null;
+      if (image.status === 'failed' && image.attempts === 0) card.rejectedBy = 'server';
+      this.link(card, image.id);
+      keys.push(card.key);
+    }
+    if (keys.length) this.touch(keys, true);
+    this.reconcile(images);
+    for (const image of images) this.applyEarly(image.id);
+    return keys;
   }
 
   /** After a successful retry request: the card waits for the cluster again. */
@@ -290,14 +321,17 @@ export class BatchStore {
     card.status = 'pending';
     card.error = null;
     card.errorCode = null;
+    card.retries++;
+    card.note = { text: `Retry ${card.retries} sent: back in the cluster's queue`, error: false };
     this.touch([key]);
   }
 
   /**
    * Images deleted on the server (a batch delete, the retention policy; '*':
    * all of them): their cards go back to the queue, since the photos are
-   * still on this computer, and a new upload stores them again. Returns the
-   * keys of the cards that went back.
+   * still on this computer, and a new upload stores them again (a card
+   * without its file says it must be added again). Returns the keys of the
+   * cards that went back.
    */
   forgetDeleted(id: number | '*'): string[] {
     const ids = id === '*' ? [...this.keyById.keys()] : [id];
@@ -309,18 +343,11 @@ export class BatchStore {
       this.keyById.delete(gone);
       const card = this.cards.get(key);
       if (!card) continue;
-      card.id = null;
-      card.status = 'queued';
-      card.progress = 0;
-      card.error = null;
-      card.errorCode = null;
-      card.result = null;
-      card.resultBytes = null;
-      card.statusAt = null;
-      card.rejectedBy = null;
+      Object.assign(card, { id: null, status: 'queued', progress: 0, error: null, errorCode: null, result: null, resultBytes: null, statusAt: null, rejectedBy: null, retries: 0 });
       // Its stored answer names the deleted rows: the next upload is a new request.
       card.uploadKey = null;
-      card.note = { text: 'Deleted on the server: Upload sends it again', error: false };
+      card.note = { text: card.local ? 'Deleted on the server: Upload sends it again' : 'Deleted on the server, and not on this computer: add it again to upload it', error: false };
+      if (!card.local) card.preview = { state: 'elsewhere', src: null, original: null };
       keys.push(key);
     }
     if (keys.length) this.touch(keys);
@@ -354,12 +381,36 @@ export class BatchStore {
 
   /** Empties the window and starts a new batch id. */
   clear(): void {
+    this.open(newBatchId());
+  }
+
+  /**
+   * Shows `saved.batchId` with the files remembered for it: those this
+   * computer has again as cards of their own, the others as cards that must
+   * be added again (or that the server holds; `adopt` and `reconcile` bring
+   * the server's side).
+   */
+  open(batchId: string, saved: SavedBatch['files'] = []): void {
     const keys = [...this.cards.keys()];
     this.cards.clear();
     this.keyById.clear();
     this.early.clear();
-    this.batchId = newBatchId();
-    this.touch(keys, true);
+    this.mayBeUnanswered.clear();
+    this.batchId = batchId;
+    for (const entry of saved) {
+      const card = this.add(savedCard(entry));
+      if (card.uploadKey !== null) this.mayBeUnanswered.add(card.key);
+      if (entry.id !== null) this.link(card, entry.id);
+    }
+    this.touch([...keys, ...this.cards.keys()], true);
+  }
+
+  /** What to remember of the batch: which files it holds, and which of them the server has. */
+  snapshot(): SavedBatch {
+    return {
+      batchId: this.batchId,
+      files: this.list().map(savedFileOf),
+    };
   }
 
   counts(): Counts {
@@ -392,6 +443,59 @@ export class BatchStore {
     this.changed = new Set();
     this.structural = false;
     for (const listener of this.listeners) listener(changed, structural);
+  }
+
+  /** The cards that sent their file and heard no answer (pruning the index of the others). */
+  private unanswered(): Card[] {
+    const found: Card[] = [];
+    for (const key of this.mayBeUnanswered) {
+      const card = this.cards.get(key);
+      if (card && this.awaitsAnswer(card)) found.push(card);
+      else this.mayBeUnanswered.delete(key);
+    }
+    return found;
+  }
+
+  /** Sent its file (it holds the request's key) and heard no answer, and is not sending it now. */
+  private awaitsAnswer(card: Card): boolean {
+    return card.id === null && card.uploadKey !== null && card.status !== 'uploading';
+  }
+
+  /** A card that sent its file without hearing the answer may be the one the server lists as `serverPath` (of `bytes`, when known). */
+  private claims(card: Card, serverPath: string, bytes: number | null): boolean {
+    return serverPathOf(card.file) === serverPath && (bytes === null || bytes === card.file.size);
+  }
+
+  private add(card: Card): Card {
+    this.cards.set(card.key, card);
+    return card;
+  }
+
+  private link(card: Card, id: number): void {
+    card.id = id;
+    this.keyById.set(id, card.key);
+  }
+
+  /** Applies the status event held for `id` before its card knew it. */
+  private applyEarly(id: number): void {
+    const pending = this.early.get(id);
+    if (!pending) return;
+    this.early.delete(id);
+    this.applyStatus(pending);
+  }
+
+  /** Gives a card without its file the one just added, keeping its place in the batch (the key is the file's). */
+  private relink(card: Card, file: LocalFile): void {
+    const oldKey = card.key;
+    if (this.mayBeUnanswered.delete(oldKey)) this.mayBeUnanswered.add(file.key);
+    card.key = file.key;
+    card.file = file;
+    card.local = true;
+    card.preview = { state: 'loading' };
+    if (card.id === null) card.note = null;
+    this.cards = new Map([...this.cards].map(([key, c]) => (key === oldKey ? [file.key, c] : [key, c])));
+    if (card.id !== null) this.keyById.set(card.id, file.key);
+    this.touch([oldKey]);
   }
 
   private isNewer(card: Card, status: CardStatus, at: number): boolean {

@@ -1,13 +1,25 @@
 /**
  * The grid of cards. Each card's element is kept and updated in place
  * (keyed by the file's key) so a stream of progress events touches only the
- * cards that changed; the order follows the store's.
+ * cards that changed; the order follows the store's. Every control and
+ * picture is named for its photo (a screen reader hears "Download
+ * beach.jpg", not "Download"); status changes are spoken by the one live
+ * region (announcer.ts), not by each card.
+ *
+ * A preview shows the photo on the background the result will have: the
+ * options' flatten colour for JPEG (no transparency), a checkerboard where
+ * the output keeps it.
  */
 import { formatBytes, formatSize } from '../ui/format.js';
 import { h, setText } from '../ui/dom.js';
-import type { BatchStore, Card } from './batch-store.js';
+import type { OutputOptions } from '../platform/platform.js';
+import type { BatchStore } from './batch-store.js';
+import { canRetry, type Card } from './card.js';
 
 export type CardAction = 'download' | 'retry' | 'remove';
+
+/** Output formats that keep an image's transparency. */
+const KEEPS_ALPHA: ReadonlySet<string> = new Set(['png', 'webp', 'avif']);
 
 interface CardElements {
   root: HTMLLIElement;
@@ -41,12 +53,20 @@ export class CardsView {
   }
 
   update(changed: ReadonlySet<string>, structural: boolean): void {
+    this.showBackground(this.store.options);
     if (structural) this.sync();
     for (const key of changed) {
       const card = this.store.get(key);
       const elements = this.elements.get(key);
       if (card && elements) paint(elements, card, this.store.targetOf(card));
     }
+  }
+
+  /** The background every preview sits on: the result's (see the module's comment). */
+  private showBackground(options: OutputOptions): void {
+    const alpha = KEEPS_ALPHA.has(options.format);
+    this.list.dataset.outputAlpha = String(alpha);
+    this.list.style.setProperty('--flatten', options.background);
   }
 
   /** Adds and removes elements so the list matches the store, in its order. */
@@ -81,17 +101,18 @@ export class CardsView {
 }
 
 function build(card: Card): CardElements {
-  const img = h('img', { alt: '', decoding: 'async', hidden: true });
+  const name = card.file.name;
+  const img = h('img', { alt: `Preview of ${name}`, decoding: 'async', hidden: true });
   const placeholder = h('div', { class: 'thumb-placeholder' }, 'reading…');
   const dims = h('div', { class: 'dims' });
   const size = h('div', { class: 'size' });
   const status = h('span', { class: 'status-text' });
-  const progress = h('progress', { max: 1, value: 0, hidden: true });
+  const progress = h('progress', { max: 1, value: 0, hidden: true, 'aria-label': `Upload of ${name}` });
   const reason = h('div', { class: 'reason', hidden: true });
   const note = h('div', { class: 'note', hidden: true });
-  const download = h('button', { type: 'button', 'data-action': 'download', class: 'small', hidden: true }, 'Download');
-  const retry = h('button', { type: 'button', 'data-action': 'retry', class: 'small', hidden: true }, 'Retry');
-  const remove = h('button', { type: 'button', 'data-action': 'remove', class: 'small ghost', title: 'Remove from the list', 'aria-label': `Remove ${card.file.name}` }, '✕');
+  const download = h('button', { type: 'button', 'data-action': 'download', class: 'small', hidden: true, 'aria-label': `Download ${name}` }, 'Download');
+  const retry = h('button', { type: 'button', 'data-action': 'retry', class: 'small', hidden: true, 'aria-label': `Retry ${name}` }, 'Retry');
+  const remove = h('button', { type: 'button', 'data-action': 'remove', class: 'small ghost', title: 'Remove from the list', 'aria-label': `Remove ${name}` }, '✕');
   const root = h(
     'li',
     { class: 'card', 'data-key': card.key },
@@ -99,7 +120,7 @@ function build(card: Card): CardElements {
     h(
       'div',
       { class: 'meta' },
-      h('div', { class: 'name', title: card.file.path ?? card.file.name }, card.file.name),
+      h('div', { class: 'name', title: card.file.path ?? card.file.relativePath ?? name }, name),
       dims,
       size,
       h('div', { class: 'status' }, status, progress),
@@ -114,7 +135,7 @@ function build(card: Card): CardElements {
 export function statusLabel(card: Card): string {
   switch (card.status) {
     case 'queued':
-      return 'Queued';
+      return card.local ? 'Queued' : 'Not uploaded';
     case 'uploading':
       return `Uploading ${Math.round(card.progress * 100)}%`;
     case 'pending':
@@ -128,7 +149,7 @@ export function statusLabel(card: Card): string {
   }
 }
 
-/** "4.1 MiB → 312 KiB (−92%)": the saving of a result against its original. */
+/** "4.1 MB → 312 kB (−92%)": the saving of a result against its original. */
 export function savingText(originalBytes: number, resultBytes: number): string {
   if (originalBytes <= 0) return formatBytes(resultBytes);
   const change = Math.round((1 - resultBytes / originalBytes) * 100);
@@ -136,32 +157,49 @@ export function savingText(originalBytes: number, resultBytes: number): string {
   return `${formatBytes(originalBytes)} → ${formatBytes(resultBytes)} (${sign}${Math.abs(change)}%)`;
 }
 
+/** The card's reason to show: the cluster's, or what the check on this computer already found. */
+export function reasonOf(card: Card): string | null {
+  return card.error ?? (card.preview.state === 'failed' ? `${card.preview.error} (checked on this computer)` : null);
+}
+
+function paintPreview(el: CardElements, card: Card, target: { width: number; height: number } | null): void {
+  const preview = card.preview;
+  const src = preview.state === 'ready' ? preview.src : preview.state === 'elsewhere' ? preview.src : null;
+  if (src !== null && el.img.getAttribute('src') !== src) {
+    // A restored batch of hundreds shows the server's results: fetched as their cards come into view.
+    el.img.loading = preview.state === 'elsewhere' ? 'lazy' : 'eager';
+    el.img.src = src;
+  }
+  el.img.hidden = src === null;
+  el.placeholder.hidden = src !== null;
+  if (preview.state === 'ready') {
+    setText(el.dims, `${formatSize(preview.original)} → ${formatSize(target ?? preview.target)}`);
+  } else if (preview.state === 'elsewhere') {
+    setText(el.placeholder, card.id === null ? 'add it again' : 'on the server');
+    const result = card.result ?? target;
+    setText(el.dims, preview.original && result ? `${formatSize(preview.original)} → ${formatSize(result)}` : preview.original ? formatSize(preview.original) : '—');
+  } else {
+    setText(el.placeholder, preview.state === 'loading' ? 'reading…' : 'no preview');
+    setText(el.dims, preview.state === 'loading' ? '…' : '—');
+  }
+}
+
 function paint(el: CardElements, card: Card, target: { width: number; height: number } | null): void {
   el.root.dataset.status = card.status;
+  el.root.dataset.local = String(card.local);
   // A card loses its id when its image is deleted on the server (it goes back to the queue).
   if (card.id !== null) el.root.dataset.id = String(card.id);
   else delete el.root.dataset.id;
 
-  const preview = card.preview;
-  if (preview.state === 'ready') {
-    if (el.img.getAttribute('src') !== preview.src) el.img.src = preview.src;
-    el.img.hidden = false;
-    el.placeholder.hidden = true;
-    setText(el.dims, `${formatSize(preview.original)} → ${formatSize(target ?? preview.target)}`);
-  } else {
-    el.img.hidden = true;
-    el.placeholder.hidden = false;
-    setText(el.placeholder, preview.state === 'loading' ? 'reading…' : 'no preview');
-    setText(el.dims, preview.state === 'loading' ? '…' : '—');
-  }
-  setText(el.size, card.resultBytes === null ? formatBytes(card.file.size) : savingText(card.file.size, card.resultBytes));
+  paintPreview(el, card, target);
+  const size = card.file.size > 0 ? card.file.size : null;
+  setText(el.size, card.resultBytes === null ? (size === null ? '' : formatBytes(size)) : size === null ? formatBytes(card.resultBytes) : savingText(size, card.resultBytes));
   el.size.classList.toggle('saving', card.resultBytes !== null);
   setText(el.status, statusLabel(card));
   el.progress.hidden = card.status !== 'uploading';
   el.progress.value = card.progress;
 
-  // The cluster's reason wins; before upload, the local check already tells what will fail.
-  const reason = card.error ?? (preview.state === 'failed' ? `${preview.error} (checked on this computer)` : null);
+  const reason = reasonOf(card);
   el.reason.hidden = reason === null;
   setText(el.reason, reason ?? '');
   el.note.hidden = card.note === null;
@@ -169,5 +207,6 @@ function paint(el: CardElements, card: Card, target: { width: number; height: nu
   setText(el.note, card.note?.text ?? '');
 
   el.download.hidden = !(card.status === 'completed' && card.id !== null);
-  el.retry.hidden = !(card.status === 'failed' && card.rejectedBy === null);
+  // Not offered for what can only fail again.
+  el.retry.hidden = !canRetry(card);
 }

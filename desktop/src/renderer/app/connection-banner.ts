@@ -4,6 +4,7 @@
  * with a button to Settings (the backend answers; the person can fix it
  * here). A view: it shows what it is given and reports the button.
  */
+import { humanNetworkReason } from '../../shared/api-policy/index.js';
 import { byId, setText, show } from '../ui/dom.js';
 import type { LiveConnection, Platform } from '../platform/platform.js';
 
@@ -38,7 +39,15 @@ export class ConnectionBanner {
       const retry = state.retryInMs ? ` Reconnecting in ${Math.ceil(state.retryInMs / 1000)} s.` : '';
       const local = this.platform.capabilities.localResize ? 'Previews and “Resize locally” keep working.' : 'Previews keep working.';
       setText(this.title, 'Offline.');
-      setText(this.text, `The backend at ${state.url || 'the configured address'} is unreachable (${state.error ?? 'no connection'}). ${local}${retry}`);
+      setText(this.text, `The backend at ${state.url || 'the configured address'} is unreachable: ${sentence(humanNetworkReason(state.error))} ${local}${retry}`);
     }
+    // The program's own words stay at hand for whoever diagnoses it.
+    if (state.error) this.root.title = state.error;
+    else this.root.removeAttribute('title');
   }
+}
+
+/** Ends a clause as a sentence. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
 }

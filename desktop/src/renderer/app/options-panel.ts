@@ -34,6 +34,8 @@ const MODE_LABELS: ReadonlyArray<[SizeMode, string]> = [
 ];
 /** maxBytes is asked in kilobytes (1000 bytes, as file managers show them). */
 const KB = 1000;
+/** Screens where the panel starts folded (a phone held upright is 360–430 px wide). */
+const NARROW_SCREEN = '(max-width: 600px)';
 
 type Field = HTMLInputElement | HTMLSelectElement;
 
@@ -81,7 +83,9 @@ export class OptionsPanel {
     this.errorText = h('p', { id: 'options-error', class: 'error-text', role: 'alert', hidden: true });
     this.form = h('form', { id: 'options-form', novalidate: true });
     this.build();
-    root.replaceChildren(h('details', { open: true }, h('summary', {}, 'Output options: ', this.summary), this.form, this.limitsText, this.errorText));
+    // Folded on a narrow screen: open, the panel would fill a phone's first screen.
+    const narrow = typeof matchMedia === 'function' && matchMedia(NARROW_SCREEN).matches;
+    root.replaceChildren(h('details', { open: !narrow }, h('summary', {}, 'Output options: ', this.summary), this.form, this.limitsText, this.errorText));
     this.form.addEventListener('change', (event) => this.onChange(event.target as Field));
     this.form.addEventListener('submit', (event) => event.preventDefault());
     this.write(initial);

@@ -56,7 +56,7 @@ export class BrowserDownloads {
     // Links cannot carry an Authorization header, hence the token in the query, as for EventSource.
     // Only the results still on the page: a card removed there stays out of the ZIP.
     // (All of them: no list, so a batch of thousands never makes a URL too long.)
-    const only = ids.length < summary.completed ? `?ids=${ids.join(',')}` : '';
+    const only = ids !== undefined && ids.length < summary.completed ? `?ids=${ids.join(',')}` : '';
     saveThroughLink(this.settings.withToken(`${path}/zip${only}`), name);
     return { name };
   };

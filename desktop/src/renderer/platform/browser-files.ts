@@ -8,6 +8,7 @@
  * ignored, and dropped folders are walked recursively in a stable (name)
  * order.
  */
+import { acceptAttribute } from '../../shared/input-formats.js';
 import { detectFormat, MAGIC_BYTES } from './imaging-rules.js';
 import { PlatformError, type AddedFiles, type LocalFile } from './platform.js';
 
@@ -143,9 +144,9 @@ export class BrowserFiles {
       const input = document.createElement('input');
       input.type = 'file';
       input.multiple = true;
-      // A folder picker lists every file (non-JPGs are counted as ignored); the file picker offers JPGs first.
+      // A folder picker lists every file (others are counted as ignored); the file picker offers the photo formats first.
       if (folders) input.webkitdirectory = true;
-      else input.accept = '.jpg,.jpeg,.png,.webp,.heic,.heif,.tif,.tiff,.gif,image/jpeg,image/png,image/webp,image/heic,image/heif,image/tiff,image/gif';
+      else input.accept = acceptAttribute();
       this.input = input;
       const finish = (value: AddedFiles | null): void => {
         if (this.input === input) this.input = null;

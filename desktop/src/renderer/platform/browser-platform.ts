@@ -5,17 +5,19 @@
  * (browser-uploads), file inputs and dropped folders (browser-files),
  * previews decoded by the browser (browser-preview), live updates over
  * EventSource (browser-live), downloads and the batch ZIP
- * (browser-downloads). What only a desktop can do (local resize, output
+ * (browser-downloads), the batch in the address and local storage
+ * (browser-session). What only a desktop can do (local resize, output
  * folder) is reported as unavailable in capabilities, and the UI hides it.
  */
 import { OFFLINE_CONFIG, parseServerConfig } from '../../shared/server-config.js';
 import { IMAGE_NOT_FOUND, batchPageQuery, goneAmong, readAllPages } from '../../shared/api-policy/index.js';
-import type { ImageListResponse } from '@imgfleet/backend/contract';
+import type { BatchListResponse, ImageListResponse } from '@imgfleet/backend/contract';
 import { BrowserDownloads } from './browser-downloads.js';
 import { BrowserFiles } from './browser-files.js';
 import { BrowserHttp } from './browser-http.js';
 import { openLiveStream } from './browser-live.js';
 import { createSlots, makePreview } from './browser-preview.js';
+import { restoreBatch, saveBatch } from './browser-session.js';
 import { BrowserSettings } from './browser-settings.js';
 import { BrowserUploads } from './browser-uploads.js';
 import { PlatformError, errorMessage, type LiveConnection, type MetricsOverview, type MetricsUpdate, type Platform } from './platform.js';
@@ -35,7 +37,7 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
 
   return {
     kind: 'browser',
-    capabilities: { localResize: false, chooseFolder: false, openFolder: false, notifications: false, batchArchive: true },
+    capabilities: { localResize: false, chooseFolder: false, openFolder: false, notifications: false, batchArchive: true, namedAtUpload: true },
 
     getSettings: async () => settings.get(),
     updateSettings: async (patch) => settings.update(patch),
@@ -65,6 +67,7 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
     async remove(id) {
       await http.request(`/api/v1/images/${id}`, { method: 'DELETE' });
     },
+    ...createBrowserBatches(settings, http),
 
     download: downloads.download,
     downloadArchive: downloads.downloadArchive,
@@ -94,6 +97,20 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
     onMenuCommand() {
       return () => undefined;
     },
+  };
+}
+
+/** Batches over time: the one in the address and storage, the server's list, a result's picture. */
+function createBrowserBatches(settings: BrowserSettings, http: BrowserHttp): Pick<Platform, 'resultPicture' | 'listBatches' | 'deleteBatch' | 'saveSession' | 'restoreSession'> {
+  return {
+    // The result itself (at most the batch's box), from this origin; an img cannot send the token as a header.
+    resultPicture: async (id) => settings.withToken(`/api/v1/images/${id}/processed`),
+    listBatches: ({ limit, offset }) => http.json<BatchListResponse>(`/api/v1/batches?limit=${limit}&offset=${offset}`),
+    async deleteBatch(batchId) {
+      await http.request(`/api/v1/batches/${encodeURIComponent(batchId)}`, { method: 'DELETE' });
+    },
+    saveSession: async (batch) => saveBatch(batch),
+    restoreSession: async () => restoreBatch(),
   };
 }
 

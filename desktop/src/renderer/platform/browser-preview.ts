@@ -9,12 +9,14 @@
  *   never made for a JPEG; other formats (a PNG named .jpg) are decoded in
  *   full, then scaled;
  * - the small bitmap is encoded on an OffscreenCanvas (convertToBlob is
- *   asynchronous) and shown through a blob: URL, no base64 string;
+ *   asynchronous; PNG for what may be transparent) and shown through a
+ *   blob: URL, no base64 string;
  * - two decodes at a time.
  * A browser decodes neither HEIC nor TIFF: their size and orientation come
  * from their header (image-header.ts), checked against the limits like the
  * others, and the card shows a labelled placeholder; the server decodes them.
  */
+import { formatBytes } from '../../shared/sizes.js';
 import type { PreviewResult } from './platform.js';
 import { ACCEPTED_TYPES_TEXT, DEFAULT_RULES, detectFormat, fitInside, orientedSize, type ResizeRules, type Size } from './imaging-rules.js';
 import { readHeifHeader, readTiffDirectory, tiffDirectoryOffset, type HeaderSize } from './image-header.js';
@@ -26,13 +28,12 @@ export const PREVIEW_BOX = 320;
 const HEADER_BYTES = 256 * 1024;
 const DECODES_AT_ONCE = 2;
 
-const mib = (n: number): string => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 export async function makePreview(file: File, key: string, rules: Readonly<ResizeRules> = DEFAULT_RULES): Promise<PreviewResult> {
   const fail = (code: string, error: string): PreviewResult => ({ ok: false, path: key, bytes: file.size, error, code });
   if (file.size === 0) return fail('EMPTY_FILE', 'the file is empty');
-  // Same wording as the desktop's previewer and the backend.
-  if (file.size > rules.maxBytes) return fail('FILE_TOO_LARGE', `the file is ${mib(file.size)}, above the limit of ${mib(rules.maxBytes)}`);
+  // Same wording as the desktop's previewer (sizes in the app's decimal units).
+  if (file.size > rules.maxBytes) return fail('FILE_TOO_LARGE', `the file is ${formatBytes(file.size)}, above the limit of ${formatBytes(rules.maxBytes)}`);
   const head = new Uint8Array(await file.slice(0, HEADER_BYTES).arrayBuffer());
   const format = detectFormat(head);
   if (format === null) return fail('UNSUPPORTED_TYPE', `not a ${ACCEPTED_TYPES_TEXT} image (judged by its content, not its name)`);
@@ -86,7 +87,8 @@ export async function makePreview(file: File, key: string, rules: Readonly<Resiz
     const context = canvas.getContext('2d');
     if (!context) return fail('INTERNAL', 'no 2D canvas available for the preview');
     context.drawImage(bitmap, 0, 0);
-    blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: 0.75 });
+    // A JPEG has no transparency; a PNG or WebP may: kept, so the card shows it on the background the result will have.
+    blob = await canvas.convertToBlob(format === 'jpeg' ? { type: 'image/jpeg', quality: 0.75 } : { type: 'image/png' });
   } finally {
     bitmap.close();
   }

@@ -43,7 +43,7 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
   const { call, on } = ipc;
   return {
     kind: 'electron',
-    capabilities: { localResize: true, chooseFolder: true, openFolder: true, notifications: true, batchArchive: false },
+    capabilities: { localResize: true, chooseFolder: true, openFolder: true, notifications: true, batchArchive: false, namedAtUpload: false },
 
     getSettings: () => call('settings:get', {}),
     updateSettings: (patch) => call('settings:update', patch),
@@ -51,6 +51,7 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
     ...electronUploads(ipc),
     ...electronResults(ipc),
     ...electronLive(ipc),
+    ...electronBatches(ipc),
     stats: () => call('stats:get', {}),
     checkBackend: () => call('backend:check', {}),
 
@@ -159,6 +160,20 @@ function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downlo
     async openFolder() {
       await call('folder:open', {});
     },
+  };
+}
+
+function electronBatches({ call }: Ipc): Pick<Platform, 'resultPicture' | 'listBatches' | 'deleteBatch' | 'saveSession' | 'restoreSession'> {
+  return {
+    resultPicture: async (id) => (await call('images:picture', { id })).dataUrl,
+    listBatches: (page) => call('batches:list', page),
+    async deleteBatch(batchId) {
+      await call('batches:delete', { batchId });
+    },
+    async saveSession(batch) {
+      await call('session:save', { batch: { batchId: batch.batchId, files: batch.files.map(({ present: _present, ...file }) => file) } });
+    },
+    restoreSession: () => call('session:restore', {}),
   };
 }
 

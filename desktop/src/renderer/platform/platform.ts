@@ -7,6 +7,7 @@
  */
 import type {
   BackendCheck,
+  BatchListResponse,
   ConnectionState,
   DeletedEvent,
   ImageSummary,
@@ -14,6 +15,7 @@ import type {
   MetricsOverview,
   MetricsUpdate,
   PreviewResult,
+  SavedBatch,
   Settings,
   SettingsPatch,
   Stats,
@@ -74,6 +76,12 @@ export interface Capabilities {
   notifications: boolean;
   /** "Download all" is one archive of the batch (a browser: one ZIP download, not one per file). */
   batchArchive: boolean;
+  /**
+   * Results are named when they are uploaded (the server's stored options:
+   * the page's downloads and ZIP); otherwise when they are saved (the
+   * desktop names what it writes with the current template).
+   */
+  namedAtUpload: boolean;
 }
 
 export interface Platform {
@@ -102,11 +110,21 @@ export interface Platform {
   imagesGone(ids: number[]): Promise<number[]>;
   retry(id: number): Promise<void>;
   remove(id: number): Promise<void>;
+  /** A picture of an image's result, for a card whose file this computer does not have (an img src). */
+  resultPicture(id: number): Promise<string>;
+
+  /** A page of the backend's batches, the latest first. */
+  listBatches(page: { limit: number; offset: number }): Promise<BatchListResponse>;
+  deleteBatch(batchId: string): Promise<void>;
+  /** Remembers the batch the window shows: the desktop for its next start, the page in its address and this browser's storage. */
+  saveSession(batch: SavedBatch): Promise<void>;
+  /** The batch to show at start (null: a new one), each file marked present when this computer (this page) has it. */
+  restoreSession(): Promise<SavedBatch | null>;
 
   /** Saves results (into the output folder, or as browser downloads). folder null: the person cancelled. */
   download(items: Array<{ key: string; id: number; name: string; index?: number }>, onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
-  /** Saves the batch's completed results `ids` (those still on the page) as one archive (capabilities.batchArchive); returns its file name. */
-  downloadArchive(batchId: string, ids: number[]): Promise<{ name: string }>;
+  /** Saves the batch's completed results `ids` (those still on the page; all of them when absent) as one archive (capabilities.batchArchive); returns its file name. */
+  downloadArchive(batchId: string, ids?: number[]): Promise<{ name: string }>;
   resizeLocally(files: LocalFile[], onResult: (o: WriteOutcome) => void, batchId?: string): Promise<WriteSummary>;
   chooseFolder(): Promise<string | null>;
   openFolder(): Promise<void>;

@@ -1,16 +1,6 @@
 /** Numbers as people read them, with explicit units. */
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit]}`;
-}
+export { formatBytes } from '../../shared/sizes.js';
 
 export function formatSize(size: { width: number; height: number }): string {
   return `${size.width}×${size.height}`;
