@@ -55,8 +55,14 @@ export interface ResizeRun {
   onAbandoned?: (exited: Promise<void>) => void;
 }
 
-/** Longest a stopped thread's memory is waited for; past it, it is counted free. */
-const ABANDONED_WAIT_MS = 60_000;
+/**
+ * A stopped thread's memory is counted taken until the thread has exited,
+ * which libvips' own limit bounds (the decode it left running stops there);
+ * this much more is allowed for the exit itself, then it is counted free.
+ */
+const EXIT_ALLOWANCE_MS = 10_000;
+/** Without a limit (no libvips timeout), a stopped thread's memory is counted free after this. */
+const UNLIMITED_EXIT_WAIT_MS = 60_000;
 
 /**
  * libvips' own limit, on the clock, so it cannot follow the CPUs' crowding:
@@ -160,7 +166,7 @@ export class ResizePool {
       return (await this.piscina.run(task, { transferList, signal: stop.signal })) as ResizeTaskResult;
     } catch (err) {
       const workMs = performance.now() - started;
-      if (stop.signal.aborted) run.onAbandoned?.(this.stoppedThreadsExit(threads));
+      if (stop.signal.aborted) run.onAbandoned?.(this.stoppedThreadsExit(threads, timeoutSeconds > 0 ? timeoutSeconds * 1000 + EXIT_ALLOWANCE_MS : UNLIMITED_EXIT_WAIT_MS));
       if (stop.signal.reason === 'TIMEOUT') {
         const limit = run.limitNote ?? `${((limitMs ?? 0) / 1000).toFixed(1)} s of a fair share of one core`;
         const clock = `${(workMs / 1000).toFixed(1)} s on the clock`;
@@ -178,14 +184,14 @@ export class ResizePool {
   /**
    * piscina drops a stopped thread from its list at once (and starts a fresh
    * one): the threads that were there before the run and are gone now include
-   * it. Waiting for all of them can only wait longer, never less.
+   * it. Waiting for all of them can only wait longer, never less; at most `capMs`.
    */
-  private stoppedThreadsExit(before: readonly Worker[]): Promise<void> {
+  private stoppedThreadsExit(before: readonly Worker[], capMs: number): Promise<void> {
     const now = new Set(this.piscina.threads);
     const exits = Promise.all(before.filter((w) => !now.has(w)).map(exitOf)).then(() => undefined);
     let timer: NodeJS.Timeout | undefined;
     const cap = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ABANDONED_WAIT_MS);
+      timer = setTimeout(resolve, capMs);
       timer.unref();
     });
     return Promise.race([exits, cap]).finally(() => clearTimeout(timer));
