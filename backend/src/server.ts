@@ -239,6 +239,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
         defaults: config.defaults,
         optionsSchema,
         memoryBudgetBytes: budget.bytes,
+        ...(budget.limitBytes === undefined ? {} : { memoryLimitBytes: budget.limitBytes }),
         timeLimit: { baseMs: env.IMAGE_TIMEOUT_SECONDS * 1000, slack: env.IMAGE_TIME_SLACK, speed: () => speed.current() },
         observeWork: (cpuMs: number, workMs: number) => speed.observe(cpuMs, workMs, pool.crowding),
         handOffBytes: env.HANDOFF_MEMORY_MB * 1024 * 1024,

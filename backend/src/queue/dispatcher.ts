@@ -20,7 +20,7 @@ import { parseOutputOptions, type OutputOptions, type OutputOptionsSchema } from
 import type { ResizeRules } from '../imaging/index.js';
 import type { JobNeeds } from '../imaging/job-cost.js';
 import type { Logger } from '../logger.js';
-import { WeightedSemaphore } from '../util/semaphore.js';
+import { MemoryAdmission } from '../workers/memory-admission.js';
 import type { BlobInput, ResizeRun } from '../workers/pool.js';
 import type { ResizeTaskResult } from '../workers/resize-task.js';
 import type { TimeLimitSettings } from '../workers/time-limit.js';
@@ -45,6 +45,8 @@ export interface DispatcherOptions {
   optionsSchema: OutputOptionsSchema;
   /** Memory the jobs in flight may need at once, bytes (their costs' sum stays under it). */
   memoryBudgetBytes: number;
+  /** The memory limit the process lives under: the room for jobs also shrinks by what the process itself holds (memory-admission.ts). */
+  memoryLimitBytes?: number;
   /** How each job's time limit follows from its work. */
   timeLimit: TimeLimitSettings;
   /** Told what each completed job was expected to cost and how long it took in its thread (machine-speed.ts). */
@@ -111,7 +113,7 @@ export class Dispatcher {
   readonly workerId: string;
   private readonly jobs = new Map<Job, Promise<void>>();
   private readonly ledger: ThreadLedger;
-  private readonly memory: WeightedSemaphore;
+  private readonly memory: MemoryAdmission;
   private readonly claims: ClaimLoop;
   private readonly leases: LeaseKeeper;
   private readonly runner: JobRunner;
@@ -130,7 +132,8 @@ export class Dispatcher {
   ) {
     this.workerId = `${options.podName}/${process.pid}/${randomBytes(3).toString('hex')}`;
     this.ledger = new ThreadLedger({ threads: pool.size, handOffBytes: options.handOffBytes });
-    this.memory = new WeightedSemaphore(options.memoryBudgetBytes);
+    const limitBytes = options.memoryLimitBytes;
+    this.memory = new MemoryAdmission({ bytes: options.memoryBudgetBytes, source: 'JOB_MEMORY_MB', ...(limitBytes === undefined ? {} : { limitBytes }) });
     const { leaseSeconds, maxAttempts, defaults } = options;
     this.claims = new ClaimLoop(store, this.ledger, { workerId: this.workerId, leaseSeconds, maxAttempts, defaults }, () => this.memory.waiting > 0, (image, leaseUntil) => this.takeClaimed(image, leaseUntil), logger);
     this.leases = new LeaseKeeper(store, this.workerId, leaseSeconds, () => this.jobs.keys(), logger);
@@ -155,6 +158,7 @@ export class Dispatcher {
       this.kick();
     }, this.options.pollMs);
     this.leases.start();
+    this.memory.start();
     this.kick();
   }
 
@@ -289,6 +293,7 @@ export class Dispatcher {
     // Handed-over images still waiting never start: they are handed back below with the rest.
     this.ledger.stop();
     this.leases.stop();
+    this.memory.stop();
     const unfinished = [...this.jobs.keys()].filter((j) => j.phase !== 'done').flatMap((j) => (j.id === undefined ? [] : [j.id]));
     const released = await this.leases.release(unfinished);
     return { finished: before - unfinished.length, released };

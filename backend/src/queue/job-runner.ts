@@ -13,7 +13,7 @@ import { isBlobStoreError, type BlobStore, type StagedBlob } from '../blobs/blob
 import { classifyDatabaseError, isTransientDatabaseError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 import { retryTransient } from '../util/retry.js';
-import type { WeightedSemaphore } from '../util/semaphore.js';
+import type { MemoryAdmission } from '../workers/memory-admission.js';
 import type { ResizeTaskResult } from '../workers/resize-task.js';
 import { describeLimit, timeLimitMs } from '../workers/time-limit.js';
 import type { DispatcherOptions, JobOutcome, LeaseStore, ResizeRunner } from './dispatcher.js';
@@ -32,7 +32,7 @@ export interface RunnerDeps {
   pool: ResizeRunner;
   blobs: BlobStore;
   ledger: ThreadLedger;
-  memory: WeightedSemaphore;
+  memory: MemoryAdmission;
   options: DispatcherOptions;
   workerId: string;
   logger: Logger;

@@ -24,13 +24,13 @@ export interface MemoryBudget {
   bytes: number;
   /** Where the figure came from, for the start-up log and the README. */
   source: 'JOB_MEMORY_MB' | 'container limit' | 'default pod limit';
-  /** The memory limit it was derived from, when it was. */
+  /** The memory limit the process lives under (the container's, or a 1 GiB pod's when it derived from that), when known. */
   limitBytes?: number;
 }
 
 export function memoryBudget(settingMb: number | undefined, constrained: number = process.constrainedMemory()): MemoryBudget {
-  if (settingMb !== undefined) return { bytes: settingMb * MiB, source: 'JOB_MEMORY_MB' };
   const hasLimit = constrained > 0 && constrained < NO_LIMIT;
+  if (settingMb !== undefined) return { bytes: settingMb * MiB, source: 'JOB_MEMORY_MB', ...(hasLimit ? { limitBytes: constrained } : {}) };
   const limitBytes = hasLimit ? constrained : DEFAULT_POD_MEMORY_BYTES;
   return {
     bytes: Math.max(MIN_BUDGET_BYTES, limitBytes - PROCESS_RESERVE_BYTES),
