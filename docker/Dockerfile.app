@@ -64,10 +64,16 @@ WORKDIR /app
 # MALLOC_ARENA_MAX: glibc gives every thread that allocates its own arena;
 # with libvips in four worker threads that fragments memory (measured: peak
 # RSS 365 → 340 MiB over 60 twelve-megapixel photos). sharp recommends it.
+# The trim and mmap thresholds give large buffers back to the system when a
+# job ends (measured: RSS after four AVIF 4K encodes 500 → 276 MiB, and the
+# lossless PNG encodes that followed peaked at 754 instead of 989 MiB in a
+# 1 GiB cgroup).
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=8080 \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_TRIM_THRESHOLD_=4194304 \
+    MALLOC_MMAP_THRESHOLD_=1048576
 COPY package.json ./
 COPY backend/package.json backend/
 COPY backend/runtime/package.json backend/runtime/

@@ -10,12 +10,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
-import type { ServerConfig, UploadResponse } from '../../src/contract/api.js';
-import { baseEnv, getJson, spawnBackend, upload, waitFor, type BackendProcess } from '../support/backend.js';
+import type { ServerConfig, StatusEvent, UploadResponse } from '../../src/contract/api.js';
+import { baseEnv, getJson, spawnBackend, type BackendProcess } from '../support/backend.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { makeImage } from '../support/images.js';
 import { createMemoryCgroup, type MemoryCgroup } from '../support/memory-cgroup.js';
+import { listenToStatuses, type StatusLog } from '../support/status-log.js';
 
 const MiB = 1024 * 1024;
 const POD_LIMIT = 1024 * MiB;
@@ -30,25 +30,17 @@ function cpuHogs(): ChildProcess[] {
   return Array.from({ length: os.availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
 }
 
-interface Row {
-  id: number;
-  status: string;
-  error_code: string | null;
-  error: string | null;
-  width: number | null;
-  height: number | null;
-}
 
 describe('heavy jobs inside a pod’s budgets', () => {
   let db: TestDatabase;
-  let pool: pg.Pool;
   let cgroup: MemoryCgroup;
   let backend: BackendProcess;
   let photo: Buffer;
+  let log: StatusLog;
 
   before(async () => {
     db = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: db.url });
+    log = await listenToStatuses(db.url);
     cgroup = createMemoryCgroup(POD_LIMIT, 'imgfleet-heavy');
     // The defaults, as deployed: 4 threads, default time limits and budget.
     backend = await spawnBackend(baseEnv(db.url, { POD_NAME: 'heavy' }), 60_000, { cgroupProcs: cgroup.procs });
@@ -60,11 +52,11 @@ describe('heavy jobs inside a pod’s budgets', () => {
     backend?.child.kill('SIGKILL');
     await backend?.exit;
     cgroup?.remove();
-    await pool?.end();
+    await log?.close();
     await db?.drop();
   });
 
-  async function batch(options: Record<string, unknown>, count: number): Promise<Row[]> {
+  async function batch(options: Record<string, unknown>, count: number): Promise<StatusEvent[]> {
     const form = new FormData();
     form.append('options', JSON.stringify(options));
     for (let i = 0; i < count; i++) form.append('images', new Blob([photo], { type: 'image/jpeg' }), `heavy-${i}.jpg`);
@@ -75,18 +67,7 @@ describe('heavy jobs inside a pod’s budgets', () => {
     const died = backend.exit.then(({ code, signal }) => {
       throw new Error(`the backend died (${signal ?? code}; processes the kernel killed for memory in its cgroup: ${cgroup.ooms()})`);
     });
-    const settled = waitFor(
-      async () => {
-        const { rows } = await pool.query<Row>(
-          'SELECT id, status, error_code, error, width, height FROM processed_images WHERE id = ANY($1::bigint[]) ORDER BY id',
-          [ids],
-        );
-        return rows.every((r) => r.status === 'completed' || r.status === 'failed') ? rows : null;
-      },
-      30 * 60_000,
-      250,
-    );
-    return Promise.race([settled, died]);
+    return Promise.race([log.settled(ids), died]);
   }
 
   function assertUnderLimit(): void {
@@ -114,7 +95,7 @@ describe('heavy jobs inside a pod’s budgets', () => {
     const hogs = cpuHogs();
     try {
       const rows = await batch({ format: 'avif', width: 3840, height: 2160 }, 4);
-      for (const r of rows) assert.deepEqual([r.status, r.error_code, r.width, r.height], ['completed', null, 3840, 2160], r.error ?? '');
+      for (const r of rows) assert.deepEqual([r.status, r.errorCode, r.width, r.height], ['completed', null, 3840, 2160], r.error ?? '');
     } finally {
       for (const h of hogs) h.kill('SIGKILL');
     }
@@ -123,7 +104,7 @@ describe('heavy jobs inside a pod’s budgets', () => {
 
   it('completes 4 lossless PNG enlarged to fit 8192x8192', { timeout: 30 * 60_000 }, async () => {
     const rows = await batch({ format: 'png', width: 8192, height: 8192, enlarge: true }, 4);
-    for (const r of rows) assert.deepEqual([r.status, r.error_code, r.width, r.height], ['completed', null, 8192, 4608], r.error ?? '');
+    for (const r of rows) assert.deepEqual([r.status, r.errorCode, r.width, r.height], ['completed', null, 8192, 4608], r.error ?? '');
     assertUnderLimit();
   });
 
