@@ -240,6 +240,15 @@ export function describeMemory(cost: JobCost, format: OutputFormat): string {
 }
 
 /**
+ * TOO_MUCH_MEMORY's words, one text wherever a job is refused for memory:
+ * at upload (`what` names the image and its output, `needs` the parts) and
+ * at claim (a budget that shrank since, or a row stored by an older pod).
+ */
+export function tooMuchMemoryMessage(what: string, needs: string, budgetBytes: number): string {
+  return `resizing ${what} needs ${needs}, more than this server's budget of ${Math.floor(budgetBytes / MiB)} MiB (JOB_MEMORY_MB)`;
+}
+
+/**
  * The reference job the machine's speed is measured by (workers/machine-speed.ts):
  * its input, its output, and what it cost on the machine the constants above
  * were measured on. `speed = measured / cpuMs` scales every job's cpuMs.

@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { isBlobStoreError, type BlobStore, type StagedBlob } from '../blobs/blob-store.js';
 import { classifyDatabaseError, isTransientDatabaseError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
+import { tooMuchMemoryMessage } from '../imaging/job-cost.js';
 import { retryTransient } from '../util/retry.js';
 import type { MemoryAdmission } from '../workers/memory-admission.js';
 import type { ResizeTaskResult } from '../workers/resize-task.js';
@@ -205,7 +206,7 @@ function tooMuchMemory(needed: number, budget: number): ResizeTaskResult {
   return {
     ok: false,
     code: 'TOO_MUCH_MEMORY',
-    error: `resizing this image needs ${Math.ceil(needed / MiB)} MiB of memory, more than this server's budget of ${Math.floor(budget / MiB)} MiB (JOB_MEMORY_MB)`,
+    error: tooMuchMemoryMessage('this image', `${Math.ceil(needed / MiB)} MiB of memory`, budget),
     workMs: 0,
   };
 }

@@ -5,7 +5,7 @@
  * budget: a file whose job can never fit is refused at once, with the figures.
  */
 import { CONTENT_TYPES, detectFormat, isImageError, readHeader, type ResizeRules } from '../../imaging/index.js';
-import { describeMemory, jobCost, resizedBeforeCrop } from '../../imaging/job-cost.js';
+import { describeMemory, jobCost, resizedBeforeCrop, tooMuchMemoryMessage } from '../../imaging/job-cost.js';
 import { maxEncodePasses } from '../../imaging/target-bytes.js';
 import type { StagedBlob } from '../../blobs/blob-store.js';
 import type { OutputOptions } from '../../contract/output-options.js';
@@ -61,7 +61,11 @@ export async function checkFile(
       return {
         ok: false,
         code: 'TOO_MUCH_MEMORY',
-        error: `resizing this ${header.width}x${header.height} image to ${header.target.width}x${header.target.height} ${meta.options.format.toUpperCase()} needs ${describeMemory(cost, meta.options.format)}, more than this server's budget of ${Math.floor(memoryBudgetBytes / MiB)} MiB (JOB_MEMORY_MB)`,
+        error: tooMuchMemoryMessage(
+          `this ${header.width}x${header.height} image to ${header.target.width}x${header.target.height} ${meta.options.format.toUpperCase()}`,
+          describeMemory(cost, meta.options.format),
+          memoryBudgetBytes,
+        ),
         contentType,
       };
     }
