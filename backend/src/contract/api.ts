@@ -6,7 +6,7 @@
  * imports: the desktop renderer bundles what it uses.
  */
 import { z } from 'zod';
-import { outputOptionsSchema, type OutputFormat, type OutputLimits, type OutputOptions } from './output-options.js';
+import { OUTPUT_FORMATS, outputOptionsSchema, type OutputOptions } from './output-options.js';
 
 /** Server-side life of an image. `queued` and `uploading` exist only in clients. */
 export const imageStatusSchema = z.enum(['pending', 'processing', 'completed', 'failed']);
@@ -178,6 +178,7 @@ export const apiErrorSchema = z.object({ error: z.string(), code: z.string() }).
 export type ApiErrorBody = z.infer<typeof apiErrorSchema>;
 
 /** GET /api/v1/config: what a client needs to validate and preview exactly as the server will. */
+const outputFormatSchema = z.enum(OUTPUT_FORMATS);
 export const serverConfigSchema = z
   .object({
     version: z.string(),
@@ -185,24 +186,23 @@ export const serverConfigSchema = z
     limits: z.object({
       maxWidth: z.int(),
       maxHeight: z.int(),
-      formats: z.array(z.string()),
+      formats: z.array(outputFormatSchema).readonly(),
       maxUploadBytes: z.int(),
       maxPixels: z.int(),
       maxFilesPerUpload: z.int(),
       jobMemoryBytes: z.int().describe('memory one image’s resize may need at its peak (decode, resize and encode), as imaging/job-cost.ts counts it'),
       decodeMemoryBytes: z.int().describe('the same figure, under its earlier name (clients before job costs compared decodes with it)'),
     }),
-    presets: z.array(z.object({ label: z.string(), width: z.int(), height: z.int() })),
-    formats: z.array(z.string()),
+    presets: z.array(z.object({ label: z.string(), width: z.int(), height: z.int() })).readonly(),
+    formats: z.array(outputFormatSchema).readonly(),
   })
   .meta({ id: 'ServerConfig' });
-export interface ServerConfig {
-  version: string;
-  defaults: OutputOptions;
-  limits: OutputLimits & { maxUploadBytes: number; maxPixels: number; maxFilesPerUpload: number; jobMemoryBytes: number; decodeMemoryBytes: number };
-  presets: readonly { label: string; width: number; height: number }[];
-  formats: readonly OutputFormat[];
-}
+/** One type, from its schema: what the server serves is what clients read. */
+export type ServerConfig = z.infer<typeof serverConfigSchema>;
+
+/** POST /api/v1/images/:id/retry: the image is queued again. */
+export const retryAnswerSchema = z.object({ id: z.int(), status: z.literal('pending') }).meta({ id: 'RetryAnswer' });
+export type RetryAnswer = z.infer<typeof retryAnswerSchema>;
 
 /** The options a request may send (multipart field `options` or query parameters), for the document. */
 export const outputOptionsInputSchema = outputOptionsSchema;

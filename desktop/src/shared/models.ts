@@ -12,6 +12,7 @@ import type {
   MetricsOverview as ServerMetricsOverview,
   PodHistory,
   PodMetrics,
+  ServerConfig as ServedConfig,
   Stats,
   StatusEvent,
   UploadFileResult,
@@ -21,23 +22,11 @@ import type { FileOutcome, FileProgress, UploadTally } from './api-policy/index.
 
 export type { BatchDeletion, BatchListItem, BatchListResponse, DeletedEvent, Stats, UploadFileResult, ImageSummary, StatusEvent, OutputFormat, OutputOptions };
 
-/** A server's GET /api/v1/config, or the built-in one when offline or the server is older. */
-export interface ServerConfig {
-  version: string;
-  defaults: OutputOptions;
-  limits: {
-    maxWidth: number;
-    maxHeight: number;
-    maxUploadBytes: number;
-    maxPixels: number;
-    maxFilesPerUpload: number;
-    formats: OutputFormat[];
-    decodeMemoryBytes: number;
-  };
-  presets: ReadonlyArray<{ label: string; width: number; height: number }>;
+/** A server's GET /api/v1/config (the contract's one type), or the built-in one when offline or the server is older. */
+export type ServerConfig = ServedConfig & {
   /** 'server': read from the backend; 'offline': the built-in defaults. */
   source: 'server' | 'offline';
-}
+};
 
 export interface Size {
   width: number;

@@ -6,7 +6,7 @@
  * refuses what the server would refuse before anything is sent. No Node
  * imports: the renderer bundles it.
  */
-import { z } from 'zod';
+import { serverConfigSchema } from '@imgfleet/backend/contract';
 import {
   BOX_PRESETS,
   buildOutputOptionsSchema,
@@ -31,36 +31,33 @@ export const OFFLINE_CONFIG: Readonly<ServerConfig> = Object.freeze({
     maxPixels: DEFAULT_RULES.maxPixels,
     maxFilesPerUpload: 100,
     formats: [...OUTPUT_FORMATS],
+    jobMemoryBytes: 0,
     decodeMemoryBytes: 0,
   },
   presets: BOX_PRESETS.map((p) => ({ ...p })),
+  formats: [...OUTPUT_FORMATS],
   source: 'offline',
 });
 
-const positive = z.number().int().positive();
-const configSchema = z.object({
-  version: z.string(),
-  defaults: z.record(z.string(), z.unknown()),
-  limits: z.object({
-    maxWidth: positive,
-    maxHeight: positive,
-    maxUploadBytes: positive,
-    maxPixels: positive,
-    maxFilesPerUpload: positive,
-    formats: z.array(z.enum(OUTPUT_FORMATS)).min(1),
-    decodeMemoryBytes: z.number().int().nonnegative(),
-  }),
-  presets: z.array(z.object({ label: z.string(), width: positive, height: positive })),
+/**
+ * The contract's schema, as servers before job costs answered it: no
+ * `jobMemoryBytes` (their `decodeMemoryBytes` is the same figure) and no
+ * top-level `formats` (their limits' formats are the same list).
+ */
+const configSchema = serverConfigSchema.omit({ formats: true }).extend({
+  limits: serverConfigSchema.shape.limits.partial({ jobMemoryBytes: true }),
 });
 
 /** A config answer checked field by field; null when it is not one (then the offline config applies). */
 export function parseServerConfig(body: unknown): ServerConfig | null {
   const parsed = configSchema.safeParse(body);
   if (!parsed.success) return null;
-  const limits = parsed.data.limits;
+  const { jobMemoryBytes, ...rest } = parsed.data.limits;
+  const limits = { ...rest, jobMemoryBytes: jobMemoryBytes ?? rest.decodeMemoryBytes };
+  if (limits.formats.length === 0) return null;
   const defaults = parseOutputOptions(parsed.data.defaults, buildOutputOptionsSchema(limits));
   if (!defaults.ok) return null;
-  return { version: parsed.data.version, defaults: defaults.options, limits, presets: parsed.data.presets, source: 'server' };
+  return { version: parsed.data.version, defaults: defaults.options, limits, presets: parsed.data.presets, formats: limits.formats, source: 'server' };
 }
 
 export function schemaFor(config: ServerConfig): OutputOptionsSchema {
