@@ -27,7 +27,7 @@ import { Dispatcher } from './queue/dispatcher.js';
 import { Notifications } from './queue/notifications.js';
 import { ImageCatalogue } from './queue/catalogue.js';
 import { ImageRepository } from './queue/repository.js';
-import { ImageViews } from './http/image-view.js';
+import { ImagesService } from './http/images-service.js';
 import { StatusCache } from './queue/status-cache.js';
 import { openBlobStore } from './blobs/open-store.js';
 import { createReadiness } from './readiness.js';
@@ -255,7 +255,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     const memorySlots = new Semaphore(env.UPLOAD_SLOTS ?? Math.max(2, env.WORKER_THREADS));
     const requestSlots = new Semaphore(env.UPLOAD_CONCURRENCY);
     let ready = false;
-    const images = new ImageViews(catalogue);
+    const images = new ImagesService({ catalogue, db, blobs, rowsPerStatement: env.RETENTION_SWEEP_ROWS });
     const downloads = createDownloads(catalogueSource(images));
     const ctx: AppContext = {
       config,
@@ -285,7 +285,6 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
         logger,
         onFile: (bytes, accepted) => pipelineMetrics.recordUpload(bytes, accepted),
       },
-      storage: { db, blobs, rowsPerStatement: env.RETENTION_SWEEP_ROWS },
       isReady: () => ready && !dispatcher.isDraining,
       notReadyReason: createReadiness({
         probes: [
@@ -303,8 +302,9 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       apiToken: env.API_TOKEN,
       hostRules: hostRules(env, source),
       webRoot: env.WEB_ROOT ?? defaultWebRoot(),
-      metricsRouter: metricsRouter(metrics, { logger }),
+      metricsRouter: metricsRouter(metrics, { logger }, { validateResponses: env.VALIDATE_RESPONSES }),
       prometheus: pipelineMetrics.handler,
+      validateResponses: env.VALIDATE_RESPONSES,
     });
     const server = createHttpServer(app, env);
     const { url, port } = await listen(server, env);

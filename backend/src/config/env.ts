@@ -144,6 +144,14 @@ export const envSchema = z.object({
   POD_NAMESPACE: optionalText,
   /** The built web UI served at `/`; default: the desktop workspace's renderer build. */
   WEB_ROOT: optionalText,
+  /**
+   * Check every /api/v1 JSON answer against the schema its route declares,
+   * answering 500 RESPONSE_INVALID on a mismatch (the tests turn it on).
+   */
+  VALIDATE_RESPONSES: z
+    .enum(['0', '1', 'false', 'true'])
+    .default('0')
+    .transform((v) => v === '1' || v === 'true'),
 
   REDIS_URL: optionalText,
   REDIS_HOST: optionalText,

@@ -5,9 +5,10 @@ import { browserGuard, type HostRules } from './browser-guard.js';
 import type { AppContext } from './context.js';
 import { errorHandler, notFound } from './errors.js';
 import { openApiDocument } from './openapi.js';
-import { batchesRouter } from './routes/batches.js';
+import { routerOf } from './api-route.js';
+import { BATCH_ROUTES } from './routes/batches.js';
 import { healthRouter } from './routes/health.js';
-import { imagesRouter } from './routes/images.js';
+import { IMAGE_ROUTES } from './routes/images.js';
 import { legacyRouter } from './routes/legacy.js';
 import { wantsHtml, webAssetPaths, webRouter } from './web.js';
 
@@ -20,11 +21,14 @@ export interface AppExtras {
   metricsRouter?: Router;
   /** GET /metrics, Prometheus text format. */
   prometheus?: RequestHandler;
+  /** Check every JSON answer of /api/v1 against its declared schema (VALIDATE_RESPONSES; the tests turn it on). */
+  validateResponses?: boolean;
 }
 
 /** Everything served under /api/v1 (the OpenAPI document lists exactly these routes; a test holds them equal). */
-export function apiRouters(ctx: AppContext, extras: Pick<AppExtras, 'metricsRouter'>): Router[] {
-  return [imagesRouter(ctx), batchesRouter(ctx), ...(extras.metricsRouter ? [extras.metricsRouter] : [])];
+export function apiRouters(ctx: AppContext, extras: Pick<AppExtras, 'metricsRouter' | 'validateResponses'>): Router[] {
+  const options = { validateResponses: extras.validateResponses ?? false, logger: ctx.logger };
+  return [routerOf([...IMAGE_ROUTES, ...BATCH_ROUTES], ctx, options), ...(extras.metricsRouter ? [extras.metricsRouter] : [])];
 }
 
 export function createApp(ctx: AppContext, extras: AppExtras): express.Express {

@@ -1,21 +1,19 @@
 /** What the HTTP layer needs from the rest of the backend. */
-import type { BlobStore } from '../blobs/blob-store.js';
 import type { ResizeRules } from '../imaging/index.js';
 import type { Logger } from '../logger.js';
 import type { Dispatcher } from '../queue/dispatcher.js';
 import type { Notifications } from '../queue/notifications.js';
-import type { Queryable } from '../retention/store.js';
 import type { ServerConfig, Stats } from '../contract/api.js';
 import type { StatusCache } from '../queue/status-cache.js';
 import type { Downloads } from './downloads/index.js';
-import type { ImageViews } from './image-view.js';
+import type { ImagesService } from './images-service.js';
 import type { UploadDeps } from './upload/index.js';
 
 export interface AppContext {
   /** Defaults and limits, as GET /api/v1/config serves them. */
   config: ServerConfig;
-  /** What the routes read and change, in the API's shapes. */
-  images: ImageViews;
+  /** What the routes read and change, in the API's shapes: the images service (the routes hold no pool). */
+  images: ImagesService;
   /** Image statuses from LISTEN/NOTIFY, for the earlier API's polls. */
   statuses: StatusCache;
   dispatcher: Dispatcher;
@@ -27,8 +25,6 @@ export interface AppContext {
   downloads: Downloads;
   /** Everything the upload routes need (slots, limits, the transaction pool). */
   upload: UploadDeps;
-  /** Direct access for batch deletion and retention facts (see retention/store.ts). */
-  storage: { db: Queryable; blobs: BlobStore; rowsPerStatement: number };
   /** False while starting or draining. */
   isReady(): boolean;
   /** Why the pod cannot take uploads now (starved of slots, database down), or undefined when it can. */

@@ -1,46 +1,30 @@
 /**
- * The catalogue's rows as the API's shapes: the one place a stored row
- * becomes an ImageSummary (the queue knows nothing of the HTTP contract).
+ * The images service: the routes' one door to the images and batches
+ * (they hold no pool and write no SQL), in the API's shapes.
  */
 import type { Readable } from 'node:stream';
-import type { BlobKind, ByteRange } from '../blobs/blob-store.js';
-import type { BatchListItem, BatchSummary, ImageSummary, Stats } from '../contract/api.js';
-import type { ImageCatalogue, ImageRow, ListFilter } from '../queue/catalogue.js';
+import type { BlobKind, BlobStore, ByteRange } from '../blobs/blob-store.js';
+import type { BatchDeletion, BatchListItem, BatchSummary, ImageSummary, Stats } from '../contract/api.js';
+import type { ImageCatalogue, ListFilter } from '../queue/catalogue.js';
+import { toImageSummary } from './image-summary.js';
+import { deleteBatch, originalDroppedAt, type Queryable } from '../retention/store.js';
+import { completedResults, positionInBatch, type ListedResult } from './downloads/batch-listing.js';
 
-function iso(d: Date | null): string | null {
-  return d ? d.toISOString() : null;
+export interface ImagesServiceDeps {
+  catalogue: ImageCatalogue;
+  db: Queryable;
+  blobs: BlobStore;
+  /** Rows deleted per statement when a whole batch goes (retention's RETENTION_SWEEP_ROWS). */
+  rowsPerStatement: number;
 }
 
-export function toImageSummary(r: ImageRow): ImageSummary {
-  return {
-    id: r.id,
-    batchId: r.batch_id ?? '',
-    filename: r.filename ?? `image_${r.id}`,
-    contentType: r.content_type,
-    status: r.status,
-    error: r.error,
-    errorCode: r.error_code,
-    originalBytes: r.original_bytes,
-    processedBytes: r.processed_bytes,
-    originalWidth: r.original_width,
-    originalHeight: r.original_height,
-    width: r.width,
-    height: r.height,
-    attempts: r.attempts,
-    workerId: r.worker_id,
-    uploadedAt: r.uploaded_at.toISOString(),
-    startedAt: iso(r.started_at),
-    processedAt: iso(r.processed_at),
-    processingMs: r.processing_ms,
-    options: r.output_options,
-    sourcePath: r.source_path,
-    outputQuality: r.output_quality,
-  };
-}
+/** What the routes read and change, in the API's shapes. */
+export class ImagesService {
+  private readonly catalogue: ImageCatalogue;
 
-/** The catalogue, answering in the API's shapes. */
-export class ImageViews {
-  constructor(private readonly catalogue: ImageCatalogue) {}
+  constructor(private readonly deps: ImagesServiceDeps) {
+    this.catalogue = deps.catalogue;
+  }
 
   async get(id: number): Promise<ImageSummary | null> {
     const row = await this.catalogue.get(id);
@@ -68,13 +52,32 @@ export class ImageViews {
     return this.catalogue.counts();
   }
 
-
   retry(id: number) {
     return this.catalogue.retry(id);
   }
 
   delete(id: number): Promise<boolean> {
     return this.catalogue.delete(id);
+  }
+
+  /** Every image of a batch, queued and processing ones too, and their blobs; null when there is no such batch. */
+  deleteBatch(batchId: string): Promise<BatchDeletion | null> {
+    return deleteBatch(this.deps.db, this.deps.blobs, batchId, this.deps.rowsPerStatement);
+  }
+
+  /** When the retention policy dropped an image's original, or null when it did not. */
+  originalDroppedAt(id: number): Promise<Date | null> {
+    return originalDroppedAt(this.deps.db, id);
+  }
+
+  /** `{index}` of one image in its batch. */
+  positionInBatch(image: Pick<ImageSummary, 'id' | 'batchId'>): Promise<number> {
+    return positionInBatch(this.deps.db, image);
+  }
+
+  /** A batch's completed results (only `ids`, when given), what its ZIP holds. */
+  completedResults(batchId: string, ids?: readonly number[]): Promise<ListedResult[]> {
+    return completedResults(this.deps.db, batchId, ids);
   }
 
   /** An image's original or result as a stream from the blob store, or null when it has none. */

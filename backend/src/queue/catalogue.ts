@@ -1,7 +1,7 @@
 /**
  * What the API reads and changes on behalf of a person: one image, lists
  * by batch and status, a batch's counts, statistics, retry and delete.
- * Rows come back as stored (ImageRow); http/image-view.ts turns them into
+ * Rows come back as stored (ImageRow); http/image-summary.ts turns them into
  * the API's shapes.
  */
 import type { Readable } from 'node:stream';

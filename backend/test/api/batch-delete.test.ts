@@ -56,7 +56,7 @@ describe('DELETE /api/v1/batches/:id', () => {
     const { body } = await getJson<{ paths: Record<string, Record<string, { responses: Record<string, unknown> }>> }>(`${t.url}/api/v1/openapi.json`);
     const op = body.paths['/batches/{batchId}']?.delete;
     assert.ok(op, 'DELETE /batches/{batchId} is in the document');
-    assert.deepEqual(Object.keys(op.responses).sort(), ['200', '401', '403', '404']);
+    assert.deepEqual(Object.keys(op.responses).sort(), ['200', '401', '403', '404', '500', '503', '507']);
   });
 
   it('answers 404 for an unknown batch, a deleted one, or an id that is not a batch id', async () => {

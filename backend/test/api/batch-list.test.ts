@@ -132,7 +132,7 @@ describe('GET /api/v1/batches', () => {
     const op = body.paths['/batches']?.get;
     assert.ok(op, 'GET /batches is in the document');
     assert.deepEqual(op.parameters.map((p) => p.name).sort(), ['limit', 'offset']);
-    assert.deepEqual(Object.keys(op.responses).sort(), ['200', '400', '401', '403']);
+    assert.deepEqual(Object.keys(op.responses).sort(), ['200', '400', '401', '403', '500', '503', '507']);
   });
 });
 

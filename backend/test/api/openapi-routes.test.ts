@@ -1,13 +1,17 @@
 /**
  * The OpenAPI document and the Express app describe the same /api/v1: every
  * route the app serves is in the document with its method, and nothing
- * else is; and the document's schemas come from the contract (a shape the
- * API sends validates against its schema).
+ * else is; the document's schemas come from the contract (a shape the
+ * API sends validates against its schema); and with validation on (every
+ * test backend) an answer that drifts from its declaration is caught.
  */
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import type { Router } from 'express';
-import { imageSummarySchema, uploadResponseSchema } from '../../src/contract/api.js';
+import express, { type Router } from 'express';
+import { imageSummarySchema, retryAnswerSchema, uploadResponseSchema } from '../../src/contract/api.js';
+import { defineRoute, routerOf } from '../../src/http/api-route.js';
 import { apiRouters } from '../../src/http/app.js';
 import type { AppContext } from '../../src/http/context.js';
 import { API_ROUTES, openApiDocument } from '../../src/http/openapi.js';
@@ -61,5 +65,57 @@ describe('the OpenAPI document', () => {
       return parsed.status === 'completed' ? parsed : null;
     });
     assert.equal(image.options?.format, 'jpeg');
+  });
+});
+
+describe('answers checked against their declarations', () => {
+  // A route whose handler answers what its declaration does not say.
+  const drifting = defineRoute<null>({
+    method: 'get',
+    path: '/drift',
+    summary: 'a route that drifted from its declaration',
+    responses: { 200: retryAnswerSchema },
+    handle: (_deps, req, res) => {
+      if (req.query.undeclared !== undefined) res.status(418).json({ id: 1, status: 'pending' });
+      else res.json(req.query.ok !== undefined ? { id: 1, status: 'pending' } : { id: '1', status: 'done' });
+    },
+  });
+
+  async function get(validateResponses: boolean, query: string): Promise<{ status: number; body: { code?: string; error?: string } }> {
+    const app = express();
+    app.use('/api/v1', routerOf([drifting], null, { validateResponses }));
+    const server = app.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const res = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/drift${query}`);
+      return { status: res.status, body: (await res.json()) as { code?: string; error?: string } };
+    } finally {
+      server.close();
+    }
+  }
+
+  it('answers 500 RESPONSE_INVALID, naming the fields, when an answer does not match its schema', async () => {
+    const { status, body } = await get(true, '');
+    assert.equal(status, 500);
+    assert.equal(body.code, 'RESPONSE_INVALID');
+    assert.match(body.error!, /GET \/api\/v1\/drift 200/);
+    assert.match(body.error!, /id: /);
+    assert.match(body.error!, /status: /);
+  });
+
+  it('refuses a status the route does not declare, and lets a matching answer through', async () => {
+    assert.equal((await get(true, '?undeclared')).body.code, 'RESPONSE_INVALID');
+    assert.deepEqual(await get(true, '?ok'), { status: 200, body: { id: 1, status: 'pending' } });
+  });
+
+  it('checks nothing when validation is off (production)', async () => {
+    assert.deepEqual(await get(false, ''), { status: 200, body: { id: '1', status: 'done' } });
+  });
+
+  it('documents the retry answer as the code gives it', () => {
+    const retry = (openApiDocument.paths['/images/{id}/retry'] as Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>).post!;
+    const schema = JSON.stringify(retry.responses['202']!.content!['application/json']!.schema);
+    assert.match(schema, /"pending"/);
+    assert.doesNotMatch(schema, /filename/);
   });
 });

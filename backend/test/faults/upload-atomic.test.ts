@@ -59,7 +59,7 @@ describe('atomic, idempotent uploads', () => {
   it('a retry with the same Idempotency-Key returns the same ids and adds no row', async () => {
     const key = randomUUID();
     const first = await post([{ name: 'k-1.jpg', data: a }, { name: 'k-2.jpg', data: b }], key);
-    assert.equal(first.status, 202);
+    assert.equal(first.status, 202, await first.clone().text());
     const firstBody = (await first.json()) as UploadResponse;
     const again = await post([{ name: 'k-1.jpg', data: a }, { name: 'k-2.jpg', data: b }], key);
     assert.equal(again.status, 202);

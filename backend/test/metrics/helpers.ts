@@ -10,6 +10,7 @@ import express, { type Router } from 'express';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { AppStats } from '../../src/metrics/index.js';
+import { errorHandler } from '../../src/http/errors.js';
 
 export const silentLogger = pino({ level: 'silent' });
 
@@ -125,8 +126,9 @@ export async function serve(
   };
 }
 
+/** The router under /api/v1 with the app's own error answers (a refused query is a JSON 400, as in the app). */
 export function mountApi(router: Router): (app: express.Express) => void {
-  return (app) => app.use('/api/v1', router);
+  return (app) => app.use('/api/v1', router).use(errorHandler(pino({ level: 'silent' })));
 }
 
 export interface SseEvent {

@@ -39,6 +39,8 @@ export function baseEnv(databaseUrl: string, extra: Record<string, string> = {})
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
     QUEUE_POLL_MS: '500',
+    // Every answer of /api/v1 checked against its route's declared schema.
+    VALIDATE_RESPONSES: '1',
     ...extra,
   };
 }

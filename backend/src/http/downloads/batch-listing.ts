@@ -8,7 +8,7 @@
 import type { ImageSummary } from '../../contract/api.js';
 import { IMAGE_ROW_COLUMNS, type ImageRow } from '../../queue/catalogue.js';
 import type { Queryable } from '../../retention/store.js';
-import { toImageSummary } from '../image-view.js';
+import { toImageSummary } from '../image-summary.js';
 
 /** `{index}` of one image: 1 + how many images of its batch were uploaded before it. */
 export async function positionInBatch(db: Queryable, image: Pick<ImageSummary, 'id' | 'batchId'>): Promise<number> {

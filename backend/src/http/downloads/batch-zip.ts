@@ -13,18 +13,18 @@
 import type { Request, Response } from 'express';
 import type { OutputOptions } from '../../contract/output-options.js';
 import type { Logger } from '../../logger.js';
-import type { Queryable } from '../../retention/store.js';
 import { HttpError } from '../errors.js';
 import { ZipNames } from '../result-names.js';
 import type { ActiveDownloads } from './active-downloads.js';
-import { completedResults } from './batch-listing.js';
+import type { ListedResult } from './batch-listing.js';
 import { attachmentHeader } from './content-disposition.js';
 import { streamBody } from './respond.js';
 import type { DownloadSource } from './source.js';
 import { zipStream, type ZipEntry } from './zip-writer.js';
 
 export interface BatchZipDeps {
-  db: Queryable;
+  /** The batch's completed results (only `ids`, when given), in upload order (the images service). */
+  results(batchId: string, ids?: readonly number[]): Promise<ListedResult[]>;
   source: DownloadSource;
   defaults: OutputOptions;
   active: ActiveDownloads;
@@ -32,7 +32,7 @@ export interface BatchZipDeps {
 }
 
 export async function sendBatchZip(req: Request, res: Response, batchId: string, ids: number[] | undefined, deps: BatchZipDeps): Promise<void> {
-  const results = await completedResults(deps.db, batchId, ids);
+  const results = await deps.results(batchId, ids);
   if (results.length === 0) throw new HttpError(404, 'NOT_FOUND', `batch ${batchId} has no completed images`);
   const names = new ZipNames(deps.defaults);
   const entries: ZipEntry[] = [];

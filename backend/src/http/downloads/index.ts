@@ -4,7 +4,6 @@ import type { DownloadSource } from './source.js';
 
 export { ActiveDownloads } from './active-downloads.js';
 export { attachmentHeader } from './content-disposition.js';
-export { positionInBatch } from './batch-listing.js';
 export { sendBatchZip } from './batch-zip.js';
 export { sendSingle } from './single.js';
 export { catalogueSource, type DownloadSource } from './source.js';

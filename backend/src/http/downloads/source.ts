@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import { BlobNotFoundError, type ByteRange } from '../../blobs/blob-store.js';
 import type { ImageSummary } from '../../contract/api.js';
-import type { ImageViews } from '../image-view.js';
+import type { ImagesService } from '../images-service.js';
 
 export type { ByteRange } from '../../blobs/blob-store.js';
 
@@ -23,7 +23,7 @@ export interface DownloadSource {
  * The blob store's streams, through the catalogue (which knows each image's
  * keys): a download holds a chunk or two of a photo, whatever its size.
  */
-export function catalogueSource(images: Pick<ImageViews, 'open'>): DownloadSource {
+export function catalogueSource(images: Pick<ImagesService, 'open'>): DownloadSource {
   const open = async (image: ImageSummary, kind: 'original' | 'result', range?: ByteRange) => {
     const stream = await images.open(image.id, kind, range);
     if (!stream) throw new BlobNotFoundError(`the ${kind} of image ${image.id}`);

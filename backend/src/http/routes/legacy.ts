@@ -14,7 +14,6 @@ import { HttpError, parseId } from '../errors.js';
 import { handleUpload, sendUploadAnswer } from '../upload/index.js';
 import { WEB_CSP, sendPage, wantsHtml } from '../web.js';
 import { legacyResultName, resultFilename } from '../result-names.js';
-import { positionInBatch } from '../downloads/index.js';
 import { sendProcessed } from './images.js';
 
 const escapeHtml = (text: string) =>
@@ -87,7 +86,7 @@ export function legacyRouter(ctx: AppContext, webRoot: string): Router {
     const token = typeof req.query.access_token === 'string' ? req.query.access_token : undefined;
     res.setHeader('Content-Security-Policy', WEB_CSP);
     const query = token ? `?access_token=${encodeURIComponent(token)}` : '';
-    res.type('html').send(statusPage(image, ctx.config.defaults, query, await positionInBatch(ctx.storage.db, image)));
+    res.type('html').send(statusPage(image, ctx.config.defaults, query, await ctx.images.positionInBatch(image)));
   });
 
   // Browsers get the dashboard page (the web UI's metrics view); clients get the figures.

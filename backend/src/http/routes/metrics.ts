@@ -13,8 +13,10 @@
  * Bodies are written with stringifyWithFloats, so float fields keep their
  * decimal point for clients in Python too.
  */
-import { Router, type Request, type Response } from 'express';
+import type { Router } from 'express';
 import type { Logger } from 'pino';
+import { z } from 'zod';
+import { apiErrorSchema, metricsOverviewSchema } from '../../contract/api.js';
 import {
   HISTORY_SECONDS,
   stringifyWithFloats,
@@ -22,6 +24,7 @@ import {
   type MetricsHub,
   type PodMetrics,
 } from '../../metrics/index.js';
+import { defineRoute, routerOf, sendSerializedJson, type AnyRoute, type MountOptions } from '../api-route.js';
 import { openSse } from '../sse.js';
 
 export interface MetricsRouterOptions {
@@ -39,75 +42,93 @@ export interface MetricsRouterOptions {
 /** The span when none is asked for: the metrics window's default view. */
 export const DEFAULT_SPAN_SECONDS = 300;
 
-type SpanResult = { ok: true; seconds: number } | { ok: false; error: string };
+const SPAN_RULE = `span must be a whole number of seconds from 0 to ${HISTORY_SECONDS}`;
 
-/** `?span=` as whole seconds from 0 to HISTORY_SECONDS; anything else is refused, not clamped. */
-export function parseSpan(raw: unknown): SpanResult {
-  if (raw === undefined) return { ok: true, seconds: DEFAULT_SPAN_SECONDS };
-  const text = typeof raw === 'string' ? raw : '';
-  const seconds = Number(text);
-  if (!/^\d{1,5}$/.test(text) || seconds > HISTORY_SECONDS) {
-    return { ok: false, error: `span must be a whole number of seconds from 0 to ${HISTORY_SECONDS}, got ${JSON.stringify(raw)}` };
-  }
-  return { ok: true, seconds };
-}
+/** `?span=` as whole seconds from 0 to HISTORY_SECONDS (default DEFAULT_SPAN_SECONDS); anything else is refused, not clamped. */
+export const spanQuerySchema = z.object({
+  span: z
+    .string({ error: (issue) => `${SPAN_RULE}, got ${JSON.stringify(issue.input)}` })
+    .refine((text) => /^\d{1,5}$/.test(text) && Number(text) <= HISTORY_SECONDS, { error: (issue) => `${SPAN_RULE}, got ${JSON.stringify(issue.input)}` })
+    .transform(Number)
+    .optional()
+    .transform((seconds) => seconds ?? DEFAULT_SPAN_SECONDS)
+    .describe(`seconds of history, 0 to ${HISTORY_SECONDS} (default ${DEFAULT_SPAN_SECONDS})`),
+});
 
 /** A body already serialized (sent as is). */
 class SerializedJson {
   constructor(readonly text: string) {}
 }
 
-function sendError(res: Response, status: number, error: string, code: string): void {
-  if (res.headersSent) {
-    res.destroy();
-    return;
-  }
-  res.status(status).json({ error, code });
-}
-
 function eventPayload(metrics: PodMetrics): PodMetrics {
   return { pod: metrics.pod, snapshot: metrics.snapshot, derived: metrics.derived, receivedAt: metrics.receivedAt };
 }
 
-export function metricsRouter(hub: MetricsHub, options: MetricsRouterOptions = {}): Router {
-  const heartbeatMs = options.heartbeatMs ?? 15_000;
-  const maxBufferedBytes = options.maxBufferedBytes ?? 1024 * 1024;
-  const router = Router();
+interface MetricsDeps {
+  hub: MetricsHub;
+  heartbeatMs: number;
+  maxBufferedBytes: number;
+  logger: Logger | undefined;
+}
 
-  router.get('/metrics', (req: Request, res: Response) => {
-    const span = parseSpan(req.query.span);
-    if (!span.ok) return sendError(res, 400, span.error, 'INVALID_SPAN');
-    try {
-      res.status(200).type('application/json').set('Cache-Control', 'no-store').send(stringifyWithFloats(hub.overview(span.seconds)));
-    } catch (err) {
-      options.logger?.error({ err }, 'metrics: answering GET /api/v1/metrics failed');
-      sendError(res, 500, `metrics unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, 'METRICS_UNAVAILABLE');
-    }
-  });
+export const METRICS_ROUTES: readonly AnyRoute<MetricsDeps>[] = [
+  defineRoute({
+    method: 'get',
+    path: '/metrics',
+    summary: 'Cluster metrics: live pods and their history over ?span= seconds',
+    query: spanQuerySchema,
+    invalidQueryCode: 'INVALID_SPAN',
+    responses: { 200: metricsOverviewSchema, 400: apiErrorSchema },
+    handle: ({ hub, logger }, _req, res, { query }) => {
+      let overview: unknown;
+      try {
+        overview = hub.overview(query.span);
+      } catch (err) {
+        logger?.error({ err }, 'metrics: answering GET /api/v1/metrics failed');
+        res.status(500).json({ error: `metrics unavailable: ${err instanceof Error ? err.message : 'unknown error'}`, code: 'METRICS_UNAVAILABLE' });
+        return;
+      }
+      res.set('Cache-Control', 'no-store');
+      sendSerializedJson(res, overview, stringifyWithFloats);
+    },
+  }),
+  defineRoute({
+    method: 'get',
+    path: '/metrics/stream',
+    summary: 'Cluster metrics as Server-Sent Events (first event: history)',
+    query: spanQuerySchema,
+    invalidQueryCode: 'INVALID_SPAN',
+    responses: { 200: 'text/event-stream', 400: apiErrorSchema },
+    handle: ({ hub, heartbeatMs, maxBufferedBytes }, req, res, { query }) => {
+      // The history may be megabytes (an hour of several pods): the backlog a
+      // slow reader is allowed grows by its size, or it would be cut off at once.
+      const history = new SerializedJson(stringifyWithFloats(hub.history(query.span)));
+      const stream = openSse(req, res, {
+        heartbeatMs,
+        retryMs: Math.min(5000, hub.periodSeconds * 1000),
+        maxBufferedBytes: maxBufferedBytes + Buffer.byteLength(history.text),
+        serialize: (data) => (data instanceof SerializedJson ? data.text : stringifyWithFloats(data)),
+      });
+      // Subscribe before sending the current state: nothing can fall in between.
+      const unsubscribe = hub.subscribe((event: MetricsEvent) => {
+        if (event.type === 'expired') stream.send('expired', { pod: event.pod });
+        else if (event.type === 'health') stream.send('health', event.health);
+        else stream.send(event.type, eventPayload(event.metrics));
+      });
+      stream.onClose(unsubscribe);
+      stream.send('history', history);
+      stream.send('health', hub.health());
+      for (const metrics of hub.latest()) stream.send('snapshot', eventPayload(metrics));
+    },
+  }),
+];
 
-  router.get('/metrics/stream', (req: Request, res: Response) => {
-    const span = parseSpan(req.query.span);
-    if (!span.ok) return sendError(res, 400, span.error, 'INVALID_SPAN');
-    // The history may be megabytes (an hour of several pods): the backlog a
-    // slow reader is allowed grows by its size, or it would be cut off at once.
-    const history = new SerializedJson(stringifyWithFloats(hub.history(span.seconds)));
-    const stream = openSse(req, res, {
-      heartbeatMs,
-      retryMs: Math.min(5000, hub.periodSeconds * 1000),
-      maxBufferedBytes: maxBufferedBytes + Buffer.byteLength(history.text),
-      serialize: (data) => (data instanceof SerializedJson ? data.text : stringifyWithFloats(data)),
-    });
-    // Subscribe before sending the current state: nothing can fall in between.
-    const unsubscribe = hub.subscribe((event: MetricsEvent) => {
-      if (event.type === 'expired') stream.send('expired', { pod: event.pod });
-      else if (event.type === 'health') stream.send('health', event.health);
-      else stream.send(event.type, eventPayload(event.metrics));
-    });
-    stream.onClose(unsubscribe);
-    stream.send('history', history);
-    stream.send('health', hub.health());
-    for (const metrics of hub.latest()) stream.send('snapshot', eventPayload(metrics));
-  });
-
-  return router;
+export function metricsRouter(hub: MetricsHub, options: MetricsRouterOptions = {}, mount: MountOptions = {}): Router {
+  const deps: MetricsDeps = {
+    hub,
+    heartbeatMs: options.heartbeatMs ?? 15_000,
+    maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
+    logger: options.logger,
+  };
+  return routerOf(METRICS_ROUTES, deps, { logger: options.logger, ...mount });
 }
