@@ -17,7 +17,7 @@ import { retryTransient } from '../util/retry.js';
 import type { MemoryAdmission } from '../workers/memory-admission.js';
 import type { ResizeTaskResult } from '../workers/resize-task.js';
 import { describeLimit, timeLimitMs } from '../workers/time-limit.js';
-import type { DispatcherOptions, JobOutcome, LeaseStore, ResizeRunner } from './dispatcher.js';
+import type { DispatcherOptions, JobOutcome, LeaseStore, ResizeRunner } from './dispatcher-seams.js';
 import type { Job } from './job.js';
 import type { ThreadLedger } from './thread-ledger.js';
 

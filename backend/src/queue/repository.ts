@@ -14,7 +14,7 @@ import type { BlobStore } from '../blobs/blob-store.js';
 import type { OutputOptions } from '../contract/output-options.js';
 import { withClient } from '../db/pool.js';
 import { legacyJobNeeds, type JobNeeds } from '../imaging/job-cost.js';
-import type { CompletedResult } from './dispatcher.js';
+import type { CompletedResult } from './dispatcher-seams.js';
 
 export interface ClaimedImage {
   id: number;
