@@ -13,22 +13,23 @@ import { createPool, withClient } from './db/pool.js';
 import { createApp } from './http/app.js';
 import { hostRules } from './http/browser-guard.js';
 import type { AppContext } from './http/context.js';
-import { ActiveUploads } from './http/upload/index.js';
+import { ActiveUploads, type UploadDeps } from './http/upload/index.js';
 import { catalogueSource, createDownloads, type ActiveDownloads } from './http/downloads/index.js';
 import { defaultWebRoot } from './http/web.js';
-import { BOX_PRESETS, buildOutputOptionsSchema, OUTPUT_FORMATS } from './contract/output-options.js';
+import { BOX_PRESETS, buildOutputOptionsSchema, OUTPUT_FORMATS, type OutputOptionsSchema } from './contract/output-options.js';
 import type { ServerConfig } from './contract/api.js';
 import { optionsFromRules, type ResizeRules } from './imaging/index.js';
 import { BACKEND_VERSION } from './version.js';
 import { createLogger, type Logger } from './logger.js';
 import { metricsRouter } from './http/routes/metrics.js';
-import { createMetricsHub, createPipelineMetrics, type MetricsHub } from './metrics/index.js';
+import { createMetricsHub, createPipelineMetrics, type MetricsHub, type PipelineMetrics } from './metrics/index.js';
 import { Dispatcher } from './queue/dispatcher.js';
 import { Notifications } from './queue/notifications.js';
 import { ImageCatalogue } from './queue/catalogue.js';
 import { ImageRepository } from './queue/repository.js';
 import { ImagesService } from './http/images-service.js';
 import { StatusCache } from './queue/status-cache.js';
+import type { BlobStore } from './blobs/blob-store.js';
 import { openBlobStore } from './blobs/open-store.js';
 import { createReadiness } from './readiness.js';
 import { startRetention } from './retention/index.js';
@@ -196,6 +197,132 @@ function wireMetrics(env: Env, pod: string, logger: Logger, dispatcher: Dispatch
   return { pipelineMetrics, hub };
 }
 
+/** The dispatcher as configured by the environment (dispatcher.ts). */
+function createDispatcher(
+  env: Env,
+  parts: { pod: string; repo: ImageRepository; pool: ResizePool; blobs: BlobStore; speed: MachineSpeed; budget: MemoryBudget; config: ServerConfig; optionsSchema: OutputOptionsSchema },
+  logger: Logger,
+): Dispatcher {
+  const { pool, speed, budget, config } = parts;
+  return new Dispatcher(
+    parts.repo,
+    pool,
+    parts.blobs,
+    {
+      podName: parts.pod,
+      leaseSeconds: env.LEASE_SECONDS,
+      maxAttempts: env.MAX_ATTEMPTS,
+      pollMs: env.QUEUE_POLL_MS,
+      rules: rulesFrom(env),
+      defaults: config.defaults,
+      optionsSchema: parts.optionsSchema,
+      memoryBudgetBytes: budget.bytes,
+      ...(budget.limitBytes === undefined ? {} : { memoryLimitBytes: budget.limitBytes }),
+      timeLimit: { baseMs: env.IMAGE_TIMEOUT_SECONDS * 1000, slack: env.IMAGE_TIME_SLACK, speed: () => speed.current() },
+      observeWork: (cpuMs: number, workMs: number) => speed.observe(cpuMs, workMs, pool.crowding),
+      handOffBytes: env.HANDOFF_MEMORY_MB * 1024 * 1024,
+    },
+    logger,
+  );
+}
+
+/** The LISTEN connection (status changes, work, deletions from every pod), closed with the rest. */
+async function listenForNotifications(databaseUrl: string, logger: Logger, cleanups: Cleanups): Promise<Notifications> {
+  const notifications = new Notifications(databaseUrl, logger);
+  await notifications.start();
+  cleanups.add('LISTEN connection', () => notifications.stop());
+  return notifications;
+}
+
+/** The configured blob store, closed with the rest. */
+async function openStore(env: Env, db: pg.Pool, logger: Logger, cleanups: Cleanups): Promise<BlobStore> {
+  const blobs = openBlobStore(env, db, logger);
+  cleanups.add('blob store', () => blobs.close());
+  // A store that cannot be written yet (a volume not mounted, a bucket missing) keeps the pod unready, with the reason; it does not stop it.
+  await blobs.check().catch((err: unknown) => logger.error({ err, store: blobs.kind }, 'the blob store is not usable; not ready until it is'));
+  return blobs;
+}
+
+/** This machine's speed, measured in the background: until it is known, limits assume the reference machine's, and every job that completes corrects them. */
+function measureSpeed(pool: ResizePool, logger: Logger): MachineSpeed {
+  const speed = new MachineSpeed();
+  void speed.calibrate(pool).then(
+    (found) => logger.info({ speed: Number(found.toFixed(2)) }, 'machine speed measured'),
+    (err: unknown) => logger.warn({ err }, 'measuring the machine speed failed; the jobs themselves will'),
+  );
+  return speed;
+}
+
+/** What the upload routes need (upload/deps.ts), as configured by the environment. */
+function uploadDeps(
+  env: Env,
+  parts: {
+    blobs: BlobStore;
+    ingestDb: pg.Pool;
+    db: pg.Pool;
+    dispatcher: Dispatcher;
+    rules: ResizeRules;
+    optionsSchema: OutputOptionsSchema;
+    memorySlots: Semaphore;
+    requestSlots: Semaphore;
+    budget: MemoryBudget;
+    uploads: ActiveUploads;
+    pipelineMetrics: PipelineMetrics;
+  },
+  logger: Logger,
+): UploadDeps {
+  const { pipelineMetrics } = parts;
+  return {
+    blobs: parts.blobs,
+    ingestDb: parts.ingestDb,
+    lookupDb: parts.db,
+    dispatcher: parts.dispatcher,
+    rules: parts.rules,
+    optionsSchema: parts.optionsSchema,
+    maxFiles: env.MAX_FILES_PER_UPLOAD,
+    memorySlots: parts.memorySlots,
+    requestSlots: parts.requestSlots,
+    idleTimeoutMs: env.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000,
+    memoryBudgetBytes: parts.budget.bytes,
+    keyWaitMs: env.IDEMPOTENCY_WAIT_SECONDS * 1000,
+    transactionHeartbeatMs: (env.UPLOAD_TX_IDLE_SECONDS * 1000) / 3,
+    uploads: parts.uploads,
+    logger,
+    onFile: (bytes, accepted) => pipelineMetrics.recordUpload(bytes, accepted),
+  };
+}
+
+/** Why the pod cannot take uploads now: the database, the blob store, or uploads left waiting for a slot. */
+function readiness(env: Env, repo: ImageRepository, blobs: BlobStore, slots: { memorySlots: Semaphore; requestSlots: Semaphore }): () => Promise<string | undefined> {
+  return createReadiness({
+    probes: [
+      { name: 'database unreachable', check: () => repo.ping(), everyMs: 1000 },
+      { name: `${blobs.kind} blob store not usable`, check: () => blobs.check(), everyMs: 5000 },
+    ],
+    slots: [
+      { name: 'upload memory', semaphore: slots.memorySlots },
+      { name: 'upload request', semaphore: slots.requestSlots },
+    ],
+    maxSlotWaitMs: env.READY_SLOT_WAIT_SECONDS * 1000,
+  });
+}
+
+/** The periodic sweeps: Idempotency-Keys past their time, and retention (originals, whole batches, orphan blobs). */
+function startSweeps(
+  env: Env,
+  parts: { repo: ImageRepository; db: pg.Pool; blobs: BlobStore; registry: PipelineMetrics['registry'] },
+  logger: Logger,
+  cleanups: Cleanups,
+): void {
+  const sweep = setInterval(() => {
+    parts.repo.forgetUploadKeys(env.IDEMPOTENCY_TTL_HOURS).catch((err: unknown) => logger.warn({ err }, 'forgetting old idempotency keys failed'));
+  }, 10 * 60_000);
+  sweep.unref();
+  cleanups.add('key sweep', async () => clearInterval(sweep));
+  const sweeper = startRetention(parts.db, parts.blobs, env, parts.registry, logger);
+  cleanups.add('retention sweep', () => sweeper.stop());
+}
+
 export async function startBackend(source: NodeJS.ProcessEnv = process.env, options: StartOptions = {}): Promise<Backend> {
   const env = loadEnv(source);
   const pod = resolvePodName(env);
@@ -203,49 +330,20 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
   const cleanups = new Cleanups(logger);
   try {
     const { databaseUrl, db } = await openDatabase(env, source, logger, cleanups);
-    const notifications = new Notifications(databaseUrl, logger);
-    await notifications.start();
-    cleanups.add('LISTEN connection', () => notifications.stop());
+    const notifications = await listenForNotifications(databaseUrl, logger, cleanups);
 
-    const blobs = openBlobStore(env, db, logger);
-    cleanups.add('blob store', () => blobs.close());
-    // A store that cannot be written yet (a volume not mounted, a bucket missing) keeps the pod unready, with the reason; it does not stop it.
-    await blobs.check().catch((err: unknown) => logger.error({ err, store: blobs.kind }, 'the blob store is not usable; not ready until it is'));
+    const blobs = await openStore(env, db, logger, cleanups);
     const repo = new ImageRepository(db, blobs);
     const catalogue = new ImageCatalogue(db, blobs);
     const rules = rulesFrom(env);
     const pool = new ResizePool(env.WORKER_THREADS);
     cleanups.add('worker pool', () => pool.close());
-    const speed = new MachineSpeed();
+    const speed = measureSpeed(pool, logger);
     const budget = memoryBudgetOf(env);
     const config = serverConfigFrom(env);
     const optionsSchema = buildOutputOptionsSchema(config.limits, config.defaults);
     logger.info({ memoryBudgetMiB: Math.round(budget.bytes / 2 ** 20), budgetFrom: budget.source }, 'job memory budget');
-    // Measured in the background: until it is known, limits assume the reference machine's speed, and every job that completes corrects them.
-    void speed.calibrate(pool).then(
-      (found) => logger.info({ speed: Number(found.toFixed(2)) }, 'machine speed measured'),
-      (err: unknown) => logger.warn({ err }, 'measuring the machine speed failed; the jobs themselves will'),
-    );
-    const dispatcher = new Dispatcher(
-      repo,
-      pool,
-      blobs,
-      {
-        podName: pod,
-        leaseSeconds: env.LEASE_SECONDS,
-        maxAttempts: env.MAX_ATTEMPTS,
-        pollMs: env.QUEUE_POLL_MS,
-        rules,
-        defaults: config.defaults,
-        optionsSchema,
-        memoryBudgetBytes: budget.bytes,
-        ...(budget.limitBytes === undefined ? {} : { memoryLimitBytes: budget.limitBytes }),
-        timeLimit: { baseMs: env.IMAGE_TIMEOUT_SECONDS * 1000, slack: env.IMAGE_TIME_SLACK, speed: () => speed.current() },
-        observeWork: (cpuMs: number, workMs: number) => speed.observe(cpuMs, workMs, pool.crowding),
-        handOffBytes: env.HANDOFF_MEMORY_MB * 1024 * 1024,
-      },
-      logger,
-    );
+    const dispatcher = createDispatcher(env, { pod, repo, pool, blobs, speed, budget, config, optionsSchema }, logger);
     notifications.on('work', () => dispatcher.kick());
     const { pipelineMetrics, hub: metrics } = wireMetrics(env, pod, logger, dispatcher, catalogue);
 
@@ -267,36 +365,9 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
       rules,
       logger,
       podName: pod,
-      upload: {
-        blobs,
-        ingestDb,
-        lookupDb: db,
-        dispatcher,
-        rules,
-        optionsSchema,
-        maxFiles: env.MAX_FILES_PER_UPLOAD,
-        memorySlots,
-        requestSlots,
-        idleTimeoutMs: env.UPLOAD_IDLE_TIMEOUT_SECONDS * 1000,
-        memoryBudgetBytes: budget.bytes,
-        keyWaitMs: env.IDEMPOTENCY_WAIT_SECONDS * 1000,
-        transactionHeartbeatMs: (env.UPLOAD_TX_IDLE_SECONDS * 1000) / 3,
-        uploads,
-        logger,
-        onFile: (bytes, accepted) => pipelineMetrics.recordUpload(bytes, accepted),
-      },
+      upload: uploadDeps(env, { blobs, ingestDb, db, dispatcher, rules, optionsSchema, memorySlots, requestSlots, budget, uploads, pipelineMetrics }, logger),
       isReady: () => ready && !dispatcher.isDraining,
-      notReadyReason: createReadiness({
-        probes: [
-          { name: 'database unreachable', check: () => repo.ping(), everyMs: 1000 },
-          { name: `${blobs.kind} blob store not usable`, check: () => blobs.check(), everyMs: 5000 },
-        ],
-        slots: [
-          { name: 'upload memory', semaphore: memorySlots },
-          { name: 'upload request', semaphore: requestSlots },
-        ],
-        maxSlotWaitMs: env.READY_SLOT_WAIT_SECONDS * 1000,
-      }),
+      notReadyReason: readiness(env, repo, blobs, { memorySlots, requestSlots }),
     };
     const app = createApp(ctx, {
       apiToken: env.API_TOKEN,
@@ -313,13 +384,7 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     dispatcher.start();
     metrics.start();
     cleanups.add('metrics', () => metrics.stop());
-    const sweep = setInterval(() => {
-      repo.forgetUploadKeys(env.IDEMPOTENCY_TTL_HOURS).catch((err: unknown) => logger.warn({ err }, 'forgetting old idempotency keys failed'));
-    }, 10 * 60_000);
-    sweep.unref();
-    cleanups.add('key sweep', async () => clearInterval(sweep));
-    const sweeper = startRetention(db, blobs, env, pipelineMetrics.registry, logger);
-    cleanups.add('retention sweep', () => sweeper.stop());
+    startSweeps(env, { repo, db, blobs, registry: pipelineMetrics.registry }, logger, cleanups);
     ready = true;
     logger.info({ url, pod, workerId: dispatcher.workerId, threads: env.WORKER_THREADS }, 'imgfleet backend ready');
 
