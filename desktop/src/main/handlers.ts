@@ -22,6 +22,7 @@ import { SenderSessions, clientFor, type MainContext, type MainDeps } from './ha
 import { fileHandlers } from './handlers/files.js';
 import { liveHandlers } from './handlers/live.js';
 import { resultHandlers } from './handlers/results.js';
+import { compareHandlers } from './handlers/compare.js';
 import { uploadHandlers } from './handlers/uploads.js';
 import { createPathGrants } from './path-grants.js';
 import { ReadableFiles } from './readable-files.js';
@@ -83,6 +84,7 @@ export function createMainHandlers(deps: MainDeps): MainHandlers {
     ...files.handlers,
     ...uploadHandlers(ctx),
     ...resultHandlers(ctx),
+    ...compareHandlers(ctx),
     ...batchHandlers(ctx),
     ...liveHandlers(ctx),
   } satisfies HandlerMap;

@@ -26,6 +26,7 @@ export const INVOKE_CHANNELS = [
   'session:restore',
   'download:images',
   'resize:local',
+  'compare:pictures',
   'folder:choose',
   'folder:open',
   'events:watch',

@@ -30,6 +30,7 @@ import type {
   WriteOutcome,
   WriteSummary,
 } from './models.js';
+import type { ComparePictures } from './compare.js';
 import { templateProblem } from './naming-template.js';
 import { outputOptionsSchema } from '@imgfleet/backend/contract/output-options';
 import { UPLOAD_CONCURRENCY } from './api-policy/index.js';
@@ -98,6 +99,7 @@ export const invokeSchemas = {
   'preview:make': z.object({ path: filePath }).strict(),
   'upload:start': z.object({ batchId, files: z.array(uploadRef).min(1).max(10_000) }).strict(),
   'resize:local': z.object({ files: z.array(fileRef).min(1).max(10_000), batchId: batchId.optional() }).strict(),
+  'compare:pictures': z.object({ path: filePath.optional(), id: imageId.optional() }).strict(),
   'upload:cancel': none,
   'images:list': z.object({ batchId }).strict(),
   'images:gone': z.object({ ids: z.array(imageId).min(1).max(10_000) }).strict(),
@@ -165,6 +167,8 @@ export interface InvokeResults {
   /** folder null: the person cancelled the folder dialog. */
   'download:images': WriteSummary;
   'resize:local': WriteSummary;
+  /** The original and the result (or its offline preview) at full size, for the before/after view. */
+  'compare:pictures': ComparePictures;
   'folder:choose': { folder: string | null };
   'folder:open': { folder: string };
   'events:watch': { batchId: string };
