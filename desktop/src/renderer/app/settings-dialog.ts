@@ -24,6 +24,8 @@ export class SettingsDialog {
     // In a browser the backend is the page's own origin: nothing to configure there.
     show(byId('settings-backend-row'), platform.kind === 'electron');
     show(byId('settings-folder-row'), platform.capabilities.chooseFolder);
+    // Only the desktop writes files of its own; a browser's downloads get the browser's dates.
+    show(byId('settings-keepdates-row'), platform.capabilities.chooseFolder);
   }
 
   async open(): Promise<void> {
@@ -45,6 +47,7 @@ export class SettingsDialog {
     this.input('apiToken').value = settings.apiToken;
     this.input('namingTemplate').value = settings.namingTemplate;
     this.input('uploadConcurrency').value = String(settings.uploadConcurrency);
+    this.input('keepDates').checked = settings.keepDates;
     setText(byId('settings-folder'), settings.outputFolder || 'not chosen yet');
   }
 
@@ -55,6 +58,7 @@ export class SettingsDialog {
       uploadConcurrency: Number(this.input('uploadConcurrency').value),
     };
     if (this.platform.kind === 'electron') patch.backendUrl = this.input('backendUrl').value.trim();
+    if (this.platform.capabilities.chooseFolder) patch.keepDates = this.input('keepDates').checked;
     try {
       const saved = await this.platform.updateSettings(patch);
       this.onSaved(saved);
