@@ -27,6 +27,7 @@ export const INVOKE_CHANNELS = [
   'download:images',
   'resize:local',
   'compare:pictures',
+  'watch:folder',
   'folder:choose',
   'folder:open',
   'events:watch',

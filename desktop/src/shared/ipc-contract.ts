@@ -88,6 +88,7 @@ export const settingsPatchSchema = z
     // The built-in limits here; the panel checks the connected server's tighter ones before saving.
     outputOptions: outputOptionsSchema.optional(),
     keepDates: z.boolean().optional(),
+    watchMode: z.enum(['upload', 'local']).optional(),
   })
   .strict();
 
@@ -100,6 +101,7 @@ export const invokeSchemas = {
   'upload:start': z.object({ batchId, files: z.array(uploadRef).min(1).max(10_000) }).strict(),
   'resize:local': z.object({ files: z.array(fileRef).min(1).max(10_000), batchId: batchId.optional() }).strict(),
   'compare:pictures': z.object({ path: filePath.optional(), id: imageId.optional() }).strict(),
+  'watch:folder': z.object({ action: z.enum(['choose', 'stop']) }).strict(),
   'upload:cancel': none,
   'images:list': z.object({ batchId }).strict(),
   'images:gone': z.object({ ids: z.array(imageId).min(1).max(10_000) }).strict(),
@@ -169,6 +171,8 @@ export interface InvokeResults {
   'resize:local': WriteSummary;
   /** The original and the result (or its offline preview) at full size, for the before/after view. */
   'compare:pictures': ComparePictures;
+  /** The watched folder after choosing one (unchanged when the dialog was cancelled) or stopping. */
+  'watch:folder': { folder: string };
   'folder:choose': { folder: string | null };
   'folder:open': { folder: string };
   'events:watch': { batchId: string };

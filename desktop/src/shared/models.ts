@@ -59,10 +59,14 @@ export interface Settings {
   outputOptions: OutputOptions;
   /** Results written on this computer get their original's modification time. */
   keepDates: boolean;
+  /** A folder whose new photos are processed (main/watch-control.ts); empty: none. Set only through a folder dialog. */
+  watchFolder: string;
+  /** What the watched folder does with a new photo: upload it and save the result, or resize it here. */
+  watchMode: 'upload' | 'local';
 }
 
 /** What the renderer may change directly; the output folder is only set through a folder dialog. */
-export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency' | 'outputOptions' | 'keepDates'>>;
+export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency' | 'outputOptions' | 'keepDates' | 'watchMode'>>;
 
 /**
  * A batch as an app remembers it between runs (the desktop's session file,

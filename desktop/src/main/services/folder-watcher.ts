@@ -34,6 +34,8 @@ export interface WatchProcessor {
 export type WatchEvent =
   | { type: 'ready'; folder: string; batchId: string }
   | { type: 'incomplete'; path: string; size: number }
+  /** Looked at and found taken before, as it is now: left alone. */
+  | { type: 'known'; path: string }
   | { type: 'taken'; path: string }
   | { type: 'finished'; path: string; entry: WatchEntry }
   | { type: 'error'; path: string | null; message: string };
@@ -135,7 +137,10 @@ export class FolderWatcher {
       return;
     }
     this.pending.delete(file);
-    if (this.options.state.seen(file, stamp)) return;
+    if (this.options.state.seen(file, stamp)) {
+      this.emit({ type: 'known', path: file });
+      return;
+    }
     if (!(await hasImageContent(file))) return;
     if (!(await looksComplete(file).catch(() => false))) {
       // Its next write brings an event, and another look.

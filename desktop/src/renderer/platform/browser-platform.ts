@@ -77,6 +77,7 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
     resizeLocally: desktopOnly('resizing on this computer needs the desktop app'),
     chooseFolder: desktopOnly('the browser saves into its downloads folder'),
     openFolder: desktopOnly('the browser saves into its downloads folder'),
+    watchFolder: desktopOnly('a web page cannot watch a folder'),
 
     ...live,
     stats: () => http.json('/api/v1/stats'),

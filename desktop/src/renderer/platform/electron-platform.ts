@@ -124,7 +124,7 @@ function electronUploads({ call, on }: Ipc): Pick<Platform, 'upload' | 'cancelUp
   };
 }
 
-function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downloadArchive' | 'resizeLocally' | 'chooseFolder' | 'openFolder'> {
+function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downloadArchive' | 'resizeLocally' | 'chooseFolder' | 'openFolder' | 'watchFolder'> {
   /** Reports each file's outcome once: as it is pushed, or from the final summary if the push comes late. */
   const withOutcomes = async (
     channel: 'download:progress' | 'resize:progress',
@@ -155,6 +155,9 @@ function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downlo
       return withOutcomes('resize:progress', files, onResult, () =>
         call('resize:local', { files: files.map(fileRef), ...(batchId ? { batchId } : {}) }),
       );
+    },
+    async watchFolder(action) {
+      return (await call('watch:folder', { action })).folder;
     },
     async chooseFolder() {
       return (await call('folder:choose', {})).folder;

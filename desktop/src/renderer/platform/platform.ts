@@ -137,6 +137,8 @@ export interface Platform {
   downloadArchive(batchId: string, ids?: number[]): Promise<{ name: string }>;
   resizeLocally(files: LocalFile[], onResult: (o: WriteOutcome) => void, batchId?: string): Promise<WriteSummary>;
   chooseFolder(): Promise<string | null>;
+  /** Chooses the watched folder (a folder dialog) or stops watching; returns the folder watched now ('' for none). Desktop only. */
+  watchFolder(action: 'choose' | 'stop'): Promise<string>;
   openFolder(): Promise<void>;
 
   /**
