@@ -121,6 +121,8 @@ export type PreviewResult =
       original: Size;
       /** What the resize rules will produce: exactly the backend's output size. */
       target: Size;
+      /** The picture is a labelled stand-in (a browser decodes no HEIC or TIFF): the result's picture replaces it once there is one. */
+      standIn?: boolean;
     }
   | { ok: false; path: string; bytes: number | null; error: string; code: string };
 

@@ -21,6 +21,7 @@ import { BatchSession } from './batch-session.js';
 import { BatchStore } from './batch-store.js';
 import { CardsView, type CardAction } from './cards-view.js';
 import { CompareView } from './compare-view.js';
+import { ResultThumbnails } from './result-thumbnails.js';
 import { ConnectionControl } from './connection-control.js';
 import { Downloads } from './downloads.js';
 import { bindDropZone } from './drop-zone.js';
@@ -60,6 +61,7 @@ export class MainWindow {
   private readonly session: BatchSession;
   private readonly recent: RecentBatches;
   private readonly compare: CompareView;
+  private readonly thumbnails: ResultThumbnails;
 
   constructor(private readonly platform: Platform) {
     const ctx: WindowContext = { platform, store: this.store, notice: showNotice, refresh: () => this.refresh() };
@@ -86,6 +88,7 @@ export class MainWindow {
     this.session = new BatchSession(ctx, { intake, live, run, uploads, statusBar, announcer });
     this.recent = new RecentBatches(ctx, { session: this.session, downloads: this.downloads });
     this.compare = new CompareView(ctx);
+    this.thumbnails = new ResultThumbnails(ctx);
     this.toolbar = new Toolbar(
       (command) => void this.command(command),
       () => void platform.openMetricsWindow().catch((err: unknown) => showNotice(errorMessage(err), true)),
@@ -103,6 +106,7 @@ export class MainWindow {
     this.store.subscribe((changed, structural) => {
       this.view.update(changed, structural);
       this.announcer.changed(changed);
+      this.thumbnails.changed(changed);
       this.session.changed();
       this.refresh();
     });
