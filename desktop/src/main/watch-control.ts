@@ -66,10 +66,7 @@ export function startWatchControl(deps: WatchControlDeps): WatchControl {
     });
     current = {
       watcher,
-      stop: async () => {
-        await watcher.stop();
-        processor.stop();
-      },
+      stop: () => watcher.stop(),
     };
     try {
       await watcher.start();

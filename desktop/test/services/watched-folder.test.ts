@@ -92,10 +92,7 @@ describe('watched folder', () => {
       watcher,
       events,
       next,
-      stop: async () => {
-        await watcher.stop();
-        processor.stop();
-      },
+      stop: () => watcher.stop(),
     };
   }
 
@@ -162,7 +159,7 @@ describe('watched folder', () => {
     assert.equal(running.events.filter((e) => e.type === 'taken' && e.path === target).length, 1);
   });
 
-  it('resizes here in "local" mode, results in the output folder', async () => {
+  it('resizes here in "local" mode, results in the output folder, a folder moved in too', async () => {
     const folder = path.join(work, 'local-in');
     const out = path.join(work, 'local-out');
     await fs.mkdir(path.join(folder, 'day 1'), { recursive: true });
@@ -170,7 +167,14 @@ describe('watched folder', () => {
     const target = path.join(folder, 'day 1', 'tree.jpg');
     await fs.writeFile(target, photo);
     const done = await running.next(finishedFor(target));
+    // A folder moved in whole: one event for the folder, its photos found inside it.
+    const trip = path.join(work, 'trip');
+    await fs.mkdir(trip);
+    await fs.writeFile(path.join(trip, 'a.jpg'), await images.makeImage({ width: 900, height: 600, seed: 24 }));
+    await fs.rename(trip, path.join(folder, 'trip'));
+    const moved = await running.next(finishedFor(path.join(folder, 'trip', 'a.jpg')));
     await running.stop();
+    assert.ok(moved.type === 'finished' && moved.entry.result === path.join(out, 'trip', 'a.jpg'), JSON.stringify(moved));
     assert.ok(done.type === 'finished' && done.entry.stage === 'done', JSON.stringify(done));
     // The folders below the watched one are kept, as for a dropped folder (keepFolders).
     assert.equal(done.type === 'finished' && done.entry.result, path.join(out, 'day 1', 'tree.jpg'));

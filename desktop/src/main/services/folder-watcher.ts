@@ -29,6 +29,8 @@ export interface WatchProcessor {
   process(file: { path: string; relativePath: string }, stamp: FileStamp, state: WatchState): Promise<WatchEntry>;
   /** Finishes a file a previous run left unfinished. */
   resume(file: { path: string; relativePath: string }, entry: WatchEntry, state: WatchState): Promise<WatchEntry>;
+  /** Ends the work under way (uploads, waits for results) so stop() does not wait on a cluster that may never answer. */
+  stop(): void;
 }
 
 export type WatchEvent =
@@ -88,13 +90,14 @@ export class FolderWatcher {
     this.emit({ type: 'ready', folder: this.folder, batchId: this.options.state.batchId });
   }
 
-  /** Stops watching and waits for the files under way. */
+  /** Stops watching, ends the processor's work and waits for it to wind down (what was under way is resumed at the next start). */
   async stop(): Promise<void> {
     this.stopped = true;
     this.watcher?.close();
     this.watcher = null;
     for (const p of this.pending.values()) if (p.timer) clearTimeout(p.timer);
     this.pending.clear();
+    this.options.processor.stop();
     await Promise.allSettled([...this.work]);
   }
 
@@ -129,6 +132,8 @@ export class FolderWatcher {
     if (this.stopped || this.pending.get(file) !== pending) return;
     if (!stamp) {
       this.pending.delete(file);
+      // A folder moved in brings one event for itself, none for its files.
+      if ((await fs.stat(file).catch(() => null))?.isDirectory()) for (const inner of await this.walk(file)) this.touched(inner);
       return;
     }
     if (!pending.stamp || pending.stamp.size !== stamp.size || pending.stamp.mtimeMs !== stamp.mtimeMs) {

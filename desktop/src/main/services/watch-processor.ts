@@ -49,12 +49,19 @@ type FileRef = Parameters<WatchProcessor['process']>[0];
 class ResultWaiter {
   private stream: LiveStream | null = null;
   private readonly waiting = new Map<number, Array<(e: { status: string; error: string | null }) => void>>();
+  private readonly rejects = new Set<(err: Error) => void>();
+  private stopped = false;
 
   constructor(private readonly deps: WatchProcessorDeps) {}
 
   wait(id: number): Promise<{ status: string; error: string | null }> {
-    return new Promise((resolve) => {
-      this.waiting.set(id, [...(this.waiting.get(id) ?? []), resolve]);
+    return new Promise((resolve, reject) => {
+      if (this.stopped) return reject(new AppError('CANCELLED', 'the watched folder stopped'));
+      this.rejects.add(reject);
+      this.waiting.set(id, [...(this.waiting.get(id) ?? []), (e) => {
+        this.rejects.delete(reject);
+        resolve(e);
+      }]);
       if (!this.stream) {
         this.stream = createEventsClient({
           client: this.deps.client,
@@ -70,9 +77,14 @@ class ResultWaiter {
     });
   }
 
+  /** Stops listening; every wait ends with CANCELLED (the file stays 'sent', resumed at the next start). */
   stop(): void {
+    this.stopped = true;
     this.stream?.stop();
     this.stream = null;
+    this.waiting.clear();
+    for (const reject of this.rejects) reject(new AppError('CANCELLED', 'the watched folder stopped'));
+    this.rejects.clear();
   }
 
   private settle(event: Pick<StatusEvent, 'id' | 'status' | 'error'>): void {
@@ -146,18 +158,26 @@ export function createWatchProcessor(deps: WatchProcessorDeps): WatchProcessor &
     return record(file, outcome.ok ? { ...entry, stage: 'done', result: outcome.path } : { ...entry, stage: 'failed', error: outcome.error });
   };
 
+  let stopped = false;
+  const running = (): void => {
+    if (stopped) throw new AppError('CANCELLED', 'the watched folder stopped');
+  };
+
   return {
     async process(file, stamp) {
+      running();
       if (deps.mode === 'local') return resizeHere(file, { ...stamp, stage: 'sending' });
       // Remembered before it is sent, with the key a resumed upload sends again.
       return send(file, await record(file, { ...stamp, stage: 'sending', idempotencyKey: randomUUID() }));
     },
     async resume(file, entry) {
+      running();
       if (entry.stage === 'sent' && entry.id !== undefined) return finish(file, entry);
       if (entry.idempotencyKey) return send(file, entry);
       return resizeHere(file, entry);
     },
     stop() {
+      stopped = true;
       uploader.cancel();
       waiter.stop();
     },
