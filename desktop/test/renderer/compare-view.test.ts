@@ -46,7 +46,12 @@ function shown(page: Page): Promise<Shown> {
 }
 
 /** Opens the comparison of `name` from the keyboard, checks it through, closes it with Escape. */
-async function compareCard(page: Page, name: string, expect: { original: [number, number]; result: [number, number]; kind: RegExp }): Promise<void> {
+async function compareCard(
+  page: Page,
+  name: string,
+  expect: { original: [number, number]; result: [number, number]; kind: RegExp },
+  screenshot?: () => Promise<unknown>,
+): Promise<void> {
   const button = cardNamed(page, name).getByRole('button', { name: `Compare ${name} before and after` });
   await button.focus();
   await page.keyboard.press('Enter');
@@ -65,6 +70,7 @@ async function compareCard(page: Page, name: string, expect: { original: [number
   assert.ok(await dialog.getByRole('img', { name: expect.kind }).isVisible());
   assert.match(state.result.alt, new RegExp(`${expect.result.join('×')}$`));
   assert.equal(state.clip, 'inset(0px 50% 0px 0px)');
+  await screenshot?.();
 
   // The split: focused on opening, moved with the keys.
   const slider = dialog.getByRole('slider');
@@ -123,8 +129,9 @@ describe('before/after comparison', () => {
       await compareCard(page, 'beach.jpg', { original: [1600, 1200], result: [800, 600], kind: /^Preview of the result: beach\.jpg, 800×600$/ });
       await page.click('#upload');
       await waitForCards(page, (cs) => cs.every((c) => c.status === 'completed'), 120_000);
-      await compareCard(page, 'beach.jpg', { original: [1600, 1200], result: [800, 600], kind: /^Result: beach\.jpg, 800×600$/ });
-      await harness.screenshot(page, 'compare-view-desktop');
+      await compareCard(page, 'beach.jpg', { original: [1600, 1200], result: [800, 600], kind: /^Result: beach\.jpg, 800×600$/ }, () =>
+        harness.screenshot(page, 'compare-view-desktop'),
+      );
     });
   });
 
