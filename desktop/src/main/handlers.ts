@@ -22,6 +22,10 @@ import { SenderSessions, clientFor, type MainContext, type MainDeps } from './ha
 import { fileHandlers } from './handlers/files.js';
 import { liveHandlers } from './handlers/live.js';
 import { resultHandlers } from './handlers/results.js';
+import { compareHandlers } from './handlers/compare.js';
+import { watchHandlers } from './handlers/watch.js';
+import { logger } from './logger.js';
+import { startWatchControl, type WatchControl } from './watch-control.js';
 import { uploadHandlers } from './handlers/uploads.js';
 import { createPathGrants } from './path-grants.js';
 import { ReadableFiles } from './readable-files.js';
@@ -37,6 +41,8 @@ export interface MainHandlers {
   listeners: ListenerMap;
   /** Stops every live stream and aborts uploads (app quit, test teardown). */
   dispose(): void;
+  /** The watched folder's watcher (tests wait for it to be ready). */
+  watching: WatchControl;
 }
 
 export function createMainHandlers(deps: MainDeps): MainHandlers {
@@ -83,14 +89,31 @@ export function createMainHandlers(deps: MainDeps): MainHandlers {
     ...files.handlers,
     ...uploadHandlers(ctx),
     ...resultHandlers(ctx),
+    ...compareHandlers(ctx),
+    ...watchHandlers(ctx),
     ...batchHandlers(ctx),
     ...liveHandlers(ctx),
   } satisfies HandlerMap;
 
+  const watching = startWatchControl({
+    settings: deps.settings,
+    client: () => client,
+    rules,
+    ...(deps.reconnect ? { reconnect: deps.reconnect } : {}),
+    ...(deps.watchSettleMs === undefined ? {} : { settleMs: deps.watchSettleMs }),
+    onEvent: (event) => {
+      if (event.type === 'error') logger.warn({ path: event.path }, `watched folder: ${event.message}`);
+      else if (event.type === 'finished') logger.info({ path: event.path, stage: event.entry.stage, result: event.entry.result, error: event.entry.error }, 'watched folder: photo processed');
+      deps.onWatchEvent?.(event);
+    },
+  });
+
   return {
     handlers,
     listeners: files.listeners,
+    watching,
     dispose() {
+      void watching.stop();
       unsubscribeSettings();
       sessions.disposeAll();
     },

@@ -26,6 +26,8 @@ export const INVOKE_CHANNELS = [
   'session:restore',
   'download:images',
   'resize:local',
+  'compare:pictures',
+  'watch:folder',
   'folder:choose',
   'folder:open',
   'events:watch',

@@ -30,6 +30,7 @@ import type {
   WriteOutcome,
   WriteSummary,
 } from './models.js';
+import type { ComparePictures } from './compare.js';
 import { templateProblem } from './naming-template.js';
 import { outputOptionsSchema } from '@imgfleet/backend/contract/output-options';
 import { UPLOAD_CONCURRENCY } from './api-policy/index.js';
@@ -87,6 +88,7 @@ export const settingsPatchSchema = z
     // The built-in limits here; the panel checks the connected server's tighter ones before saving.
     outputOptions: outputOptionsSchema.optional(),
     keepDates: z.boolean().optional(),
+    watchMode: z.enum(['upload', 'local']).optional(),
   })
   .strict();
 
@@ -98,6 +100,8 @@ export const invokeSchemas = {
   'preview:make': z.object({ path: filePath }).strict(),
   'upload:start': z.object({ batchId, files: z.array(uploadRef).min(1).max(10_000) }).strict(),
   'resize:local': z.object({ files: z.array(fileRef).min(1).max(10_000), batchId: batchId.optional() }).strict(),
+  'compare:pictures': z.object({ path: filePath.optional(), id: imageId.optional() }).strict(),
+  'watch:folder': z.object({ action: z.enum(['choose', 'stop']) }).strict(),
   'upload:cancel': none,
   'images:list': z.object({ batchId }).strict(),
   'images:gone': z.object({ ids: z.array(imageId).min(1).max(10_000) }).strict(),
@@ -165,6 +169,10 @@ export interface InvokeResults {
   /** folder null: the person cancelled the folder dialog. */
   'download:images': WriteSummary;
   'resize:local': WriteSummary;
+  /** The original and the result (or its offline preview) at full size, for the before/after view. */
+  'compare:pictures': ComparePictures;
+  /** The watched folder after choosing one (unchanged when the dialog was cancelled) or stopping. */
+  'watch:folder': { folder: string };
   'folder:choose': { folder: string | null };
   'folder:open': { folder: string };
   'events:watch': { batchId: string };

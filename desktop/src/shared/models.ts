@@ -48,10 +48,14 @@ export interface Settings {
   outputOptions: OutputOptions;
   /** Results written on this computer get their original's modification time. */
   keepDates: boolean;
+  /** A folder whose new photos are processed (main/watch-control.ts); empty: none. Set only through a folder dialog. */
+  watchFolder: string;
+  /** What the watched folder does with a new photo: upload it and save the result, or resize it here. */
+  watchMode: 'upload' | 'local';
 }
 
 /** What the renderer may change directly; the output folder is only set through a folder dialog. */
-export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency' | 'outputOptions' | 'keepDates'>>;
+export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency' | 'outputOptions' | 'keepDates' | 'watchMode'>>;
 
 /**
  * A batch as an app remembers it between runs (the desktop's session file,
@@ -106,6 +110,8 @@ export type PreviewResult =
       original: Size;
       /** What the resize rules will produce: exactly the backend's output size. */
       target: Size;
+      /** The picture is a labelled stand-in (a browser decodes no HEIC or TIFF): the result's picture replaces it once there is one. */
+      standIn?: boolean;
     }
   | { ok: false; path: string; bytes: number | null; error: string; code: string };
 

@@ -3,7 +3,7 @@
  * and TIFF, which it cannot decode, the size comes from the header (a
  * phone's rotation included), the card promises the server's size and says
  * the preview comes after upload, and the upload completes with the
- * server's decoder.
+ * server's decoder, whose result then stands in the card.
  */
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
@@ -50,6 +50,22 @@ describe('web UI in a plain browser: HEIC, TIFF and GIF', () => {
     await page.click('#upload');
     const done = await waitForCards(page, (cs) => cs.every((c) => c.status === 'completed' || c.status === 'failed'), 120_000);
     assert.deepEqual(done.map((c) => [c.name, c.status]).sort(), [['IMG_0001.HEIC', 'completed'], ['scan.tif', 'completed'], ['wave.gif', 'completed']]);
+    // The stand-ins give way to the server's results; the GIF keeps the browser's own preview.
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll<HTMLLIElement>('#cards li.card')]
+        .filter((card) => /\.(HEIC|tif)$/.test(card.querySelector('.name')?.textContent ?? ''))
+        .every((card) => {
+          const img = card.querySelector<HTMLImageElement>('.thumb img')!;
+          return img.src.includes('/processed') && img.complete && img.naturalWidth > 0;
+        }),
+    );
+    const thumbs = await page.$$eval('#cards li.card', (cards) =>
+      Object.fromEntries(cards.map((card) => {
+        const img = card.querySelector<HTMLImageElement>('.thumb img')!;
+        return [card.querySelector('.name')?.textContent ?? '', `${img.src.includes('/processed') ? 'server' : 'browser'} ${img.naturalWidth}×${img.naturalHeight}`];
+      })),
+    );
+    assert.deepEqual(thumbs, { 'IMG_0001.HEIC': 'server 450×600', 'scan.tif': 'server 800×600', 'wave.gif': 'browser 320×240' });
     await screenshot(page, 'web-inputs');
   });
 });

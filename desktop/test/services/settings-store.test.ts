@@ -26,6 +26,8 @@ describe('settings store', () => {
       uploadConcurrency: 4,
       outputOptions: { ...DEFAULT_OUTPUT_OPTIONS },
       keepDates: true,
+      watchFolder: '',
+      watchMode: 'upload',
     });
     assert.deepEqual(store.loadProblems, []);
   });

@@ -50,7 +50,7 @@ export interface HarnessOptions {
   settings?: Partial<Settings>;
   /** The user data folder of an earlier run (an app restart); left in place on close. By default a new one, removed on close. */
   userData?: string;
-  deps?: Partial<Pick<MainDeps, 'reconnect' | 'uploadRetry' | 'uploadTimeouts' | 'previewer'>>;
+  deps?: Partial<Pick<MainDeps, 'reconnect' | 'uploadRetry' | 'uploadTimeouts' | 'previewer' | 'watchSettleMs' | 'onWatchEvent'>>;
 }
 
 export class AppHarness {

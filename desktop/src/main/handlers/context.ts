@@ -15,6 +15,7 @@ import type { PathGrants } from '../path-grants.js';
 import type { ReadableFiles } from '../readable-files.js';
 import { ApiClient } from '../services/api-client.js';
 import type { LiveStream } from '../services/live-stream.js';
+import type { WatchEvent } from '../services/folder-watcher.js';
 import type { Previewer } from '../services/previewer.js';
 import type { SessionStore } from '../services/session-store.js';
 import type { SettingsStore } from '../services/settings-store.js';
@@ -40,6 +41,10 @@ export interface MainDeps {
   uploadRetry?: { retries: number; baseDelayMs: number; maxDelayMs: number };
   /** Upload time limits (shared/api-policy's defaults otherwise; tests shorten them). */
   uploadTimeouts?: Partial<UploadTimeouts>;
+  /** Quiet time before the watched folder takes a file (tests shorten it). */
+  watchSettleMs?: number;
+  /** What the watched folder did (logged; tests wait on it). */
+  onWatchEvent?: (event: WatchEvent) => void;
 }
 
 /** One window's work in progress: stopped when the window goes away. */

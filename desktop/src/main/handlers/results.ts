@@ -5,6 +5,7 @@ import type { WriteSummary } from '../../shared/models.js';
 import { AppError } from '../services/app-error.js';
 import { downloadImages } from '../services/downloader.js';
 import { resizeLocally } from '../services/local-resizer.js';
+import { originalTimes } from '../services/original-dates.js';
 import type { MainContext } from './context.js';
 
 export type ResultHandlers = Pick<HandlerMap, 'download:images' | 'resize:local' | 'folder:choose' | 'folder:open'>;
@@ -31,6 +32,8 @@ export function resultHandlers(ctx: MainContext): ResultHandlers {
       return downloadImages(ctx.client(), items, {
         folder,
         options: settings.get().outputOptions,
+        // A card of a file on this computer is keyed by its path (electron-platform): its result gets the file's dates.
+        ...(settings.get().keepDates ? { timesOf: async (item) => (ctx.readableFiles.has(item.key) ? originalTimes(item.key) : undefined) } : {}),
         onResult: (outcome) => ctx.send(sender, 'download:progress', outcome),
       });
     },

@@ -11,7 +11,7 @@ import type { DownloadItem, WriteOutcome, WriteSummary } from '../../shared/mode
 import { AppError, errorInfo } from './app-error.js';
 import type { ApiClient } from './api-client.js';
 import { mapLimit } from './limiter.js';
-import { writeOutput } from './output-writer.js';
+import { writeOutput, type FileTimes } from './output-writer.js';
 
 export interface DownloadOptions {
   folder: string;
@@ -21,6 +21,8 @@ export interface DownloadOptions {
   template?: string;
   batch?: string;
   concurrency?: number;
+  /** The times to give an item's result (its original's, see original-dates.ts); none: written now. */
+  timesOf?: (item: DownloadItem) => Promise<FileTimes | undefined>;
   onResult?: (outcome: WriteOutcome) => void;
   signal?: AbortSignal;
 }
@@ -42,7 +44,7 @@ export async function downloadOne(client: ApiClient, item: DownloadItem, options
       { ...output, format },
       { path: item.name, width: meta.width, height: meta.height, id: item.id, ...(item.index === undefined ? {} : { index: item.index }), ...(options.batch === undefined ? {} : { batch: options.batch }) },
     );
-    const written = await writeOutput(options.folder, relative, data, output.collision);
+    const written = await writeOutput(options.folder, relative, data, output.collision, await options.timesOf?.(item));
     return { key: item.key, ok: true, path: written.path, width: meta.width, height: meta.height, bytes: data.length, ...(written.skipped ? { skipped: true } : {}) };
   } catch (err) {
     const info = errorInfo(err);

@@ -25,6 +25,8 @@ export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   uploadConcurrency: UPLOAD_CONCURRENCY.default,
   outputOptions: { ...DEFAULT_OUTPUT_OPTIONS, template: DEFAULT_NAMING_TEMPLATE },
   keepDates: true,
+  watchFolder: '',
+  watchMode: 'upload',
 });
 
 const fieldSchemas = {
@@ -36,6 +38,8 @@ const fieldSchemas = {
   uploadConcurrency: z.number().int().min(UPLOAD_CONCURRENCY.min).max(UPLOAD_CONCURRENCY.max),
   outputOptions: outputOptionsSchema,
   keepDates: z.boolean(),
+  watchFolder: z.string().max(4096).refine((p) => p === '' || path.isAbsolute(p), 'the watched folder must be an absolute path'),
+  watchMode: z.enum(['upload', 'local']),
 } satisfies Record<keyof Settings, z.ZodType>;
 
 export const settingsSchema = z.object(fieldSchemas).strict();
@@ -102,11 +106,11 @@ export class SettingsStore {
   }
 
   /** Validates, applies and persists a change; throws INVALID_SETTINGS naming the field. */
-  async update(patch: SettingsPatch & { outputFolder?: string }): Promise<Settings> {
-    const { outputFolder, ...rendererPatch } = patch;
+  async update(patch: SettingsPatch & { outputFolder?: string; watchFolder?: string }): Promise<Settings> {
+    const { outputFolder, watchFolder, ...rendererPatch } = patch;
     const checked = settingsPatchSchema.safeParse(rendererPatch);
     if (!checked.success) throw invalid(checked.error);
-    let merged: Settings = { ...this.current, ...checked.data, ...(outputFolder === undefined ? {} : { outputFolder }) };
+    let merged: Settings = { ...this.current, ...checked.data, ...(outputFolder === undefined ? {} : { outputFolder }), ...(watchFolder === undefined ? {} : { watchFolder }) };
     // One template, two ways to set it (the settings dialog, the options panel): the one changed wins.
     if (checked.data.outputOptions) merged = { ...merged, namingTemplate: checked.data.outputOptions.template };
     else if (checked.data.namingTemplate !== undefined) merged = withTemplate(merged, checked.data.namingTemplate);

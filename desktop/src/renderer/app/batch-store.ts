@@ -151,7 +151,7 @@ export class BatchStore {
     const card = this.cards.get(key);
     if (!card) return;
     card.preview = preview.ok
-      ? { state: 'ready', src: preview.dataUrl, original: preview.original, target: preview.target, format: preview.format }
+      ? { state: 'ready', src: preview.dataUrl, original: preview.original, target: preview.target, format: preview.format, ...(preview.standIn ? { standIn: true } : {}) }
       : { state: 'failed', error: preview.error, code: preview.code };
     // The local check applies the backend's rules: a file it refuses would only be refused again.
     if (!preview.ok && isRejection(preview.code) && card.status === 'queued' && card.id === null) {
@@ -162,11 +162,13 @@ export class BatchStore {
     this.touch([key]);
   }
 
-  /** A card without its file shows the server's picture of it (its result). */
+  /** A card without its file, or whose preview is a stand-in (standIn), shows the server's picture of it (its result). */
   setServerPicture(key: string, src: string): void {
     const card = this.cards.get(key);
-    if (!card || card.preview.state !== 'elsewhere') return;
-    card.preview = { ...card.preview, src };
+    if (!card) return;
+    if (card.preview.state === 'elsewhere') card.preview = { ...card.preview, src };
+    else if (card.preview.state === 'ready' && card.preview.standIn) card.preview = { ...card.preview, src, standIn: false };
+    else return;
     this.touch([key]);
   }
 

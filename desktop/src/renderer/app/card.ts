@@ -13,7 +13,7 @@ export type CardStatus = 'queued' | 'uploading' | 'pending' | 'processing' | 'co
 
 export type CardPreview =
   | { state: 'loading' }
-  | { state: 'ready'; src: string; original: Size; target: Size; format: string }
+  | { state: 'ready'; src: string; original: Size; target: Size; format: string; standIn?: boolean }
   | { state: 'failed'; error: string; code: string }
   /** Not on this computer: the server's picture of it (its result, once there is one), or nothing. */
   | { state: 'elsewhere'; src: string | null; original: Size | null };

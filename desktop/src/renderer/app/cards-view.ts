@@ -15,8 +15,9 @@ import { h, setText } from '../ui/dom.js';
 import type { OutputOptions } from '../platform/platform.js';
 import type { BatchStore } from './batch-store.js';
 import { canRetry, type Card } from './card.js';
+import { canCompare } from './compare-view.js';
 
-export type CardAction = 'download' | 'retry' | 'remove';
+export type CardAction = 'download' | 'retry' | 'remove' | 'compare';
 
 /** Output formats that keep an image's transparency. */
 const KEEPS_ALPHA: ReadonlySet<string> = new Set(['png', 'webp', 'avif']);
@@ -33,6 +34,7 @@ interface CardElements {
   note: HTMLElement;
   download: HTMLButtonElement;
   retry: HTMLButtonElement;
+  compare: HTMLButtonElement;
 }
 
 export class CardsView {
@@ -112,6 +114,7 @@ function build(card: Card): CardElements {
   const note = h('div', { class: 'note', hidden: true });
   const download = h('button', { type: 'button', 'data-action': 'download', class: 'small', hidden: true, 'aria-label': `Download ${name}` }, 'Download');
   const retry = h('button', { type: 'button', 'data-action': 'retry', class: 'small', hidden: true, 'aria-label': `Retry ${name}` }, 'Retry');
+  const compare = h('button', { type: 'button', 'data-action': 'compare', class: 'small', hidden: true, 'aria-label': `Compare ${name} before and after` }, 'Compare');
   const remove = h('button', { type: 'button', 'data-action': 'remove', class: 'small ghost', title: 'Remove from the list', 'aria-label': `Remove ${name}` }, '✕');
   const root = h(
     'li',
@@ -126,10 +129,10 @@ function build(card: Card): CardElements {
       h('div', { class: 'status' }, status, progress),
       reason,
       note,
-      h('div', { class: 'actions' }, download, retry, remove),
+      h('div', { class: 'actions' }, compare, download, retry, remove),
     ),
   );
-  return { root, img, placeholder, dims, size, status, progress, reason, note, download, retry };
+  return { root, img, placeholder, dims, size, status, progress, reason, note, download, retry, compare };
 }
 
 export function statusLabel(card: Card): string {
@@ -209,4 +212,5 @@ function paint(el: CardElements, card: Card, target: { width: number; height: nu
   el.download.hidden = !(card.status === 'completed' && card.id !== null);
   // Not offered for what can only fail again.
   el.retry.hidden = !canRetry(card);
+  el.compare.hidden = !canCompare(card);
 }

@@ -8,9 +8,9 @@
  * settings and output folder (settings-control.ts), the connection
  * (connection-control.ts), the batch remembered and restored
  * (batch-session.ts), "Recent batches" (recent-batches.ts), the warning
- * before leaving a page that uploads (leave-warning.ts) and the live region
- * (announcer.ts). The views show the state: CardsView the cards, StatusBar
- * the overall progress and the bottom bar. It talks only to the Platform,
+ * before leaving a page that uploads (leave-warning.ts), the live region
+ * (announcer.ts) and before/after (compare-view.ts). The views show the
+ * state: CardsView the cards, StatusBar the overall progress and the bottom bar. It talks only to the Platform,
  * so the same code runs in Electron and in a browser.
  */
 import { byId, show } from '../ui/dom.js';
@@ -20,6 +20,8 @@ import { BatchRun } from './batch-run.js';
 import { BatchSession } from './batch-session.js';
 import { BatchStore } from './batch-store.js';
 import { CardsView, type CardAction } from './cards-view.js';
+import { CompareView } from './compare-view.js';
+import { ResultThumbnails } from './result-thumbnails.js';
 import { ConnectionControl } from './connection-control.js';
 import { Downloads } from './downloads.js';
 import { bindDropZone } from './drop-zone.js';
@@ -58,6 +60,8 @@ export class MainWindow {
   private readonly announcer = new Announcer(this.store);
   private readonly session: BatchSession;
   private readonly recent: RecentBatches;
+  private readonly compare: CompareView;
+  private readonly thumbnails: ResultThumbnails;
 
   constructor(private readonly platform: Platform) {
     const ctx: WindowContext = { platform, store: this.store, notice: showNotice, refresh: () => this.refresh() };
@@ -83,6 +87,8 @@ export class MainWindow {
     const { intake, live, run, uploads, statusBar, announcer } = this;
     this.session = new BatchSession(ctx, { intake, live, run, uploads, statusBar, announcer });
     this.recent = new RecentBatches(ctx, { session: this.session, downloads: this.downloads });
+    this.compare = new CompareView(ctx);
+    this.thumbnails = new ResultThumbnails(ctx);
     this.toolbar = new Toolbar(
       (command) => void this.command(command),
       () => void platform.openMetricsWindow().catch((err: unknown) => showNotice(errorMessage(err), true)),
@@ -100,6 +106,7 @@ export class MainWindow {
     this.store.subscribe((changed, structural) => {
       this.view.update(changed, structural);
       this.announcer.changed(changed);
+      this.thumbnails.changed(changed);
       this.session.changed();
       this.refresh();
     });
@@ -162,6 +169,7 @@ export class MainWindow {
     if (action === 'download') await this.downloads.downloadOne(card);
     else if (action === 'retry') await this.retries.retryOne(card);
     else if (action === 'remove') this.store.remove(key);
+    else if (action === 'compare') await this.compare.open(card);
   }
 
   /** Files on their way to the backend, or about to be (an Upload waiting for the checks). */

@@ -24,6 +24,12 @@ export class SettingsDialog {
     // In a browser the backend is the page's own origin: nothing to configure there.
     show(byId('settings-backend-row'), platform.kind === 'electron');
     show(byId('settings-folder-row'), platform.capabilities.chooseFolder);
+    // Only the desktop writes files of its own; a browser's downloads get the browser's dates.
+    show(byId('settings-keepdates-row'), platform.capabilities.chooseFolder);
+    show(byId('settings-watch-row'), platform.capabilities.chooseFolder);
+    show(byId('settings-watchmode-row'), platform.capabilities.chooseFolder);
+    byId('settings-watch-choose').addEventListener('click', () => void this.watch('choose'));
+    byId('settings-watch-stop').addEventListener('click', () => void this.watch('stop'));
   }
 
   async open(): Promise<void> {
@@ -45,6 +51,9 @@ export class SettingsDialog {
     this.input('apiToken').value = settings.apiToken;
     this.input('namingTemplate').value = settings.namingTemplate;
     this.input('uploadConcurrency').value = String(settings.uploadConcurrency);
+    this.input('keepDates').checked = settings.keepDates;
+    (this.form.elements.namedItem('watchMode') as HTMLSelectElement).value = settings.watchMode;
+    setText(byId('settings-watch-folder'), settings.watchFolder || 'none');
     setText(byId('settings-folder'), settings.outputFolder || 'not chosen yet');
   }
 
@@ -55,10 +64,24 @@ export class SettingsDialog {
       uploadConcurrency: Number(this.input('uploadConcurrency').value),
     };
     if (this.platform.kind === 'electron') patch.backendUrl = this.input('backendUrl').value.trim();
+    if (this.platform.capabilities.chooseFolder) {
+      patch.keepDates = this.input('keepDates').checked;
+      patch.watchMode = (this.form.elements.namedItem('watchMode') as HTMLSelectElement).value === 'local' ? 'local' : 'upload';
+    }
     try {
       const saved = await this.platform.updateSettings(patch);
       this.onSaved(saved);
       this.dialog.close();
+    } catch (err) {
+      setText(this.error, errorMessage(err));
+      show(this.error, true);
+    }
+  }
+
+  /** The watched folder is chosen in a folder dialog of the host, never typed (see main/handlers/watch.ts). */
+  private async watch(action: 'choose' | 'stop'): Promise<void> {
+    try {
+      setText(byId('settings-watch-folder'), (await this.platform.watchFolder(action)) || 'none');
     } catch (err) {
       setText(this.error, errorMessage(err));
       show(this.error, true);

@@ -16,6 +16,7 @@ import { BrowserDownloads } from './browser-downloads.js';
 import { BrowserFiles } from './browser-files.js';
 import { BrowserHttp } from './browser-http.js';
 import { openLiveStream } from './browser-live.js';
+import { browserComparePictures } from './browser-compare.js';
 import { createSlots, makePreview } from './browser-preview.js';
 import { restoreBatch, saveBatch } from './browser-session.js';
 import { BrowserSettings } from './browser-settings.js';
@@ -46,6 +47,8 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
     // Not async: the drop's items must be read before the event handler returns.
     filesFromDrop: (data) => files.fromDrop(data),
     preview: (file) => previewSlot(() => makePreview(files.get(file), file.key)),
+    comparePictures: ({ file, id, options, target }) =>
+      browserComparePictures({ file: file ? files.get(file) : null, resultUrl: id === null ? null : settings.withToken(`/api/v1/images/${id}/processed`), options, target }),
 
     upload: (batchId, list, on) => uploads.upload(batchId, list, on),
     cancelUploads: async () => uploads.cancel(),
@@ -74,6 +77,7 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
     resizeLocally: desktopOnly('resizing on this computer needs the desktop app'),
     chooseFolder: desktopOnly('the browser saves into its downloads folder'),
     openFolder: desktopOnly('the browser saves into its downloads folder'),
+    watchFolder: desktopOnly('a web page cannot watch a folder'),
 
     ...live,
     stats: () => http.json('/api/v1/stats'),

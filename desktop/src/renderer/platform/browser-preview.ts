@@ -51,7 +51,7 @@ export async function makePreview(file: File, key: string, rules: Readonly<Resiz
     const shown = orientedSize(told, told.orientation);
     const refused = tooManyPixels(shown);
     if (refused) return refused;
-    return { ok: true, path: key, dataUrl: placeholder(format === 'heif' ? 'HEIC' : 'TIFF', shown), format, bytes: file.size, original: shown, target: fitInside(shown, rules) };
+    return { ok: true, path: key, dataUrl: placeholder(format === 'heif' ? 'HEIC' : 'TIFF', shown), format, bytes: file.size, original: shown, target: fitInside(shown, rules), standIn: true };
   }
 
   const header = format === 'jpeg' ? readJpegHeader(head) : null;

@@ -67,7 +67,7 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
   };
 }
 
-function electronFiles({ bridge, call }: Ipc): Pick<Platform, 'pickFiles' | 'filesFromDrop' | 'preview'> {
+function electronFiles({ bridge, call }: Ipc): Pick<Platform, 'pickFiles' | 'filesFromDrop' | 'preview' | 'comparePictures'> {
   const toAdded = (scan: ScanResult): AddedFiles => ({
     files: scan.files.map((f): LocalFile => ({ key: f.path, name: f.name, size: f.size, path: f.path, ...(f.relativePath ? { relativePath: f.relativePath } : {}) })),
     ignored: scan.ignored,
@@ -85,6 +85,8 @@ function electronFiles({ bridge, call }: Ipc): Pick<Platform, 'pickFiles' | 'fil
       return toAdded(await call('files:scan', { paths }));
     },
     preview: (file) => call('preview:make', { path: pathOf(file) }),
+    // The main process renders the preview with the saved options (as 'preview:make' sizes it): `options` is the page's copy of them.
+    comparePictures: ({ file, id }) => call('compare:pictures', { ...(file ? { path: pathOf(file) } : {}), ...(id === null ? {} : { id }) }),
   };
 }
 
@@ -122,7 +124,7 @@ function electronUploads({ call, on }: Ipc): Pick<Platform, 'upload' | 'cancelUp
   };
 }
 
-function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downloadArchive' | 'resizeLocally' | 'chooseFolder' | 'openFolder'> {
+function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downloadArchive' | 'resizeLocally' | 'chooseFolder' | 'openFolder' | 'watchFolder'> {
   /** Reports each file's outcome once: as it is pushed, or from the final summary if the push comes late. */
   const withOutcomes = async (
     channel: 'download:progress' | 'resize:progress',
@@ -153,6 +155,9 @@ function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downlo
       return withOutcomes('resize:progress', files, onResult, () =>
         call('resize:local', { files: files.map(fileRef), ...(batchId ? { batchId } : {}) }),
       );
+    },
+    async watchFolder(action) {
+      return (await call('watch:folder', { action })).folder;
     },
     async chooseFolder() {
       return (await call('folder:choose', {})).folder;

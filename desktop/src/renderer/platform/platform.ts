@@ -5,6 +5,7 @@
  * download links. `capabilities` tells the UI which desktop-only features to
  * hide in a browser.
  */
+import type { ComparePictures } from '../../shared/compare.js';
 import type {
   BackendCheck,
   BatchListResponse,
@@ -14,10 +15,12 @@ import type {
   MenuCommand,
   MetricsOverview,
   MetricsUpdate,
+  OutputOptions,
   PreviewResult,
   SavedBatch,
   Settings,
   SettingsPatch,
+  Size,
   Stats,
   StatusEvent,
   UploadOutcome,
@@ -29,6 +32,7 @@ import type {
 
 // Everything the renderer needs from the shared models comes through this module.
 export type * from '../../shared/models.js';
+export type { ComparePictures };
 
 /** A file the person added. `key` is unique within the batch. */
 export interface LocalFile {
@@ -110,6 +114,12 @@ export interface Platform {
   imagesGone(ids: number[]): Promise<number[]>;
   retry(id: number): Promise<void>;
   remove(id: number): Promise<void>;
+  /**
+   * The before/after view's pictures: the original (`file`, when here) and
+   * the result (`id`: completed on the cluster), else an offline preview of
+   * it at `target` with `options`.
+   */
+  comparePictures(request: { file: LocalFile | null; id: number | null; options: OutputOptions; target: Size | null }): Promise<ComparePictures>;
   /** A picture of an image's result, for a card whose file this computer does not have (an img src). */
   resultPicture(id: number): Promise<string>;
 
@@ -127,6 +137,8 @@ export interface Platform {
   downloadArchive(batchId: string, ids?: number[]): Promise<{ name: string }>;
   resizeLocally(files: LocalFile[], onResult: (o: WriteOutcome) => void, batchId?: string): Promise<WriteSummary>;
   chooseFolder(): Promise<string | null>;
+  /** Chooses the watched folder (a folder dialog) or stops watching; returns the folder watched now ('' for none). Desktop only. */
+  watchFolder(action: 'choose' | 'stop'): Promise<string>;
   openFolder(): Promise<void>;
 
   /**
