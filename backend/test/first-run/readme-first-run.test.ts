@@ -17,7 +17,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -63,6 +63,9 @@ describe("the README's first run", () => {
     const npmCache = execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8' }).trim();
 
     scratch = await mkdtemp(path.join(os.tmpdir(), 'imgfleet-first-run-'));
+    // mkdtemp's folder is 0700; as root the embedded PostgreSQL runs as the postgres user, which
+    // must reach the clone's node_modules binaries, as it does in a clone under /work or /home.
+    await chmod(scratch, 0o755);
     const clone = path.join(scratch, 'imgfleet');
     const home = path.join(scratch, 'home');
     await mkdir(home);
