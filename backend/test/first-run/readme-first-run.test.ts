@@ -64,7 +64,8 @@ describe("the README's first run", () => {
 
     scratch = await mkdtemp(path.join(os.tmpdir(), 'imgfleet-first-run-'));
     // mkdtemp's folder is 0700; as root the embedded PostgreSQL runs as the postgres user, which
-    // must reach the clone's node_modules binaries, as it does in a clone under /work or /home.
+    // must reach the clone's node_modules binaries, as it does in a clone under /work or /srv
+    // (under a private folder the backend refuses with that advice: db/embedded-as-root.test.ts).
     await chmod(scratch, 0o755);
     const clone = path.join(scratch, 'imgfleet');
     const home = path.join(scratch, 'home');
