@@ -31,6 +31,8 @@ COPY desktop/package.json desktop/
 RUN npm ci \
  && npm ls >/dev/null
 COPY tsconfig.base.json tsconfig.json ./
+# npm run build runs itself on Node 24 through these (a no-op here: the image's node is 24).
+COPY scripts/node24.sh scripts/on-node24.sh scripts/
 COPY backend backend
 COPY desktop desktop
 # tsc -b (runtime, backend, desktop) and the renderer bundle: backend/runtime/dist,

