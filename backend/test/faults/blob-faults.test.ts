@@ -146,4 +146,106 @@ describe('the filesystem blob store at fault, through a backend process', () => 
     await waitFor(async () => (await readyz(backend.url)).status === 200, 30_000, 250);
     assert.equal(backend.child.exitCode, null, 'the process never exited');
   });
+
+  it('fails an image whose original was deleted behind its back with ORIGINAL_MISSING, and completes the rest of its batch', async () => {
+    // An earlier pod stored a batch of four and stopped before processing it (its rows pending, its files in BLOB_DIR).
+    const first = await spawn({});
+    first.child.kill('SIGTERM');
+    await first.exit;
+    const batchId = randomUUID();
+    const ids: number[] = [];
+    const keys: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      const photo = await makeImage({ width: 640, height: 480, seed: 40 + i });
+      const uuid = randomUUID();
+      const key = `originals/${uuid.slice(0, 2)}/${uuid}`;
+      mkdirSync(path.join(db.blobDir, path.dirname(key)), { recursive: true });
+      await writeFile(path.join(db.blobDir, key), photo);
+      const { rows } = await pool.query<{ id: number }>(
+        `INSERT INTO processed_images (batch_id, filename, content_type, original_key, original_bytes, original_width, original_height, status)
+         VALUES ($1, $2, 'image/jpeg', $3, $4, 640, 480, 'pending') RETURNING id`,
+        [batchId, `photo-${i}.jpg`, key, photo.length],
+      );
+      ids.push(Number(rows[0]!.id));
+      keys.push(key);
+    }
+    // Someone cleans the volume by hand: the second photo's original is gone.
+    rmSync(path.join(db.blobDir, keys[1]!));
+
+    const statuses = await listenToStatuses(db.url);
+    try {
+      const backend = await spawn({});
+      const last = await statuses.settled(ids);
+      assert.deepEqual(
+        last.map((e: StatusEvent) => e.status),
+        ['completed', 'failed', 'completed', 'completed'],
+      );
+      const { rows } = await pool.query<{ id: number; status: string; error: string | null; error_code: string | null }>(
+        'SELECT id, status, error, error_code FROM processed_images WHERE batch_id = $1 ORDER BY id',
+        [batchId],
+      );
+      const gone = rows[1]!;
+      assert.equal(gone.error_code, 'ORIGINAL_MISSING');
+      assert.match(gone.error ?? '', /missing from the blob store.*upload it again/);
+      for (const i of [0, 2, 3]) assert.equal(statuses.completions(ids[i]!), 1, `photo-${i} completed once`);
+      // The API tells the same, and the pod serves on.
+      const view = (await (await fetch(new URL(`/api/v1/images/${gone.id}`, backend.url))).json()) as { status: string; errorCode?: string; error?: string };
+      assert.equal(view.status, 'failed');
+      assert.equal((await readyz(backend.url)).status, 200);
+      assert.equal(backend.child.exitCode, null, 'the process never exited');
+    } finally {
+      await statuses.close();
+      await pool.query('DELETE FROM processed_images');
+    }
+  });
+
+  it('answers 507 STORAGE_FULL on a full blob volume, keeps nothing of the upload, and takes uploads again once space returns', async () => {
+    const volume = mountTmpfs('blobfull', '16m');
+    mounts.push(volume);
+    const backend = await spawn({ BLOB_DIR: volume });
+    const photo = await makeImage({ width: 1600, height: 1200, seed: 7, grain: 8 });
+
+    // Fill the volume to its last byte with a file of the operator's.
+    const filler = path.join(volume, 'filler');
+    let filled = 0;
+    for (const chunk of [1024 * 1024, 4096, 1]) {
+      for (;;) {
+        try {
+          writeFileSync(filler, Buffer.alloc(chunk, 1), { flag: 'a' });
+          filled += chunk;
+        } catch (err) {
+          assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC', String(err));
+          break;
+        }
+      }
+    }
+    assert.ok(filled > 8 * 1024 * 1024, `the filler took the volume (${filled} bytes)`);
+
+    const res = await upload(backend.url, [{ name: 'while-full.jpg', data: photo }]);
+    assert.equal(res.status, 507, await res.clone().text());
+    const body = (await res.json()) as { code: string; error: string; stored: number };
+    assert.equal(body.code, 'STORAGE_FULL');
+    assert.ok(body.error.includes(volume), body.error);
+    assert.match(body.error, /no space left/);
+    assert.equal(body.stored, 0);
+    assert.ok(res.headers.get('retry-after'));
+    assert.equal(await rowCount(), 0);
+    assert.deepEqual(filesUnder(volume), ['filler'], 'no temporary file or original was left behind');
+
+    // Space returns: the same pod takes the upload and processes it (its result written to the same volume).
+    rmSync(filler);
+    const statuses = await listenToStatuses(db.url);
+    try {
+      const again = await upload(backend.url, [{ name: 'after-space.jpg', data: photo }]);
+      assert.equal(again.status, 202, await again.clone().text());
+      const [image] = ((await again.json()) as { images: { id: number }[] }).images;
+      const [last] = await statuses.settled([image!.id]);
+      assert.equal(last!.status, 'completed');
+      assert.equal(filesUnder(volume).filter((f) => f.startsWith('originals/') || f.startsWith('results/')).length, 2);
+      assert.equal(backend.child.exitCode, null, 'the process never exited');
+    } finally {
+      await statuses.close();
+      await pool.query('DELETE FROM processed_images');
+    }
+  });
 });
