@@ -80,7 +80,12 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
   };
   const gatewayOfItsOwn = async (): Promise<PrivateGateway> => {
     const gateway = await startPrivateGateway();
-    cleanups.push(() => gateway.destroy());
+    // Stopped before it goes: a SIGKILLed radosgw's watches on the cluster linger for
+    // the OSDs' watch timeout (30 s), and deleting the bucket waits for them.
+    cleanups.push(async () => {
+      await gateway.stop();
+      await gateway.destroy();
+    });
     return gateway;
   };
   /** A spool folder of the backend's own (its TMPDIR), to see that no spool file is left. */
@@ -250,8 +255,9 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
     const backend = await spawn(rgwBackendEnv(bucket.name, { endpoint: proxy.endpoint }));
     const statuses = await listenToStatuses(db.url);
     try {
-      const photo = await makeImage({ width: 3000, height: 2000, seed: 25, grain: 40, quality: 97 });
-      assert.ok(photo.length > 3 * 1024 * 1024, `a photo large enough to take a while (${photo.length} bytes)`);
+      // Larger than what the gateway sends ahead (its 4 MiB stripes) before it stops.
+      const photo = await makeImage({ width: 4000, height: 3000, seed: 25, grain: 40, quality: 97 });
+      assert.ok(photo.length > 8 * 1024 * 1024, `a photo large enough to take a while (${photo.length} bytes)`);
       const res = await upload(backend.url, [{ name: 'large.jpg', data: photo }]);
       assert.equal(res.status, 202);
       const id = ((await res.json()) as UploadResponse).images[0]!.id;
@@ -264,7 +270,7 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
       const head = await reader.read();
       assert.ok(!head.done);
       let received = head.value.length;
-      await gateway.kill();
+      await gateway.stop(); // SIGTERM: a restart, as a rollout does it
       await assert.rejects(
         (async () => {
           for (let r = await reader.read(); !r.done; r = await reader.read()) received += r.value.length;
