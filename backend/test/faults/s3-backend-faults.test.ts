@@ -7,8 +7,9 @@
  *
  * - the gateway stopped under a batch: uploads answer 503 with Retry-After
  *   and keep nothing (no row, no object, no unfinished multipart upload, no
- *   spool file); queued images wait and complete once it is back; nothing
- *   is lost, nothing done twice;
+ *   spool file); queued images, and images whose originals were being
+ *   read, wait and complete once it is back; nothing is lost, nothing done
+ *   twice;
  * - a missing bucket the credentials may not create, or refused
  *   credentials, at start: not ready, with a reason, no credential logged;
  * - the gateway restarted mid-download: the response is cut (the client
@@ -199,6 +200,36 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
         assert.equal(statuses.completions(Number(r.id)), 1, `image ${r.id} completed once`);
       }
       assert.deepEqual(await objectKeys(bucket.name), rows.flatMap((r) => [r.original_key, r.processed_key]).sort());
+      assert.equal(backend.child.exitCode, null, 'the process never exited');
+    } finally {
+      await statuses.close();
+    }
+  });
+
+  it('completes a batch whose originals were being read when the gateway stopped, each image once, once it is back', async () => {
+    const bucket = await bucketOfItsOwn('midbatch');
+    const gateway = await gatewayOfItsOwn();
+    // The gateway's answers trickle (1 MiB/s a connection): each worker is still reading its original when the gateway stops.
+    const proxy = await startStoreProxy({ targetPort: gateway.port, answerBytesPerSecond: 1024 * 1024 });
+    cleanups.push(() => proxy.close());
+    const backend = await spawn(rgwBackendEnv(bucket.name, { endpoint: proxy.endpoint }));
+    const statuses = await listenToStatuses(db.url);
+    try {
+      const photos = await Promise.all([0, 1, 2, 3].map((i) => makeImage({ width: 2400, height: 1600, seed: 90 + i, grain: 30, quality: 95 })));
+      assert.ok(photos.every((p) => p.length > 1024 * 1024), 'each original takes over a second to read');
+      const res = await upload(backend.url, photos.map((data, i) => ({ name: `batch-${i}.jpg`, data })));
+      assert.equal(res.status, 202);
+      const ids = ((await res.json()) as UploadResponse).images.map((i) => i.id);
+      await gateway.stop();
+      // The reads are cut; the images wait (retrying), none fails.
+      await waitFor(() => /processing from the blob store failed; retrying/.test(backend.output()) || statuses.events.some((e) => ids.includes(e.id) && e.status === 'failed'));
+      await gateway.start();
+      const last = await statuses.settled(ids);
+      assert.deepEqual(last.map((e) => e.status), ['completed', 'completed', 'completed', 'completed']);
+      for (const id of ids) assert.equal(statuses.completions(id), 1, `image ${id} completed once`);
+      const { rows } = await pool.query<{ original_key: string; processed_key: string }>('SELECT original_key, processed_key FROM processed_images ORDER BY id');
+      assert.equal(rows.length, 4);
+      assert.deepEqual(await objectKeys(bucket.name), rows.flatMap((r) => [r.original_key, r.processed_key]).sort(), 'no other object');
       assert.equal(backend.child.exitCode, null, 'the process never exited');
     } finally {
       await statuses.close();
