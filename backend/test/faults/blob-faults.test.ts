@@ -7,7 +7,8 @@
  * - an original deleted behind the backend's back: that image fails with
  *   ORIGINAL_MISSING, the rest of its batch completes, nothing crashes;
  * - the blob volume full: uploads answer 507 STORAGE_FULL and keep nothing,
- *   and the same pod takes uploads again once space returns.
+ *   queued images whose results cannot be written wait, and the same pod
+ *   completes them and takes uploads again once space returns.
  *
  * Mounting the small volumes needs root, which CI has (the tests fail
  * loudly elsewhere rather than pretend).
@@ -199,12 +200,18 @@ describe('the filesystem blob store at fault, through a backend process', () => 
     }
   });
 
-  it('answers 507 STORAGE_FULL on a full blob volume, keeps nothing of the upload, and takes uploads again once space returns', async () => {
+  it('answers 507 STORAGE_FULL on a full blob volume and keeps nothing; queued images wait; all recover once space returns', async () => {
     const volume = mountTmpfs('blobfull', '16m');
     mounts.push(volume);
     const backend = await spawn({ BLOB_DIR: volume });
     const photo = await makeImage({ width: 1600, height: 1200, seed: 7, grain: 8 });
 
+    // Two originals an earlier pod stored, not yet processed (their rows come once the volume is full).
+    const queuedKeys = [randomUUID(), randomUUID()].map((uuid) => `originals/${uuid.slice(0, 2)}/${uuid}`);
+    for (const key of queuedKeys) {
+      mkdirSync(path.join(volume, path.dirname(key)), { recursive: true });
+      writeFileSync(path.join(volume, key), photo);
+    }
     // Fill the volume to its last byte with a file of the operator's.
     const filler = path.join(volume, 'filler');
     let filled = 0;
@@ -220,6 +227,7 @@ describe('the filesystem blob store at fault, through a backend process', () => 
       }
     }
     assert.ok(filled > 8 * 1024 * 1024, `the filler took the volume (${filled} bytes)`);
+    const before = filesUnder(volume);
 
     const res = await upload(backend.url, [{ name: 'while-full.jpg', data: photo }]);
     assert.equal(res.status, 507, await res.clone().text());
@@ -230,18 +238,37 @@ describe('the filesystem blob store at fault, through a backend process', () => 
     assert.equal(body.stored, 0);
     assert.ok(res.headers.get('retry-after'));
     assert.equal(await rowCount(), 0);
-    assert.deepEqual(filesUnder(volume), ['filler'], 'no temporary file or original was left behind');
+    assert.deepEqual(filesUnder(volume), before, 'no temporary file or original was left behind');
 
-    // Space returns: the same pod takes the upload and processes it (its result written to the same volume).
-    rmSync(filler);
     const statuses = await listenToStatuses(db.url);
     try {
+      // The queued images are taken now: their results cannot be written, so they wait (retrying), none fails.
+      const batchId = randomUUID();
+      const queued: number[] = [];
+      for (const [i, key] of queuedKeys.entries()) {
+        const { rows } = await pool.query<{ id: number }>(
+          `INSERT INTO processed_images (batch_id, filename, content_type, original_key, original_bytes, original_width, original_height, status)
+           VALUES ($1, $2, 'image/jpeg', $3, $4, 1600, 1200, 'pending') RETURNING id`,
+          [batchId, `queued-${i}.jpg`, key, photo.length],
+        );
+        queued.push(Number(rows[0]!.id));
+      }
+      await pool.query("SELECT pg_notify('imgfleet_work', '')");
+      await waitFor(() => /processing from the blob store failed; retrying/.test(backend.output()) || statuses.events.some((e) => e.status === 'failed'));
+      assert.deepEqual(statuses.events.filter((e) => e.status === 'failed'), [], 'no image failed for the full volume');
+
+      // Space returns: the same pod completes them and takes the upload again.
+      rmSync(filler);
       const again = await upload(backend.url, [{ name: 'after-space.jpg', data: photo }]);
       assert.equal(again.status, 202, await again.clone().text());
       const [image] = ((await again.json()) as { images: { id: number }[] }).images;
-      const [last] = await statuses.settled([image!.id]);
-      assert.equal(last!.status, 'completed');
-      assert.equal(filesUnder(volume).filter((f) => f.startsWith('originals/') || f.startsWith('results/')).length, 2);
+      const ids = [...queued, image!.id];
+      const last = await statuses.settled(ids);
+      assert.deepEqual(last.map((e) => e.status), ['completed', 'completed', 'completed']);
+      for (const id of ids) assert.equal(statuses.completions(id), 1, `image ${id} completed once`);
+      const files = filesUnder(volume);
+      assert.equal(files.filter((f) => f.startsWith('originals/') || f.startsWith('results/')).length, 6);
+      assert.deepEqual(files.filter((f) => f.startsWith('.tmp/')), [], 'no partial result left behind');
       assert.equal(backend.child.exitCode, null, 'the process never exited');
     } finally {
       await statuses.close();
