@@ -12,8 +12,9 @@
  *   twice;
  * - a missing bucket the credentials may not create, or refused
  *   credentials, at start: not ready, with a reason, no credential logged;
- * - the gateway restarted mid-download: the response is cut (the client
- *   sees a truncated transfer), and the backend serves on.
+ * - the gateway restarted mid-download (an original, a batch's ZIP): the
+ *   response is cut (the client sees a truncated transfer), and the
+ *   backend serves it whole again once the gateway is back.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -314,6 +315,49 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
       const again = await fetch(new URL(`/api/v1/images/${id}/original`, backend.url));
       assert.equal(again.status, 200);
       assert.ok(Buffer.from(await again.arrayBuffer()).equals(photo), 'whole again');
+      assert.equal((await readyz(backend.url)).status, 200);
+      assert.equal(backend.child.exitCode, null, 'the process never exited');
+    } finally {
+      await statuses.close();
+    }
+  });
+
+  it('cuts a batch ZIP short when the gateway is restarted under it, and sends it whole once it is back', async () => {
+    const bucket = await bucketOfItsOwn('zip');
+    const gateway = await gatewayOfItsOwn();
+    // The gateway's answers trickle (256 KiB/s a connection): the ZIP is still being sent, entry by entry, when the gateway goes.
+    const proxy = await startStoreProxy({ targetPort: gateway.port, answerBytesPerSecond: 256 * 1024 });
+    cleanups.push(() => proxy.close());
+    const backend = await spawn(rgwBackendEnv(bucket.name, { endpoint: proxy.endpoint }));
+    const statuses = await listenToStatuses(db.url);
+    try {
+      const photos = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => makeImage({ width: 1200, height: 900, seed: 110 + i, grain: 30, quality: 95 })));
+      const res = await upload(backend.url, photos.map((data, i) => ({ name: `zip-${i}.jpg`, data })));
+      assert.equal(res.status, 202);
+      const answer = (await res.json()) as UploadResponse;
+      await statuses.settled(answer.images.map((i) => i.id));
+
+      const zipUrl = new URL(`/api/v1/batches/${answer.batchId}/zip`, backend.url);
+      const download = await fetch(zipUrl);
+      assert.equal(download.status, 200);
+      const size = Number(download.headers.get('content-length'));
+      const reader = download.body!.getReader();
+      const head = await reader.read();
+      assert.ok(!head.done);
+      let received = head.value.length;
+      await gateway.stop();
+      await assert.rejects(
+        (async () => {
+          for (let r = await reader.read(); !r.done; r = await reader.read()) received += r.value.length;
+        })(),
+        'the client sees the ZIP cut, not a short ZIP passed off as whole',
+      );
+      assert.ok(received < size, `${received} of ${size} bytes`);
+
+      await gateway.start();
+      const again = await fetch(zipUrl);
+      assert.equal(again.status, 200);
+      assert.equal((await again.arrayBuffer()).byteLength, size, 'whole again');
       assert.equal((await readyz(backend.url)).status, 200);
       assert.equal(backend.child.exitCode, null, 'the process never exited');
     } finally {
