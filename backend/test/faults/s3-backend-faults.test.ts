@@ -12,6 +12,8 @@
  *   twice;
  * - a missing bucket the credentials may not create, or refused
  *   credentials, at start: not ready, with a reason, no credential logged;
+ * - a frozen gateway (a slow store): uploads answer 503 with a timeout
+ *   reason and let go of their slots;
  * - the gateway restarted mid-download (an original, a batch's ZIP): the
  *   response is cut (the client sees a truncated transfer), and the
  *   backend serves it whole again once the gateway is back.
@@ -359,6 +361,48 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
       assert.equal(again.status, 200);
       assert.equal((await again.arrayBuffer()).byteLength, size, 'whole again');
       assert.equal((await readyz(backend.url)).status, 200);
+      assert.equal(backend.child.exitCode, null, 'the process never exited');
+    } finally {
+      await statuses.close();
+    }
+  });
+
+  it('answers a frozen gateway\'s uploads with 503 and a timeout reason, lets go of their slots, and takes uploads once it wakes', async () => {
+    const bucket = await bucketOfItsOwn('frozen');
+    const gateway = await gatewayOfItsOwn();
+    // One upload at a time: a slot the first upload kept would leave the second waiting.
+    const backend = await spawn({
+      ...rgwBackendEnv(bucket.name, { endpoint: gateway.endpoint }),
+      S3_REQUEST_TIMEOUT_SECONDS: '1',
+      UPLOAD_CONCURRENCY: '1',
+    });
+    const photo = await makeImage({ width: 900, height: 600, seed: 130 });
+    gateway.freeze();
+    try {
+      for (const name of ['frozen-0.jpg', 'frozen-1.jpg']) {
+        const res = await upload(backend.url, [{ name, data: photo }]);
+        assert.equal(res.status, 503, await res.clone().text());
+        const body = (await res.json()) as { code: string; error: string };
+        assert.equal(body.code, 'STORAGE_UNAVAILABLE');
+        assert.match(body.error, /S3 store .*timed out/);
+        assert.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After');
+      }
+      const ready = await waitFor(async () => {
+        const r = await readyz(backend.url);
+        return r.status === 503 ? r : null;
+      }, 30_000, 250);
+      assert.match(ready.body.error ?? '', /s3 blob store not usable: .*(timed out|no answer)/);
+      assert.equal((await pool.query('SELECT 1 FROM processed_images')).rowCount, 0);
+    } finally {
+      gateway.thaw();
+    }
+    const statuses = await listenToStatuses(db.url);
+    try {
+      const res = await upload(backend.url, [{ name: 'awake.jpg', data: photo }]);
+      assert.equal(res.status, 202, await res.clone().text());
+      const [image] = ((await res.json()) as UploadResponse).images;
+      const [last] = await statuses.settled([image!.id]);
+      assert.equal(last!.status, 'completed');
       assert.equal(backend.child.exitCode, null, 'the process never exited');
     } finally {
       await statuses.close();
