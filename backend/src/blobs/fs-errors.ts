@@ -28,3 +28,16 @@ export function fsFault(err: unknown, what: string, dir: string): BlobStoreError
       return new BlobStoreError('unavailable', `the blob store (${dir}) failed ${what}: ${err instanceof Error ? err.message : String(err)}`, cause);
   }
 }
+
+/**
+ * A write's failure. There, ENOENT is not a missing blob but a missing
+ * folder (the volume was unmounted, or `.tmp` removed under us; Node's
+ * recursive mkdir also says ENOENT on a read-only file system): the store
+ * cannot be used right now, which a client retries, not a 404.
+ */
+export function fsWriteFault(err: unknown, what: string, dir: string): BlobStoreError {
+  if (codeOf(err) === 'ENOENT') {
+    return new BlobStoreError('unavailable', `a folder of the blob store (${dir}) is missing or cannot be made (${what}): is the blob volume mounted and writable?`, { cause: err });
+  }
+  return fsFault(err, what, dir);
+}

@@ -13,7 +13,7 @@
  * outside the folder.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { WriteStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -30,7 +30,7 @@ import {
   type StagedBlob,
   type WorkerBlobAccess,
 } from './blob-store.js';
-import { fsFault, isMissing } from './fs-errors.js';
+import { fsFault, fsWriteFault, isMissing } from './fs-errors.js';
 
 const KIND_DIRS = ['originals', 'results'] as const;
 
@@ -89,12 +89,15 @@ export class FilesystemBlobStore implements BlobStore {
     }
     const probe = path.join(this.tmp, `probe-${randomUUID()}`);
     try {
-      await mkdir(this.tmp, { recursive: true });
+      // Not recursive: Node's recursive mkdir says ENOENT, not EROFS, on a read-only volume.
+      await mkdir(this.tmp).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      });
       await writeFile(probe, 'imgfleet', { flush: true });
       await unlink(probe);
     } catch (err) {
       await ignoreMissing(unlink(probe)).catch(() => undefined);
-      throw fsFault(err, 'writing a test file', this.dir);
+      throw fsWriteFault(err, 'writing a test file', this.dir);
     }
   }
 
@@ -205,6 +208,29 @@ export class FilesystemBlobStore implements BlobStore {
   }
 }
 
+/**
+ * A blob's temporary file as a stream whose errors are BlobStoreErrors, as
+ * the S3 spool's are: whatever pipes an upload into it (and answers the
+ * client from the pipe's failure) learns the store is full or unusable,
+ * not an errno it knows nothing of. (@types/node gives fs.WriteStream no
+ * constructor of its own; at run time it takes the path and options.)
+ */
+const FileStream = WriteStream as unknown as new (file: string, options: { flags: string; flush: boolean }) => WriteStream;
+class TempFileStream extends FileStream {
+  constructor(
+    file: string,
+    private readonly what: string,
+    private readonly dir: string,
+  ) {
+    // `flush`: fsync before close, so the bytes are on disk before the rename that publishes them.
+    super(file, { flags: 'wx', flush: true });
+  }
+
+  override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
+    super._destroy(err, (e) => callback(e ? fsWriteFault(e, this.what, this.dir) : e));
+  }
+}
+
 /** One blob being streamed to a temporary file, then renamed into place. */
 class FileWriter implements BlobWriter {
   readonly stream: WriteStream;
@@ -220,8 +246,7 @@ class FileWriter implements BlobWriter {
     tmp: string,
   ) {
     this.temp = path.join(tmp, `${path.basename(key)}.part`);
-    // `flush`: fsync before close, so the bytes are on disk before the rename that publishes them.
-    this.stream = createWriteStream(this.temp, { flags: 'wx', flush: true });
+    this.stream = new TempFileStream(this.temp, `writing ${key}`, store.dir);
     this.written = new Promise<void>((resolve, reject) => {
       this.stream.once('error', reject);
       this.stream.once('close', () => (this.stream.writableFinished ? resolve() : reject(new Error('the write was cut off before its end'))));
@@ -240,7 +265,7 @@ class FileWriter implements BlobWriter {
       await syncDir(path.dirname(final));
     } catch (err) {
       await ignoreMissing(unlink(this.temp)).catch(() => undefined);
-      throw fsFault(err, `writing ${this.key}`, this.store.dir);
+      throw fsWriteFault(err, `writing ${this.key}`, this.store.dir);
     }
     if (this.wasAborted()) {
       // Aborted while it was being renamed: the abort could not see the final file yet.

@@ -9,7 +9,7 @@
  * as the database's outcome writes are.
  */
 import { performance } from 'node:perf_hooks';
-import { isBlobStoreError, type BlobStore, type StagedBlob } from '../blobs/blob-store.js';
+import { BlobStoreError, isBlobStoreError, type BlobStore, type StagedBlob } from '../blobs/blob-store.js';
 import { classifyDatabaseError, isTransientDatabaseError } from '../db/errors.js';
 import type { Logger } from '../logger.js';
 import { tooMuchMemoryMessage } from '../imaging/job-cost.js';
@@ -26,6 +26,19 @@ const MiB = 1024 * 1024;
 /** Worth another try while the lease holds: a database or a blob store that is down, restarting or full. */
 function isTransient(err: unknown): boolean {
   return isTransientDatabaseError(err) || isBlobStoreError(err, 'full') || isBlobStoreError(err, 'unavailable');
+}
+
+/**
+ * A worker that reads and writes the store itself (filesystem, S3) reports
+ * the store's passing faults as its outcome; thrown here, they are retried
+ * as the event loop's own store calls are, instead of failing the image
+ * for a gateway that was restarting or a volume that was full.
+ */
+function throwPassingStoreFault(result: ResizeTaskResult): ResizeTaskResult {
+  if (!result.ok && (result.code === 'STORAGE_UNAVAILABLE' || result.code === 'STORAGE_FULL')) {
+    throw new BlobStoreError(result.code === 'STORAGE_FULL' ? 'full' : 'unavailable', result.error);
+  }
+  return result;
 }
 
 export interface RunnerDeps {
@@ -107,15 +120,19 @@ export class JobRunner {
       if ('code' in input) return input;
       const limitMs = timeLimitMs(cpuMs, this.d.options.timeLimit);
       const access = this.d.blobs.workerAccess();
-      return await this.d.pool.resize(input, this.d.options.rules, {
-        options: job.options,
-        ...(access.kind === 'bytes' ? {} : { sink: access }),
-        timeLimitMs: limitMs,
-        limitNote: describeLimit(limitMs, this.d.options.timeLimit.baseMs),
-        onAbandoned: (exited) => {
-          stillHeld = exited;
-        },
-      });
+      const resize = () =>
+        this.d.pool.resize(input, this.d.options.rules, {
+          options: job.options,
+          ...(access.kind === 'bytes' ? {} : { sink: access }),
+          timeLimitMs: limitMs,
+          limitNote: describeLimit(limitMs, this.d.options.timeLimit.baseMs),
+          onAbandoned: (exited) => {
+            stillHeld = exited;
+          },
+        });
+      // Bytes in hand were transferred to the thread (a second run has none); a blob is read again.
+      if (input instanceof Uint8Array) return await resize();
+      return await this.withRetries(job, 'processing from the blob store', async () => throwPassingStoreFault(await resize()));
     } finally {
       if (stillHeld) void stillHeld.then(release);
       else release();

@@ -25,12 +25,28 @@ export interface PartHasher {
   push(chunk: Buffer): void;
   /** The part ended; `truncated`: it was over the size limit (the first request kept it as nothing). */
   end(truncated: boolean): void;
+  /** The part counts for nothing (the empty part a browser form sends when no file was chosen). */
+  skip(): void;
+}
+
+/** What one part adds to each digest, once it has ended. */
+interface PartLines {
+  hash: string;
+  legacy: (string | Buffer)[];
 }
 
 export class RequestFingerprint {
   private readonly hash: Hash = createHash('sha256');
   /** The version-1 digest (edges only, the file's name without folders), for keys stored before v2. */
   private readonly legacy: Hash = createHash('sha256');
+  /**
+   * Parts in part order, each null until it ends: an upload stores its parts
+   * concurrently, and a small part may finish before a large one before it,
+   * while a replay reads them one by one. Each digest takes them in part
+   * order all the same, so a retry is recognised whichever ended first.
+   */
+  private readonly parts: (PartLines | 'skipped' | null)[] = [];
+  private folded = 0;
 
   constructor(route: string, batchId: string | undefined, queryOptions: Readonly<Record<string, unknown>> = {}) {
     const head = `${route}\0${batchId ?? ''}\0${JSON.stringify(queryOptions)}\0`;
@@ -44,13 +60,15 @@ export class RequestFingerprint {
    */
   addPart(field: string, path: string, bytes: Uint8Array): void {
     const whole = createHash('sha256').update(bytes).digest('hex');
-    this.hash.update(`${field}\0${path}\0${bytes.length}\0${whole}\0`);
+    this.parts.push({ hash: `${field}\0${path}\0${bytes.length}\0${whole}\0`, legacy: [] });
+    this.fold();
   }
 
   /** A part hashed as it streams by: `path` as addPart's, `filename` its last segment (for the earlier digest). */
   streamPart(field: string, path: string, filename: string): PartHasher {
     const whole = createHash('sha256');
     const edges = new StreamEdges();
+    const index = this.parts.push(null) - 1;
     return {
       push: (chunk) => {
         whole.update(chunk);
@@ -60,15 +78,31 @@ export class RequestFingerprint {
         // As the first request hashed it: a file over the size limit was kept as nothing.
         const size = truncated ? 0 : edges.size;
         const digest = (truncated ? createHash('sha256') : whole).digest('hex');
-        this.hash.update(`${field}\0${path}\0${size}\0${digest}\0`);
-        this.legacy.update(`${field}\0${filename}\0${size}\0`);
+        const legacy: (string | Buffer)[] = [`${field}\0${filename}\0${size}\0`];
         if (!truncated) {
           const { head, tail } = edges.edges();
-          this.legacy.update(head);
-          this.legacy.update(tail);
+          legacy.push(head, tail);
         }
+        this.parts[index] = { hash: `${field}\0${path}\0${size}\0${digest}\0`, legacy };
+        this.fold();
+      },
+      skip: () => {
+        this.parts[index] = 'skipped';
+        this.fold();
       },
     };
+  }
+
+  /** Adds the parts that have ended, up to the first still streaming, to the digests. */
+  private fold(): void {
+    for (let part = this.parts[this.folded]; part; part = this.parts[this.folded]) {
+      if (part !== 'skipped') {
+        this.hash.update(part.hash);
+        for (const line of part.legacy) this.legacy.update(line);
+      }
+      // Its lines are not needed any more (the edges are up to 128 KiB).
+      this.parts[this.folded++] = 'skipped';
+    }
   }
 
   /** The `options` field's text, as sent (both requests send it before their files). */

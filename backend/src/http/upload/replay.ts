@@ -57,7 +57,10 @@ function readFingerprint(req: Request, deps: UploadDeps, fingerprint: RequestFin
       });
       stream.on('end', () => {
         // A browser form with no file chosen sends an empty part without a name (the first request skipped it too).
-        if (!info.filename && size === 0) return;
+        if (!info.filename && size === 0) {
+          part.skip();
+          return;
+        }
         part.end(truncated);
       });
     });

@@ -19,7 +19,7 @@ import type { IngestTransaction } from '../../queue/ingest.js';
 import { HttpError } from '../errors.js';
 import { checkFile, type CheckedFile, type ReceivedFile } from './file-check.js';
 import { receivePart, type ReceivedPart } from './receive-part.js';
-import type { RequestFingerprint } from './fingerprint.js';
+import type { PartHasher, RequestFingerprint } from './fingerprint.js';
 import type { RequestOptions } from './request-options.js';
 import { UploadOutcomes } from './outcomes.js';
 import type { UploadDeps } from './deps.js';
@@ -128,6 +128,8 @@ export class UploadSession {
 
   private async storePart(field: string, stream: Readable, rawName: string | undefined, position: number): Promise<void> {
     const filename = cleanFilename(rawName, `file-${position}`);
+    // Its place in the fingerprint is taken now, in part order (parts may end out of order).
+    const hasher = this.fingerprint.streamPart(field, sourcePathOf(rawName, filename) ?? filename, filename);
     // Its turn to write is taken now, in part order (checks may finish out of order; ids must not).
     const turn = this.writes;
     let myTurnDone!: () => void;
@@ -135,7 +137,7 @@ export class UploadSession {
     try {
       const release = await this.deps.memorySlots.acquire(this.signal);
       try {
-        const file = await this.receive(field, stream, rawName, filename, position);
+        const file = await this.receive(field, stream, rawName, filename, position, hasher);
         if (!file) return;
         const meta = { batchId: this.batchId, filename, sourcePath: sourcePathOf(rawName, filename), options: this.options.options() };
         const checked = await checkFile(file, meta, this.deps.rules, this.deps.memoryBudgetBytes);
@@ -161,8 +163,7 @@ export class UploadSession {
    * over the size limit); undefined for the empty part a browser form sends
    * when no file was chosen.
    */
-  private async receive(field: string, stream: Readable, rawName: string | undefined, filename: string, position: number): Promise<ReceivedFile | undefined> {
-    const hasher = this.fingerprint.streamPart(field, sourcePathOf(rawName, filename) ?? filename, filename);
+  private async receive(field: string, stream: Readable, rawName: string | undefined, filename: string, position: number, hasher: PartHasher): Promise<ReceivedFile | undefined> {
     const writer = this.deps.blobs.create('original');
     let part: ReceivedPart;
     try {
@@ -172,6 +173,7 @@ export class UploadSession {
       throw this.signal.aborted ? this.signal.reason : err;
     }
     if (!rawName && part.size === 0 && !part.truncated) {
+      hasher.skip();
       await writer.abort();
       return undefined;
     }
