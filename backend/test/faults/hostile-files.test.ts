@@ -25,7 +25,10 @@ describe('hostile files', () => {
   before(async () => {
     db = await createTestDatabase();
     pool = new pg.Pool({ connectionString: db.url });
-    backend = await spawnBackend(baseEnv(db.url, { POD_NAME: 'hostile', IMAGE_TIMEOUT_SECONDS: '3', MAX_ATTEMPTS: '2', LEASE_SECONDS: '5' }));
+    // The tightest time limits the settings allow: 0.5 s for any image plus its estimated work, no slack.
+    backend = await spawnBackend(
+      baseEnv(db.url, { POD_NAME: 'hostile', IMAGE_TIMEOUT_SECONDS: '0.5', IMAGE_TIME_SLACK: '1', MAX_ATTEMPTS: '2', LEASE_SECONDS: '5' }),
+    );
   });
   after(async () => {
     backend.child.kill('SIGKILL');
@@ -58,15 +61,22 @@ describe('hostile files', () => {
     assert.ok(peak < 1024, `peak RSS ${peak.toFixed(0)} MiB`);
   });
 
-  it('a 1x40,000,000 PNG (ten million rows took a thread ~10 s under load; four times that is sure to pass 3 s on a quiet machine) hits the per-image time limit and fails with that reason', async () => {
+  // A limit that grows with the work (imaging/job-cost.ts) must still catch
+  // work that runs far past what its size promises. A 1-pixel-wide PNG of
+  // forty million rows is such work: libvips pays per row, and its rows cost
+  // several times what the cost model expects of their pixels (about 0.9 s
+  // of estimated work; 5 s on a quiet machine, more under load). Both sides
+  // scale with the machine's measured speed, so the ratio, not the machine,
+  // decides the outcome.
+  it('a 1x40,000,000 PNG runs past its time limit (0.5 s plus its estimated work) and fails with that reason', async () => {
     const tall = await blackPng({ width: 1, height: 40_000_000, bitDepth: 8, channels: 3, interlaced: false });
     const res = await upload(backend.url, [{ name: 'tall.png', data: tall, type: 'image/png' }]);
     assert.equal(res.status, 202);
     const { images } = (await res.json()) as UploadResponse;
     const [row] = await settled([images[0]!.id]);
-    assert.equal(row!.status, 'failed');
+    assert.equal(row!.status, 'failed', `the job ran past its limit, or finished within it: ${row!.error ?? 'completed'}`);
     assert.match(row!.error_code ?? '', /TIMEOUT/);
-    assert.match(row!.error ?? '', /3(\.0)? s/);
+    assert.match(row!.error ?? '', /0\.5 s for any image plus its work/);
     assert.equal(backend.child.exitCode, null);
   });
 
