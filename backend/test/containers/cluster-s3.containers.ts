@@ -44,7 +44,7 @@ describeCluster('a cluster of containers on S3 (Ceph RGW): Postgres, Redis, thre
         for (const [kind, bytes] of [['original', r.original_bytes], ['processed', r.processed_bytes]] as const) {
           const res = await fetch(`${survivor.url}/api/v1/images/${r.id}/${kind}`);
           assert.equal(res.status, 200, `image ${r.id}: ${kind}`);
-          assert.equal(String((await res.arrayBuffer()).byteLength), bytes, `image ${r.id}: ${kind} size`);
+          assert.equal((await res.arrayBuffer()).byteLength, Number(bytes), `image ${r.id}: ${kind} size`);
         }
       }
     },

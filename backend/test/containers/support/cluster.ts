@@ -31,13 +31,17 @@ const LEASE_SECONDS = 4;
 const PERIOD_SECONDS = 1;
 const OUTPUT_KEY = 'metrics-derived';
 
-/** A row's blob columns, as the blob store's migration adds them. */
+/**
+ * A row's blob columns, as the blob store's migration adds them. The sizes
+ * are BIGINT: a string from a bare pg, a number once the backend's modules
+ * (loaded by these tests) have set pg's int8 parser; compare them as numbers.
+ */
 export interface BlobRow {
   id: string;
   original_key: string | null;
   processed_key: string | null;
-  original_bytes: string | null;
-  processed_bytes: string | null;
+  original_bytes: string | number | null;
+  processed_bytes: string | number | null;
   original_data_length: number | null;
   processed_data_length: number | null;
 }
