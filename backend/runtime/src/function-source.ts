@@ -74,7 +74,7 @@ function languageOf(file: string): Language | undefined {
 /** The file implementing dotted `module` under `root`, if any. */
 function findModule(root: string, module: string): { file: string; language: Language } | undefined {
   const rel = module.split('.').join(path.sep);
-  const candidates: Array<[string, Language]> = [
+  const candidates: [string, Language][] = [
     [`${rel}.py`, 'python'],
     [path.join(rel, '__init__.py'), 'python'],
     ...JS_EXT.map((ext): [string, Language] => [`${rel}${ext}`, 'javascript']),

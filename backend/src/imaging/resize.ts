@@ -126,7 +126,7 @@ function headerFrom(format: ImageFormat, meta: Metadata, fileBytes: number, limi
     target,
     channels,
     bytesPerChannel: format === 'heif' ? 1 : decodeBytes / (size.width * size.height * Math.max(1, channels)),
-    interlaced: meta.isProgressive === true,
+    interlaced: meta.isProgressive,
     decodeBytes,
     pages: meta.pages ?? 1,
   };

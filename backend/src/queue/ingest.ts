@@ -71,7 +71,7 @@ export class IngestTransaction {
   private readonly staged: StagedBlob[] = [];
   private settle!: (committed: boolean) => void;
   /** Resolves true once committed, false once rolled back: local resizes wait on it before writing. */
-  readonly committed: Promise<boolean> = new Promise((resolve) => {
+  readonly committed = new Promise<boolean>((resolve) => {
     this.settle = resolve;
   });
   private finished = false;

@@ -80,7 +80,7 @@ export default async function resize(task: ResizeTask): Promise<ResizeTaskResult
     const result: ResizeTaskResult = { ok: true, ...base, data, workMs: performance.now() - started };
     // Piscina posts a moved object's `valueSymbol` with its `transferableSymbol` as the transfer list.
     const movable = { [valueSymbol]: result, [transferableSymbol]: [data] };
-    return move(movable as unknown as ArrayBuffer) as unknown as ResizeTaskResult;
+    return move(movable) as unknown as ResizeTaskResult;
   } catch (err) {
     const workMs = performance.now() - started;
     if (isImageError(err)) return { ok: false, code: err.code, error: err.message, workMs };

@@ -90,8 +90,8 @@ export async function spawnBackend(env: NodeJS.ProcessEnv, timeoutMs = 30_000, p
         resolve(m[1]!);
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => {
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c: Buffer) => {
       out += c.toString();
     });
     void exit.then(({ code }) => {
@@ -136,7 +136,7 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 30_000
   while (Date.now() < deadline) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }

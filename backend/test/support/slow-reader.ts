@@ -68,7 +68,7 @@ export function slowGet(url: string, path: string, options: SlowReadOptions): Sl
   socket.on('data', (chunk: Buffer) => {
     budget -= chunk.length;
     if (budget <= 0) socket.pause();
-    if (headDone) return onBody(chunk);
+    if (headDone) { onBody(chunk); return; }
     headText += chunk.toString('latin1');
     const end = headText.indexOf('\r\n\r\n');
     if (end < 0) return;

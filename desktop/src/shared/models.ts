@@ -34,7 +34,7 @@ export interface ServerConfig {
     formats: OutputFormat[];
     decodeMemoryBytes: number;
   };
-  presets: ReadonlyArray<{ label: string; width: number; height: number }>;
+  presets: readonly { label: string; width: number; height: number }[];
   /** 'server': read from the backend; 'offline': the built-in defaults. */
   source: 'server' | 'offline';
 }

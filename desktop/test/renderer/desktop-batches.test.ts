@@ -64,7 +64,7 @@ describe('desktop: batches that survive a restart, and Recent batches', () => {
     // Remembered: the session file names the five.
     const sessionFile = path.join(userData, 'session.json');
     for (;;) {
-      const saved = JSON.parse(await fs.readFile(sessionFile, 'utf8').catch(() => '{"files":[]}')) as { files: Array<{ path?: string }> };
+      const saved = JSON.parse(await fs.readFile(sessionFile, 'utf8').catch(() => '{"files":[]}')) as { files: { path?: string }[] };
       if (saved.files.length === 5 && saved.files.every((f) => f.path)) break;
       await page.waitForTimeout(50);
     }
@@ -105,7 +105,7 @@ describe('desktop: batches that survive a restart, and Recent batches', () => {
     const row = page.locator(`#batches-list li[data-batch-id="${batchId}"]`);
     assert.match((await row.textContent()) ?? '', /1 photo · 1 done/);
     await row.locator('button', { hasText: 'Download all' }).click();
-    await page.waitForFunction(() => /Downloaded 1 file/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Downloaded 1 file'));
     assert.deepEqual(await fs.readdir(output), ['elsewhere_750x600.jpg']);
 
     await row.locator('button', { hasText: 'Open' }).click();

@@ -67,7 +67,7 @@ describe('desktop window: Upload and the checks on this computer', () => {
     await dropPaths(page, [folder]);
     await waitForCards(page, (cs) => cs.length === 2 && previewSettled(cs.find((c) => c.name === 'good.jpg')));
     await page.keyboard.press('Control+u');
-    await page.waitForFunction(() => /Checking 1 photo on this computer before sending/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Checking 1 photo on this computer before sending'));
     assert.equal(await page.isDisabled('#upload'), true, 'no second Upload while the first waits');
     await page.waitForTimeout(300);
     assert.equal(proxy.uploads().length, 0, 'nothing sent while a check is pending');
@@ -93,7 +93,7 @@ describe('desktop window: Upload and the checks on this computer', () => {
     await waitForCards(page, (cs) => cs.length === 2 && previewSettled(cs.find((c) => c.name === 'later.jpg')));
     const sent = proxy.uploads().length;
     await page.keyboard.press('Control+u');
-    await page.waitForFunction(() => /Checking 1 photo/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Checking 1 photo'));
     await page.click('#cancel');
     assert.match((await page.textContent('#notice')) ?? '', /Upload cancelled: nothing was sent/);
 

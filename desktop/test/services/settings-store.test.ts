@@ -58,7 +58,7 @@ describe('settings store', () => {
   it('rejects invalid values with INVALID_SETTINGS and keeps the old ones', async () => {
     const folder = await fresh();
     const store = await SettingsStore.open(folder);
-    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    const cases: [string, Record<string, unknown>, RegExp][] = [
       ['not a URL', { backendUrl: 'not a url' }, /backendUrl/],
       ['ftp URL', { backendUrl: 'ftp://example.com' }, /backendUrl/],
       ['zero concurrency', { uploadConcurrency: 0 }, /uploadConcurrency/],
@@ -72,7 +72,7 @@ describe('settings store', () => {
     ];
     for (const [label, patch, message] of cases) {
       await assert.rejects(
-        store.update(patch as never),
+        store.update(patch),
         (err: unknown) => err instanceof AppError && err.code === 'INVALID_SETTINGS' && message.test(err.message),
         label,
       );

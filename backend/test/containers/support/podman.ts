@@ -139,7 +139,7 @@ export async function until<T>(what: string, check: () => Promise<T> | T, timeou
   while (Date.now() < deadline) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }

@@ -16,7 +16,7 @@ import ts from 'typescript';
 import AjvModule from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 
-type JsonSchema = { [key: string]: unknown };
+type JsonSchema = Record<string, unknown>;
 
 const Ajv = AjvModule.default;
 const SCHEMA_ID = 'https://imgfleet.invalid/kubernetes-types.json';

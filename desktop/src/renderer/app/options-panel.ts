@@ -25,7 +25,7 @@ import { h, setText, show } from '../ui/dom.js';
 const FORMAT_LABELS: Record<OutputFormat, string> = { jpeg: 'JPEG', webp: 'WebP', avif: 'AVIF', png: 'PNG' };
 const CUSTOM = 'custom';
 /** The ways to size, in plain words. */
-const MODE_LABELS: ReadonlyArray<[SizeMode, string]> = [
+const MODE_LABELS: readonly [SizeMode, string][] = [
   ['box', 'Box (width × height)'],
   ['longEdge', 'Long edge'],
   ['width', 'Width only'],
@@ -39,11 +39,11 @@ const NARROW_SCREEN = '(max-width: 600px)';
 
 type Field = HTMLInputElement | HTMLSelectElement;
 
-function select(name: string, choices: ReadonlyArray<[string, string]>): HTMLSelectElement {
+function select(name: string, choices: readonly [string, string][]): HTMLSelectElement {
   return h('select', { name }, ...choices.map(([value, label]) => h('option', { value }, label)));
 }
 
-function row(label: string, ...controls: Array<Node | null>): HTMLLabelElement {
+function row(label: string, ...controls: (Node | null)[]): HTMLLabelElement {
   return h('label', { class: 'option' }, h('span', { class: 'option-label' }, label), ...controls);
 }
 
@@ -65,7 +65,7 @@ export class OptionsPanel {
   private readonly errorText: HTMLElement;
   private readonly jpegOnly: HTMLElement[] = [];
   /** Rows shown for one size mode only. */
-  private readonly byMode: Array<{ element: HTMLElement; modes: SizeMode[] }> = [];
+  private readonly byMode: { element: HTMLElement; modes: SizeMode[] }[] = [];
   // Set by build() (called from the constructor).
   private qualityRow: HTMLElement = h('span');
   private targetRow: HTMLElement = h('span');
@@ -307,7 +307,7 @@ export class OptionsPanel {
     show(this.sizeByRow, lossy);
     show(this.targetRow, target);
     const label = this.qualityRow.querySelector('.option-label');
-    if (label) setText(label as HTMLElement, target ? 'Highest quality' : 'Quality');
+    if (label) setText(label, target ? 'Highest quality' : 'Quality');
   }
 }
 

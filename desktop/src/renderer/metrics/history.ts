@@ -179,7 +179,7 @@ export class MetricsHistory {
    * drawn from: the first live one by name (its pods all report the same
    * figures), else the first; and whether all its pods are gone.
    */
-  nodeSources(since: number, isGone: (pod: string) => boolean): Array<{ node: string; pod: string; gone: boolean }> {
+  nodeSources(since: number, isGone: (pod: string) => boolean): { node: string; pod: string; gone: boolean }[] {
     const nodes = new Map<string, string[]>();
     for (const pod of this.podNames()) {
       if (!this.sorted(pod).some((e) => e.x >= since)) continue;

@@ -122,7 +122,7 @@ export interface Platform {
   restoreSession(): Promise<SavedBatch | null>;
 
   /** Saves results (into the output folder, or as browser downloads). folder null: the person cancelled. */
-  download(items: Array<{ key: string; id: number; name: string; index?: number }>, onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
+  download(items: { key: string; id: number; name: string; index?: number }[], onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
   /** Saves the batch's completed results `ids` (those still on the page; all of them when absent) as one archive (capabilities.batchArchive); returns its file name. */
   downloadArchive(batchId: string, ids?: number[]): Promise<{ name: string }>;
   resizeLocally(files: LocalFile[], onResult: (o: WriteOutcome) => void, batchId?: string): Promise<WriteSummary>;

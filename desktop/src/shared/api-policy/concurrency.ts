@@ -17,7 +17,7 @@ export const UPLOAD_CONCURRENCY = { min: 1, max: 16, default: 4 } as const;
 export function createLimiter(concurrency: number): Limiter {
   let limit = Math.max(1, Math.floor(concurrency));
   let active = 0;
-  const queue: Array<() => void> = [];
+  const queue: (() => void)[] = [];
 
   const next = (): void => {
     while (active < limit && queue.length > 0) {

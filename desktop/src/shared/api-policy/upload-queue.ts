@@ -61,7 +61,7 @@ export interface UploadTally<R> {
   failed: number;
   cancelled: number;
   /** Every file's outcome, in the order the files were given. */
-  outcomes: Array<FileOutcome<R>>;
+  outcomes: FileOutcome<R>[];
 }
 
 export interface FileProgress {
