@@ -74,7 +74,11 @@ export function connectRedis(url: string, log: Logger): RuntimeRedis {
   };
 }
 
-/** SET with the configured expiry (OUTPUT_TTL), in a transaction or not. */
-export function setKey(target: ChainableCommander | Redis, key: string, value: string, ttlSeconds: number) {
-  return ttlSeconds > 0 ? target.set(key, value, 'EX', Math.max(1, Math.round(ttlSeconds))) : target.set(key, value);
+/**
+ * Queues a SET with the configured expiry (OUTPUT_TTL) in a transaction:
+ * its answer comes from the batch's exec(), so nothing is returned to await.
+ */
+export function setKey(batch: ChainableCommander, key: string, value: string, ttlSeconds: number): void {
+  if (ttlSeconds > 0) batch.set(key, value, 'EX', Math.max(1, Math.round(ttlSeconds)));
+  else batch.set(key, value);
 }

@@ -161,7 +161,7 @@ export class MainWindow {
     if (!card) return;
     if (action === 'download') await this.downloads.downloadOne(card);
     else if (action === 'retry') await this.retries.retryOne(card);
-    else if (action === 'remove') this.store.remove(key);
+    else this.store.remove(key); // 'remove'
   }
 
   /** Files on their way to the backend, or about to be (an Upload waiting for the checks). */

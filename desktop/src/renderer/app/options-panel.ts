@@ -200,7 +200,7 @@ export class OptionsPanel {
       raw.width = w;
       raw.height = h2;
     }
-    if (target.name === 'format') raw.quality = this.qualities[raw.format as OutputFormat] ?? DEFAULT_QUALITY.jpeg;
+    if (target.name === 'format') raw.quality = typeof raw.format === 'string' && Object.hasOwn(this.qualities, raw.format) ? this.qualities[raw.format as OutputFormat] : DEFAULT_QUALITY.jpeg;
     // PNG has no quality to trade for size: a target size ends with it.
     if (target.name === 'format' && !MAX_BYTES_FORMATS.includes(raw.format as OutputFormat)) raw.maxBytes = null;
     if (target.name === 'metadata' && raw.metadata !== 'keep') raw.keepGps = false;
@@ -288,7 +288,7 @@ export class OptionsPanel {
     if (options.maxBytes != null) f.maxKB!.value = String(Math.round(options.maxBytes / KB));
     for (const name of ['fit', 'position', 'format', 'metadata', 'template', 'collision'] as const) f[name]!.value = options[name];
     // <input type=color> knows only #rrggbb.
-    f.background!.value = options.background.length === 4 ? `#${[...options.background.slice(1)].map((c) => c + c).join('')}` : options.background;
+    f.background!.value = options.background.length === 4 ? `#${Array.from(options.background.slice(1), (c) => c + c).join('')}` : options.background;
     for (const name of ['enlarge', 'progressive', 'mozjpeg', 'keepGps', 'keepFolders'] as const) (f[name] as HTMLInputElement).checked = options[name];
     this.syncDependent(options);
     const quality = options.maxBytes != null ? `at most ${Math.round(options.maxBytes / KB)} KB` : String(options.quality);

@@ -224,7 +224,7 @@ export class MetricsHistory {
     const derived = sample.derived ?? existing?.sample.derived ?? null;
     const snapshot = { ...existing?.sample.snapshot, ...sample.snapshot };
     const at = existing?.x ?? x;
-    const figures = derived === existing?.sample.derived && existing ? existing.figures : numericFigures(derived);
+    const figures = existing && derived === existing.sample.derived ? existing.figures : numericFigures(derived);
     for (const key of figures.keys()) this.derivedSeen.set(key, Math.max(this.derivedSeen.get(key) ?? 0, at));
     state.entries.set(stamp, { x: at, sample: { ...sample, snapshot, derived }, figures });
     state.sorted = null;

@@ -22,8 +22,8 @@ const fileRef = (file: LocalFile): { key: string; path: string; relativePath?: s
 /** The bridge as typed calls (a refusal becomes a PlatformError) and subscriptions. */
 interface Ipc {
   bridge: ImgfleetBridge;
-  call<C extends InvokeChannel>(channel: C, args: InvokeArgs[C]): Promise<InvokeResults[C]>;
-  on<E extends EventChannel>(channel: E, listener: (payload: EventPayloads[E]) => void): () => void;
+  call: <C extends InvokeChannel>(channel: C, args: InvokeArgs[C]) => Promise<InvokeResults[C]>;
+  on: <E extends EventChannel>(channel: E, listener: (payload: EventPayloads[E]) => void) => () => void;
 }
 
 function ipcOver(bridge: ImgfleetBridge): Ipc {

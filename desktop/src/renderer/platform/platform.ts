@@ -101,7 +101,7 @@ export interface Platform {
   upload(
     batchId: string,
     files: UploadItem[],
-    on: { progress(p: UploadProgress): void; result(o: UploadOutcome): void },
+    on: { progress: (p: UploadProgress) => void; result: (o: UploadOutcome) => void },
   ): Promise<UploadSummary>;
   cancelUploads(): Promise<number>;
 
@@ -135,7 +135,7 @@ export interface Platform {
    * that stops watching.
    */
   watchEvents(batchId: string, handlers: BatchEventHandlers): () => void;
-  watchMetrics(onUpdate: (u: MetricsUpdate) => void, onConnection: (c: LiveConnection) => void): Promise<{ overview: MetricsOverview; stop(): void }>;
+  watchMetrics(onUpdate: (u: MetricsUpdate) => void, onConnection: (c: LiveConnection) => void): Promise<{ overview: MetricsOverview; stop: () => void }>;
   stats(): Promise<Stats>;
   checkBackend(): Promise<BackendCheck>;
 
