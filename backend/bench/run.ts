@@ -160,7 +160,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const res = await upload(backend.url, [{ name: `single-${i}.jpg`, data: files[i % files.length]! }]);
       const id = ((await res.json()) as UploadResponse).images[0]!.id;
-      const done = await events.next((e) => e.event === 'status' && JSON.parse(e.data).id === id && JSON.parse(e.data).status === 'completed', 30_000);
+      const done = await events.next((e) => e.event === 'status' && (JSON.parse(e.data) as StatusEvent).id === id && (JSON.parse(e.data) as StatusEvent).status === 'completed', 30_000);
       latencies.push(performance.now() - t0);
       eventDelays.push(Date.now() - Date.parse((JSON.parse(done.data) as StatusEvent).at));
     }

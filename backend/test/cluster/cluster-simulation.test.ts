@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { UploadResponse } from '../../src/contract/api.js';
-import type { MetricsResponse, PodMetrics } from '../../src/metrics/index.js';
+import type { MetricsResponse } from '../../src/metrics/index.js';
 import type { StatsRecord } from '@imgfleet/runtime';
 import { freePort, PrivateRedis } from '../metrics/helpers.js';
 import { baseEnv, getJson, spawnBackend, upload, waitFor, type BackendProcess } from '../support/backend.js';

@@ -201,7 +201,13 @@ export async function openEventStream(url: string, headers: Record<string, strin
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no matching event in time')), timeoutMs);
-        waiters.push({ pred, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+        waiters.push({
+          pred,
+          resolve: (e) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        });
       });
     },
     close: () => controller.abort(),

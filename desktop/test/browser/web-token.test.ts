@@ -62,7 +62,7 @@ describe('web UI in a plain browser, backend with API_TOKEN', () => {
     await saveToken(TOKEN);
     await page.waitForFunction(() => document.body.dataset.connection === 'open', undefined, { timeout: 20_000 });
     assert.equal(await page.isHidden('#offline-banner'), true);
-    assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('imgfleet.settings') ?? '{}').apiToken), TOKEN, 'kept by this browser');
+    assert.equal(await page.evaluate(() => (JSON.parse(localStorage.getItem('imgfleet.settings') ?? '{}') as { apiToken?: string }).apiToken), TOKEN, 'kept by this browser');
   });
 
   it('uploads, follows and downloads with the token', async () => {

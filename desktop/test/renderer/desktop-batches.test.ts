@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { AppHarness } from '../support/app-harness.js';
 import { writePhotos } from '../support/fixtures.js';
-import { cardStates, dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
+import { dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 
@@ -89,7 +89,7 @@ describe('desktop: batches that survive a restart, and Recent batches', () => {
   });
 
   it('opens any batch from Recent batches, downloads it whole into the output folder, and deletes it', async () => {
-    const page = (await harness!.context.pages()).find((p) => p.url().endsWith('desktop.html'))!;
+    const page = harness!.context.pages().find((p) => p.url().endsWith('desktop.html'))!;
     const [other] = await writePhotos(path.join(work, 'other'), [{ name: 'elsewhere.jpg', width: 1000, height: 800, seed: 9 }]);
     const form = new FormData();
     form.append('images', new Blob([await fs.readFile(other!)]), 'elsewhere.jpg');

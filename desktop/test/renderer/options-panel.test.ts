@@ -81,7 +81,7 @@ describe('options panel in the main window', () => {
     await choose(page, 'fit', 'cover');
     await fillNumber(page, 'width', '500');
     await fillNumber(page, 'height', '500');
-    cards = await waitForCards(page, (cs) => cs.every((c) => c.dims.endsWith('500×500')));
+    await waitForCards(page, (cs) => cs.every((c) => c.dims.endsWith('500×500')));
     assert.equal(await page.inputValue('#options-form select[name="preset"]'), 'custom');
 
     await fillNumber(page, 'width', '9000');

@@ -17,7 +17,6 @@ import { writePhotos, writeTruncatedPhoto } from '../support/fixtures.js';
 import type { HttpProxy } from '../support/http-proxy.js';
 import { cardStates, dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
-import type { TestBackend } from '../support/test-backend.js';
 import { startWindowBehindProxy, type WindowBehindProxy } from '../support/window-behind-proxy.js';
 
 /** The real previewer, but `slow-*` files are only checked once `open()` is called. */
@@ -42,7 +41,6 @@ function gatedPreviewer(): { previewer: Previewer; open(): void } {
 
 describe('desktop window: Upload and the checks on this computer', () => {
   let app: WindowBehindProxy;
-  let backend: TestBackend;
   let proxy: HttpProxy;
   let harness: AppHarness;
   let page: Page;
@@ -52,7 +50,7 @@ describe('desktop window: Upload and the checks on this computer', () => {
   before(async () => {
     work = await tempDir('upload-waits-for-checks');
     app = await startWindowBehindProxy('window-checks', { deps: { previewer: gate.previewer } });
-    ({ backend, proxy, harness, page } = app);
+    ({ proxy, harness, page } = app);
   });
 
   after(async () => {

@@ -38,7 +38,7 @@ describe('settings store', () => {
     await store.update({ backendUrl: 'https://cluster.example:8443/', apiToken: 's3cret', uploadConcurrency: 8 });
     await store.update({ namingTemplate: '{id}-{name}.jpg', outputFolder: path.join(folder, 'out') });
 
-    const onDisk = JSON.parse(await fs.readFile(path.join(folder, SETTINGS_FILE_NAME), 'utf8'));
+    const onDisk = JSON.parse(await fs.readFile(path.join(folder, SETTINGS_FILE_NAME), 'utf8')) as Record<string, unknown>;
     assert.equal(onDisk.backendUrl, 'https://cluster.example:8443', 'trailing slash removed');
     assert.equal(onDisk.apiToken, 's3cret');
     assert.equal(onDisk.uploadConcurrency, 8);
@@ -101,7 +101,7 @@ describe('settings store', () => {
     const folder = await fresh();
     const store = await SettingsStore.open(folder);
     await Promise.all([1, 2, 3, 4, 5, 6].map((n) => store.update({ uploadConcurrency: n })));
-    const onDisk = JSON.parse(await fs.readFile(path.join(folder, SETTINGS_FILE_NAME), 'utf8'));
+    const onDisk = JSON.parse(await fs.readFile(path.join(folder, SETTINGS_FILE_NAME), 'utf8')) as Record<string, unknown>;
     assert.equal(onDisk.uploadConcurrency, 6);
     assert.equal(store.get().uploadConcurrency, 6);
   });
