@@ -48,12 +48,7 @@ export function slowGet(url: string, path: string, options: SlowReadOptions): Sl
   let budget = options.bytesPerTick;
   let held = false;
   const waiters: { n: number; resolve: () => void }[] = [];
-  let resolveHead!: (h: { status: number; headers: Record<string, string> }) => void;
-  let rejectHead!: (err: Error) => void;
-  const head = new Promise<{ status: number; headers: Record<string, string> }>((resolve, reject) => {
-    resolveHead = resolve;
-    rejectHead = reject;
-  });
+  const { promise: head, resolve: resolveHead, reject: rejectHead } = Promise.withResolvers<{ status: number; headers: Record<string, string> }>();
   head.catch(() => undefined);
   const onBody = (chunk: Buffer) => {
     bodyBytes += chunk.length;

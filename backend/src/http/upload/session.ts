@@ -130,8 +130,8 @@ export class UploadSession {
     const filename = cleanFilename(rawName, `file-${position}`);
     // Its turn to write is taken now, in part order (checks may finish out of order; ids must not).
     const turn = this.writes;
-    let myTurnDone!: () => void;
-    this.writes = new Promise<void>((resolve) => (myTurnDone = resolve));
+    const { promise: myTurn, resolve: myTurnDone } = Promise.withResolvers<undefined>();
+    this.writes = myTurn;
     try {
       const release = await this.deps.memorySlots.acquire(this.signal);
       try {
@@ -152,7 +152,7 @@ export class UploadSession {
         release();
       }
     } finally {
-      myTurnDone();
+      myTurnDone(undefined);
     }
   }
 
