@@ -5,6 +5,7 @@
  * once on reconnect. ioredis keeps reconnecting in the background; outages
  * and recoveries are logged once each, not once per poll.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
@@ -67,7 +68,7 @@ export function connectRedis(url: string, log: Logger): RuntimeRedis {
     async close() {
       closing = true;
       if (client.status === 'ready') {
-        await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+        await Promise.race([client.quit().catch(() => undefined), sleep(1000)]);
       }
       client.disconnect();
     },

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 /** Retries an operation that fails for passing reasons (a database restart), with capped backoff. */
 export interface RetryOptions {
   /** Which failures are worth another try. */
@@ -18,7 +20,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, options: RetryOpti
       if (!options.isTransient(err) || !options.keepTrying()) throw err;
       options.onRetry?.(err, attempt);
       const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-      await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() * 0.5)));
+      await sleep(delay * (0.75 + Math.random() * 0.5));
     }
   }
 }
