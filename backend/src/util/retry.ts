@@ -1,6 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Retries an operation that fails for passing reasons (a database restart), with capped backoff. */
+/**
+ * Retries an operation that fails for passing reasons (a database restart), with capped backoff.
+ * Not p-retry: it stops when keepTrying() says the lease is gone, with no
+ * attempt count, and its jitter (±25 %) is not p-retry's (×1 to ×2);
+ * p-retry would also rewrap anything thrown that is not an Error.
+ */
 export interface RetryOptions {
   /** Which failures are worth another try. */
   isTransient: (err: unknown) => boolean;

@@ -63,7 +63,11 @@ export interface RetryLoop<T, F> {
   cancelled(): T;
 }
 
-/** The retry loop both clients run around one request. */
+/**
+ * The retry loop both clients run around one request. Not p-retry: the wait
+ * is the host's (injected timers that a Cancel ends early, see
+ * cancellation.ts), and an attempt's answer says "retry" without throwing.
+ */
 export async function withRetries<T, F>(loop: RetryLoop<T, F>): Promise<T> {
   const policy = loop.policy ?? DEFAULT_RETRY;
   for (let n = 1; ; n++) {
