@@ -145,7 +145,10 @@ export class RedisLink {
   private notePublishFailure(err: unknown): void {
     // Connection loss is reported by noteDown; this is Redis refusing the
     // command itself (timeout, out of memory, ...). Once per streak.
-    if (this.client.status !== 'ready') { this.noteDown('commands', err); return; }
+    if (this.client.status !== 'ready') {
+      this.noteDown('commands', err);
+      return;
+    }
     if (!this.publishFailing && !this.stopped) {
       this.options.logger.warn({ err }, 'metrics: publishing a snapshot to Redis failed');
     }

@@ -61,7 +61,10 @@ const DERIVED_FIELDS = ['percentage_memory_caching', 'percentage_outgoing_bytes'
 /** Per test: generous, for a machine shared with other engineers' test runs. */
 const TEST_TIMEOUT = 180_000;
 
-interface Exit { code: number | null; signal: NodeJS.Signals | null }
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** Any child this test started: a backend (spawnBackend) or the runtime. */
 interface Running {

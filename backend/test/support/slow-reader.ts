@@ -63,7 +63,10 @@ export function slowGet(url: string, path: string, options: SlowReadOptions): Sl
   socket.on('data', (chunk: Buffer) => {
     budget -= chunk.length;
     if (budget <= 0) socket.pause();
-    if (headDone) { onBody(chunk); return; }
+    if (headDone) {
+      onBody(chunk);
+      return;
+    }
     headText += chunk.toString('latin1');
     const end = headText.indexOf('\r\n\r\n');
     if (end < 0) return;

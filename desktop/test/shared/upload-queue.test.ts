@@ -9,7 +9,10 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { UploadQueue, type FileProgress, type UploadWire, type WireRequest, type WireResult } from '../../src/shared/api-policy/index.js';
 
-interface Result { id: number; status: string }
+interface Result {
+  id: number;
+  status: string;
+}
 type Script = (request: WireRequest<{ key: string }>, attempt: number) => Promise<WireResult> | WireResult;
 
 const timers = { set: (run: () => void, ms: number): unknown => setTimeout(run, ms), clear: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };

@@ -76,7 +76,10 @@ export function metricsRouter(hub: MetricsHub, options: MetricsRouterOptions = {
 
   router.get('/metrics', (req: Request, res: Response) => {
     const span = parseSpan(req.query.span);
-    if (!span.ok) { sendError(res, 400, span.error, 'INVALID_SPAN'); return; }
+    if (!span.ok) {
+      sendError(res, 400, span.error, 'INVALID_SPAN');
+      return;
+    }
     try {
       res.status(200).type('application/json').set('Cache-Control', 'no-store').send(stringifyWithFloats(hub.overview(span.seconds)));
     } catch (err) {
@@ -87,7 +90,10 @@ export function metricsRouter(hub: MetricsHub, options: MetricsRouterOptions = {
 
   router.get('/metrics/stream', (req: Request, res: Response) => {
     const span = parseSpan(req.query.span);
-    if (!span.ok) { sendError(res, 400, span.error, 'INVALID_SPAN'); return; }
+    if (!span.ok) {
+      sendError(res, 400, span.error, 'INVALID_SPAN');
+      return;
+    }
     // The history may be megabytes (an hour of several pods): the backlog a
     // slow reader is allowed grows by its size, or it would be cut off at once.
     const history = new SerializedJson(stringifyWithFloats(hub.history(span.seconds)));
