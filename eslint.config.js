@@ -6,10 +6,11 @@
 // switches off every rule that would argue with it.
 import js from '@eslint/js';
 import prettier from 'eslint-config-prettier';
+import { defineConfig } from 'eslint/config';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
-export default tseslint.config(
+export default defineConfig(
   {
     // Build output, dependencies and packaged apps are not sources.
     ignores: ['**/node_modules/', '**/dist/', 'desktop/release/', '**/.data/', '**/test-output/', '**/bench-results/'],
