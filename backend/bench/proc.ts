@@ -108,7 +108,7 @@ export function readProcessTree(rootPid: number): TreeReading {
       reading.rootOwn = own;
       reading.rootReaped = reaped;
     } else if (Number(f[1]) === rootPid) {
-      let title = '';
+      let title: string;
       try {
         title = readFileSync(`/proc/${name}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
       } catch {

@@ -64,12 +64,10 @@ async function workerPool(files: Buffer[]): Promise<number> {
   try {
     // Warm the threads (module load, sharp init) outside the timing.
     await Promise.all(Array.from({ length: THREADS }, () => pool.resize(Buffer.from(files[0]!), DEFAULT_RULES, { options: DEFAULT_OPTIONS })));
-    const started = performance.now();
     // Copies made before timing: the pool takes ownership of (transfers) what it is given.
     const copies = files.map((f) => Uint8Array.from(f));
     const t0 = performance.now();
     await Promise.all(copies.map((c) => pool.resize(c, DEFAULT_RULES, { options: DEFAULT_OPTIONS })));
-    void started;
     return files.length / ((performance.now() - t0) / 1000);
   } finally {
     await pool.close();
@@ -162,7 +160,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const res = await upload(backend.url, [{ name: `single-${i}.jpg`, data: files[i % files.length]! }]);
       const id = ((await res.json()) as UploadResponse).images[0]!.id;
-      const done = await events.next((e) => e.event === 'status' && JSON.parse(e.data).id === id && JSON.parse(e.data).status === 'completed', 30_000);
+      const done = await events.next((e) => e.event === 'status' && (JSON.parse(e.data) as StatusEvent).id === id && (JSON.parse(e.data) as StatusEvent).status === 'completed', 30_000);
       latencies.push(performance.now() - t0);
       eventDelays.push(Date.now() - Date.parse((JSON.parse(done.data) as StatusEvent).at));
     }

@@ -18,9 +18,7 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
     formatters: {
       log(object) {
         if (!baseKeys.some((key) => key in object)) return object;
-        const rest = { ...object };
-        for (const key of baseKeys) delete rest[key];
-        return rest;
+        return Object.fromEntries(Object.entries(object).filter(([key]) => !baseKeys.includes(key)));
       },
     },
   });

@@ -49,7 +49,7 @@ export interface PreviewBenchOptions {
 
 /** The photos, generated once and kept in the temp folder (making 100 × 12 MP takes a while). */
 async function photos(count: number): Promise<string[]> {
-  const images: typeof ImagesModule = await import(pathToFileURL(path.join(REPO, 'backend/dist/test/support/images.js')).href);
+  const images = (await import(pathToFileURL(path.join(REPO, 'backend/dist/test/support/images.js')).href)) as typeof ImagesModule;
   const dir = path.join(os.tmpdir(), 'imgfleet-bench-previews-v1');
   await fs.mkdir(dir, { recursive: true });
   return mapLimit(

@@ -51,7 +51,7 @@ async function autovacuumRuns(url: string): Promise<number> {
   }
 }
 
-async function startBackends(serverUrl: string, database: string, n: number, threads: number, profileDir?: string): Promise<{ url: string; backends: BackendProcess[]; stop(): Promise<void> }> {
+async function startBackends(serverUrl: string, database: string, n: number, threads: number, profileDir?: string): Promise<{ url: string; backends: BackendProcess[]; stop: () => Promise<void> }> {
   const url = await createDatabaseOn(serverUrl, database);
   const backends: BackendProcess[] = [];
   const stop = async () => {

@@ -72,7 +72,7 @@ async function describe(kind: InputKind, file: string, bytes: Buffer): Promise<I
     height: meta.height,
     channels: meta.channels,
     depth: meta.depth,
-    interlaced: meta.isProgressive === true,
+    interlaced: meta.isProgressive,
     orientation: meta.orientation,
   };
 }

@@ -31,7 +31,8 @@ export interface RuntimeContext extends HandlerContext {
   help(): void;
 }
 
+/** Answers a value or a promise of one (awaited): `unknown` covers both. */
 export type Handler = (
   input: Record<string, unknown>,
   context: HandlerContext,
-) => unknown | Promise<unknown>;
+) => unknown;

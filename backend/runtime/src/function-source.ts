@@ -74,7 +74,7 @@ function languageOf(file: string): Language | undefined {
 /** The file implementing dotted `module` under `root`, if any. */
 function findModule(root: string, module: string): { file: string; language: Language } | undefined {
   const rel = module.split('.').join(path.sep);
-  const candidates: Array<[string, Language]> = [
+  const candidates: [string, Language][] = [
     [`${rel}.py`, 'python'],
     [path.join(rel, '__init__.py'), 'python'],
     ...JS_EXT.map((ext): [string, Language] => [`${rel}${ext}`, 'javascript']),
@@ -154,7 +154,7 @@ export async function prepareFunction(options: FunctionSourceOptions): Promise<P
     const target = await targetInFolder(source, options.handlerFunction, source);
     // A folder has no single mtime worth watching; the module file stands in for it.
     const own = await fileSignature(target.file);
-    return { target, watchPath: target.file, ...own, dispose: async () => {} };
+    return { target, watchPath: target.file, ...own, dispose: () => Promise.resolve() };
   }
 
   // Taken before reading, so a change made while we read triggers another reload.
@@ -194,6 +194,6 @@ export async function prepareFunction(options: FunctionSourceOptions): Promise<P
     watchPath: source,
     signature,
     mtime,
-    dispose: async () => {},
+    dispose: () => Promise.resolve(),
   };
 }

@@ -153,6 +153,7 @@ export class HandlerHost {
       this.output.newCall();
       try {
         const reply = await channel.request({ op: 'call', input: request.input, context: request.context }, this.options.timeoutMs);
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- close() may have run during the await
         if (reply.ok || !reply.restart || this.closed) {
           const outcome = toOutcome(reply);
           return endedBetweenCalls === undefined ? outcome : { ...outcome, stateLost: true };
@@ -224,6 +225,7 @@ export class HandlerHost {
       const info = await withTimeout(channel.ready, Math.max(this.options.timeoutMs, 10_000));
       this.options.logger.info(info, `${this.driver.label} started`);
       // close() may have run while we waited; it could not see this channel yet.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- set by close() during the await
       if (this.closed) throw new Error('runtime is stopping');
     } catch (err) {
       await channel.kill();

@@ -80,6 +80,7 @@ function newContext(fields: ContextFields): RuntimeContext {
 async function load(file: string, functionName: string, version: string): Promise<void> {
   // ES modules are cached by URL: a new query string is a new module, which
   // is how a changed file gets re-read. CommonJS has its own cache to clear.
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- Node's CommonJS cache is an object keyed by path
   delete require.cache[file];
   const mod = (await import(`${pathToFileURL(file).href}?v=${encodeURIComponent(version)}`)) as Record<string, unknown>;
   const fromDefault = (mod.default as Record<string, unknown> | undefined)?.[functionName];

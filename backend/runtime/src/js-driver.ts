@@ -60,12 +60,8 @@ class HandlerProcess implements HostChannel {
       serialization: 'json',
     });
     this.child = child;
-    let resolveReady!: (v: Record<string, unknown>) => void;
-    let rejectReady!: (err: Error) => void;
-    this.ready = new Promise((resolve, reject) => {
-      resolveReady = resolve;
-      rejectReady = reject;
-    });
+    const { promise: ready, resolve: resolveReady, reject: rejectReady } = Promise.withResolvers<Record<string, unknown>>();
+    this.ready = ready;
     this.ready.catch(() => undefined);
 
     child.on('message', (msg: ChildMessage) => {

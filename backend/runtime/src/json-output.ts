@@ -33,7 +33,8 @@ function describe(value: unknown): string {
   if (typeof value === 'bigint') return 'a bigint';
   if (typeof value === 'number') return String(value);
   if (value === undefined) return 'undefined';
-  const name = (value as object).constructor?.name;
+  // Object.create(null) has no constructor, whatever Object's type says.
+  const name = (value as { constructor?: { name?: string } }).constructor?.name;
   return name ? `a ${name}` : 'an object without a prototype';
 }
 

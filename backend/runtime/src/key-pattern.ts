@@ -20,7 +20,7 @@ function tokenize(pattern: string): Token[] {
   for (let i = 0; i < pattern.length; i++) {
     const ch = pattern[i]!;
     if (ch === '\\' && i + 1 < pattern.length) {
-      literal += pattern[++i];
+      literal += pattern[++i]!;
     } else if (ch === '*' || ch === '?') {
       flush();
       tokens.push({ wildcard: ch });

@@ -37,12 +37,8 @@ class BridgeProcess implements HostChannel {
     logger: Logger,
     output: HandlerOutput,
   ) {
-    let resolveReady!: (v: Record<string, unknown>) => void;
-    let rejectReady!: (err: Error) => void;
-    this.ready = new Promise((resolve, reject) => {
-      resolveReady = resolve;
-      rejectReady = reject;
-    });
+    const { promise: ready, resolve: resolveReady, reject: rejectReady } = Promise.withResolvers<Record<string, unknown>>();
+    this.ready = ready;
     this.ready.catch(() => undefined);
 
     readline.createInterface({ input: child.stdout }).on('line', (line) => {

@@ -5,6 +5,7 @@
  * once on reconnect. ioredis keeps reconnecting in the background; outages
  * and recoveries are logged once each, not once per poll.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import type { ChainableCommander } from 'ioredis';
 import type { Logger } from 'pino';
@@ -67,14 +68,18 @@ export function connectRedis(url: string, log: Logger): RuntimeRedis {
     async close() {
       closing = true;
       if (client.status === 'ready') {
-        await Promise.race([client.quit().catch(() => undefined), new Promise((r) => setTimeout(r, 1000))]);
+        await Promise.race([client.quit().catch(() => undefined), sleep(1000)]);
       }
       client.disconnect();
     },
   };
 }
 
-/** SET with the configured expiry (OUTPUT_TTL), in a transaction or not. */
-export function setKey(target: ChainableCommander | Redis, key: string, value: string, ttlSeconds: number) {
-  return ttlSeconds > 0 ? target.set(key, value, 'EX', Math.max(1, Math.round(ttlSeconds))) : target.set(key, value);
+/**
+ * Queues a SET with the configured expiry (OUTPUT_TTL) in a transaction:
+ * its answer comes from the batch's exec(), so nothing is returned to await.
+ */
+export function setKey(batch: ChainableCommander, key: string, value: string, ttlSeconds: number): void {
+  if (ttlSeconds > 0) batch.set(key, value, 'EX', Math.max(1, Math.round(ttlSeconds)));
+  else batch.set(key, value);
 }

@@ -18,7 +18,10 @@ export class HandlerGone extends Error {
   }
 }
 
-type Waiter<R> = { resolve: (reply: R) => void; reject: (err: Error) => void };
+interface Waiter<R> {
+  resolve: (reply: R) => void;
+  reject: (err: Error) => void;
+}
 
 export class ReplyChannel<R extends { id: number }> {
   private readonly pending = new Map<number, Waiter<R>>();

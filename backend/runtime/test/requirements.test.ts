@@ -18,7 +18,7 @@ import { makeZip } from './support/zip.js';
 /** A pure-Python wheel of one module, as pip expects it (py3-none-any). */
 function wheel(name: string, version: string, source: string): { file: string; data: Buffer } {
   const info = `${name}-${version}.dist-info`;
-  const files: Array<[string, string]> = [
+  const files: [string, string][] = [
     [`${name}/__init__.py`, source],
     [`${info}/METADATA`, `Metadata-Version: 2.1\nName: ${name}\nVersion: ${version}\n`],
     [`${info}/WHEEL`, 'Wheel-Version: 1.0\nGenerator: imgfleet-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n'],
@@ -48,7 +48,7 @@ const PIP_ISOLATED = { PIP_CONFIG_FILE: '/dev/null', PIP_NO_CACHE_DIR: '1', PIP_
 
 describe('python packages for handlers', () => {
   const bed = new RuntimeTestBed();
-  const running: Array<ReturnType<typeof runBin>> = [];
+  const running: ReturnType<typeof runBin>[] = [];
   after(async () => {
     for (const proc of running) proc.child.kill('SIGKILL');
     await bed.close();

@@ -2,7 +2,7 @@
 import { BlobNotFoundError, BlobStoreError } from './blob-store.js';
 
 function codeOf(err: unknown): string | undefined {
-  return err && typeof err === 'object' && 'code' in err ? String((err as { code: unknown }).code) : undefined;
+  return err && typeof err === 'object' && 'code' in err ? String(err.code) : undefined;
 }
 
 export function isMissing(err: unknown): boolean {

@@ -14,7 +14,7 @@ interface SdkErrorShape {
   $metadata?: { httpStatusCode?: number };
 }
 
-const asShape = (err: unknown): SdkErrorShape => (typeof err === 'object' && err !== null ? (err as SdkErrorShape) : {});
+const asShape = (err: unknown): SdkErrorShape => (typeof err === 'object' && err !== null ? err : {});
 
 /** The S3 error code (`NoSuchKey`), else the SDK's error name, else Node's errno code. */
 export function s3ErrorCode(err: unknown): string {

@@ -65,7 +65,10 @@ export class SpoolFile extends Writable {
   override _destroy(err: Error | null, callback: (err?: Error | null) => void): void {
     const handle = this.handle;
     this.handle = undefined;
-    if (!handle) return callback(err);
+    if (!handle) {
+      callback(err);
+      return;
+    }
     handle.close().then(
       () => callback(err),
       (closeErr: unknown) => callback(err ?? spoolError(closeErr, this.folder)),

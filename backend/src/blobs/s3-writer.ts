@@ -46,7 +46,10 @@ export interface WriterHost {
   discard(objectKey: string): Promise<void>;
 }
 
-/** Runs `attempt` again while it fails with a passing fault (the SDK does not retry a request whose body is a stream). */
+/**
+ * Runs `attempt` again while it fails with a passing fault (the SDK does not retry a request whose body is a stream).
+ * Not p-retry: full jitter (0 to the cap, as the SDK's own retries) is not among p-retry's randomisations.
+ */
 export async function withRetries<T>(attempts: number, signal: AbortSignal, attempt: () => Promise<T>): Promise<T> {
   for (let n = 1; ; n++) {
     try {

@@ -49,7 +49,9 @@ export function wellFormed(text: string): string {
   return hasLoneSurrogate(text) ? text.replace(new RegExp(LONE_SURROGATE.source, 'g'), '\ufffd') : text;
 }
 
-type Segmenter = { segment(text: string): Iterable<{ segment: string }> };
+interface Segmenter {
+  segment(text: string): Iterable<{ segment: string }>;
+}
 
 let graphemes: Segmenter | null | undefined;
 

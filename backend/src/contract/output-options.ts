@@ -234,7 +234,11 @@ function resolveSize(given: RawSize, defaults: OutputOptions): SizeFields {
   return { width: from.width ?? null, height: from.height ?? null, longEdge: from.longEdge ?? null, scale: from.scale ?? null };
 }
 
-type Issue = { path: string; message: string; input: unknown };
+interface Issue {
+  path: string;
+  message: string;
+  input: unknown;
+}
 
 /** Combinations that mean nothing, each named by the field that does not belong. */
 function combinationProblems(o: RawSize & { fit: Fit; enlarge: boolean; format: OutputFormat; maxBytes?: number | null | undefined; keepGps: boolean; metadata: MetadataPolicy }, defaults: OutputOptions): Issue[] {

@@ -92,8 +92,9 @@ class ValueStream extends Transform {
   private header: Buffer = Buffer.alloc(0);
   private remaining = -1;
   private offset = 0;
-  private settle!: (length: number | null) => void;
-  readonly length = new Promise<number | null>((resolve) => (this.settle = resolve));
+  private readonly outcome = Promise.withResolvers<number | null>();
+  private readonly settle = this.outcome.resolve;
+  readonly length = this.outcome.promise;
 
   constructor(private readonly range: { start: number; end?: number } | undefined) {
     super();

@@ -183,6 +183,7 @@ export async function startEmbeddedPostgres(options: {
   } catch (err) {
     throw new Error(
       `the embedded PostgreSQL in ${databaseDir} did not start (is another imgfleet already using it, or port ${options.port} taken? set EMBEDDED_PG_PORT or DATABASE_URL)${err instanceof Error ? `: ${err.message}` : ''}`,
+      { cause: err },
     );
   }
 

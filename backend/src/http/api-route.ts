@@ -73,16 +73,16 @@ export const COMMON_ERRORS: Readonly<Record<number, string>> = {
   507: 'the database or the photo storage is full',
 };
 
-function parseParams<P>(specs: ParamSpecs<P> | undefined, raw: Record<string, string | undefined>): P {
+function parseParams(specs: Readonly<Record<string, PathParam<unknown>>> | undefined, raw: Record<string, string | undefined>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [name, spec] of Object.entries(specs ?? {}) as [string, PathParam<unknown>][]) out[name] = spec.parse(raw[name]);
-  return out as P;
+  for (const [name, spec] of Object.entries(specs ?? {})) out[name] = spec.parse(raw[name]);
+  return out;
 }
 
-function parseQueryOf<Q>(route: AnyRoute<unknown>, raw: unknown): Q {
-  if (!route.query) return {} as Q;
+function parseQueryOf(route: AnyRoute<unknown>, raw: unknown): unknown {
+  if (!route.query) return {};
   try {
-    return parseQuery(route.query, raw) as Q;
+    return parseQuery(route.query, raw);
   } catch (err) {
     if (err instanceof HttpError && route.invalidQueryCode) throw new HttpError(err.status, route.invalidQueryCode, err.message, err.details);
     throw err;
@@ -150,7 +150,7 @@ export function mountRoutes<D>(router: Router, routes: readonly AnyRoute<D>[], d
     router[route.method](route.path, async (req: Request, res: Response) => {
       if (options.validateResponses) validateJson(route as AnyRoute<unknown>, res, options.logger);
       const input: RouteInput<unknown, unknown> = {
-        params: parseParams(route.params, req.params as Record<string, string | undefined>),
+        params: parseParams(route.params as Readonly<Record<string, PathParam<unknown>>> | undefined, req.params as Record<string, string | undefined>),
         query: parseQueryOf(route as AnyRoute<unknown>, req.query),
       };
       await route.handle(deps, req, res, input);

@@ -50,7 +50,10 @@ export function bearerAuth(token: string | undefined, isPublic: (req: Request) =
   }
   const expected = digest(token);
   return (req, res, next) => {
-    if (OPEN_PATHS.has(req.path) || isPublic(req)) return next();
+    if (OPEN_PATHS.has(req.path) || isPublic(req)) {
+      next();
+      return;
+    }
     const header = req.get('authorization');
     const match = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
     const queryToken = typeof req.query.access_token === 'string' ? req.query.access_token : undefined;
@@ -68,7 +71,8 @@ export function bearerAuth(token: string | undefined, isPublic: (req: Request) =
     // Compare digests: constant time, and lengths never leak.
     if (given && timingSafeEqual(digest(given), expected)) {
       res.locals.authenticated = true;
-      return next();
+      next();
+      return;
     }
     next(unauthorized(Boolean(given)));
   };

@@ -139,7 +139,10 @@ export function crossSiteReason(req: Pick<Request, 'method' | 'get'>): string | 
 
 export function browserGuard(rules: HostRules): RequestHandler {
   return (req, _res, next) => {
-    if (OPEN_PATHS.has(req.path)) return next();
+    if (OPEN_PATHS.has(req.path)) {
+      next();
+      return;
+    }
     const host = req.get('host');
     if (!hostAllowed(rules, host)) {
       next(

@@ -117,7 +117,7 @@ const answerError: (logger: Logger, ...args: Parameters<ErrorRequestHandler>) =>
     return;
   }
   // body-parser style errors carry a status (malformed JSON, too large).
-  const status = typeof err === 'object' && err && 'status' in err ? Number((err as { status: unknown }).status) : 500;
+  const status = typeof err === 'object' && err && 'status' in err ? Number(err.status) : 500;
   if (status >= 400 && status < 500) {
     res.status(status).json({ error: err instanceof Error ? err.message : 'bad request', code: 'BAD_REQUEST' });
     return;

@@ -79,9 +79,9 @@ export function exifToKeep(exif: Buffer | undefined, keepGps: boolean): SharpExi
     return undefined;
   }
   const subset: SharpExif = {};
-  const ifd0 = pick(parsed.Image as Tags | undefined, IMAGE_TAGS);
-  const ifd2 = pick(parsed.Photo as Tags | undefined, PHOTO_TAGS);
-  const ifd3 = keepGps ? pick(parsed.GPSInfo as Tags | undefined, GPS_TAGS) : undefined;
+  const ifd0 = pick(parsed.Image, IMAGE_TAGS);
+  const ifd2 = pick(parsed.Photo, PHOTO_TAGS);
+  const ifd3 = keepGps ? pick(parsed.GPSInfo, GPS_TAGS) : undefined;
   if (ifd0) subset.IFD0 = ifd0;
   if (ifd2) subset.IFD2 = ifd2;
   if (ifd3) subset.IFD3 = ifd3;

@@ -129,6 +129,8 @@ async function decodePrimary(lib: LibHeif, context: unknown, input: HeifDecodeIn
     const channels = alpha ? 4 : 3;
     const chroma = alpha ? lib.heif_chroma.heif_chroma_interleaved_RGBA : lib.heif_chroma.heif_chroma_interleaved_RGB;
     const decoded = await lib.heif_js_decode_image2(handle, lib.heif_colorspace.heif_colorspace_RGB, chroma);
+    // libheif-js answers an error object, or nothing, in place of an image; its types do not say so.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition
     if (!decoded || decoded.code !== undefined || !Array.isArray(decoded.channels)) throw corrupt('the image data could not be decoded');
     try {
       const channel = decoded.channels.find((c) => c.id === lib.heif_channel.heif_channel_interleaved);

@@ -42,7 +42,7 @@ function started(): Worker {
     if (reply.ok) pending.resolve(Buffer.from(reply.tiff.buffer, reply.tiff.byteOffset, reply.tiff.byteLength));
     else pending.reject(new ImageError(reply.code, reply.message));
   });
-  created.on('error', (err) => failAll(new ImageError('CORRUPT_IMAGE', `the HEIF decoder stopped (${err.message})`)));
+  created.on('error', (err: Error) => failAll(new ImageError('CORRUPT_IMAGE', `the HEIF decoder stopped (${err.message})`)));
   created.on('exit', () => failAll(new ImageError('CORRUPT_IMAGE', 'the HEIF decoder stopped')));
   worker = created;
   return created;

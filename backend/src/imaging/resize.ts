@@ -109,7 +109,7 @@ function headerFrom(format: ImageFormat, meta: Metadata, fileBytes: number, limi
   if (!meta.width || !meta.height) throw corrupt(new Error('no image dimensions in the header'));
   const size = { width: meta.width, height: meta.height };
   if (size.width * size.height > limits.maxPixels) throw tooManyPixels('', size, limits.maxPixels);
-  const channels = meta.channels ?? 3;
+  const channels = meta.channels;
   // A HEIF is decoded by libheif into RGB(A), then handed on whole (heif-decode.ts).
   const decodeBytes =
     format === 'heif'
@@ -126,7 +126,7 @@ function headerFrom(format: ImageFormat, meta: Metadata, fileBytes: number, limi
     target,
     channels,
     bytesPerChannel: format === 'heif' ? 1 : decodeBytes / (size.width * size.height * Math.max(1, channels)),
-    interlaced: meta.isProgressive === true,
+    interlaced: meta.isProgressive,
     decodeBytes,
     pages: meta.pages ?? 1,
   };

@@ -37,7 +37,7 @@ export interface PipelineMetrics {
    * `createMetricsHub({ appStats: pipelineMetrics.appStats, ... })` works.
    * Counts are since this process started.
    */
-  appStats(): AppStats;
+  appStats: () => AppStats;
   /** Express handler for GET /metrics in Prometheus text format. */
   readonly handler: RequestHandler;
 }

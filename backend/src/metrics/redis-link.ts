@@ -145,7 +145,10 @@ export class RedisLink {
   private notePublishFailure(err: unknown): void {
     // Connection loss is reported by noteDown; this is Redis refusing the
     // command itself (timeout, out of memory, ...). Once per streak.
-    if (this.client.status !== 'ready') return this.noteDown('commands', err);
+    if (this.client.status !== 'ready') {
+      this.noteDown('commands', err);
+      return;
+    }
     if (!this.publishFailing && !this.stopped) {
       this.options.logger.warn({ err }, 'metrics: publishing a snapshot to Redis failed');
     }
@@ -213,9 +216,9 @@ export class RedisLink {
   }
 
   /** Every key under `prefix:` with its value (SCAN, then MGET in chunks). */
-  async readAll(prefix: string): Promise<Array<{ key: string; text: string }>> {
+  async readAll(prefix: string): Promise<{ key: string; text: string }[]> {
     const all = await this.scanKeys(prefix);
-    const out: Array<{ key: string; text: string }> = [];
+    const out: { key: string; text: string }[] = [];
     for (let i = 0; i < all.length; i += 200) {
       const chunk = all.slice(i, i + 200);
       const values = await this.client.mget(...chunk);
@@ -226,7 +229,7 @@ export class RedisLink {
     return out;
   }
 
-  async mget(keys: string[]): Promise<Array<string | null>> {
+  async mget(keys: string[]): Promise<(string | null)[]> {
     if (keys.length === 0) return [];
     return this.client.mget(...keys);
   }

@@ -58,7 +58,10 @@ export class RedisSync {
       logger,
       onMessage: (text) => {
         const snapshot = parseSnapshotText(text);
-        if (snapshot) return cluster.accept(snapshot);
+        if (snapshot) {
+          cluster.accept(snapshot);
+          return;
+        }
         const goodbye = parseGoodbye(text);
         if (goodbye) cluster.leave(goodbye.pod);
       },

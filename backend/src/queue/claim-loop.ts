@@ -70,6 +70,7 @@ export class ClaimLoop {
         if (free <= 0 || this.stopped || this.memoryContended()) break;
         await this.claimFor(free);
         // A full claim may leave more waiting: the next finished image kicks again.
+        // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- kick() sets it during the await above
       } while (this.again);
     } catch (err) {
       this.logger.warn({ err }, 'claiming images failed; will retry');
@@ -91,7 +92,7 @@ export class ClaimLoop {
       claimed = await this.source.claim(workerId, free, leaseSeconds, maxAttempts, defaults);
     } finally {
       // Each claimed image starts on one of the promised threads; the rest are given back.
-      for (let i = 0; i < claimed.length; i++) this.ledger.occupyPromised();
+      for (const _ of claimed) this.ledger.occupyPromised();
       this.ledger.unpromise(free - claimed.length);
     }
     const leaseUntil = Date.now() + this.settings.leaseSeconds * 1000;

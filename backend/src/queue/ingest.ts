@@ -69,11 +69,10 @@ export class IngestTransaction {
   private readonly claimedIds: number[] = [];
   /** Blobs this request stored: dropped if it rolls back (a committed row names each of them). */
   private readonly staged: StagedBlob[] = [];
-  private settle!: (committed: boolean) => void;
+  private readonly outcome = Promise.withResolvers<boolean>();
+  private readonly settle = this.outcome.resolve;
   /** Resolves true once committed, false once rolled back: local resizes wait on it before writing. */
-  readonly committed: Promise<boolean> = new Promise((resolve) => {
-    this.settle = resolve;
-  });
+  readonly committed = this.outcome.promise;
   private finished = false;
 
   private constructor(
@@ -162,9 +161,9 @@ export class IngestTransaction {
     }
     // The resize starts now, from the stored blob (or a copy of the bytes of its own, transferred to the thread),
     // while the row is inserted: the two overlap.
-    let stored!: (row: StoredRow | undefined) => void;
+    const { promise: storedRow, resolve: stored } = Promise.withResolvers<StoredRow | undefined>();
     const { key, data } = image.original;
-    local.start(data ? { key, data: Buffer.from(data) } : { key }, image.cost, image.options, new Promise((resolve) => (stored = resolve)));
+    local.start(data ? { key, data: Buffer.from(data) } : { key }, image.cost, image.options, storedRow);
     try {
       const status = local.handedOver ? 'pending' : 'processing';
       const id = await this.insertLeased(image, status, this.dispatcher!.workerId, this.dispatcher!.leaseSeconds);

@@ -44,9 +44,7 @@ export interface SweepResult {
   capped: boolean;
 }
 
-export interface SweepListener {
-  (result: SweepResult): void;
-}
+export type SweepListener = (result: SweepResult) => void;
 
 export function retentionEnabled(policy: Pick<RetentionPolicy, 'originalHours' | 'batchDays'>): boolean {
   return policy.originalHours > 0 || policy.batchDays > 0;

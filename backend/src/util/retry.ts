@@ -1,4 +1,11 @@
-/** Retries an operation that fails for passing reasons (a database restart), with capped backoff. */
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * Retries an operation that fails for passing reasons (a database restart), with capped backoff.
+ * Not p-retry: it stops when keepTrying() says the lease is gone, with no
+ * attempt count, and its jitter (±25 %) is not p-retry's (×1 to ×2);
+ * p-retry would also rewrap anything thrown that is not an Error.
+ */
 export interface RetryOptions {
   /** Which failures are worth another try. */
   isTransient: (err: unknown) => boolean;
@@ -18,7 +25,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, options: RetryOpti
       if (!options.isTransient(err) || !options.keepTrying()) throw err;
       options.onRetry?.(err, attempt);
       const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-      await new Promise((r) => setTimeout(r, delay * (0.75 + Math.random() * 0.5)));
+      await sleep(delay * (0.75 + Math.random() * 0.5));
     }
   }
 }

@@ -5,6 +5,11 @@
  * A wait can be abandoned (the client went away): the waiter is removed, so
  * an aborted request can never keep a permit nobody will release. The age of
  * the oldest waiter tells readiness whether the pod is starved.
+ *
+ * Not p-limit: a permit here is held across stream events and released by
+ * a handle (an upload keeps it while its parts arrive), a waiter leaves the
+ * queue when its signal aborts, and readiness reads the oldest wait; p-limit
+ * wraps one function call and offers none of the three.
  */
 export class AbortedError extends Error {
   constructor(readonly reason: unknown) {
@@ -65,7 +70,7 @@ export class Semaphore {
 /**
  * A budget of units (bytes of decode memory) shared by tasks of different
  * sizes, granted first come first served so a large task is not starved by
- * a stream of small ones.
+ * a stream of small ones. p-limit counts tasks, not weights.
  */
 export class WeightedSemaphore {
   private readonly waiters: { units: number; grant: () => void }[] = [];

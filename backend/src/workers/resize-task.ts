@@ -1,12 +1,9 @@
 /** Messages between the event loop and the resize worker threads. */
-import * as workerThreads from 'node:worker_threads';
+import { isMarkedAsUntransferable } from 'node:worker_threads';
 import type { OutputFormat, OutputOptions } from '../contract/output-options.js';
 import type { BlobRef, WorkerBlobAccess } from '../blobs/blob-store.js';
 import type { ResizeRules } from '../imaging/index.js';
 import { ownsWholeArrayBuffer } from '../util/free-buffer.js';
-
-/** Node ≥ 21 (absent from Node 20, where nothing is marked untransferable). */
-const isMarkedAsUntransferable = (workerThreads as { isMarkedAsUntransferable?: (value: object) => boolean }).isMarkedAsUntransferable;
 
 /** Where the worker finds the original: bytes transferred with the task, or a blob it reads itself. */
 export type TaskSource = { kind: 'bytes'; bytes: ArrayBuffer } | { kind: 'blob'; access: WorkerBlobAccess; ref: BlobRef };
@@ -59,7 +56,7 @@ export type ResizeTaskResult =
  * memory of sharp's output, and posting it fails with DataCloneError.
  */
 export function ownedArrayBuffer(bytes: Uint8Array): ArrayBuffer {
-  if (ownsWholeArrayBuffer(bytes) && !isMarkedAsUntransferable?.(bytes.buffer)) return bytes.buffer as ArrayBuffer;
+  if (ownsWholeArrayBuffer(bytes) && !isMarkedAsUntransferable(bytes.buffer)) return bytes.buffer;
   const copy = new ArrayBuffer(bytes.byteLength);
   new Uint8Array(copy).set(bytes);
   return copy;

@@ -4,14 +4,12 @@
  * ArrayBuffers.
  */
 import { performance } from 'node:perf_hooks';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 import sharp from 'sharp';
 import { isBlobStoreError, type BlobStoreError } from '../blobs/blob-store.js';
 import { storeForWorker } from '../blobs/worker-stores.js';
 import { isImageError, renderImage } from '../imaging/index.js';
-import { canFreeBuffers, freeBuffer } from '../util/free-buffer.js';
+import { freeBuffer } from '../util/free-buffer.js';
 import { ownedArrayBuffer, type ResizeTask, type ResizeTaskResult } from './resize-task.js';
 
 // Every image is different: libvips' operation cache can never hit, it only holds memory.
@@ -21,22 +19,11 @@ sharp.cache(false);
  * A transferred input (3–5 MB) is freed only when this thread's isolate
  * collects its ArrayBuffer: left to itself V8 waits for ~64 MB of dead
  * inputs per thread (measured, RSS climbed from 280 to 470 MiB over 200
- * photos). Detaching the input once libvips is done with it (Node ≥ 21)
- * frees it at once with no collection; the per-task minor GC this replaces
- * cost 2–4 ms of CPU per photo on this and V8's helper threads. Node 20
- * lacks it, and keeps the minor GC after each task.
+ * photos). Detaching the input once libvips is done with it (freeBuffer)
+ * frees it at once with no collection; the per-task minor GC this replaced
+ * (Node 20 could not detach) cost 2–4 ms of CPU per photo on this and V8's
+ * helper threads.
  */
-let collectGarbage: ((options?: { type: 'minor' | 'major' }) => void) | undefined;
-if (!canFreeBuffers) {
-  v8.setFlagsFromString('--expose-gc');
-  collectGarbage = vm.runInNewContext('gc') as typeof collectGarbage;
-}
-
-function releaseInput(bytes: ArrayBuffer | Uint8Array): void {
-  if (canFreeBuffers) freeBuffer(bytes);
-  // Runs once this task, and with it the last reference to its input, is done.
-  else setImmediate(() => collectGarbage?.({ type: 'minor' }));
-}
 
 /** The original's bytes: transferred with the task, or read from the store by this thread. */
 async function originalOf(task: ResizeTask): Promise<{ bytes: Uint8Array; owned: ArrayBuffer | undefined }> {
@@ -60,7 +47,7 @@ export default async function resize(task: ResizeTask): Promise<ResizeTaskResult
     const control = task.timeoutSeconds ? { timeoutSeconds: task.timeoutSeconds } : {};
     const input = await originalOf(task);
     // libvips has let go of the input once this settles (either way), so it can be freed at once.
-    const out = await renderImage(input.bytes, task.options, task.rules, control).finally(() => releaseInput(input.owned ?? input.bytes));
+    const out = await renderImage(input.bytes, task.options, task.rules, control).finally(() => freeBuffer(input.owned ?? input.bytes));
     const base = {
       width: out.width,
       height: out.height,
@@ -80,7 +67,7 @@ export default async function resize(task: ResizeTask): Promise<ResizeTaskResult
     const result: ResizeTaskResult = { ok: true, ...base, data, workMs: performance.now() - started };
     // Piscina posts a moved object's `valueSymbol` with its `transferableSymbol` as the transfer list.
     const movable = { [valueSymbol]: result, [transferableSymbol]: [data] };
-    return move(movable as unknown as ArrayBuffer) as unknown as ResizeTaskResult;
+    return move(movable) as unknown as ResizeTaskResult;
   } catch (err) {
     const workMs = performance.now() - started;
     if (isImageError(err)) return { ok: false, code: err.code, error: err.message, workMs };

@@ -23,7 +23,7 @@ async function settled(t: TestBackend, batchId: string): Promise<void> {
 }
 
 async function list(t: TestBackend, query = '', token?: string): Promise<BatchListResponse> {
-  const { status, body } = await getJson<unknown>(`${t.url}/api/v1/batches${query}`, token);
+  const { status, body } = await getJson(`${t.url}/api/v1/batches${query}`, token);
   assert.equal(status, 200, JSON.stringify(body));
   // What the route answers is what the contract (and so the OpenAPI document) says.
   return batchListResponseSchema.parse(body);
@@ -128,7 +128,7 @@ describe('GET /api/v1/batches', () => {
   });
 
   it('is in the OpenAPI document with its query parameters', async () => {
-    const { body } = await getJson<{ paths: Record<string, Record<string, { parameters: Array<{ name: string }>; responses: Record<string, unknown> }>> }>(`${t.url}/api/v1/openapi.json`);
+    const { body } = await getJson<{ paths: Record<string, Record<string, { parameters: { name: string }[]; responses: Record<string, unknown> }>> }>(`${t.url}/api/v1/openapi.json`);
     const op = body.paths['/batches']?.get;
     assert.ok(op, 'GET /batches is in the document');
     assert.deepEqual(op.parameters.map((p) => p.name).sort(), ['limit', 'offset']);

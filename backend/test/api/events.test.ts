@@ -28,7 +28,7 @@ describe('status events (SSE)', () => {
       const { images, batchId } = (await res.json()) as UploadResponse;
       const id = images[0]!.id;
       for (const stream of [onA, onB]) {
-        const done = await stream.next((e) => e.event === 'status' && (JSON.parse(e.data) as StatusEvent).id === id && JSON.parse(e.data).status === 'completed');
+        const done = await stream.next((e) => e.event === 'status' && (JSON.parse(e.data) as StatusEvent).id === id && (JSON.parse(e.data) as StatusEvent).status === 'completed');
         const event = JSON.parse(done.data) as StatusEvent;
         assert.equal(event.batchId, batchId);
         assert.equal(event.filename, 'live.jpg');
@@ -59,7 +59,7 @@ describe('status events (SSE)', () => {
       await stream.next((e) => e.event === 'hello');
       await upload(a.url, [{ name: 'other-batch.jpg', data: await makeImage({ width: 400, height: 300, seed: 5 }) }]);
       await upload(a.url, [{ name: 'same-batch.jpg', data: await makeImage({ width: 400, height: 300, seed: 6 }) }], { batchId: first.batchId });
-      await stream.next((e) => e.event === 'status' && JSON.parse(e.data).filename === 'same-batch.jpg' && JSON.parse(e.data).status === 'completed');
+      await stream.next((e) => e.event === 'status' && (JSON.parse(e.data) as StatusEvent).filename === 'same-batch.jpg' && (JSON.parse(e.data) as StatusEvent).status === 'completed');
       const names = new Set(stream.events.filter((e) => e.event === 'status').map((e) => (JSON.parse(e.data) as StatusEvent).filename));
       assert.ok(!names.has('other-batch.jpg'));
     } finally {

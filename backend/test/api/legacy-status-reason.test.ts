@@ -22,7 +22,11 @@ describe('GET /status/:id/json', () => {
     ]);
     const { images } = (await res.json()) as UploadResponse;
     const [good, cut, text] = images.map((i) => i.id);
-    type Body = { status: string; processed_at: string | null; error: string | null };
+    interface Body {
+      status: string;
+      processed_at: string | null;
+      error: string | null;
+    }
     const done = async (id: number) =>
       waitFor(async () => {
         const { body } = await getJson<Body>(`${t.url}/status/${id}/json`);

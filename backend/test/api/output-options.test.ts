@@ -26,7 +26,10 @@ function form(files: { name: string; data: Buffer }[], options?: unknown): FormD
 function zipEntries(zip: Buffer): Promise<string[]> {
   return new Promise((resolve, reject) => {
     yauzl.fromBuffer(zip, { lazyEntries: true }, (err, file) => {
-      if (err || !file) return reject(err);
+      if (err || !file) {
+        reject(err ?? new Error('no zip'));
+        return;
+      }
       const names: string[] = [];
       file.on('entry', (e: yauzl.Entry) => {
         names.push(e.fileName);

@@ -281,10 +281,10 @@ describe('the S3 store on a Ceph RADOS Gateway', () => {
       env: { ...process.env, ...rgwBackendEnv(bucket.name, { prefix: 'ignored-the-access-says' }) },
     });
     try {
-      const [answer] = (await new Promise((resolve, reject) => {
-        worker.once('message', (m) => resolve([m]));
+      const [answer] = await new Promise<[{ key?: string; kind?: string; size?: number; error?: string }]>((resolve, reject) => {
+        worker.once('message', (m: { key?: string; kind?: string; size?: number; error?: string }) => resolve([m]));
         worker.once('error', reject);
-      })) as [{ key?: string; kind?: string; size?: number; error?: string }];
+      });
       assert.equal(answer.error, undefined);
       assert.equal(answer.kind, 'result');
       const written = await readAll(await store.open(refOf({ kind: 'result', key: answer.key ?? null })));

@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { UploadResponse } from '../../src/contract/api.js';
-import type { MetricsResponse, PodMetrics } from '../../src/metrics/index.js';
+import type { MetricsResponse } from '../../src/metrics/index.js';
 import type { StatsRecord } from '@imgfleet/runtime';
 import { freePort, PrivateRedis } from '../metrics/helpers.js';
 import { baseEnv, getJson, spawnBackend, upload, waitFor, type BackendProcess } from '../support/backend.js';
@@ -61,7 +61,10 @@ const DERIVED_FIELDS = ['percentage_memory_caching', 'percentage_outgoing_bytes'
 /** Per test: generous, for a machine shared with other engineers' test runs. */
 const TEST_TIMEOUT = 180_000;
 
-type Exit = { code: number | null; signal: NodeJS.Signals | null };
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
 
 /** Any child this test started: a backend (spawnBackend) or the runtime. */
 interface Running {
@@ -81,14 +84,14 @@ async function spawnRuntime(env: NodeJS.ProcessEnv, started: Running[], timeoutM
   started.push(proc);
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the runtime did not start in ${timeoutMs} ms:\n${out}`)), timeoutMs);
-    child.stdout!.on('data', (chunk: Buffer) => {
+    child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
       if (out.includes('function runtime started')) {
         clearTimeout(timer);
         resolve();
       }
     });
-    child.stderr!.on('data', (chunk: Buffer) => {
+    child.stderr.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
     void exit.then(({ code, signal }) => {
@@ -497,7 +500,7 @@ describe('cluster simulation: three backend pods and the function runtime on one
         ? body
         : undefined;
     }, 15_000, 100);
-    for (const entry of view.pods as PodMetrics[]) assertDerivedFigures(entry.derived, `pod-a's view of ${entry.pod}`);
+    for (const entry of view.pods) assertDerivedFigures(entry.derived, `pod-a's view of ${entry.pod}`);
   });
 
   it('the survivors and the runtime stop cleanly on SIGTERM (exit 0), as on a rollout', { timeout: TEST_TIMEOUT }, async () => {

@@ -23,7 +23,8 @@ describe('binary COPY reads', () => {
     const big = randomBytes(3 * 1024 * 1024 + 17);
     await pool.query('INSERT INTO blobs VALUES (1, $1), (2, NULL), (3, $2)', [big, Buffer.alloc(0)]);
     const got = await readBytea(pool, 'blobs', 'data', 1);
-    assert.ok(got && got.equals(big));
+    assert.ok(got);
+    assert.ok(got.equals(big));
     assert.equal(got.byteOffset, 0);
     assert.equal(got.buffer.byteLength, big.length, 'owns exactly its memory, so it can be transferred without a copy');
     assert.equal(await readBytea(pool, 'blobs', 'data', 2), null);

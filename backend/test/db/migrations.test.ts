@@ -87,14 +87,14 @@ describe('migrations', () => {
     try {
       const { batchId } = (await (await upload(t.url, [{ name: 'y.jpg', data: await makeImage({ width: 1000, height: 800 }) }])).json()) as UploadResponse;
       await waitFor(async () => (await getJson<BatchSummary>(`${t.url}/api/v1/batches/${batchId}`)).body.completed === 1);
-      const { rows } = await c.query(
+      const { rows } = await c.query<{ od: number | null; pd: number | null; original_bytes: number; processed_bytes: number; original_key: string; processed_key: string }>(
         'SELECT length(original_data) AS od, length(processed_data) AS pd, original_bytes, processed_bytes, original_key, processed_key FROM processed_images WHERE batch_id = $1',
         [batchId],
       );
-      assert.deepEqual([rows[0].od, rows[0].pd], [null, null], 'no photo bytes in PostgreSQL');
-      assert.ok(Number(rows[0].original_bytes) > 1000 && Number(rows[0].processed_bytes) > 1000);
-      assert.match(rows[0].original_key, /^originals\//);
-      assert.match(rows[0].processed_key, /^results\//);
+      assert.deepEqual([rows[0]!.od, rows[0]!.pd], [null, null], 'no photo bytes in PostgreSQL');
+      assert.ok(Number(rows[0]!.original_bytes) > 1000 && Number(rows[0]!.processed_bytes) > 1000);
+      assert.match(rows[0]!.original_key, /^originals\//);
+      assert.match(rows[0]!.processed_key, /^results\//);
       await c.query('DELETE FROM processed_images WHERE batch_id = $1', [batchId]);
     } finally {
       await c.end();
@@ -109,18 +109,18 @@ describe('migrations', () => {
     try {
       const { batchId } = (await (await upload(t.url, [{ name: 'x.jpg', data: await makeImage({ width: 1000, height: 800 }) }])).json()) as UploadResponse;
       await waitFor(async () => (await getJson<BatchSummary>(`${t.url}/api/v1/batches/${batchId}`)).body.completed === 1);
-      const { rows } = await c.query(
+      const { rows } = await c.query<{ id: number; status: string; length: number | null }>(
         'SELECT id, status, length(original_data), length(processed_data) from processed_images ORDER BY uploaded_at DESC LIMIT 5;',
       );
       assert.equal(rows.length, 1);
-      assert.equal(rows[0].status, 'completed');
-      assert.ok(Number(rows[0].length) > 1000);
+      assert.equal(rows[0]!.status, 'completed');
+      assert.ok(Number(rows[0]!.length) > 1000);
       const sizes = await c.query<{ original_bytes: number; processed_bytes: number }>(
         'SELECT id, status, original_bytes, processed_bytes FROM processed_images ORDER BY uploaded_at DESC LIMIT 5;',
       );
       assert.ok(Number(sizes.rows[0]!.original_bytes) > 1000 && Number(sizes.rows[0]!.processed_bytes) > 1000);
       await c.query('TRUNCATE TABLE processed_images;');
-      assert.equal((await c.query('SELECT count(*)::int AS n FROM processed_images')).rows[0].n, 0);
+      assert.equal((await c.query<{ n: number }>('SELECT count(*)::int AS n FROM processed_images')).rows[0]!.n, 0);
     } finally {
       await c.end();
       await t.backend.stop(2000);

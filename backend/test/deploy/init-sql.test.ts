@@ -100,7 +100,7 @@ describe('docker/init.sql', () => {
         assert.equal(rows.length, 1);
         assert.deepEqual(rows[0]!.slice(1), ['pending', 3, null]);
         await client.query('TRUNCATE TABLE processed_images;');
-        assert.equal((await client.query('SELECT count(*)::int AS n FROM processed_images')).rows[0].n, 0);
+        assert.equal((await client.query<{ n: number }>('SELECT count(*)::int AS n FROM processed_images')).rows[0]!.n, 0);
       });
     });
   });

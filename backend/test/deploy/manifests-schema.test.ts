@@ -44,6 +44,7 @@ function withChange(at: (string | number)[], value: unknown): unknown {
   let node = copy as Record<string | number, unknown>;
   for (const step of at.slice(0, -1)) node = node[step] as Record<string | number, unknown>;
   const last = at.at(-1)!;
+  // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- removing a field from a manifest's JSON is the point
   if (value === undefined) delete node[last];
   else node[last] = value;
   return copy;

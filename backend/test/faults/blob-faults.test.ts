@@ -254,7 +254,7 @@ describe('the filesystem blob store at fault, through a backend process', () => 
         queued.push(Number(rows[0]!.id));
       }
       await pool.query("SELECT pg_notify('imgfleet_work', '')");
-      await waitFor(() => /processing from the blob store failed; retrying/.test(backend.output()) || statuses.events.some((e) => e.status === 'failed'));
+      await waitFor(() => backend.output().includes('processing from the blob store failed; retrying') || statuses.events.some((e) => e.status === 'failed'));
       assert.deepEqual(statuses.events.filter((e) => e.status === 'failed'), [], 'no image failed for the full volume');
 
       // Space returns: the same pod completes them and takes the upload again.

@@ -18,12 +18,18 @@ const MiB = 1024 * 1024;
 function zipNames(zip: Buffer): Promise<string[]> {
   return new Promise((resolve, reject) => {
     yauzl.fromBuffer(zip, { lazyEntries: true }, (err, file) => {
-      if (err || !file) return reject(err ?? new Error('no zip'));
+      if (err || !file) {
+        reject(err ?? new Error('no zip'));
+        return;
+      }
       const names: string[] = [];
       file.on('entry', (entry: yauzl.Entry) => {
         // Reading every entry checks its CRC and size.
         file.openReadStream(entry, (e, stream) => {
-          if (e || !stream) return reject(e ?? new Error('no stream'));
+          if (e || !stream) {
+            reject(e ?? new Error('no stream'));
+            return;
+          }
           stream.on('end', () => {
             names.push(entry.fileName);
             file.readEntry();

@@ -225,7 +225,7 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
       const ids = ((await res.json()) as UploadResponse).images.map((i) => i.id);
       await gateway.stop();
       // The reads are cut; the images wait (retrying), none fails.
-      await waitFor(() => /processing from the blob store failed; retrying/.test(backend.output()) || statuses.events.some((e) => ids.includes(e.id) && e.status === 'failed'));
+      await waitFor(() => backend.output().includes('processing from the blob store failed; retrying') || statuses.events.some((e) => ids.includes(e.id) && e.status === 'failed'));
       await gateway.start();
       const last = await statuses.settled(ids);
       assert.deepEqual(last.map((e) => e.status), ['completed', 'completed', 'completed', 'completed']);
@@ -300,7 +300,7 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
       const download = await fetch(new URL(`/api/v1/images/${id}/original`, backend.url));
       assert.equal(download.status, 200);
       assert.equal(Number(download.headers.get('content-length')), photo.length);
-      const reader = download.body!.getReader();
+      const reader = download.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
       const head = await reader.read();
       assert.ok(!head.done);
       let received = head.value.length;
@@ -343,7 +343,7 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
       const download = await fetch(zipUrl);
       assert.equal(download.status, 200);
       const size = Number(download.headers.get('content-length'));
-      const reader = download.body!.getReader();
+      const reader = download.body!.getReader() as ReadableStreamDefaultReader<Uint8Array>;
       const head = await reader.read();
       assert.ok(!head.done);
       let received = head.value.length;

@@ -42,7 +42,7 @@ describe('SIGTERM and uploads in progress', () => {
       assert.equal((await b.exit).code, 0);
       const { rows } = await pool.query<{ status: string }>('SELECT status FROM processed_images WHERE id = $1', [id]);
       assert.ok(rows[0], 'the upload was stored');
-      assert.ok(['completed', 'pending'].includes(rows[0]!.status), `stored as ${rows[0]!.status}`);
+      assert.ok(['completed', 'pending'].includes(rows[0].status), `stored as ${rows[0].status}`);
     } finally {
       b.child.kill('SIGKILL');
     }

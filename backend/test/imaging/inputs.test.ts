@@ -104,10 +104,10 @@ describe('HEIC/HEIF input', () => {
     const heic = await makeHeic(p3, 95);
     const firstPixel = async (b: Buffer) => [...(await sharp((await renderImage(b, options({ format: 'png' }), DEFAULT_RULES)).data).raw().toBuffer()).subarray(0, 3)];
     const stored = [...(await sharp(p3).keepIccProfile().raw().toBuffer()).subarray(0, 3)];
-    assert.ok(Math.abs(stored[0]! - 40) > 15, `the file holds P3 numbers, not sRGB's (${stored})`);
+    assert.ok(Math.abs(stored[0]! - 40) > 15, `the file holds P3 numbers, not sRGB's (${stored.join()})`);
     for (const [name, pixel] of [['PNG', await firstPixel(p3)], ['HEIC', await firstPixel(heic)]] as const) {
       // The HEIC's lossy coding moves the colour a little.
-      assert.ok(pixel.every((v, i) => Math.abs(v - [40, 200, 90][i]!) <= 6), `${name}: ${pixel} ≈ 40,200,90 once converted to sRGB`);
+      assert.ok(pixel.every((v, i) => Math.abs(v - [40, 200, 90][i]!) <= 6), `${name}: ${pixel.join()} ≈ 40,200,90 once converted to sRGB`);
     }
   });
 

@@ -54,7 +54,7 @@ async function compareModes(bytes: Buffer, label: string, failures: string[]): P
   const stored = await sharp(bytes).metadata();
   for (const mode of MODES) {
     const options: OutputOptions = { ...DEFAULT_OUTPUT_OPTIONS, ...mode };
-    const expected = targetSize({ width: stored.width!, height: stored.height!, format: stored.format, orientation: stored.orientation }, options);
+    const expected = targetSize({ width: stored.width, height: stored.height, format: stored.format, orientation: stored.orientation }, options);
     if (expected.width * expected.height > MODE_RULES.maxPixels) {
       // A side with enlarge has no box to bound the other: the header refuses what would be too large.
       await assert.rejects(readHeader(bytes, MODE_RULES, options), { code: 'TOO_MANY_PIXELS', message: /^the result would be / });

@@ -16,8 +16,8 @@ const PERIOD = 0.3;
 
 interface Health {
   redis: { state: string; since: string | null; error: string | null };
-  stalePods: Array<{ pod: string; lastSeenAt: string }>;
-  function: { source: string; errors: Array<{ pod: string | null; error: string; kind: string; at: string }> };
+  stalePods: { pod: string; lastSeenAt: string }[];
+  function: { source: string; errors: { pod: string | null; error: string; kind: string; at: string }[] };
 }
 
 describe('metrics health', () => {
@@ -77,7 +77,7 @@ describe('metrics health', () => {
     leaving.start();
     await waitFor('the backend to hear the leaving pod', async () => {
       const res = await fetch(new URL('/api/v1/metrics?span=60', backend.url));
-      return ((await res.json()) as { history: Array<{ pod: string }> }).history.some((p) => p.pod === 'leaving-pod');
+      return ((await res.json()) as { history: { pod: string }[] }).history.some((p) => p.pod === 'leaving-pod');
     });
     await leaving.stop();
     // Then a pod that dies says nothing more: one snapshot, as a pod killed right after publishing leaves behind.
@@ -122,7 +122,7 @@ describe('metrics health', () => {
     await client.set('derived:health-pod', '{"percent-network-egress": 3.5}');
     await waitFor('the derived figures', async () => {
       const res = await fetch(new URL('/api/v1/metrics', backend.url));
-      return ((await res.json()) as { pods: Array<{ derived: unknown }> }).pods[0]?.derived !== null;
+      return ((await res.json()) as { pods: { derived: unknown }[] }).pods[0]?.derived !== null;
     });
     assert.deepEqual((await health()).function.errors, []);
   });

@@ -194,7 +194,7 @@ describe('history over HTTP', () => {
       try {
         const first = await waitFor('the first event', () => client.events[0]);
         assert.equal(first.event, 'history');
-        const history = JSON.parse(first.data) as { spanSeconds: number; pods: Array<{ pod: string; samples: unknown[] }> };
+        const history = JSON.parse(first.data) as { spanSeconds: number; pods: { pod: string; samples: unknown[] }[] };
         assert.equal(history.spanSeconds, 60);
         assert.equal(history.pods[0]!.pod, 'web');
         assert.ok(history.pods[0]!.samples.length >= 3);

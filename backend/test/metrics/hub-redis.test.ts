@@ -39,7 +39,7 @@ describe('metrics hub with Redis', () => {
     const key = `${prefix}:metrics:pod-a`;
     const subscriber = new Redis(TEST_REDIS_URL);
     try {
-      const messages: Array<{ text: string; pttl: number; stored: string | null }> = [];
+      const messages: { text: string; pttl: number; stored: string | null }[] = [];
       await subscriber.subscribe(`${prefix}:metrics`);
       subscriber.on('message', (_channel: string, text: string) => {
         // Read the key's TTL as soon as the publish arrives: it was just set.

@@ -13,8 +13,8 @@ import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { freePort, PrivateRedis, waitFor } from './helpers.js';
 
 interface Overview {
-  pods: Array<{ pod: string; derived: Record<string, unknown> | null }>;
-  history: Array<{ pod: string }>;
+  pods: { pod: string; derived: Record<string, unknown> | null }[];
+  history: { pod: string }[];
 }
 
 async function overview(backend: TestBackend): Promise<Overview> {

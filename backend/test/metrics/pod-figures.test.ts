@@ -26,8 +26,8 @@ interface Sample {
   receivedAt: string;
 }
 interface Overview {
-  pods: Array<{ pod: string }>;
-  history: Array<{ pod: string; samples: Sample[] }>;
+  pods: { pod: string }[];
+  history: { pod: string; samples: Sample[] }[];
 }
 
 /** CPU seconds of a process and its reaped children, from /proc/<pid>/stat (fields 14–17). */
@@ -88,7 +88,7 @@ describe("each pod's own figures, two backends on one machine", () => {
       return samplesOf(o, 'pod-loaded').length >= 2 && samplesOf(o, 'pod-idle').length >= 2;
     }, 30_000);
     // What /proc says, recorded every 100 ms, so it can be read over exactly the span the samples cover.
-    const recorded: Array<{ at: number; loaded: number; idle: number }> = [];
+    const recorded: { at: number; loaded: number; idle: number }[] = [];
     const record = (): void => {
       recorded.push({ at: Date.now(), loaded: cpuSeconds(pid('pod-loaded')), idle: cpuSeconds(pid('pod-idle')) });
     };

@@ -56,7 +56,7 @@ describe('metrics routes', () => {
     assert.match(res.headers.get('content-type') ?? '', /application\/json/);
     const text = await res.text();
     const body = JSON.parse(text) as {
-      pods: Array<{ pod: string; snapshot: Record<string, unknown>; derived: Record<string, unknown>; receivedAt: string }>;
+      pods: { pod: string; snapshot: Record<string, unknown>; derived: Record<string, unknown>; receivedAt: string }[];
       periodSeconds: number;
       source: string;
     };

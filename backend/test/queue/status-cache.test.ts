@@ -23,8 +23,8 @@ describe('status cache', () => {
   it('a change heard during the database read wins over the read', async () => {
     const n = new FakeNotifications();
     const cache = new StatusCache(n as unknown as Notifications);
-    let finishRead!: (v: CachedStatus) => void;
-    const read = cache.get(1, () => new Promise((r) => (finishRead = r)));
+    const { promise: dbRead, resolve: finishRead } = Promise.withResolvers<CachedStatus>();
+    const read = cache.get(1, () => dbRead);
     n.emit('status', event(1, 'completed', '2026-12-01T10:00:00.000Z'));
     finishRead({ status: 'pending', processedAt: null, error: null });
     assert.equal((await read)!.status, 'completed');

@@ -92,8 +92,8 @@ export async function spawnBackend(env: NodeJS.ProcessEnv, timeoutMs = 30_000, p
         resolve(m[1]!);
       }
     };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', (c: Buffer) => {
+    child.stdout.on('data', onData);
+    child.stderr.on('data', (c: Buffer) => {
       out += c.toString();
     });
     void exit.then(({ code }) => {
@@ -138,7 +138,7 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 30_000
   while (Date.now() < deadline) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }
@@ -203,7 +203,13 @@ export async function openEventStream(url: string, headers: Record<string, strin
       if (found) return Promise.resolve(found);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error('no matching event in time')), timeoutMs);
-        waiters.push({ pred, resolve: (e) => (clearTimeout(timer), resolve(e)) });
+        waiters.push({
+          pred,
+          resolve: (e) => {
+            clearTimeout(timer);
+            resolve(e);
+          },
+        });
       });
     },
     close: () => controller.abort(),

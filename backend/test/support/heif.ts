@@ -109,7 +109,7 @@ export function withRotation(heic: Buffer, quarterTurns: 1 | 2 | 3): Buffer {
   const mdat = top.find((b) => b.type === 'mdat');
   if (!meta || !mdat || mdat.start < meta.start) throw new Error('expected meta before mdat');
   const pitm = child(heic, meta, 'pitm', true);
-  const primary = heic[pitm.body]! === 0 ? heic.readUInt16BE(pitm.body + 4) : heic.readUInt32BE(pitm.body + 4);
+  const primary = heic[pitm.body] === 0 ? heic.readUInt16BE(pitm.body + 4) : heic.readUInt32BE(pitm.body + 4);
   const iprp = child(heic, meta, 'iprp', true);
   const ipco = child(heic, iprp, 'ipco');
   const ipma = child(heic, iprp, 'ipma');

@@ -4,6 +4,7 @@
  * multipart body, one that sends less than its Content-Length, a slow one.
  */
 import net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface RawPart {
   name: string;
@@ -91,8 +92,8 @@ export async function trickle(conn: RawConnection, data: Buffer, chunks: number,
   const size = Math.ceil(data.length / chunks);
   for (let off = 0; off < data.length; off += size) {
     await conn.write(data.subarray(off, off + size));
-    await new Promise((r) => setTimeout(r, delayMs));
+    await sleep(delayMs);
   }
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export { sleep };

@@ -180,7 +180,9 @@ export async function radosgwAdmin(args: string[]): Promise<unknown> {
  */
 export async function userWhoCannotCreateBuckets(): Promise<{ accessKeyId: string; secretAccessKey: string }> {
   const uid = 'imgfleet-test-no-buckets';
-  type UserInfo = { keys?: { access_key: string; secret_key: string }[] };
+  interface UserInfo {
+    keys?: { access_key: string; secret_key: string }[];
+  }
   const info = async (): Promise<UserInfo> => (await radosgwAdmin(['user', 'info', `--uid=${uid}`])) as UserInfo;
   let user: UserInfo;
   try {

@@ -48,12 +48,7 @@ export function slowGet(url: string, path: string, options: SlowReadOptions): Sl
   let budget = options.bytesPerTick;
   let held = false;
   const waiters: { n: number; resolve: () => void }[] = [];
-  let resolveHead!: (h: { status: number; headers: Record<string, string> }) => void;
-  let rejectHead!: (err: Error) => void;
-  const head = new Promise<{ status: number; headers: Record<string, string> }>((resolve, reject) => {
-    resolveHead = resolve;
-    rejectHead = reject;
-  });
+  const { promise: head, resolve: resolveHead, reject: rejectHead } = Promise.withResolvers<{ status: number; headers: Record<string, string> }>();
   head.catch(() => undefined);
   const onBody = (chunk: Buffer) => {
     bodyBytes += chunk.length;
@@ -68,7 +63,10 @@ export function slowGet(url: string, path: string, options: SlowReadOptions): Sl
   socket.on('data', (chunk: Buffer) => {
     budget -= chunk.length;
     if (budget <= 0) socket.pause();
-    if (headDone) return onBody(chunk);
+    if (headDone) {
+      onBody(chunk);
+      return;
+    }
     headText += chunk.toString('latin1');
     const end = headText.indexOf('\r\n\r\n');
     if (end < 0) return;

@@ -90,7 +90,9 @@ describe('resize pool', () => {
   it('stops a worker libvips cannot interrupt (an interlaced PNG loads whole) and replaces it', async () => {
     // libvips checks its timeout only between regions; the pool's abort answers anyway.
     let exited: Promise<void> | undefined;
-    const result = await pool.resize(await interlaced16BitRgbaPng(), DEFAULT_RULES, { options: defaults, timeLimitMs: 300, onAbandoned: (p) => (exited = p) });
+    const result = await pool.resize(await interlaced16BitRgbaPng(), DEFAULT_RULES, { options: defaults, timeLimitMs: 300, onAbandoned: (p) => {
+        exited = p;
+      } });
     assert.equal(!result.ok && result.code, 'TIMEOUT', JSON.stringify(result));
     assert.match(!result.ok ? result.error : '', /worker thread was stopped|longer than the limit/);
     await completesNormally('on the fresh thread');

@@ -179,6 +179,7 @@ function windowOf(sender: IpcSender): BrowserWindow {
   const contents = webContents.fromId(sender.id);
   const window = contents ? BrowserWindow.fromWebContents(contents) : null;
   if (!window) throw new Error('the window that asked is gone');
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- Electron's own BrowserWindow, found by its contents
   return window;
 }
 

@@ -46,7 +46,7 @@ export function receive(listeners: ListenerMap, channel: unknown, sender: IpcSen
   }
 }
 
-function invalid(channel: string, issues: ReadonlyArray<{ path: PropertyKey[]; message: string }>): ErrorInfo {
+function invalid(channel: string, issues: readonly { path: PropertyKey[]; message: string }[]): ErrorInfo {
   const message = issues.map((i) => `${i.path.map(String).join('.') || 'arguments'}: ${i.message}`).join('; ');
   return { message: `${channel}: ${message}`, code: 'INVALID_ARGUMENTS' };
 }

@@ -17,7 +17,7 @@ export class ReadableFiles {
   private readonly paths = new Set<string>();
 
   /** Makes every file of a scan's answer readable; returns the answer. */
-  admit<T extends { files: Array<{ path: string }> }>(scan: T): T {
+  admit<T extends { files: { path: string }[] }>(scan: T): T {
     for (const file of scan.files) this.paths.add(file.path);
     return scan;
   }

@@ -12,7 +12,7 @@
  */
 export interface DropCaptureOptions {
   /** webUtils.getPathForFile in Electron; '' for a File that did not come from disk. */
-  pathForFile(file: File): string;
+  pathForFile: (file: File) => string;
   /** Sends the paths to the main process (one-way, on the 'drop:paths' channel). */
   report(paths: string[]): void;
 }

@@ -204,7 +204,6 @@ type _EventsCovered = [EventChannel] extends [keyof EventPayloads]
     : never
   : never;
 const _eventsCovered: _EventsCovered = true;
-void _eventsCovered;
 
 /** Who is asking: the Electron webContents, or the Playwright page in tests. */
 export interface IpcSender {

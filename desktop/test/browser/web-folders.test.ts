@@ -72,7 +72,7 @@ describe('web UI in a plain browser: folders', () => {
 
     // The same folder again is recognised, file by file.
     await dropPathsNatively(page, [album]);
-    await page.waitForFunction(() => /already in the list/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('already in the list'));
     assert.match(await noticeText(page), /Added 0 photos · 4 already in the list · 2 other files ignored/);
   });
 
@@ -87,7 +87,7 @@ describe('web UI in a plain browser: folders', () => {
 
     // Dropping the folder after picking it adds nothing: a file has one key however it came in.
     await dropPathsNatively(page, [album]);
-    await page.waitForFunction(() => /already in the list/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('already in the list'));
     assert.match(await noticeText(page), /Added 0 photos · 4 already in the list · 2 other files ignored/);
     await clear();
   });

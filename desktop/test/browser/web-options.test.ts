@@ -45,7 +45,7 @@ describe('web UI in a plain browser: output options', () => {
   });
 
   it('shows the server\'s limits and keeps the choices in the browser\'s storage', async () => {
-    await page.waitForFunction(() => /Limits from this server/.test(document.getElementById('options-limits')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('options-limits')?.textContent ?? '').includes('Limits from this server'));
     await page.selectOption('#options-form select[name="format"]', 'webp');
     await page.fill('#options-form input[name="quality"]', '60');
     await page.dispatchEvent('#options-form input[name="quality"]', 'change');
@@ -67,7 +67,7 @@ describe('web UI in a plain browser: output options', () => {
 
     const options = await page.evaluate(() => (JSON.parse(localStorage.getItem('imgfleet.settings') ?? '{}') as { outputOptions: unknown }).outputOptions);
     const [card] = await cardStates(page);
-    const image = await page.evaluate(async (id) => (await fetch(`/api/v1/images/${id}`)).json(), card!.id);
+    const image = await page.evaluate(async (id) => (await fetch(`/api/v1/images/${id}`)).json() as Promise<{ options: unknown }>, card!.id);
     assert.deepEqual(image.options, options, 'the server made it with the page\'s options');
 
     const download = page.waitForEvent('download');

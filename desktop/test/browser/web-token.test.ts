@@ -55,14 +55,14 @@ describe('web UI in a plain browser, backend with API_TOKEN', () => {
 
   it('says so when the token is wrong, and takes the right one from Settings', async () => {
     await saveToken('not-the-token');
-    await page.waitForFunction(() => /token saved in this browser was refused/.test(document.getElementById('offline-text')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => (document.getElementById('offline-text')?.textContent ?? '').includes('token saved in this browser was refused'), undefined, { timeout: 20_000 });
     assert.equal(await page.isVisible('#settings-dialog'), false, 'asked once; then the banner button opens Settings');
 
     await page.click('#offline-action');
     await saveToken(TOKEN);
     await page.waitForFunction(() => document.body.dataset.connection === 'open', undefined, { timeout: 20_000 });
     assert.equal(await page.isHidden('#offline-banner'), true);
-    assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('imgfleet.settings') ?? '{}').apiToken), TOKEN, 'kept by this browser');
+    assert.equal(await page.evaluate(() => (JSON.parse(localStorage.getItem('imgfleet.settings') ?? '{}') as { apiToken?: string }).apiToken), TOKEN, 'kept by this browser');
   });
 
   it('uploads, follows and downloads with the token', async () => {

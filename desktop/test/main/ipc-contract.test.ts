@@ -42,7 +42,7 @@ describe('IPC contract', () => {
   });
 
   it('validates arguments before any handler runs', async () => {
-    const cases: Array<[string, unknown]> = [
+    const cases: [string, unknown][] = [
       ['files:scan', { paths: [] }],
       ['files:scan', { paths: ['/x'], extra: true }],
       ['images:retry', { id: 1.5 }],
@@ -71,7 +71,7 @@ describe('IPC contract', () => {
     const updated = await dispatch(main.handlers, 'settings:update', sender, { backendUrl: 'http://127.0.0.1:9/', uploadConcurrency: 2 });
     assert.ok(updated.ok && updated.value.backendUrl === 'http://127.0.0.1:9');
     const after = await dispatch(main.handlers, 'backend:check', sender, {});
-    assert.ok(after.ok && after.value.url === 'http://127.0.0.1:9' && after.value.reachable === false);
+    assert.ok(after.ok && after.value.url === 'http://127.0.0.1:9' && !after.value.reachable);
     const stats = await dispatch(main.handlers, 'stats:get', sender, {});
     assert.ok(!stats.ok && stats.error.code === 'OFFLINE', 'an unreachable backend is OFFLINE, with the address in the message');
     assert.match(stats.ok ? '' : stats.error.message, /127\.0\.0\.1:9/);

@@ -18,7 +18,7 @@ import { droppedPaths } from '../../src/preload/drop-capture.js';
 import { removeDir, tempDir } from '../support/paths.js';
 
 function fakeSender(id: number): IpcSender & { close(): void } {
-  const closed: Array<() => void> = [];
+  const closed: (() => void)[] = [];
   return {
     id,
     url: 'file:///app/desktop.html',
@@ -71,7 +71,7 @@ describe('files:scan behind the drop check', () => {
   let sibling: string;
   let main: MainHandlers;
   let settings: SettingsStore;
-  const picks: Array<string[] | null> = [];
+  const picks: (string[] | null)[] = [];
 
   before(async () => {
     dir = await tempDir('grants');

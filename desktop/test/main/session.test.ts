@@ -60,7 +60,7 @@ describe('the last session (main process)', () => {
     const forged = { key: secret, name: 'secret.txt', size: 16, path: secret, id: null };
     const saved = await dispatch(first.handlers, 'session:save', sender, { batch: { batchId: BATCH, files: [...files, forged] } });
     assert.deepEqual(saved, { ok: true, value: { files: 4, linked: 3 } }, 'the path no scan returned is not remembered');
-    const onDisk = JSON.parse(await fs.readFile(path.join(dir, SESSION_FILE_NAME), 'utf8')) as { files: Array<{ name: string; path?: string }> };
+    const onDisk = JSON.parse(await fs.readFile(path.join(dir, SESSION_FILE_NAME), 'utf8')) as { files: { name: string; path?: string }[] };
     assert.equal(onDisk.files.find((f) => f.name === 'secret.txt')?.path, undefined);
     first.dispose();
 

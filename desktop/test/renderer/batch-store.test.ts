@@ -22,7 +22,7 @@ function storeWith(keys: string[]): BatchStore {
 describe('batch store', () => {
   it('adds each file once and reports what changed in one notification', async () => {
     const store = new BatchStore(BATCH);
-    const notes: Array<[string[], boolean]> = [];
+    const notes: [string[], boolean][] = [];
     store.subscribe((changed, structural) => notes.push([[...changed].sort(), structural]));
     assert.equal(store.addFiles([{ key: 'a', name: 'a.jpg', size: 1 }, { key: 'b', name: 'b.jpg', size: 2 }]).length, 2);
     assert.equal(store.addFiles([{ key: 'a', name: 'a.jpg', size: 1 }]).length, 0);

@@ -14,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { AppHarness } from '../support/app-harness.js';
 import { writePhotos } from '../support/fixtures.js';
-import { cardStates, dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
+import { dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 
@@ -64,7 +64,7 @@ describe('desktop: batches that survive a restart, and Recent batches', () => {
     // Remembered: the session file names the five.
     const sessionFile = path.join(userData, 'session.json');
     for (;;) {
-      const saved = JSON.parse(await fs.readFile(sessionFile, 'utf8').catch(() => '{"files":[]}')) as { files: Array<{ path?: string }> };
+      const saved = JSON.parse(await fs.readFile(sessionFile, 'utf8').catch(() => '{"files":[]}')) as { files: { path?: string }[] };
       if (saved.files.length === 5 && saved.files.every((f) => f.path)) break;
       await page.waitForTimeout(50);
     }
@@ -89,7 +89,7 @@ describe('desktop: batches that survive a restart, and Recent batches', () => {
   });
 
   it('opens any batch from Recent batches, downloads it whole into the output folder, and deletes it', async () => {
-    const page = (await harness!.context.pages()).find((p) => p.url().endsWith('desktop.html'))!;
+    const page = harness!.context.pages().find((p) => p.url().endsWith('desktop.html'))!;
     const [other] = await writePhotos(path.join(work, 'other'), [{ name: 'elsewhere.jpg', width: 1000, height: 800, seed: 9 }]);
     const form = new FormData();
     form.append('images', new Blob([await fs.readFile(other!)]), 'elsewhere.jpg');
@@ -105,7 +105,7 @@ describe('desktop: batches that survive a restart, and Recent batches', () => {
     const row = page.locator(`#batches-list li[data-batch-id="${batchId}"]`);
     assert.match((await row.textContent()) ?? '', /1 photo · 1 done/);
     await row.locator('button', { hasText: 'Download all' }).click();
-    await page.waitForFunction(() => /Downloaded 1 file/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Downloaded 1 file'));
     assert.deepEqual(await fs.readdir(output), ['elsewhere_750x600.jpg']);
 
     await row.locator('button', { hasText: 'Open' }).click();

@@ -114,7 +114,7 @@ describe('main window with the real backend', () => {
 
   it('downloads every result with Ctrl+Shift+S as valid JPEGs of the right size, never overwriting', async () => {
     await page.keyboard.press('Control+Shift+S');
-    await page.waitForFunction(() => /Downloaded 5 files/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Downloaded 5 files'));
     // The dropped folder's structure is kept (keepFolders, on by default): photos/…, photos/trip/day1/….
     const files = (await fs.readdir(output, { recursive: true })).filter((f) => f.endsWith('.jpg')).map((f) => f.split(path.sep).join('/')).sort();
     assert.deepEqual(files, [
@@ -136,7 +136,7 @@ describe('main window with the real backend', () => {
 
     // Again: the existing files stay, the new ones get " (1)".
     await page.click('#download-all');
-    await page.waitForFunction(() => /\(1\)/.test([...document.querySelectorAll('.note')].map((n) => n.textContent).join()));
+    await page.waitForFunction(() => [...document.querySelectorAll('.note')].map((n) => n.textContent).join().includes('(1)'));
     await page.waitForFunction(() => !(document.getElementById('download-all') as HTMLButtonElement).disabled);
     const again = (await fs.readdir(output, { recursive: true })).filter((f) => f.endsWith('.jpg')).map((f) => f.split(path.sep).join('/'));
     assert.equal(again.length, 10);

@@ -16,7 +16,7 @@ function specOf(history: MetricsHistory, metricId: string, options: { meanOfCore
   return spec;
 }
 
-const ys = (spec: ChartSpec, history: MetricsHistory, since = 0, isGone = (_pod: string) => false): Array<[string, boolean, Array<number | null>]> =>
+const ys = (spec: ChartSpec, history: MetricsHistory, since = 0, isGone = (_pod: string) => false): [string, boolean, (number | null)[]][] =>
   spec.lines(history, since, isGone).map((s) => [s.label, s.gone, s.points.map((p) => p.y)]);
 
 function sample(pod: string, timestamp: string, snapshot: Record<string, number>, derived: Record<string, number> | null = null): MetricsSample {
@@ -43,8 +43,8 @@ describe('metrics history', () => {
       ['cpu 0', false, [40]],
       ['cpu 1', false, [60]],
     ], 'each core, for the node (here named after its only pod: the snapshot names none)');
-    assert.equal(ys(specOf(history, 'derived:percentage_memory_caching'), history)[0]![2]![0], 12.5);
-    assert.equal(ys(specOf(history, 'derived:percentage_outgoing_bytes'), history)[0]![2]![0], 80);
+    assert.equal(ys(specOf(history, 'derived:percentage_memory_caching'), history)[0]![2][0], 12.5);
+    assert.equal(ys(specOf(history, 'derived:percentage_outgoing_bytes'), history)[0]![2][0], 80);
     assert.equal(history.points(metric('threads'), 'pod-a', 0)[0]!.y, 2);
     assert.equal(history.points(metric('throughput'), 'pod-a', 0)[0]!.y, 7.5);
     // A later snapshot whose derived figures have not come (yet): a gap in their lines.

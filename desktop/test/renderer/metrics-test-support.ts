@@ -46,7 +46,7 @@ export class PrivateRedis {
     let out = '';
     await new Promise<void>((resolve, reject) => {
       child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}: ${out}`)));
-      child.stdout!.on('data', (chunk: Buffer) => {
+      child.stdout.on('data', (chunk: Buffer) => {
         out += chunk.toString();
         if (/Ready to accept connections/i.test(out)) resolve();
       });

@@ -92,7 +92,7 @@ describe('metrics window with a custom function', () => {
     // The node the backend's snapshots name (derived from the kernel's boot id), once it has published.
     for (let i = 0; i < 200 && node === undefined; i++) {
       const res = await fetch(new URL('/api/v1/metrics', backend.url));
-      node = ((await res.json()) as { pods: Array<{ snapshot: { node?: string } }> }).pods[0]?.snapshot.node;
+      node = ((await res.json()) as { pods: { snapshot: { node?: string } }[] }).pods[0]?.snapshot.node;
       if (node === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     harness = await AppHarness.start({ settings: { backendUrl: backend.url } });

@@ -44,7 +44,7 @@ async function startRedis(dir: string): Promise<{ url: string; child: ChildProce
     stdio: ['ignore', 'pipe', 'ignore'],
   });
   let out = '';
-  child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   for (let i = 0; i < 100 && !/Ready to accept connections/i.test(out); i++) await sleep(50);
   assert.match(out, /Ready to accept connections/i, 'redis-server started');
   return { url: `redis://127.0.0.1:${port}`, child };
@@ -103,7 +103,7 @@ describe('metrics window with several pods', () => {
   let harness: AppHarness;
   let metrics: Page;
   const hubs = new Map<string, MetricsHub>();
-  const cgroups: Array<{ stop(): void }> = [];
+  const cgroups: { stop(): void }[] = [];
 
   before(async () => {
     work = await tempDir('metrics-pods');
@@ -147,7 +147,7 @@ describe('metrics window with several pods', () => {
     // Seven seconds at a snapshot a second were published before the window opened; the stream alone would have brought one or two.
     const points = Number(await metrics.getAttribute(legendButton('pod-busy'), 'data-points'));
     assert.ok(points >= 5, `pod-busy has ${points} points as soon as the window is ready`);
-    await metrics.waitForFunction(() => /3 pods: desktop-test, pod-busy, pod-idle/.test(document.getElementById('pods')?.textContent ?? ''), undefined, {
+    await metrics.waitForFunction(() => (document.getElementById('pods')?.textContent ?? '').includes('3 pods: desktop-test, pod-busy, pod-idle'), undefined, {
       timeout: 20_000,
     });
 

@@ -59,7 +59,7 @@ describe('main window without a backend', () => {
     const output = path.join(work, 'out');
     harness.folderQueue.push(output);
     await page.click('#resize-locally');
-    await page.waitForFunction(() => /Resized locally 2 files/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Resized locally 2 files'));
     assert.deepEqual((await fs.readdir(output)).sort(), ['one_800x600.jpg', 'two_400x600.jpg']);
     const meta = await sharp(path.join(output, 'two_400x600.jpg')).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 400, 600]);
@@ -100,7 +100,7 @@ describe('main window without a backend', () => {
     const page = await harness.openMainWindow();
     const forbidden = await page.evaluate(() => window.imgfleet!.invoke('preview:make', { path: '/etc/passwd' }));
     assert.deepEqual(forbidden, { ok: false, error: { message: '/etc/passwd was not chosen or dropped in this session', code: 'FORBIDDEN_PATH' } });
-    const invalid = await page.evaluate(() => window.imgfleet!.invoke('images:retry', { id: -1 } as never));
+    const invalid = await page.evaluate(() => window.imgfleet!.invoke('images:retry', { id: -1 }));
     assert.equal(invalid.ok ? 'ok' : invalid.error.code, 'INVALID_ARGUMENTS');
     const unknown = await page.evaluate(() => (window.imgfleet!.invoke as (c: string, a: unknown) => Promise<{ ok: boolean; error?: { code: string } }>)('shell:exec', {}));
     assert.equal(unknown.error?.code, 'UNKNOWN_CHANNEL');
@@ -123,7 +123,7 @@ describe('main window without a backend', () => {
 
     // A drop the page fakes itself (its own File objects, an untrusted event) reaches no preload report.
     await forgeDrop(page, [sibling]);
-    await page.waitForFunction(() => /Could not read the dropped files/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Could not read the dropped files'));
     assert.equal(await page.textContent('#notice'), `Could not read the dropped files: ${refusal(sibling)}`);
     assert.deepEqual(await cardStates(page), []);
     // Nor can it just ask.
@@ -142,7 +142,7 @@ describe('main window without a backend', () => {
     await dropPaths(page, [album]);
     const fromOther = await other.evaluate((p) => window.imgfleet!.invoke('files:scan', { paths: [p] }), album);
     assert.deepEqual(fromOther, { ok: false, error: { message: refusal(album), code: 'FORBIDDEN_PATH' } });
-    const fromPage = (await scan(album)) as { ok: boolean; value?: { files: Array<{ name: string }> } };
+    const fromPage = (await scan(album)) as { ok: boolean; value?: { files: { name: string }[] } };
     assert.deepEqual(fromPage.value?.files.map((f) => f.name), ['a.jpg'], 'the window the folder was dropped on may scan it');
     assert.deepEqual(harness.refusedMessages, []);
   });

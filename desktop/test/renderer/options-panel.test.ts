@@ -81,7 +81,7 @@ describe('options panel in the main window', () => {
     await choose(page, 'fit', 'cover');
     await fillNumber(page, 'width', '500');
     await fillNumber(page, 'height', '500');
-    cards = await waitForCards(page, (cs) => cs.every((c) => c.dims.endsWith('500×500')));
+    await waitForCards(page, (cs) => cs.every((c) => c.dims.endsWith('500×500')));
     assert.equal(await page.inputValue('#options-form select[name="preset"]'), 'custom');
 
     await fillNumber(page, 'width', '9000');
@@ -91,7 +91,7 @@ describe('options panel in the main window', () => {
     assert.equal(harness.settings.get().outputOptions.width, 500, 'a refused value is not saved');
     // Nothing is made with a refused value: Resize locally says what to fix.
     await page.click('#resize-locally');
-    await page.waitForFunction(() => /fix the output options first \(width:/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('fix the output options first (width:'));
     await fillNumber(page, 'width', '640');
     await page.waitForSelector('#options-error', { state: 'hidden' });
   });
@@ -120,7 +120,7 @@ describe('options panel in the main window', () => {
 
   it('"Resize locally" writes renderImage\'s bytes for the panel\'s options into the dropped folders, with the savings', async () => {
     await page.click('#resize-locally');
-    await page.waitForFunction(() => /Resized locally 2 files/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Resized locally 2 files'));
     const out = path.join(work, 'out');
     const written = (await fs.readdir(out, { recursive: true })).filter((f) => f.endsWith('.webp')).map((f) => f.split(path.sep).join('/')).sort();
     assert.equal(written.length, 2);
@@ -150,7 +150,7 @@ describe('options panel in the main window', () => {
     await choose(page, 'collision', 'skip');
     await until(() => harness.settings.get().outputOptions.collision === 'skip', 'skip saved');
     await page.click('#resize-locally');
-    await page.waitForFunction(() => [...document.querySelectorAll('.note')].filter((n) => /^Skipped: /.test(n.textContent ?? '')).length === 2);
+    await page.waitForFunction(() => [...document.querySelectorAll('.note')].filter((n) => (n.textContent ?? '').startsWith('Skipped: ')).length === 2);
     assert.equal((await fs.readdir(out, { recursive: true })).filter((f) => f.endsWith('.webp')).length, 2);
     const cards = await cardStates(page);
     assert.equal(cards.length, 2);

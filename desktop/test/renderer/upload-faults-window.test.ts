@@ -14,14 +14,12 @@ import { writePhotos } from '../support/fixtures.js';
 import type { HttpProxy } from '../support/http-proxy.js';
 import { dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
-import type { TestBackend } from '../support/test-backend.js';
 import { startWindowBehindProxy, type WindowBehindProxy } from '../support/window-behind-proxy.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 describe('desktop window: uploads that get no answer, and Cancel', () => {
   let app: WindowBehindProxy;
-  let backend: TestBackend;
   let proxy: HttpProxy;
   let harness: AppHarness;
   let page: Page;
@@ -34,7 +32,7 @@ describe('desktop window: uploads that get no answer, and Cancel', () => {
       // Long enough for a real answer on a loaded machine (the Retry's), short enough for the stalled one.
       deps: { uploadTimeouts: { responseAfterBodyMs: 4000 }, uploadRetry: { retries: 2, baseDelayMs: 50, maxDelayMs: 100 } },
     });
-    ({ backend, proxy, harness, page } = app);
+    ({ proxy, harness, page } = app);
   });
 
   after(async () => {

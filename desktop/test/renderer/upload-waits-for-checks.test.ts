@@ -17,7 +17,6 @@ import { writePhotos, writeTruncatedPhoto } from '../support/fixtures.js';
 import type { HttpProxy } from '../support/http-proxy.js';
 import { cardStates, dropPaths, previewSettled, waitForCards } from '../support/page-helpers.js';
 import { removeDir, tempDir } from '../support/paths.js';
-import type { TestBackend } from '../support/test-backend.js';
 import { startWindowBehindProxy, type WindowBehindProxy } from '../support/window-behind-proxy.js';
 
 /** The real previewer, but `slow-*` files are only checked once `open()` is called. */
@@ -42,7 +41,6 @@ function gatedPreviewer(): { previewer: Previewer; open(): void } {
 
 describe('desktop window: Upload and the checks on this computer', () => {
   let app: WindowBehindProxy;
-  let backend: TestBackend;
   let proxy: HttpProxy;
   let harness: AppHarness;
   let page: Page;
@@ -52,7 +50,7 @@ describe('desktop window: Upload and the checks on this computer', () => {
   before(async () => {
     work = await tempDir('upload-waits-for-checks');
     app = await startWindowBehindProxy('window-checks', { deps: { previewer: gate.previewer } });
-    ({ backend, proxy, harness, page } = app);
+    ({ proxy, harness, page } = app);
   });
 
   after(async () => {
@@ -67,7 +65,7 @@ describe('desktop window: Upload and the checks on this computer', () => {
     await dropPaths(page, [folder]);
     await waitForCards(page, (cs) => cs.length === 2 && previewSettled(cs.find((c) => c.name === 'good.jpg')));
     await page.keyboard.press('Control+u');
-    await page.waitForFunction(() => /Checking 1 photo on this computer before sending/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Checking 1 photo on this computer before sending'));
     assert.equal(await page.isDisabled('#upload'), true, 'no second Upload while the first waits');
     await page.waitForTimeout(300);
     assert.equal(proxy.uploads().length, 0, 'nothing sent while a check is pending');
@@ -93,7 +91,7 @@ describe('desktop window: Upload and the checks on this computer', () => {
     await waitForCards(page, (cs) => cs.length === 2 && previewSettled(cs.find((c) => c.name === 'later.jpg')));
     const sent = proxy.uploads().length;
     await page.keyboard.press('Control+u');
-    await page.waitForFunction(() => /Checking 1 photo/.test(document.getElementById('notice')?.textContent ?? ''));
+    await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Checking 1 photo'));
     await page.click('#cancel');
     assert.match((await page.textContent('#notice')) ?? '', /Upload cancelled: nothing was sent/);
 

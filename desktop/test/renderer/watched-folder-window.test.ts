@@ -17,10 +17,14 @@ import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 
 class Events {
   readonly all: WatchEvent[] = [];
-  private readonly waiters: Array<{ match: (e: WatchEvent) => boolean; resolve: (e: WatchEvent) => void }> = [];
+  private readonly waiters: { match: (e: WatchEvent) => boolean; resolve: (e: WatchEvent) => void }[] = [];
   push = (event: WatchEvent): void => {
     this.all.push(event);
-    for (const w of [...this.waiters]) if (w.match(event)) this.waiters.splice(this.waiters.indexOf(w), 1) && w.resolve(event);
+    for (const w of [...this.waiters]) {
+      if (!w.match(event)) continue;
+      this.waiters.splice(this.waiters.indexOf(w), 1);
+      w.resolve(event);
+    }
   };
   next(match: (e: WatchEvent) => boolean): Promise<WatchEvent> {
     const seen = this.all.find(match);

@@ -53,7 +53,7 @@ describe('downloaded results keep their original\'s dates', () => {
     });
     // Picked in the (test's) open dialog: the file becomes one the handlers may read.
     await call(main, 'files:pick', { folders: false });
-    const summary = await call<{ outcomes: Array<{ ok: boolean; result: { id: number } }> }>(main, 'upload:start', { batchId: crypto.randomUUID(), files: [{ key: photo, path: photo }] });
+    const summary = await call<{ outcomes: { ok: boolean; result: { id: number } }[] }>(main, 'upload:start', { batchId: crypto.randomUUID(), files: [{ key: photo, path: photo }] });
     id = summary.outcomes[0]!.result.id;
     const client = new ApiClient({ baseUrl: backend.url });
     for (;;) {
@@ -70,7 +70,7 @@ describe('downloaded results keep their original\'s dates', () => {
   });
 
   const download = async (key: string): Promise<string> => {
-    const summary = await call<{ results: Array<{ ok: boolean; path: string }> }>(main, 'download:images', { items: [{ key, id, name: 'old.jpg' }] });
+    const summary = await call<{ results: { ok: boolean; path: string }[] }>(main, 'download:images', { items: [{ key, id, name: 'old.jpg' }] });
     assert.ok(summary.results[0]?.ok);
     return summary.results[0].path;
   };

@@ -40,7 +40,7 @@ describe('settings store', () => {
     await store.update({ backendUrl: 'https://cluster.example:8443/', apiToken: 's3cret', uploadConcurrency: 8 });
     await store.update({ namingTemplate: '{id}-{name}.jpg', outputFolder: path.join(folder, 'out') });
 
-    const onDisk = JSON.parse(await fs.readFile(path.join(folder, SETTINGS_FILE_NAME), 'utf8'));
+    const onDisk = JSON.parse(await fs.readFile(path.join(folder, SETTINGS_FILE_NAME), 'utf8')) as Record<string, unknown>;
     assert.equal(onDisk.backendUrl, 'https://cluster.example:8443', 'trailing slash removed');
     assert.equal(onDisk.apiToken, 's3cret');
     assert.equal(onDisk.uploadConcurrency, 8);
@@ -60,7 +60,7 @@ describe('settings store', () => {
   it('rejects invalid values with INVALID_SETTINGS and keeps the old ones', async () => {
     const folder = await fresh();
     const store = await SettingsStore.open(folder);
-    const cases: Array<[string, Record<string, unknown>, RegExp]> = [
+    const cases: [string, Record<string, unknown>, RegExp][] = [
       ['not a URL', { backendUrl: 'not a url' }, /backendUrl/],
       ['ftp URL', { backendUrl: 'ftp://example.com' }, /backendUrl/],
       ['zero concurrency', { uploadConcurrency: 0 }, /uploadConcurrency/],
@@ -74,7 +74,7 @@ describe('settings store', () => {
     ];
     for (const [label, patch, message] of cases) {
       await assert.rejects(
-        store.update(patch as never),
+        store.update(patch),
         (err: unknown) => err instanceof AppError && err.code === 'INVALID_SETTINGS' && message.test(err.message),
         label,
       );
@@ -103,7 +103,7 @@ describe('settings store', () => {
     const folder = await fresh();
     const store = await SettingsStore.open(folder);
     await Promise.all([1, 2, 3, 4, 5, 6].map((n) => store.update({ uploadConcurrency: n })));
-    const onDisk = JSON.parse(await fs.readFile(path.join(folder, SETTINGS_FILE_NAME), 'utf8'));
+    const onDisk = JSON.parse(await fs.readFile(path.join(folder, SETTINGS_FILE_NAME), 'utf8')) as Record<string, unknown>;
     assert.equal(onDisk.uploadConcurrency, 6);
     assert.equal(store.get().uploadConcurrency, 6);
   });

@@ -63,7 +63,7 @@ describe('watched folder', () => {
       reconnect: { minDelayMs: 100, maxDelayMs: 500 },
     });
     const events: WatchEvent[] = [];
-    const waiters: Array<{ match: (e: WatchEvent) => boolean; resolve: (e: WatchEvent) => void }> = [];
+    const waiters: { match: (e: WatchEvent) => boolean; resolve: (e: WatchEvent) => void }[] = [];
     const watcher = new FolderWatcher({
       folder,
       state,

@@ -46,7 +46,7 @@ describe('client policy: what is retried, and when', () => {
 
   it('runs the retry loop: stops at the first answer, after the retries, or when cancelled', async () => {
     const waits: number[] = [];
-    const run = (answers: Array<'ok' | 'again'>, cancelAfter = Infinity) =>
+    const run = (answers: ('ok' | 'again')[], cancelAfter = Infinity) =>
       withRetries<string, string>({
         policy: { retries: 2, baseDelayMs: 10, maxDelayMs: 100 },
         attempt: async (n) => (answers[n - 1] === 'ok' ? { done: `ok on ${n}` } : { retry: `failed ${n}` }),

@@ -9,14 +9,17 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
 import { UploadQueue, type FileProgress, type UploadWire, type WireRequest, type WireResult } from '../../src/shared/api-policy/index.js';
 
-type Result = { id: number; status: string };
+interface Result {
+  id: number;
+  status: string;
+}
 type Script = (request: WireRequest<{ key: string }>, attempt: number) => Promise<WireResult> | WireResult;
 
 const timers = { set: (run: () => void, ms: number): unknown => setTimeout(run, ms), clear: (h: unknown) => clearTimeout(h as NodeJS.Timeout) };
 const answer = (id: number, status = 'pending'): WireResult => ({ kind: 'answer', status: 202, body: { batchId: 'b', images: [{ id, status }] } });
 
 function queueOver(script: Script, options: { concurrency?: number; retries?: number } = {}) {
-  const sent: Array<{ key: string; idempotencyKey: string }> = [];
+  const sent: { key: string; idempotencyKey: string }[] = [];
   const attempts = new Map<string, number>();
   const wire: UploadWire<{ key: string; idempotencyKey?: string }> = {
     baseUrl: () => 'http://backend.test',

@@ -54,10 +54,10 @@ export interface HarnessOptions {
 }
 
 export class AppHarness {
-  readonly pickQueue: Array<string[] | null> = [];
-  readonly folderQueue: Array<string | null> = [];
+  readonly pickQueue: (string[] | null)[] = [];
+  readonly folderQueue: (string | null)[] = [];
   readonly opened: string[] = [];
-  readonly notifications: Array<{ title: string; body: string }> = [];
+  readonly notifications: { title: string; body: string }[] = [];
   readonly pageErrors: string[] = [];
   /** Preload messages the main side refused (electron-main.ts logs them). */
   readonly refusedMessages: string[] = [];

@@ -11,6 +11,6 @@ import type * as HeifModule from '../../../backend/test/support/heif.js';
 
 const supportUrl = (name: string): string => new URL(`../../../../backend/dist/test/support/${name}`, import.meta.url).href;
 
-export const images: typeof ImagesModule = await import(supportUrl('images.js'));
-export const database: typeof DatabaseModule = await import(supportUrl('database.js'));
-export const heif: typeof HeifModule = await import(supportUrl('heif.js'));
+export const images = (await import(supportUrl('images.js'))) as typeof ImagesModule;
+export const database = (await import(supportUrl('database.js'))) as typeof DatabaseModule;
+export const heif = (await import(supportUrl('heif.js'))) as typeof HeifModule;

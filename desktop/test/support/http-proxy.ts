@@ -66,7 +66,10 @@ export async function startHttpProxy(target: string): Promise<HttpProxy> {
     requests.push(seen);
     const isUpload = seen.method === 'POST' && seen.path.startsWith('/api/v1/images');
     if (isUpload) seen.fault = decide(seen, uploadCount++);
-    if (seen.fault === 'forward' || seen.fault === 'hold-answer') return forward(req, res, seen.fault === 'hold-answer');
+    if (seen.fault === 'forward' || seen.fault === 'hold-answer') {
+      forward(req, res, seen.fault === 'hold-answer');
+      return;
+    }
     req.resume();
     req.on('end', () => {
       if (seen.fault === 'stall') {

@@ -105,7 +105,11 @@ export interface FakeNode {
  */
 export async function dropFakeTree(page: Page, roots: readonly FakeNode[]): Promise<void> {
   await page.evaluate((nodes) => {
-    type Node = { name: string; children?: Node[]; unreadable?: boolean };
+    interface Node {
+      name: string;
+      children?: Node[];
+      unreadable?: boolean;
+    }
     const fail = (fn: ((err: DOMException) => void) | undefined, what: string): void =>
       void setTimeout(() => fn?.(new DOMException(`${what} cannot be read`, 'NotReadableError')));
     const entry = (node: Node, parent: string): object => {
@@ -121,7 +125,10 @@ export async function dropFakeTree(page: Page, roots: readonly FakeNode[]): Prom
             let served = 0;
             return {
               readEntries(ok: (entries: object[]) => void, error?: (err: DOMException) => void) {
-                if (node.unreadable) return fail(error, fullPath);
+                if (node.unreadable) {
+                  fail(error, fullPath);
+                  return;
+                }
                 const chunk = children.slice(served, served + 100).map((child) => entry(child, fullPath));
                 served += chunk.length;
                 setTimeout(() => ok(chunk));
@@ -135,7 +142,10 @@ export async function dropFakeTree(page: Page, roots: readonly FakeNode[]): Prom
         isFile: true,
         isDirectory: false,
         file(ok: (file: File) => void, error?: (err: DOMException) => void) {
-          if (node.unreadable) return fail(error, fullPath);
+          if (node.unreadable) {
+            fail(error, fullPath);
+            return;
+          }
           setTimeout(() => ok(new File([`fake ${fullPath}`], node.name, { lastModified: 1_700_000_000_000 })));
         },
       };
@@ -151,7 +161,7 @@ export async function dropFakeTree(page: Page, roots: readonly FakeNode[]): Prom
 }
 
 /** The cards' names and the paths shown as their tooltips, in order. */
-export function cardPaths(page: Page): Promise<Array<{ name: string; path: string }>> {
+export function cardPaths(page: Page): Promise<{ name: string; path: string }[]> {
   return page.$$eval('#cards li.card .name', (names) => names.map((n) => ({ name: n.textContent ?? '', path: n.getAttribute('title') ?? '' })));
 }
 
@@ -160,16 +170,22 @@ export async function noticeText(page: Page): Promise<string> {
 }
 
 /** Every entry of a ZIP file, read into memory (test results are small). */
-export function readZip(file: string): Promise<Array<{ name: string; data: Buffer }>> {
+export function readZip(file: string): Promise<{ name: string; data: Buffer }[]> {
   return new Promise((resolve, reject) => {
     yauzl.open(file, { lazyEntries: true }, (err, zip) => {
-      if (err) return reject(err);
-      const entries: Array<{ name: string; data: Buffer }> = [];
+      if (err) {
+        reject(err);
+        return;
+      }
+      const entries: { name: string; data: Buffer }[] = [];
       zip.on('error', reject);
       zip.on('end', () => resolve(entries));
       zip.on('entry', (entry: yauzl.Entry) => {
         zip.openReadStream(entry, (streamErr, stream) => {
-          if (streamErr) return reject(streamErr);
+          if (streamErr) {
+            reject(streamErr);
+            return;
+          }
           const chunks: Buffer[] = [];
           stream.on('data', (chunk: Buffer) => chunks.push(chunk));
           stream.on('error', reject);

@@ -19,7 +19,7 @@ export interface WindowBehindProxy {
 }
 
 export async function startWindowBehindProxy(pod: string, options: HarnessOptions = {}): Promise<WindowBehindProxy> {
-  const started: Array<() => Promise<void>> = [];
+  const started: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const stop of started.splice(0).reverse()) await stop();
   };

@@ -10,7 +10,7 @@ export function runBin(env: Record<string, string>) {
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', LOG_LEVEL: 'info', HEALTH_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const lines: Array<Record<string, unknown>> = [];
+  const lines: Record<string, unknown>[] = [];
   let stderr = '';
   readline.createInterface({ input: child.stdout }).on('line', (line) => {
     try {
@@ -24,6 +24,6 @@ export function runBin(env: Record<string, string>) {
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
   /** The port /healthz and /metrics listen on, once logged. */
-  const healthPort = () => lines.find((l) => typeof l.port === 'number' && /health and metrics server listening/.test(String(l.msg)))?.port as number | undefined;
+  const healthPort = () => lines.find((l) => typeof l.port === 'number' && String(l.msg).includes('health and metrics server listening'))?.port as number | undefined;
   return { child, lines, exit, stderr: () => stderr, healthPort };
 }

@@ -32,6 +32,7 @@ export interface ZipStream {
 
 export function zipStream(entries: readonly ZipEntry[]): ZipStream {
   const zip = new ZipFile();
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-class-instance-assignment -- yazl makes it a PassThrough; its types say only the interface
   const output = zip.outputStream as Readable;
   let current: Readable | undefined;
   let stopped = false;

@@ -85,7 +85,10 @@ async function storeOrFindKey(req: Request, deps: UploadDeps, target: Target, ke
   }
 }
 
-type Target = { route: string; batchId?: string };
+interface Target {
+  route: string;
+  batchId?: string;
+}
 
 function fingerprintOf(req: Request, target: Target): RequestFingerprint {
   return new RequestFingerprint(target.route, target.batchId, outputOptionsFromQuery(req.query));

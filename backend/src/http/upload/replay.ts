@@ -93,7 +93,7 @@ export async function replayAnswer(req: Request, deps: UploadDeps, stored: Store
   const ids = namedIds(stored.body);
   if (ids.length > 0) {
     const { rows } = await deps.lookupDb.query<{ id: number }>('SELECT id FROM processed_images WHERE id = ANY($1::bigint[])', [ids]);
-    const present = new Set(rows.map((r) => Number(r.id)));
+    const present = new Set(rows.map((r) => r.id)); // BIGINT arrives as a number: db/pool.ts's type parser
     const deleted = ids.filter((id) => !present.has(id));
     if (deleted.length > 0) {
       throw new HttpError(

@@ -41,7 +41,8 @@ export class RequestLifecycle {
 
   /** Why the request was given up, once it was. */
   get reason(): unknown {
-    return this.controller.signal.reason;
+    const reason: unknown = this.controller.signal.reason;
+    return reason;
   }
 
   abort(reason: unknown): void {

@@ -132,8 +132,8 @@ export class UploadSession {
     const hasher = this.fingerprint.streamPart(field, sourcePathOf(rawName, filename) ?? filename, filename);
     // Its turn to write is taken now, in part order (checks may finish out of order; ids must not).
     const turn = this.writes;
-    let myTurnDone!: () => void;
-    this.writes = new Promise<void>((resolve) => (myTurnDone = resolve));
+    const { promise: myTurn, resolve: myTurnDone } = Promise.withResolvers<undefined>();
+    this.writes = myTurn;
     try {
       const release = await this.deps.memorySlots.acquire(this.signal);
       try {
@@ -154,7 +154,7 @@ export class UploadSession {
         release();
       }
     } finally {
-      myTurnDone();
+      myTurnDone(undefined);
     }
   }
 

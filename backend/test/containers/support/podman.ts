@@ -139,7 +139,7 @@ export async function until<T>(what: string, check: () => Promise<T> | T, timeou
   while (Date.now() < deadline) {
     try {
       const v = await check();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }
@@ -150,7 +150,7 @@ export async function until<T>(what: string, check: () => Promise<T> | T, timeou
 
 /** Resolves once GET url answers 200. */
 export function untilHttpOk(url: string, timeoutMs: number): Promise<true> {
-  return until(`GET ${url} answers 200`, async () => (await fetch(url)).status === 200 || undefined, timeoutMs) as Promise<true>;
+  return until(`GET ${url} answers 200`, async () => (await fetch(url)).status === 200 || undefined, timeoutMs);
 }
 
 /** Starts the db image the way the StatefulSet runs it, on `network`; returns it and its URL from the host. */

@@ -16,7 +16,7 @@ import ts from 'typescript';
 import AjvModule from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 
-type JsonSchema = { [key: string]: unknown };
+type JsonSchema = Record<string, unknown>;
 
 const Ajv = AjvModule.default;
 const SCHEMA_ID = 'https://imgfleet.invalid/kubernetes-types.json';
@@ -206,7 +206,7 @@ export function loadKubernetesSchemas(): KubernetesSchemas {
 
   for (const [key, schema] of Object.entries(definitions)) {
     for (const ref of JSON.stringify(schema).matchAll(/"\$ref":"#\/\$defs\/([^"]+)"/g)) {
-      if (!(ref[1]! in definitions)) throw new Error(`${key} refers to the missing definition ${ref[1]}`);
+      if (!((ref[1] ?? '') in definitions)) throw new Error(`${key} refers to the missing definition ${ref[1]}`);
     }
   }
 

@@ -393,7 +393,7 @@ export function copyArgs(ins: Instruction): CopyInstruction {
 export function execForm(args: string): string[] {
   const parsed: unknown = JSON.parse(args);
   if (!Array.isArray(parsed) || !parsed.every((p) => typeof p === 'string')) throw new Error(`not an exec form: ${args}`);
-  return parsed as string[];
+  return parsed;
 }
 
 /** Every file below `dir` (relative paths, posix separators). */

@@ -60,7 +60,7 @@ export interface MainContext {
   /** The connected server's output config (GET /api/v1/config, read by backend:check); the offline one until then. */
   serverConfig: ServerConfig;
   previewer: Previewer;
-  client(): ApiClient;
+  client: () => ApiClient;
   sessions: SenderSessions;
   scanGrants: PathGrants;
   readableFiles: ReadableFiles;

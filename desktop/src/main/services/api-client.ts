@@ -45,7 +45,10 @@ export interface PostImageOptions {
 }
 
 /** What one upload request got: the backend's answer whatever its status (the shared upload queue judges it). */
-export type PostImageResult = { status: number; body: unknown };
+export interface PostImageResult {
+  status: number;
+  body: unknown;
+}
 
 export class ApiClient {
   readonly baseUrl: string;

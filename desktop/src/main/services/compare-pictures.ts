@@ -24,7 +24,7 @@ function dataUrl(mime: string, bytes: Uint8Array): string {
 /** An encoded image as an img src, decoded and re-encoded only where Chromium cannot show it. */
 export async function pictureOf(bytes: Uint8Array, rules: ResizeRules): Promise<string> {
   const meta = await sharp(bytes).metadata();
-  const format = meta.format ?? '';
+  const format: string = meta.format;
   // sharp calls AVIF and HEIC both "heif": only an AVIF (AV1) is shown as it is.
   const isAvif = format === 'heif' && meta.compression === 'av1';
   const mime = isAvif ? 'image/avif' : SHOWN_AS_IS[format];

@@ -36,7 +36,7 @@ export async function downloadOne(client: ApiClient, item: DownloadItem, options
     const output = options.template === undefined ? base : { ...base, template: options.template };
     const data = await client.processed(item.id, options.signal);
     const meta = await sharp(data).metadata().catch(() => null);
-    const format = meta ? OUTPUT_OF[meta.format ?? ''] : undefined;
+    const format = meta ? OUTPUT_OF[meta.format] : undefined;
     if (!meta || !format || !meta.width || !meta.height) {
       throw new AppError('NOT_AN_IMAGE', `the backend's result for image ${item.id} is not a JPEG, WebP, AVIF or PNG image`);
     }

@@ -89,12 +89,24 @@ export async function scanPaths(paths: readonly string[], options: ScanOptions =
   /** `root`: the parent of the dropped folder the target was found in; none for a dropped file. */
   const visit = async (target: string, entry?: Dirent, root?: string): Promise<void> => {
     try {
-      if (entry?.isDirectory()) return await walk(target, root ?? path.dirname(target));
-      if (entry?.isFile()) return await addFile(target, undefined, root);
+      if (entry?.isDirectory()) {
+        await walk(target, root ?? path.dirname(target));
+        return;
+      }
+      if (entry?.isFile()) {
+        await addFile(target, undefined, root);
+        return;
+      }
       // Symbolic links, or a top-level path without a Dirent: ask stat (follows links).
       const stat = await fs.stat(target);
-      if (stat.isDirectory()) return await walk(target, root ?? path.dirname(target));
-      if (stat.isFile()) return await addFile(target, stat.size, root);
+      if (stat.isDirectory()) {
+        await walk(target, root ?? path.dirname(target));
+        return;
+      }
+      if (stat.isFile()) {
+        await addFile(target, stat.size, root);
+        return;
+      }
       ignored++; // sockets, devices, fifos
     } catch {
       unreadable.push(target);

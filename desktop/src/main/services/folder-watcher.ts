@@ -82,7 +82,7 @@ export class FolderWatcher {
     if (!stat.isDirectory()) throw new Error(`${this.folder} is not a folder`);
     // Watching first, so nothing copied during the scan is missed.
     this.watcher = watch(this.folder, { recursive: true, persistent: false }, (_type, name) => {
-      if (name) this.touched(path.join(this.folder, name.toString()));
+      if (name) this.touched(path.join(this.folder, name));
     });
     this.watcher.on('error', (err) => this.emit({ type: 'error', path: null, message: errorInfo(err).message }));
     for (const [file, entry] of this.options.state.unfinished()) this.run(file, () => this.options.processor.resume(this.ref(file), entry, this.options.state));

@@ -44,6 +44,7 @@ export function toUpdate(type: string, data: unknown): MetricsUpdate | null {
   if (typeof record.pod !== 'string') return null;
   if (type === 'expired') return { type: 'expired', pod: record.pod };
   if (type !== 'snapshot' && type !== 'derived') return null;
+  // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- parsed JSON: the cast names the hope, this checks it
   if (typeof record.snapshot !== 'object' || record.snapshot === null) return null;
   return {
     type,

@@ -60,7 +60,7 @@ async function smallPicture(image: Sharp, options: { box: number; quality: numbe
 /** A small picture of a result the backend made (a card whose file this computer does not have). */
 export async function resultPicture(data: Buffer, box = 320): Promise<string> {
   const meta = await sharp(data).metadata();
-  return smallPicture(sharp(data, { failOn: 'none' }), { box, quality: 75, alpha: meta.hasAlpha === true && meta.format !== 'jpeg' });
+  return smallPicture(sharp(data, { failOn: 'none' }), { box, quality: 75, alpha: meta.hasAlpha && meta.format !== 'jpeg' });
 }
 
 export function createPreviewer(options: PreviewerOptions = {}): Previewer {

@@ -91,7 +91,7 @@ export class SettingsStore {
     // Field by field, so one bad value does not throw away the good ones.
     const next: Settings = { ...base };
     const record = parsed as Record<string, unknown>;
-    for (const key of Object.keys(fieldSchemas) as Array<keyof Settings>) {
+    for (const key of Object.keys(fieldSchemas) as (keyof Settings)[]) {
       if (!(key in record)) continue;
       const result = fieldSchemas[key].safeParse(record[key]);
       if (result.success) (next as unknown as Record<string, unknown>)[key] = result.data;

@@ -48,7 +48,7 @@ type FileRef = Parameters<WatchProcessor['process']>[0];
 /** Waits for images of one batch to finish, on its live stream. */
 class ResultWaiter {
   private stream: LiveStream | null = null;
-  private readonly waiting = new Map<number, Array<(e: { status: string; error: string | null }) => void>>();
+  private readonly waiting = new Map<number, ((e: { status: string; error: string | null }) => void)[]>();
   private readonly rejects = new Set<(err: Error) => void>();
   private stopped = false;
 
@@ -56,7 +56,7 @@ class ResultWaiter {
 
   wait(id: number): Promise<{ status: string; error: string | null }> {
     return new Promise((resolve, reject) => {
-      if (this.stopped) return reject(new AppError('CANCELLED', 'the watched folder stopped'));
+      if (this.stopped) { reject(new AppError('CANCELLED', 'the watched folder stopped')); return; }
       this.rejects.add(reject);
       this.waiting.set(id, [...(this.waiting.get(id) ?? []), (e) => {
         this.rejects.delete(reject);

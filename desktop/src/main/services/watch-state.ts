@@ -28,7 +28,7 @@ const entrySchema = z.object({
 
 const stateSchema = z.object({
   version: z.literal(1),
-  batchId: z.string().uuid(),
+  batchId: z.uuid(),
   files: z.record(z.string(), entrySchema),
 });
 
@@ -50,8 +50,8 @@ export class WatchState {
 
   /** Reads the state; a missing or unreadable file starts afresh (a new batch), the bad one kept aside. */
   static async open(file: string): Promise<WatchState> {
-    const raw = await fs.readFile(file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return null;
+    const raw = await fs.readFile(file, 'utf8').catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw err;
     });
     if (raw !== null) {
@@ -83,7 +83,7 @@ export class WatchState {
   }
 
   /** Files remembered but not finished (a restart resumes them). */
-  unfinished(): Array<[string, WatchEntry]> {
+  unfinished(): [string, WatchEntry][] {
     return Object.entries(this.data.files).filter(([, e]) => e.stage === 'sending' || e.stage === 'sent');
   }
 

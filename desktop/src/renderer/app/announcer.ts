@@ -18,7 +18,7 @@ const NAMED = 3;
 export class Announcer {
   private readonly region = byId('announcer');
   private readonly seen = new Map<string, CardStatus>();
-  private news: Array<{ name: string; status: 'completed' | 'failed'; reason: string | null }> = [];
+  private news: { name: string; status: 'completed' | 'failed'; reason: string | null }[] = [];
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly store: BatchStore) {}
@@ -52,7 +52,7 @@ export class Announcer {
   }
 }
 
-function sentence(news: ReadonlyArray<{ name: string; status: 'completed' | 'failed'; reason: string | null }>): string {
+function sentence(news: readonly { name: string; status: 'completed' | 'failed'; reason: string | null }[]): string {
   if (news.length <= NAMED) {
     return news.map((n) => (n.status === 'completed' ? `${n.name} completed.` : `${n.name} failed${n.reason ? `: ${n.reason}` : ''}.`)).join(' ');
   }

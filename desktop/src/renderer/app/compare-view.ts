@@ -78,7 +78,7 @@ export class CompareView {
       setText(this.note, `Could not show the comparison: ${errorMessage(err)}`);
       return;
     }
-    if (generation !== this.generation || !this.dialog.open) return release(pictures);
+    if (generation !== this.generation || !this.dialog.open) { release(pictures); return; }
     const resultWord = pictures.resultKind === 'result' ? 'Result' : 'Preview of the result';
     show(this.original, pictures.original, `Original: ${name}`);
     show(this.result, pictures.result, `${resultWord}: ${name}`);

@@ -84,7 +84,7 @@ export class Downloads {
       const all = store.list();
       const ids = all.flatMap((c) => (c.id === null ? [] : [c.id]));
       // {index}: as the server numbers the batch (batchIndex: upload order), so a photo has one name in a single download and in the ZIP.
-      const indexOf = (c: CompletedCard) => (c.id === null ? all.indexOf(c) + 1 : batchIndex(c.id, ids));
+      const indexOf = (c: CompletedCard) => batchIndex(c.id, ids);
       const summary = await platform.download(
         cards.map((c) => ({ key: c.key, id: c.id, name: c.file.relativePath ?? c.file.name, index: indexOf(c) })),
         (outcome) => noteOutcome(this.ctx, outcome, 'Saved'),

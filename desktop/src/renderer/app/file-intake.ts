@@ -52,7 +52,7 @@ export class FileIntake {
   }
 
   /** The checks still running for these cards. */
-  pendingFor(cards: readonly Card[]): Array<Promise<void>> {
+  pendingFor(cards: readonly Card[]): Promise<void>[] {
     return cards.map((c) => this.checks.get(c.key)).filter((check): check is Promise<void> => check !== undefined);
   }
 

@@ -10,6 +10,7 @@ export function warnBeforeLeaving(busy: () => boolean): void {
     if (!busy()) return;
     event.preventDefault();
     // Older browsers ask only when returnValue is set.
+    // eslint-disable-next-line @typescript-eslint/no-deprecated -- deprecated, and still what those browsers read
     event.returnValue = '';
   });
 }

@@ -169,7 +169,7 @@ export class MainWindow {
     if (action === 'download') await this.downloads.downloadOne(card);
     else if (action === 'retry') await this.retries.retryOne(card);
     else if (action === 'remove') this.store.remove(key);
-    else if (action === 'compare') await this.compare.open(card);
+    else await this.compare.open(card); // 'compare'
   }
 
   /** Files on their way to the backend, or about to be (an Upload waiting for the checks). */

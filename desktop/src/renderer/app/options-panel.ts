@@ -25,7 +25,7 @@ import { h, setText, show } from '../ui/dom.js';
 const FORMAT_LABELS: Record<OutputFormat, string> = { jpeg: 'JPEG', webp: 'WebP', avif: 'AVIF', png: 'PNG' };
 const CUSTOM = 'custom';
 /** The ways to size, in plain words. */
-const MODE_LABELS: ReadonlyArray<[SizeMode, string]> = [
+const MODE_LABELS: readonly [SizeMode, string][] = [
   ['box', 'Box (width × height)'],
   ['longEdge', 'Long edge'],
   ['width', 'Width only'],
@@ -39,11 +39,11 @@ const NARROW_SCREEN = '(max-width: 600px)';
 
 type Field = HTMLInputElement | HTMLSelectElement;
 
-function select(name: string, choices: ReadonlyArray<[string, string]>): HTMLSelectElement {
+function select(name: string, choices: readonly [string, string][]): HTMLSelectElement {
   return h('select', { name }, ...choices.map(([value, label]) => h('option', { value }, label)));
 }
 
-function row(label: string, ...controls: Array<Node | null>): HTMLLabelElement {
+function row(label: string, ...controls: (Node | null)[]): HTMLLabelElement {
   return h('label', { class: 'option' }, h('span', { class: 'option-label' }, label), ...controls);
 }
 
@@ -65,7 +65,7 @@ export class OptionsPanel {
   private readonly errorText: HTMLElement;
   private readonly jpegOnly: HTMLElement[] = [];
   /** Rows shown for one size mode only. */
-  private readonly byMode: Array<{ element: HTMLElement; modes: SizeMode[] }> = [];
+  private readonly byMode: { element: HTMLElement; modes: SizeMode[] }[] = [];
   // Set by build() (called from the constructor).
   private qualityRow: HTMLElement = h('span');
   private targetRow: HTMLElement = h('span');
@@ -200,7 +200,7 @@ export class OptionsPanel {
       raw.width = w;
       raw.height = h2;
     }
-    if (target.name === 'format') raw.quality = this.qualities[raw.format as OutputFormat] ?? DEFAULT_QUALITY.jpeg;
+    if (target.name === 'format') raw.quality = typeof raw.format === 'string' && Object.hasOwn(this.qualities, raw.format) ? this.qualities[raw.format as OutputFormat] : DEFAULT_QUALITY.jpeg;
     // PNG has no quality to trade for size: a target size ends with it.
     if (target.name === 'format' && !MAX_BYTES_FORMATS.includes(raw.format as OutputFormat)) raw.maxBytes = null;
     if (target.name === 'metadata' && raw.metadata !== 'keep') raw.keepGps = false;
@@ -288,7 +288,7 @@ export class OptionsPanel {
     if (options.maxBytes != null) f.maxKB!.value = String(Math.round(options.maxBytes / KB));
     for (const name of ['fit', 'position', 'format', 'metadata', 'template', 'collision'] as const) f[name]!.value = options[name];
     // <input type=color> knows only #rrggbb.
-    f.background!.value = options.background.length === 4 ? `#${[...options.background.slice(1)].map((c) => c + c).join('')}` : options.background;
+    f.background!.value = options.background.length === 4 ? `#${Array.from(options.background.slice(1), (c) => c + c).join('')}` : options.background;
     for (const name of ['enlarge', 'progressive', 'mozjpeg', 'keepGps', 'keepFolders'] as const) (f[name] as HTMLInputElement).checked = options[name];
     this.syncDependent(options);
     const quality = options.maxBytes != null ? `at most ${Math.round(options.maxBytes / KB)} KB` : String(options.quality);
@@ -307,7 +307,7 @@ export class OptionsPanel {
     show(this.sizeByRow, lossy);
     show(this.targetRow, target);
     const label = this.qualityRow.querySelector('.option-label');
-    if (label) setText(label as HTMLElement, target ? 'Highest quality' : 'Quality');
+    if (label) setText(label, target ? 'Highest quality' : 'Quality');
   }
 }
 

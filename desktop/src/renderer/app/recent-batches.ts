@@ -59,7 +59,7 @@ export class RecentBatches {
   private row(batch: BatchListItem): HTMLLIElement {
     const current = batch.batchId === this.ctx.store.batchId;
     const when = new Date(batch.createdAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-    const counts = [`${plural(batch.total, 'photo')}`, `${batch.completed} done`, batch.failed ? `${batch.failed} failed` : '', batch.pending + batch.processing ? `${batch.pending + batch.processing} in progress` : '']
+    const counts = [plural(batch.total, 'photo'), `${batch.completed} done`, batch.failed ? `${batch.failed} failed` : '', batch.pending + batch.processing ? `${batch.pending + batch.processing} in progress` : '']
       .filter(Boolean)
       .join(' · ');
     const saving = batch.originalBytes > 0 ? `Saving: ${savingText(batch.originalBytes, batch.resultBytes)}` : '';

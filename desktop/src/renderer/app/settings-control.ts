@@ -11,7 +11,7 @@ import type { WindowContext } from './window-context.js';
 export class SettingsControl {
   private current: Settings | null = null;
   private readonly dialog: SettingsDialog;
-  private readonly listeners: Array<(settings: Settings) => void> = [];
+  private readonly listeners: ((settings: Settings) => void)[] = [];
 
   constructor(
     private readonly ctx: WindowContext,

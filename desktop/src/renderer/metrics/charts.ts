@@ -32,7 +32,7 @@ const MARKER_LIMIT = 60;
 
 const PALETTE = ['#4e79a7', '#f28e2b', '#59a14f', '#e15759', '#76b7b2', '#edc948', '#b07aa1', '#ff9da7', '#9c755f', '#bab0ac'];
 
-type LineChart = Chart<'line', Array<{ x: number; y: number | null }>>;
+type LineChart = Chart<'line', { x: number; y: number | null }[]>;
 
 function cssColour(name: string, fallback: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || fallback;
@@ -56,7 +56,7 @@ class Colours {
   }
 }
 
-function chartConfig(spec: ChartSpec): ChartConfiguration<'line', Array<{ x: number; y: number | null }>> {
+function chartConfig(spec: ChartSpec): ChartConfiguration<'line', { x: number; y: number | null }[]> {
   const text = cssColour('--text-muted', '#666');
   const grid = cssColour('--grid', 'rgba(128,128,128,0.2)');
   return {
@@ -111,7 +111,7 @@ class MetricChart {
   private readonly caption: HTMLElement;
   private readonly emptyNote: HTMLParagraphElement;
   private legendKey = '';
-  private lines: ReadonlyArray<Pick<Series, 'label' | 'gone' | 'note'>> = [];
+  private lines: readonly Pick<Series, 'label' | 'gone' | 'note'>[] = [];
 
   constructor(
     container: HTMLElement,
@@ -182,7 +182,7 @@ class MetricChart {
   }
 
   /** Rebuilt only when the lines, their state or the hidden set change, so a button keeps focus. */
-  private renderLegend(series: ReadonlyArray<Pick<Series, 'label' | 'gone' | 'note'>>): void {
+  private renderLegend(series: readonly Pick<Series, 'label' | 'gone' | 'note'>[]): void {
     const key = JSON.stringify([series.map((s) => [s.label, s.gone, s.note]), [...this.hidden].sort()]);
     if (key === this.legendKey) return;
     this.legendKey = key;

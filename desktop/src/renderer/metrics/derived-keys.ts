@@ -41,7 +41,7 @@ export interface PerCoreFamily {
   /** The key with `{i}` where the core index goes, e.g. `avg-util-cpu{i}-60sec`. */
   template: string;
   /** Core index → key, by index. */
-  cores: Array<{ index: number; key: string }>;
+  cores: { index: number; key: string }[];
 }
 
 export interface SingleFigure {
@@ -75,7 +75,7 @@ export function indexOf(key: string): { template: string; index: number } | unde
  * not known.
  */
 export function groupDerivedKeys(keys: Iterable<string>, coreCount = 0): DerivedGroup[] {
-  const families = new Map<string, Array<{ index: number; key: string }>>();
+  const families = new Map<string, { index: number; key: string }[]>();
   const singles: string[] = [];
   for (const key of new Set(keys)) {
     const at = indexOf(key);

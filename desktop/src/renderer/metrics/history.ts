@@ -179,7 +179,7 @@ export class MetricsHistory {
    * drawn from: the first live one by name (its pods all report the same
    * figures), else the first; and whether all its pods are gone.
    */
-  nodeSources(since: number, isGone: (pod: string) => boolean): Array<{ node: string; pod: string; gone: boolean }> {
+  nodeSources(since: number, isGone: (pod: string) => boolean): { node: string; pod: string; gone: boolean }[] {
     const nodes = new Map<string, string[]>();
     for (const pod of this.podNames()) {
       if (!this.sorted(pod).some((e) => e.x >= since)) continue;
@@ -224,7 +224,7 @@ export class MetricsHistory {
     const derived = sample.derived ?? existing?.sample.derived ?? null;
     const snapshot = { ...existing?.sample.snapshot, ...sample.snapshot };
     const at = existing?.x ?? x;
-    const figures = derived === existing?.sample.derived && existing ? existing.figures : numericFigures(derived);
+    const figures = existing && derived === existing.sample.derived ? existing.figures : numericFigures(derived);
     for (const key of figures.keys()) this.derivedSeen.set(key, Math.max(this.derivedSeen.get(key) ?? 0, at));
     state.entries.set(stamp, { x: at, sample: { ...sample, snapshot, derived }, figures });
     state.sorted = null;

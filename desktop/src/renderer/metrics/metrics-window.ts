@@ -38,7 +38,7 @@ export class MetricsWindow {
   private connection: LiveConnection = { state: 'connecting', url: '' };
   private startedAt = Date.now();
   private stop: (() => void) | null = null;
-  private timers: Array<ReturnType<typeof setInterval>> = [];
+  private timers: ReturnType<typeof setInterval>[] = [];
   private readonly staleNotice = h('p', { id: 'stale-metrics', class: 'banner notice', role: 'status', hidden: true });
 
   constructor(private readonly platform: Platform) {}

@@ -4,7 +4,7 @@ import { formatBytes, formatMs, formatTime } from '../ui/format.js';
 import type { Stats } from '../platform/platform.js';
 
 export function renderStats(stats: Stats): void {
-  const figures: Array<[string, string]> = [
+  const figures: [string, string][] = [
     ['stat-total', String(stats.total)],
     ['stat-completed', String(stats.completed)],
     ['stat-processing', String(stats.processing)],

@@ -168,6 +168,7 @@ export class BrowserFiles {
     for (const item of [...data.items]) {
       if (item.kind !== 'file') continue;
       // Files without an entry (dragged out of some mail clients or archives) still come as files.
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- absent where the Entries API is
       const entry = item.webkitGetAsEntry?.() ?? null;
       const file = entry ? null : item.getAsFile();
       if (entry) entries.push(entry);

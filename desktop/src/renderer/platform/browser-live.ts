@@ -14,7 +14,7 @@ export interface LiveStreamOptions {
   path: string;
   token(): string;
   events: Record<string, (data: unknown) => void>;
-  onConnection(state: LiveConnection): void;
+  onConnection: (state: LiveConnection) => void;
 }
 
 const DIAGNOSE_TIMEOUT_MS = 5000;

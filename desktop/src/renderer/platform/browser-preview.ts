@@ -112,7 +112,7 @@ function placeholder(label: string, size: Size): string {
 /** Runs at most `limit` tasks at once, in the order they were asked for. */
 export function createSlots(limit = DECODES_AT_ONCE): <T>(task: () => Promise<T>) => Promise<T> {
   let running = 0;
-  const waiting: Array<() => void> = [];
+  const waiting: (() => void)[] = [];
   return async (task) => {
     if (running >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
     else running++;

@@ -10,7 +10,7 @@ import { PlatformError, errorMessage, type AddedFiles, type LiveConnection, type
 
 /** The main process words a refused token as "… (401)"; the UI branches on a code. */
 const withCode = (state: ConnectionState): LiveConnection =>
-  state.state === 'offline' && /\(401\)/.test(state.error ?? '') ? { ...state, code: 'UNAUTHORIZED' } : state;
+  state.state === 'offline' && (state.error ?? '').includes('(401)') ? { ...state, code: 'UNAUTHORIZED' } : state;
 
 const pathOf = (file: LocalFile): string => file.path ?? file.key;
 const fileRef = (file: LocalFile): { key: string; path: string; relativePath?: string } => ({
@@ -22,8 +22,8 @@ const fileRef = (file: LocalFile): { key: string; path: string; relativePath?: s
 /** The bridge as typed calls (a refusal becomes a PlatformError) and subscriptions. */
 interface Ipc {
   bridge: ImgfleetBridge;
-  call<C extends InvokeChannel>(channel: C, args: InvokeArgs[C]): Promise<InvokeResults[C]>;
-  on<E extends EventChannel>(channel: E, listener: (payload: EventPayloads[E]) => void): () => void;
+  call: <C extends InvokeChannel>(channel: C, args: InvokeArgs[C]) => Promise<InvokeResults[C]>;
+  on: <E extends EventChannel>(channel: E, listener: (payload: EventPayloads[E]) => void) => () => void;
 }
 
 function ipcOver(bridge: ImgfleetBridge): Ipc {
@@ -128,7 +128,7 @@ function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downlo
   /** Reports each file's outcome once: as it is pushed, or from the final summary if the push comes late. */
   const withOutcomes = async (
     channel: 'download:progress' | 'resize:progress',
-    items: ReadonlyArray<{ key: string }>,
+    items: readonly { key: string }[],
     onResult: (outcome: WriteOutcome) => void,
     run: () => Promise<WriteSummary>,
   ): Promise<WriteSummary> => {

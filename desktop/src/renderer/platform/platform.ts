@@ -105,7 +105,7 @@ export interface Platform {
   upload(
     batchId: string,
     files: UploadItem[],
-    on: { progress(p: UploadProgress): void; result(o: UploadOutcome): void },
+    on: { progress: (p: UploadProgress) => void; result: (o: UploadOutcome) => void },
   ): Promise<UploadSummary>;
   cancelUploads(): Promise<number>;
 
@@ -132,7 +132,7 @@ export interface Platform {
   restoreSession(): Promise<SavedBatch | null>;
 
   /** Saves results (into the output folder, or as browser downloads). folder null: the person cancelled. */
-  download(items: Array<{ key: string; id: number; name: string; index?: number }>, onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
+  download(items: { key: string; id: number; name: string; index?: number }[], onResult: (o: WriteOutcome) => void): Promise<WriteSummary>;
   /** Saves the batch's completed results `ids` (those still on the page; all of them when absent) as one archive (capabilities.batchArchive); returns its file name. */
   downloadArchive(batchId: string, ids?: number[]): Promise<{ name: string }>;
   resizeLocally(files: LocalFile[], onResult: (o: WriteOutcome) => void, batchId?: string): Promise<WriteSummary>;
@@ -147,7 +147,7 @@ export interface Platform {
    * that stops watching.
    */
   watchEvents(batchId: string, handlers: BatchEventHandlers): () => void;
-  watchMetrics(onUpdate: (u: MetricsUpdate) => void, onConnection: (c: LiveConnection) => void): Promise<{ overview: MetricsOverview; stop(): void }>;
+  watchMetrics(onUpdate: (u: MetricsUpdate) => void, onConnection: (c: LiveConnection) => void): Promise<{ overview: MetricsOverview; stop: () => void }>;
   stats(): Promise<Stats>;
   checkBackend(): Promise<BackendCheck>;
 

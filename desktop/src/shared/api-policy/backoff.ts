@@ -56,26 +56,30 @@ export interface RetryLoop<T, F> {
   /** Runs attempt `n` (1-based). */
   attempt(n: number): Promise<AttemptResult<T, F>>;
   /** Waits `ms` before the next attempt; rejects (or returns false) when the work was cancelled meanwhile. */
-  wait(ms: number): Promise<boolean | void>;
+  wait(ms: number): Promise<boolean>;
   /** What to return when the retries are used up. */
   exhausted(last: F): T;
   /** What to return when `wait` says the work was cancelled. */
   cancelled(): T;
 }
 
-/** The retry loop both clients run around one request. */
+/**
+ * The retry loop both clients run around one request. Not p-retry: the wait
+ * is the host's (injected timers that a Cancel ends early, see
+ * cancellation.ts), and an attempt's answer says "retry" without throwing.
+ */
 export async function withRetries<T, F>(loop: RetryLoop<T, F>): Promise<T> {
   const policy = loop.policy ?? DEFAULT_RETRY;
   for (let n = 1; ; n++) {
     const result = await loop.attempt(n);
     if ('done' in result) return result.done;
     if (n > policy.retries) return loop.exhausted(result.retry);
-    let go: boolean | void;
+    let go: boolean;
     try {
       go = await loop.wait(backoffDelay(n, policy));
     } catch {
       go = false;
     }
-    if (go === false) return loop.cancelled();
+    if (!go) return loop.cancelled();
   }
 }

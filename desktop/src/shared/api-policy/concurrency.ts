@@ -3,6 +3,8 @@
  * each run through one so that a 500-file drop does not open 500 files,
  * decode 500 JPEGs or open 500 connections at once.
  */
+import pLimit from 'p-limit';
+
 export interface Limiter {
   run<T>(task: () => Promise<T>): Promise<T>;
   /** Takes effect as running tasks finish (the upload concurrency is a setting). */
@@ -14,44 +16,24 @@ export interface Limiter {
 /** Upload concurrency: the settings' bounds, the same in both clients. */
 export const UPLOAD_CONCURRENCY = { min: 1, max: 16, default: 4 } as const;
 
+/** p-limit underneath: plain ECMAScript, so the browser bundle carries it too. */
 export function createLimiter(concurrency: number): Limiter {
-  let limit = Math.max(1, Math.floor(concurrency));
-  let active = 0;
-  const queue: Array<() => void> = [];
-
-  const next = (): void => {
-    while (active < limit && queue.length > 0) {
-      active++;
-      queue.shift()!();
-    }
-  };
-
+  const limit = pLimit(whole(concurrency));
   return {
-    run<T>(task: () => Promise<T>): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        queue.push(() => {
-          task()
-            .then(resolve, reject)
-            .finally(() => {
-              active--;
-              next();
-            });
-        });
-        next();
-      });
-    },
+    run: (task) => limit(task),
     setConcurrency(value: number): void {
-      limit = Math.max(1, Math.floor(value));
-      next();
+      limit.concurrency = whole(value);
     },
     get active() {
-      return active;
+      return limit.activeCount;
     },
     get waiting() {
-      return queue.length;
+      return limit.pendingCount;
     },
   };
 }
+
+const whole = (n: number): number => Math.max(1, Math.floor(n));
 
 /** Maps over items with at most `concurrency` in flight, keeping the input order. */
 export async function mapLimit<T, R>(items: readonly T[], concurrency: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {

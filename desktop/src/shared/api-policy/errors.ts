@@ -45,7 +45,7 @@ export function offlineFailure(baseUrl: string, reason?: string): Failure {
 export const CANCELLED: Readonly<Failure> = { code: 'CANCELLED', message: 'upload cancelled' };
 
 /** Low-level network words (Node's error codes, undici's and browsers' messages) → what a person can read. */
-const NETWORK_WORDS: ReadonlyArray<readonly [RegExp, string]> = [
+const NETWORK_WORDS: readonly (readonly [RegExp, string])[] = [
   [/ECONNREFUSED|connection refused/i, 'nothing answers at that address; is the backend running?'],
   [/ENOTFOUND|EAI_AGAIN|getaddrinfo|name not resolved/i, 'its host name cannot be found'],
   [/ETIMEDOUT|timed? ?out|UND_ERR_CONNECT_TIMEOUT/i, 'it did not answer in time'],

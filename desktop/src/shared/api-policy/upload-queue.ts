@@ -38,7 +38,7 @@ export interface WireRequest<F> {
   /** Fires when the attempt must end (Cancel, or a time limit): the host aborts the request. */
   stop: Cancellation;
   /** Body bytes sent; `total` undefined when the host cannot tell. The answer clock starts at the last byte. */
-  progress(loaded: number, total: number | undefined): void;
+  progress: (loaded: number, total: number | undefined) => void;
 }
 
 export interface UploadWire<F> {
@@ -61,7 +61,7 @@ export interface UploadTally<R> {
   failed: number;
   cancelled: number;
   /** Every file's outcome, in the order the files were given. */
-  outcomes: Array<FileOutcome<R>>;
+  outcomes: FileOutcome<R>[];
 }
 
 export interface FileProgress {
