@@ -14,17 +14,6 @@ def handler(input, context):
             'input_key': context.input_key, 'output_key': context.output_key}
 `;
 
-async function keysUnder(bed: RuntimeTestBed, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await bed.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys.sort();
-}
-
 describe('METRICS_KEY_PREFIX', () => {
   const bed = new RuntimeTestBed();
   after(() => bed.close());
@@ -63,7 +52,7 @@ describe('METRICS_KEY_PREFIX', () => {
     assert.equal((await bed.getJson<{ install: string }>(`${two}metrics-derived:pod-a`))?.install, 'two');
 
     // Every key written is under its installation's prefix; the decoy was never read.
-    const written = (await keysUnder(bed, `${bed.prefix}*`)).filter((k) => k.includes('metrics-derived'));
+    const written = (await bed.keysUnder(`${bed.prefix}*`)).filter((k) => k.includes('metrics-derived'));
     assert.deepEqual(written, [
       `${two}metrics-derived:pod-a`,
       `${two}metrics-derived:pod-a:stats`,

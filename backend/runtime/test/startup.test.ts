@@ -17,17 +17,6 @@ def handler(input, context):
     return {'v': input['v'], 'n': context.env['n']}
 `;
 
-async function keysUnder(bed: RuntimeTestBed, pattern: string): Promise<string[]> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await bed.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    keys.push(...batch);
-  } while (cursor !== '0');
-  return keys.sort();
-}
-
 describe('start-up and loop edges', () => {
   const bed = new RuntimeTestBed();
   after(() => bed.close());
@@ -45,7 +34,7 @@ describe('start-up and loop edges', () => {
     await bed.redis.set(input, '{"v": 3, "fail": true}');
     await waitFor('failing call', () => logs.some((l) => l.msg === 'handler failed' && l.input_key === input));
     await bed.waitPolls(runtime, 2);
-    assert.deepEqual(await keysUnder(bed, `${bed.prefix}*`), [input], 'only the input key exists');
+    assert.deepEqual(await bed.keysUnder(`${bed.prefix}*`), [input], 'only the input key exists');
   });
 
   test('an empty input is skipped: no call, no error', async () => {

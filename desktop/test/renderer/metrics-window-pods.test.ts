@@ -19,6 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createMetricsHub, type MetricsHub } from '@imgfleet/backend/metrics';
 import type { Page } from 'playwright-core';
 import { AppHarness } from '../support/app-harness.js';
+import { lineOf } from './metrics-test-support.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
 
@@ -70,28 +71,6 @@ async function fixtureCgroup(root: string, cores: number): Promise<{ stop(): voi
   write();
   const timer = setInterval(write, 50);
   return { stop: () => clearInterval(timer) };
-}
-
-/** Mean canvas row of the pixels of `hex` (smaller: higher on the chart), and their count. */
-function lineOf(page: Page, selector: string, hex: string): Promise<{ n: number; meanRow: number }> {
-  return page.$eval(
-    `${selector} canvas`,
-    (canvas, colour) => {
-      const rgb = [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16));
-      const c = canvas as HTMLCanvasElement;
-      const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
-      let n = 0;
-      let rows = 0;
-      for (let i = 0; i < data.length; i += 4) {
-        if (data[i + 3]! > 200 && rgb.every((v, k) => Math.abs(data[i + k]! - v) < 24)) {
-          n++;
-          rows += Math.floor(i / 4 / c.width);
-        }
-      }
-      return { n, meanRow: n === 0 ? 0 : rows / n };
-    },
-    hex,
-  );
 }
 
 const legendButton = (pod: string) => `${CPU_CHART} button[data-series="${pod}"]`;

@@ -18,16 +18,7 @@ import { Uploader } from '../../src/main/services/uploader.js';
 import { heif, images } from '../support/backend-support.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
-
-async function until<T>(probe: () => Promise<T | undefined>, label: string, timeoutMs = 90_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { until } from '../support/until.js';
 
 describe('HEIC, TIFF and GIF: the cluster and "Resize locally" alike', () => {
   let backend: TestBackend;
@@ -76,7 +67,7 @@ describe('HEIC, TIFF and GIF: the cluster and "Resize locally" alike', () => {
           const current = await client.image(id);
           if (current.status === 'failed') throw new Error(`${file.name} failed: ${current.error}`);
           return current.status === 'completed' ? current : undefined;
-        }, file.name);
+        }, file.name, 90_000);
         assert.deepEqual([image.width, image.height], file.size, file.name);
         const mine = local.results[i]!;
         assert.ok(mine.ok, mine.ok ? '' : mine.error);

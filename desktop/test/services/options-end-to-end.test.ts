@@ -22,6 +22,7 @@ import { parseServerConfig } from '../../src/shared/server-config.js';
 import { writePhotos } from '../support/fixtures.js';
 import { removeDir, tempDir } from '../support/paths.js';
 import { startTestBackend, type TestBackend } from '../support/test-backend.js';
+import { until } from '../support/until.js';
 
 const OPTION_SETS: OutputOptions[] = [
   { ...DEFAULT_OUTPUT_OPTIONS, format: 'webp', quality: 60, fit: 'cover', width: 640, height: 480, template: '{name}_{w}x{h}' },
@@ -29,16 +30,6 @@ const OPTION_SETS: OutputOptions[] = [
   { ...DEFAULT_OUTPUT_OPTIONS, format: 'jpeg', quality: 75, mozjpeg: true, progressive: true, metadata: 'keep', keepGps: true, template: '{name}.jpg' },
   { ...DEFAULT_OUTPUT_OPTIONS, format: 'png', quality: 100, width: 300, height: 300, fit: 'cover', position: 'attention', template: '{name}_{index}' },
 ];
-
-async function until<T>(probe: () => Promise<T | undefined>, label: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('output options end to end with the real backend', () => {
   let backend: TestBackend;

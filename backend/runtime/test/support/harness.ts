@@ -78,6 +78,18 @@ export class RuntimeTestBed {
     return `${this.prefix}:${name}`;
   }
 
+  /** Every key of the test Redis matching `pattern` (SCAN, so a busy Redis is never blocked), sorted. */
+  async keysUnder(pattern: string): Promise<string[]> {
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      keys.push(...batch);
+    } while (cursor !== '0');
+    return keys.sort();
+  }
+
   async dir(): Promise<string> {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'imgfleet-rt-test-'));
     this.dirs.push(dir);
