@@ -119,7 +119,8 @@ function validateJson(route: AnyRoute<unknown>, res: Response, logger: Logger | 
   res.json = (body: unknown) => {
     const problem = check(body);
     if (problem === undefined) return send(body);
-    return send.call(res.status(500), { error: problem, code: 'RESPONSE_INVALID' });
+    res.status(500);
+    return send({ error: problem, code: 'RESPONSE_INVALID' });
   };
 }
 
