@@ -110,21 +110,21 @@ const PODS = 10;
  * from the per-photo figures of the single-backend batch; the lowest binds.
  */
 function projectionRows(batch: BatchCost): Row[] {
-  const limits: [string, number][] = [
-    [`backend CPU (${PODS} pods × ${CORES} cores)`, (PODS * CORES) / batch.backendAll],
-    [`PostgreSQL CPU (${CORES} cores)`, CORES / batch.postgres],
-    ['PostgreSQL disk (WAL + growth, 125 MB/s)', VOLUME_BYTES_PER_SECOND / Math.max(1, batch.walBytes + batch.tableBytes)],
+  const limits: [string, number, string][] = [
+    ['backend CPU', (PODS * CORES) / batch.backendAll, `${PODS} pods × ${CORES} cores`],
+    ['PostgreSQL CPU', CORES / batch.postgres, `${CORES} cores`],
+    ['PostgreSQL disk', VOLUME_BYTES_PER_SECOND / Math.max(1, batch.walBytes + batch.tableBytes), 'WAL + growth at 125 MB/s'],
     // The original written and read once, the result written once (a download reads it again: not counted).
-    ['blob volume (original in + out, result in; 125 MB/s)', VOLUME_BYTES_PER_SECOND / Math.max(1, 2 * batch.originalBytes + batch.processedBytes)],
+    ['blob volume', VOLUME_BYTES_PER_SECOND / Math.max(1, 2 * batch.originalBytes + batch.processedBytes), 'original written and read, result written, at 125 MB/s'],
   ];
   const [bound, rate] = limits.reduce((a, b) => (b[1] < a[1] ? b : a));
   return [
-    ...limits.map(([name, value]): Row => ({ name: `  ${PODS}-pod cluster, limit of ${name}`, value, unit: 'img/s' })),
+    ...limits.map(([name, value, note]): Row => ({ name: `  ${PODS} pods, limit of the ${name}`, value, unit: 'img/s', note })),
     {
       name: `${PODS}-pod cluster saturates at`,
       value: rate,
       unit: 'img/s',
-      note: `bound by ${bound}; photo ${(batch.originalBytes / 2 ** 20).toFixed(1)} MiB, result ${(batch.processedBytes / 1024).toFixed(0)} KiB`,
+      note: `bound by the ${bound}; photo ${(batch.originalBytes / 2 ** 20).toFixed(1)} MiB, result ${(batch.processedBytes / 1024).toFixed(0)} KiB`,
     },
   ];
 }

@@ -155,7 +155,8 @@ async function main(): Promise<void> {
   const files = await Promise.all(Array.from({ length: N }, (_, i) => make12MpJpeg(i + 1)));
   const avgMb = files.reduce((a, f) => a + f.length, 0) / files.length / 1024 / 1024;
   console.log(`  (average file ${avgMb.toFixed(1)} MiB)\n`);
-  console.log(`  ${'measure'.padEnd(44)} ${'value'.padStart(9)} ${'unit'.padEnd(8)} ${'target'.padEnd(12)}`);
+  // The widths of formatRow's columns.
+  console.log(`  ${'measure'.padEnd(52)} ${'value'.padStart(9)} ${'unit'.padEnd(10)} ${'target'.padEnd(10)} status`);
 
   await bareSharp(files.slice(0, CORES)); // warm-up
   const bare = await bareSharp(files);
