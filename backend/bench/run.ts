@@ -266,8 +266,9 @@ async function main(): Promise<void> {
     record(row);
   });
 
-  heading('faults (clients retry with their Idempotency-Key, as the apps do)');
-  for (const row of await faultBench(files.slice(0, 8), THREADS)) record(row);
+  await guarded('faults (clients retry with their Idempotency-Key, as the apps do)', async () => {
+    for (const row of await faultBench(files.slice(0, 8), THREADS)) record(row);
+  });
 
   const loadAtEnd = load();
   console.log(`\n  load average at the end: ${loadAtEnd.join(' ')} (at the start: ${loadAtStart.join(' ')}); took ${((performance.now() - started) / 60_000).toFixed(1)} min`);
