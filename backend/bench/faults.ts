@@ -33,6 +33,8 @@ async function abortHalfway(url: string, r: Request): Promise<void> {
 
 /** Posts until the request gets its 202, always with its key (as the apps retry). */
 async function deliver(url: string, r: Request): Promise<number> {
+  // The last answer, for the error: which refusal kept it out.
+  let last = 'no answer';
   for (let attempt = 1; attempt <= 300; attempt++) {
     try {
       const res = await fetch(`${url}/api/v1/images`, {
@@ -41,14 +43,16 @@ async function deliver(url: string, r: Request): Promise<number> {
         headers: { 'idempotency-key': r.key },
         signal: AbortSignal.timeout(30_000),
       });
-      await res.arrayBuffer();
+      const text = await res.text();
       if (res.status === 202) return attempt;
-    } catch {
+      last = `${res.status} ${text.slice(0, 200)}`;
+    } catch (err) {
       // connection refused or reset: the database or the pod is coming back
+      last = String(err);
     }
     await sleep(100);
   }
-  throw new Error(`request ${r.key} never got through`);
+  throw new Error(`request ${r.key} never got through in 300 attempts; last answer: ${last}`);
 }
 
 /** Lost: files never stored or never completed; duplicated: files stored more than once. */

@@ -9,6 +9,8 @@
  * Run alone: `node backend/dist/bench/modes.js` (prints a table, writes
  * bench-results/modes.json). Needs heif-enc (libheif-examples).
  *
+ * `modesBench()` returns the same figures as rows for `npm run bench`.
+ *
  * Environment: BENCH_MODES_IMAGES (default 3 photos per row).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -21,11 +23,12 @@ import { outputOptionsSchema, type OutputFormat } from '../src/contract/output-o
 import { DEFAULT_RULES, maxEncodePasses, readHeader, renderImage } from '../src/imaging/index.js';
 import { makeHeic } from '../test/support/heif.js';
 import { makeImage } from '../test/support/images.js';
+import type { Row } from './cost/row.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const IMAGES = Number(process.env.BENCH_MODES_IMAGES ?? 3);
 
-interface MaxBytesRow {
+export interface MaxBytesRow {
   format: OutputFormat;
   target: string;
   encodesAverage: number;
@@ -36,7 +39,7 @@ interface MaxBytesRow {
   timeVsSingle: number;
 }
 
-interface HeifRow {
+export interface HeifRow {
   size: string;
   megapixels: number;
   jpegMs: number;
@@ -52,7 +55,7 @@ async function timed<T>(work: () => Promise<T>): Promise<{ ms: number; value: T 
   return { ms: performance.now() - started, value };
 }
 
-async function maxBytesRows(photos: Buffer[]): Promise<MaxBytesRow[]> {
+export async function maxBytesRows(photos: Buffer[]): Promise<MaxBytesRow[]> {
   const rows: MaxBytesRow[] = [];
   for (const format of ['jpeg', 'webp', 'avif'] as const) {
     const base = outputOptionsSchema.parse({ format, width: 1600, height: 1200 });
@@ -84,7 +87,7 @@ async function maxBytesRows(photos: Buffer[]): Promise<MaxBytesRow[]> {
   return rows;
 }
 
-async function heifRows(): Promise<HeifRow[]> {
+export async function heifRows(): Promise<HeifRow[]> {
   const rows: HeifRow[] = [];
   const options = outputOptionsSchema.parse({});
   for (const [width, height] of [[2016, 1512], [4032, 3024]] as const) {
@@ -108,9 +111,56 @@ async function heifRows(): Promise<HeifRow[]> {
   return rows;
 }
 
+/** The photos every maxBytes row is measured on: 12 MP JPEGs with grain. */
+export function modesPhotos(count = IMAGES): Promise<Buffer[]> {
+  return Promise.all(Array.from({ length: count }, (_, i) => makeImage({ width: 4000, height: 3000, seed: 40 + i, quality: 92, grain: 12 })));
+}
+
+/**
+ * The figures as `npm run bench` rows. libvips runs on one thread here, as
+ * in a worker, and is set back after; a part that cannot run (no heif-enc)
+ * is a row saying why, not a gap.
+ */
+export async function modesBench(onRow: (row: Row) => void = () => undefined): Promise<Row[]> {
+  const rows: Row[] = [];
+  const emit = (row: Row) => {
+    rows.push(row);
+    onRow(row);
+  };
+  const threads = sharp.concurrency();
+  sharp.concurrency(1);
+  try {
+    for (const r of await maxBytesRows(await modesPhotos())) {
+      emit({
+        name: `maxBytes ${r.format}, ${r.target}: encodes/image`,
+        value: r.encodesAverage,
+        unit: 'encodes',
+        target: `<= ${r.passesBound}`,
+        met: r.encodesMax <= r.passesBound,
+        note: `most ${r.encodesMax}; ${r.msAverage.toFixed(0)} ms, ${r.timeVsSingle.toFixed(2)}x one encode`,
+      });
+    }
+    try {
+      for (const r of await heifRows()) {
+        emit({
+          name: `HEIC ${r.size} → 800x600 JPEG / same JPEG`,
+          value: r.heicVsJpeg,
+          unit: 'x',
+          note: `${r.heicMs.toFixed(0)} against ${r.jpegMs.toFixed(0)} ms; decode budget ${r.heicDecodeMiB.toFixed(0)} / ${r.jpegDecodeMiB.toFixed(0)} MiB`,
+        });
+      }
+    } catch (err) {
+      emit({ name: 'HEIC decode against JPEG: could not run', value: 0, unit: '-', target: 'runs', met: false, note: (err as Error).message.split('\n')[0] });
+    }
+  } finally {
+    sharp.concurrency(threads);
+  }
+  return rows;
+}
+
 async function main(): Promise<void> {
   sharp.concurrency(1);
-  const photos = await Promise.all(Array.from({ length: IMAGES }, (_, i) => makeImage({ width: 4000, height: 3000, seed: 40 + i, quality: 92, grain: 12 })));
+  const photos = await modesPhotos();
   console.log(`maxBytes (1600x1200 from 12-MP JPEGs, ${IMAGES} photos a row; libvips on one thread)`);
   const mb = await maxBytesRows(photos);
   console.table(mb.map((r) => ({ ...r, encodesAverage: r.encodesAverage.toFixed(2), msAverage: r.msAverage.toFixed(0), singleEncodeMs: r.singleEncodeMs.toFixed(0), timeVsSingle: r.timeVsSingle.toFixed(2) })));

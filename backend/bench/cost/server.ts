@@ -1,8 +1,12 @@
 /**
  * The server's CPU per photo through the earlier API: real backend
  * processes on a private PostgreSQL, counted per process, per main thread,
- * and for the PostgreSQL server.
+ * and for the PostgreSQL server; and PostgreSQL's WAL and growth per photo.
+ * The backends keep the photos' bytes in the filesystem blob store (the
+ * default since issue 19), so PostgreSQL's share is the queue's state only.
  */
+import { rm } from 'node:fs/promises';
+import { blobDirFor } from '../../test/support/database.js';
 import { baseEnv, spawnBackend, type BackendProcess } from '../../test/support/backend.js';
 import { cpuSeconds, processTreeDelta, threadCpuByTid, threadCpuDelta, threadCpuSeconds } from '../proc.js';
 import pg from 'pg';
@@ -27,6 +31,12 @@ export interface BatchCost {
   postgresKinds: string;
   /** Autovacuum/autoanalyze runs on processed_images and its TOAST table during the batch. */
   autovacuums: number;
+  /** PostgreSQL's footprint per photo, bytes: WAL written, database growth (tables, TOAST, indexes). */
+  walBytes: number;
+  tableBytes: number;
+  /** Blob store traffic per photo, bytes: the original and the result (issue 19: not in PostgreSQL). */
+  originalBytes: number;
+  processedBytes: number;
 }
 
 export interface PollCost {
@@ -34,6 +44,33 @@ export interface PollCost {
   /** PostgreSQL's connection processes only: autovacuum of the batch just stored may run meanwhile. */
   postgres: number;
   postgresAll: number;
+}
+
+/** Where PostgreSQL's WAL is and how big the database is: read before and after a batch. */
+async function footprint(url: string): Promise<{ lsn: string; databaseBytes: number }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ lsn: string; size: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn, pg_database_size(current_database())::text AS size');
+    return { lsn: rows[0]!.lsn, databaseBytes: Number(rows[0]!.size) };
+  } finally {
+    await client.end();
+  }
+}
+
+/** WAL bytes since `lsn`, and the average stored sizes of the photos the batch named `prefix-…`. */
+async function afterBatch(url: string, lsn: string): Promise<{ walBytes: number; original: number; processed: number }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const wal = await client.query<{ d: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1)::text AS d', [lsn]);
+    const sizes = await client.query<{ o: string | null; p: string | null }>(
+      "SELECT avg(original_bytes)::text AS o, avg(processed_bytes)::text AS p FROM processed_images WHERE filename LIKE 'photo-%'",
+    );
+    return { walBytes: Number(wal.rows[0]!.d), original: Number(sizes.rows[0]?.o ?? 0), processed: Number(sizes.rows[0]?.p ?? 0) };
+  } finally {
+    await client.end();
+  }
 }
 
 /** Autovacuum and autoanalyze runs so far on processed_images and its TOAST table. */
@@ -59,11 +96,12 @@ async function startBackends(serverUrl: string, database: string, n: number, thr
     await Promise.all(backends.map((b) => b.exit));
     // Dropped, so that autovacuum of its photos does not run into the next measurement.
     await dropDatabaseOn(serverUrl, database);
+    await rm(blobDirFor(url), { recursive: true, force: true });
   };
   try {
     // One at a time: they migrate under an advisory lock anyway.
     for (let i = 0; i < n; i++) {
-      backends.push(await spawnBackend(baseEnv(url, { POD_NAME: `cost-${i}`, LOG_LEVEL: 'warn', WORKER_THREADS: String(threads), QUEUE_POLL_MS: '2000', ...profileEnv(profileDir, `${database}-${i}`) })));
+      backends.push(await spawnBackend(baseEnv(url, { BLOB_STORE: 'filesystem', POD_NAME: `cost-${i}`, LOG_LEVEL: 'warn', WORKER_THREADS: String(threads), QUEUE_POLL_MS: '2000', ...profileEnv(profileDir, `${database}-${i}`) })));
     }
   } catch (err) {
     await stop();
@@ -101,6 +139,7 @@ async function measureBatch(serverUrl: string, dbUrl: string, pgCpu: PostgresCpu
   const first0 = cpuSeconds(pids[0]!);
   const pgTree0 = pgCpu.read();
   const vacuums0 = await autovacuumRuns(dbUrl);
+  const foot0 = await footprint(dbUrl);
   const m = await cpuDuring(
     {
       backendAll: () => pids.reduce((a, p) => a + cpuSeconds(p), 0),
@@ -117,6 +156,8 @@ async function measureBatch(serverUrl: string, dbUrl: string, pgCpu: PostgresCpu
   // The statistics collector publishes with a delay.
   await new Promise((r) => setTimeout(r, 1000));
   const autovacuums = (await autovacuumRuns(dbUrl)) - vacuums0;
+  const after = await afterBatch(dbUrl, foot0.lsn);
+  const databaseGrowth = (await footprint(dbUrl)).databaseBytes - foot0.databaseBytes;
   if (m.result.failed) throw new Error(`${m.result.failed} of ${count} photos failed`);
   const per = (k: string) => m.cpu[k]! / count;
   return {
@@ -133,6 +174,10 @@ async function measureBatch(serverUrl: string, dbUrl: string, pgCpu: PostgresCpu
     threadKinds,
     postgresKinds: pgKinds,
     autovacuums,
+    walBytes: after.walBytes / count,
+    tableBytes: databaseGrowth / count,
+    originalBytes: after.original,
+    processedBytes: after.processed,
   };
 }
 
