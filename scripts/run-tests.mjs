@@ -41,9 +41,9 @@ for (const line of exports.split('\n')) {
 }
 
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const result = spawnSync(
-  process.execPath,
-  ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files],
-  { stdio: 'inherit', cwd: root, env: process.env },
-);
+const result = spawnSync(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-timeout=300000', ...files], {
+  stdio: 'inherit',
+  cwd: root,
+  env: process.env,
+});
 process.exit(result.status ?? 1);

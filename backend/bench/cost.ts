@@ -57,18 +57,36 @@ function breakdownRows(bare: ResizeCost, batch: BatchCost, poll: PollCost, direc
   const pollsPerPhoto = batch.polls / batch.photos;
   const pollPg = pollsPerPhoto * poll.postgres;
   const workers = batch.backendAll - batch.backendMain;
-  const kinds = [...batch.threadKinds].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${ms(v).toFixed(1)}`).join(', ');
+  const kinds = [...batch.threadKinds]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${k} ${ms(v).toFixed(1)}`)
+    .join(', ');
   return [
     { name: 'cpu/photo: resize (bare sharp loop)', value: ms(bare.cpuPerPhoto), unit: 'ms', note: `${bare.rate.toFixed(1)} img/s, ${CORES} pipelines` },
     { name: 'cpu/photo: backend main thread', value: ms(batch.backendMain), unit: 'ms' },
     { name: 'cpu/photo: backend other threads', value: ms(workers), unit: 'ms', note: `by thread, ms: ${kinds}` },
     { name: 'cpu/photo: backend, all threads', value: ms(batch.backendAll), unit: 'ms' },
-    { name: 'cpu/photo: PostgreSQL, all of it', value: ms(batch.postgres), unit: 'ms', note: `by process, ms: ${batch.postgresKinds}; ${batch.autovacuums} autovacuum/analyze runs` },
+    {
+      name: 'cpu/photo: PostgreSQL, all of it',
+      value: ms(batch.postgres),
+      unit: 'ms',
+      note: `by process, ms: ${batch.postgresKinds}; ${batch.autovacuums} autovacuum/analyze runs`,
+    },
     // What BLOB_STORE=postgres would add: the batch itself keeps bytes in the filesystem store.
-    { name: '  postgres store only: INSERT of the bytes', value: ms(direct.insertWide.cpu), unit: 'ms', note: `not in this batch; ${kib(direct.insertWide.walBytes).toFixed(0)} KiB WAL; ${ms(direct.insertWideFlushed.cpu).toFixed(1)} ms with its checkpoint` },
+    {
+      name: '  postgres store only: INSERT of the bytes',
+      value: ms(direct.insertWide.cpu),
+      unit: 'ms',
+      note: `not in this batch; ${kib(direct.insertWide.walBytes).toFixed(0)} KiB WAL; ${ms(direct.insertWideFlushed.cpu).toFixed(1)} ms with its checkpoint`,
+    },
     { name: '  postgres store only: binary COPY read', value: ms(direct.copyRead.cpu), unit: 'ms', note: 'not in this batch' },
     { name: '  status polls answered, per photo', value: pollsPerPhoto, unit: 'polls', note: 'GET /status/:id/json every 100 ms' },
-    { name: '  polls answered 503 (no DB connection in 5 s)', value: batch.unavailable, unit: 'polls', note: `of ${batch.polls}; ${batch.errors} connection resets, polled again` },
+    {
+      name: '  polls answered 503 (no DB connection in 5 s)',
+      value: batch.unavailable,
+      unit: 'polls',
+      note: `of ${batch.polls}; ${batch.errors} connection resets, polled again`,
+    },
     { name: '  one poll: PostgreSQL', value: ms(poll.postgres), unit: 'ms', note: `its connections; the whole server ${ms(poll.postgresAll).toFixed(2)} ms` },
     { name: '  one poll: backend', value: ms(poll.backend), unit: 'ms' },
     { name: '  status polling per photo (PostgreSQL + backend)', value: ms(pollsPerPhoto * (poll.postgres + poll.backend)), unit: 'ms' },
@@ -90,13 +108,55 @@ function goalRows(bare: ResizeCost, batch: BatchCost, poll: PollCost, pool4: Res
   const noPolls = (batch.backendAll + batch.postgres - (batch.polls / batch.photos) * (poll.backend + poll.postgres)) / bare.cpuPerPhoto;
   const perCore = 1 / batch.postgres;
   return [
-    { name: 'server CPU per photo / bare sharp CPU', value: server, unit: 'x', target: '<= 1.3', met: server <= 1.3, note: `backend all threads ${ms(batch.backendAll).toFixed(0)} + PostgreSQL ${ms(batch.postgres).toFixed(1)} ms against ${ms(bare.cpuPerPhoto).toFixed(0)} ms` },
+    {
+      name: 'server CPU per photo / bare sharp CPU',
+      value: server,
+      unit: 'x',
+      target: '<= 1.3',
+      met: server <= 1.3,
+      note: `backend all threads ${ms(batch.backendAll).toFixed(0)} + PostgreSQL ${ms(batch.postgres).toFixed(1)} ms against ${ms(bare.cpuPerPhoto).toFixed(0)} ms`,
+    },
     { name: '  … without the status polls', value: noPolls, unit: 'x', note: 'polls × per-poll cost taken out' },
-    { name: 'end-to-end rate / bare sharp rate', value: rate, unit: 'x', target: '>= 0.5', met: rate >= 0.5, note: `${(batch.photos / batch.seconds).toFixed(1)} img/s, ${batch.photos} photos, 8 in flight, client on the same cores` },
-    { name: 'PostgreSQL WAL per photo', value: batch.walBytes / 1000, unit: 'KB', target: '< 200', met: batch.walBytes < 200_000, note: 'whole server, during the batch' },
-    { name: 'PostgreSQL database growth per photo', value: batch.tableBytes / 1000, unit: 'KB', target: '< 20', met: batch.tableBytes < 20_000, note: 'pg_database_size: tables, TOAST, indexes' },
-    { name: 'PostgreSQL CPU per photo', value: ms(batch.postgres), unit: 'ms', target: '< 3', met: batch.postgres < 0.003, note: `by process, ms: ${batch.postgresKinds}` },
-    { name: 'photos/s one PostgreSQL core sustains', value: perCore, unit: 'img/s', target: '>= 300', met: perCore >= 300, note: '1 / PostgreSQL CPU per photo' },
+    {
+      name: 'end-to-end rate / bare sharp rate',
+      value: rate,
+      unit: 'x',
+      target: '>= 0.5',
+      met: rate >= 0.5,
+      note: `${(batch.photos / batch.seconds).toFixed(1)} img/s, ${batch.photos} photos, 8 in flight, client on the same cores`,
+    },
+    {
+      name: 'PostgreSQL WAL per photo',
+      value: batch.walBytes / 1000,
+      unit: 'KB',
+      target: '< 200',
+      met: batch.walBytes < 200_000,
+      note: 'whole server, during the batch',
+    },
+    {
+      name: 'PostgreSQL database growth per photo',
+      value: batch.tableBytes / 1000,
+      unit: 'KB',
+      target: '< 20',
+      met: batch.tableBytes < 20_000,
+      note: 'pg_database_size: tables, TOAST, indexes',
+    },
+    {
+      name: 'PostgreSQL CPU per photo',
+      value: ms(batch.postgres),
+      unit: 'ms',
+      target: '< 3',
+      met: batch.postgres < 0.003,
+      note: `by process, ms: ${batch.postgresKinds}`,
+    },
+    {
+      name: 'photos/s one PostgreSQL core sustains',
+      value: perCore,
+      unit: 'img/s',
+      target: '>= 300',
+      met: perCore >= 300,
+      note: '1 / PostgreSQL CPU per photo',
+    },
     { name: 'worker pool (4 threads) / bare sharp rate', value: pool, unit: 'x', target: '>= 0.95', met: pool >= 0.95 },
   ];
 }
@@ -115,7 +175,11 @@ function projectionRows(batch: BatchCost): Row[] {
     ['PostgreSQL CPU', CORES / batch.postgres, `${CORES} cores`],
     ['PostgreSQL disk', VOLUME_BYTES_PER_SECOND / Math.max(1, batch.walBytes + batch.tableBytes), 'WAL + growth at 125 MB/s'],
     // The original written and read once, the result written once (a download reads it again: not counted).
-    ['blob volume', VOLUME_BYTES_PER_SECOND / Math.max(1, 2 * batch.originalBytes + batch.processedBytes), 'original written and read, result written, at 125 MB/s'],
+    [
+      'blob volume',
+      VOLUME_BYTES_PER_SECOND / Math.max(1, 2 * batch.originalBytes + batch.processedBytes),
+      'original written and read, result written, at 125 MB/s',
+    ],
   ];
   const [bound, rate] = limits.reduce((a, b) => (b[1] < a[1] ? b : a));
   return [
@@ -131,9 +195,24 @@ function projectionRows(batch: BatchCost): Row[] {
 
 function scaleRows(runs: { backends: number; batch: BatchCost }[], poll: PollCost): Row[] {
   return runs.flatMap(({ backends, batch }) => [
-    { name: `scale, ${backends} backend(s): backend CPU per photo`, value: ms(batch.backendAll), unit: 'ms', note: `main threads ${ms(batch.backendMain).toFixed(1)} ms` },
-    { name: `scale, ${backends} backend(s): PostgreSQL CPU per photo`, value: ms(batch.postgres), unit: 'ms', note: `${(batch.photos / batch.seconds).toFixed(1)} img/s end to end, ${batch.unavailable} of ${batch.polls} polls 503` },
-    { name: `scale, ${backends} backend(s): photos/s per PostgreSQL core`, value: 1 / batch.postgres, unit: 'img/s', note: `PostgreSQL by process, ms/photo: ${batch.postgresKinds}` },
+    {
+      name: `scale, ${backends} backend(s): backend CPU per photo`,
+      value: ms(batch.backendAll),
+      unit: 'ms',
+      note: `main threads ${ms(batch.backendMain).toFixed(1)} ms`,
+    },
+    {
+      name: `scale, ${backends} backend(s): PostgreSQL CPU per photo`,
+      value: ms(batch.postgres),
+      unit: 'ms',
+      note: `${(batch.photos / batch.seconds).toFixed(1)} img/s end to end, ${batch.unavailable} of ${batch.polls} polls 503`,
+    },
+    {
+      name: `scale, ${backends} backend(s): photos/s per PostgreSQL core`,
+      value: 1 / batch.postgres,
+      unit: 'img/s',
+      note: `PostgreSQL by process, ms/photo: ${batch.postgresKinds}`,
+    },
     {
       name: `scale, ${backends} backend(s): … if clients did not poll`,
       value: 1 / (batch.postgres - (batch.polls / batch.photos) * poll.postgres),
@@ -163,12 +242,19 @@ function toastRows(d: DirectCost): Row[] {
     op('insert 12 MP original, processed_images row', d.insertWide),
     op('  … counting the CHECKPOINT that writes it out', d.insertWideFlushed),
     ...d.walCompression.map((w) =>
-      w.insert ? op(`  … wal_compression = ${w.value}`, w.insert) : { name: `  … wal_compression = ${w.value}`, value: 0, unit: 'ms', note: 'not accepted by this PostgreSQL' },
+      w.insert
+        ? op(`  … wal_compression = ${w.value}`, w.insert)
+        : { name: `  … wal_compression = ${w.value}`, value: 0, unit: 'ms', note: 'not accepted by this PostgreSQL' },
     ),
     op('insert into narrow blobs(id, data EXTERNAL)', d.insertNarrow),
     op('insert as a large object (lo_from_bytea)', d.insertLargeObject),
     { name: 'lease renewal UPDATE, wide row (4 ids)', value: ms(d.leaseWide.cpu) * 1000, unit: 'us', note: `${d.leaseWide.walBytes.toFixed(0)} B WAL` },
-    { name: 'lease renewal UPDATE, narrow leases row (4 ids)', value: ms(d.leaseNarrow.cpu) * 1000, unit: 'us', note: `${d.leaseNarrow.walBytes.toFixed(0)} B WAL` },
+    {
+      name: 'lease renewal UPDATE, narrow leases row (4 ids)',
+      value: ms(d.leaseNarrow.cpu) * 1000,
+      unit: 'us',
+      note: `${d.leaseNarrow.walBytes.toFixed(0)} B WAL`,
+    },
   ];
 }
 
@@ -207,7 +293,10 @@ export async function costBench(files: Buffer[], onRow: (row: Row, section: stri
     const { batch, poll } = await singleBackendCost(server.url, pgCpu, files, SETTINGS.photos, SETTINGS.threads, SETTINGS.polls, profileDir);
     // Printed, not a row: the profile (warm-up, batch and polls) is for reading.
     if (profileDir) for (const line of await topSelfTime(path.join(profileDir, 'cost_batch-0'))) console.log(`    profile: ${line}`);
-    emit(`CPU per photo: ${SETTINGS.photos} photos through POST /upload, 8 in flight, 1 backend, ${SETTINGS.threads} threads`, breakdownRows(bare, batch, poll, direct));
+    emit(
+      `CPU per photo: ${SETTINGS.photos} photos through POST /upload, 8 in flight, 1 backend, ${SETTINGS.threads} threads`,
+      breakdownRows(bare, batch, poll, direct),
+    );
     emit('goals (issue 19: bytes in the filesystem blob store)', goalRows(bare, batch, poll, pool4));
     emit('projection: a 10-pod cluster on one PostgreSQL', projectionRows(batch));
     const scale = [{ backends: 1, batch }];

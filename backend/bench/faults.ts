@@ -59,10 +59,14 @@ async function deliver(url: string, r: Request): Promise<number> {
 async function audit(databaseUrl: string, requests: Request[]): Promise<{ lost: number; duplicated: number }> {
   const pool = new pg.Pool({ connectionString: databaseUrl });
   try {
-    await waitFor(async () => {
-      const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_images WHERE status IN ('pending', 'processing')");
-      return rows[0]!.n === 0;
-    }, 180_000, 200);
+    await waitFor(
+      async () => {
+        const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_images WHERE status IN ('pending', 'processing')");
+        return rows[0]!.n === 0;
+      },
+      180_000,
+      200,
+    );
     const { rows } = await pool.query<{ filename: string; n: number; done: number }>(
       "SELECT filename, count(*)::int AS n, count(*) FILTER (WHERE status = 'completed')::int AS done FROM processed_images GROUP BY filename",
     );
@@ -89,7 +93,9 @@ function makeRequests(files: Buffer[], prefix: string, count: number): Request[]
 
 async function abortStorm(files: Buffer[], threads: number): Promise<FaultRow[]> {
   const db = await createTestDatabase('imgfleet_bench_faults');
-  const backend = await spawnBackend(baseEnv(db.url, { POD_NAME: 'bench-aborts', LOG_LEVEL: 'warn', WORKER_THREADS: String(threads), UPLOAD_IDLE_TIMEOUT_SECONDS: '5' }));
+  const backend = await spawnBackend(
+    baseEnv(db.url, { POD_NAME: 'bench-aborts', LOG_LEVEL: 'warn', WORKER_THREADS: String(threads), UPLOAD_IDLE_TIMEOUT_SECONDS: '5' }),
+  );
   try {
     const requests = makeRequests(files, 'storm', 24);
     // Eight clients; every request is first cut off halfway, some twice, then retried with its key.

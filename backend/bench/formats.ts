@@ -77,7 +77,9 @@ export async function benchFormats(settings: FormatBenchOptions = {}): Promise<F
   const print = settings.print ?? true;
   if (print) {
     console.log(`\nthroughput per output format: ${files.length} images, ${CORES} cores, ${threads} worker threads, box 800x600 inside`);
-    console.log(`  ${'format'.padEnd(6)} ${'qual'.padEnd(5)} ${'bare/s'.padStart(9)} ${'pool/s'.padStart(9)} ${'pool/bare'.padStart(8)} ${'avg out'.padStart(13)}`);
+    console.log(
+      `  ${'format'.padEnd(6)} ${'qual'.padEnd(5)} ${'bare/s'.padStart(9)} ${'pool/s'.padStart(9)} ${'pool/bare'.padStart(8)} ${'avg out'.padStart(13)}`,
+    );
   }
   const rows: FormatBenchRow[] = [];
   // No time limit (none is passed): the bare loop has none either.

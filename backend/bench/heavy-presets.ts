@@ -65,7 +65,14 @@ export async function heavyPresetsBench(onRow: (row: Row) => void = () => undefi
         met: done === PHOTOS,
         note: `${done}/${PHOTOS} completed at 3840x2160${failures.length ? `; ${failures.join('; ')}` : ''}; ${(seconds / PHOTOS).toFixed(1)} s/photo`,
       });
-      emit({ name: `${label}: peak backend RSS`, value: peak, unit: 'MiB', target: `< ${POD_LIMIT_MIB}`, met: peak < POD_LIMIT_MIB, note: 'VmHWM during this batch' });
+      emit({
+        name: `${label}: peak backend RSS`,
+        value: peak,
+        unit: 'MiB',
+        target: `< ${POD_LIMIT_MIB}`,
+        met: peak < POD_LIMIT_MIB,
+        note: 'VmHWM during this batch',
+      });
     }
   } finally {
     backend.child.kill('SIGTERM');

@@ -142,7 +142,9 @@ async function measureAll(quick: boolean): Promise<Run> {
   const load0 = os.loadavg();
   const host0 = await hostTicks();
   const started = Date.now();
-  console.log(`imgfleet job-cost bench${quick ? ' (quick)' : ''}: ${cores} cores, load ${load0.map((l) => l.toFixed(1)).join(' ')}, nice ${settings.nice}, MALLOC_ARENA_MAX=${settings.mallocArenaMax}`);
+  console.log(
+    `imgfleet job-cost bench${quick ? ' (quick)' : ''}: ${cores} cores, load ${load0.map((l) => l.toFixed(1)).join(' ')}, nice ${settings.nice}, MALLOC_ARENA_MAX=${settings.mallocArenaMax}`,
+  );
   const { results, inputs } = await runAll(quick, settings);
   const loads = results.map((r) => r.loadAverage);
   const host: HostReport = {
@@ -152,7 +154,14 @@ async function measureAll(quick: boolean): Promise<Run> {
     stealPercent: stealPercent(host0, await hostTicks()),
     seconds: (Date.now() - started) / 1000,
   };
-  const machine = { cores, cpu: os.cpus()[0]?.model, memoryBytes: os.totalmem(), node: process.version, sharp: sharp.versions, sharpConcurrency: sharp.concurrency() };
+  const machine = {
+    cores,
+    cpu: os.cpus()[0]?.model,
+    memoryBytes: os.totalmem(),
+    node: process.version,
+    sharp: sharp.versions,
+    sharpConcurrency: sharp.concurrency(),
+  };
   return { quick, at: new Date().toISOString(), machine, settings, host, inputs, results };
 }
 
@@ -161,20 +170,33 @@ async function loadRun(file: string): Promise<Run> {
   const json = JSON.parse(await readFile(file, 'utf8')) as Omit<Run, 'results'> & { cases: CaseResult[] };
   const { cases, ...rest } = json;
   console.log(`refitting ${cases.length} cases measured at ${rest.at}`);
-  return { ...rest, results: cases.map(({ case: c, shape, loadAverage, stealPercent: steal, measured, error }) => ({ case: c, shape, loadAverage, stealPercent: steal, measured, error })) };
+  return {
+    ...rest,
+    results: cases.map(({ case: c, shape, loadAverage, stealPercent: steal, measured, error }) => ({
+      case: c,
+      shape,
+      loadAverage,
+      stealPercent: steal,
+      measured,
+      error,
+    })),
+  };
 }
 
 function report(run: Run, model: JobCostModel): void {
   const points = model.memory.ratios.length;
   console.log(`\nmodel (fitted on the ${points} single-job cases)`);
-  if (points < 2 * model.memory.terms.length) console.log('  (few cases for that many terms: the fit is close to exact by construction; only the full run says how well the model holds)');
+  if (points < 2 * model.memory.terms.length)
+    console.log('  (few cases for that many terms: the fit is close to exact by construction; only the full run says how well the model holds)');
   for (const line of modelTable(model)) console.log(line);
   console.log('\nconcurrency: N identical jobs in one process');
   for (const line of concurrencyLines(run.results)) console.log(line);
   console.log('\nmeasured against the model');
   for (const line of predictionLines(run.results, model)) console.log(line);
   const h = run.host;
-  console.log(`\nhost: load ${h.loadAverageDuringCases.min.toFixed(1)}–${h.loadAverageDuringCases.max.toFixed(1)} (mean ${h.loadAverageDuringCases.mean.toFixed(1)}), steal ${h.stealPercent.toFixed(1)} %, ${h.seconds.toFixed(0)} s`);
+  console.log(
+    `\nhost: load ${h.loadAverageDuringCases.min.toFixed(1)}–${h.loadAverageDuringCases.max.toFixed(1)} (mean ${h.loadAverageDuringCases.mean.toFixed(1)}), steal ${h.stealPercent.toFixed(1)} %, ${h.seconds.toFixed(0)} s`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -186,7 +208,10 @@ async function main(): Promise<void> {
   await mkdir(path.dirname(out), { recursive: true });
   const { results, ...rest } = run;
   const cases = results.map((r) => ({ ...r, predicted: r.measured ? { memoryBytes: model.memory.predict(r), cpuMs: model.cpu.predict(r) } : undefined }));
-  await writeFile(out, `${JSON.stringify({ ...rest, ...(refit >= 0 ? { refittedAt: new Date().toISOString() } : {}), model: modelJson(model), cases }, null, 2)}\n`);
+  await writeFile(
+    out,
+    `${JSON.stringify({ ...rest, ...(refit >= 0 ? { refittedAt: new Date().toISOString() } : {}), model: modelJson(model), cases }, null, 2)}\n`,
+  );
   const failed = results.filter((r) => !r.measured).length;
   if (failed > 0) throw new Error(`${failed} case(s) failed`);
 }

@@ -61,7 +61,11 @@ export async function maxBytesRows(photos: Buffer[]): Promise<MaxBytesRow[]> {
     const base = outputOptionsSchema.parse({ format, width: 1600, height: 1200 });
     const single = await Promise.all(photos.map(async (p) => timed(() => renderImage(p, base, DEFAULT_RULES))));
     const singleMs = single.reduce((a, r) => a + r.ms, 0) / photos.length;
-    for (const [label, share] of [['met at once', 10], ['70 % of the ceiling', 0.7], ['50 % of the ceiling', 0.5]] as const) {
+    for (const [label, share] of [
+      ['met at once', 10],
+      ['70 % of the ceiling', 0.7],
+      ['50 % of the ceiling', 0.5],
+    ] as const) {
       let encodes = 0;
       let most = 0;
       let ms = 0;
@@ -90,7 +94,10 @@ export async function maxBytesRows(photos: Buffer[]): Promise<MaxBytesRow[]> {
 export async function heifRows(): Promise<HeifRow[]> {
   const rows: HeifRow[] = [];
   const options = outputOptionsSchema.parse({});
-  for (const [width, height] of [[2016, 1512], [4032, 3024]] as const) {
+  for (const [width, height] of [
+    [2016, 1512],
+    [4032, 3024],
+  ] as const) {
     const jpeg = await makeImage({ width, height, seed: width, quality: 90, grain: 8 });
     const heic = await makeHeic(jpeg, 60);
     // Warm the HEIF decoder's compile (once per thread) out of the measurement.
@@ -163,12 +170,34 @@ async function main(): Promise<void> {
   const photos = await modesPhotos();
   console.log(`maxBytes (1600x1200 from 12-MP JPEGs, ${IMAGES} photos a row; libvips on one thread)`);
   const mb = await maxBytesRows(photos);
-  console.table(mb.map((r) => ({ ...r, encodesAverage: r.encodesAverage.toFixed(2), msAverage: r.msAverage.toFixed(0), singleEncodeMs: r.singleEncodeMs.toFixed(0), timeVsSingle: r.timeVsSingle.toFixed(2) })));
+  console.table(
+    mb.map((r) => ({
+      ...r,
+      encodesAverage: r.encodesAverage.toFixed(2),
+      msAverage: r.msAverage.toFixed(0),
+      singleEncodeMs: r.singleEncodeMs.toFixed(0),
+      timeVsSingle: r.timeVsSingle.toFixed(2),
+    })),
+  );
   console.log('HEIC decode against a JPEG of the same photo (to 800x600 JPEG)');
   const hr = await heifRows();
-  console.table(hr.map((r) => ({ ...r, jpegMs: r.jpegMs.toFixed(0), heicMs: r.heicMs.toFixed(0), heicVsJpeg: r.heicVsJpeg.toFixed(1), jpegDecodeMiB: r.jpegDecodeMiB.toFixed(0), heicDecodeMiB: r.heicDecodeMiB.toFixed(0) })));
+  console.table(
+    hr.map((r) => ({
+      ...r,
+      jpegMs: r.jpegMs.toFixed(0),
+      heicMs: r.heicMs.toFixed(0),
+      heicVsJpeg: r.heicVsJpeg.toFixed(1),
+      jpegDecodeMiB: r.jpegDecodeMiB.toFixed(0),
+      heicDecodeMiB: r.heicDecodeMiB.toFixed(0),
+    })),
+  );
   await mkdir(path.join(root, 'bench-results'), { recursive: true });
-  const out = { at: new Date().toISOString(), machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() }, maxBytes: mb, heif: hr };
+  const out = {
+    at: new Date().toISOString(),
+    machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version, loadavg: os.loadavg() },
+    maxBytes: mb,
+    heif: hr,
+  };
   await writeFile(path.join(root, 'bench-results', 'modes.json'), `${JSON.stringify(out, null, 2)}\n`);
 }
 

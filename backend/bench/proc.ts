@@ -115,7 +115,9 @@ export function readProcessTree(rootPid: number): TreeReading {
         continue;
       }
       const m = /^postgres: (?:[^:]+: )?(.*)$/.exec(title); // Debian adds "15/main: "
-      const kind = !m ? 'other' : /^(checkpointer|background writer|walwriter|autovacuum|logical replication|io worker|walsummarizer)/.exec(m[1]!)?.[0] ?? 'connections';
+      const kind = !m
+        ? 'other'
+        : (/^(checkpointer|background writer|walwriter|autovacuum|logical replication|io worker|walsummarizer)/.exec(m[1]!)?.[0] ?? 'connections');
       reading.children.set(Number(name), { kind, cpu: own + reaped });
     }
   }

@@ -131,14 +131,18 @@ async function completeBatch(backend: BackendProcess, files: Buffer[], perReques
   }
   const uploadSeconds = (performance.now() - started) / 1000;
   const want = new Set(ids);
-  await waitFor(() => {
-    for (const e of events.events) {
-      if (e.event !== 'status') continue;
-      const s = JSON.parse(e.data) as StatusEvent;
-      if (want.has(s.id) && (s.status === 'completed' || s.status === 'failed')) done.add(s.id);
-    }
-    return done.size === want.size;
-  }, 600_000, 20);
+  await waitFor(
+    () => {
+      for (const e of events.events) {
+        if (e.event !== 'status') continue;
+        const s = JSON.parse(e.data) as StatusEvent;
+        if (want.has(s.id) && (s.status === 'completed' || s.status === 'failed')) done.add(s.id);
+      }
+      return done.size === want.size;
+    },
+    600_000,
+    20,
+  );
   const seconds = (performance.now() - started) / 1000;
   events.close();
   return { seconds, uploadSeconds, ids };
@@ -180,7 +184,12 @@ async function main(): Promise<void> {
     };
     const bareCpu = (files.length / bare) * CORES;
     const httpRate = files.length / batch.seconds;
-    record({ name: 'HTTP batch upload → all completed', value: httpRate, unit: 'img/s', note: `upload itself took ${batch.uploadSeconds.toFixed(2)} s of ${batch.seconds.toFixed(2)} s` });
+    record({
+      name: 'HTTP batch upload → all completed',
+      value: httpRate,
+      unit: 'img/s',
+      note: `upload itself took ${batch.uploadSeconds.toFixed(2)} s of ${batch.seconds.toFixed(2)} s`,
+    });
     console.log(`    (the upload request itself: ${batch.uploadSeconds.toFixed(2)} s of ${batch.seconds.toFixed(2)} s)`);
     record({ name: 'HTTP batch / bare sharp', value: httpRate / bare, unit: 'x', target: '>= 0.55', met: httpRate / bare >= 0.55 });
     // Where the cores went during that batch: the resize is the same work as
@@ -207,7 +216,10 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       const res = await upload(backend.url, [{ name: `single-${i}.jpg`, data: files[i % files.length]! }]);
       const id = ((await res.json()) as UploadResponse).images[0]!.id;
-      const done = await events.next((e) => e.event === 'status' && (JSON.parse(e.data) as StatusEvent).id === id && (JSON.parse(e.data) as StatusEvent).status === 'completed', 30_000);
+      const done = await events.next(
+        (e) => e.event === 'status' && (JSON.parse(e.data) as StatusEvent).id === id && (JSON.parse(e.data) as StatusEvent).status === 'completed',
+        30_000,
+      );
       latencies.push(performance.now() - t0);
       eventDelays.push(Date.now() - Date.parse((JSON.parse(done.data) as StatusEvent).at));
     }
@@ -236,7 +248,12 @@ async function main(): Promise<void> {
     // Issue 19: below the 414 MiB measured with the bytes in PostgreSQL.
     record({ name: `peak backend RSS over ${MEMORY_N} photos`, value: rss, unit: 'MiB', target: '< 414', met: rss < 414, note: 'since the backend started' });
     record({ name: `${MEMORY_N}-photo batch throughput`, value: MEMORY_N / mem.seconds, unit: 'img/s' });
-    record({ name: '  full collections per photo (all isolates)', value: (fullCollections(backend) - gc0) / MEMORY_N, unit: 'GCs', note: 'V8 Mark-Compact lines of its GC trace' });
+    record({
+      name: '  full collections per photo (all isolates)',
+      value: (fullCollections(backend) - gc0) / MEMORY_N,
+      unit: 'GCs',
+      note: 'V8 Mark-Compact lines of its GC trace',
+    });
   } finally {
     backend.child.kill('SIGTERM');
     await backend.exit;
@@ -269,11 +286,20 @@ async function main(): Promise<void> {
   });
 
   const loadAtEnd = load();
-  console.log(`\n  load average at the end: ${loadAtEnd.join(' ')} (at the start: ${loadAtStart.join(' ')}); took ${((performance.now() - started) / 60_000).toFixed(1)} min`);
+  console.log(
+    `\n  load average at the end: ${loadAtEnd.join(' ')} (at the start: ${loadAtStart.join(' ')}); took ${((performance.now() - started) / 60_000).toFixed(1)} min`,
+  );
 
   const result = {
     at: new Date().toISOString(),
-    machine: { cores: CORES, cpu: os.cpus()[0]?.model, node: process.version, memoryGiB: Math.round(os.totalmem() / 2 ** 30), loadavgStart: loadAtStart, loadavgEnd: loadAtEnd },
+    machine: {
+      cores: CORES,
+      cpu: os.cpus()[0]?.model,
+      node: process.version,
+      memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+      loadavgStart: loadAtStart,
+      loadavgEnd: loadAtEnd,
+    },
     settings: { images: N, memoryImages: MEMORY_N, workerThreads: THREADS, averageFileMiB: Number(avgMb.toFixed(2)) },
     rows,
   };

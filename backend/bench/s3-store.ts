@@ -82,12 +82,17 @@ async function inLanes(count: number, concurrency: number, work: (i: number) => 
 
 function phaseRows(phase: string, items: number, bytes: number, before: CpuReading, after: CpuReading, unit = 'photo'): Row[] {
   const seconds = (after.at - before.at) / 1000;
-  const per = (v: number) => ((v / items) * 1000);
+  const per = (v: number) => (v / items) * 1000;
   return [
     { name: `s3 ${phase}: ${unit}s/s`, value: items / seconds, unit: `${unit}s/s`, note: `${(bytes / seconds / 2 ** 20).toFixed(1)} MiB/s` },
     { name: `s3 ${phase}: backend CPU per ${unit}`, value: per(after.self - before.self), unit: 'ms', note: 'this process: SDK, HTTP, spool file' },
     { name: `s3 ${phase}: radosgw CPU per ${unit}`, value: per(after.gateway - before.gateway), unit: 'ms', note: "the bench's own gateway" },
-    { name: `s3 ${phase}: OSD + monitor CPU per ${unit}`, value: per(after.cluster - before.cluster), unit: 'ms', note: 'shared cluster: includes any other load' },
+    {
+      name: `s3 ${phase}: OSD + monitor CPU per ${unit}`,
+      value: per(after.cluster - before.cluster),
+      unit: 'ms',
+      note: 'shared cluster: includes any other load',
+    },
   ];
 }
 
@@ -154,7 +159,9 @@ async function main(): Promise<void> {
   const { distinct } = S3_BENCH_SETTINGS;
   const files = await Promise.all(Array.from({ length: distinct }, (_, i) => make12MpJpeg(i + 1)));
   const average = files.reduce((a, f) => a + f.length, 0) / files.length;
-  console.log(`imgfleet S3 store bench: Ceph RGW, ${distinct} generated 12 MP JPEGs of ${(average / 2 ** 20).toFixed(2)} MiB on average, settings ${JSON.stringify(S3_BENCH_SETTINGS)}`);
+  console.log(
+    `imgfleet S3 store bench: Ceph RGW, ${distinct} generated 12 MP JPEGs of ${(average / 2 ** 20).toFixed(2)} MiB on average, settings ${JSON.stringify(S3_BENCH_SETTINGS)}`,
+  );
   const rows = await s3StoreBench(files, (row) => console.log(formatRow(row)));
   await mkdir(path.join(root, 'bench-results'), { recursive: true });
   const out = {

@@ -117,10 +117,13 @@ class Cleanups {
     for (const { name, run } of this.steps.reverse()) {
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(() => {
-          this.logger.warn({ step: name }, 'cleanup step took too long; going on without it');
-          resolve();
-        }, Math.max(10, deadline - Date.now()));
+        timer = setTimeout(
+          () => {
+            this.logger.warn({ step: name }, 'cleanup step took too long; going on without it');
+            resolve();
+          },
+          Math.max(10, deadline - Date.now()),
+        );
       });
       await Promise.race([run().catch((err: unknown) => this.logger.warn({ err, step: name }, 'cleanup failed')), timeout]);
       clearTimeout(timer);
@@ -200,7 +203,16 @@ function wireMetrics(env: Env, pod: string, logger: Logger, dispatcher: Dispatch
 /** The dispatcher as configured by the environment (dispatcher.ts). */
 function createDispatcher(
   env: Env,
-  parts: { pod: string; repo: ImageRepository; pool: ResizePool; blobs: BlobStore; speed: MachineSpeed; budget: MemoryBudget; config: ServerConfig; optionsSchema: OutputOptionsSchema },
+  parts: {
+    pod: string;
+    repo: ImageRepository;
+    pool: ResizePool;
+    blobs: BlobStore;
+    speed: MachineSpeed;
+    budget: MemoryBudget;
+    config: ServerConfig;
+    optionsSchema: OutputOptionsSchema;
+  },
   logger: Logger,
 ): Dispatcher {
   const { pool, speed, budget, config } = parts;
@@ -293,7 +305,12 @@ function uploadDeps(
 }
 
 /** Why the pod cannot take uploads now: the database, the blob store, or uploads left waiting for a slot. */
-function readiness(env: Env, repo: ImageRepository, blobs: BlobStore, slots: { memorySlots: Semaphore; requestSlots: Semaphore }): () => Promise<string | undefined> {
+function readiness(
+  env: Env,
+  repo: ImageRepository,
+  blobs: BlobStore,
+  slots: { memorySlots: Semaphore; requestSlots: Semaphore },
+): () => Promise<string | undefined> {
   return createReadiness({
     probes: [
       { name: 'database unreachable', check: () => repo.ping(), everyMs: 1000 },
@@ -347,7 +364,10 @@ export async function startBackend(source: NodeJS.ProcessEnv = process.env, opti
     notifications.on('work', () => dispatcher.kick());
     const { pipelineMetrics, hub: metrics } = wireMetrics(env, pod, logger, dispatcher, catalogue);
 
-    const ingestDb = createPool(databaseUrl, env.UPLOAD_CONCURRENCY, { idleInTransactionMs: env.UPLOAD_TX_IDLE_SECONDS * 1000, applicationName: 'imgfleet-upload' });
+    const ingestDb = createPool(databaseUrl, env.UPLOAD_CONCURRENCY, {
+      idleInTransactionMs: env.UPLOAD_TX_IDLE_SECONDS * 1000,
+      applicationName: 'imgfleet-upload',
+    });
     cleanups.add('upload pool', () => ingestDb.end());
     const uploads = new ActiveUploads();
     const memorySlots = new Semaphore(env.UPLOAD_SLOTS ?? Math.max(2, env.WORKER_THREADS));

@@ -73,7 +73,8 @@ async function buildRenderer() {
 
   for (const page of PAGES) {
     const entryPath = path.join(src, `renderer/${page.entry}/main.ts`);
-    const [jsFile, meta] = Object.entries(result.metafile.outputs).find(([, out]) => out.entryPoint && path.resolve(desktop, out.entryPoint) === entryPath) ?? [];
+    const [jsFile, meta] =
+      Object.entries(result.metafile.outputs).find(([, out]) => out.entryPoint && path.resolve(desktop, out.entryPoint) === entryPath) ?? [];
     if (!jsFile) throw new Error(`esbuild produced no bundle for ${page.entry}`);
     const rel = (file) => path.relative(rendererOut, path.resolve(desktop, file)).split(path.sep).join('/');
     const styles = meta.cssBundle ? `<link rel="stylesheet" href="${rel(meta.cssBundle)}">` : '';
@@ -145,7 +146,13 @@ async function buildIcon() {
   const files = [];
   for (const size of [512, 256]) {
     const file = path.join(out, size === 512 ? 'icon.png' : `icon-${size}.png`);
-    await writeFile(file, await sharp(svg, { density: 72 * (size / 512) * 2 }).resize(size, size).png().toBuffer());
+    await writeFile(
+      file,
+      await sharp(svg, { density: 72 * (size / 512) * 2 })
+        .resize(size, size)
+        .png()
+        .toBuffer(),
+    );
     files.push(path.relative(desktop, file));
   }
   return files;

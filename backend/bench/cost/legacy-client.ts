@@ -48,7 +48,12 @@ async function pollUntilDone(url: string, id: number, pollMs: number, count: { p
 }
 
 /** Sends `count` photos (cycling through `files`) spread over `urls`; resolves when every one is done. */
-export async function legacyBatch(urls: string[], files: Buffer[], count: number, options: { inFlight?: number; pollMs?: number; prefix?: string } = {}): Promise<LegacyRun> {
+export async function legacyBatch(
+  urls: string[],
+  files: Buffer[],
+  count: number,
+  options: { inFlight?: number; pollMs?: number; prefix?: string } = {},
+): Promise<LegacyRun> {
   const { inFlight = 8, pollMs = 100, prefix = 'photo' } = options;
   const started = Date.now();
   const tally = { polls: 0, unavailable: 0, errors: 0 };
@@ -67,7 +72,13 @@ export async function legacyBatch(urls: string[], files: Buffer[], count: number
     }),
   );
   const statuses = await Promise.all(outcomes);
-  return { seconds: (Date.now() - started) / 1000, polls: tally.polls, unavailable: tally.unavailable, errors: tally.errors, failed: statuses.filter((s) => s !== 'completed').length };
+  return {
+    seconds: (Date.now() - started) / 1000,
+    polls: tally.polls,
+    unavailable: tally.unavailable,
+    errors: tally.errors,
+    failed: statuses.filter((s) => s !== 'completed').length,
+  };
 }
 
 /** `polls` status polls of one image, `concurrency` at a time: the cost of answering them. */

@@ -37,7 +37,13 @@ async function walLsn(client: Client): Promise<string> {
 }
 
 /** `ops` operations after a CHECKPOINT (so each variant starts alike, full-page images included). */
-async function measureOps(client: Client, pgCpu: () => number, ops: number, op: (i: number) => Promise<unknown>, options: { flush?: boolean } = {}): Promise<OpCost> {
+async function measureOps(
+  client: Client,
+  pgCpu: () => number,
+  ops: number,
+  op: (i: number) => Promise<unknown>,
+  options: { flush?: boolean } = {},
+): Promise<OpCost> {
   await client.query('CHECKPOINT');
   const lsn0 = await walLsn(client);
   const m = await cpuDuring({ pg: pgCpu }, async () => {
@@ -92,7 +98,10 @@ async function walCompressionCosts(client: Client, url: string, pgCpu: () => num
 async function leaseCosts(client: Client, pgCpu: () => number, ids: number[], renewals: number): Promise<{ wide: OpCost; narrow: OpCost }> {
   // Four images in flight per worker, as with WORKER_THREADS=4.
   const held = ids.slice(0, 4);
-  await client.query(`UPDATE processed_images SET status = 'processing', worker_id = 'bench', lease_expires_at = now() + interval '30 s' WHERE id = ANY($1::bigint[])`, [held]);
+  await client.query(
+    `UPDATE processed_images SET status = 'processing', worker_id = 'bench', lease_expires_at = now() + interval '30 s' WHERE id = ANY($1::bigint[])`,
+    [held],
+  );
   await client.query('CREATE TABLE leases (id bigint PRIMARY KEY, worker_id text NOT NULL, lease_expires_at timestamptz)');
   await client.query(`INSERT INTO leases SELECT id, 'bench', now() + interval '30 s' FROM unnest($1::bigint[]) AS id`, [held]);
   const renew = (table: string) => () => client.query(renewSql(table), ['bench', held, 30]);
@@ -117,10 +126,21 @@ export async function directPostgresCost(serverUrl: string, pgCpu: () => number,
     });
     const walCompression = await walCompressionCosts(client, url, pgCpu, files, n);
     await client.query('CREATE TABLE blobs (id bigint PRIMARY KEY, data bytea STORAGE EXTERNAL)');
-    const insertNarrow = await measureOps(client, pgCpu, n, (i) => client.query('INSERT INTO blobs (id, data) VALUES ($1, $2)', [i + 1, files[i % files.length]!]));
+    const insertNarrow = await measureOps(client, pgCpu, n, (i) =>
+      client.query('INSERT INTO blobs (id, data) VALUES ($1, $2)', [i + 1, files[i % files.length]!]),
+    );
     const insertLargeObject = await measureOps(client, pgCpu, n, (i) => client.query('SELECT lo_from_bytea(0, $1)', [files[i % files.length]!]));
     const lease = await leaseCosts(client, pgCpu, ids, renewals);
-    return { insertWide: insertWideCost, insertWideFlushed, copyRead, walCompression, insertNarrow, insertLargeObject, leaseWide: lease.wide, leaseNarrow: lease.narrow };
+    return {
+      insertWide: insertWideCost,
+      insertWideFlushed,
+      copyRead,
+      walCompression,
+      insertNarrow,
+      insertLargeObject,
+      leaseWide: lease.wide,
+      leaseNarrow: lease.narrow,
+    };
   } finally {
     await pool.end();
     await client.end();

@@ -51,7 +51,9 @@ async function footprint(url: string): Promise<{ lsn: string; databaseBytes: num
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    const { rows } = await client.query<{ lsn: string; size: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn, pg_database_size(current_database())::text AS size');
+    const { rows } = await client.query<{ lsn: string; size: string }>(
+      'SELECT pg_current_wal_insert_lsn()::text AS lsn, pg_database_size(current_database())::text AS size',
+    );
     return { lsn: rows[0]!.lsn, databaseBytes: Number(rows[0]!.size) };
   } finally {
     await client.end();
@@ -88,7 +90,13 @@ async function autovacuumRuns(url: string): Promise<number> {
   }
 }
 
-async function startBackends(serverUrl: string, database: string, n: number, threads: number, profileDir?: string): Promise<{ url: string; backends: BackendProcess[]; stop: () => Promise<void> }> {
+async function startBackends(
+  serverUrl: string,
+  database: string,
+  n: number,
+  threads: number,
+  profileDir?: string,
+): Promise<{ url: string; backends: BackendProcess[]; stop: () => Promise<void> }> {
   const url = await createDatabaseOn(serverUrl, database);
   const backends: BackendProcess[] = [];
   const stop = async () => {
@@ -101,7 +109,18 @@ async function startBackends(serverUrl: string, database: string, n: number, thr
   try {
     // One at a time: they migrate under an advisory lock anyway.
     for (let i = 0; i < n; i++) {
-      backends.push(await spawnBackend(baseEnv(url, { BLOB_STORE: 'filesystem', POD_NAME: `cost-${i}`, LOG_LEVEL: 'warn', WORKER_THREADS: String(threads), QUEUE_POLL_MS: '2000', ...profileEnv(profileDir, `${database}-${i}`) })));
+      backends.push(
+        await spawnBackend(
+          baseEnv(url, {
+            BLOB_STORE: 'filesystem',
+            POD_NAME: `cost-${i}`,
+            LOG_LEVEL: 'warn',
+            WORKER_THREADS: String(threads),
+            QUEUE_POLL_MS: '2000',
+            ...profileEnv(profileDir, `${database}-${i}`),
+          }),
+        ),
+      );
     }
   } catch (err) {
     await stop();
@@ -130,7 +149,15 @@ function backendsState(backends: BackendProcess[]): string {
 }
 
 /** `count` photos through `n` backends; the warm-up batch (threads, sharp, connections) is not counted. */
-async function measureBatch(serverUrl: string, dbUrl: string, pgCpu: PostgresCpu, backends: BackendProcess[], files: Buffer[], count: number, threads: number): Promise<BatchCost> {
+async function measureBatch(
+  serverUrl: string,
+  dbUrl: string,
+  pgCpu: PostgresCpu,
+  backends: BackendProcess[],
+  files: Buffer[],
+  count: number,
+  threads: number,
+): Promise<BatchCost> {
   const urls = backends.map((b) => b.url);
   const pids = backends.map((b) => b.child.pid!);
   await legacyBatch(urls, files, threads * backends.length, { prefix: 'warm' });
@@ -147,9 +174,10 @@ async function measureBatch(serverUrl: string, dbUrl: string, pgCpu: PostgresCpu
       postgres: pgCpu,
       client: selfCpuSeconds,
     },
-    () => legacyBatch(urls, files, count).catch((err: unknown) => {
-      throw new Error(`batch failed; ${backendsState(backends)}`, { cause: err });
-    }),
+    () =>
+      legacyBatch(urls, files, count).catch((err: unknown) => {
+        throw new Error(`batch failed; ${backendsState(backends)}`, { cause: err });
+      }),
   );
   const pgKinds = kindsPerUnit(processTreeDelta(pgCpu.read(), pgTree0), count);
   const threadKinds = perPhotoKinds(threadCpuDelta(threadCpuByTid(pids[0]!), kinds0), cpuSeconds(pids[0]!) - first0, count / backends.length);
@@ -182,7 +210,15 @@ async function measureBatch(serverUrl: string, dbUrl: string, pgCpu: PostgresCpu
 }
 
 /** The main measurement: one backend, `count` photos, then the per-poll cost on the idle backend. */
-export async function singleBackendCost(serverUrl: string, pgCpu: PostgresCpu, files: Buffer[], count: number, threads: number, polls: number, profileDir?: string): Promise<{ batch: BatchCost; poll: PollCost }> {
+export async function singleBackendCost(
+  serverUrl: string,
+  pgCpu: PostgresCpu,
+  files: Buffer[],
+  count: number,
+  threads: number,
+  polls: number,
+  profileDir?: string,
+): Promise<{ batch: BatchCost; poll: PollCost }> {
   const { url, backends, stop } = await startBackends(serverUrl, 'cost_batch', 1, threads, profileDir);
   try {
     const batch = await measureBatch(serverUrl, url, pgCpu, backends, files, count, threads);

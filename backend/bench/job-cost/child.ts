@@ -75,7 +75,9 @@ function collect(): void {
 
 /** Loads the codec libraries and lets libvips start its threads: what a warm worker has done. */
 async function warmUp(options: OutputOptions): Promise<void> {
-  const tiny = await sharp({ create: { width: 256, height: 192, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+  const tiny = await sharp({ create: { width: 256, height: 192, channels: 3, background: '#808080' } })
+    .jpeg()
+    .toBuffer();
   await renderImage(tiny, { ...options, width: 64, height: 48 }, DEFAULT_RULES);
 }
 

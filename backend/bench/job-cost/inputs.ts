@@ -10,14 +10,7 @@ import sharp from 'sharp';
 import { makeImage } from '../../test/support/images.js';
 
 export type InputKind =
-  | 'jpeg-12mp'
-  | 'jpeg-20mp'
-  | 'jpeg-12mp-progressive'
-  | 'jpeg-12mp-rotated'
-  | 'png-12mp-rgb8'
-  | 'png-6mp-rgba16-interlaced'
-  | 'webp-12mp'
-  | 'jpeg-small';
+  'jpeg-12mp' | 'jpeg-20mp' | 'jpeg-12mp-progressive' | 'jpeg-12mp-rotated' | 'png-12mp-rgb8' | 'png-6mp-rgba16-interlaced' | 'webp-12mp' | 'jpeg-small';
 
 export interface InputFile {
   kind: InputKind;

@@ -75,8 +75,14 @@ function makeCase(group: string, input: InputKind, encoding: Encoding, box: BoxN
 }
 
 const ALL_INPUTS: readonly InputKind[] = [
-  'jpeg-12mp', 'jpeg-20mp', 'jpeg-12mp-progressive', 'jpeg-12mp-rotated',
-  'png-12mp-rgb8', 'png-6mp-rgba16-interlaced', 'webp-12mp', 'jpeg-small',
+  'jpeg-12mp',
+  'jpeg-20mp',
+  'jpeg-12mp-progressive',
+  'jpeg-12mp-rotated',
+  'png-12mp-rgb8',
+  'png-6mp-rgba16-interlaced',
+  'webp-12mp',
+  'jpeg-small',
 ];
 
 function fullMatrix(): Case[] {

@@ -75,7 +75,13 @@ const encodingColumns = (e: Encoding, offset: number): [number, number] => {
 };
 
 const memoryDesign: Design = {
-  names: [...MEMORY_GROUPS.map((g) => `decode ${g}`), 'progressive coefficients', ...ENCODINGS.map((e) => `${e} fixed`), ...ENCODINGS.map((e) => `${e} per output px`), 'attention per resized px'],
+  names: [
+    ...MEMORY_GROUPS.map((g) => `decode ${g}`),
+    'progressive coefficients',
+    ...ENCODINGS.map((e) => `${e} fixed`),
+    ...ENCODINGS.map((e) => `${e} per output px`),
+    'attention per resized px',
+  ],
   units: [...MEMORY_GROUPS.map(() => 'B/decoded B'), 'B/(input px × 3)', ...ENCODINGS.map(() => 'MiB'), ...ENCODINGS.map(() => 'B/px (× bands/3)'), 'B/px'],
   scales: [...MEMORY_GROUPS.map(() => 1), 1, ...ENCODINGS.map(() => 1 / MiB), ...ENCODINGS.map(() => 1), 1],
   encoderX: (r) => (r.shape.outputPixels * r.shape.outputBands) / 3,
@@ -107,7 +113,15 @@ function upsampledPixels(r: CaseResult): number {
 }
 
 const cpuDesign: Design = {
-  names: ['fixed', ...DECODE_KINDS.map((k) => `decode ${k} per input MP`), 'per decoded MP', ...ENCODINGS.map((e) => `${e} fixed`), ...ENCODINGS.map((e) => `${e} per output MP`), 'enlarge per upsampled MP', 'attention per resized MP'],
+  names: [
+    'fixed',
+    ...DECODE_KINDS.map((k) => `decode ${k} per input MP`),
+    'per decoded MP',
+    ...ENCODINGS.map((e) => `${e} fixed`),
+    ...ENCODINGS.map((e) => `${e} per output MP`),
+    'enlarge per upsampled MP',
+    'attention per resized MP',
+  ],
   units: ['', ...DECODE_KINDS.map(() => '/MP'), '/MP', ...ENCODINGS.map(() => ''), ...ENCODINGS.map(() => '/MP'), '/MP', '/MP'],
   scales: [1, ...DECODE_KINDS.map(() => 1), 1, ...ENCODINGS.map(() => 1), ...ENCODINGS.map(() => 1), 1, 1],
   encoderX: (r) => r.shape.outputPixels / MP,
@@ -162,7 +176,11 @@ function coefficients(design: Design, points: readonly CaseResult[], measure: (r
     const own = points.filter((r) => isEnvelope(r) && r.case.encoding === e);
     if (own.length === 0) continue;
     const [fixed, perPixel] = design.encoderColumns(e);
-    const rest = (r: CaseResult) => predict(design.features(r).map((v, i) => (i === fixed || i === perPixel ? 0 : v)), b);
+    const rest = (r: CaseResult) =>
+      predict(
+        design.features(r).map((v, i) => (i === fixed || i === perPixel ? 0 : v)),
+        b,
+      );
     const line = upperEnvelope(own.map((r) => ({ x: design.encoderX(r), y: measure(r) - rest(r) })));
     b[fixed] = line.a;
     b[perPixel] = line.b;

@@ -58,7 +58,9 @@ export function modelTable(model: JobCostModel): string[] {
 
 /** Every case against the model: where the fit is poor, and what concurrency does. */
 export function predictionLines(cases: readonly CaseResult[], model: JobCostModel): string[] {
-  const lines = [`${'case'.padEnd(58)} ${'MiB'.padStart(7)} ${'model'.padStart(7)} ${'ratio'.padStart(6)} ${'cpu ms'.padStart(8)} ${'model'.padStart(8)} ${'ratio'.padStart(6)}`];
+  const lines = [
+    `${'case'.padEnd(58)} ${'MiB'.padStart(7)} ${'model'.padStart(7)} ${'ratio'.padStart(6)} ${'cpu ms'.padStart(8)} ${'model'.padStart(8)} ${'ratio'.padStart(6)}`,
+  ];
   for (const r of cases) {
     const m = r.measured;
     if (!m) continue;

@@ -71,8 +71,5 @@ export function killChildren(children: ChildProcessInfo[]): void {
 /** The error a call gets for what it left behind. */
 export function leftChildrenMessage(children: ChildProcessInfo[]): string {
   const list = children.map((c) => `pid ${c.pid} ${c.command}`).join(', ');
-  return (
-    `the handler left child processes running (${list}); they were killed: a handler must not fork, ` +
-    'nor leave processes running when it returns'
-  );
+  return `the handler left child processes running (${list}); they were killed: a handler must not fork, ` + 'nor leave processes running when it returns';
 }

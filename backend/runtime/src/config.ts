@@ -87,7 +87,13 @@ const integer = (min: number, max: number) => z.preprocess(blank, z.coerce.numbe
 
 /** Every variable the runtime reads. The README's runtime table mirrors it. */
 export const runtimeEnvSchema = z.object({
-  REDIS_URL: z.preprocess(blank, z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional()),
+  REDIS_URL: z.preprocess(
+    blank,
+    z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
+  ),
   REDIS_HOST: text,
   REDIS_PORT: integer(1, 65535),
   REDIS_INPUT_KEY: text,
@@ -96,10 +102,7 @@ export const runtimeEnvSchema = z.object({
   MONITORING_PERIOD: seconds(0.01, 86400),
   FUNCTION_PATH: text,
   FUNCTION_ZIP: text,
-  HANDLER_FUNCTION: z.preprocess(
-    blank,
-    z.string().regex(HANDLER_FUNCTION_RE, 'must look like module.function, e.g. usermodule.handler').optional(),
-  ),
+  HANDLER_FUNCTION: z.preprocess(blank, z.string().regex(HANDLER_FUNCTION_RE, 'must look like module.function, e.g. usermodule.handler').optional()),
   CALL_ON_CHANGE_ONLY: z.preprocess(blank, z.stringbool().optional()),
   HANDLER_TIMEOUT: seconds(0.01, 86400),
   ZIP_MAX_BYTES: integer(1, 4 * 1024 * 1024 * 1024),
@@ -114,7 +117,13 @@ export const runtimeEnvSchema = z.object({
   REQUIREMENTS_TIMEOUT: seconds(1, 86400),
   HANDLER_MEMORY_MB: z.preprocess(
     blank,
-    z.coerce.number().int().min(0).max(1024 * 1024).refine((mb) => mb === 0 || mb >= 32, 'must be 0 (no limit) or at least 32').optional(),
+    z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(1024 * 1024)
+      .refine((mb) => mb === 0 || mb >= 32, 'must be 0 (no limit) or at least 32')
+      .optional(),
   ),
   METRICS_KEY_PREFIX: text,
   // pip reads these itself (the runtime passes its environment on); listed so
@@ -151,9 +160,7 @@ function checkEnv(env: RuntimeEnv): void {
     problems.push('  REDIS_INPUT_KEY: is required (the key, or a glob such as metrics:*, whose value the handler receives)');
   }
   if (env.INTERVAL !== undefined && env.MONITORING_PERIOD !== undefined && env.INTERVAL !== env.MONITORING_PERIOD) {
-    problems.push(
-      `  INTERVAL=${env.INTERVAL} and MONITORING_PERIOD=${env.MONITORING_PERIOD}: are aliases; set one, or both to the same value`,
-    );
+    problems.push(`  INTERVAL=${env.INTERVAL} and MONITORING_PERIOD=${env.MONITORING_PERIOD}: are aliases; set one, or both to the same value`);
   }
   if (problems.length > 0) throw new RuntimeConfigError(`invalid runtime configuration:\n${problems.join('\n')}`);
 }

@@ -30,9 +30,7 @@ export interface RunnerDeps {
   log: Logger;
 }
 
-export function errorRecord(
-  fields: { kind: ErrorKind; error: string; inputKey: string; handler: string; detail?: string; stateLost?: boolean },
-): ErrorRecord {
+export function errorRecord(fields: { kind: ErrorKind; error: string; inputKey: string; handler: string; detail?: string; stateLost?: boolean }): ErrorRecord {
   return {
     error: fields.error,
     kind: fields.kind,

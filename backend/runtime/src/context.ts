@@ -32,7 +32,4 @@ export interface RuntimeContext extends HandlerContext {
 }
 
 /** Answers a value or a promise of one (awaited): `unknown` covers both. */
-export type Handler = (
-  input: Record<string, unknown>,
-  context: HandlerContext,
-) => unknown;
+export type Handler = (input: Record<string, unknown>, context: HandlerContext) => unknown;

@@ -91,9 +91,7 @@ export class FunctionLoader {
 
   private newDriver(language: Language): HostDriver {
     const memoryMb = this.config.handlerMemoryMb;
-    return language === 'python'
-      ? pythonDriver({ pythonBin: this.config.pythonBin, pythonPath: this.pythonPath, memoryMb })
-      : jsDriver({ memoryMb });
+    return language === 'python' ? pythonDriver({ pythonBin: this.config.pythonBin, pythonPath: this.pythonPath, memoryMb }) : jsDriver({ memoryMb });
   }
 
   /**

@@ -100,11 +100,7 @@ async function topLevelModules(root: string): Promise<string[]> {
  * that wraps everything in one top folder (what "compress folder" makes) is
  * looked into.
  */
-async function targetInFolder(
-  folder: string,
-  handlerFunction: string | undefined,
-  origin: string,
-): Promise<FunctionTarget> {
+async function targetInFolder(folder: string, handlerFunction: string | undefined, origin: string): Promise<FunctionTarget> {
   const { module: wanted, fn } = splitHandler(handlerFunction);
   let root = folder;
   const entries = (await readdir(root, { withFileTypes: true })).filter((d) => d.name !== '__MACOSX');
@@ -125,10 +121,7 @@ async function targetInFolder(
   const found = findModule(root, module);
   if (!found) {
     const modules = await topLevelModules(root);
-    throw new FunctionError(
-      'load',
-      `${origin}: module ${JSON.stringify(module)} not found (modules there: ${modules.join(', ') || 'none'})`,
-    );
+    throw new FunctionError('load', `${origin}: module ${JSON.stringify(module)} not found (modules there: ${modules.join(', ') || 'none'})`);
   }
   return {
     language: found.language,

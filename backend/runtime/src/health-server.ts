@@ -46,12 +46,7 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, state:
 }
 
 /** Listens on `port` (0: any free port); rejects when the port is taken. */
-export async function startHealthServer(
-  port: number,
-  state: HealthState,
-  metrics: RuntimeMetrics,
-  log: Logger,
-): Promise<HealthServer> {
+export async function startHealthServer(port: number, state: HealthState, metrics: RuntimeMetrics, log: Logger): Promise<HealthServer> {
   const server = http.createServer((req, res) => {
     route(req, res, state, metrics).catch((err: unknown) => {
       log.warn({ err }, 'health/metrics request failed');

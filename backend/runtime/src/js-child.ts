@@ -16,8 +16,7 @@ import type { ContextFields, WireReply } from './handler-host.js';
 import { resultToJson } from './json-output.js';
 
 export type ChildRequest =
-  | { id: number; op: 'load'; file: string; functionName: string; version: string }
-  | { id: number; op: 'call'; input: string; context: ContextFields };
+  { id: number; op: 'load'; file: string; functionName: string; version: string } | { id: number; op: 'call'; input: string; context: ContextFields };
 
 /** A stray error from handler code, logged by the runtime as one line. */
 export interface ChildStrayError {
@@ -87,10 +86,7 @@ async function load(file: string, functionName: string, version: string): Promis
   const fn = mod[functionName] ?? fromDefault;
   if (typeof fn !== 'function') {
     const names = Object.keys(mod).filter((k) => k !== 'default');
-    throw new FunctionError(
-      'load',
-      `${file} exports no function ${JSON.stringify(functionName)} (exports: ${names.join(', ') || 'none'})`,
-    );
+    throw new FunctionError('load', `${file} exports no function ${JSON.stringify(functionName)} (exports: ${names.join(', ') || 'none'})`);
   }
   handler = fn as Handler;
 }

@@ -24,10 +24,7 @@ export interface RequirementsResult {
   detail?: string;
 }
 
-type RequirementsConfig = Pick<
-  RuntimeConfig,
-  'pythonBin' | 'requirements' | 'requirementsFile' | 'pythonPackagesDir' | 'requirementsTimeoutSeconds'
->;
+type RequirementsConfig = Pick<RuntimeConfig, 'pythonBin' | 'requirements' | 'requirementsFile' | 'pythonPackagesDir' | 'requirementsTimeoutSeconds'>;
 
 /** The last lines of pip's output: where it says what went wrong. */
 function tail(text: string, lines = 15): string {

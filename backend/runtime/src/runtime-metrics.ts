@@ -23,7 +23,7 @@ export class RuntimeMetrics {
   });
   private readonly timeouts = new Counter({
     name: 'imgfleet_runtime_timeouts_total',
-    help: 'Handler calls that ran past HANDLER_TIMEOUT (the context\'s process was restarted)',
+    help: "Handler calls that ran past HANDLER_TIMEOUT (the context's process was restarted)",
     labelNames: ['input_key'] as const,
     registers: [this.registry],
   });

@@ -96,7 +96,12 @@ export async function startRuntime(options: RuntimeOptions, logger?: Logger): Pr
     healthPort: health.port,
   });
   // First, so the probes answer while requirements install.
-  const health: HealthServer = await startHealthServer(config.healthPort, healthState(config, () => loop, status), metrics, log);
+  const health: HealthServer = await startHealthServer(
+    config.healthPort,
+    healthState(config, () => loop, status),
+    metrics,
+    log,
+  );
 
   try {
     const requirements = await installRequirements(config, log);

@@ -101,8 +101,7 @@ export async function extractZip(zipPath: string, destDir: string, limits: ZipLi
       new Promise<Entry | null>((resolve, reject) => {
         const onEntry = (entry: Entry) => done(() => resolve(entry));
         const onEnd = () => done(() => resolve(null));
-        const onError = (err: Error) =>
-          done(() => reject(err instanceof FunctionError ? err : new FunctionError('load', `corrupt ZIP: ${err.message}`)));
+        const onError = (err: Error) => done(() => reject(err instanceof FunctionError ? err : new FunctionError('load', `corrupt ZIP: ${err.message}`)));
         const done = (settle: () => void) => {
           zip.off('entry', onEntry).off('end', onEnd).off('error', onError);
           settle();

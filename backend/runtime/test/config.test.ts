@@ -109,12 +109,12 @@ describe('runtime configuration', () => {
     });
   }
 
-  test('METRICS_KEY_PREFIX is read; unset, the keys are the course\'s', () => {
+  test("METRICS_KEY_PREFIX is read; unset, the keys are the course's", () => {
     assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'metrics:*', REDIS_OUTPUT_KEY: 'o' }).metricsKeyPrefix, '');
     assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'metrics:*', METRICS_KEY_PREFIX: 'staging:' }).metricsKeyPrefix, 'staging:');
   });
 
-  test('HANDLER_MEMORY_MB bounds each handler process, by default under the runtime pod\'s 256 Mi; 0: no limit', () => {
+  test("HANDLER_MEMORY_MB bounds each handler process, by default under the runtime pod's 256 Mi; 0: no limit", () => {
     assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in' }).handlerMemoryMb, 96);
     assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', HANDLER_MEMORY_MB: '96' }).handlerMemoryMb, 96);
     assert.equal(loadRuntimeConfig({ REDIS_INPUT_KEY: 'in', HANDLER_MEMORY_MB: '0' }).handlerMemoryMb, 0);
@@ -210,7 +210,10 @@ describe('JS handler results', () => {
       [new Set([1]), /\$ is a Set/],
     ];
     for (const [value, message] of cases) {
-      assert.throws(() => resultToJson(value), (err: Error & { kind?: string }) => err.kind === 'invalid_output' && message.test(err.message));
+      assert.throws(
+        () => resultToJson(value),
+        (err: Error & { kind?: string }) => err.kind === 'invalid_output' && message.test(err.message),
+      );
     }
   });
 });

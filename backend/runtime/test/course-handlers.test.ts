@@ -14,7 +14,9 @@ import { RuntimeTestBed, jsonWithFloats, waitFor } from './support/harness.js';
 
 /** The fixtures are not compiled: from dist/test/ back to test/fixtures/. */
 const HANDLERS_DIR = fileURLToPath(new URL('../../test/fixtures/course-handlers/', import.meta.url));
-const HANDLERS = readdirSync(HANDLERS_DIR).filter((f) => f.endsWith('.py')).sort();
+const HANDLERS = readdirSync(HANDLERS_DIR)
+  .filter((f) => f.endsWith('.py'))
+  .sort();
 
 const SNAPSHOTS = 8;
 const RELOAD_AFTER = 4;

@@ -15,9 +15,7 @@ describe('example functions', () => {
   test('zip-function (two Python modules) as a ZIP with HANDLER_FUNCTION=main.handler', async () => {
     const folder = path.join(EXAMPLES, 'zip-function');
     const zip = makeZip(
-      await Promise.all(
-        ['main.py', 'window.py'].map(async (name) => ({ name, data: await readFile(path.join(folder, name)), deflate: true })),
-      ),
+      await Promise.all(['main.py', 'window.py'].map(async (name) => ({ name, data: await readFile(path.join(folder, name)), deflate: true }))),
     );
     const dir = await bed.dir();
     const zipPath = await bed.writeFile(dir, 'function.zip', zip);

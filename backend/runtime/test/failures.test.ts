@@ -95,7 +95,10 @@ describe('failures in python handlers', () => {
     assert.equal(error?.kind, 'timeout');
     assert.equal(error?.state_lost, true);
     assert.match(error?.error ?? '', /did not return within 0.5 s.*killed and restarted.*lost/);
-    assert.ok(logs.some((l) => l.msg.includes('context.env') && l.level >= 40), 'state loss is logged');
+    assert.ok(
+      logs.some((l) => l.msg.includes('context.env') && l.level >= 40),
+      'state loss is logged',
+    );
     assert.equal(existsSync(`/proc/${before.pid}`), false, 'the hung python process is gone');
 
     await send({ do: 'ok', x: 3 });

@@ -37,7 +37,10 @@ describe('glob input keys', () => {
       });
     }
     await bed.waitPolls(runtime, 3);
-    assert.deepEqual(runtime.status().contexts, pods.map((p) => bed.key(p)));
+    assert.deepEqual(
+      runtime.status().contexts,
+      pods.map((p) => bed.key(p)),
+    );
 
     // Each context has its own env.
     await bed.redis.set(bed.key('pod-a'), JSON.stringify({ pod: 'pod-a', v: 2 }));
@@ -51,7 +54,10 @@ describe('glob input keys', () => {
     // ...so when a pod of that name comes back it starts from an empty env.
     await bed.redis.set(bed.key('pod-c'), JSON.stringify({ pod: 'pod-c', v: 2 }));
     await bed.redis.set(bed.key('pod-a'), JSON.stringify({ pod: 'pod-a', v: 3 }));
-    await waitFor('pod-c back', async () => (await bed.getJson<{ n: number }>(`${base}:pod-c`))?.n === 1 && (await bed.stats(`${base}:pod-c`))?.invocations === 1);
+    await waitFor(
+      'pod-c back',
+      async () => (await bed.getJson<{ n: number }>(`${base}:pod-c`))?.n === 1 && (await bed.stats(`${base}:pod-c`))?.invocations === 1,
+    );
     await bed.waitInvocations(`${base}:pod-a`, 3);
     assert.equal((await bed.getJson<{ n: number }>(`${base}:pod-a`))?.n, 3);
   });

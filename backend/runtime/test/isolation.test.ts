@@ -49,8 +49,7 @@ describe('isolated contexts', () => {
       const base = bed.key(`${ns}:out`);
       const keyOf = (pod: string) => bed.key(`${ns}:in:${pod}`);
       const out = (pod: string) => `${base}:${pod}`;
-      const send = (pod: string, v: number, extra: Record<string, unknown> = {}) =>
-        bed.redis.set(keyOf(pod), JSON.stringify({ pod, v, ...extra }));
+      const send = (pod: string, v: number, extra: Record<string, unknown> = {}) => bed.redis.set(keyOf(pod), JSON.stringify({ pod, v, ...extra }));
 
       for (const pod of ['a', 'b', 'c']) await send(pod, 1);
       // A timeout long enough that b is certainly still hung while a and c run their calls below.
@@ -91,8 +90,7 @@ describe('isolated contexts', () => {
     const fn = await bed.writeFile(dir, 'usermodule.py', PY_HANGS_FOR_B);
     const base = bed.key('iso-timeout:out');
     const keyOf = (pod: string) => bed.key(`iso-timeout:in:${pod}`);
-    const send = (pod: string, v: number, extra: Record<string, unknown> = {}) =>
-      bed.redis.set(keyOf(pod), JSON.stringify({ pod, v, ...extra }));
+    const send = (pod: string, v: number, extra: Record<string, unknown> = {}) => bed.redis.set(keyOf(pod), JSON.stringify({ pod, v, ...extra }));
     for (const pod of ['a', 'b']) await send(pod, 1);
     await bed.start({ inputKey: bed.key('iso-timeout:in:*'), outputKey: base, functionPath: fn, handlerTimeoutSeconds: 1 });
     for (const pod of ['a', 'b']) await bed.waitInvocations(`${base}:${pod}`, 1);

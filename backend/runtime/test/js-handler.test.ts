@@ -86,11 +86,7 @@ describe('javascript handlers', () => {
 
   test('a CommonJS handler picked by HANDLER_FUNCTION', async () => {
     const dir = await bed.dir();
-    const file = await bed.writeFile(
-      dir,
-      'usermodule.cjs',
-      'exports.compute = (input, context) => ({ doubled: input.v * 2, key: context.output_key });\n',
-    );
+    const file = await bed.writeFile(dir, 'usermodule.cjs', 'exports.compute = (input, context) => ({ doubled: input.v * 2, key: context.output_key });\n');
     const input = bed.key('cjs:in');
     const output = bed.key('cjs:out');
     await bed.redis.set(input, '{"v": 21}');
@@ -127,9 +123,11 @@ describe('javascript handlers', () => {
 
     // Errors escaping the call (a timer, a forgotten promise) are logged; the process lives on.
     await send({ t: 7, do: 'stray' });
-    await waitFor('stray errors logged', () =>
-      logs.some((l) => l.msg === 'uncaughtException in handler code' && l.err === 'Error: late boom') &&
-      logs.some((l) => l.msg === 'unhandledRejection in handler code' && l.err === 'Error: forgotten'),
+    await waitFor(
+      'stray errors logged',
+      () =>
+        logs.some((l) => l.msg === 'uncaughtException in handler code' && l.err === 'Error: late boom') &&
+        logs.some((l) => l.msg === 'unhandledRejection in handler code' && l.err === 'Error: forgotten'),
     );
 
     await send({ t: 8, cpu: 8 });

@@ -53,14 +53,17 @@ describe('METRICS_KEY_PREFIX', () => {
 
     // Every key written is under its installation's prefix; the decoy was never read.
     const written = (await bed.keysUnder(`${bed.prefix}*`)).filter((k) => k.includes('metrics-derived'));
-    assert.deepEqual(written, [
-      `${two}metrics-derived:pod-a`,
-      `${two}metrics-derived:pod-a:stats`,
-      `${two}metrics-derived:pod-b`,
-      `${two}metrics-derived:pod-b:stats`,
-      `${one}metrics-derived:pod-a`,
-      `${one}metrics-derived:pod-a:stats`,
-    ].sort());
+    assert.deepEqual(
+      written,
+      [
+        `${two}metrics-derived:pod-a`,
+        `${two}metrics-derived:pod-a:stats`,
+        `${two}metrics-derived:pod-b`,
+        `${two}metrics-derived:pod-b:stats`,
+        `${one}metrics-derived:pod-a`,
+        `${one}metrics-derived:pod-a:stats`,
+      ].sort(),
+    );
 
     // A new snapshot of one installation's pod-a reaches only that installation.
     await bed.redis.set(`${one}metrics:pod-a`, snapshot('one', 'pod-a-2'));

@@ -107,7 +107,11 @@ describe('imgfleet-runtime bin', () => {
 
   test('a SIGKILLed runtime takes its JavaScript handler process with it, even mid-call', async () => {
     const dir = await bed.dir();
-    const file = await bed.writeFile(dir, 'handler.mjs', 'export async function handler() {\n  console.log("entered handler");\n  await new Promise(() => {});\n}\n');
+    const file = await bed.writeFile(
+      dir,
+      'handler.mjs',
+      'export async function handler() {\n  console.log("entered handler");\n  await new Promise(() => {});\n}\n',
+    );
     const input = bed.key('bin4:in');
     await bed.redis.set(input, '{}');
     const proc = run({ REDIS_URL: TEST_REDIS_URL, REDIS_INPUT_KEY: input, REDIS_OUTPUT_KEY: bed.key('bin4:out'), INTERVAL: '0.1', FUNCTION_PATH: file });

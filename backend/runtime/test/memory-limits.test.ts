@@ -105,8 +105,7 @@ describe('handler memory limits', () => {
     const base = bed.key('js:out');
     const keyOf = (pod: string) => bed.key(`js:in:${pod}`);
     const out = (pod: string) => `${base}:${pod}`;
-    const send = (pod: string, v: number, extra: Record<string, unknown> = {}) =>
-      bed.redis.set(keyOf(pod), JSON.stringify({ pod, v, ...extra }));
+    const send = (pod: string, v: number, extra: Record<string, unknown> = {}) => bed.redis.set(keyOf(pod), JSON.stringify({ pod, v, ...extra }));
     for (const pod of ['a', 'b', 'c']) await send(pod, 1);
 
     // HANDLER_MEMORY_MB is left unset: the default is what is under test.
@@ -141,7 +140,10 @@ describe('handler memory limits', () => {
       assert.equal(c.pid, first.c.pid, "c's handler process was not touched");
     };
 
-    for (const [pod, grow] of [['a', 'heap'], ['b', 'buffers']] as const) {
+    for (const [pod, grow] of [
+      ['a', 'heap'],
+      ['b', 'buffers'],
+    ] as const) {
       await send(pod, 2, { grow });
       await bed.waitInvocations(out(pod), 2);
       const error = await bed.lastError(out(pod));

@@ -114,7 +114,10 @@ describe('health and metrics', () => {
     const bytes = printed.reduce((sum, l) => sum + Buffer.byteLength(l.msg) + 1, 0);
     // Each call printed over 1 MB; the logs carry about the budget of each.
     assert.ok(bytes <= 2 * (max + 2000), `logged ${bytes} bytes of handler output`);
-    assert.ok(printed.some((l) => l.msg.startsWith('line 0 of call 2')), "the second call's output starts afresh");
+    assert.ok(
+      printed.some((l) => l.msg.startsWith('line 0 of call 2')),
+      "the second call's output starts afresh",
+    );
     const metrics = await get(runtime.status().healthPort, '/metrics');
     const droppedBytes = sample(metrics.body, 'imgfleet_runtime_handler_output_dropped_bytes_total', { input_key: input });
     assert.ok(droppedBytes !== undefined && droppedBytes > 2 * 1_000_000, `dropped ${droppedBytes}`);

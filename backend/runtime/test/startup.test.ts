@@ -27,7 +27,10 @@ describe('start-up and loop edges', () => {
     const input = bed.key('nokey:in');
     await bed.redis.set(input, '{"v": 1}');
     const { logs, runtime } = await bed.start({ inputKey: input, functionPath: file });
-    assert.ok(logs.some((l) => l.level === 40 && l.msg.includes('REDIS_OUTPUT_KEY is not set')), 'a warning at start');
+    assert.ok(
+      logs.some((l) => l.level === 40 && l.msg.includes('REDIS_OUTPUT_KEY is not set')),
+      'a warning at start',
+    );
     await waitFor('first call', () => logs.some((l) => l.source === 'handler' && l.msg === 'called with 1 output_key None n 1'));
     await bed.redis.set(input, '{"v": 2}');
     await waitFor('second call', () => logs.some((l) => l.source === 'handler' && l.msg === 'called with 2 output_key None n 2'));

@@ -82,9 +82,7 @@ export interface ListedBlob {
  * loop must read and write for it (`postgres`).
  */
 export type WorkerBlobAccess =
-  | { kind: 'filesystem'; dir: string }
-  | { kind: 's3'; bucket: string; prefix: string; forcePathStyle: boolean }
-  | { kind: 'bytes' };
+  { kind: 'filesystem'; dir: string } | { kind: 's3'; bucket: string; prefix: string; forcePathStyle: boolean } | { kind: 'bytes' };
 
 export interface BlobStore {
   readonly kind: BlobStoreKind;

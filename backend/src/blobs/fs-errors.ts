@@ -37,7 +37,11 @@ export function fsFault(err: unknown, what: string, dir: string): BlobStoreError
  */
 export function fsWriteFault(err: unknown, what: string, dir: string): BlobStoreError {
   if (codeOf(err) === 'ENOENT') {
-    return new BlobStoreError('unavailable', `a folder of the blob store (${dir}) is missing or cannot be made (${what}): is the blob volume mounted and writable?`, { cause: err });
+    return new BlobStoreError(
+      'unavailable',
+      `a folder of the blob store (${dir}) is missing or cannot be made (${what}): is the blob volume mounted and writable?`,
+      { cause: err },
+    );
   }
   return fsFault(err, what, dir);
 }

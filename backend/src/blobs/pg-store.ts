@@ -83,7 +83,9 @@ export class PostgresBlobStore implements BlobStore {
   }
 
   async size(ref: BlobRef): Promise<number | null> {
-    const { rows } = await this.db.query<{ n: number | null }>(`SELECT octet_length(${COLUMNS[ref.kind]}) AS n FROM processed_images WHERE id = $1`, [ref.imageId]);
+    const { rows } = await this.db.query<{ n: number | null }>(`SELECT octet_length(${COLUMNS[ref.kind]}) AS n FROM processed_images WHERE id = $1`, [
+      ref.imageId,
+    ]);
     return rows[0]?.n ?? null;
   }
 
@@ -91,7 +93,8 @@ export class PostgresBlobStore implements BlobStore {
   async remove(refs: readonly BlobRef[], db: Queryable = this.db): Promise<void> {
     for (const kind of ['original', 'result'] as const) {
       const ids = refs.filter((r) => r.kind === kind).map((r) => r.imageId);
-      if (ids.length) await db.query(`UPDATE processed_images SET ${COLUMNS[kind]} = NULL WHERE id = ANY($1::bigint[]) AND ${COLUMNS[kind]} IS NOT NULL`, [ids]);
+      if (ids.length)
+        await db.query(`UPDATE processed_images SET ${COLUMNS[kind]} = NULL WHERE id = ANY($1::bigint[]) AND ${COLUMNS[kind]} IS NOT NULL`, [ids]);
     }
   }
 

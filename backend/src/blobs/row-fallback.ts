@@ -7,17 +7,7 @@
  * deletes drain the old bytes away in time.
  */
 import type { Readable } from 'node:stream';
-import type {
-  BlobKind,
-  BlobRef,
-  BlobStore,
-  BlobWriter,
-  ByteRange,
-  ListedBlob,
-  Queryable,
-  StagedBlob,
-  WorkerBlobAccess,
-} from './blob-store.js';
+import type { BlobKind, BlobRef, BlobStore, BlobWriter, ByteRange, ListedBlob, Queryable, StagedBlob, WorkerBlobAccess } from './blob-store.js';
 import type { PostgresBlobStore } from './pg-store.js';
 
 export class RowFallbackStore implements BlobStore {

@@ -30,7 +30,19 @@ const NOT_FOUND = new Set(['NoSuchKey', 'NotFound']);
 const REFUSED_CREDENTIALS = new Set(['InvalidAccessKeyId', 'SignatureDoesNotMatch', 'InvalidToken', 'ExpiredToken', 'TokenRefreshRequired']);
 const FULL = new Set(['QuotaExceeded', 'InsufficientCapacity', 'EntityTooLarge']);
 /** Node's errno codes for a store that is down, unreachable or too slow. */
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND', 'ECONNABORTED', 'ERR_STREAM_PREMATURE_CLOSE', 'UND_ERR_SOCKET']);
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'ECONNABORTED',
+  'ERR_STREAM_PREMATURE_CLOSE',
+  'UND_ERR_SOCKET',
+]);
 
 /** The SDK's words for the same failures, made plain. */
 function describe(err: unknown, code: string, status: number | undefined): string {
@@ -60,8 +72,10 @@ export function blobErrorFrom(err: unknown, what: string, where: string): BlobSt
   const say = (fault: BlobStoreError['fault'], text: string) => new BlobStoreError(fault, `S3 store (${where}): ${what}: ${text}`, { cause: err });
   if (code === 'NoSuchBucket') return say('misconfigured', 'the bucket does not exist');
   if (REFUSED_CREDENTIALS.has(code)) return say('misconfigured', `the store refuses these credentials (${code})`);
-  if (code === 'AccessDenied' || (status === 403 && !FULL.has(code))) return say('misconfigured', `access denied: the credentials lack the permission (${code})`);
-  if (code === 'CredentialsProviderError') return say('misconfigured', `no credentials: ${e.message ?? 'none found'} (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a credentials file)`);
+  if (code === 'AccessDenied' || (status === 403 && !FULL.has(code)))
+    return say('misconfigured', `access denied: the credentials lack the permission (${code})`);
+  if (code === 'CredentialsProviderError')
+    return say('misconfigured', `no credentials: ${e.message ?? 'none found'} (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a credentials file)`);
   if (/region is missing/i.test(e.message ?? '')) return say('misconfigured', 'no region (set AWS_REGION)');
   if (FULL.has(code) || status === 507) return say('full', `the store is full (${reason})`);
   if (code === 'AbortError') return say('unavailable', 'aborted');

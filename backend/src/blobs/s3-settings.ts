@@ -69,7 +69,10 @@ export function s3SettingsFromEnv(env: Env): S3StoreSettings {
 /** The SDK's log lines (warnings about retries) go to our logger, at debug, never to the console. */
 function sdkLogger(logger: Logger | undefined): S3ClientConfig['logger'] {
   const child = logger?.child({ component: 's3-sdk' });
-  const at = (level: 'debug' | 'warn') => (...content: unknown[]) => child?.[level]({ sdk: content.map(String).join(' ') });
+  const at =
+    (level: 'debug' | 'warn') =>
+    (...content: unknown[]) =>
+      child?.[level]({ sdk: content.map(String).join(' ') });
   return { trace: () => undefined, debug: at('debug'), info: at('debug'), warn: at('debug'), error: at('warn') };
 }
 
@@ -87,10 +90,7 @@ function sdkLogger(logger: Logger | undefined): S3ClientConfig['logger'] {
 export type S3ClientRole = 'read' | 'write';
 
 export function createS3Client(settings: S3StoreSettings, role: S3ClientRole): S3Client {
-  const timeouts =
-    role === 'read'
-      ? { requestTimeout: settings.requestTimeoutMs, throwOnRequestTimeout: true }
-      : { socketTimeout: settings.requestTimeoutMs };
+  const timeouts = role === 'read' ? { requestTimeout: settings.requestTimeoutMs, throwOnRequestTimeout: true } : { socketTimeout: settings.requestTimeoutMs };
   return new S3Client({
     forcePathStyle: settings.forcePathStyle,
     // Ceph RGW 16 (and other S3-compatible stores) do not know the SDK's

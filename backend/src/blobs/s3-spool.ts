@@ -55,7 +55,7 @@ export class SpoolFile extends Writable {
   private async writeAll(chunk: Buffer): Promise<void> {
     const handle = this.handle;
     if (!handle) throw new Error('the spool file is closed');
-    for (let offset = 0; offset < chunk.length; ) {
+    for (let offset = 0; offset < chunk.length;) {
       const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
       offset += bytesWritten;
       this.bytes += bytesWritten;

@@ -92,7 +92,10 @@ export class S3BlobStore implements BlobStore {
       discard: async (objectKey) => {
         await this.writeClient.send(new DeleteObjectCommand({ Bucket: settings.bucket, Key: objectKey })).catch((err: unknown) => {
           // The orphan sweep removes it later: the blob is named by no row.
-          settings.logger?.warn({ err: blobErrorFrom(err, `removing ${objectKey}`, this.where).message }, 'S3 store: an aborted blob stays until the orphan sweep');
+          settings.logger?.warn(
+            { err: blobErrorFrom(err, `removing ${objectKey}`, this.where).message },
+            'S3 store: an aborted blob stays until the orphan sweep',
+          );
         });
       },
     };
@@ -231,7 +234,10 @@ export class S3BlobStore implements BlobStore {
       const failed = (answer.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
       if (failed.length > 0) {
         const first = failed[0];
-        throw this.fail(Object.assign(new Error(first?.Message ?? 'refused'), { Code: first?.Code }), `removing ${failed.length} of ${batch.length} blobs (first: ${first?.Key ?? '?'})`);
+        throw this.fail(
+          Object.assign(new Error(first?.Message ?? 'refused'), { Code: first?.Code }),
+          `removing ${failed.length} of ${batch.length} blobs (first: ${first?.Key ?? '?'})`,
+        );
       }
     }
   }

@@ -136,10 +136,7 @@ export class S3BlobWriter implements BlobWriter {
     await withRetries(await this.attempts(), signal, async () => {
       const body = createReadStream(this.spoolPath);
       try {
-        await client.send(
-          new PutObjectCommand({ Bucket: settings.bucket, Key: this.objectKey, Body: body, ContentLength: size }),
-          { abortSignal: signal },
-        );
+        await client.send(new PutObjectCommand({ Bucket: settings.bucket, Key: this.objectKey, Body: body, ContentLength: size }), { abortSignal: signal });
       } catch (err) {
         throw blobErrorFrom(err, `writing ${this.key}`, where);
       } finally {
@@ -158,11 +155,9 @@ export class S3BlobWriter implements BlobWriter {
     const what = `writing ${this.key}`;
     const Bucket = settings.bucket;
     const Key = this.objectKey;
-    const created = await client
-      .send(new CreateMultipartUploadCommand({ Bucket, Key }), { abortSignal: this.controller.signal })
-      .catch((err: unknown) => {
-        throw blobErrorFrom(err, what, where);
-      });
+    const created = await client.send(new CreateMultipartUploadCommand({ Bucket, Key }), { abortSignal: this.controller.signal }).catch((err: unknown) => {
+      throw blobErrorFrom(err, what, where);
+    });
     const UploadId = created.UploadId;
     if (!UploadId) throw new BlobStoreError('unavailable', `S3 store (${where}): ${what}: the store gave no upload id`);
     const stopParts = new AbortController();

@@ -48,7 +48,11 @@ export const envSchema = z.object({
    * between writing a photo and committing its row leaves one. Longer than
    * the longest upload request (REQUEST_TIMEOUT_SECONDS).
    */
-  BLOB_ORPHAN_GRACE_SECONDS: z.coerce.number().min(1).max(30 * 86400).default(3600),
+  BLOB_ORPHAN_GRACE_SECONDS: z.coerce
+    .number()
+    .min(1)
+    .max(30 * 86400)
+    .default(3600),
   /** The S3 store's bucket (created at start when missing, if the credentials allow it). */
   S3_BUCKET: optionalText,
   /** A key prefix inside the bucket, e.g. `imgfleet/` (several installations can share a bucket). */
@@ -113,7 +117,11 @@ export const envSchema = z.object({
    * thread instead of being read back from PostgreSQL (0: none wait).
    */
   HANDOFF_MEMORY_MB: int(0, 1024 * 1024).default(64),
-  IDEMPOTENCY_TTL_HOURS: z.coerce.number().min(1).max(24 * 365).default(24),
+  IDEMPOTENCY_TTL_HOURS: z.coerce
+    .number()
+    .min(1)
+    .max(24 * 365)
+    .default(24),
   /** How long a request waits for a concurrent one with the same Idempotency-Key before 409. */
   IDEMPOTENCY_WAIT_SECONDS: z.coerce.number().min(1).max(600).default(30),
   /**
@@ -126,7 +134,11 @@ export const envSchema = z.object({
    * Hours after an image finished (completed or failed) before the bytes of
    * its original are dropped; its row, result and metadata stay. 0 keeps originals.
    */
-  RETENTION_ORIGINAL_HOURS: z.coerce.number().min(0).max(24 * 3650).default(24),
+  RETENTION_ORIGINAL_HOURS: z.coerce
+    .number()
+    .min(0)
+    .max(24 * 3650)
+    .default(24),
   /** Days after a batch's last activity (upload or finished image) before the whole batch is deleted. 0 keeps batches. */
   RETENTION_BATCH_DAYS: z.coerce.number().min(0).max(3650).default(7),
   /** How often each pod runs the retention sweep (one pod at a time sweeps). */
@@ -191,9 +203,7 @@ export class ConfigError extends Error {
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   const result = envSchema.safeParse(source);
   if (!result.success) {
-    const lines = result.error.issues.map(
-      (issue) => `  ${issue.path.join('.')}=${JSON.stringify(source[String(issue.path[0])] ?? '')}: ${issue.message}`,
-    );
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.')}=${JSON.stringify(source[String(issue.path[0])] ?? '')}: ${issue.message}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
   }
   if (result.data.BLOB_STORE === 's3' && !result.data.S3_BUCKET) {

@@ -19,17 +19,21 @@ const isoTime = z.string().meta({ format: 'date-time' });
 /** The output options as stored and echoed (every field resolved). */
 export const resolvedOptionsSchema = z
   .custom<OutputOptions>((v) => typeof v === 'object' && v !== null)
-  .meta({ id: 'OutputOptions', description: 'A batch\'s output options, every field filled in (see GET /api/v1/config for defaults and limits)' });
+  .meta({ id: 'OutputOptions', description: "A batch's output options, every field filled in (see GET /api/v1/config for defaults and limits)" });
 
 export const imageSummarySchema = z
   .object({
     id: z.int(),
     batchId: z.string(),
     filename: z.string(),
-    contentType: nullableText.describe('detected from the bytes (image/jpeg, image/png, image/webp, image/heic, image/tiff, image/gif); null when unrecognised'),
+    contentType: nullableText.describe(
+      'detected from the bytes (image/jpeg, image/png, image/webp, image/heic, image/tiff, image/gif); null when unrecognised',
+    ),
     status: imageStatusSchema,
     error: nullableText.describe('human-readable reason when failed'),
-    errorCode: nullableText.describe('EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_TYPE, TOO_MANY_PIXELS, TOO_MUCH_MEMORY, CORRUPT_IMAGE, TIMEOUT, WORKER_CRASHED, …'),
+    errorCode: nullableText.describe(
+      'EMPTY_FILE, FILE_TOO_LARGE, UNSUPPORTED_TYPE, TOO_MANY_PIXELS, TOO_MUCH_MEMORY, CORRUPT_IMAGE, TIMEOUT, WORKER_CRASHED, …',
+    ),
     originalBytes: nullableInt,
     processedBytes: nullableInt,
     originalWidth: nullableInt,
@@ -42,9 +46,11 @@ export const imageSummarySchema = z
     startedAt: isoTime.nullable(),
     processedAt: isoTime.nullable(),
     processingMs: nullableInt,
-    options: resolvedOptionsSchema.nullable().describe('null for images stored before options existed (made with the server\'s rules)'),
+    options: resolvedOptionsSchema.nullable().describe("null for images stored before options existed (made with the server's rules)"),
     sourcePath: nullableText.describe('its path below the dropped folder (trip/day 1/IMG_1.JPG), when it came from one'),
-    outputQuality: nullableInt.describe('the quality the result was encoded at: the options\' own, or with maxBytes the highest whose file fits; null until completed'),
+    outputQuality: nullableInt.describe(
+      "the quality the result was encoded at: the options' own, or with maxBytes the highest whose file fits; null until completed",
+    ),
   })
   .meta({ id: 'ImageSummary' });
 export type ImageSummary = z.infer<typeof imageSummarySchema>;
@@ -104,7 +110,7 @@ export const batchListItemSchema = z
     updatedAt: isoTime.describe('its latest upload or result'),
     total: z.int(),
     ...statusCounts,
-    originalBytes: z.int().describe("the originals of its completed images whose original is still stored (the retention policy drops them)"),
+    originalBytes: z.int().describe('the originals of its completed images whose original is still stored (the retention policy drops them)'),
     resultBytes: z.int().describe('the results of those same images: the saving is 1 − resultBytes / originalBytes'),
   })
   .meta({ id: 'BatchListItem' });
@@ -168,9 +174,7 @@ export const statsSchema = z
 export type Stats = z.infer<typeof statsSchema>;
 
 /** GET /status/:id/json (earlier route; `error` added). */
-export const legacyStatusSchema = z
-  .object({ status: imageStatusSchema, processed_at: isoTime.nullable(), error: nullableText })
-  .meta({ id: 'LegacyStatus' });
+export const legacyStatusSchema = z.object({ status: imageStatusSchema, processed_at: isoTime.nullable(), error: nullableText }).meta({ id: 'LegacyStatus' });
 export type LegacyStatus = z.infer<typeof legacyStatusSchema>;
 
 /** Every error response. */

@@ -125,7 +125,11 @@ const UNSAFE_FOLDER = /[<>:"\\|?*\u0000-\u001f\u007f-\u009f]/g;
 export function safeFolderSegments(filePath: string): string[] {
   const parts = filePath.replace(/\\/g, '/').split('/').slice(0, -1);
   return parts
-    .map((p) => cutUtf8(wellFormed(p).normalize('NFC').replace(UNSAFE_FOLDER, '_'), MAX_SEGMENT_BYTES).replace(/[. ]+$/, '').trim())
+    .map((p) =>
+      cutUtf8(wellFormed(p).normalize('NFC').replace(UNSAFE_FOLDER, '_'), MAX_SEGMENT_BYTES)
+        .replace(/[. ]+$/, '')
+        .trim(),
+    )
     .filter((p) => p !== '' && p !== '.' && p !== '..');
 }
 

@@ -50,9 +50,7 @@ export function templateProblem(template: string): string | null {
   if (hasControlCharacter(template)) return 'the naming template may not contain control characters (NUL, tab, newline...)';
   if (hasLoneSurrogate(template)) return 'the naming template has an invalid character (half of a UTF-16 surrogate pair)';
   if (/[/\\]/.test(template)) return 'the naming template may not contain / or \\ (it names a file, not a folder)';
-  const unknown = [...template.matchAll(TOKEN)]
-    .map((m) => m[1] ?? '')
-    .filter((t) => !(NAMING_TOKENS as readonly string[]).includes(t));
+  const unknown = [...template.matchAll(TOKEN)].map((m) => m[1] ?? '').filter((t) => !(NAMING_TOKENS as readonly string[]).includes(t));
   if (unknown.length > 0) {
     return `unknown token ${unknown.map((t) => `{${t}}`).join(', ')}; use ${NAMING_TOKENS.map((t) => `{${t}}`).join(' ')}`;
   }
@@ -116,7 +114,11 @@ export function renderName(template: string, values: NamingValues): string {
   const literal = TEMPLATE_IMAGE_EXTENSION.exec(template)?.[1]?.toLowerCase();
   const source = literal && !allowed.includes(literal) ? template.replace(TEMPLATE_IMAGE_EXTENSION, '') : template;
   const render = (v: NamingValues) => {
-    const name = source.replace(TOKEN, (_, token: string) => tokenValue(token as NamingToken, v)).replace(UNSAFE, '_').replace(/[. ]+$/, '').trim();
+    const name = source
+      .replace(TOKEN, (_, token: string) => tokenValue(token as NamingToken, v))
+      .replace(UNSAFE, '_')
+      .replace(/[. ]+$/, '')
+      .trim();
     const dot = name.lastIndexOf('.');
     const endsRight = dot >= 0 && allowed.includes(name.slice(dot + 1).toLowerCase());
     return { base: endsRight ? name.slice(0, dot) : name, ext: endsRight ? name.slice(dot + 1) : allowed[0]! };

@@ -11,14 +11,7 @@
  * profile so colour-managed viewers are told, `strip` embeds none.
  */
 import { z } from 'zod';
-import {
-  DEFAULT_NAMING_TEMPLATE,
-  FORMAT_EXTENSIONS,
-  renderName,
-  splitName,
-  templateProblem,
-  type NamingValues,
-} from './naming-template.js';
+import { DEFAULT_NAMING_TEMPLATE, FORMAT_EXTENSIONS, renderName, splitName, templateProblem, type NamingValues } from './naming-template.js';
 import { safeFolderSegments } from './file-names.js';
 
 export const OUTPUT_FORMATS = ['jpeg', 'webp', 'avif', 'png'] as const;
@@ -84,8 +77,24 @@ export interface OutputOptions {
 export type OutputOptionsInput = Partial<OutputOptions>;
 
 export const OUTPUT_OPTION_KEYS = [
-  'width', 'height', 'longEdge', 'scale', 'fit', 'position', 'enlarge', 'format', 'quality', 'maxBytes', 'progressive', 'mozjpeg',
-  'background', 'metadata', 'keepGps', 'template', 'keepFolders', 'collision',
+  'width',
+  'height',
+  'longEdge',
+  'scale',
+  'fit',
+  'position',
+  'enlarge',
+  'format',
+  'quality',
+  'maxBytes',
+  'progressive',
+  'mozjpeg',
+  'background',
+  'metadata',
+  'keepGps',
+  'template',
+  'keepFolders',
+  'collision',
 ] as const satisfies readonly (keyof OutputOptions)[];
 
 /** The fields that set the size; at most one mode of them may be given. */
@@ -241,7 +250,10 @@ interface Issue {
 }
 
 /** Combinations that mean nothing, each named by the field that does not belong. */
-function combinationProblems(o: RawSize & { fit: Fit; enlarge: boolean; format: OutputFormat; maxBytes?: number | null | undefined; keepGps: boolean; metadata: MetadataPolicy }, defaults: OutputOptions): Issue[] {
+function combinationProblems(
+  o: RawSize & { fit: Fit; enlarge: boolean; format: OutputFormat; maxBytes?: number | null | undefined; keepGps: boolean; metadata: MetadataPolicy },
+  defaults: OutputOptions,
+): Issue[] {
   const issues: Issue[] = [];
   const box = o.width != null || o.height != null;
   if (o.scale != null && (box || o.longEdge != null)) {
@@ -279,14 +291,12 @@ export function buildOutputOptionsSchema(limits: OutputLimits = DEFAULT_OUTPUT_L
         ctx.issues.push({ code: 'custom', path: [issue.path], message: issue.message, input: issue.input });
       }
     })
-    .transform(
-      (o): OutputOptions => ({
-        ...o,
-        ...resolveSize(o, defaults),
-        quality: o.quality ?? (o.format === defaults.format ? defaults.quality : DEFAULT_QUALITY[o.format]),
-        maxBytes: o.maxBytes ?? null,
-      }),
-    );
+    .transform((o): OutputOptions => ({
+      ...o,
+      ...resolveSize(o, defaults),
+      quality: o.quality ?? (o.format === defaults.format ? defaults.quality : DEFAULT_QUALITY[o.format]),
+      maxBytes: o.maxBytes ?? null,
+    }));
 }
 
 export type OutputOptionsSchema = ReturnType<typeof buildOutputOptionsSchema>;

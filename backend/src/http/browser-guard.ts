@@ -156,7 +156,13 @@ export function browserGuard(rules: HostRules): RequestHandler {
     }
     const reason = crossSiteReason(req);
     if (reason) {
-      next(new HttpError(403, 'CROSS_SITE_REQUEST', `${req.method} ${req.path} refused: ${reason}, and requests that change data must come from this server's own page`));
+      next(
+        new HttpError(
+          403,
+          'CROSS_SITE_REQUEST',
+          `${req.method} ${req.path} refused: ${reason}, and requests that change data must come from this server's own page`,
+        ),
+      );
       return;
     }
     next();

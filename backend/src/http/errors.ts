@@ -40,7 +40,13 @@ export function blobHttpError(err: unknown): HttpError | undefined {
     case 'not-found':
       return new HttpError(404, 'NOT_FOUND', err.message);
     default:
-      return new HttpError(503, 'STORAGE_UNAVAILABLE', `the photo storage cannot be used right now; retry in a moment (${err.message})`, {}, { 'Retry-After': '5' });
+      return new HttpError(
+        503,
+        'STORAGE_UNAVAILABLE',
+        `the photo storage cannot be used right now; retry in a moment (${err.message})`,
+        {},
+        { 'Retry-After': '5' },
+      );
   }
 }
 
@@ -113,7 +119,10 @@ const answerError: (logger: Logger, ...args: Parameters<ErrorRequestHandler>) =>
   }
   if (known) {
     if (known.status >= 500) logger.warn({ err, path: req.path, code: known.code }, 'request failed');
-    res.status(known.status).set(known.headers).json({ error: known.message, code: known.code, ...known.details });
+    res
+      .status(known.status)
+      .set(known.headers)
+      .json({ error: known.message, code: known.code, ...known.details });
     return;
   }
   // body-parser style errors carry a status (malformed JSON, too large).

@@ -39,7 +39,10 @@ function responses(route: AnyRoute<never>): Record<string, object> {
 /** The answers every route may give (a token, the browser guard, a dependency down or full, a fault). */
 function commonErrors(): Record<string, object> {
   return Object.fromEntries(
-    Object.entries(COMMON_ERRORS).map(([status, description]) => [status, { description, content: { 'application/json': { schema: toSchema(apiErrorSchema) } } }]),
+    Object.entries(COMMON_ERRORS).map(([status, description]) => [
+      status,
+      { description, content: { 'application/json': { schema: toSchema(apiErrorSchema) } } },
+    ]),
   );
 }
 
@@ -66,7 +69,7 @@ export const openApiDocument = {
     title: 'imgfleet API',
     version: '1.0.0',
     description:
-      'Batch photo resizing: upload JPEG/PNG/WebP images; each is resized by the batch\'s output options (default: inside 800x600, never enlarged, JPEG 85) by a pool of workers spread over the cluster. Uploads take an Idempotency-Key. With API_TOKEN set, every route needs `Authorization: Bearer <token>` (event streams and downloads also accept `?access_token=`).',
+      "Batch photo resizing: upload JPEG/PNG/WebP images; each is resized by the batch's output options (default: inside 800x600, never enlarged, JPEG 85) by a pool of workers spread over the cluster. Uploads take an Idempotency-Key. With API_TOKEN set, every route needs `Authorization: Bearer <token>` (event streams and downloads also accept `?access_token=`).",
   },
   servers: [{ url: '/api/v1' }],
   components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },

@@ -3,13 +3,7 @@
  * format (the earlier rows, stored before options existed, use the
  * server's defaults, which are the earlier system's JPEG rules).
  */
-import {
-  contentTypeOf,
-  extensionOf,
-  outputRelativePath,
-  resolveCollision,
-  type OutputOptions,
-} from '../contract/output-options.js';
+import { contentTypeOf, extensionOf, outputRelativePath, resolveCollision, type OutputOptions } from '../contract/output-options.js';
 import type { ImageSummary } from '../contract/api.js';
 import { nameKey } from '../contract/file-names.js';
 

@@ -74,10 +74,7 @@ export function webRouter(root: string): Router {
   );
   if (!available) {
     r.get('/', (_req, res) => {
-      res
-        .status(503)
-        .type('text/plain')
-        .send(`The web UI is not built (${root} has no index.html). Run \`npm run build\` at the repository root.`);
+      res.status(503).type('text/plain').send(`The web UI is not built (${root} has no index.html). Run \`npm run build\` at the repository root.`);
     });
   }
   return r;

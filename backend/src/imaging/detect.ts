@@ -37,7 +37,11 @@ function startsWith(bytes: Uint8Array, signature: readonly number[], offset = 0)
 }
 
 function ascii(bytes: Uint8Array, offset: number, text: string): boolean {
-  return startsWith(bytes, Array.from(text, (c) => c.charCodeAt(0)), offset);
+  return startsWith(
+    bytes,
+    Array.from(text, (c) => c.charCodeAt(0)),
+    offset,
+  );
 }
 
 function text(bytes: Uint8Array, offset: number, length: number): string {

@@ -204,7 +204,11 @@ export function jobCost(input: JobInput, output: JobOutput, encodes = 1): JobCos
  * The resized image before a `cover` crop (what attention scans): the
  * oriented input scaled by the smaller of the box's ratios.
  */
-export function resizedBeforeCrop(oriented: Size, options: Pick<OutputOptions, 'fit' | 'enlarge'> & { width: number | null; height: number | null }, target: Size): Size {
+export function resizedBeforeCrop(
+  oriented: Size,
+  options: Pick<OutputOptions, 'fit' | 'enlarge'> & { width: number | null; height: number | null },
+  target: Size,
+): Size {
   if (options.fit !== 'cover' || options.width == null || options.height == null) return target;
   let s = Math.min(oriented.width / options.width, oriented.height / options.height);
   if (!options.enlarge) s = Math.max(1, s);
@@ -219,13 +223,19 @@ export type JobNeeds = Pick<JobCost, 'memoryBytes' | 'cpuMs'>;
  * is known, so its input is taken as that many RGB pixels of a baseline
  * JPEG, and its output as its whole box.
  */
-export function legacyJobNeeds(
-  decodeBytes: number | null,
-  options: JobOutput['options'] & { width?: number | null; height?: number | null },
-): JobNeeds {
+export function legacyJobNeeds(decodeBytes: number | null, options: JobOutput['options'] & { width?: number | null; height?: number | null }): JobNeeds {
   const decode = decodeBytes ?? 0;
   const side = Math.max(1, Math.ceil(Math.sqrt(decode / 3)));
-  const input: JobInput = { width: side, height: side, format: 'jpeg', interlaced: false, channels: 3, bytesPerChannel: 1, decodeBytes: decode, fileBytes: decode / 4 };
+  const input: JobInput = {
+    width: side,
+    height: side,
+    format: 'jpeg',
+    interlaced: false,
+    channels: 3,
+    bytesPerChannel: 1,
+    decodeBytes: decode,
+    fileBytes: decode / 4,
+  };
   const box = { width: options.width ?? side, height: options.height ?? side };
   const { memoryBytes, cpuMs } = jobCost(input, { options, target: box });
   return { memoryBytes, cpuMs };

@@ -34,7 +34,15 @@ function shorts(values: number[]): Buffer {
   return b;
 }
 
-function entries(width: number, height: number, channels: 3 | 4, stripBytes: number[], stripOffsets: number[], icc: Uint8Array | undefined, premultiplied: boolean): Entry[] {
+function entries(
+  width: number,
+  height: number,
+  channels: 3 | 4,
+  stripBytes: number[],
+  stripOffsets: number[],
+  icc: Uint8Array | undefined,
+  premultiplied: boolean,
+): Entry[] {
   const list: Entry[] = [
     { tag: 256, type: LONG, value: width },
     { tag: 257, type: LONG, value: height },

@@ -85,10 +85,7 @@ function failure(err: unknown, timeoutSeconds: number): ImageError {
 function checkBytes(bytes: Uint8Array, limits: InputLimits): ImageFormat {
   if (bytes.length === 0) throw new ImageError('EMPTY_FILE', 'the file is empty');
   if (bytes.length > limits.maxBytes) {
-    throw new ImageError(
-      'FILE_TOO_LARGE',
-      `the file is ${formatBytes(bytes.length)}, above the limit of ${formatBytes(limits.maxBytes)}`,
-    );
+    throw new ImageError('FILE_TOO_LARGE', `the file is ${formatBytes(bytes.length)}, above the limit of ${formatBytes(limits.maxBytes)}`);
   }
   const format = detectFormat(bytes);
   if (!format) {
@@ -183,12 +180,7 @@ function resized(input: Uint8Array, header: ImageHeader, options: OutputOptions,
  * file must never come out as a grey or garbled "completed" result. An
  * animated GIF or a multi-page TIFF gives its first frame or page.
  */
-export async function renderImage(
-  bytes: Uint8Array,
-  options: OutputOptions,
-  limits: InputLimits,
-  control: RenderControl = {},
-): Promise<ResizeResult> {
+export async function renderImage(bytes: Uint8Array, options: OutputOptions, limits: InputLimits, control: RenderControl = {}): Promise<ResizeResult> {
   const { header, exif, icc } = await inspect(bytes, limits, options);
   const timeoutSeconds = control.timeoutSeconds ?? 0;
   const input = await loadableInput(bytes, header.format, icc, control.decodeHeif);

@@ -212,12 +212,7 @@ async function readV1(dirs: Dirs): Promise<CgroupReading> {
  * what a container can use over a period, so a figure above it is timing
  * noise between the counter and the clock, and is capped too.
  */
-export function containerCpuPercents(
-  usageBefore: number,
-  usageAfter: number,
-  elapsedSeconds: number,
-  limitCores: number,
-): { ofLimit: number; ofCore: number } {
+export function containerCpuPercents(usageBefore: number, usageAfter: number, elapsedSeconds: number, limitCores: number): { ofLimit: number; ofCore: number } {
   const used = usageAfter - usageBefore;
   if (!(elapsedSeconds > 0) || !(used > 0) || !(limitCores > 0)) return { ofLimit: 0, ofCore: 0 };
   const ofCore = Math.min((used / elapsedSeconds) * 100, limitCores * 100);

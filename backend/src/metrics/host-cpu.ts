@@ -111,6 +111,9 @@ export async function readCpuFreqMhz(procRoot: string, sysRoot: string): Promise
   } catch {
     // No /proc/cpuinfo: fall through.
   }
-  const speeds = os.cpus().map((c) => c.speed).filter((s) => s > 0);
+  const speeds = os
+    .cpus()
+    .map((c) => c.speed)
+    .filter((s) => s > 0);
   return speeds.length > 0 ? speeds.reduce((a, b) => a + b, 0) / speeds.length : 0;
 }

@@ -31,7 +31,11 @@ export function parseNetDev(text: string): Map<string, NetCounters> {
     const name = line.slice(0, colon).trim();
     // The two header lines contain '|' and no counters.
     if (name === '' || name.includes('|')) continue;
-    const v = line.slice(colon + 1).trim().split(/\s+/).map(Number);
+    const v = line
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/)
+      .map(Number);
     if (v.length < 10 || v.some((x) => !Number.isFinite(x))) continue;
     out.set(name, { bytes_recv: v[0]!, packets_recv: v[1]!, bytes_sent: v[8]!, packets_sent: v[9]! });
   }
@@ -54,10 +58,7 @@ export function parseDefaultRouteInterface(text: string): string | undefined {
 }
 
 /** eth0, else the default route's interface, else the busiest non-loopback one. */
-export function chooseMainInterface(
-  counters: ReadonlyMap<string, NetCounters>,
-  defaultRouteInterface: string | undefined,
-): string | undefined {
+export function chooseMainInterface(counters: ReadonlyMap<string, NetCounters>, defaultRouteInterface: string | undefined): string | undefined {
   if (counters.has('eth0')) return 'eth0';
   if (defaultRouteInterface !== undefined && counters.has(defaultRouteInterface)) return defaultRouteInterface;
   let best: { name: string; bytes: number } | undefined;

@@ -180,7 +180,10 @@ export function createMetricsHub(options: MetricsHubOptions): MetricsHub {
       if (ticker.isStopped) return;
       if (!loggedStart) {
         loggedStart = true;
-        logger.info({ pod: options.podName, periodSeconds: options.periodSeconds, source, networkInterface: collector.networkInterface }, 'metrics: publishing snapshots');
+        logger.info(
+          { pod: options.podName, periodSeconds: options.periodSeconds, source, networkInterface: collector.networkInterface },
+          'metrics: publishing snapshots',
+        );
       }
       cluster.accept(snapshot);
       parts.redis?.publish(snapshot);
@@ -224,7 +227,18 @@ export function createMetricsHub(options: MetricsHubOptions): MetricsHub {
     overview(spanSeconds) {
       const { pod, periodSeconds, redisConnected } = status();
       const { spanSeconds: span, serverTime, pods: lines } = history(spanSeconds);
-      return { pods: cluster.latest(), periodSeconds, source, pod, redisConnected, keyPrefix: settings.prefix, spanSeconds: span, serverTime, history: lines, health: health.current() };
+      return {
+        pods: cluster.latest(),
+        periodSeconds,
+        source,
+        pod,
+        redisConnected,
+        keyPrefix: settings.prefix,
+        spanSeconds: span,
+        serverTime,
+        history: lines,
+        health: health.current(),
+      };
     },
     health: () => health.current(),
     subscribe: (listener) => parts.listeners.add(listener),

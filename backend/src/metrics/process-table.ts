@@ -31,7 +31,10 @@ export function parsePidStat(text: string): ProcEntry | undefined {
   const close = text.lastIndexOf(')');
   if (close < 0) return undefined;
   // After ") ": state(3) ppid(4) … utime(14) stime(15) cutime(16) cstime(17).
-  const fields = text.slice(close + 2).trim().split(/\s+/);
+  const fields = text
+    .slice(close + 2)
+    .trim()
+    .split(/\s+/);
   const ppid = Number(fields[1]);
   const times = fields.slice(11, 15).map(Number);
   if (!Number.isInteger(ppid) || times.length < 4 || times.some((t) => !Number.isFinite(t))) return undefined;

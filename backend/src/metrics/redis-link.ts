@@ -136,10 +136,7 @@ export class RedisLink {
     if (this.client.status !== 'ready') this.setState(false, reasonOf(err));
     if (this.down) return;
     this.down = true;
-    this.options.logger.warn(
-      { err, connection },
-      'metrics: Redis unreachable; snapshots stay in-process until it is back',
-    );
+    this.options.logger.warn({ err, connection }, 'metrics: Redis unreachable; snapshots stay in-process until it is back');
   }
 
   private notePublishFailure(err: unknown): void {

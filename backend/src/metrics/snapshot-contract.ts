@@ -27,29 +27,12 @@ export interface AppStats {
   avgProcessTimeSeconds: number;
 }
 
-export const VIRTUAL_MEMORY_FIELDS = [
-  'total',
-  'available',
-  'percent',
-  'used',
-  'free',
-  'buffers',
-  'cached',
-  'shared',
-  'active',
-  'inactive',
-] as const;
+export const VIRTUAL_MEMORY_FIELDS = ['total', 'available', 'percent', 'used', 'free', 'buffers', 'cached', 'shared', 'active', 'inactive'] as const;
 
 /** The key names keep `eth0` whatever the interface is: handlers look for exactly these. */
 export const NET_FIELDS = ['bytes_sent', 'bytes_recv', 'packets_sent', 'packets_recv'] as const;
 
-export const APP_INT_FIELDS = [
-  'app-active_threads',
-  'app-total_threads',
-  'app-queue_size',
-  'app-processed_count',
-  'app-failed_count',
-] as const;
+export const APP_INT_FIELDS = ['app-active_threads', 'app-total_threads', 'app-queue_size', 'app-processed_count', 'app-failed_count'] as const;
 
 export const APP_FLOAT_FIELDS = ['app-avg_process_time', 'app-throughput'] as const;
 
@@ -88,11 +71,7 @@ const FLOAT_FIELD_NAMES = new Set<string>([
  * core index in their name, hence the prefix checks.
  */
 export function isFloatField(name: string): boolean {
-  return (
-    FLOAT_FIELD_NAMES.has(name) ||
-    name.startsWith('cpu_percent-') ||
-    name.startsWith('moving_average_cpu_percent-')
-  );
+  return FLOAT_FIELD_NAMES.has(name) || name.startsWith('cpu_percent-') || name.startsWith('moving_average_cpu_percent-');
 }
 
 /**

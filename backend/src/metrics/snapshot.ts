@@ -121,12 +121,7 @@ function putContainerFields(
 }
 
 /** The pod's own interface counters: a paired interface in a network namespace no stranger shares. */
-async function podNetworkOf(
-  paired: boolean,
-  procRoot: string,
-  container: ContainerFigures,
-  net: NetCounters,
-): Promise<NetCounters | undefined> {
+async function podNetworkOf(paired: boolean, procRoot: string, container: ContainerFigures, net: NetCounters): Promise<NetCounters | undefined> {
   if (!paired || !container.scan) return undefined;
   return (await sharesNetworkNamespace(procRoot, container.scan.table, container.scan.lineage)) ? undefined : net;
 }

@@ -52,11 +52,14 @@ export class Ticker {
     const { periodMs } = this.options;
     // The first snapshot comes sooner than a full period (its figures cover
     // the shorter interval), so a fresh pod shows up quickly.
-    this.firstTimer = setTimeout(() => {
-      this.run();
-      this.interval = setInterval(() => this.run(), periodMs);
-      this.interval.unref();
-    }, Math.min(periodMs, 1000));
+    this.firstTimer = setTimeout(
+      () => {
+        this.run();
+        this.interval = setInterval(() => this.run(), periodMs);
+        this.interval.unref();
+      },
+      Math.min(periodMs, 1000),
+    );
     this.firstTimer.unref();
   }
 

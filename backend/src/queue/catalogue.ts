@@ -242,10 +242,7 @@ export class ImageCatalogue {
   }
 
   async recent(limit: number): Promise<ImageRow[]> {
-    const { rows } = await this.db.query<ImageRow>(
-      `SELECT ${IMAGE_ROW_COLUMNS} FROM processed_images ORDER BY id DESC LIMIT $1`,
-      [limit],
-    );
+    const { rows } = await this.db.query<ImageRow>(`SELECT ${IMAGE_ROW_COLUMNS} FROM processed_images ORDER BY id DESC LIMIT $1`, [limit]);
     return rows;
   }
 
@@ -254,5 +251,4 @@ export class ImageCatalogue {
     const { rows } = await this.db.query<{ n: number }>(`SELECT count(*) AS n FROM processed_images WHERE status = 'pending'`);
     return rows[0]!.n;
   }
-
 }

@@ -57,7 +57,14 @@ export class Dispatcher {
     const limitBytes = options.memoryLimitBytes;
     this.memory = new MemoryAdmission({ bytes: options.memoryBudgetBytes, source: 'JOB_MEMORY_MB', ...(limitBytes === undefined ? {} : { limitBytes }) });
     const { leaseSeconds, maxAttempts, defaults } = options;
-    this.claims = new ClaimLoop(store, this.ledger, { workerId: this.workerId, leaseSeconds, maxAttempts, defaults }, () => this.memory.waiting > 0, (image, leaseUntil) => this.takeClaimed(image, leaseUntil), logger);
+    this.claims = new ClaimLoop(
+      store,
+      this.ledger,
+      { workerId: this.workerId, leaseSeconds, maxAttempts, defaults },
+      () => this.memory.waiting > 0,
+      (image, leaseUntil) => this.takeClaimed(image, leaseUntil),
+      logger,
+    );
     this.leases = new LeaseKeeper(store, this.workerId, leaseSeconds, () => this.jobs.keys(), logger);
     this.runner = new JobRunner({
       store,

@@ -133,10 +133,7 @@ export class IngestTransaction {
   async claimKey(key: string): Promise<StoredAnswer | undefined | 'in-progress'> {
     const locked = await this.client.query<{ ok: boolean }>('SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7218)) AS ok', [key]);
     if (!locked.rows[0]?.ok) return 'in-progress';
-    const inserted = await this.client.query(
-      'INSERT INTO upload_requests (key) VALUES ($1) ON CONFLICT (key) DO NOTHING RETURNING key',
-      [key],
-    );
+    const inserted = await this.client.query('INSERT INTO upload_requests (key) VALUES ($1) ON CONFLICT (key) DO NOTHING RETURNING key', [key]);
     if (inserted.rowCount === 1) return undefined;
     const { rows } = await this.client.query<{ fingerprint: string; status_code: number; response: string }>(
       'SELECT fingerprint, status_code, response FROM upload_requests WHERE key = $1',
@@ -197,8 +194,18 @@ export class IngestTransaction {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending')
        RETURNING id`,
       values: [
-        img.batchId, img.filename, img.contentType, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath,
-        img.cost.memoryBytes, img.cost.cpuMs, img.original.key, img.original.size,
+        img.batchId,
+        img.filename,
+        img.contentType,
+        img.width,
+        img.height,
+        img.decodeBytes,
+        JSON.stringify(img.options),
+        img.sourcePath,
+        img.cost.memoryBytes,
+        img.cost.cpuMs,
+        img.original.key,
+        img.original.size,
       ],
     });
     return rows[0]!.id;
@@ -221,8 +228,21 @@ export class IngestTransaction {
                clock_timestamp() + make_interval(secs => $14), CASE WHEN $15 = 'processing' THEN clock_timestamp() END)
        RETURNING id`,
       values: [
-        img.batchId, img.filename, img.contentType, img.width, img.height, img.decodeBytes, JSON.stringify(img.options), img.sourcePath,
-        img.cost.memoryBytes, img.cost.cpuMs, img.original.key, img.original.size, workerId, leaseSeconds, status,
+        img.batchId,
+        img.filename,
+        img.contentType,
+        img.width,
+        img.height,
+        img.decodeBytes,
+        JSON.stringify(img.options),
+        img.sourcePath,
+        img.cost.memoryBytes,
+        img.cost.cpuMs,
+        img.original.key,
+        img.original.size,
+        workerId,
+        leaseSeconds,
+        status,
       ],
     });
     return rows[0]!.id;

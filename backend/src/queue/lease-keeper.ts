@@ -38,7 +38,11 @@ export class LeaseKeeper {
     if (held.length === 0) return;
     const askedAt = Date.now();
     try {
-      const { renewed, lost } = await this.store.renewLeases(this.workerId, held.map((j) => j.id), this.leaseSeconds);
+      const { renewed, lost } = await this.store.renewLeases(
+        this.workerId,
+        held.map((j) => j.id),
+        this.leaseSeconds,
+      );
       const ok = new Set(renewed);
       for (const j of held) if (ok.has(j.id)) j.leaseUntil = askedAt + this.leaseSeconds * 1000;
       if (lost.length) this.logger.warn({ lost }, 'leases lost (another worker took these images over)');

@@ -116,7 +116,6 @@ export class ImageRepository {
     return rowCount === 1;
   }
 
-
   /**
    * Extends the leases this worker still holds (images it processes, and
    * handed-over ones waiting for its thread). Returns what was renewed,
@@ -228,10 +227,9 @@ export class ImageRepository {
 
   /** Idempotency keys older than `ttlHours` are forgotten (a retry after that stores again). */
   async forgetUploadKeys(ttlHours: number): Promise<number> {
-    const { rowCount } = await this.db.query(
-      `DELETE FROM upload_requests WHERE created_at < now() - make_interval(secs => $1) AND response IS NOT NULL`,
-      [ttlHours * 3600],
-    );
+    const { rowCount } = await this.db.query(`DELETE FROM upload_requests WHERE created_at < now() - make_interval(secs => $1) AND response IS NOT NULL`, [
+      ttlHours * 3600,
+    ]);
     return rowCount ?? 0;
   }
 }

@@ -87,7 +87,13 @@ export class RetentionSweeper {
     const timeout = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, waitMs);
     });
-    await Promise.race([this.running.then(() => undefined, () => undefined), timeout]);
+    await Promise.race([
+      this.running.then(
+        () => undefined,
+        () => undefined,
+      ),
+      timeout,
+    ]);
     clearTimeout(timer);
   }
 

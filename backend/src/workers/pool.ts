@@ -166,11 +166,17 @@ export class ResizePool {
       return (await this.piscina.run(task, { transferList, signal: stop.signal })) as ResizeTaskResult;
     } catch (err) {
       const workMs = performance.now() - started;
-      if (stop.signal.aborted) run.onAbandoned?.(this.stoppedThreadsExit(threads, timeoutSeconds > 0 ? timeoutSeconds * 1000 + EXIT_ALLOWANCE_MS : UNLIMITED_EXIT_WAIT_MS));
+      if (stop.signal.aborted)
+        run.onAbandoned?.(this.stoppedThreadsExit(threads, timeoutSeconds > 0 ? timeoutSeconds * 1000 + EXIT_ALLOWANCE_MS : UNLIMITED_EXIT_WAIT_MS));
       if (stop.signal.reason === 'TIMEOUT') {
         const limit = run.limitNote ?? `${((limitMs ?? 0) / 1000).toFixed(1)} s of a fair share of one core`;
         const clock = `${(workMs / 1000).toFixed(1)} s on the clock`;
-        return { ok: false, code: 'TIMEOUT', error: `processing took longer than its time limit of ${limit} (${clock}); its worker thread was stopped`, workMs };
+        return {
+          ok: false,
+          code: 'TIMEOUT',
+          error: `processing took longer than its time limit of ${limit} (${clock}); its worker thread was stopped`,
+          workMs,
+        };
       }
       if (stop.signal.reason === 'ABORTED') return { ok: false, code: 'ABORTED', error: 'the resize was cancelled', workMs };
       // A worker that died (out of memory, a native crash): the caller's crash accounting decides.

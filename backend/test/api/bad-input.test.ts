@@ -18,7 +18,9 @@ describe('bad input over HTTP', () => {
   it('gives each bad file its own reason and processes the rest of the batch', async () => {
     const good1 = await makeImage({ width: 2000, height: 1500, seed: 1 });
     const good2 = await makeImage({ width: 900, height: 1200, seed: 2 });
-    const small = await sharp({ create: { width: 16, height: 16, channels: 3, background: 'blue' } }).jpeg().toBuffer();
+    const small = await sharp({ create: { width: 16, height: 16, channels: 3, background: 'blue' } })
+      .jpeg()
+      .toBuffer();
     const bomb = Buffer.from(small);
     const sof = bomb.indexOf(Buffer.from([0xff, 0xc0]));
     bomb.writeUInt16BE(20000, sof + 5);
@@ -36,7 +38,10 @@ describe('bad input over HTTP', () => {
     const res = await upload(t.url, files);
     assert.equal(res.status, 202);
     const body = (await res.json()) as UploadResponse;
-    assert.deepEqual(body.images.map((i) => i.filename), files.map((f) => f.name));
+    assert.deepEqual(
+      body.images.map((i) => i.filename),
+      files.map((f) => f.name),
+    );
     const byName = Object.fromEntries(body.images.map((i) => [i.filename, i]));
     assert.equal(byName['empty.jpg']!.code, 'EMPTY_FILE');
     assert.equal(byName['notes.jpg']!.code, 'UNSUPPORTED_TYPE');
@@ -69,7 +74,11 @@ describe('bad input over HTTP', () => {
   });
 
   it('rejects malformed requests with JSON errors', async () => {
-    const notMultipart = await fetch(`${t.url}/api/v1/images`, { method: 'POST', body: JSON.stringify({ a: 1 }), headers: { 'content-type': 'application/json' } });
+    const notMultipart = await fetch(`${t.url}/api/v1/images`, {
+      method: 'POST',
+      body: JSON.stringify({ a: 1 }),
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(notMultipart.status, 415);
     assert.equal(((await notMultipart.json()) as { code: string }).code, 'NOT_MULTIPART');
 

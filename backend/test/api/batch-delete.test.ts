@@ -69,7 +69,9 @@ describe('DELETE /api/v1/batches/:id', () => {
 
   it('deletes images still queued or processing; the workers find no row and the pod goes on', async () => {
     // One thread, several large images: most are pending, one is processing, when the DELETE arrives.
-    const big = await Promise.all([1, 2, 3, 4, 5, 6].map(async (seed) => ({ name: `big${seed}.jpg`, data: await makeImage({ width: 3000, height: 2000, seed }) })));
+    const big = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map(async (seed) => ({ name: `big${seed}.jpg`, data: await makeImage({ width: 3000, height: 2000, seed }) })),
+    );
     const batch = (await (await upload(t.url, big)).json()) as UploadResponse;
     const res = await fetch(`${t.url}/api/v1/batches/${batch.batchId}`, { method: 'DELETE' });
     assert.equal(res.status, 200);

@@ -60,15 +60,25 @@ describe('GET /api/v1/batches', () => {
 
     const page = await list(t);
     assert.equal(page.total, 2);
-    assert.deepEqual(page.batches.map((x) => x.batchId), [b.batchId, a.batchId], 'the latest upload first');
+    assert.deepEqual(
+      page.batches.map((x) => x.batchId),
+      [b.batchId, a.batchId],
+      'the latest upload first',
+    );
     const first = page.batches[1]!;
     assert.deepEqual(
       { total: first.total, pending: first.pending, processing: first.processing, completed: first.completed, failed: first.failed },
       { total: 3, pending: 0, processing: 0, completed: 2, failed: 1 },
     );
     const images = (await getJson<ImageListResponse>(`${t.url}/api/v1/images?batchId=${a.batchId}`)).body.images.filter((i) => i.status === 'completed');
-    assert.equal(first.originalBytes, images.reduce((sum, i) => sum + (i.originalBytes ?? 0), 0));
-    assert.equal(first.resultBytes, images.reduce((sum, i) => sum + (i.processedBytes ?? 0), 0));
+    assert.equal(
+      first.originalBytes,
+      images.reduce((sum, i) => sum + (i.originalBytes ?? 0), 0),
+    );
+    assert.equal(
+      first.resultBytes,
+      images.reduce((sum, i) => sum + (i.processedBytes ?? 0), 0),
+    );
     assert.ok(first.resultBytes > 0 && first.resultBytes < first.originalBytes, 'the results are smaller');
     assert.ok(Date.parse(first.createdAt) <= Date.parse(first.updatedAt));
     assert.ok(Date.parse(first.updatedAt) >= Date.parse(images[0]!.processedAt!), 'updated when its last result came');
@@ -77,7 +87,10 @@ describe('GET /api/v1/batches', () => {
     await upload(t.url, await photos([4]), { batchId: a.batchId });
     await settled(t, a.batchId);
     const again = await list(t);
-    assert.deepEqual(again.batches.map((x) => x.batchId), [a.batchId, b.batchId]);
+    assert.deepEqual(
+      again.batches.map((x) => x.batchId),
+      [a.batchId, b.batchId],
+    );
     assert.equal(again.batches[0]!.total, 4);
   });
 
@@ -90,7 +103,10 @@ describe('GET /api/v1/batches', () => {
     const second = await list(t, '?limit=2&offset=2');
     const third = await list(t, '?limit=2&offset=4');
     assert.deepEqual([first.limit, first.offset, second.offset, third.batches.length], [2, 0, 2, 1]);
-    assert.deepEqual([...first.batches, ...second.batches, ...third.batches].map((x) => x.batchId), all.batches.map((x) => x.batchId));
+    assert.deepEqual(
+      [...first.batches, ...second.batches, ...third.batches].map((x) => x.batchId),
+      all.batches.map((x) => x.batchId),
+    );
     assert.deepEqual((await list(t, '?offset=50')).batches, [], 'past the end: an empty page');
   });
 
@@ -118,7 +134,13 @@ describe('GET /api/v1/batches', () => {
   });
 
   it('refuses bad paging with 400 INVALID_PARAMETER naming the parameter', async () => {
-    for (const [query, field] of [['?limit=0', 'limit'], ['?limit=201', 'limit'], ['?limit=ten', 'limit'], ['?offset=-1', 'offset'], ['?offset=1.5', 'offset']] as const) {
+    for (const [query, field] of [
+      ['?limit=0', 'limit'],
+      ['?limit=201', 'limit'],
+      ['?limit=ten', 'limit'],
+      ['?offset=-1', 'offset'],
+      ['?offset=1.5', 'offset'],
+    ] as const) {
       const res = await fetch(`${t.url}/api/v1/batches${query}`);
       assert.equal(res.status, 400, query);
       const body = (await res.json()) as { code: string; error: string };
@@ -128,7 +150,9 @@ describe('GET /api/v1/batches', () => {
   });
 
   it('is in the OpenAPI document with its query parameters', async () => {
-    const { body } = await getJson<{ paths: Record<string, Record<string, { parameters: { name: string }[]; responses: Record<string, unknown> }>> }>(`${t.url}/api/v1/openapi.json`);
+    const { body } = await getJson<{ paths: Record<string, Record<string, { parameters: { name: string }[]; responses: Record<string, unknown> }>> }>(
+      `${t.url}/api/v1/openapi.json`,
+    );
     const op = body.paths['/batches']?.get;
     assert.ok(op, 'GET /batches is in the document');
     assert.deepEqual(op.parameters.map((p) => p.name).sort(), ['limit', 'offset']);

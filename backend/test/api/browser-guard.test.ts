@@ -50,7 +50,17 @@ describe('browser guard, default setup (no token)', () => {
 
   it('answers its own names, and any IP address (a rebinding attack always carries a DNS name)', async () => {
     const machine = os.hostname();
-    for (const host of [`localhost:${port}`, 'localhost', `127.0.0.1:${port}`, `[::1]:${port}`, '10.244.0.17:8080', 'LOCALHOST', `${machine}:${port}`, `${machine}.local`, 'app.localhost']) {
+    for (const host of [
+      `localhost:${port}`,
+      'localhost',
+      `127.0.0.1:${port}`,
+      `[::1]:${port}`,
+      '10.244.0.17:8080',
+      'LOCALHOST',
+      `${machine}:${port}`,
+      `${machine}.local`,
+      'app.localhost',
+    ]) {
       const res = await rawRequest(`${t.url}/api/v1/stats`, { headers: { host } });
       assert.equal(res.status, 200, host);
     }
@@ -204,7 +214,13 @@ describe('browser guard with API_TOKEN', () => {
     const id = images[0]!.id;
     await waitFor(async () => (await getJson<{ status: string }>(`${t.url}/api/v1/images/${id}`, TOKEN)).body.status === 'completed');
     const q = `access_token=${TOKEN}`;
-    for (const route of [`/api/v1/images/${id}/processed?download&${q}`, `/api/v1/images/${id}/original?${q}`, `/download/${id}?${q}`, `/api/v1/batches/${batchId}/zip?${q}`, `/status/${id}?${q}`]) {
+    for (const route of [
+      `/api/v1/images/${id}/processed?download&${q}`,
+      `/api/v1/images/${id}/original?${q}`,
+      `/download/${id}?${q}`,
+      `/api/v1/batches/${batchId}/zip?${q}`,
+      `/status/${id}?${q}`,
+    ]) {
       const r = await fetch(`${t.url}${route}`, { headers: { accept: 'text/html' } });
       assert.equal(r.status, 200, route);
       await r.body?.cancel();

@@ -73,7 +73,8 @@ describe('download names', () => {
     });
   }
 
-  const zipOf = async (batchId: string, query = '') => zipEntries(Buffer.from(await (await fetch(`${t.url}/api/v1/batches/${batchId}/zip${query}`)).arrayBuffer()));
+  const zipOf = async (batchId: string, query = '') =>
+    zipEntries(Buffer.from(await (await fetch(`${t.url}/api/v1/batches/${batchId}/zip${query}`)).arrayBuffer()));
 
   it('a long emoji name is cut on a character boundary within 255 bytes, in the header and in the ZIP', async () => {
     const [image] = await uploaded([{ name: `${'😀'.repeat(150)}.jpg`, data: photo }]);
@@ -125,7 +126,12 @@ describe('download names', () => {
     assert.deepEqual(await zipOf(lake.batchId, `?ids=${lake.id}`), ['lake-2.jpg']);
     // The apps number by the shared rule over the batch's ids, and so agree with the server.
     const ids = images.map((i) => i.id);
-    assert.deepEqual(images.map((i) => renderName('{name}-{index}.jpg', { name: i.filename.replace(/\.jpg$/, ''), ext: 'jpg', width: 1, height: 1, index: batchIndex(i.id, ids) })), ['wood-1.jpg', 'lake-2.jpg', 'hill-3.jpg']);
+    assert.deepEqual(
+      images.map((i) =>
+        renderName('{name}-{index}.jpg', { name: i.filename.replace(/\.jpg$/, ''), ext: 'jpg', width: 1, height: 1, index: batchIndex(i.id, ids) }),
+      ),
+      ['wood-1.jpg', 'lake-2.jpg', 'hill-3.jpg'],
+    );
     const page = await (await fetch(`${t.url}/status/${lake.id}`, { headers: { accept: 'text/html' } })).text();
     assert.match(page, /download="lake-2\.jpg"/);
   });
@@ -138,9 +144,15 @@ describe('download names', () => {
       assert.equal(res.status, 422, JSON.stringify(template));
       const body = (await res.json()) as { code: string; problems: { field: string }[] };
       assert.equal(body.code, 'INVALID_OPTIONS');
-      assert.deepEqual(body.problems.map((p) => p.field), ['template']);
+      assert.deepEqual(
+        body.problems.map((p) => p.field),
+        ['template'],
+      );
     }
-    const query = await fetch(`${t.url}/api/v1/images?template=${encodeURIComponent('a\u0000{name}')}`, { method: 'POST', body: form([{ name: 'x.jpg', data: photo }]) });
+    const query = await fetch(`${t.url}/api/v1/images?template=${encodeURIComponent('a\u0000{name}')}`, {
+      method: 'POST',
+      body: form([{ name: 'x.jpg', data: photo }]),
+    });
     assert.equal(query.status, 422);
     assert.equal(await count(), before);
   });

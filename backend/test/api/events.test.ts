@@ -28,7 +28,9 @@ describe('status events (SSE)', () => {
       const { images, batchId } = (await res.json()) as UploadResponse;
       const id = images[0]!.id;
       for (const stream of [onA, onB]) {
-        const done = await stream.next((e) => e.event === 'status' && (JSON.parse(e.data) as StatusEvent).id === id && (JSON.parse(e.data) as StatusEvent).status === 'completed');
+        const done = await stream.next(
+          (e) => e.event === 'status' && (JSON.parse(e.data) as StatusEvent).id === id && (JSON.parse(e.data) as StatusEvent).status === 'completed',
+        );
         const event = JSON.parse(done.data) as StatusEvent;
         assert.equal(event.batchId, batchId);
         assert.equal(event.filename, 'live.jpg');
@@ -41,10 +43,7 @@ describe('status events (SSE)', () => {
           .filter((e) => e.id === id)
           .map((e) => e.status);
         // `pending` only if it had to wait: a free thread on the uploading pod takes it at once.
-        assert.ok(
-          ['pending,processing,completed', 'processing,completed'].includes(statuses.join(',')),
-          `unexpected status sequence ${statuses.join(' → ')}`,
-        );
+        assert.ok(['pending,processing,completed', 'processing,completed'].includes(statuses.join(',')), `unexpected status sequence ${statuses.join(' → ')}`);
       }
     } finally {
       onA.close();
@@ -59,7 +58,12 @@ describe('status events (SSE)', () => {
       await stream.next((e) => e.event === 'hello');
       await upload(a.url, [{ name: 'other-batch.jpg', data: await makeImage({ width: 400, height: 300, seed: 5 }) }]);
       await upload(a.url, [{ name: 'same-batch.jpg', data: await makeImage({ width: 400, height: 300, seed: 6 }) }], { batchId: first.batchId });
-      await stream.next((e) => e.event === 'status' && (JSON.parse(e.data) as StatusEvent).filename === 'same-batch.jpg' && (JSON.parse(e.data) as StatusEvent).status === 'completed');
+      await stream.next(
+        (e) =>
+          e.event === 'status' &&
+          (JSON.parse(e.data) as StatusEvent).filename === 'same-batch.jpg' &&
+          (JSON.parse(e.data) as StatusEvent).status === 'completed',
+      );
       const names = new Set(stream.events.filter((e) => e.event === 'status').map((e) => (JSON.parse(e.data) as StatusEvent).filename));
       assert.ok(!names.has('other-batch.jpg'));
     } finally {
@@ -68,7 +72,9 @@ describe('status events (SSE)', () => {
   });
 
   it('tells clients of every pod which images were deleted, whatever batch they watch', async () => {
-    const { batchId, images } = (await (await upload(a.url, [{ name: 'doomed.jpg', data: await makeImage({ width: 400, height: 300, seed: 8 }) }])).json()) as UploadResponse;
+    const { batchId, images } = (await (
+      await upload(a.url, [{ name: 'doomed.jpg', data: await makeImage({ width: 400, height: 300, seed: 8 }) }])
+    ).json()) as UploadResponse;
     const id = images[0]!.id;
     await waitFor(async () => ((await (await fetch(`${a.url}/api/v1/images/${id}`)).json()) as { status: string }).status === 'completed');
     const watching = await openEventStream(`${b.url}/api/v1/events?batchId=${batchId}`);

@@ -30,27 +30,59 @@ describe('Idempotency-Key replays', () => {
 
   const post = (files: { name: string; data: Buffer }[], key: string) =>
     fetch(`${t.url}/api/v1/images`, { method: 'POST', body: formData(files), headers: { 'idempotency-key': key } });
-  const rows = async (like: string) => (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM processed_images WHERE filename LIKE $1', [like])).rows[0]!.n;
+  const rows = async (like: string) =>
+    (await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM processed_images WHERE filename LIKE $1', [like])).rows[0]!.n;
 
   it('after the batch was deleted: 410 naming the deleted images, and nothing is stored again', async () => {
     const key = randomUUID();
-    const first = (await (await post([{ name: 'gone-1.jpg', data: photo }, { name: 'gone-2.jpg', data: photo }], key)).json()) as UploadResponse;
+    const first = (await (
+      await post(
+        [
+          { name: 'gone-1.jpg', data: photo },
+          { name: 'gone-2.jpg', data: photo },
+        ],
+        key,
+      )
+    ).json()) as UploadResponse;
     assert.equal((await fetch(`${t.url}/api/v1/batches/${first.batchId}`, { method: 'DELETE' })).status, 200);
-    const again = await post([{ name: 'gone-1.jpg', data: photo }, { name: 'gone-2.jpg', data: photo }], key);
+    const again = await post(
+      [
+        { name: 'gone-1.jpg', data: photo },
+        { name: 'gone-2.jpg', data: photo },
+      ],
+      key,
+    );
     assert.equal(again.status, 410);
     const body = (await again.json()) as { code: string; deleted: number[]; remaining: number[] };
     assert.equal(body.code, 'IDEMPOTENT_UPLOAD_DELETED');
-    assert.deepEqual(body.deleted, first.images.map((i) => i.id));
+    assert.deepEqual(
+      body.deleted,
+      first.images.map((i) => i.id),
+    );
     assert.deepEqual(body.remaining, []);
     assert.equal(await rows('gone-%'), 0);
   });
 
   it('after one of its images was deleted: 410 naming it and the one that remains', async () => {
     const key = randomUUID();
-    const first = (await (await post([{ name: 'half-1.jpg', data: photo }, { name: 'half-2.jpg', data: photo }], key)).json()) as UploadResponse;
+    const first = (await (
+      await post(
+        [
+          { name: 'half-1.jpg', data: photo },
+          { name: 'half-2.jpg', data: photo },
+        ],
+        key,
+      )
+    ).json()) as UploadResponse;
     const [a, b] = first.images;
     assert.equal((await fetch(`${t.url}/api/v1/images/${a!.id}`, { method: 'DELETE' })).status, 204);
-    const again = await post([{ name: 'half-1.jpg', data: photo }, { name: 'half-2.jpg', data: photo }], key);
+    const again = await post(
+      [
+        { name: 'half-1.jpg', data: photo },
+        { name: 'half-2.jpg', data: photo },
+      ],
+      key,
+    );
     assert.equal(again.status, 410);
     const body = (await again.json()) as { deleted: number[]; remaining: number[] };
     assert.deepEqual([body.deleted, body.remaining], [[a!.id], [b!.id]]);
@@ -76,9 +108,12 @@ describe('Idempotency-Key replays', () => {
     assert.equal(again.status, 422);
     const same = await post([{ name: 'trip/a/folder.jpg', data: photo }], key);
     assert.equal(same.status, 202);
-    assert.deepEqual((await same.json()), first);
+    assert.deepEqual(await same.json(), first);
     const { rows: stored } = await pool.query<{ source_path: string }>("SELECT source_path FROM processed_images WHERE filename = 'folder.jpg'");
-    assert.deepEqual(stored.map((r) => r.source_path), ['trip/a/folder.jpg']);
+    assert.deepEqual(
+      stored.map((r) => r.source_path),
+      ['trip/a/folder.jpg'],
+    );
   });
 
   it('a key stored by the earlier fingerprint (first and last 64 KiB) still replays after an upgrade', async () => {

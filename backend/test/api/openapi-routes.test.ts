@@ -26,9 +26,7 @@ interface RouteLayer {
 
 function served(routers: Router[]): string[] {
   return routers.flatMap((r) =>
-    (r.stack as unknown as RouteLayer[])
-      .filter((l) => l.route)
-      .flatMap((l) => Object.keys(l.route!.methods).map((m) => `${m.toUpperCase()} ${l.route!.path}`)),
+    (r.stack as unknown as RouteLayer[]).filter((l) => l.route).flatMap((l) => Object.keys(l.route!.methods).map((m) => `${m.toUpperCase()} ${l.route!.path}`)),
   );
 }
 
@@ -43,7 +41,11 @@ describe('the OpenAPI document', () => {
 
   it('lists exactly the routes the app serves under /api/v1', () => {
     // Building the routers registers their routes; nothing is called on the context.
-    const hub = createMetricsHub({ podName: 'doc', periodSeconds: 5, appStats: async () => ({ activeThreads: 0, totalThreads: 0, queueSize: 0, processedCount: 0, failedCount: 0, avgProcessTimeSeconds: 0 }) });
+    const hub = createMetricsHub({
+      podName: 'doc',
+      periodSeconds: 5,
+      appStats: async () => ({ activeThreads: 0, totalThreads: 0, queueSize: 0, processedCount: 0, failedCount: 0, avgProcessTimeSeconds: 0 }),
+    });
     const routes = served(apiRouters({} as AppContext, { metricsRouter: metricsRouter(hub) }));
     const documented = API_ROUTES.map((r) => `${r.method.toUpperCase()} ${r.path}`);
     assert.deepEqual([...routes].sort(), [...documented].sort());
@@ -57,7 +59,10 @@ describe('the OpenAPI document', () => {
     const { body: doc } = await getJson<{ openapi: string; paths: Record<string, unknown> }>(`${t.url}/api/v1/openapi.json`);
     assert.equal(doc.openapi, '3.1.0');
     assert.deepEqual(Object.keys(doc.paths).sort(), Object.keys(openApiDocument.paths).sort());
-    const res = await fetch(`${t.url}/api/v1/images`, { method: 'POST', body: formData([{ name: 'doc.jpg', data: await makeImage({ width: 400, height: 300 }) }]) });
+    const res = await fetch(`${t.url}/api/v1/images`, {
+      method: 'POST',
+      body: formData([{ name: 'doc.jpg', data: await makeImage({ width: 400, height: 300 }) }]),
+    });
     const upload = uploadResponseSchema.parse(await res.json());
     const image = await waitFor(async () => {
       const { body } = await getJson(`${t.url}/api/v1/images/${upload.images[0]!.id}`);
@@ -113,7 +118,9 @@ describe('answers checked against their declarations', () => {
   });
 
   it('documents the retry answer as the code gives it', () => {
-    const retry = (openApiDocument.paths['/images/{id}/retry'] as Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>).post!;
+    const retry = (
+      openApiDocument.paths['/images/{id}/retry'] as Record<string, { responses: Record<string, { content?: Record<string, { schema: unknown }> }> }>
+    ).post!;
     const schema = JSON.stringify(retry.responses['202']!.content!['application/json']!.schema);
     assert.match(schema, /"pending"/);
     assert.doesNotMatch(schema, /filename/);

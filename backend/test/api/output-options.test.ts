@@ -99,7 +99,10 @@ describe('output options over HTTP', () => {
       assert.equal(res.status, 422, `${where} ${JSON.stringify(value)}`);
       const body = (await res.json()) as { code: string; problems: { field: string }[] };
       assert.equal(body.code, 'INVALID_OPTIONS');
-      assert.ok(body.problems.some((p) => p.field === field), `${JSON.stringify(body.problems)} names ${field}`);
+      assert.ok(
+        body.problems.some((p) => p.field === field),
+        `${JSON.stringify(body.problems)} names ${field}`,
+      );
     }
     assert.equal(await rows(), before, 'nothing stored');
   });
@@ -115,7 +118,16 @@ describe('output options over HTTP', () => {
 
   it('stores, echoes and applies the options; serves the result with its type and name', async () => {
     const options = { format: 'webp', width: 640, height: 640, quality: 70, template: '{name}-{w}x{h}' };
-    const res = await fetch(`${t.url}/api/v1/images`, { method: 'POST', body: form([{ name: 'land.jpg', data: landscape }, { name: 'port.jpg', data: portrait }], options) });
+    const res = await fetch(`${t.url}/api/v1/images`, {
+      method: 'POST',
+      body: form(
+        [
+          { name: 'land.jpg', data: landscape },
+          { name: 'port.jpg', data: portrait },
+        ],
+        options,
+      ),
+    });
     assert.equal(res.status, 202);
     const body = (await res.json()) as UploadResponse;
     assert.equal(body.options!.format, 'webp');
@@ -174,7 +186,13 @@ describe('output options over HTTP', () => {
       ['?scale=25', 'percent', [400, 300], [225, 350]],
     ];
     for (const [query, name, land, port] of cases) {
-      const res = await fetch(`${t.url}/api/v1/images${query}`, { method: 'POST', body: form([{ name: 'land.jpg', data: landscape }, { name: 'port.jpg', data: portrait }]) });
+      const res = await fetch(`${t.url}/api/v1/images${query}`, {
+        method: 'POST',
+        body: form([
+          { name: 'land.jpg', data: landscape },
+          { name: 'port.jpg', data: portrait },
+        ]),
+      });
       assert.equal(res.status, 202, name);
       const images = await settled(((await res.json()) as UploadResponse).batchId);
       const size = (file: string) => {
@@ -189,9 +207,12 @@ describe('output options over HTTP', () => {
   it('maxBytes: the result fits, and the quality chosen is stored and echoed', async () => {
     const plainRes = await fetch(`${t.url}/api/v1/images?longEdge=800`, { method: 'POST', body: form([{ name: 'm.jpg', data: landscape }]) });
     const [plain] = await settled(((await plainRes.json()) as UploadResponse).batchId);
-    assert.equal(plain!.outputQuality, 85, 'without maxBytes: the options\' quality');
+    assert.equal(plain!.outputQuality, 85, "without maxBytes: the options' quality");
     const target = Math.round(plain!.processedBytes! * 0.5);
-    const res = await fetch(`${t.url}/api/v1/images`, { method: 'POST', body: form([{ name: 'm.jpg', data: landscape }], { longEdge: 800, maxBytes: target }) });
+    const res = await fetch(`${t.url}/api/v1/images`, {
+      method: 'POST',
+      body: form([{ name: 'm.jpg', data: landscape }], { longEdge: 800, maxBytes: target }),
+    });
     const [image] = await settled(((await res.json()) as UploadResponse).batchId);
     assert.equal(image!.status, 'completed', image!.error ?? '');
     assert.equal(image!.options!.maxBytes, target);
@@ -209,7 +230,7 @@ describe('output options over HTTP', () => {
     assert.match(failed!.error ?? '', /even at quality 1 the result is .* above the target of 1\.0 KiB/);
   });
 
-  it('takes HEIC (a phone\'s, rotated), TIFF and GIF: completed, byte-identical to a local render', async () => {
+  it("takes HEIC (a phone's, rotated), TIFF and GIF: completed, byte-identical to a local render", async () => {
     const phoneJpeg = await sharp(landscape).jpeg({ quality: 90 }).withMetadata({ orientation: 6 }).toBuffer();
     const files = [
       { name: 'IMG_0001.HEIC', data: withRotation(await makeHeic(phoneJpeg), 3), type: 'image/heic', size: [450, 600] },
@@ -240,7 +261,10 @@ describe('output options over HTTP', () => {
     ];
     const res = await fetch(`${t.url}/api/v1/images`, { method: 'POST', body: form(files, options) });
     const body = (await res.json()) as UploadResponse;
-    assert.deepEqual(body.images.map((i) => i.filename), ['IMG_1.jpg', 'IMG_1.jpg', 'IMG_1.jpeg', 'passwd.jpg']);
+    assert.deepEqual(
+      body.images.map((i) => i.filename),
+      ['IMG_1.jpg', 'IMG_1.jpg', 'IMG_1.jpeg', 'passwd.jpg'],
+    );
     await settled(body.batchId);
     const zip = Buffer.from(await (await fetch(`${t.url}/api/v1/batches/${body.batchId}/zip`)).arrayBuffer());
     assert.deepEqual(await zipEntries(zip), ['trip/day 1/IMG_1.jpg', 'trip/day 2/IMG_1.jpg', 'trip/day 1/IMG_1 (1).jpg', 'etc/passwd.jpg']);

@@ -8,7 +8,6 @@ import type { BatchSummary, ImageListResponse, ImageSummary, Stats, UploadRespon
 import { getJson, startTestBackend, upload, waitFor, type TestBackend } from '../support/backend.js';
 import { makeImage, truncate } from '../support/images.js';
 
-
 async function unzip(buffer: Buffer): Promise<Map<string, Buffer>> {
   const zip = await new Promise<yauzl.ZipFile>((resolve, reject) =>
     yauzl.fromBuffer(buffer, { lazyEntries: true }, (err, z) => (err ? reject(err) : resolve(z))),
@@ -48,11 +47,15 @@ describe('/api/v1', () => {
     originals.push(await makeImage({ width: 2400, height: 1800, seed: 11 }));
     originals.push(await makeImage({ width: 1200, height: 1600, seed: 12 }));
     originals.push(truncate(await makeImage({ width: 1200, height: 900, seed: 13 }), 0.4));
-    const res = await upload(t.url, [
-      { name: 'a.jpg', data: originals[0]! },
-      { name: 'b.jpg', data: originals[1]! },
-      { name: 'c.jpg', data: originals[2]! },
-    ], { batchId });
+    const res = await upload(
+      t.url,
+      [
+        { name: 'a.jpg', data: originals[0]! },
+        { name: 'b.jpg', data: originals[1]! },
+        { name: 'c.jpg', data: originals[2]! },
+      ],
+      { batchId },
+    );
     assert.equal(res.status, 202);
     uploaded = (await res.json()) as UploadResponse;
     assert.equal(uploaded.batchId, batchId);
@@ -73,12 +76,21 @@ describe('/api/v1', () => {
 
     const all = (await getJson<ImageListResponse>(`${t.url}/api/v1/images?batchId=${batchId}`)).body;
     assert.equal(all.total, 4);
-    assert.deepEqual(all.images.map((i) => i.filename), ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg']);
+    assert.deepEqual(
+      all.images.map((i) => i.filename),
+      ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg'],
+    );
     const page = (await getJson<ImageListResponse>(`${t.url}/api/v1/images?batchId=${batchId}&limit=2&offset=2`)).body;
-    assert.deepEqual(page.images.map((i) => i.filename), ['c.jpg', 'd.jpg']);
+    assert.deepEqual(
+      page.images.map((i) => i.filename),
+      ['c.jpg', 'd.jpg'],
+    );
     assert.equal(page.total, 4);
     const failed = (await getJson<ImageListResponse>(`${t.url}/api/v1/images?status=failed`)).body;
-    assert.deepEqual(failed.images.map((i) => i.filename), ['c.jpg']);
+    assert.deepEqual(
+      failed.images.map((i) => i.filename),
+      ['c.jpg'],
+    );
     const everything = (await getJson<ImageListResponse>(`${t.url}/api/v1/images`)).body;
     assert.equal(everything.total, 5);
     assert.equal(everything.images[0]!.filename, 'other.jpg', 'newest first without a batch filter');
@@ -148,12 +160,34 @@ describe('/api/v1', () => {
 
   it('publishes statistics and an OpenAPI document', async () => {
     const { body: stats } = await getJson<Stats>(`${t.url}/api/v1/stats`);
-    for (const key of ['total', 'pending', 'processing', 'completed', 'failed', 'activeThreads', 'totalThreads', 'queueSize', 'avgProcessingMs', 'processedCount', 'recent'] as const) {
+    for (const key of [
+      'total',
+      'pending',
+      'processing',
+      'completed',
+      'failed',
+      'activeThreads',
+      'totalThreads',
+      'queueSize',
+      'avgProcessingMs',
+      'processedCount',
+      'recent',
+    ] as const) {
       assert.ok(key in stats, key);
     }
     const { body: doc } = await getJson<{ openapi: string; paths: Record<string, unknown> }>(`${t.url}/api/v1/openapi.json`);
     assert.equal(doc.openapi, '3.1.0');
-    for (const p of ['/images', '/images/{id}', '/images/{id}/processed', '/images/{id}/retry', '/batches/{batchId}/zip', '/stats', '/events', '/metrics', '/metrics/stream']) {
+    for (const p of [
+      '/images',
+      '/images/{id}',
+      '/images/{id}/processed',
+      '/images/{id}/retry',
+      '/batches/{batchId}/zip',
+      '/stats',
+      '/events',
+      '/metrics',
+      '/metrics/stream',
+    ]) {
       assert.ok(p in doc.paths, p);
     }
   });

@@ -19,7 +19,15 @@ import { isBlobStoreError, type BlobRef } from '../../src/blobs/blob-store.js';
 import type { S3StoreSettings } from '../../src/blobs/s3-settings.js';
 import { S3BlobStore } from '../../src/blobs/s3-store.js';
 import { startDeafListener, startStoreProxy } from '../support/rgw-proxy.js';
-import { createTestBucket, rgwAdminClient, rgwClientConfig, rgwStoreSettings, startPrivateGateway, type PrivateGateway, type TestBucket } from '../support/rgw.js';
+import {
+  createTestBucket,
+  rgwAdminClient,
+  rgwClientConfig,
+  rgwStoreSettings,
+  startPrivateGateway,
+  type PrivateGateway,
+  type TestBucket,
+} from '../support/rgw.js';
 import { readAll, streamBlob } from './support/contract.js';
 
 const refOf = (staged: { kind: 'original' | 'result'; key: string | null }): BlobRef => ({ imageId: 0, kind: staged.kind, key: staged.key });
@@ -56,9 +64,7 @@ describe('the S3 store when its gateway fails', () => {
   const stores: S3BlobStore[] = [];
 
   const storeAt = (endpoint: string, overrides: Partial<S3StoreSettings> = {}): S3BlobStore => {
-    const store = new S3BlobStore(
-      rgwStoreSettings(bucket.name, spoolDir, { client: rgwClientConfig(endpoint), ...overrides }),
-    );
+    const store = new S3BlobStore(rgwStoreSettings(bucket.name, spoolDir, { client: rgwClientConfig(endpoint), ...overrides }));
     stores.push(store);
     return store;
   };
@@ -94,9 +100,13 @@ describe('the S3 store when its gateway fails', () => {
     await rejectsWithFault(store.open(refOf(kept)), 'unavailable', refused);
     await rejectsWithFault(store.size(refOf(kept)), 'unavailable', refused);
     await rejectsWithFault(store.remove([refOf(kept)]), 'unavailable', refused);
-    await rejectsWithFault((async () => {
-      for await (const _ of store.list(new Date())) continue; // drained: only the error matters
-    })(), 'unavailable', refused);
+    await rejectsWithFault(
+      (async () => {
+        for await (const _ of store.list(new Date())) continue; // drained: only the error matters
+      })(),
+      'unavailable',
+      refused,
+    );
     assert.deepEqual(await objectKeys(), before, 'nothing written while it was down');
     assert.deepEqual(await readdir(spoolDir), [], 'no spool file left');
 

@@ -19,7 +19,19 @@ import { loadEnv } from '../../src/config/env.js';
 process.env.AWS_CONFIG_FILE = '/dev/null';
 process.env.AWS_SHARED_CREDENTIALS_FILE = '/dev/null';
 process.env.AWS_EC2_METADATA_DISABLED = 'true';
-for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION', 'AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL', 'AWS_ENDPOINT_URL_S3', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_FULL_URI', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI']) {
+for (const name of [
+  'AWS_REGION',
+  'AWS_DEFAULT_REGION',
+  'AWS_PROFILE',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_ENDPOINT_URL',
+  'AWS_ENDPOINT_URL_S3',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+]) {
   // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- process.env is Node's map of the environment
   delete process.env[name];
 }
@@ -36,10 +48,23 @@ async function rejectsWithFault(promise: Promise<unknown>, fault: string, patter
 describe('the S3 store settings', () => {
   it('reads its own settings from the environment', () => {
     const settings = s3SettingsFromEnv(
-      loadEnv({ BLOB_STORE: 's3', S3_BUCKET: 'photos', S3_PREFIX: 'imgfleet', S3_FORCE_PATH_STYLE: 'true', S3_CONNECT_TIMEOUT_SECONDS: '2.5', S3_REQUEST_TIMEOUT_SECONDS: '10' }),
+      loadEnv({
+        BLOB_STORE: 's3',
+        S3_BUCKET: 'photos',
+        S3_PREFIX: 'imgfleet',
+        S3_FORCE_PATH_STYLE: 'true',
+        S3_CONNECT_TIMEOUT_SECONDS: '2.5',
+        S3_REQUEST_TIMEOUT_SECONDS: '10',
+      }),
     );
     assert.deepEqual(
-      { bucket: settings.bucket, prefix: settings.prefix, forcePathStyle: settings.forcePathStyle, connect: settings.connectTimeoutMs, request: settings.requestTimeoutMs },
+      {
+        bucket: settings.bucket,
+        prefix: settings.prefix,
+        forcePathStyle: settings.forcePathStyle,
+        connect: settings.connectTimeoutMs,
+        request: settings.requestTimeoutMs,
+      },
       { bucket: 'photos', prefix: 'imgfleet/', forcePathStyle: true, connect: 2500, request: 10_000 },
     );
     assert.equal(settings.spoolDir, os.tmpdir());

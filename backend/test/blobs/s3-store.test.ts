@@ -123,7 +123,10 @@ describe('the S3 store on a Ceph RADOS Gateway', () => {
     const keys: string[] = [];
     for await (const b of store.list(new Date(Date.now() + 60_000))) keys.push(b.key);
     assert.ok(keys.includes(staged.key ?? ''));
-    assert.ok(keys.every((k) => kindOfKey(k) !== null), keys.join(', '));
+    assert.ok(
+      keys.every((k) => kindOfKey(k) !== null),
+      keys.join(', '),
+    );
   });
 
   it('removes many blobs in batches, and says nothing of keys already gone', async () => {

@@ -158,17 +158,12 @@ describe('cluster simulation: three backend pods and the function runtime on one
   const q = (): pg.Pool => sql!;
 
   const heldBy = async (name: Pod): Promise<number[]> =>
-    (
-      await q().query<{ id: string }>(
-        `SELECT id FROM processed_images WHERE status = 'processing' AND worker_id LIKE $1 ORDER BY id`,
-        [`${name}/%`],
-      )
-    ).rows.map((row) => Number(row.id));
+    (await q().query<{ id: string }>(`SELECT id FROM processed_images WHERE status = 'processing' AND worker_id LIKE $1 ORDER BY id`, [`${name}/%`])).rows.map(
+      (row) => Number(row.id),
+    );
 
   const snapshotTimes = async (names: readonly Pod[]): Promise<(string | null)[]> =>
-    (await r().mget(...names.map((n) => `metrics:${n}`))).map((text) =>
-      text === null ? null : (JSON.parse(text) as { timestamp: string }).timestamp,
-    );
+    (await r().mget(...names.map((n) => `metrics:${n}`))).map((text) => (text === null ? null : (JSON.parse(text) as { timestamp: string }).timestamp));
 
   const runtimeStats = async (name: Pod): Promise<StatsRecord | null> => {
     const text = await r().get(`${OUTPUT_KEY}:${name}:stats`);
@@ -188,17 +183,11 @@ describe('cluster simulation: three backend pods and the function runtime on one
     redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
     sql = new pg.Pool({ connectionString: db.url, max: 3 });
     // A dozen distinct photo-like 1600x1200 JPEGs (~350 KB each), reused round the batch.
-    jpegs = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => makeImage({ width: 1600, height: 1200, seed: 101 + i, grain: 8, quality: 90 })),
-    );
+    jpegs = await Promise.all(Array.from({ length: 12 }, (_, i) => makeImage({ width: 1600, height: 1200, seed: 101 + i, grain: 8, quality: 90 })));
   });
 
   after(async () => {
-    const results = await Promise.allSettled([
-      ...started.map((p) => stopProcess(p, 10_000)),
-      log?.close(),
-      sql?.end(),
-    ]);
+    const results = await Promise.allSettled([...started.map((p) => stopProcess(p, 10_000)), log?.close(), sql?.end()]);
     redis?.disconnect();
     await Promise.allSettled([db?.drop(), redisServer?.dispose()]);
     for (const result of results) if (result.status === 'rejected') console.error('cleanup:', result.reason);
@@ -246,11 +235,15 @@ describe('cluster simulation: three backend pods and the function runtime on one
     runtime = await spawnRuntime(runtimeEnv, started);
 
     // Every pod's snapshot is in Redis, and the runtime has written each pod's derived figures.
-    await waitFor(async () => {
-      const snapshots = await r().mget(...PODS.map((n) => `metrics:${n}`));
-      const derived = await r().mget(...PODS.map((n) => `${OUTPUT_KEY}:${n}`));
-      return snapshots.every((s) => s !== null) && derived.every((d) => d !== null && hasDerivedFigures(JSON.parse(d)));
-    }, 60_000, 100).catch((err: unknown) => {
+    await waitFor(
+      async () => {
+        const snapshots = await r().mget(...PODS.map((n) => `metrics:${n}`));
+        const derived = await r().mget(...PODS.map((n) => `${OUTPUT_KEY}:${n}`));
+        return snapshots.every((s) => s !== null) && derived.every((d) => d !== null && hasDerivedFigures(JSON.parse(d)));
+      },
+      60_000,
+      100,
+    ).catch((err: unknown) => {
       throw new Error(`${String(err)}\nruntime output:\n${runtime!.output()}`);
     });
     for (const name of PODS) {
@@ -262,161 +255,175 @@ describe('cluster simulation: three backend pods and the function runtime on one
     }
 
     // Any pod serves the whole cluster, with the runtime's figures for each pod.
-    const view = await waitFor(async () => {
-      const body = await clusterView('pod-a');
-      const names = body.pods.map((p) => p.pod);
-      return names.join() === PODS.join() && body.pods.every((p) => hasDerivedFigures(p.derived)) ? body : undefined;
-    }, 30_000, 100);
+    const view = await waitFor(
+      async () => {
+        const body = await clusterView('pod-a');
+        const names = body.pods.map((p) => p.pod);
+        return names.join() === PODS.join() && body.pods.every((p) => hasDerivedFigures(p.derived)) ? body : undefined;
+      },
+      30_000,
+      100,
+    );
     assert.equal(view.source, 'redis');
     assert.equal(view.redisConnected, true);
     assert.equal(view.pod, 'pod-a');
     assert.equal(view.periodSeconds, PERIOD_SECONDS);
   });
 
-  it('a pod killed with SIGKILL mid-batch loses nothing: every image completes exactly once, its images on another pod', { timeout: TEST_TIMEOUT }, async (t) => {
-    const victim = pod(VICTIM);
-    const statusLog = log!;
-    const batchId = randomUUID();
-    let uploadsSettled = false;
-    // 20 to each pod, one batch: clients reach the pods through the Service, so any pod takes any upload.
-    const uploads = PODS.map((name, k) =>
-      upload(
-        pod(name).url,
-        Array.from({ length: PER_POD }, (_, i) => ({ name: `${name}-${String(i + 1).padStart(2, '0')}.jpg`, data: jpegs[(k * PER_POD + i) % jpegs.length]! })),
-        { batchId },
-      ).then(async (res) => {
-        const body = (await res.json()) as UploadResponse;
-        assert.equal(res.status, 202, `upload to ${name}: ${JSON.stringify(body)}`);
-        assert.equal(body.accepted, PER_POD, `upload to ${name} accepted every file`);
-        assert.equal(body.batchId, batchId);
-        return body;
-      }),
-    );
-    const allUploads = Promise.all(uploads);
-    void allUploads.then(
-      () => (uploadsSettled = true),
-      () => (uploadsSettled = true),
-    );
-    // pod-b's own upload must be answered before it dies: an upload cut off mid-stream is
-    // the client's to retry, and not what this test is about.
-    await uploads[PODS.indexOf(VICTIM)];
+  it(
+    'a pod killed with SIGKILL mid-batch loses nothing: every image completes exactly once, its images on another pod',
+    { timeout: TEST_TIMEOUT },
+    async (t) => {
+      const victim = pod(VICTIM);
+      const statusLog = log!;
+      const batchId = randomUUID();
+      let uploadsSettled = false;
+      // 20 to each pod, one batch: clients reach the pods through the Service, so any pod takes any upload.
+      const uploads = PODS.map((name, k) =>
+        upload(
+          pod(name).url,
+          Array.from({ length: PER_POD }, (_, i) => ({
+            name: `${name}-${String(i + 1).padStart(2, '0')}.jpg`,
+            data: jpegs[(k * PER_POD + i) % jpegs.length]!,
+          })),
+          { batchId },
+        ).then(async (res) => {
+          const body = (await res.json()) as UploadResponse;
+          assert.equal(res.status, 202, `upload to ${name}: ${JSON.stringify(body)}`);
+          assert.equal(body.accepted, PER_POD, `upload to ${name} accepted every file`);
+          assert.equal(body.batchId, batchId);
+          return body;
+        }),
+      );
+      const allUploads = Promise.all(uploads);
+      void allUploads.then(
+        () => (uploadsSettled = true),
+        () => (uploadsSettled = true),
+      );
+      // pod-b's own upload must be answered before it dies: an upload cut off mid-stream is
+      // the client's to retry, and not what this test is about.
+      await uploads[PODS.indexOf(VICTIM)];
 
-    const batchCounts = async () =>
-      (
-        await q().query<{ completed: number; open: number }>(
-          `SELECT count(*) FILTER (WHERE status = 'completed')::int AS completed,
+      const batchCounts = async () =>
+        (
+          await q().query<{ completed: number; open: number }>(
+            `SELECT count(*) FILTER (WHERE status = 'completed')::int AS completed,
                   count(*) FILTER (WHERE status IN ('pending', 'processing'))::int AS open
              FROM processed_images WHERE batch_id = $1`,
-          [batchId],
-        )
-      ).rows[0]!;
+            [batchId],
+          )
+        ).rows[0]!;
 
-    // Some images done...
-    await waitFor(async () => (await batchCounts()).completed >= 3, 60_000, 10);
-    // ...and pod-b caught holding some. It is frozen (SIGSTOP) while we look, so that what the
-    // database shows is what it holds when it dies; if it holds nothing right then, it runs a
-    // moment and we look again.
-    let heldAtKill: number[] = [];
-    let looks = 0;
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      looks++;
-      victim.child.kill('SIGSTOP');
-      // Statements it had already sent still finish at the server: wait until two looks agree.
-      let previous: number[] | undefined;
+      // Some images done...
+      await waitFor(async () => (await batchCounts()).completed >= 3, 60_000, 10);
+      // ...and pod-b caught holding some. It is frozen (SIGSTOP) while we look, so that what the
+      // database shows is what it holds when it dies; if it holds nothing right then, it runs a
+      // moment and we look again.
+      let heldAtKill: number[] = [];
+      let looks = 0;
+      const deadline = Date.now() + 60_000;
       for (;;) {
-        await sleep(150);
-        heldAtKill = await heldBy(VICTIM);
-        if (previous && previous.join() === heldAtKill.join()) break;
-        previous = heldAtKill;
+        looks++;
+        victim.child.kill('SIGSTOP');
+        // Statements it had already sent still finish at the server: wait until two looks agree.
+        let previous: number[] | undefined;
+        for (;;) {
+          await sleep(150);
+          heldAtKill = await heldBy(VICTIM);
+          if (previous && previous.join() === heldAtKill.join()) break;
+          previous = heldAtKill;
+        }
+        if (heldAtKill.length > 0) break;
+        victim.child.kill('SIGCONT');
+        const { open } = await batchCounts();
+        assert.ok(!(uploadsSettled && open === 0), `the batch finished before ${VICTIM} was caught holding an image`);
+        assert.ok(Date.now() < deadline, `${VICTIM} was never caught holding an image`);
+        await sleep(100);
       }
-      if (heldAtKill.length > 0) break;
-      victim.child.kill('SIGCONT');
-      const { open } = await batchCounts();
-      assert.ok(!(uploadsSettled && open === 0), `the batch finished before ${VICTIM} was caught holding an image`);
-      assert.ok(Date.now() < deadline, `${VICTIM} was never caught holding an image`);
-      await sleep(100);
-    }
-    const { completed: completedAtKill } = await batchCounts();
-    victim.child.kill('SIGKILL');
-    killedAt = Date.now();
-    pods.delete(VICTIM);
-    ttlAtKillMs = await r().pttl(`metrics:${VICTIM}`);
-    // Watch for pod-b's metrics key to go, from now (checked in the next step).
-    victimKeyGone = (async () => {
-      const until = killedAt + KEY_LIFETIME_MS + MARGIN_MS + 5_000;
-      while (Date.now() < until) {
-        if ((await r().exists(`metrics:${VICTIM}`)) === 0) return Date.now();
-        await sleep(25);
-      }
-      return null;
-    })();
-    const victimExit = await victim.exit;
-    assert.equal(victimExit.signal, 'SIGKILL');
+      const { completed: completedAtKill } = await batchCounts();
+      victim.child.kill('SIGKILL');
+      killedAt = Date.now();
+      pods.delete(VICTIM);
+      ttlAtKillMs = await r().pttl(`metrics:${VICTIM}`);
+      // Watch for pod-b's metrics key to go, from now (checked in the next step).
+      victimKeyGone = (async () => {
+        const until = killedAt + KEY_LIFETIME_MS + MARGIN_MS + 5_000;
+        while (Date.now() < until) {
+          if ((await r().exists(`metrics:${VICTIM}`)) === 0) return Date.now();
+          await sleep(25);
+        }
+        return null;
+      })();
+      const victimExit = await victim.exit;
+      assert.equal(victimExit.signal, 'SIGKILL');
 
-    // What it held is left behind, leased to a worker that no longer exists.
-    const orphaned = await heldBy(VICTIM);
-    assert.ok(orphaned.length > 0, `${VICTIM} held images when it was killed`);
-    assert.ok(orphaned.every((id) => heldAtKill.includes(id)), 'it took nothing new while frozen');
-    assert.ok(completedAtKill >= 3 && completedAtKill < TOTAL, `killed mid-batch (${completedAtKill}/${TOTAL} completed)`);
+      // What it held is left behind, leased to a worker that no longer exists.
+      const orphaned = await heldBy(VICTIM);
+      assert.ok(orphaned.length > 0, `${VICTIM} held images when it was killed`);
+      assert.ok(
+        orphaned.every((id) => heldAtKill.includes(id)),
+        'it took nothing new while frozen',
+      );
+      assert.ok(completedAtKill >= 3 && completedAtKill < TOTAL, `killed mid-batch (${completedAtKill}/${TOTAL} completed)`);
 
-    const responses = await allUploads;
-    batchIds = responses.flatMap((b) => b.images.map((img) => img.id));
-    assert.equal(batchIds.length, TOTAL);
-    assert.equal(new Set(batchIds).size, TOTAL, 'every upload got its own id');
+      const responses = await allUploads;
+      batchIds = responses.flatMap((b) => b.images.map((img) => img.id));
+      assert.equal(batchIds.length, TOTAL);
+      assert.equal(new Set(batchIds).size, TOTAL, 'every upload got its own id');
 
-    // Every image completes within the lease time (plus a generous margin) after the kill.
-    await waitFor(async () => (await batchCounts()).completed === TOTAL, (LEASE_SECONDS + 30) * 1000, 100).catch((err: unknown) => {
-      throw new Error(`${String(err)}: not every image completed within ${LEASE_SECONDS} s + 30 s of the kill`);
-    });
-    t.diagnostic(
-      `${VICTIM} killed after ${looks} look(s), ${completedAtKill}/${TOTAL} completed, holding ${orphaned.length} (ids ${orphaned.join(', ')}); ` +
-        `all ${TOTAL} completed ${Date.now() - killedAt} ms after the kill (lease ${LEASE_SECONDS} s)`,
-    );
-    // Notifications arrive just after their commits; then give any duplicate time to show up.
-    await waitFor(() => batchIds.every((id) => statusLog.completions(id) >= 1), 15_000, 50);
-    await sleep(LEASE_SECONDS * 1000);
+      // Every image completes within the lease time (plus a generous margin) after the kill.
+      await waitFor(async () => (await batchCounts()).completed === TOTAL, (LEASE_SECONDS + 30) * 1000, 100).catch((err: unknown) => {
+        throw new Error(`${String(err)}: not every image completed within ${LEASE_SECONDS} s + 30 s of the kill`);
+      });
+      t.diagnostic(
+        `${VICTIM} killed after ${looks} look(s), ${completedAtKill}/${TOTAL} completed, holding ${orphaned.length} (ids ${orphaned.join(', ')}); ` +
+          `all ${TOTAL} completed ${Date.now() - killedAt} ms after the kill (lease ${LEASE_SECONDS} s)`,
+      );
+      // Notifications arrive just after their commits; then give any duplicate time to show up.
+      await waitFor(() => batchIds.every((id) => statusLog.completions(id) >= 1), 15_000, 50);
+      await sleep(LEASE_SECONDS * 1000);
 
-    for (const id of batchIds) assert.equal(statusLog.completions(id), 1, `image ${id} completed exactly once`);
-    const failures = statusLog.events.filter((e) => e.batchId === batchId && e.status === 'failed');
-    assert.deepEqual(failures, [], 'no image failed');
+      for (const id of batchIds) assert.equal(statusLog.completions(id), 1, `image ${id} completed exactly once`);
+      const failures = statusLog.events.filter((e) => e.batchId === batchId && e.status === 'failed');
+      assert.deepEqual(failures, [], 'no image failed');
 
-    const { rows } = await q().query<{
-      id: string;
-      status: string;
-      attempts: number;
-      worker_id: string;
-      ow: number;
-      oh: number;
-      w: number;
-      h: number;
-      n: number;
-    }>(
-      `SELECT id, status, attempts, worker_id, original_width AS ow, original_height AS oh, width AS w, height AS h,
+      const { rows } = await q().query<{
+        id: string;
+        status: string;
+        attempts: number;
+        worker_id: string;
+        ow: number;
+        oh: number;
+        w: number;
+        h: number;
+        n: number;
+      }>(
+        `SELECT id, status, attempts, worker_id, original_width AS ow, original_height AS oh, width AS w, height AS h,
               processed_bytes AS n
          FROM processed_images WHERE batch_id = $1 ORDER BY id`,
-      [batchId],
-    );
-    assert.equal(rows.length, TOTAL);
-    for (const row of rows) {
-      assert.equal(row.status, 'completed', `image ${row.id}`);
-      assert.deepEqual([row.ow, row.oh, row.w, row.h], [1600, 1200, 800, 600], `image ${row.id}: 1600x1200 → 800x600`);
-      assert.ok(row.n > 1000, `image ${row.id} has its JPEG`);
-    }
-    // The images pod-b held were finished by a live pod, on their second attempt.
-    for (const id of orphaned) {
-      const row = rows.find((x) => Number(x.id) === id)!;
-      assert.ok(
-        LIVE.some((name) => row.worker_id.startsWith(`${name}/`)),
-        `image ${id}, held by ${VICTIM}, finished by a live pod, not ${row.worker_id}`,
+        [batchId],
       );
-      assert.equal(row.attempts, 2, `image ${id} finished on its second attempt`);
-      const completion = statusLog.events.find((e) => e.id === id && e.status === 'completed')!;
-      assert.equal(completion.workerId, row.worker_id, `image ${id}: the notification names the finishing worker`);
-    }
-    // Nothing pod-b left half-done is still leased to it.
-    assert.deepEqual(await heldBy(VICTIM), []);
-  });
+      assert.equal(rows.length, TOTAL);
+      for (const row of rows) {
+        assert.equal(row.status, 'completed', `image ${row.id}`);
+        assert.deepEqual([row.ow, row.oh, row.w, row.h], [1600, 1200, 800, 600], `image ${row.id}: 1600x1200 → 800x600`);
+        assert.ok(row.n > 1000, `image ${row.id} has its JPEG`);
+      }
+      // The images pod-b held were finished by a live pod, on their second attempt.
+      for (const id of orphaned) {
+        const row = rows.find((x) => Number(x.id) === id)!;
+        assert.ok(
+          LIVE.some((name) => row.worker_id.startsWith(`${name}/`)),
+          `image ${id}, held by ${VICTIM}, finished by a live pod, not ${row.worker_id}`,
+        );
+        assert.equal(row.attempts, 2, `image ${id} finished on its second attempt`);
+        const completion = statusLog.events.find((e) => e.id === id && e.status === 'completed')!;
+        assert.equal(completion.workerId, row.worker_id, `image ${id}: the notification names the finishing worker`);
+      }
+      // Nothing pod-b left half-done is still leased to it.
+      assert.deepEqual(await heldBy(VICTIM), []);
+    },
+  );
 
   it("the dead pod's metrics key expires while the live pods keep publishing; the API lists exactly the live pods", { timeout: TEST_TIMEOUT }, async (t) => {
     assert.ok(victimKeyGone, 'the kill happened (the previous step)');
@@ -433,11 +440,18 @@ describe('cluster simulation: three backend pods and the function runtime on one
     // The live pods' keys keep being refreshed: their snapshot timestamps advance, period after period.
     for (let round = 0; round < 3; round++) {
       const before = await snapshotTimes(LIVE);
-      assert.ok(before.every((t) => t !== null), `the live pods' keys exist: ${JSON.stringify(before)}`);
-      await waitFor(async () => {
-        const now = await snapshotTimes(LIVE);
-        return now.every((t, i) => t !== null && t > before[i]!);
-      }, 15_000, 50);
+      assert.ok(
+        before.every((t) => t !== null),
+        `the live pods' keys exist: ${JSON.stringify(before)}`,
+      );
+      await waitFor(
+        async () => {
+          const now = await snapshotTimes(LIVE);
+          return now.every((t, i) => t !== null && t > before[i]!);
+        },
+        15_000,
+        50,
+      );
     }
 
     // Each live pod's view drops the dead pod and keeps the live ones.
@@ -446,14 +460,25 @@ describe('cluster simulation: three backend pods and the function runtime on one
     }
     // ...and stays that way, with fresh snapshots, while pod-b stays gone from Redis.
     const first = await clusterView('pod-a');
-    assert.deepEqual(first.pods.map((p) => p.pod), [...LIVE]);
+    assert.deepEqual(
+      first.pods.map((p) => p.pod),
+      [...LIVE],
+    );
     const stamp = (view: MetricsResponse, name: Pod) => view.pods.find((p) => p.pod === name)?.snapshot.timestamp;
-    const later = await waitFor(async () => {
-      const view = await clusterView('pod-a');
-      const listsOthers = view.pods.map((p) => p.pod).join() !== LIVE.join();
-      return listsOthers || LIVE.every((name) => stamp(view, name)! > stamp(first, name)!) ? view : undefined;
-    }, 15_000, 100);
-    assert.deepEqual(later.pods.map((p) => p.pod), [...LIVE], "pod-a's view keeps listing exactly the live pods");
+    const later = await waitFor(
+      async () => {
+        const view = await clusterView('pod-a');
+        const listsOthers = view.pods.map((p) => p.pod).join() !== LIVE.join();
+        return listsOthers || LIVE.every((name) => stamp(view, name)! > stamp(first, name)!) ? view : undefined;
+      },
+      15_000,
+      100,
+    );
+    assert.deepEqual(
+      later.pods.map((p) => p.pod),
+      [...LIVE],
+      "pod-a's view keeps listing exactly the live pods",
+    );
     assert.equal(await r().exists(`metrics:${VICTIM}`), 0, `metrics:${VICTIM} does not come back`);
   });
 
@@ -465,10 +490,14 @@ describe('cluster simulation: three backend pods and the function runtime on one
       // It keeps updating: the handler runs again for every new snapshot.
       const before = await runtimeStats(name);
       assert.ok(before, `${key}:stats exists`);
-      const after = await waitFor(async () => {
-        const now = await runtimeStats(name);
-        return now && now.writes >= before.writes + 2 ? now : undefined;
-      }, 15_000, 50);
+      const after = await waitFor(
+        async () => {
+          const now = await runtimeStats(name);
+          return now && now.writes >= before.writes + 2 ? now : undefined;
+        },
+        15_000,
+        50,
+      );
       assert.equal(after.errors, 0, `${key}: the handler never failed (${JSON.stringify(after.errors_by_kind)})`);
       assert.equal(await r().exists(`${key}:error`), 0, `no ${key}:error`);
       assertDerivedFigures(JSON.parse((await r().get(key)) ?? 'null'), key);
@@ -494,12 +523,14 @@ describe('cluster simulation: three backend pods and the function runtime on one
     assert.deepEqual(await runtimeStats(VICTIM), victimStats, `${OUTPUT_KEY}:${VICTIM} no longer updated`);
 
     // pod-a's API carries the runtime's figures for each live pod.
-    const view = await waitFor(async () => {
-      const body = await clusterView('pod-a');
-      return body.pods.map((p) => p.pod).join() === LIVE.join() && body.pods.every((p) => hasDerivedFigures(p.derived))
-        ? body
-        : undefined;
-    }, 15_000, 100);
+    const view = await waitFor(
+      async () => {
+        const body = await clusterView('pod-a');
+        return body.pods.map((p) => p.pod).join() === LIVE.join() && body.pods.every((p) => hasDerivedFigures(p.derived)) ? body : undefined;
+      },
+      15_000,
+      100,
+    );
     for (const entry of view.pods) assertDerivedFigures(entry.derived, `pod-a's view of ${entry.pod}`);
   });
 

@@ -30,7 +30,14 @@ describe(APP_IMAGE, () => {
       name: 'app',
       image: APP_IMAGE,
       network,
-      env: { DATABASE_URL: clusterUrl, POD_NAME: 'app-0', WORKER_THREADS: '2', SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS - 5), BLOB_STORE: 'filesystem', BLOB_DIR },
+      env: {
+        DATABASE_URL: clusterUrl,
+        POD_NAME: 'app-0',
+        WORKER_THREADS: '2',
+        SHUTDOWN_GRACE_SECONDS: String(GRACE_SECONDS - 5),
+        BLOB_STORE: 'filesystem',
+        BLOB_DIR,
+      },
       publish: [8080],
       // The blob volume, writable by the image's user (fsGroup in Kubernetes).
       options: [...HARDENED, '--volume', `${await p.volume('blobs')}:${BLOB_DIR}:U`],
@@ -74,11 +81,15 @@ describe(APP_IMAGE, () => {
     const res = await fetch(`${url}/upload`, { method: 'POST', body: form });
     assert.equal(res.status, 202);
     const id = ((await res.json()) as UploadResponse).images[0]!.id;
-    await until('the photo completes', async () => {
-      const s = (await (await fetch(`${url}/status/${id}/json`)).json()) as { status: string };
-      assert.notEqual(s.status, 'failed');
-      return s.status === 'completed';
-    }, 60_000);
+    await until(
+      'the photo completes',
+      async () => {
+        const s = (await (await fetch(`${url}/status/${id}/json`)).json()) as { status: string };
+        assert.notEqual(s.status, 'failed');
+        return s.status === 'completed';
+      },
+      60_000,
+    );
     const download = await fetch(`${url}/download/${id}`);
     assert.equal(download.status, 200);
     const meta = await sharp(Buffer.from(await download.arrayBuffer())).metadata();

@@ -22,7 +22,12 @@ describeCluster('a cluster of containers on one blob volume: Postgres, Redis, th
     async verifyStored(rows, survivor) {
       // Every file of the volume with its size, as a live pod sees it.
       const listing = await survivor.c.exec('find', BLOB_DIR, '-type', 'f', '-printf', '%P %s\\n');
-      const files = new Map(listing.split('\n').filter(Boolean).map((l) => l.split(' ') as [string, string]));
+      const files = new Map(
+        listing
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => l.split(' ') as [string, string]),
+      );
       for (const r of rows) {
         assert.equal(Number(files.get(r.original_key!)), Number(r.original_bytes), `image ${r.id}: original ${r.original_key}`);
         assert.equal(Number(files.get(r.processed_key!)), Number(r.processed_bytes), `image ${r.id}: result ${r.processed_key}`);

@@ -61,7 +61,10 @@ describe(DB_IMAGE, () => {
         text: 'SELECT id, status, length(original_data), length(processed_data) from processed_images ORDER BY uploaded_at DESC LIMIT 5;',
         rowMode: 'array',
       });
-      assert.deepEqual(rows.map((r) => r.slice(1)), [['pending', 3, null]]);
+      assert.deepEqual(
+        rows.map((r) => r.slice(1)),
+        [['pending', 3, null]],
+      );
       const storage = await client.query<{ attstorage: string }>(
         `SELECT attstorage FROM pg_attribute WHERE attrelid = 'processed_images'::regclass AND attname = 'original_data'`,
       );

@@ -117,11 +117,16 @@ describe(RUNTIME_IMAGE, () => {
 
   it('writes derived figures for every metrics:<pod> key with the bundled Python handler', { timeout: 120_000 }, async () => {
     for (const pod of PODS) {
-      const derived = await until(`${OUTPUT_KEY}:${pod}`, async () => {
-        const text = await redis.get(`${OUTPUT_KEY}:${pod}`);
-        const d = text === null ? undefined : (JSON.parse(text) as Record<string, number>);
-        return d && 'moving_average_cpu_percent-1' in d ? d : undefined;
-      }, 90_000, 250).catch(async (err: unknown) => {
+      const derived = await until(
+        `${OUTPUT_KEY}:${pod}`,
+        async () => {
+          const text = await redis.get(`${OUTPUT_KEY}:${pod}`);
+          const d = text === null ? undefined : (JSON.parse(text) as Record<string, number>);
+          return d && 'moving_average_cpu_percent-1' in d ? d : undefined;
+        },
+        90_000,
+        250,
+      ).catch(async (err: unknown) => {
         throw new Error(`${(err as Error).message}\n${await runtime.logs()}`);
       });
       assert.equal(derived.percentage_memory_caching, 25);
@@ -132,10 +137,15 @@ describe(RUNTIME_IMAGE, () => {
   it('reloads the handler when the ConfigMap folder is swapped through ..data', { timeout: 120_000 }, async () => {
     pyfile.publish({ 'usermodule.py': 'def handler(input, context):\n    return {"handler_version": 2, "pod": input.get("pod")}\n' });
     for (const pod of PODS) {
-      await until(`${OUTPUT_KEY}:${pod} comes from the new handler`, async () => {
-        const text = await redis.get(`${OUTPUT_KEY}:${pod}`);
-        return text !== null && (JSON.parse(text) as { handler_version?: number }).handler_version === 2;
-      }, 60_000, 250).catch(async (err: unknown) => {
+      await until(
+        `${OUTPUT_KEY}:${pod} comes from the new handler`,
+        async () => {
+          const text = await redis.get(`${OUTPUT_KEY}:${pod}`);
+          return text !== null && (JSON.parse(text) as { handler_version?: number }).handler_version === 2;
+        },
+        60_000,
+        250,
+      ).catch(async (err: unknown) => {
         throw new Error(`${(err as Error).message}\n${await runtime.logs()}`);
       });
     }

@@ -61,7 +61,13 @@ describe('embedded PostgreSQL as root: folders the postgres user cannot enter', 
     chmodSync(closed, 0o700);
     const dataDir = path.join(closed, 'data');
     const child = spawn(process.execPath, [MAIN_JS], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dataDir, PORT: '0', EMBEDDED_PG_PORT: String(20000 + Math.floor(Math.random() * 20000)) },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        DATA_DIR: dataDir,
+        PORT: '0',
+        EMBEDDED_PG_PORT: String(20000 + Math.floor(Math.random() * 20000)),
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';

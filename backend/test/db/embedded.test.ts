@@ -40,7 +40,10 @@ describe('embedded PostgreSQL (no DATABASE_URL)', () => {
     const second = await startBackend(env, { logger });
     try {
       const { body } = await getJson<ImageListResponse>(`${second.url}/api/v1/images?batchId=${batchId}`);
-      assert.deepEqual(body.images.map((i) => [i.filename, i.status]), [['kept.jpg', 'completed']]);
+      assert.deepEqual(
+        body.images.map((i) => [i.filename, i.status]),
+        [['kept.jpg', 'completed']],
+      );
     } finally {
       await second.stop(2000);
     }

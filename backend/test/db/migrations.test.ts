@@ -18,14 +18,19 @@ describe('migrations', () => {
   });
 
   it('are applied exactly once when three replicas start at the same moment', async () => {
-    const clients = await Promise.all([1, 2, 3].map(async () => {
-      const c = new pg.Client({ connectionString: db.url });
-      await c.connect();
-      return c;
-    }));
+    const clients = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const c = new pg.Client({ connectionString: db.url });
+        await c.connect();
+        return c;
+      }),
+    );
     try {
       const applied = await Promise.all(clients.map((c) => migrate(c)));
-      assert.deepEqual(applied.flat().sort((a, b) => a - b), MIGRATIONS.map((m) => m.version));
+      assert.deepEqual(
+        applied.flat().sort((a, b) => a - b),
+        MIGRATIONS.map((m) => m.version),
+      );
       const { rows } = await clients[0]!.query('SELECT version FROM imgfleet_migrations');
       assert.equal(rows.length, MIGRATIONS.length);
       assert.deepEqual(await migrate(clients[1]!), [], 'a restart applies nothing');
@@ -56,7 +61,11 @@ describe('migrations', () => {
       assert.equal(await wakesAfter(insert, ['free.jpg', null]), 1, 'plain pending work wakes them');
       assert.equal(await wakesAfter(insert, ['held.jpg', 'pod-a/1/x']), 0, 'a held image does not');
       const held = (await c.query<{ id: number }>(`SELECT id FROM processed_images WHERE filename = 'held.jpg'`)).rows[0]!.id;
-      assert.equal(await wakesAfter(`UPDATE processed_images SET status = 'pending', worker_id = NULL, lease_expires_at = NULL WHERE id = $1`, [held]), 1, 'its hold handed back does');
+      assert.equal(
+        await wakesAfter(`UPDATE processed_images SET status = 'pending', worker_id = NULL, lease_expires_at = NULL WHERE id = $1`, [held]),
+        1,
+        'its hold handed back does',
+      );
       assert.equal(await wakesAfter(`UPDATE processed_images SET status = 'processing', worker_id = 'pod-b/1/y' WHERE id = $1`, [held]), 0);
     } finally {
       await c.query(`DELETE FROM processed_images WHERE batch_id = '00000000-0000-4000-8000-00000000000a'`);
@@ -87,7 +96,14 @@ describe('migrations', () => {
     try {
       const { batchId } = (await (await upload(t.url, [{ name: 'y.jpg', data: await makeImage({ width: 1000, height: 800 }) }])).json()) as UploadResponse;
       await waitFor(async () => (await getJson<BatchSummary>(`${t.url}/api/v1/batches/${batchId}`)).body.completed === 1);
-      const { rows } = await c.query<{ od: number | null; pd: number | null; original_bytes: number; processed_bytes: number; original_key: string; processed_key: string }>(
+      const { rows } = await c.query<{
+        od: number | null;
+        pd: number | null;
+        original_bytes: number;
+        processed_bytes: number;
+        original_key: string;
+        processed_key: string;
+      }>(
         'SELECT length(original_data) AS od, length(processed_data) AS pd, original_bytes, processed_bytes, original_key, processed_key FROM processed_images WHERE batch_id = $1',
         [batchId],
       );

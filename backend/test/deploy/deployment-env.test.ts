@@ -35,7 +35,10 @@ describe('the backend with the Deployment’s own environment', () => {
     const database = new URL(db.url);
     const redis = new URL(TEST_REDIS_URL);
     // No *_SERVICE_HOST: the Deployment turns Service links off.
-    assert.deepEqual(Object.keys(deployed).filter((k) => k.endsWith('_SERVICE_HOST')), []);
+    assert.deepEqual(
+      Object.keys(deployed).filter((k) => k.endsWith('_SERVICE_HOST')),
+      [],
+    );
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -9,18 +9,7 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { defaultWebRoot } from '../../src/http/web.js';
 import { BRIDGE_PATH } from '@imgfleet/runtime';
-import {
-  REPO_ROOT,
-  allContainers,
-  copyArgs,
-  dockerStages,
-  execForm,
-  filesBelow,
-  readRepoFile,
-  repoPath,
-  upScriptBuilds,
-  workloads,
-} from './support/repo.js';
+import { REPO_ROOT, allContainers, copyArgs, dockerStages, execForm, filesBelow, readRepoFile, repoPath, upScriptBuilds, workloads } from './support/repo.js';
 import type { ImageBuild, Stage } from './support/repo.js';
 
 const builds = upScriptBuilds();
@@ -148,7 +137,10 @@ for (const b of builds) {
             // The node binary of the node image, and a production install, each to the same place.
             if (inStage === '/usr/local/bin/node' && c.dest === inStage) continue;
             if (inStage === `${source.workdir}/node_modules` && c.dest === `${stage.workdir}/node_modules`) {
-              assert.ok(runs(source).some((r) => /\bnpm ci --omit=dev\b/.test(r)), `${c.from}'s node_modules is not a production install`);
+              assert.ok(
+                runs(source).some((r) => /\bnpm ci --omit=dev\b/.test(r)),
+                `${c.from}'s node_modules is not a production install`,
+              );
               continue;
             }
             assert.ok(inStage.startsWith(`${source.workdir}/`), `${src} is outside the ${c.from} stage's workspace`);
@@ -173,7 +165,9 @@ for (const b of builds) {
           .flatMap((i) => {
             const c = copyArgs(i);
             const dest = path.posix.resolve(stage.workdir, c.dest);
-            return c.sources.map((s) => path.posix.relative(stage.workdir, c.dest.endsWith('/') || c.sources.length > 1 ? path.posix.join(dest, path.posix.basename(s)) : dest));
+            return c.sources.map((s) =>
+              path.posix.relative(stage.workdir, c.dest.endsWith('/') || c.sources.length > 1 ? path.posix.join(dest, path.posix.basename(s)) : dest),
+            );
           });
         for (const need of ['package.json', 'package-lock.json', ...workspaces.map((w) => `${w}/package.json`)]) {
           assert.ok(copied.includes(need), `stage ${stage.name ?? '(final)'} runs npm ci without ${need}`);
@@ -222,7 +216,10 @@ for (const b of builds) {
           `nothing copies ${rel} into the image`,
         );
         const bin = (JSON.parse(readRepoFile(`${workspace}/package.json`)) as { bin: Record<string, string> }).bin;
-        assert.ok(Object.values(bin).some((p) => path.posix.join(workspace, p) === rel), `${rel} is not a bin of ${workspace}`);
+        assert.ok(
+          Object.values(bin).some((p) => path.posix.join(workspace, p) === rel),
+          `${rel} is not a bin of ${workspace}`,
+        );
       });
     }
   });
@@ -236,7 +233,10 @@ describe('docker/Dockerfile.app', () => {
   test('builds everything with npm ci and npm run build in a separate stage', () => {
     assert.ok(stages.length >= 2);
     const buildStage = stages[0]!;
-    assert.ok(runs(buildStage).some((r) => /^npm ci(\s|$)/.test(r) && !/--workspace|--omit/.test(r)), 'the build stage installs the full workspace');
+    assert.ok(
+      runs(buildStage).some((r) => /^npm ci(\s|$)/.test(r) && !/--workspace|--omit/.test(r)),
+      'the build stage installs the full workspace',
+    );
     assert.ok(runs(buildStage).includes('npm run build'));
     const rootBuild = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts.build!;
     assert.match(rootBuild, /tsc -b/);
@@ -256,7 +256,10 @@ describe('docker/Dockerfile.app', () => {
   test('contains the web UI where the backend looks for it', () => {
     const webRoot = posixRel(defaultWebRoot());
     assert.equal(webRoot, 'desktop/dist/renderer');
-    assert.ok(copiedTo(final).some((c) => c.dest === path.posix.join(final.workdir, webRoot)), 'the renderer build is not copied');
+    assert.ok(
+      copiedTo(final).some((c) => c.dest === path.posix.join(final.workdir, webRoot)),
+      'the renderer build is not copied',
+    );
     // It is the desktop workspace's build output (npm run build --workspace desktop).
     const desktop = JSON.parse(readRepoFile('desktop/package.json')) as { scripts: Record<string, string> };
     const script = /^node\s+(\S+)/.exec(desktop.scripts.build ?? '')?.[1];
@@ -280,7 +283,10 @@ describe('docker/Dockerfile.runtime', () => {
     const bridge = posixRel(BRIDGE_PATH);
     assert.ok(existsSync(repoPath(bridge)), `${bridge} does not exist`);
     const copiedDirs = copiedTo(final).map((c) => path.posix.relative(final.workdir, c.dest));
-    assert.ok(copiedDirs.some((d) => bridge.startsWith(`${d}/`)), `${bridge} is not copied into the image`);
+    assert.ok(
+      copiedDirs.some((d) => bridge.startsWith(`${d}/`)),
+      `${bridge} is not copied into the image`,
+    );
   });
 
   test('ships the default handler where the ConfigMap folder is mounted, linked from the default FUNCTION_PATH', () => {
@@ -301,6 +307,9 @@ describe('docker/Dockerfile.db and docker/init.sql', () => {
     assert.ok(copy, 'init.sql is not copied');
     assert.match(copy.dest, /^\/docker-entrypoint-initdb\.d\/[^/]+\.sql$/);
     assert.equal(b.context, 'docker');
-    assert.deepEqual(filesBelow(repoPath('docker')).filter((f) => f.endsWith('.sql')), ['init.sql']);
+    assert.deepEqual(
+      filesBelow(repoPath('docker')).filter((f) => f.endsWith('.sql')),
+      ['init.sql'],
+    );
   });
 });

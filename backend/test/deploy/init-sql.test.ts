@@ -74,7 +74,10 @@ describe('docker/init.sql', () => {
       after(() => client?.end());
 
       test('apply cleanly, and once', async () => {
-        assert.deepEqual(await migrate(client), MIGRATIONS.map((m) => m.version));
+        assert.deepEqual(
+          await migrate(client),
+          MIGRATIONS.map((m) => m.version),
+        );
         assert.deepEqual(await migrate(client), []);
         const { rows } = await client.query<{ n: number }>("SELECT count(*)::int AS n FROM information_schema.columns WHERE table_name = 'processed_images'");
         assert.ok(rows[0]!.n > 6);

@@ -89,7 +89,10 @@ for (const overlay of OVERLAYS) {
     const env = overlay.resolvedEnvironment(container, 'imgfleet-runtime-5c8d7b9f6-q4r7t', CLUSTER_SECRETS);
     test('sets only variables the runtime reads, and the runtime accepts them', () => {
       const known = new Set(Object.keys(runtimeEnvSchema.shape));
-      assert.deepEqual(Object.keys(env).filter((name) => !known.has(name)), []);
+      assert.deepEqual(
+        Object.keys(env).filter((name) => !known.has(name)),
+        [],
+      );
       assert.doesNotThrow(() => loadRuntimeConfig(env));
     });
   });
@@ -112,7 +115,6 @@ describe('the AWS SDK variables production sets', () => {
 });
 
 describe('backend container environment', () => {
-
   test('listens on all interfaces, on the port the container declares', () => {
     const env = loadEnv(backendEnv);
     assert.equal(env.HOST, '0.0.0.0');
@@ -123,9 +125,7 @@ describe('backend container environment', () => {
   test('reaches Postgres through the Service `postgres` with the earlier Secret', () => {
     const env = loadEnv(backendEnv);
     assert.deepEqual(databaseTarget(env), { kind: 'url', url: 'postgres://postgres:a-random-password-k8s-up-made@postgres:5432/imagedb' });
-    const refs = Object.fromEntries(
-      (backend.container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, e.valueFrom!.secretKeyRef]),
-    );
+    const refs = Object.fromEntries((backend.container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => [e.name, e.valueFrom!.secretKeyRef]));
     assert.deepEqual(refs, {
       DB_USER: { name: 'postgres-secret', key: 'username' },
       DB_PASSWORD: { name: 'postgres-secret', key: 'password' },
@@ -186,7 +186,10 @@ describe('the handler the runtime runs', () => {
   });
 
   test('is generated from that file, the one source: no copy of it below k8s/', () => {
-    assert.deepEqual(filesBelow(repoPath('k8s')).filter((f) => f.endsWith('.py')), []);
+    assert.deepEqual(
+      filesBelow(repoPath('k8s')).filter((f) => f.endsWith('.py')),
+      [],
+    );
     assert.ok(existsSync(repoPath('backend', 'runtime', 'functions', 'kustomization.yaml')));
     assert.match(readRepoFile('k8s/base/kustomization.yaml'), /^\s+- \.\.\/\.\.\/backend\/runtime\/functions$/m);
   });

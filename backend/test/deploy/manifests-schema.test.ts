@@ -80,18 +80,28 @@ describe('the schema validator itself', () => {
 
   test('rejects a missing required field and a wrong type', () => {
     const missing = schemas.validate(withChange(['spec', 'template', 'spec', 'containers', 0, 'name'], undefined));
-    assert.ok(missing.some((e) => e.startsWith('/spec/template/spec/containers/0:') && e.includes("'name'")), missing.join('\n'));
+    assert.ok(
+      missing.some((e) => e.startsWith('/spec/template/spec/containers/0:') && e.includes("'name'")),
+      missing.join('\n'),
+    );
     const wrong = schemas.validate(withChange(['spec', 'replicas'], '3'));
-    assert.ok(wrong.some((e) => e.startsWith('/spec/replicas:') && e.includes('number')), wrong.join('\n'));
+    assert.ok(
+      wrong.some((e) => e.startsWith('/spec/replicas:') && e.includes('number')),
+      wrong.join('\n'),
+    );
   });
 
   test('rejects a wrong map value type and an IntOrString that is neither', () => {
     const label = schemas.validate(withChange(['metadata', 'labels'], { app: 3 }));
-    assert.ok(label.some((e) => e.startsWith('/metadata/labels/app:')), label.join('\n'));
-    const port = schemas.validate(
-      withChange(['spec', 'template', 'spec', 'containers', 0, 'readinessProbe', 'httpGet', 'port'], true),
+    assert.ok(
+      label.some((e) => e.startsWith('/metadata/labels/app:')),
+      label.join('\n'),
     );
-    assert.ok(port.some((e) => e.startsWith('/spec/template/spec/containers/0/readinessProbe/httpGet/port:')), port.join('\n'));
+    const port = schemas.validate(withChange(['spec', 'template', 'spec', 'containers', 0, 'readinessProbe', 'httpGet', 'port'], true));
+    assert.ok(
+      port.some((e) => e.startsWith('/spec/template/spec/containers/0/readinessProbe/httpGet/port:')),
+      port.join('\n'),
+    );
   });
 
   test('rejects an apiVersion/kind pair the API does not have', () => {

@@ -53,9 +53,7 @@ describe('selectors and labels', () => {
       const containers = targets[0]!.spec.template.spec.containers;
       for (const port of svc.spec.ports) {
         const target = port.targetPort ?? port.port;
-        const found = containers.some((c) =>
-          (c.ports ?? []).some((p) => (typeof target === 'number' ? p.containerPort === target : p.name === target)),
-        );
+        const found = containers.some((c) => (c.ports ?? []).some((p) => (typeof target === 'number' ? p.containerPort === target : p.name === target)));
         assert.ok(found, `targetPort ${target} is not a container port`);
       }
     });
@@ -85,14 +83,16 @@ describe('selectors and labels', () => {
 
 describe('autoscaling and disruption budget', () => {
   const deployment = getObject<Workload>('Deployment', 'image-processor');
-  const hpa = getObject<K8sObject & {
-    spec: {
-      scaleTargetRef: { apiVersion: string; kind: string; name: string };
-      minReplicas: number;
-      maxReplicas: number;
-      metrics: { type: string; resource?: { name: string } }[];
-    };
-  }>('HorizontalPodAutoscaler', 'image-processor');
+  const hpa = getObject<
+    K8sObject & {
+      spec: {
+        scaleTargetRef: { apiVersion: string; kind: string; name: string };
+        minReplicas: number;
+        maxReplicas: number;
+        metrics: { type: string; resource?: { name: string } }[];
+      };
+    }
+  >('HorizontalPodAutoscaler', 'image-processor');
   const pdb = getObject<K8sObject & { spec: { minAvailable?: number; maxUnavailable?: number | string; selector: { matchLabels: Record<string, string> } } }>(
     'PodDisruptionBudget',
     'image-processor',
@@ -104,7 +104,10 @@ describe('autoscaling and disruption budget', () => {
     assert.equal(deployment.spec.replicas, undefined);
     assert.equal(hpa.spec.minReplicas, 3);
     assert.ok(hpa.spec.maxReplicas > hpa.spec.minReplicas);
-    assert.deepEqual(hpa.spec.metrics.map((m) => m.resource?.name), ['cpu']);
+    assert.deepEqual(
+      hpa.spec.metrics.map((m) => m.resource?.name),
+      ['cpu'],
+    );
     for (const c of allContainers(deployment)) assert.ok(c.resources?.requests?.cpu, `${c.name}: utilization needs a CPU request`);
   });
 
@@ -145,11 +148,19 @@ describe('references', () => {
         for (const mount of c.volumeMounts ?? []) {
           assert.ok(volumes.has(mount.name) || claims.has(mount.name), `${c.name}: no volume ${mount.name}`);
           const cm = volumes.get(mount.name)?.configMap;
-          if (mount.subPath && cm?.items) assert.ok(cm.items.some((i) => i.path === mount.subPath), `${c.name}: subPath ${mount.subPath}`);
+          if (mount.subPath && cm?.items)
+            assert.ok(
+              cm.items.some((i) => i.path === mount.subPath),
+              `${c.name}: subPath ${mount.subPath}`,
+            );
         }
         for (const probe of [c.readinessProbe, c.livenessProbe, c.startupProbe]) {
           const port = probe?.httpGet?.port ?? probe?.tcpSocket?.port;
-          if (typeof port === 'string') assert.ok(c.ports?.some((p) => p.name === port), `${c.name}: probe port ${port}`);
+          if (typeof port === 'string')
+            assert.ok(
+              c.ports?.some((p) => p.name === port),
+              `${c.name}: probe port ${port}`,
+            );
         }
       }
     });

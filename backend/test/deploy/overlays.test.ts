@@ -21,7 +21,10 @@ interface NetworkPolicy extends K8sObject {
   spec: {
     podSelector: { matchLabels?: Record<string, string> };
     policyTypes?: string[];
-    ingress?: { from?: { podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: unknown; ipBlock?: unknown }[]; ports?: { port?: number | string }[] }[];
+    ingress?: {
+      from?: { podSelector?: { matchLabels?: Record<string, string> }; namespaceSelector?: unknown; ipBlock?: unknown }[];
+      ports?: { port?: number | string }[];
+    }[];
   };
 }
 
@@ -64,7 +67,10 @@ describe('no password in the repository', () => {
   for (const overlay of OVERLAYS) {
     test(`${overlay.dir} renders no Secret and no credential value`, () => {
       const objects = overlay.objects();
-      assert.deepEqual(objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name), []);
+      assert.deepEqual(
+        objects.filter((o) => o.kind === 'Secret').map((o) => o.metadata.name),
+        [],
+      );
       const text = JSON.stringify(objects);
       for (const leaked of ['postgres:postgres', Buffer.from('postgres').toString('base64'), 'password=']) {
         assert.ok(!text.includes(leaked), `${leaked} in the rendered output`);
@@ -72,7 +78,8 @@ describe('no password in the repository', () => {
       for (const w of overlay.workloads()) {
         for (const c of allContainers(w)) {
           for (const e of c.env ?? []) {
-            if (/PASSWORD|SECRET|ACCESS_KEY/.test(e.name)) assert.ok(e.valueFrom?.secretKeyRef, `${w.metadata.name}/${c.name} ${e.name} is not read from a Secret`);
+            if (/PASSWORD|SECRET|ACCESS_KEY/.test(e.name))
+              assert.ok(e.valueFrom?.secretKeyRef, `${w.metadata.name}/${c.name} ${e.name} is not read from a Secret`);
           }
         }
       }
@@ -100,7 +107,10 @@ describe('NetworkPolicies', () => {
         for (const rule of policy.spec.ingress ?? []) {
           assert.ok((rule.ports ?? []).length > 0, 'a rule without ports opens every port');
           for (const p of rule.ports ?? []) {
-            assert.ok(ports.some((cp) => cp.name === p.port || cp.containerPort === p.port), `port ${String(p.port)} is not one the pod serves`);
+            assert.ok(
+              ports.some((cp) => cp.name === p.port || cp.containerPort === p.port),
+              `port ${String(p.port)} is not one the pod serves`,
+            );
           }
         }
       });
@@ -109,13 +119,19 @@ describe('NetworkPolicies', () => {
     const podsOf = (rule: NonNullable<NetworkPolicy['spec']['ingress']>[number]) => {
       const from = rule.from ?? [];
       assert.ok(from.length > 0, 'a rule without `from` admits everyone');
-      return from.map((peer) => {
-        assert.equal(peer.namespaceSelector, undefined, 'only pods of this namespace');
-        assert.equal(peer.ipBlock, undefined, 'no address ranges');
-        const labels = peer.podSelector?.matchLabels;
-        assert.ok(labels && Object.keys(labels).length > 0, 'an empty podSelector admits every pod');
-        return overlay.workloads().filter((w) => selects(labels, podLabels(w))).map((w) => w.metadata.name);
-      }).flat().sort();
+      return from
+        .map((peer) => {
+          assert.equal(peer.namespaceSelector, undefined, 'only pods of this namespace');
+          assert.equal(peer.ipBlock, undefined, 'no address ranges');
+          const labels = peer.podSelector?.matchLabels;
+          assert.ok(labels && Object.keys(labels).length > 0, 'an empty podSelector admits every pod');
+          return overlay
+            .workloads()
+            .filter((w) => selects(labels, podLabels(w)))
+            .map((w) => w.metadata.name);
+        })
+        .flat()
+        .sort();
     };
 
     test(`${overlay.dir}: PostgreSQL admits only the backend`, () => {
@@ -135,7 +151,10 @@ describe('NetworkPolicies', () => {
     test(`${overlay.dir}: the backend's HTTP port is open (the Service, NodePort, an Ingress), and nothing else`, () => {
       const backend = overlay.get<Workload>('Deployment', 'image-processor');
       const rules = selecting(backend)[0]?.spec.ingress ?? [];
-      assert.deepEqual(rules.map((r) => r.ports?.map((p) => p.port)), [['http']]);
+      assert.deepEqual(
+        rules.map((r) => r.ports?.map((p) => p.port)),
+        [['http']],
+      );
     });
   }
 });
@@ -158,8 +177,16 @@ describe('versioned images', () => {
 
   test('minikube runs the names k8s:up builds; production pulls them from a registry', () => {
     for (const name of LOCAL_IMAGES) {
-      assert.ok(minikube.workloads().some((w) => allContainers(w).some((c) => c.image === `${name}:${VERSION}`)), name);
-      assert.ok(production.workloads().some((w) => allContainers(w).some((c) => /^[a-z0-9.-]+\.[a-z]+(:\d+)?\//.test(c.image) && c.image.endsWith(`/${name}:${VERSION}`))), name);
+      assert.ok(
+        minikube.workloads().some((w) => allContainers(w).some((c) => c.image === `${name}:${VERSION}`)),
+        name,
+      );
+      assert.ok(
+        production
+          .workloads()
+          .some((w) => allContainers(w).some((c) => /^[a-z0-9.-]+\.[a-z]+(:\d+)?\//.test(c.image) && c.image.endsWith(`/${name}:${VERSION}`))),
+        name,
+      );
     }
   });
 });
@@ -239,7 +266,10 @@ describe('the blob store', () => {
   });
 
   test('PostgreSQL keeps state only: a small volume (a photo costs it kilobytes)', () => {
-    for (const [overlay, most] of [[minikube, '2Gi'], [production, '10Gi']] as const) {
+    for (const [overlay, most] of [
+      [minikube, '2Gi'],
+      [production, '10Gi'],
+    ] as const) {
       const sts = overlay.get<Workload>('StatefulSet', 'postgres');
       const size = sts.spec.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage ?? '0';
       assert.ok(quantity(size) <= quantity(most), `${overlay.dir}: ${size}`);

@@ -225,8 +225,14 @@ describe('npm run k8s:up on a docker-runtime minikube', () => {
   test('the applied objects are the minikube overlay’s, with only the image tags changed', () => {
     const r = run('up.sh');
     assert.equal(r.status, 0, r.stderr);
-    const retag = (objects: K8sObject[]) => JSON.stringify(objects).replace(new RegExp(`(image-processor|postgres-db|imgfleet-runtime):${VERSION}-[0-9a-f]{12}`, 'g'), `$1:${VERSION}`);
-    assert.equal(retag(r.applied[0]!), JSON.stringify(parseAllDocuments(execFileSync(REAL_KUBECTL, ['kustomize', repoPath('k8s/overlays/minikube')], { encoding: 'utf8' })).map((d) => d.toJS() as unknown)));
+    const retag = (objects: K8sObject[]) =>
+      JSON.stringify(objects).replace(new RegExp(`(image-processor|postgres-db|imgfleet-runtime):${VERSION}-[0-9a-f]{12}`, 'g'), `$1:${VERSION}`);
+    assert.equal(
+      retag(r.applied[0]!),
+      JSON.stringify(
+        parseAllDocuments(execFileSync(REAL_KUBECTL, ['kustomize', repoPath('k8s/overlays/minikube')], { encoding: 'utf8' })).map((d) => d.toJS() as unknown),
+      ),
+    );
   });
 
   test('without a docker client, builds with `minikube image build`', () => {
@@ -243,11 +249,17 @@ describe('npm run k8s:up on a containerd or CRI-O minikube', () => {
       const r = run('up.sh', [], { env: { STUB_RUNTIME: runtime } });
       assert.equal(r.status, 0, r.stderr);
       assert.equal(indexOf(r.calls, 'docker-env'), -1, 'docker-env only works on a docker runtime');
-      assert.deepEqual(r.calls.filter((c) => c.startsWith('docker[')), [], 'nothing built on the host’s engine');
+      assert.deepEqual(
+        r.calls.filter((c) => c.startsWith('docker[')),
+        [],
+        'nothing built on the host’s engine',
+      );
       const builds = r.calls.filter((c) => c.includes(' image build '));
       assert.deepEqual(
         builds,
-        upScriptBuilds().map((b) => `minikube -p minikube image build -t ${b.name}:${tagOf(b.name)} -f ${path.posix.relative(b.context, b.dockerfile)} ${b.context}`),
+        upScriptBuilds().map(
+          (b) => `minikube -p minikube image build -t ${b.name}:${tagOf(b.name)} -f ${path.posix.relative(b.context, b.dockerfile)} ${b.context}`,
+        ),
       );
       assertImagesReachedMinikube(r);
     });
@@ -279,7 +291,10 @@ describe('npm run k8s:up: tags, Secret, restarts', () => {
   });
 
   test('without the stand-ins, the tag is the package version and the repository’s HEAD, -dirty with changes', () => {
-    const real = spawnSync(BASH, ['-c', 'source k8s/scripts/common.sh && source k8s/scripts/images.sh && image_tag image-processor'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const real = spawnSync(BASH, ['-c', 'source k8s/scripts/common.sh && source k8s/scripts/images.sh && image_tag image-processor'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
     assert.equal(real.status, 0, real.stderr);
     const head = execFileSync('git', ['-C', REPO_ROOT, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
     const dirty = execFileSync('git', ['-C', REPO_ROOT, 'status', '--porcelain'], { encoding: 'utf8' }).trim() !== '';
@@ -356,7 +371,9 @@ describe('npm run k8s:down and k8s:status', () => {
   test('down deletes what the overlay created and keeps the data: the volumes and the Secret', () => {
     const r = run('down.sh');
     assert.equal(r.status, 0, r.stderr);
-    assert.deepEqual(r.calls, [`kubectl --context minikube delete -k k8s/overlays/minikube -l app.kubernetes.io/component!=data --ignore-not-found --wait=true`]);
+    assert.deepEqual(r.calls, [
+      `kubectl --context minikube delete -k k8s/overlays/minikube -l app.kubernetes.io/component!=data --ignore-not-found --wait=true`,
+    ]);
     assert.match(r.stdout, new RegExp(`kept the volumes ${claim} and image-blobs and the Secret postgres-secret`));
   });
 

@@ -255,7 +255,11 @@ describe('the filesystem blob store at fault, through a backend process', () => 
       }
       await pool.query("SELECT pg_notify('imgfleet_work', '')");
       await waitFor(() => backend.output().includes('processing from the blob store failed; retrying') || statuses.events.some((e) => e.status === 'failed'));
-      assert.deepEqual(statuses.events.filter((e) => e.status === 'failed'), [], 'no image failed for the full volume');
+      assert.deepEqual(
+        statuses.events.filter((e) => e.status === 'failed'),
+        [],
+        'no image failed for the full volume',
+      );
 
       // Space returns: the same pod completes them and takes the upload again.
       rmSync(filler);
@@ -264,11 +268,18 @@ describe('the filesystem blob store at fault, through a backend process', () => 
       const [image] = ((await again.json()) as { images: { id: number }[] }).images;
       const ids = [...queued, image!.id];
       const last = await statuses.settled(ids);
-      assert.deepEqual(last.map((e) => e.status), ['completed', 'completed', 'completed']);
+      assert.deepEqual(
+        last.map((e) => e.status),
+        ['completed', 'completed', 'completed'],
+      );
       for (const id of ids) assert.equal(statuses.completions(id), 1, `image ${id} completed once`);
       const files = filesUnder(volume);
       assert.equal(files.filter((f) => f.startsWith('originals/') || f.startsWith('results/')).length, 6);
-      assert.deepEqual(files.filter((f) => f.startsWith('.tmp/')), [], 'no partial result left behind');
+      assert.deepEqual(
+        files.filter((f) => f.startsWith('.tmp/')),
+        [],
+        'no partial result left behind',
+      );
       assert.equal(backend.child.exitCode, null, 'the process never exited');
     } finally {
       await statuses.close();

@@ -109,7 +109,10 @@ describe('a pod SIGKILLed between storing a file and committing its row', () => 
     }
     // The dead pod's transaction dies with its connection (and with it the key's advisory lock).
     await waitFor(async () => {
-      const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'imgfleet-upload'", [db.name]);
+      const { rows } = await pool.query<{ n: number }>(
+        "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND application_name = 'imgfleet-upload'",
+        [db.name],
+      );
       return rows[0]!.n === 0;
     });
     assert.equal((await pool.query('SELECT 1 FROM processed_images')).rowCount, 0, 'no row');
@@ -144,10 +147,18 @@ describe('a pod SIGKILLed between storing a file and committing its row', () => 
       assert.equal(again.status, 202);
       assert.deepEqual(await again.json(), answer);
       const { rows } = await pool.query<{ id: number; original_key: string }>('SELECT id, original_key FROM processed_images');
-      assert.deepEqual(rows.map((r) => Number(r.id)), [id], 'stored once');
+      assert.deepEqual(
+        rows.map((r) => Number(r.id)),
+        [id],
+        'stored once',
+      );
       assert.equal(statuses.completions(id), 1, 'processed once');
       const originals = readdirSync(path.join(db.blobDir, 'originals'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
-      assert.deepEqual(originals.map((e) => e.name), [path.basename(rows[0]!.original_key)], 'one original on the volume: the retry\'s');
+      assert.deepEqual(
+        originals.map((e) => e.name),
+        [path.basename(rows[0]!.original_key)],
+        "one original on the volume: the retry's",
+      );
     } finally {
       await statuses.close();
     }

@@ -72,10 +72,14 @@ describe('PostgreSQL restarts under a batch', () => {
 
     const pool = new pg.Pool({ connectionString: pgServer.url });
     try {
-      await waitFor(async () => {
-        const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_images WHERE status IN ('pending', 'processing')");
-        return rows[0]!.n === 0;
-      }, 90_000, 200);
+      await waitFor(
+        async () => {
+          const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_images WHERE status IN ('pending', 'processing')");
+          return rows[0]!.n === 0;
+        },
+        90_000,
+        200,
+      );
       const { rows } = await pool.query<{ filename: string; status: string; n: number }>(
         'SELECT filename, status, count(*) OVER (PARTITION BY filename)::int AS n FROM processed_images ORDER BY id',
       );

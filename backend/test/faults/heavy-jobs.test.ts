@@ -30,7 +30,6 @@ function cpuHogs(): ChildProcess[] {
   return Array.from({ length: os.availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
 }
 
-
 describe('heavy jobs inside a pod’s budgets', () => {
   let db: TestDatabase;
   let cgroup: MemoryCgroup;

@@ -37,19 +37,26 @@ describe('hostile files', () => {
   });
 
   async function settled(ids: number[]): Promise<{ id: number; status: string; error_code: string | null; error: string | null }[]> {
-    return waitFor(async () => {
-      const { rows } = await pool.query<{ id: number; status: string; error_code: string | null; error: string | null }>(
-        'SELECT id, status, error_code, error FROM processed_images WHERE id = ANY($1::bigint[]) ORDER BY id',
-        [ids],
-      );
-      return rows.length === ids.length && rows.every((r) => r.status === 'completed' || r.status === 'failed') ? rows : null;
-    }, 120_000, 200);
+    return waitFor(
+      async () => {
+        const { rows } = await pool.query<{ id: number; status: string; error_code: string | null; error: string | null }>(
+          'SELECT id, status, error_code, error FROM processed_images WHERE id = ANY($1::bigint[]) ORDER BY id',
+          [ids],
+        );
+        return rows.length === ids.length && rows.every((r) => r.status === 'completed' || r.status === 'failed') ? rows : null;
+      },
+      120_000,
+      200,
+    );
   }
 
   it('four interlaced 16-bit RGBA 10000x10000 PNGs keep the backend under 1 GiB', async () => {
     const bomb = await blackPng({ width: 10000, height: 10000, bitDepth: 16, channels: 4, interlaced: true });
     assert.ok(bomb.length < 2 * 1024 * 1024, `the file is small (${bomb.length} bytes)`);
-    const res = await upload(backend.url, [0, 1, 2, 3].map((i) => ({ name: `bomb-${i}.png`, data: bomb, type: 'image/png' })));
+    const res = await upload(
+      backend.url,
+      [0, 1, 2, 3].map((i) => ({ name: `bomb-${i}.png`, data: bomb, type: 'image/png' })),
+    );
     assert.equal(res.status, 202);
     const { images } = (await res.json()) as UploadResponse;
     const rows = await settled(images.map((i) => i.id));

@@ -60,7 +60,11 @@ describe('a retry storm on one Idempotency-Key', () => {
     const answers: number[] = [];
     const storm = Array.from({ length: 8 }, async () => {
       while (storming) {
-        const res = await fetch(`${t.url}/api/v1/images`, { method: 'POST', body: formData([{ name: 'held.jpg', data: photo }]), headers: { 'idempotency-key': key } });
+        const res = await fetch(`${t.url}/api/v1/images`, {
+          method: 'POST',
+          body: formData([{ name: 'held.jpg', data: photo }]),
+          headers: { 'idempotency-key': key },
+        });
         answers.push(res.status);
         await res.arrayBuffer();
       }
@@ -73,7 +77,11 @@ describe('a retry storm on one Idempotency-Key', () => {
     const probes = (async () => {
       while (!othersAnswered) readiness.push((await fetch(`${t.url}/readyz`)).status);
     })();
-    const other = await fetch(`${t.url}/api/v1/images`, { method: 'POST', body: formData([{ name: 'other.jpg', data: photo }]), headers: { 'idempotency-key': randomUUID() } });
+    const other = await fetch(`${t.url}/api/v1/images`, {
+      method: 'POST',
+      body: formData([{ name: 'other.jpg', data: photo }]),
+      headers: { 'idempotency-key': randomUUID() },
+    });
     othersAnswered = true;
     await probes;
     assert.equal(other.status, 202, await other.text());
@@ -81,13 +89,20 @@ describe('a retry storm on one Idempotency-Key', () => {
     storming = false;
     await Promise.all(storm);
     assert.ok(readiness.length > 0 && readiness.every((s) => s === 200), `/readyz answered ${[...new Set(readiness)].join(', ')}`);
-    assert.ok(answers.every((s) => s === 409), `the storm was told to retry: ${[...new Set(answers)].join(', ')}`);
+    assert.ok(
+      answers.every((s) => s === 409),
+      `the storm was told to retry: ${[...new Set(answers)].join(', ')}`,
+    );
 
     // The holder finishes; a retry then gets its answer, stored once.
     await holder.write(body.subarray(2000));
     const held = await holder.response;
     assert.equal(statusOf(held), 202);
-    const replay = await fetch(`${t.url}/api/v1/images`, { method: 'POST', body: formData([{ name: 'held.jpg', data: photo }]), headers: { 'idempotency-key': key } });
+    const replay = await fetch(`${t.url}/api/v1/images`, {
+      method: 'POST',
+      body: formData([{ name: 'held.jpg', data: photo }]),
+      headers: { 'idempotency-key': key },
+    });
     assert.equal(replay.status, 202);
     assert.equal(replay.headers.get('idempotent-replayed'), 'true');
     const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_images WHERE filename = 'held.jpg'");
@@ -121,7 +136,11 @@ describe('a frozen pod holding an Idempotency-Key', () => {
       assert.ok(await keyHeld(pool), 'frozen, the pod still holds the key');
       // PostgreSQL ends the frozen pod's transaction (idle in transaction for 4 s): the key is free.
       await waitFor(async () => !(await keyHeld(pool)), 60_000, 50);
-      const stored = await fetch(`${other.url}/api/v1/images`, { method: 'POST', body: formData([{ name: 'frozen.jpg', data: photo }]), headers: { 'idempotency-key': key } });
+      const stored = await fetch(`${other.url}/api/v1/images`, {
+        method: 'POST',
+        body: formData([{ name: 'frozen.jpg', data: photo }]),
+        headers: { 'idempotency-key': key },
+      });
       assert.equal(stored.status, 202, await stored.clone().text());
       assert.equal(stored.headers.get('idempotent-replayed'), null, 'stored by the live pod');
       holder.socket.destroy();

@@ -133,7 +133,10 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
     try {
       // A first batch goes through as usual.
       const photos = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => makeImage({ width: 900, height: 600, seed: 70 + i })));
-      const first = await upload(backend.url, photos.slice(0, 2).map((data, i) => ({ name: `before-${i}.jpg`, data })));
+      const first = await upload(
+        backend.url,
+        photos.slice(0, 2).map((data, i) => ({ name: `before-${i}.jpg`, data })),
+      );
       assert.equal(first.status, 202);
       const firstIds = ((await first.json()) as UploadResponse).images.map((i) => i.id);
       await statuses.settled(firstIds);
@@ -142,7 +145,10 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
       const keysBefore = await objectKeys(bucket.name);
 
       // While it is down, an upload is told to come back later, and nothing of it is kept.
-      const refused = await upload(backend.url, photos.slice(2, 4).map((data, i) => ({ name: `during-${i}.jpg`, data })));
+      const refused = await upload(
+        backend.url,
+        photos.slice(2, 4).map((data, i) => ({ name: `during-${i}.jpg`, data })),
+      );
       assert.equal(refused.status, 503, await refused.clone().text());
       const body = (await refused.json()) as { code: string; error: string; stored: number; images: { status: string }[] };
       assert.equal(body.code, 'STORAGE_UNAVAILABLE');
@@ -156,10 +162,14 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
       // The answer may leave before the request's other parts let go of their spool files (they do as they stop).
       await noSpoolFileIn(spool);
       // The pod says so on /readyz (its probe asks again within seconds).
-      const down = await waitFor(async () => {
-        const r = await readyz(backend.url);
-        return r.status === 503 ? r : null;
-      }, 30_000, 250);
+      const down = await waitFor(
+        async () => {
+          const r = await readyz(backend.url);
+          return r.status === 503 ? r : null;
+        },
+        30_000,
+        250,
+      );
       assert.match(down.body.error ?? '', /s3 blob store not usable: .*ECONNREFUSED/);
 
       // Images an earlier pod queued (their originals stored before the gateway went down) meet the outage here.
@@ -179,16 +189,30 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
       }
       await pool.query("SELECT pg_notify('imgfleet_work', '')");
       // Each is taken and meets the stopped gateway: it waits (retrying), it is not failed.
-      await waitFor(() => /"id":\d+[^\n]*processing from the blob store failed; retrying/.test(backend.output()) || statuses.events.some((e) => queued.includes(e.id) && e.status === 'failed'));
-      assert.deepEqual(statuses.events.filter((e) => queued.includes(e.id) && e.status === 'failed'), [], 'no queued image failed for the outage');
+      await waitFor(
+        () =>
+          /"id":\d+[^\n]*processing from the blob store failed; retrying/.test(backend.output()) ||
+          statuses.events.some((e) => queued.includes(e.id) && e.status === 'failed'),
+      );
+      assert.deepEqual(
+        statuses.events.filter((e) => queued.includes(e.id) && e.status === 'failed'),
+        [],
+        'no queued image failed for the outage',
+      );
 
       await gateway.start();
       const last = await statuses.settled(queued);
-      assert.deepEqual(last.map((e) => e.status), ['completed', 'completed']);
+      assert.deepEqual(
+        last.map((e) => e.status),
+        ['completed', 'completed'],
+      );
       await waitFor(async () => (await readyz(backend.url)).status === 200, 30_000, 250);
 
       // The client's retry of the refused upload goes through now.
-      const retried = await upload(backend.url, photos.slice(2, 4).map((data, i) => ({ name: `during-${i}.jpg`, data })));
+      const retried = await upload(
+        backend.url,
+        photos.slice(2, 4).map((data, i) => ({ name: `during-${i}.jpg`, data })),
+      );
       assert.equal(retried.status, 202);
       const retriedIds = ((await retried.json()) as UploadResponse).images.map((i) => i.id);
       await statuses.settled(retriedIds);
@@ -219,18 +243,33 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
     const statuses = await listenToStatuses(db.url);
     try {
       const photos = await Promise.all([0, 1, 2, 3].map((i) => makeImage({ width: 2400, height: 1600, seed: 90 + i, grain: 30, quality: 95 })));
-      assert.ok(photos.every((p) => p.length > 1024 * 1024), 'each original takes over a second to read');
-      const res = await upload(backend.url, photos.map((data, i) => ({ name: `batch-${i}.jpg`, data })));
+      assert.ok(
+        photos.every((p) => p.length > 1024 * 1024),
+        'each original takes over a second to read',
+      );
+      const res = await upload(
+        backend.url,
+        photos.map((data, i) => ({ name: `batch-${i}.jpg`, data })),
+      );
       assert.equal(res.status, 202);
       const ids = ((await res.json()) as UploadResponse).images.map((i) => i.id);
       await gateway.stop();
       // The reads are cut; the images wait (retrying), none fails.
-      await waitFor(() => backend.output().includes('processing from the blob store failed; retrying') || statuses.events.some((e) => ids.includes(e.id) && e.status === 'failed'));
+      await waitFor(
+        () =>
+          backend.output().includes('processing from the blob store failed; retrying') ||
+          statuses.events.some((e) => ids.includes(e.id) && e.status === 'failed'),
+      );
       await gateway.start();
       const last = await statuses.settled(ids);
-      assert.deepEqual(last.map((e) => e.status), ['completed', 'completed', 'completed', 'completed']);
+      assert.deepEqual(
+        last.map((e) => e.status),
+        ['completed', 'completed', 'completed', 'completed'],
+      );
       for (const id of ids) assert.equal(statuses.completions(id), 1, `image ${id} completed once`);
-      const { rows } = await pool.query<{ original_key: string; processed_key: string }>('SELECT original_key, processed_key FROM processed_images ORDER BY id');
+      const { rows } = await pool.query<{ original_key: string; processed_key: string }>(
+        'SELECT original_key, processed_key FROM processed_images ORDER BY id',
+      );
       assert.equal(rows.length, 4);
       assert.deepEqual(await objectKeys(bucket.name), rows.flatMap((r) => [r.original_key, r.processed_key]).sort(), 'no other object');
       assert.equal(backend.child.exitCode, null, 'the process never exited');
@@ -334,7 +373,10 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
     const statuses = await listenToStatuses(db.url);
     try {
       const photos = await Promise.all([0, 1, 2, 3, 4, 5].map((i) => makeImage({ width: 1200, height: 900, seed: 110 + i, grain: 30, quality: 95 })));
-      const res = await upload(backend.url, photos.map((data, i) => ({ name: `zip-${i}.jpg`, data })));
+      const res = await upload(
+        backend.url,
+        photos.map((data, i) => ({ name: `zip-${i}.jpg`, data })),
+      );
       assert.equal(res.status, 202);
       const answer = (await res.json()) as UploadResponse;
       await statuses.settled(answer.images.map((i) => i.id));
@@ -367,7 +409,7 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
     }
   });
 
-  it('answers a frozen gateway\'s uploads with 503 and a timeout reason, lets go of their slots, and takes uploads once it wakes', async () => {
+  it("answers a frozen gateway's uploads with 503 and a timeout reason, lets go of their slots, and takes uploads once it wakes", async () => {
     const bucket = await bucketOfItsOwn('frozen');
     const gateway = await gatewayOfItsOwn();
     // One upload at a time: a slot the first upload kept would leave the second waiting.
@@ -387,10 +429,14 @@ describe('a backend on the S3 store at fault, against a real RGW', () => {
         assert.match(body.error, /S3 store .*timed out/);
         assert.ok(Number(res.headers.get('retry-after')) > 0, 'Retry-After');
       }
-      const ready = await waitFor(async () => {
-        const r = await readyz(backend.url);
-        return r.status === 503 ? r : null;
-      }, 30_000, 250);
+      const ready = await waitFor(
+        async () => {
+          const r = await readyz(backend.url);
+          return r.status === 503 ? r : null;
+        },
+        30_000,
+        250,
+      );
       assert.match(ready.body.error ?? '', /s3 blob store not usable: .*(timed out|no answer)/);
       assert.equal((await pool.query('SELECT 1 FROM processed_images')).rowCount, 0);
     } finally {

@@ -52,17 +52,31 @@ describe('SIGTERM and uploads in progress', () => {
     const b = await spawnBackend(baseEnv(db.url, { POD_NAME: 'term-b', WORKER_THREADS: '1', SHUTDOWN_GRACE_SECONDS: '1', IMAGE_TIMEOUT_SECONDS: '120' }));
     try {
       // A slow image in a thread, an event stream and an upload that never finishes sending.
-      const slow = await sharp({ create: { width: 9000, height: 9000, channels: 3, background: '#123456' } }).png({ compressionLevel: 9 }).toBuffer();
-      assert.equal((await upload(b.url, [{ name: 'slow.png', data: slow }, { name: 'slow2.png', data: slow }])).status, 202);
+      const slow = await sharp({ create: { width: 9000, height: 9000, channels: 3, background: '#123456' } })
+        .png({ compressionLevel: 9 })
+        .toBuffer();
+      assert.equal(
+        (
+          await upload(b.url, [
+            { name: 'slow.png', data: slow },
+            { name: 'slow2.png', data: slow },
+          ])
+        ).status,
+        202,
+      );
       const events = await openEventStream(`${b.url}/api/v1/events`);
       const body = multipartBody([{ name: 'endless.jpg', data: photo }]);
       const conn = await connect(b.url);
       await conn.write(requestHead(b.url, '/api/v1/images', body.length));
       await conn.write(body.subarray(0, 1000));
-      await waitFor(async () => {
-        const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_images WHERE status = 'processing'");
-        return rows[0]!.n > 0;
-      }, 20_000, 20);
+      await waitFor(
+        async () => {
+          const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_images WHERE status = 'processing'");
+          return rows[0]!.n > 0;
+        },
+        20_000,
+        20,
+      );
       const started = Date.now();
       b.child.kill('SIGTERM');
       const { code } = await b.exit;
@@ -88,14 +102,18 @@ describe('SIGTERM and uploads in progress', () => {
       await sleep(300);
       b.child.kill('SIGTERM');
       // Once the signal is handled (a busy machine may take a moment), new connections are refused.
-      await waitFor(async () => {
-        try {
-          await fetch(`${b.url}/healthz`);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 10_000, 50);
+      await waitFor(
+        async () => {
+          try {
+            await fetch(`${b.url}/healthz`);
+            return false;
+          } catch {
+            return true;
+          }
+        },
+        10_000,
+        50,
+      );
       await sending;
       assert.equal(statusOf(await conn.response), 202);
       assert.equal((await b.exit).code, 0);

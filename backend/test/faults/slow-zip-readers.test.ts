@@ -45,7 +45,9 @@ describe('slow readers of a large ZIP', () => {
       // Each reader goes past its first entries (several MiB), at its slow pace.
       await Promise.all(readers.map((r) => r.reached(12 * MiB)));
       const added = peakRssMb(pid) - before;
-      t.diagnostic(`batch ${(batch.resultBytes / MiB).toFixed(0)} MiB; backend RSS ${before.toFixed(0)} MiB before, peak +${added.toFixed(0)} MiB with 8 slow readers`);
+      t.diagnostic(
+        `batch ${(batch.resultBytes / MiB).toFixed(0)} MiB; backend RSS ${before.toFixed(0)} MiB before, peak +${added.toFixed(0)} MiB with 8 slow readers`,
+      );
       assert.ok(added < 150, `eight slow readers added ${added.toFixed(0)} MiB (from ${before.toFixed(0)} MiB)`);
     } finally {
       for (const r of readers) r.close();

@@ -98,12 +98,16 @@ describe('a full disk under the database', () => {
 
     const after = await upload(backend.url, [{ name: 'after-space.jpg', data: photo }]);
     assert.equal(after.status, 202);
-    const rows = await waitFor(async () => {
-      const { rows } = await pool.query<{ filename: string; status: string; error_code: string | null }>(
-        'SELECT filename, status, error_code FROM processed_images ORDER BY id',
-      );
-      return rows.every((r) => r.status === 'completed' || r.status === 'failed') ? rows : null;
-    }, 60_000, 200);
+    const rows = await waitFor(
+      async () => {
+        const { rows } = await pool.query<{ filename: string; status: string; error_code: string | null }>(
+          'SELECT filename, status, error_code FROM processed_images ORDER BY id',
+        );
+        return rows.every((r) => r.status === 'completed' || r.status === 'failed') ? rows : null;
+      },
+      60_000,
+      200,
+    );
     for (const r of rows) {
       assert.notEqual(r.error_code, 'WORKER_CRASHED', `${r.filename} is not written off as a crash`);
       assert.equal(r.status, 'completed', `${r.filename} completed once space returned`);

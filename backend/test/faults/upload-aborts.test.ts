@@ -20,7 +20,9 @@ describe('uploads cut short by their clients', () => {
     db = await createTestDatabase();
     pool = new pg.Pool({ connectionString: db.url });
     photo = await makeImage({ width: 2400, height: 1800, seed: 9, grain: 10 });
-    backend = await spawnBackend(baseEnv(db.url, { POD_NAME: 'aborts', WORKER_THREADS: '4', UPLOAD_IDLE_TIMEOUT_SECONDS: '2', READY_SLOT_WAIT_SECONDS: '0.5' }));
+    backend = await spawnBackend(
+      baseEnv(db.url, { POD_NAME: 'aborts', WORKER_THREADS: '4', UPLOAD_IDLE_TIMEOUT_SECONDS: '2', READY_SLOT_WAIT_SECONDS: '0.5' }),
+    );
   });
   after(async () => {
     backend.child.kill('SIGKILL');
@@ -80,9 +82,7 @@ describe('uploads cut short by their clients', () => {
     const answers = await Promise.all(slow.map(({ conn }) => conn.response));
     for (const a of answers) assert.equal(statusOf(a), 202, a.slice(0, 300));
     await waitFor(async () => {
-      const { rows } = await pool.query<{ n: number }>(
-        "SELECT count(*)::int AS n FROM processed_images WHERE filename LIKE 'slow-%' AND status = 'completed'",
-      );
+      const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_images WHERE filename LIKE 'slow-%' AND status = 'completed'");
       return rows[0]!.n === 4;
     }, 30_000);
     assert.ok(alive());

@@ -40,7 +40,10 @@ describe('atomic, idempotent uploads', () => {
       { name: 'm-2.jpg', data: b },
     ]).subarray(0, -Buffer.byteLength(`--${BOUNDARY}--\r\n`));
     // The third part's headers never end: busboy reports a malformed part.
-    const body = Buffer.concat([good, Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="images"; filename="m-3.jpg"\r\nX: ${'y'.repeat(90_000)}`)]);
+    const body = Buffer.concat([
+      good,
+      Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="images"; filename="m-3.jpg"\r\nX: ${'y'.repeat(90_000)}`),
+    ]);
     const conn = await connect(t.url);
     await conn.write(requestHead(t.url, '/api/v1/images', body.length));
     await conn.write(body);
@@ -49,22 +52,37 @@ describe('atomic, idempotent uploads', () => {
     const json = jsonOf<{ code: string; stored: number; images: { filename: string; status: string }[] }>(answer);
     assert.equal(json.code, 'MALFORMED_MULTIPART');
     assert.equal(json.stored, 0);
-    assert.deepEqual(json.images.map((i) => [i.filename, i.status]), [
-      ['m-1.jpg', 'not_stored'],
-      ['m-2.jpg', 'not_stored'],
-    ]);
+    assert.deepEqual(
+      json.images.map((i) => [i.filename, i.status]),
+      [
+        ['m-1.jpg', 'not_stored'],
+        ['m-2.jpg', 'not_stored'],
+      ],
+    );
     assert.equal(await rowCount('m-%'), 0, 'nothing of a failed request is committed');
   });
 
   it('a retry with the same Idempotency-Key returns the same ids and adds no row', async () => {
     const key = randomUUID();
-    const first = await post([{ name: 'k-1.jpg', data: a }, { name: 'k-2.jpg', data: b }], key);
+    const first = await post(
+      [
+        { name: 'k-1.jpg', data: a },
+        { name: 'k-2.jpg', data: b },
+      ],
+      key,
+    );
     assert.equal(first.status, 202, await first.clone().text());
     const firstBody = (await first.json()) as UploadResponse;
-    const again = await post([{ name: 'k-1.jpg', data: a }, { name: 'k-2.jpg', data: b }], key);
+    const again = await post(
+      [
+        { name: 'k-1.jpg', data: a },
+        { name: 'k-2.jpg', data: b },
+      ],
+      key,
+    );
     assert.equal(again.status, 202);
     assert.equal(again.headers.get('idempotent-replayed'), 'true');
-    assert.deepEqual((await again.json()), firstBody);
+    assert.deepEqual(await again.json(), firstBody);
     assert.equal(await rowCount('k-%'), 2);
   });
 
@@ -108,11 +126,17 @@ describe('atomic, idempotent uploads', () => {
     const res = await post(files);
     assert.equal(res.status, 202);
     const body = (await res.json()) as UploadResponse & { notRead: { filename: string; code: string; error: string }[] };
-    assert.deepEqual(body.images.map((i) => i.filename), ['lim-1.jpg', 'lim-2.jpg', 'lim-3.jpg']);
-    assert.deepEqual(body.notRead.map((i) => [i.filename, i.code]), [
-      ['lim-4.jpg', 'TOO_MANY_FILES'],
-      ['lim-5.jpg', 'TOO_MANY_FILES'],
-    ]);
+    assert.deepEqual(
+      body.images.map((i) => i.filename),
+      ['lim-1.jpg', 'lim-2.jpg', 'lim-3.jpg'],
+    );
+    assert.deepEqual(
+      body.notRead.map((i) => [i.filename, i.code]),
+      [
+        ['lim-4.jpg', 'TOO_MANY_FILES'],
+        ['lim-5.jpg', 'TOO_MANY_FILES'],
+      ],
+    );
     assert.match(body.notRead[0]!.error, /3/);
     assert.equal(await rowCount('lim-%'), 3);
   });

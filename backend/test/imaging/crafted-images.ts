@@ -21,7 +21,13 @@ export interface ZeroPngOptions {
 
 const SAMPLES: Record<ZeroPngOptions['colourType'], number> = { 0: 1, 2: 3, 6: 4 };
 const ADAM7 = [
-  [0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [0, 1, 1, 2],
+  [0, 0, 8, 8],
+  [4, 0, 8, 8],
+  [0, 4, 4, 8],
+  [2, 0, 4, 4],
+  [0, 2, 2, 4],
+  [1, 0, 2, 2],
+  [0, 1, 1, 2],
 ] as const;
 
 /** Bytes of the filtered scanlines (one filter byte a row), per Adam7 pass when interlaced. */

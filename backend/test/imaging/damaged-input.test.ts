@@ -5,7 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { DEFAULT_RULES, optionsFromRules, decodeMemoryBytes, ImageError, processingTimeLimitMs, readHeader, renderImage, resizeImage } from '../../src/imaging/index.js';
+import {
+  DEFAULT_RULES,
+  optionsFromRules,
+  decodeMemoryBytes,
+  ImageError,
+  processingTimeLimitMs,
+  readHeader,
+  renderImage,
+  resizeImage,
+} from '../../src/imaging/index.js';
 import { DEFAULT_OUTPUT_OPTIONS, outputOptionsSchema } from '../../src/contract/output-options.js';
 import { bitFlippedJpeg, halfJpegWithEnd, interlaced16BitRgbaPng, tallPng, tinyJpegClaimingHuge, zeroPng } from './crafted-images.js';
 
@@ -58,8 +67,13 @@ describe('decode memory from the header', () => {
     );
     assert.equal(header.decodeBytes, 10000 * 10000 * 4 * 2);
     // Four in one request: 3.2 GB of decode for 3 MB of upload.
-    const four = await Promise.all([bomb, Buffer.from(bomb), Buffer.from(bomb), Buffer.from(bomb)].map((b) => readHeader(b, DEFAULT_RULES, optionsFromRules(DEFAULT_RULES))));
-    assert.equal(four.reduce((sum, h) => sum + h.decodeBytes, 0), 3_200_000_000);
+    const four = await Promise.all(
+      [bomb, Buffer.from(bomb), Buffer.from(bomb), Buffer.from(bomb)].map((b) => readHeader(b, DEFAULT_RULES, optionsFromRules(DEFAULT_RULES))),
+    );
+    assert.equal(
+      four.reduce((sum, h) => sum + h.decodeBytes, 0),
+      3_200_000_000,
+    );
   });
 
   it('counts channels and sample depth, not the file', async () => {

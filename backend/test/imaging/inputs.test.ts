@@ -28,8 +28,16 @@ async function redCorner(image: Buffer): Promise<string> {
     return data[i]! > 200 && data[i + 1]! < 60 && data[i + 2]! < 60;
   };
   const m = 5;
-  const corners: [string, number, number][] = [['tl', m, m], ['tr', info.width - m, m], ['bl', m, info.height - m], ['br', info.width - m, info.height - m]];
-  return corners.filter(([, x, y]) => at(x, y)).map(([c]) => c).join(',');
+  const corners: [string, number, number][] = [
+    ['tl', m, m],
+    ['tr', info.width - m, m],
+    ['bl', m, info.height - m],
+    ['br', info.width - m, info.height - m],
+  ];
+  return corners
+    .filter(([, x, y]) => at(x, y))
+    .map(([c]) => c)
+    .join(',');
 }
 
 const options = (o: Partial<OutputOptions> = {}): OutputOptions => ({ ...DEFAULT_OUTPUT_OPTIONS, ...o });
@@ -68,7 +76,12 @@ describe('HEIC/HEIF input', () => {
   });
 
   it('decodes and resizes it, the output exactly the predicted size', async () => {
-    for (const o of [options(), options({ width: 300, height: null }), options({ width: null, height: null, longEdge: 640 }), options({ width: null, height: null, scale: 25 })]) {
+    for (const o of [
+      options(),
+      options({ width: 300, height: null }),
+      options({ width: null, height: null, longEdge: 640 }),
+      options({ width: null, height: null, scale: 25 }),
+    ]) {
       const header = await readHeader(plain, DEFAULT_RULES, o);
       const out = await renderImage(plain, o, DEFAULT_RULES);
       assert.deepEqual({ width: out.width, height: out.height }, header.target, JSON.stringify(o));
@@ -100,14 +113,29 @@ describe('HEIC/HEIF input', () => {
 
   it('applies its ICC profile (Display P3) as for a PNG with the same profile', async () => {
     // sharp converts the sRGB colour into P3 numbers and tags the file P3: rendering must convert them back.
-    const p3 = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 40, g: 200, b: 90 } } }).withIccProfile('p3').png().toBuffer();
+    const p3 = await sharp({ create: { width: 64, height: 64, channels: 3, background: { r: 40, g: 200, b: 90 } } })
+      .withIccProfile('p3')
+      .png()
+      .toBuffer();
     const heic = await makeHeic(p3, 95);
-    const firstPixel = async (b: Buffer) => [...(await sharp((await renderImage(b, options({ format: 'png' }), DEFAULT_RULES)).data).raw().toBuffer()).subarray(0, 3)];
+    const firstPixel = async (b: Buffer) => [
+      ...(
+        await sharp((await renderImage(b, options({ format: 'png' }), DEFAULT_RULES)).data)
+          .raw()
+          .toBuffer()
+      ).subarray(0, 3),
+    ];
     const stored = [...(await sharp(p3).keepIccProfile().raw().toBuffer()).subarray(0, 3)];
     assert.ok(Math.abs(stored[0]! - 40) > 15, `the file holds P3 numbers, not sRGB's (${stored.join()})`);
-    for (const [name, pixel] of [['PNG', await firstPixel(p3)], ['HEIC', await firstPixel(heic)]] as const) {
+    for (const [name, pixel] of [
+      ['PNG', await firstPixel(p3)],
+      ['HEIC', await firstPixel(heic)],
+    ] as const) {
       // The HEIC's lossy coding moves the colour a little.
-      assert.ok(pixel.every((v, i) => Math.abs(v - [40, 200, 90][i]!) <= 6), `${name}: ${pixel.join()} ≈ 40,200,90 once converted to sRGB`);
+      assert.ok(
+        pixel.every((v, i) => Math.abs(v - [40, 200, 90][i]!) <= 6),
+        `${name}: ${pixel.join()} ≈ 40,200,90 once converted to sRGB`,
+      );
     }
   });
 
@@ -130,9 +158,14 @@ describe('TIFF and GIF input', () => {
   });
 
   it('an animated GIF gives its first frame; the header counts the frames', async () => {
-    const frame = (colour: string) => sharp({ create: { width: 120, height: 80, channels: 3, background: colour } }).raw().toBuffer();
+    const frame = (colour: string) =>
+      sharp({ create: { width: 120, height: 80, channels: 3, background: colour } })
+        .raw()
+        .toBuffer();
     const frames = Buffer.concat([await frame('#ff0000'), await frame('#0000ff')]);
-    const gif = await sharp(frames, { raw: { width: 120, height: 160, channels: 3, pageHeight: 80 } }).gif().toBuffer();
+    const gif = await sharp(frames, { raw: { width: 120, height: 160, channels: 3, pageHeight: 80 } })
+      .gif()
+      .toBuffer();
     const header = await readHeader(gif, DEFAULT_RULES, options());
     assert.equal(header.format, 'gif');
     assert.deepEqual([header.width, header.height, header.pages], [120, 80, 2]);

@@ -60,7 +60,11 @@ describe('maxBytes: the highest quality whose file fits', () => {
   it('avif: fits, with the quality reported', async () => {
     const small = await makeImage({ width: 480, height: 360, seed: 5, grain: 10 });
     const full = await renderImage(small, options({ format: 'avif', quality: 50, width: 320, height: 240 }), DEFAULT_RULES);
-    const out = await renderImage(small, options({ format: 'avif', quality: 50, width: 320, height: 240, maxBytes: Math.round(full.data.length * 0.6) }), DEFAULT_RULES);
+    const out = await renderImage(
+      small,
+      options({ format: 'avif', quality: 50, width: 320, height: 240, maxBytes: Math.round(full.data.length * 0.6) }),
+      DEFAULT_RULES,
+    );
     assert.ok(out.data.length <= Math.round(full.data.length * 0.6));
     assert.ok(out.quality < 50 && out.encodes <= maxEncodePasses({ quality: 50, maxBytes: 1 }));
   });

@@ -97,7 +97,11 @@ describe('every output format, every kind of input', () => {
 
 describe('fit, cover and enlarge', () => {
   it('cover crops to the exact box, centred or by attention', async () => {
-    for (const [w, h] of [[4000, 1000], [1200, 1600], [801, 601]] as const) {
+    for (const [w, h] of [
+      [4000, 1000],
+      [1200, 1600],
+      [801, 601],
+    ] as const) {
       const input = await makeImage({ width: w, height: h });
       for (const position of ['centre', 'attention'] as const) {
         for (const format of ['jpeg', 'webp'] as const) {
@@ -158,13 +162,19 @@ describe('metadata keep and strip', () => {
       assert.ok(kept.icc, 'the sRGB profile is embedded');
       assert.equal(kept.space, 'srgb');
 
-      const withGps = exifReader((await sharp((await renderImage(input, options({ format, metadata: 'keep', keepGps: true }), DEFAULT_RULES)).data).metadata()).exif!);
+      const withGps = exifReader(
+        (await sharp((await renderImage(input, options({ format, metadata: 'keep', keepGps: true }), DEFAULT_RULES)).data).metadata()).exif!,
+      );
       assert.equal(withGps.GPSInfo?.GPSLatitudeRef, 'S');
       assert.deepEqual(withGps.GPSInfo?.GPSLatitude, [19, 55, 12.34]);
       assert.deepEqual(withGps.GPSInfo?.GPSLongitude, [43, 56, 0]);
 
       const stripped = await sharp((await renderImage(input, options({ format }), DEFAULT_RULES)).data).metadata();
-      assert.deepEqual([stripped.exif, stripped.icc, stripped.xmp, stripped.iptc, stripped.orientation], [undefined, undefined, undefined, undefined, undefined], `${format}: strip`);
+      assert.deepEqual(
+        [stripped.exif, stripped.icc, stripped.xmp, stripped.iptc, stripped.orientation],
+        [undefined, undefined, undefined, undefined, undefined],
+        `${format}: strip`,
+      );
     });
   }
 

@@ -27,10 +27,18 @@ describe('output options schema', () => {
     assert.ok(parsed.ok);
     assert.deepEqual(parsed.options, DEFAULT_OUTPUT_OPTIONS);
     assert.deepEqual(
-      [parsed.options.fit, parsed.options.width, parsed.options.height, parsed.options.enlarge, parsed.options.format, parsed.options.quality, parsed.options.metadata],
+      [
+        parsed.options.fit,
+        parsed.options.width,
+        parsed.options.height,
+        parsed.options.enlarge,
+        parsed.options.format,
+        parsed.options.quality,
+        parsed.options.metadata,
+      ],
       ['inside', 800, 600, false, 'jpeg', 85, 'strip'],
     );
-    assert.deepEqual(parseOutputOptions(undefined), { ok: true, options: DEFAULT_OUTPUT_OPTIONS }, "no options at all: the defaults");
+    assert.deepEqual(parseOutputOptions(undefined), { ok: true, options: DEFAULT_OUTPUT_OPTIONS }, 'no options at all: the defaults');
   });
 
   it('gives each format its own default quality, and keeps an explicit one', () => {
@@ -71,7 +79,11 @@ describe('output options schema', () => {
     ];
     for (const [input, field] of cases) {
       const problems = problemsOf(input);
-      assert.deepEqual(problems.map((p) => p.field), [field], `${JSON.stringify(input)} → ${JSON.stringify(problems)}`);
+      assert.deepEqual(
+        problems.map((p) => p.field),
+        [field],
+        `${JSON.stringify(input)} → ${JSON.stringify(problems)}`,
+      );
       assert.ok(problems[0]!.message.length > 0);
     }
     assert.match(problemsOf({ widht: 800 })[0]!.message, /unknown option "widht"/);
@@ -80,9 +92,20 @@ describe('output options schema', () => {
   });
 
   it('reports several bad fields at once, and a non-object as `options`', () => {
-    assert.deepEqual(problemsOf({ width: -1, format: 'bmp' }).map((p) => p.field).sort(), ['format', 'width']);
-    assert.deepEqual(problemsOf('800x600').map((p) => p.field), ['options']);
-    assert.deepEqual(problemsOf([]).map((p) => p.field), ['options']);
+    assert.deepEqual(
+      problemsOf({ width: -1, format: 'bmp' })
+        .map((p) => p.field)
+        .sort(),
+      ['format', 'width'],
+    );
+    assert.deepEqual(
+      problemsOf('800x600').map((p) => p.field),
+      ['options'],
+    );
+    assert.deepEqual(
+      problemsOf([]).map((p) => p.field),
+      ['options'],
+    );
   });
 
   it('is built against a server’s limits and defaults', () => {
@@ -93,8 +116,14 @@ describe('output options schema', () => {
     const defaults = schema.parse({});
     assert.deepEqual([defaults.width, defaults.height, defaults.quality], [1024, 768, 90]);
     assert.equal(schema.parse({ format: 'webp' }).quality, 80, 'the server default quality is for its default format');
-    assert.deepEqual(problemsOf({ width: 2560 }, schema).map((p) => p.field), ['width']);
-    assert.deepEqual(problemsOf({ format: 'avif' }, schema).map((p) => p.field), ['format']);
+    assert.deepEqual(
+      problemsOf({ width: 2560 }, schema).map((p) => p.field),
+      ['width'],
+    );
+    assert.deepEqual(
+      problemsOf({ format: 'avif' }, schema).map((p) => p.field),
+      ['format'],
+    );
     assert.equal(parseOutputOptions({ width: 3840, height: 2160 }).ok, true, 'the 4K preset fits the built-in limits');
     assert.equal(DEFAULT_OUTPUT_LIMITS.maxWidth, 8192);
   });
@@ -102,9 +131,18 @@ describe('output options schema', () => {
   it('reads options from a query string, leaving other parameters out', () => {
     const query = { width: '1280', height: '960', enlarge: 'true', keepFolders: '0', format: 'webp', quality: '70', batchId: 'abc' };
     const options = outputOptionsSchema.parse(outputOptionsFromQuery(query));
-    assert.deepEqual([options.width, options.height, options.enlarge, options.keepFolders, options.format, options.quality], [1280, 960, true, false, 'webp', 70]);
-    assert.deepEqual(problemsOf(outputOptionsFromQuery({ width: 'wide' })).map((p) => p.field), ['width']);
-    assert.deepEqual(problemsOf(outputOptionsFromQuery({ enlarge: 'maybe' })).map((p) => p.field), ['enlarge']);
+    assert.deepEqual(
+      [options.width, options.height, options.enlarge, options.keepFolders, options.format, options.quality],
+      [1280, 960, true, false, 'webp', 70],
+    );
+    assert.deepEqual(
+      problemsOf(outputOptionsFromQuery({ width: 'wide' })).map((p) => p.field),
+      ['width'],
+    );
+    assert.deepEqual(
+      problemsOf(outputOptionsFromQuery({ enlarge: 'maybe' })).map((p) => p.field),
+      ['enlarge'],
+    );
   });
 
   it('sizes in one of five ways, told by the fields given; the others come back null', () => {
@@ -149,7 +187,11 @@ describe('output options schema', () => {
     ];
     for (const [input, field, message] of cases) {
       const problems = problemsOf(input);
-      assert.deepEqual(problems.map((p) => p.field), [field], `${JSON.stringify(input)} → ${JSON.stringify(problems)}`);
+      assert.deepEqual(
+        problems.map((p) => p.field),
+        [field],
+        `${JSON.stringify(input)} → ${JSON.stringify(problems)}`,
+      );
       assert.match(problems[0]!.message, message, JSON.stringify(input));
     }
     assert.equal(parseOutputOptions({ fit: 'cover', width: 500, height: 500 }).ok, true);
@@ -162,13 +204,21 @@ describe('output options schema', () => {
     assert.equal(parse({ longEdge: '1600' }).longEdge, 1600);
     assert.equal(parse({ scale: '33.5' }).scale, 33.5);
     assert.equal(parse({ maxBytes: '250000', format: 'webp' }).maxBytes, 250000);
-    assert.deepEqual(problemsOf(outputOptionsFromQuery({ scale: 'half' })).map((p) => p.field), ['scale']);
+    assert.deepEqual(
+      problemsOf(outputOptionsFromQuery({ scale: 'half' })).map((p) => p.field),
+      ['scale'],
+    );
   });
 
   it('gives each format its content type and extension', () => {
     assert.deepEqual(
       (['jpeg', 'webp', 'avif', 'png'] as const).map((f) => [contentTypeOf(f), extensionOf(f)]),
-      [['image/jpeg', 'jpg'], ['image/webp', 'webp'], ['image/avif', 'avif'], ['image/png', 'png']],
+      [
+        ['image/jpeg', 'jpg'],
+        ['image/webp', 'webp'],
+        ['image/avif', 'avif'],
+        ['image/png', 'png'],
+      ],
     );
   });
 });

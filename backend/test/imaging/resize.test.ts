@@ -127,11 +127,26 @@ describe('resize rules', () => {
 
   it('fitInside predicts exactly the size sharp produces', async () => {
     const sizes = [
-      [4000, 3000], [3000, 4000], [1024, 768], [801, 601], [1601, 1199], [799, 1200], [5000, 17], [17, 5000],
-      [1000, 751], [3264, 2448], [6000, 4000], [2592, 1944], [333, 999], [1366, 768], [7, 7],
+      [4000, 3000],
+      [3000, 4000],
+      [1024, 768],
+      [801, 601],
+      [1601, 1199],
+      [799, 1200],
+      [5000, 17],
+      [17, 5000],
+      [1000, 751],
+      [3264, 2448],
+      [6000, 4000],
+      [2592, 1944],
+      [333, 999],
+      [1366, 768],
+      [7, 7],
     ] as const;
     for (const [width, height] of sizes) {
-      const input = await sharp({ create: { width, height, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+      const input = await sharp({ create: { width, height, channels: 3, background: '#808080' } })
+        .jpeg()
+        .toBuffer();
       const out = await resizeImage(input, rules);
       assert.deepEqual({ width: out.width, height: out.height }, fitInside({ width, height }, rules), `${width}x${height}`);
     }
@@ -163,7 +178,9 @@ describe('bad input gets a clear per-file error', () => {
 
   it('unsupported type (text, AVIF, BMP-like), whatever the name', async () => {
     await rejects(resizeImage(Buffer.from('hello, I am not a photo'), rules), 'UNSUPPORTED_TYPE', /not a JPEG, PNG, WebP, HEIC\/HEIF, TIFF or GIF/);
-    const avif = await sharp({ create: { width: 10, height: 10, channels: 3, background: 'red' } }).avif().toBuffer();
+    const avif = await sharp({ create: { width: 10, height: 10, channels: 3, background: 'red' } })
+      .avif()
+      .toBuffer();
     await rejects(resizeImage(avif, rules), 'UNSUPPORTED_TYPE', /not a JPEG/);
     await rejects(resizeImage(Buffer.from('BM\x36\x00\x00\x00\x00\x00\x00\x00', 'latin1'), rules), 'UNSUPPORTED_TYPE', /not a JPEG/);
   });
@@ -175,7 +192,9 @@ describe('bad input gets a clear per-file error', () => {
 
   it('too many pixels, decided from the header before any decoding (decompression bomb)', async () => {
     // A tiny JPEG whose frame header claims 30000x30000 (900 MP).
-    const small = await sharp({ create: { width: 16, height: 16, channels: 3, background: 'blue' } }).jpeg().toBuffer();
+    const small = await sharp({ create: { width: 16, height: 16, channels: 3, background: 'blue' } })
+      .jpeg()
+      .toBuffer();
     const bomb = Buffer.from(small);
     const sof = bomb.indexOf(Buffer.from([0xff, 0xc0]));
     assert.ok(sof > 0);

@@ -12,10 +12,25 @@ import { DEFAULT_RULES, fitInside, readHeader, renderImage, targetSize } from '.
 
 // Small boxes give the large shrink factors (JPEG loads at 1/8) from small, quick inputs.
 const SIZES = [
-  [1601, 1199], [1199, 1601], [801, 601], [799, 1200], [1000, 751], [1366, 768], [2000, 17], [17, 2000],
-  [333, 999], [600, 400], [7, 7], [1999, 1001], [962, 722], [1283, 967],
+  [1601, 1199],
+  [1199, 1601],
+  [801, 601],
+  [799, 1200],
+  [1000, 751],
+  [1366, 768],
+  [2000, 17],
+  [17, 2000],
+  [333, 999],
+  [600, 400],
+  [7, 7],
+  [1999, 1001],
+  [962, 722],
+  [1283, 967],
 ] as const;
-const BOXES = [[800, 600], [120, 90]] as const;
+const BOXES = [
+  [800, 600],
+  [120, 90],
+] as const;
 const VARIANTS: Pick<OutputOptions, 'fit' | 'enlarge'>[] = [
   { fit: 'inside', enlarge: false },
   { fit: 'inside', enlarge: true },
@@ -111,7 +126,11 @@ describe('targetSize: the size computed without decoding is exactly sharp’s', 
   it('every mode on EXIF-rotated JPEGs (orientation applied first)', async () => {
     const failures: string[] = [];
     for (const orientation of [3, 6, 8]) {
-      for (const [w, h] of [[1601, 1199], [2000, 17], [1000, 751]] as const) {
+      for (const [w, h] of [
+        [1601, 1199],
+        [2000, 17],
+        [1000, 751],
+      ] as const) {
         await compareModes(await input(w, h, 'jpeg', orientation), `jpeg ${w}x${h} orientation ${orientation}`, failures);
       }
     }
@@ -121,7 +140,10 @@ describe('targetSize: the size computed without decoding is exactly sharp’s', 
   it('EXIF orientations 5–8 swap the axes before fitting', async () => {
     const failures: string[] = [];
     for (const orientation of [3, 6, 8]) {
-      for (const [w, h] of [[1601, 1199], [2000, 17]] as const) {
+      for (const [w, h] of [
+        [1601, 1199],
+        [2000, 17],
+      ] as const) {
         await compare(await input(w, h, 'jpeg', orientation), `jpeg ${w}x${h} orientation ${orientation}`, failures);
       }
     }
@@ -144,7 +166,11 @@ describe('targetSize: the size computed without decoding is exactly sharp’s', 
     ];
     for (const [mode, wide, tall] of modes) {
       const options: OutputOptions = { ...DEFAULT_OUTPUT_OPTIONS, ...mode };
-      for (const [name, bytes, expected] of [['landscape', landscape, wide], ['portrait', portrait, tall], ['EXIF-rotated', rotated, tall]] as const) {
+      for (const [name, bytes, expected] of [
+        ['landscape', landscape, wide],
+        ['portrait', portrait, tall],
+        ['EXIF-rotated', rotated, tall],
+      ] as const) {
         const out = await renderImage(bytes, options, DEFAULT_RULES);
         const header = await readHeader(bytes, DEFAULT_RULES, options);
         assert.equal(`${out.width}x${out.height}`, expected, `${name} ${JSON.stringify(mode)}`);
@@ -157,7 +183,11 @@ describe('targetSize: the size computed without decoding is exactly sharp’s', 
     for (const [width, height] of SIZES) {
       for (const [bw, bh] of BOXES) {
         const box = { width: bw, height: bh, fit: 'inside' as const, enlarge: false };
-        assert.deepEqual(targetSize({ width, height, format: 'png' }, box), fitInside({ width, height }, { maxWidth: bw, maxHeight: bh }), `${width}x${height} into ${bw}x${bh}`);
+        assert.deepEqual(
+          targetSize({ width, height, format: 'png' }, box),
+          fitInside({ width, height }, { maxWidth: bw, maxHeight: bh }),
+          `${width}x${height} into ${bw}x${bh}`,
+        );
       }
     }
   });

@@ -67,12 +67,20 @@ describe('backend log lines', () => {
     backend.child.kill('SIGTERM');
     assert.deepEqual(await backend.exit, { code: 0, signal: null });
 
-    const lines = backend.output().split('\n').filter((line) => line.startsWith('{'));
+    const lines = backend
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'));
     const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
-    for (const msg of ['imgfleet backend ready', 'metrics: publishing snapshots', 'drained']) assert.ok(messages.includes(msg), `no "${msg}" line in:\n${messages.join('\n')}`);
+    for (const msg of ['imgfleet backend ready', 'metrics: publishing snapshots', 'drained'])
+      assert.ok(messages.includes(msg), `no "${msg}" line in:\n${messages.join('\n')}`);
     for (const line of lines) {
       const keys = topLevelKeys(line);
-      assert.deepEqual(keys.filter((key, i) => keys.indexOf(key) !== i), [], `a key repeats in ${line}`);
+      assert.deepEqual(
+        keys.filter((key, i) => keys.indexOf(key) !== i),
+        [],
+        `a key repeats in ${line}`,
+      );
       assert.equal((JSON.parse(line) as { pod: string }).pod, 'pod-under-test', line);
     }
   });

@@ -139,7 +139,7 @@ describe('container CPU percentages', () => {
 });
 
 describe('pod network', () => {
-  it('counts an interface as the pod\'s when it is one end of a pair (iflink differs from ifindex)', async () => {
+  it("counts an interface as the pod's when it is one end of a pair (iflink differs from ifindex)", async () => {
     const sys = path.join(tmp, 'net/sys');
     await put(sys, 'class/net/eth0/ifindex', '3\n');
     await put(sys, 'class/net/eth0/iflink', '17\n');
@@ -147,14 +147,14 @@ describe('pod network', () => {
     await put(sys, 'class/net/enp3s0/iflink', '2\n');
     const reader = new PodNetworkReader(sys);
     assert.equal(await reader.isPairedInterface('eth0'), true);
-    assert.equal(await reader.isPairedInterface('enp3s0'), false, 'a physical NIC is the node\'s');
+    assert.equal(await reader.isPairedInterface('enp3s0'), false, "a physical NIC is the node's");
     assert.equal(await reader.isPairedInterface('missing0'), false);
     assert.equal(await reader.isPairedInterface(undefined), false);
   });
 });
 
 describe('snapshot collector over a fixture pod', () => {
-  it('reports the container\'s CPU over the period, its memory, its own network counters and its node', async () => {
+  it("reports the container's CPU over the period, its memory, its own network counters and its node", async () => {
     const root = path.join(tmp, 'pod');
     const cg = path.join(root, 'cgroup');
     const proc = path.join(root, 'proc');
@@ -187,7 +187,7 @@ describe('snapshot collector over a fixture pod', () => {
     assert.equal(s['container-net_io_counters-bytes_sent'], 2000);
     assert.equal(s['container-net_io_counters-packets_sent'], 20);
     assert.equal(s.node, 'node-0123abcd');
-    assert.equal(s['container-source'], 'cgroup', 'the group holds only the pod\'s processes');
+    assert.equal(s['container-source'], 'cgroup', "the group holds only the pod's processes");
     assert.equal(s['container-network_source'], 'interface');
     assert.deepEqual(Object.keys(s).sort(), requiredSnapshotFields(1, { podNetwork: true }).sort());
   });
@@ -202,7 +202,13 @@ describe('a cgroup read that fails for one period', () => {
     await put(cg, 'cgroup.controllers', 'cpu\n');
     await put(cg, 'cpu.max', 'max 100000\n');
     await put(cg, 'cpu.stat', 'usage_usec 1000000\n');
-    const collector = createSnapshotCollector({ podName: 'p', appStats: countingAppStats(), procRoot: proc, sysRoot: path.join(tmp, 'flaky/sys'), cgroupRoot: cg });
+    const collector = createSnapshotCollector({
+      podName: 'p',
+      appStats: countingAppStats(),
+      procRoot: proc,
+      sysRoot: path.join(tmp, 'flaky/sys'),
+      cgroupRoot: cg,
+    });
     await collector.prime();
     await sleep(100);
     // Caught half-written (a reader can see the file truncated).
@@ -219,7 +225,7 @@ describe('a cgroup read that fails for one period', () => {
   });
 });
 
-describe('this machine\'s cgroup', () => {
+describe("this machine's cgroup", () => {
   it('reads real figures from /sys/fs/cgroup, and usage grows while this process works', async () => {
     const reader = new CgroupReader('/sys/fs/cgroup', '/proc');
     const first = await reader.read();

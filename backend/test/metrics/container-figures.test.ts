@@ -56,7 +56,11 @@ async function fixture(procs: Proc[], self: number, groups: Record<string, strin
       await symlink(p.netns, path.join(proc, String(p.pid), 'ns/net'));
     }
     if (p.rollup) {
-      await put(proc, `${p.pid}/smaps_rollup`, `00400000-7ffd [rollup]\nRss: ${p.rollup.rss} kB\nPss: ${p.rollup.rss} kB\nPrivate_Clean: 0 kB\nPrivate_Dirty: ${p.rollup.privateKb} kB\n`);
+      await put(
+        proc,
+        `${p.pid}/smaps_rollup`,
+        `00400000-7ffd [rollup]\nRss: ${p.rollup.rss} kB\nPss: ${p.rollup.rss} kB\nPrivate_Clean: 0 kB\nPrivate_Dirty: ${p.rollup.privateKb} kB\n`,
+      );
     }
   }
   await symlink(String(self), path.join(proc, 'self'));
@@ -89,7 +93,7 @@ after(async () => {
 });
 
 describe('the process table', () => {
-  it("reads /proc/<pid>/stat past a command name with spaces and parentheses, and finds the lineage", async () => {
+  it('reads /proc/<pid>/stat past a command name with spaces and parentheses, and finds the lineage', async () => {
     assert.deepEqual(parsePidStat(statLine({ pid: 7, ppid: 5, ticks: [1, 2, 3, 4] })), { ppid: 5, cpuTicks: 10 });
     assert.equal(parsePidStat('garbage'), undefined);
     const f = await fixture(FAMILY, 7, {});
@@ -139,7 +143,10 @@ describe('a cgroup of its own', () => {
   it('is not a machine-sized tree of groups, nor a group whose cgroup.procs cannot be read', async () => {
     const many: Record<string, string> = { '': '7\n' };
     for (let i = 0; i < 70; i++) many[`slice-${i}`] = '';
-    const table: ProcessTable = new Map([[7, { ppid: 1, cpuTicks: 0 }], [1, { ppid: 0, cpuTicks: 0 }]]);
+    const table: ProcessTable = new Map([
+      [7, { ppid: 1, cpuTicks: 0 }],
+      [1, { ppid: 0, cpuTicks: 0 }],
+    ]);
     const lineage = lineageOf(table, 7);
     const f = await fixture(FAMILY, 7, many);
     assert.equal(await ownsGroups([f.cg], lineage), false);

@@ -73,7 +73,13 @@ describe('metrics health', () => {
   });
 
   it('lists a pod that went silent as stale, and not one that stopped cleanly', async () => {
-    const leaving = createMetricsHub({ podName: 'leaving-pod', redisUrl: redis.url, periodSeconds: PERIOD, appStats: countingAppStats(), logger: silentLogger });
+    const leaving = createMetricsHub({
+      podName: 'leaving-pod',
+      redisUrl: redis.url,
+      periodSeconds: PERIOD,
+      appStats: countingAppStats(),
+      logger: silentLogger,
+    });
     leaving.start();
     await waitFor('the backend to hear the leaving pod', async () => {
       const res = await fetch(new URL('/api/v1/metrics?span=60', backend.url));
@@ -89,7 +95,10 @@ describe('metrics health', () => {
       const current = await health();
       return current.stalePods.some((p) => p.pod === 'silent-pod') && current;
     });
-    assert.deepEqual(h.stalePods.map((p) => p.pod), ['silent-pod']);
+    assert.deepEqual(
+      h.stalePods.map((p) => p.pod),
+      ['silent-pod'],
+    );
     assert.ok(!Number.isNaN(Date.parse(h.stalePods[0]!.lastSeenAt)));
     // It comes back: no longer stale.
     const again = createMetricsHub({ podName: 'silent-pod', redisUrl: redis.url, periodSeconds: PERIOD, appStats: countingAppStats(), logger: silentLogger });
@@ -102,7 +111,13 @@ describe('metrics health', () => {
   });
 
   it("shows the function's last error and when, until it is resolved or gone", async () => {
-    const record = { error: "KeyError: 'virtual_memory-total'", kind: 'exception', at: new Date().toISOString(), input_key: 'metrics:health-pod', handler: 'usermodule.handler' };
+    const record = {
+      error: "KeyError: 'virtual_memory-total'",
+      kind: 'exception',
+      at: new Date().toISOString(),
+      input_key: 'metrics:health-pod',
+      handler: 'usermodule.handler',
+    };
     await client.set('derived:health-pod:error', JSON.stringify(record));
     const failing = await waitFor('the error record', async () => {
       const current = await health();

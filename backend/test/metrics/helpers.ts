@@ -15,11 +15,7 @@ import { errorHandler } from '../../src/http/errors.js';
 export const silentLogger = pino({ level: 'silent' });
 
 /** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(
-  what: string,
-  check: () => T | undefined | false | Promise<T | undefined | false>,
-  timeoutMs = 5000,
-): Promise<T> {
+export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 5000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -69,11 +65,9 @@ export class PrivateRedis {
 
   async start(): Promise<void> {
     this.dir ??= await mkdtemp(path.join(os.tmpdir(), 'imgfleet-redis-'));
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
-      { stdio: 'ignore' },
-    );
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
+      stdio: 'ignore',
+    });
     this.child = child;
     child.on('error', () => undefined);
     const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => 50, maxRetriesPerRequest: 0 });
@@ -109,9 +103,7 @@ export class PrivateRedis {
 }
 
 /** Serves `router` under /api/v1 (as the server mounts it) plus extra root routes, on a free port. */
-export async function serve(
-  mount: (app: express.Express) => void,
-): Promise<{ baseUrl: string; close: () => Promise<void> }> {
+export async function serve(mount: (app: express.Express) => void): Promise<{ baseUrl: string; close: () => Promise<void> }> {
   const app = express();
   mount(app);
   const server = app.listen(0, '127.0.0.1');

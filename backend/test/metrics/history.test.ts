@@ -43,17 +43,30 @@ const snap = (pod: string, second: number) => ({
 });
 
 describe('history ring', () => {
-  it('keeps each pod\'s samples in order, once each, within its capacity and the span asked for', () => {
+  it("keeps each pod's samples in order, once each, within its capacity and the span asked for", () => {
     const ring = new HistoryRing(3, 60_000);
     for (let s = 0; s < 5; s++) ring.add(snap('a', s), null, 1000 + s * 1000);
     ring.add(snap('a', 4), null, 9000);
     ring.add(snap('b', 1), { x: 1 }, 2000);
     const lines = ring.read(10_000, (pod) => pod === 'a', 6000);
-    assert.deepEqual(lines.map((l) => [l.pod, l.gone, l.node]), [['a', false, 'n1'], ['b', true, 'n1']]);
-    assert.deepEqual(lines[0]!.samples.map((s) => s.snapshot['container-cpu_percent']), [2, 3, 4], 'capacity 3, no repeat');
+    assert.deepEqual(
+      lines.map((l) => [l.pod, l.gone, l.node]),
+      [
+        ['a', false, 'n1'],
+        ['b', true, 'n1'],
+      ],
+    );
+    assert.deepEqual(
+      lines[0]!.samples.map((s) => s.snapshot['container-cpu_percent']),
+      [2, 3, 4],
+      'capacity 3, no repeat',
+    );
     assert.equal(lines[0]!.lastSeenAt, new Date(5000).toISOString());
     // Only samples within the span; a pod with none there is left out.
-    assert.deepEqual(ring.read(1500, () => true, 6000).map((l) => l.pod), ['a']);
+    assert.deepEqual(
+      ring.read(1500, () => true, 6000).map((l) => l.pod),
+      ['a'],
+    );
     assert.equal(ring.read(2000, () => true, 6000)[0]!.samples.length, 2, 'the span includes its start');
   });
 
@@ -66,9 +79,18 @@ describe('history ring', () => {
     ]);
     ring.setDerived('a', snap('a', 5).timestamp, { y: 2 });
     const [line] = ring.read(10_000, () => true, 6000);
-    assert.deepEqual(line!.samples.map((s) => [s.snapshot['container-cpu_percent'], s.derived]), [[3, null], [5, { y: 2 }]]);
+    assert.deepEqual(
+      line!.samples.map((s) => [s.snapshot['container-cpu_percent'], s.derived]),
+      [
+        [3, null],
+        [5, { y: 2 }],
+      ],
+    );
     ring.prune(20_000);
-    assert.deepEqual(ring.read(60_000, () => true, 20_000), []);
+    assert.deepEqual(
+      ring.read(60_000, () => true, 20_000),
+      [],
+    );
   });
 
   it('holds about an hour of snapshots at the configured period', () => {
@@ -80,7 +102,7 @@ describe('history ring', () => {
 });
 
 describe('history in-process', () => {
-  it('serves the hub\'s own snapshots, oldest first, with their derived figures', async () => {
+  it("serves the hub's own snapshots, oldest first, with their derived figures", async () => {
     // Half a second: a pod counts as gone after three silent periods, which a loaded machine's late tick must not reach.
     const h = hub('solo', 0.5);
     h.start();
@@ -111,7 +133,7 @@ describe('history in Redis', () => {
     const h = hub('pod-a', 1, prefix);
     h.start();
     try {
-      await waitFor('the hub\'s first entry', async () => {
+      await waitFor("the hub's first entry", async () => {
         const [last] = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
         return last !== undefined && last[1][1] !== '{}';
       });
@@ -137,21 +159,28 @@ describe('history in Redis', () => {
     const prefix = uniquePrefix('history-late');
     const early = hub('pod-early', 0.5, prefix);
     early.start();
-    await waitFor('five entries in the early pod\'s stream', async () => (await redis.xlen(`${prefix}:metrics-history:pod-early`)) >= 5, 10_000);
+    await waitFor("five entries in the early pod's stream", async () => (await redis.xlen(`${prefix}:metrics-history:pod-early`)) >= 5, 10_000);
     await early.stop();
     const stoppedAt = Date.now();
 
     const late = hub('pod-late', 0.5, prefix);
     late.start();
-    const lines = await waitFor('both pods in the late hub\'s history', () => {
-      const pods = late.history(60).pods;
-      return pods.length === 2 && pods.every((p) => p.samples.length >= 2) ? pods : undefined;
-    }, 10_000);
+    const lines = await waitFor(
+      "both pods in the late hub's history",
+      () => {
+        const pods = late.history(60).pods;
+        return pods.length === 2 && pods.every((p) => p.samples.length >= 2) ? pods : undefined;
+      },
+      10_000,
+    );
     const [earlyLine, lateLine] = lines;
     assert.equal(earlyLine!.pod, 'pod-early');
     assert.ok(earlyLine!.samples.length >= 5, `${earlyLine!.samples.length} samples read back`);
     assert.ok(Date.parse(earlyLine!.lastSeenAt) <= stoppedAt + 1000);
-    assert.ok(earlyLine!.samples.every((s) => s.derived !== null), 'derived figures come back with the snapshots');
+    assert.ok(
+      earlyLine!.samples.every((s) => s.derived !== null),
+      'derived figures come back with the snapshots',
+    );
     assert.equal(lateLine!.pod, 'pod-late');
     assert.equal(lateLine!.gone, false);
     // The early pod's key is gone after three periods; its line stays, marked gone.
@@ -159,7 +188,10 @@ describe('history in Redis', () => {
     assert.ok(late.latest().every((m) => m.pod !== 'pod-early'));
     // Outside the span it is no longer there.
     await new Promise((r) => setTimeout(r, 1500));
-    assert.deepEqual(late.history(1).pods.map((p) => p.pod), ['pod-late']);
+    assert.deepEqual(
+      late.history(1).pods.map((p) => p.pod),
+      ['pod-late'],
+    );
     await redis.del(`${prefix}:metrics-history:pod-early`, `${prefix}:metrics-history:pod-late`);
   });
 });

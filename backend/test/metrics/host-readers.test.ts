@@ -9,12 +9,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { corePercents, parseCpuinfoMhz, parseProcStat, readCpuFreqMhz } from '../../src/metrics/host-cpu.js';
 import { parseMeminfo, virtualMemoryFromMeminfo } from '../../src/metrics/host-memory.js';
-import {
-  chooseMainInterface,
-  parseDefaultRouteInterface,
-  parseNetDev,
-  type NetCounters,
-} from '../../src/metrics/host-network.js';
+import { chooseMainInterface, parseDefaultRouteInterface, parseNetDev, type NetCounters } from '../../src/metrics/host-network.js';
 import { countPids } from '../../src/metrics/host-processes.js';
 import { createSnapshotCollector } from '../../src/metrics/snapshot.js';
 
@@ -139,7 +134,10 @@ describe('collector over a fixture procfs', () => {
 
   it('prefers cpufreq policies (kHz) over /proc/cpuinfo', async () => {
     const sys = path.join(root, 'sys-with-cpufreq');
-    for (const [policy, khz] of [['policy0', '1000000'], ['policy1', '3000000']] as const) {
+    for (const [policy, khz] of [
+      ['policy0', '1000000'],
+      ['policy1', '3000000'],
+    ] as const) {
       await mkdir(path.join(sys, 'devices/system/cpu/cpufreq', policy), { recursive: true });
       await writeFile(path.join(sys, 'devices/system/cpu/cpufreq', policy, 'scaling_cur_freq'), `${khz}\n`);
     }

@@ -72,7 +72,10 @@ describe('pod view', () => {
     const view = new PodView(600);
     view.putSnapshot(snap('old', '2030-01-01 00:00:00.000000'), 0);
     view.putSnapshot(snap('new', '2030-01-01 00:00:00.000000'), 500);
-    assert.deepEqual(view.list(700).map((m) => m.pod), ['new']);
+    assert.deepEqual(
+      view.list(700).map((m) => m.pod),
+      ['new'],
+    );
     assert.deepEqual(view.expire(700), ['old']);
     assert.deepEqual(view.pods(), ['new']);
   });

@@ -79,7 +79,11 @@ describe('metrics hub with Redis', () => {
     const b = hub(prefix, 'pod-b');
     a.start();
     b.start();
-    const pods = (h: MetricsHub) => h.latest().map((m) => m.pod).join(',');
+    const pods = (h: MetricsHub) =>
+      h
+        .latest()
+        .map((m) => m.pod)
+        .join(',');
     await waitFor('a to see both', () => pods(a) === 'pod-a,pod-b');
     await waitFor('b to see both', () => pods(b) === 'pod-a,pod-b');
     const other = b.latest().find((m) => m.pod === 'pod-a')!;

@@ -114,10 +114,14 @@ describe('metrics hub when Redis misbehaves', () => {
         }
         // The hub's own subscription is back: another pod's snapshot reaches it.
         const visitor = JSON.stringify({ timestamp: '2030-01-01 00:00:00.000000', pod: 'visitor', 'cpu_percent-0': 2.5 });
-        await waitFor('the hub to hear other pods again', async () => {
-          await client.publish('restart-test:metrics', visitor);
-          return hub.latest().some((m) => m.pod === 'visitor');
-        }, 10_000);
+        await waitFor(
+          'the hub to hear other pods again',
+          async () => {
+            await client.publish('restart-test:metrics', visitor);
+            return hub.latest().some((m) => m.pod === 'visitor');
+          },
+          10_000,
+        );
         assert.equal(hub.status().redisConnected, true);
       } finally {
         client.disconnect();

@@ -43,7 +43,11 @@ describe('METRICS_KEY_PREFIX', () => {
     monitor.on('pmessage', (_pattern: string, channel: string) => channels.add(channel));
     db = await createTestDatabase();
     const common = { REDIS_URL: redis.url, METRICS_PERIOD: '0.3', FUNCTION_OUTPUT_KEY: 'derived' };
-    for (const [pod, prefix] of [['a-1', 'inst-a:'], ['a-2', 'inst-a:'], ['b-1', 'inst-b/']] as const) {
+    for (const [pod, prefix] of [
+      ['a-1', 'inst-a:'],
+      ['a-2', 'inst-a:'],
+      ['b-1', 'inst-b/'],
+    ] as const) {
       backends.set(pod, await startTestBackend({ ...common, POD_NAME: pod, METRICS_KEY_PREFIX: prefix }, db));
     }
   });
@@ -56,11 +60,15 @@ describe('METRICS_KEY_PREFIX', () => {
     await redis?.dispose();
   });
 
-  it("shows each installation only its own pods", async () => {
-    await waitFor('installation A to see both its pods', async () => {
-      const [one, two] = await Promise.all([podsOf(backends.get('a-1')!), podsOf(backends.get('a-2')!)]);
-      return one.join() === 'a-1,a-2' && two.join() === 'a-1,a-2';
-    }, 20_000);
+  it('shows each installation only its own pods', async () => {
+    await waitFor(
+      'installation A to see both its pods',
+      async () => {
+        const [one, two] = await Promise.all([podsOf(backends.get('a-1')!), podsOf(backends.get('a-2')!)]);
+        return one.join() === 'a-1,a-2' && two.join() === 'a-1,a-2';
+      },
+      20_000,
+    );
     await waitFor('installation B to see its pod', async () => (await podsOf(backends.get('b-1')!)).join() === 'b-1', 20_000);
     // A few periods more: nothing of the other installation ever shows up, live or in the history.
     const seen = new Set<string>();
@@ -78,10 +86,14 @@ describe('METRICS_KEY_PREFIX', () => {
     // Every key seen over a few periods (a snapshot key lives three periods, and a loaded machine may let one lapse).
     const seen = new Set<string>();
     const expected = ['inst-a:metrics:a-1', 'inst-a:metrics:a-2', 'inst-b/metrics:b-1', 'inst-a:metrics-history:a-2', 'inst-b/metrics-history:b-1'];
-    await waitFor('every pod\'s keys', async () => {
-      for (const key of await client.keys('*')) seen.add(key);
-      return expected.every((k) => seen.has(k));
-    }, 20_000);
+    await waitFor(
+      "every pod's keys",
+      async () => {
+        for (const key of await client.keys('*')) seen.add(key);
+        return expected.every((k) => seen.has(k));
+      },
+      20_000,
+    );
     const outside = [...seen].filter((k) => !k.startsWith('inst-a:') && !k.startsWith('inst-b/'));
     assert.deepEqual(outside, [], 'no key outside the two prefixes');
     assert.deepEqual([...channels].sort(), ['inst-a:metrics', 'inst-b/metrics']);
@@ -91,10 +103,14 @@ describe('METRICS_KEY_PREFIX', () => {
     // Where the runtime writes with REDIS_OUTPUT_KEY=derived and the same prefix.
     await client.set('inst-a:derived:a-1', JSON.stringify({ 'percent-network-egress': 42.5 }));
     await client.set('derived:a-1', JSON.stringify({ 'percent-network-egress': 1 }));
-    const derived = await waitFor('a-1 derived figures', async () => {
-      const pod = (await overview(backends.get('a-2')!)).pods.find((p) => p.pod === 'a-1');
-      return pod?.derived ?? undefined;
-    }, 20_000);
+    const derived = await waitFor(
+      'a-1 derived figures',
+      async () => {
+        const pod = (await overview(backends.get('a-2')!)).pods.find((p) => p.pod === 'a-1');
+        return pod?.derived ?? undefined;
+      },
+      20_000,
+    );
     assert.deepEqual(derived, { 'percent-network-egress': 42.5 });
   });
 

@@ -83,10 +83,14 @@ describe("each pod's own figures, two backends on one machine", () => {
   it("reports each pod's CPU from its own process tree: the loaded one's exceeds the idle one's, both as /proc counts them", async (t) => {
     const pid = (pod: string): number => backends.get(pod)!.child.pid!;
     // Both pods known to the idle one, each with a baseline behind it.
-    await waitFor('both pods publishing', async () => {
-      const o = await overview();
-      return samplesOf(o, 'pod-loaded').length >= 2 && samplesOf(o, 'pod-idle').length >= 2;
-    }, 30_000);
+    await waitFor(
+      'both pods publishing',
+      async () => {
+        const o = await overview();
+        return samplesOf(o, 'pod-loaded').length >= 2 && samplesOf(o, 'pod-idle').length >= 2;
+      },
+      30_000,
+    );
     // What /proc says, recorded every 100 ms, so it can be read over exactly the span the samples cover.
     const recorded: { at: number; loaded: number; idle: number }[] = [];
     const record = (): void => {
@@ -99,10 +103,14 @@ describe("each pod's own figures, two backends on one machine", () => {
     const inWindow = (samples: Sample[]): Sample[] => samples.filter((s, i) => i > 0 && Date.parse(samples[i - 1]!.receivedAt) > t0);
     let o: Overview;
     try {
-      o = await waitFor('twelve periods of samples', async () => {
-        const latest = await overview();
-        return inWindow(samplesOf(latest, 'pod-loaded')).length >= 12 && inWindow(samplesOf(latest, 'pod-idle')).length >= 12 && latest;
-      }, 60_000);
+      o = await waitFor(
+        'twelve periods of samples',
+        async () => {
+          const latest = await overview();
+          return inWindow(samplesOf(latest, 'pod-loaded')).length >= 12 && inWindow(samplesOf(latest, 'pod-idle')).length >= 12 && latest;
+        },
+        60_000,
+      );
     } finally {
       clearInterval(recorder);
       record();
@@ -134,7 +142,10 @@ describe("each pod's own figures, two backends on one machine", () => {
     assert.ok(truth.loaded > truth.idle, `the burner loads its pod (${detail})`);
     assert.ok(loaded > idle, `the loaded pod's CPU exceeds the idle one's (${detail})`);
     // Same process, same span (give or take the publish latency at each end).
-    for (const [name, value, real] of [['loaded', loaded, truth.loaded], ['idle', idle, truth.idle]] as const) {
+    for (const [name, value, real] of [
+      ['loaded', loaded, truth.loaded],
+      ['idle', idle, truth.idle],
+    ] as const) {
       assert.ok(Math.abs(value - real) <= Math.max(6, real * 0.15), `${name} pod: ${detail}`);
     }
   });
@@ -154,7 +165,7 @@ describe("each pod's own figures, two backends on one machine", () => {
     }
   });
 
-  it('serves every core\'s 60 s moving average per pod in /api/v1/metrics', async () => {
+  it("serves every core's 60 s moving average per pod in /api/v1/metrics", async () => {
     const o = await overview();
     for (const pod of ['pod-loaded', 'pod-idle']) {
       const withDerived = samplesOf(o, pod).filter((s) => s.derived !== null);

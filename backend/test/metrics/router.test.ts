@@ -91,10 +91,7 @@ describe('metrics routes', () => {
       // Then a new snapshot within about a period (generous for a loaded machine).
       await waitFor(
         'a newer snapshot',
-        () =>
-          client.events.some(
-            (e) => e.event === 'snapshot' && (JSON.parse(e.data) as typeof first).snapshot.timestamp !== first.snapshot.timestamp,
-          ),
+        () => client.events.some((e) => e.event === 'snapshot' && (JSON.parse(e.data) as typeof first).snapshot.timestamp !== first.snapshot.timestamp),
         PERIOD * 1000 + 2000,
       );
       await waitFor('a heartbeat', () => client.comments.includes('heartbeat'), 2000);

@@ -68,7 +68,7 @@ describe('snapshot', () => {
     assert.ok((s.cpu_freq_current as number) >= 0);
   });
 
-  it('has the pod\'s own figures, says where from, and names the node', async () => {
+  it("has the pod's own figures, says where from, and names the node", async () => {
     const s = await takeSnapshot();
     const ofLimit = s['container-cpu_percent'] as number;
     const ofCore = s['container-cpu_percent_of_core'] as number;

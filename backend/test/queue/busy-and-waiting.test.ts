@@ -20,16 +20,22 @@ describe('WORKER_THREADS=4 with 5 uploads', () => {
     const files = await Promise.all(
       ['#336699', '#993366', '#669933', '#996633', '#339966'].map(async (background, i) => ({
         name: `big-${i + 1}.png`,
-        data: await sharp({ create: { width: 9000, height: 9000, channels: 3, background } }).png({ compressionLevel: 9 }).toBuffer(),
+        data: await sharp({ create: { width: 9000, height: 9000, channels: 3, background } })
+          .png({ compressionLevel: 9 })
+          .toBuffer(),
       })),
     );
     const res = await upload(t.url, files);
     const body = (await res.json()) as UploadResponse;
     assert.equal(body.accepted, 5);
-    const seen = await waitFor(async () => {
-      const { body: s } = await getJson<Stats>(`${t.url}/api/v1/stats`);
-      return s.processing === 4 && s.pending === 1 ? s : null;
-    }, 30_000, 10);
+    const seen = await waitFor(
+      async () => {
+        const { body: s } = await getJson<Stats>(`${t.url}/api/v1/stats`);
+        return s.processing === 4 && s.pending === 1 ? s : null;
+      },
+      30_000,
+      10,
+    );
     assert.equal(seen.activeThreads, 4);
     assert.equal(seen.totalThreads, 4);
     assert.equal(seen.queueSize, 1);

@@ -41,7 +41,10 @@ describe('a backend killed mid-batch', () => {
     procs.push(a);
     log = await listenToStatuses(db.url);
     const photos = await Promise.all(Array.from({ length: 12 }, (_, i) => make12MpJpeg(i + 1)));
-    const res = await upload(a.url, photos.map((data, i) => ({ name: `photo-${i + 1}.jpg`, data })));
+    const res = await upload(
+      a.url,
+      photos.map((data, i) => ({ name: `photo-${i + 1}.jpg`, data })),
+    );
     const { images } = (await res.json()) as UploadResponse;
     assert.equal(images.length, 12);
 
@@ -58,7 +61,10 @@ describe('a backend killed mid-batch', () => {
     procs.push(b);
     // Every image's final status event (not the rows: a NOTIFY can arrive after its commit is visible).
     const finals = await log.settled(images.map((img) => img.id));
-    assert.deepEqual(finals.map((e) => e.status), images.map(() => 'completed'));
+    assert.deepEqual(
+      finals.map((e) => e.status),
+      images.map(() => 'completed'),
+    );
 
     for (const img of images) assert.equal(log.completions(img.id), 1, `image ${img.id} completed exactly once`);
     const { rows } = await pool.query<{ id: number; attempts: number; worker_id: string; w: number; h: number; n: number }>(
@@ -88,7 +94,18 @@ describe('an image whose workers keep dying', () => {
       client.release();
       const repo = new ImageRepository(pool, new PostgresBlobStore(pool));
       const tx = await IngestTransaction.begin(pool, new PostgresBlobStore(pool));
-      const { id } = await tx.enqueue({ batchId: '00000000-0000-4000-8000-000000000001', filename: 'cursed.jpg', contentType: 'image/jpeg', original: { kind: 'original' as const, key: null, size: 3, data: Buffer.from([0xff, 0xd8, 0xff]) }, width: 1, height: 1, decodeBytes: 3, cost: { memoryBytes: 4096, cpuMs: 21 }, options: DEFAULT_OUTPUT_OPTIONS, sourcePath: null });
+      const { id } = await tx.enqueue({
+        batchId: '00000000-0000-4000-8000-000000000001',
+        filename: 'cursed.jpg',
+        contentType: 'image/jpeg',
+        original: { kind: 'original' as const, key: null, size: 3, data: Buffer.from([0xff, 0xd8, 0xff]) },
+        width: 1,
+        height: 1,
+        decodeBytes: 3,
+        cost: { memoryBytes: 4096, cpuMs: 21 },
+        options: DEFAULT_OUTPUT_OPTIONS,
+        sourcePath: null,
+      });
       await tx.commit();
       const expire = () => pool.query(`UPDATE processed_images SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
       for (let attempt = 1; attempt <= 3; attempt++) {
@@ -119,13 +136,35 @@ describe('an image handed over to a pod that dies', () => {
     const repo = new ImageRepository(pool, new PostgresBlobStore(pool));
     // One thread that never finishes: the second image of the upload waits for it in memory.
     const stuck: ResizeRunner = { size: 1, resize: () => new Promise<never>(() => undefined) };
-    const options = { podName: 'dies', leaseSeconds: 30, maxAttempts: 3, pollMs: 60_000, rules: DEFAULT_RULES, defaults: DEFAULT_OUTPUT_OPTIONS, optionsSchema: outputOptionsSchema, memoryBudgetBytes: 1e9, timeLimit: { baseMs: 1000, slack: 4, speed: () => 1 }, handOffBytes: 1e6 };
+    const options = {
+      podName: 'dies',
+      leaseSeconds: 30,
+      maxAttempts: 3,
+      pollMs: 60_000,
+      rules: DEFAULT_RULES,
+      defaults: DEFAULT_OUTPUT_OPTIONS,
+      optionsSchema: outputOptionsSchema,
+      memoryBudgetBytes: 1e9,
+      timeLimit: { baseMs: 1000, slack: 4, speed: () => 1 },
+      handOffBytes: 1e6,
+    };
     const doomed = new Dispatcher(repo, stuck, new PostgresBlobStore(pool), options, createLogger('silent', { pod: 'dies' }));
     try {
       const client = await pool.connect();
       await migrate(client);
       client.release();
-      const image = (name: string) => ({ batchId: '00000000-0000-4000-8000-000000000002', filename: name, contentType: 'image/jpeg', original: { kind: 'original' as const, key: null, size: 3, data: Buffer.from([0xff, 0xd8, 0xff]) }, width: 1, height: 1, decodeBytes: 3, cost: { memoryBytes: 4096, cpuMs: 21 }, options: DEFAULT_OUTPUT_OPTIONS, sourcePath: null });
+      const image = (name: string) => ({
+        batchId: '00000000-0000-4000-8000-000000000002',
+        filename: name,
+        contentType: 'image/jpeg',
+        original: { kind: 'original' as const, key: null, size: 3, data: Buffer.from([0xff, 0xd8, 0xff]) },
+        width: 1,
+        height: 1,
+        decodeBytes: 3,
+        cost: { memoryBytes: 4096, cpuMs: 21 },
+        options: DEFAULT_OUTPUT_OPTIONS,
+        sourcePath: null,
+      });
       const tx = await IngestTransaction.begin(pool, new PostgresBlobStore(pool), doomed);
       const running = await tx.enqueue(image('running.jpg'));
       const held = await tx.enqueue(image('held.jpg'));
@@ -144,8 +183,15 @@ describe('an image handed over to a pod that dies', () => {
       // The pod dies without a word: once its leases run out, another pod claims both.
       await pool.query(`UPDATE processed_images SET lease_expires_at = now() - interval '1 second'`);
       const claimed = await repo.claim('other-pod', 5, 30, 3, DEFAULT_OUTPUT_OPTIONS);
-      assert.deepEqual(claimed.map((c) => [c.id, c.attempts]), [[running.id, 2], [held.id, 1]], 'the held one never started: this is its first attempt');
-      assert.equal(await repo.startHeld(held.id, doomed.workerId, 30), false, 'the dead pod\'s hold is gone');
+      assert.deepEqual(
+        claimed.map((c) => [c.id, c.attempts]),
+        [
+          [running.id, 2],
+          [held.id, 1],
+        ],
+        'the held one never started: this is its first attempt',
+      );
+      assert.equal(await repo.startHeld(held.id, doomed.workerId, 30), false, "the dead pod's hold is gone");
     } finally {
       await doomed.drain(0);
       await pool.end();
@@ -169,7 +215,10 @@ describe('an image handed over to a pod that dies', () => {
       assert.equal(await repo.release('stopping', [id]), 1);
       const after = await pool.query('SELECT status, worker_id, attempts, lease_expires_at FROM processed_images WHERE id = $1', [id]);
       assert.deepEqual(after.rows, [{ status: 'pending', worker_id: null, attempts: 0, lease_expires_at: null }]);
-      assert.deepEqual((await repo.claim('next', 1, 30, 3, DEFAULT_OUTPUT_OPTIONS)).map((c) => c.id), [id]);
+      assert.deepEqual(
+        (await repo.claim('next', 1, 30, 3, DEFAULT_OUTPUT_OPTIONS)).map((c) => c.id),
+        [id],
+      );
     } finally {
       await pool.end();
       await database.drop();

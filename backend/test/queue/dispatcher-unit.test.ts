@@ -76,7 +76,20 @@ class FakePool implements ResizeRunner {
     assert.ok(input instanceof Uint8Array, 'the postgres store hands the worker bytes');
     return new Promise((resolve) => this.started.push({ bytes: input, finish: resolve }));
   }
-  finishAll(result: ResizeTaskResult = { ok: true, data: new ArrayBuffer(4), width: 8, height: 6, inputWidth: 16, inputHeight: 12, format: 'jpeg', outputFormat: 'jpeg', quality: 85, workMs: 1 }): void {
+  finishAll(
+    result: ResizeTaskResult = {
+      ok: true,
+      data: new ArrayBuffer(4),
+      width: 8,
+      height: 6,
+      inputWidth: 16,
+      inputHeight: 12,
+      format: 'jpeg',
+      outputFormat: 'jpeg',
+      quality: 85,
+      workMs: 1,
+    },
+  ): void {
     for (const s of this.started.splice(0)) s.finish(result);
   }
 }
@@ -186,7 +199,12 @@ describe('dispatcher (unit, with fakes)', () => {
     await settle();
     assert.equal(pool.started.length, 0, 'a 1000-byte decode never reaches a 500-byte budget');
     assert.deepEqual(store.failed, [{ id: 30, code: 'TOO_MUCH_MEMORY' }]);
-    d.reserveLocal()!.start({ key: null, data: Buffer.from('z') }, need(100), DEFAULT_OUTPUT_OPTIONS, Promise.resolve({ id: 31, committed: Promise.resolve(true) }));
+    d.reserveLocal()!.start(
+      { key: null, data: Buffer.from('z') },
+      need(100),
+      DEFAULT_OUTPUT_OPTIONS,
+      Promise.resolve({ id: 31, committed: Promise.resolve(true) }),
+    );
     await settle();
     pool.finishAll({ ok: false, code: 'TIMEOUT', error: 'too slow', workMs: 1000 });
     await settle();
@@ -194,7 +212,7 @@ describe('dispatcher (unit, with fakes)', () => {
     await d.drain(0);
   });
 
-  it('hands an upload\'s image to the next free thread when all are busy, before any claim', async () => {
+  it("hands an upload's image to the next free thread when all are busy, before any claim", async () => {
     const store = new FakeStore();
     store.pending = [50, 51];
     const pool = new FakePool(2);
@@ -233,7 +251,7 @@ describe('dispatcher (unit, with fakes)', () => {
     pool.finishAll();
     await settle();
     assert.equal(pool.started.length, 1);
-    assert.equal(pool.started[0]?.bytes.length, 5, 'the freed thread claimed from the table instead (FakeStore\'s original)');
+    assert.equal(pool.started[0]?.bytes.length, 5, "the freed thread claimed from the table instead (FakeStore's original)");
     assert.deepEqual(store.started, [], 'the rolled-back image was never marked started');
     assert.equal(d.waitingForThread, 0);
     pool.finishAll();
@@ -242,7 +260,7 @@ describe('dispatcher (unit, with fakes)', () => {
     await d.drain(0);
   });
 
-  it('takes an upload\'s image while a claim is in flight, instead of sending it to the table', async () => {
+  it("takes an upload's image while a claim is in flight, instead of sending it to the table", async () => {
     let open!: () => void;
     const gate = new Promise<void>((r) => (open = r));
     const store = new (class extends FakeStore {
@@ -267,7 +285,7 @@ describe('dispatcher (unit, with fakes)', () => {
     await d.drain(0);
   });
 
-  it('bounds the hand-off to a thread\'s worth of images and its bytes, and a drain hands waiting ones back unstarted', async () => {
+  it("bounds the hand-off to a thread's worth of images and its bytes, and a drain hands waiting ones back unstarted", async () => {
     const store = new FakeStore();
     const pool = new FakePool(1);
     const d = dispatcher(store, pool, { handOffBytes: 25 });
@@ -286,7 +304,7 @@ describe('dispatcher (unit, with fakes)', () => {
     await other.drain(0);
   });
 
-  it('keeps a stopped thread\'s share of the decode budget until that thread is really gone', async () => {
+  it("keeps a stopped thread's share of the decode budget until that thread is really gone", async () => {
     const store = new FakeStore();
     store.pending = [90, 91];
     let threadGone!: () => void;
@@ -342,7 +360,7 @@ describe('dispatcher (unit, with fakes)', () => {
     await d.drain(0);
   });
 
-  it('checks a claimed row\'s stored options once, at claim: options this server refuses fail the image, with the field', async () => {
+  it("checks a claimed row's stored options once, at claim: options this server refuses fail the image, with the field", async () => {
     const store = new (class extends FakeStore {
       override async claim(w: string, limit: number): Promise<ClaimedImage[]> {
         const claimed = await super.claim(w, limit);

@@ -10,7 +10,9 @@ import { listenToStatuses } from '../support/status-log.js';
 
 /** Slow to decode (no shrink-on-load), quick to upload. */
 function slowPng(background: string): Promise<Buffer> {
-  return sharp({ create: { width: 9000, height: 9000, channels: 3, background } }).png({ compressionLevel: 9 }).toBuffer();
+  return sharp({ create: { width: 9000, height: 9000, channels: 3, background } })
+    .png({ compressionLevel: 9 })
+    .toBuffer();
 }
 
 describe('SIGTERM drain', () => {
@@ -67,7 +69,11 @@ describe('SIGTERM drain', () => {
         'SELECT status, worker_id, attempts, lease_expires_at FROM processed_images WHERE id = $1',
         [id],
       );
-      assert.deepEqual(rows[0], { status: 'pending', worker_id: null, attempts: 0, lease_expires_at: null }, 'released, and the attempt not counted as a crash');
+      assert.deepEqual(
+        rows[0],
+        { status: 'pending', worker_id: null, attempts: 0, lease_expires_at: null },
+        'released, and the attempt not counted as a crash',
+      );
 
       // With a 10-minute lease, only the hand-back lets another process finish it now.
       const b = await spawnBackend(baseEnv(db.url, { POD_NAME: 'drain-c', WORKER_THREADS: '1' }));

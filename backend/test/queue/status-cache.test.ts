@@ -16,7 +16,20 @@ class FakeNotifications extends EventEmitter {
 }
 
 function event(id: number, status: StatusEvent['status'], processedAt: string | null = null): StatusEvent {
-  return { id, batchId: 'b', filename: 'f.jpg', status, error: null, errorCode: null, width: null, height: null, workerId: null, processingMs: null, processedAt, at: new Date().toISOString() };
+  return {
+    id,
+    batchId: 'b',
+    filename: 'f.jpg',
+    status,
+    error: null,
+    errorCode: null,
+    width: null,
+    height: null,
+    workerId: null,
+    processingMs: null,
+    processedAt,
+    at: new Date().toISOString(),
+  };
 }
 
 describe('status cache', () => {

@@ -78,7 +78,10 @@ describe('retention on one backend', () => {
     assert.deepEqual([meta.originalWidth, meta.originalHeight, meta.width, meta.height], [1200, 900, 800, 600]);
 
     // A failed image's original goes too, and a retry says it cannot.
-    await waitFor(async () => (await sql(t.db.url, 'SELECT 1 FROM processed_images WHERE id = $1 AND original_bytes IS NULL AND original_key IS NULL', [cutId])).length === 1);
+    await waitFor(
+      async () =>
+        (await sql(t.db.url, 'SELECT 1 FROM processed_images WHERE id = $1 AND original_bytes IS NULL AND original_key IS NULL', [cutId])).length === 1,
+    );
     const retry = await fetch(`${t.url}/api/v1/images/${cutId}/retry`, { method: 'POST' });
     assert.equal(retry.status, 409);
     assert.equal(((await retry.json()) as { code: string }).code, 'ORIGINAL_EXPIRED');
@@ -86,14 +89,27 @@ describe('retention on one backend', () => {
 
     // The image finished a moment ago keeps its original.
     assert.equal((await fetch(`${t.url}/api/v1/images/${newId}/original`)).status, 200);
-    const rows = await sql<{ id: number; has: boolean }>(t.db.url, 'SELECT id, original_key IS NOT NULL AS has FROM processed_images WHERE batch_id = $1 ORDER BY id', [batchId]);
-    assert.deepEqual(rows.map((r) => r.has), [false, true, false]);
+    const rows = await sql<{ id: number; has: boolean }>(
+      t.db.url,
+      'SELECT id, original_key IS NOT NULL AS has FROM processed_images WHERE batch_id = $1 ORDER BY id',
+      [batchId],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.has),
+      [false, true, false],
+    );
     assert.equal(await counter(t.url, 'imgfleet_retention_originals_dropped_total'), 2);
   });
 
   it('deletes a whole batch two days after its last activity, and no batch still at work', async () => {
     const image = await makeImage({ width: 640, height: 480 });
-    const upBatch = async (n: number) => (await (await upload(t.url, Array.from({ length: n }, (_, i) => ({ name: `f${i}.jpg`, data: image })))).json()) as UploadResponse;
+    const upBatch = async (n: number) =>
+      (await (
+        await upload(
+          t.url,
+          Array.from({ length: n }, (_, i) => ({ name: `f${i}.jpg`, data: image })),
+        )
+      ).json()) as UploadResponse;
     const stale = await upBatch(2);
     const recent = await upBatch(1);
     const mixed = await upBatch(2);
@@ -127,12 +143,24 @@ describe('retention across three replicas', () => {
     const all = [first, ...others];
     try {
       const image = await makeImage({ width: 400, height: 300 });
-      const { batchId } = (await (await upload(first.url, Array.from({ length: 12 }, (_, i) => ({ name: `r${i}.jpg`, data: image })))).json()) as UploadResponse;
+      const { batchId } = (await (
+        await upload(
+          first.url,
+          Array.from({ length: 12 }, (_, i) => ({ name: `r${i}.jpg`, data: image })),
+        )
+      ).json()) as UploadResponse;
       await settled(first.url, batchId);
       await sql(first.db.url, `UPDATE processed_images SET processed_at = now() - interval '2 hours' WHERE batch_id = $1`, [batchId]);
-      await waitFor(async () => (await sql(first.db.url, 'SELECT 1 FROM processed_images WHERE batch_id = $1 AND original_key IS NOT NULL', [batchId])).length === 0, 20_000);
+      await waitFor(
+        async () => (await sql(first.db.url, 'SELECT 1 FROM processed_images WHERE batch_id = $1 AND original_key IS NOT NULL', [batchId])).length === 0,
+        20_000,
+      );
       const dropped = await Promise.all(all.map((b) => counter(b.url, 'imgfleet_retention_originals_dropped_total')));
-      assert.equal(dropped.reduce((a, b) => a + b, 0), 12, `per pod: ${dropped.join(', ')}`);
+      assert.equal(
+        dropped.reduce((a, b) => a + b, 0),
+        12,
+        `per pod: ${dropped.join(', ')}`,
+      );
       assert.equal((await sql(first.db.url, 'SELECT 1 FROM processed_images WHERE batch_id = $1', [batchId])).length, 12);
     } finally {
       for (const b of others) await b.backend.stop(2000);

@@ -86,7 +86,10 @@ describe('retention sweeper', () => {
 
   it('never expires a batch with an image still queued or processing', async () => {
     const batch = await insertBatch(2, 30 * 24);
-    await pool.query(`INSERT INTO processed_images (batch_id, filename, status, original_data, original_bytes, uploaded_at) VALUES ($1, 'late.jpg', 'pending', '\\x01', 1, now() - interval '30 days')`, [batch]);
+    await pool.query(
+      `INSERT INTO processed_images (batch_id, filename, status, original_data, original_bytes, uploaded_at) VALUES ($1, 'late.jpg', 'pending', '\\x01', 1, now() - interval '30 days')`,
+      [batch],
+    );
     const sweeper = new RetentionSweeper(pool, new PostgresBlobStore(pool), policy({ maxStatements: 10 }), logger);
     const result = await sweeper.sweepOnce();
     assert.equal(result.imagesDeleted, 0);

@@ -75,7 +75,10 @@ export interface BackendProcess {
 export async function spawnBackend(env: NodeJS.ProcessEnv, timeoutMs = 30_000, place: { cgroupProcs?: string } = {}): Promise<BackendProcess> {
   const childEnv = { ...env, LOG_LEVEL: 'info' };
   const child = place.cgroupProcs
-    ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$1" "$2"', place.cgroupProcs, process.execPath, MAIN_JS], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] })
+    ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$1" "$2"', place.cgroupProcs, process.execPath, MAIN_JS], {
+        env: childEnv,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
     : spawn(process.execPath, [MAIN_JS], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
@@ -154,7 +157,10 @@ export interface SseEvent {
 }
 
 /** A Server-Sent Events reader over fetch: collects events until closed. */
-export async function openEventStream(url: string, headers: Record<string, string> = {}): Promise<{ events: SseEvent[]; next(pred: (e: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>; close(): void }> {
+export async function openEventStream(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ events: SseEvent[]; next(pred: (e: SseEvent) => boolean, timeoutMs?: number): Promise<SseEvent>; close(): void }> {
   const controller = new AbortController();
   const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal });
   if (res.status !== 200 || !res.body) throw new Error(`event stream answered ${res.status}`);

@@ -40,7 +40,7 @@ interface Box {
 
 function boxesIn(buf: Buffer, start: number, end: number): Box[] {
   const out: Box[] = [];
-  for (let pos = start; pos + 8 <= end; ) {
+  for (let pos = start; pos + 8 <= end;) {
     const size = buf.readUInt32BE(pos);
     if (size < 8) throw new Error(`box size ${size} at ${pos} is not handled`);
     out.push({ type: buf.toString('latin1', pos + 4, pos + 8), start: pos, size, body: pos + 8 });

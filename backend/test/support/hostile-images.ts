@@ -102,7 +102,9 @@ export async function damagedJpegs(): Promise<{ name: string; data: Buffer }[]> 
     flipped[i] = flipped[i]! ^ 0x10;
   }
   // 3. A 268-byte file whose header claims 10000x10000.
-  const tiny = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } }).jpeg({ quality: 50 }).toBuffer();
+  const tiny = await sharp({ create: { width: 8, height: 8, channels: 3, background: '#808080' } })
+    .jpeg({ quality: 50 })
+    .toBuffer();
   const header = Buffer.from(tiny);
   const sof = header.indexOf(Buffer.from([0xff, 0xc0]));
   header.writeUInt16BE(10000, sof + 5);

@@ -73,9 +73,7 @@ export async function makeImage(options: MakeImageOptions): Promise<Buffer> {
     case 'webp':
       return image.webp({ quality: options.quality ?? 80 }).toBuffer();
     default:
-      return image
-        .jpeg({ quality: options.quality ?? 90, progressive: options.progressive ?? false })
-        .toBuffer();
+      return image.jpeg({ quality: options.quality ?? 90, progressive: options.progressive ?? false }).toBuffer();
   }
 }
 

@@ -34,7 +34,14 @@ export interface StoreProxy {
 }
 
 /** Passes `from`'s bytes to `to`, at most `rate` bytes a second and each chunk `delayMs` late, with backpressure. */
-function forward(from: net.Socket, to: net.Socket, gate: { open: boolean; waiters: Set<() => void> }, delayMs: number, rate: number | undefined, counted?: (n: number) => void): void {
+function forward(
+  from: net.Socket,
+  to: net.Socket,
+  gate: { open: boolean; waiters: Set<() => void> },
+  delayMs: number,
+  rate: number | undefined,
+  counted?: (n: number) => void,
+): void {
   from.on('data', (chunk: Buffer) => {
     from.pause();
     void (async () => {
@@ -117,9 +124,13 @@ export interface DeafListener {
  * Node always accepts, so the listener is Python's.
  */
 export async function startDeafListener(): Promise<DeafListener> {
-  const python = spawn('python3', ['-c', "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()"], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
+  const python = spawn(
+    'python3',
+    ['-c', "import socket,sys\ns=socket.socket()\ns.bind(('127.0.0.1',0))\ns.listen(0)\nprint(s.getsockname()[1],flush=True)\nsys.stdin.read()"],
+    {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  );
   const [line] = (await once(python.stdout, 'data')) as [Buffer];
   const port = Number(line.toString().trim());
   // A listen(0) queue holds one connection: this one takes it.

@@ -76,13 +76,21 @@ export function testRgw(): TestRgw {
 }
 
 /** The SDK client settings for the test user at `endpoint` (default: the shared gateway). */
-export function rgwClientConfig(endpoint = testRgw().endpoint, keys: { accessKeyId: string; secretAccessKey: string } = testRgw()): NonNullable<S3StoreSettings['client']> {
+export function rgwClientConfig(
+  endpoint = testRgw().endpoint,
+  keys: { accessKeyId: string; secretAccessKey: string } = testRgw(),
+): NonNullable<S3StoreSettings['client']> {
   return { endpoint, region: testRgw().region, credentials: { accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey } };
 }
 
 /** A plain SDK client as the test user, for what the tests look at behind the store's back. */
 export function rgwAdminClient(endpoint?: string): S3Client {
-  return new S3Client({ ...rgwClientConfig(endpoint), forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  return new S3Client({
+    ...rgwClientConfig(endpoint),
+    forcePathStyle: true,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }
 
 /** A bucket name no other test uses (S3 names: lower case, digits, dashes). */
@@ -247,8 +255,21 @@ export async function startPrivateGateway(options: { bind?: string } = {}): Prom
     if (child) return;
     const proc = spawn(
       'radosgw',
-      ['-f', '-c', rgw.conf, '-n', 'client.rgw.gateway', '--rgw-frontends', `beast endpoint=${options.bind ?? '127.0.0.1'}:${port}`,
-        '--pid-file', path.join(dir, 'pid'), '--admin-socket', path.join(dir, 'asok'), '--log-file', path.join(dir, 'log')],
+      [
+        '-f',
+        '-c',
+        rgw.conf,
+        '-n',
+        'client.rgw.gateway',
+        '--rgw-frontends',
+        `beast endpoint=${options.bind ?? '127.0.0.1'}:${port}`,
+        '--pid-file',
+        path.join(dir, 'pid'),
+        '--admin-socket',
+        path.join(dir, 'asok'),
+        '--log-file',
+        path.join(dir, 'log'),
+      ],
       { stdio: 'ignore' },
     );
     child = proc;

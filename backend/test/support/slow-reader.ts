@@ -39,7 +39,9 @@ export function slowGet(url: string, path: string, options: SlowReadOptions): Sl
   const u = new URL(url);
   // A small user-space buffer: Node stops reading from the kernel once it holds this much.
   const socket = net.connect({ port: Number(u.port), host: u.hostname, readableHighWaterMark: 8 * 1024 } as net.NetConnectOpts);
-  const extra = Object.entries(options.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  const extra = Object.entries(options.headers ?? {})
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('');
   socket.write(`${options.method ?? 'GET'} ${path} HTTP/1.1\r\nHost: ${u.host}\r\nConnection: close\r\n${extra}\r\n`);
   let headText = '';
   let headDone = false;

@@ -23,7 +23,13 @@ describe('memory admission', () => {
   it('admits jobs while their sum fits the budget, first come first served', async () => {
     const a = admission({ value: 200 * MiB });
     const granted: number[] = [];
-    const releases = await Promise.all([300, 300].map(async (mb, i) => { const r = await a.acquire(mb * MiB); granted.push(i); return r; }));
+    const releases = await Promise.all(
+      [300, 300].map(async (mb, i) => {
+        const r = await a.acquire(mb * MiB);
+        granted.push(i);
+        return r;
+      }),
+    );
     const third = a.acquire(300 * MiB).then((r) => (granted.push(2), r));
     const small = a.acquire(10 * MiB).then((r) => (granted.push(3), r));
     await tick();

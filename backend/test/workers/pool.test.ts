@@ -42,7 +42,11 @@ describe('resize pool', () => {
   });
 
   it('applies the batch’s output options in the worker, byte for byte as in-process', async () => {
-    for (const o of [{ format: 'webp', fit: 'cover', width: 640, height: 640 }, { format: 'avif', quality: 40 }, { format: 'png', metadata: 'keep' }] as const) {
+    for (const o of [
+      { format: 'webp', fit: 'cover', width: 640, height: 640 },
+      { format: 'avif', quality: 40 },
+      { format: 'png', metadata: 'keep' },
+    ] as const) {
       const options = outputOptionsSchema.parse(o);
       const expected = await renderImage(photo, options, DEFAULT_RULES);
       const result = await pool.resize(Uint8Array.from(photo), DEFAULT_RULES, { options });
@@ -92,9 +96,13 @@ describe('resize pool', () => {
   it('stops a worker libvips cannot interrupt (an interlaced PNG loads whole) and replaces it', async () => {
     // libvips checks its timeout only between regions; the pool's abort answers anyway.
     let exited: Promise<void> | undefined;
-    const result = await pool.resize(await interlaced16BitRgbaPng(), DEFAULT_RULES, { options: defaults, timeLimitMs: 300, onAbandoned: (p) => {
+    const result = await pool.resize(await interlaced16BitRgbaPng(), DEFAULT_RULES, {
+      options: defaults,
+      timeLimitMs: 300,
+      onAbandoned: (p) => {
         exited = p;
-      } });
+      },
+    });
     assert.equal(!result.ok && result.code, 'TIMEOUT', JSON.stringify(result));
     assert.match(!result.ok ? result.error : '', /worker thread was stopped|longer than the limit/);
     await completesNormally('on the fresh thread');

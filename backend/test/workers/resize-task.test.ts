@@ -11,7 +11,9 @@ import { ownedArrayBuffer } from '../../src/workers/resize-task.js';
 
 describe('ownedArrayBuffer', () => {
   it('gives a transferable buffer with the same bytes for sharp’s output', async () => {
-    const out = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#336699' } }).jpeg().toBuffer();
+    const out = await sharp({ create: { width: 64, height: 48, channels: 3, background: '#336699' } })
+      .jpeg()
+      .toBuffer();
     const expected = Buffer.from(out);
     const owned = ownedArrayBuffer(out);
     const moved = structuredClone(owned, { transfer: [owned] });

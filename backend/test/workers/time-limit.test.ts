@@ -79,7 +79,13 @@ describe('CPU contention', () => {
   it('averages recent samples per core, never below one, and never below this process’s own busy threads', () => {
     const readings = [8, 8, 2, 2];
     let busy = 0;
-    const c = new CpuContention(2, () => busy, () => readings.shift(), 250, 4);
+    const c = new CpuContention(
+      2,
+      () => busy,
+      () => readings.shift(),
+      250,
+      4,
+    );
     assert.equal(c.current(), 1, 'nothing sampled yet');
     for (let i = 0; i < 4; i++) c.sample();
     assert.equal(c.current(), 2.5, '(8 + 8 + 2 + 2) / 4 runnable on 2 cores');

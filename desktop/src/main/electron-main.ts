@@ -81,7 +81,14 @@ function electronDeps(): Omit<MainDeps, 'settings' | 'session'> {
           title: folders ? 'Add folders of photos' : `Add photos (${formatShortList()})`,
           properties: folders ? ['openDirectory', 'multiSelections'] : ['openFile', 'multiSelections'],
           // Photos are judged by their content; "All files" lets a photo with another name be picked.
-          ...(folders ? {} : { filters: [{ name: `Photos (${formatShortList()})`, extensions: photoExtensions }, { name: 'All files', extensions: ['*'] }] }),
+          ...(folders
+            ? {}
+            : {
+                filters: [
+                  { name: `Photos (${formatShortList()})`, extensions: photoExtensions },
+                  { name: 'All files', extensions: ['*'] },
+                ],
+              }),
         });
         return result.canceled ? null : result.filePaths;
       },

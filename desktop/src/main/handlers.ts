@@ -103,7 +103,8 @@ export function createMainHandlers(deps: MainDeps): MainHandlers {
     ...(deps.watchSettleMs === undefined ? {} : { settleMs: deps.watchSettleMs }),
     onEvent: (event) => {
       if (event.type === 'error') logger.warn({ path: event.path }, `watched folder: ${event.message}`);
-      else if (event.type === 'finished') logger.info({ path: event.path, stage: event.entry.stage, result: event.entry.result, error: event.entry.error }, 'watched folder: photo processed');
+      else if (event.type === 'finished')
+        logger.info({ path: event.path, stage: event.entry.stage, result: event.entry.result, error: event.entry.error }, 'watched folder: photo processed');
       deps.onWatchEvent?.(event);
     },
   });

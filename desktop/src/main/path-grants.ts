@@ -64,10 +64,7 @@ export function createPathGrants(options: PathGrantsOptions = {}): PathGrants {
       const grants = fresh(senderId);
       const refused = resolved.find((p) => !grants?.has(p));
       if (refused !== undefined) {
-        throw new AppError(
-          'FORBIDDEN_PATH',
-          `${refused} was not dropped on this window or picked in its dialog in the last ${Math.round(ttlMs / 1000)} s`,
-        );
+        throw new AppError('FORBIDDEN_PATH', `${refused} was not dropped on this window or picked in its dialog in the last ${Math.round(ttlMs / 1000)} s`);
       }
       for (const p of resolved) grants?.delete(p);
       if (grants?.size === 0) bySender.delete(senderId);

@@ -198,11 +198,7 @@ export interface EventPayloads {
 }
 
 // Compile-time guard: every event channel has a payload type and nothing else does.
-type _EventsCovered = [EventChannel] extends [keyof EventPayloads]
-  ? [keyof EventPayloads] extends [EventChannel]
-    ? true
-    : never
-  : never;
+type _EventsCovered = [EventChannel] extends [keyof EventPayloads] ? ([keyof EventPayloads] extends [EventChannel] ? true : never) : never;
 const _eventsCovered: _EventsCovered = true;
 
 /** Who is asking: the Electron webContents, or the Playwright page in tests. */
@@ -216,10 +212,7 @@ export interface IpcSender {
   onClosed(listener: () => void): void;
 }
 
-export type Handler<C extends InvokeChannel> = (
-  sender: IpcSender,
-  args: z.output<(typeof invokeSchemas)[C]>,
-) => Promise<InvokeResults[C]>;
+export type Handler<C extends InvokeChannel> = (sender: IpcSender, args: z.output<(typeof invokeSchemas)[C]>) => Promise<InvokeResults[C]>;
 
 export type HandlerMap = { [C in InvokeChannel]: Handler<C> };
 

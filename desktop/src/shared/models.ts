@@ -55,7 +55,9 @@ export interface Settings {
 }
 
 /** What the renderer may change directly; the output folder is only set through a folder dialog. */
-export type SettingsPatch = Partial<Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency' | 'outputOptions' | 'keepDates' | 'watchMode'>>;
+export type SettingsPatch = Partial<
+  Pick<Settings, 'backendUrl' | 'apiToken' | 'namingTemplate' | 'uploadConcurrency' | 'outputOptions' | 'keepDates' | 'watchMode'>
+>;
 
 /**
  * A batch as an app remembers it between runs (the desktop's session file,
@@ -153,7 +155,16 @@ export interface DownloadItem {
 
 export type WriteOutcome =
   /** skipped: the name was taken and the collision policy is `skip` (path: the existing file, left as it was). */
-  | { key: string; ok: true; path: string; width: number; height: number; bytes: number; skipped?: boolean; /** The quality maxBytes chose. */ quality?: number }
+  | {
+      key: string;
+      ok: true;
+      path: string;
+      width: number;
+      height: number;
+      bytes: number;
+      skipped?: boolean;
+      /** The quality maxBytes chose. */ quality?: number;
+    }
   | { key: string; ok: false; error: string; code: string };
 
 export interface WriteSummary {
@@ -194,9 +205,7 @@ export type MetricsOverview = Pick<ServerMetricsOverview, 'pods' | 'periodSecond
 
 /** One message of the metrics stream: a pod's new snapshot or derived figures, a pod that went away, or the sources' health. */
 export type MetricsUpdate =
-  | { type: 'snapshot' | 'derived'; sample: MetricsSample }
-  | { type: 'expired'; pod: string }
-  | { type: 'health'; health: MetricsHealth };
+  { type: 'snapshot' | 'derived'; sample: MetricsSample } | { type: 'expired'; pod: string } | { type: 'health'; health: MetricsHealth };
 
 export interface BackendCheck {
   reachable: boolean;

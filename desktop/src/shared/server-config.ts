@@ -65,6 +65,9 @@ export function schemaFor(config: ServerConfig): OutputOptionsSchema {
 }
 
 /** Options checked against a server's limits: the problems name each field, as the server's 422 does. */
-export function validateOptions(input: unknown, config: ServerConfig = OFFLINE_CONFIG): { ok: true; options: OutputOptions } | { ok: false; problems: OptionsProblem[] } {
+export function validateOptions(
+  input: unknown,
+  config: ServerConfig = OFFLINE_CONFIG,
+): { ok: true; options: OutputOptions } | { ok: false; problems: OptionsProblem[] } {
   return parseOutputOptions(input, schemaFor(config));
 }

@@ -29,7 +29,11 @@ describe('readJpegHeader', () => {
 
   it('finds the frame header after big metadata segments (ICC profile, EXIF)', async () => {
     const base = await images.makeImage({ width: 320, height: 240 });
-    const data = await sharp(base).withIccProfile('p3').withExif({ IFD0: { ImageDescription: 'x'.repeat(30_000) } }).jpeg().toBuffer();
+    const data = await sharp(base)
+      .withIccProfile('p3')
+      .withExif({ IFD0: { ImageDescription: 'x'.repeat(30_000) } })
+      .jpeg()
+      .toBuffer();
     assert.ok(data.indexOf(Buffer.from([0xff, 0xc0])) > 30_000, 'the frame header is far into the file');
     assert.deepEqual(readJpegHeader(data), { width: 320, height: 240, orientation: 1 });
   });

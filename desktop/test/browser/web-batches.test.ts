@@ -84,8 +84,16 @@ describe('web page: batches that survive', () => {
     await page.reload();
     await page.waitForFunction(() => document.body.dataset.ready === 'true');
     assert.equal(batchOf(page), batchId, 'the same batch');
-    const cards = await waitForCards(page, (cs) => cs.length === 3 && cs.filter((c) => c.status === 'completed').length === 2 && cs.filter((c) => c.hasPreview).length === 2, 30_000);
-    assert.deepEqual(cards.map((c) => c.name), ['sea.jpg', 'hill.jpg', 'later.jpg'], 'in their order');
+    const cards = await waitForCards(
+      page,
+      (cs) => cs.length === 3 && cs.filter((c) => c.status === 'completed').length === 2 && cs.filter((c) => c.hasPreview).length === 2,
+      30_000,
+    );
+    assert.deepEqual(
+      cards.map((c) => c.name),
+      ['sea.jpg', 'hill.jpg', 'later.jpg'],
+      'in their order',
+    );
     for (const name of ['sea.jpg', 'hill.jpg']) {
       const card = cards.find((c) => c.name === name)!;
       const earlier = before.find((c) => c.name === name)!;
@@ -159,7 +167,10 @@ describe('web page: batches that survive', () => {
     await remove.click();
     assert.equal(await remove.textContent(), 'Delete for good?', 'asked first');
     await remove.click();
-    await page.waitForFunction((id) => !document.querySelector(`#batches-list li[data-batch-id="${id}"]`) && document.getElementById('batches-dialog')?.dataset.loaded === 'true', current);
+    await page.waitForFunction(
+      (id) => !document.querySelector(`#batches-list li[data-batch-id="${id}"]`) && document.getElementById('batches-dialog')?.dataset.loaded === 'true',
+      current,
+    );
     assert.equal((await fetch(`${backend.url}/api/v1/batches/${current}`)).status, 404);
     await page.click('#batches-close');
   });

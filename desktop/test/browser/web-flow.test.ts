@@ -114,7 +114,10 @@ describe('web UI in a plain browser: pick, upload, follow, download', () => {
     assert.match(cards[4]?.reason ?? '', /corrupt or truncated image data .*checked on this computer/);
     assert.match(cards[5]?.reason ?? '', /not a JPEG, PNG, WebP, HEIC\/HEIF, TIFF or GIF image/);
     // The preview of the turned photo is upright (portrait), as the backend's result will be.
-    const turned = await page.$eval('#cards li.card:nth-child(3) .thumb img', (img) => [(img as HTMLImageElement).naturalWidth, (img as HTMLImageElement).naturalHeight]);
+    const turned = await page.$eval('#cards li.card:nth-child(3) .thumb img', (img) => [
+      (img as HTMLImageElement).naturalWidth,
+      (img as HTMLImageElement).naturalHeight,
+    ]);
     assert.deepEqual(turned, [240, 320]);
     await screenshot(page, 'web-flow-2-previews');
   });
@@ -132,8 +135,14 @@ describe('web UI in a plain browser: pick, upload, follow, download', () => {
     // Found bad on this computer: failed there with the local reason, never sent.
     assert.match(done[4]?.reason ?? '', /^corrupt or truncated image data \(.*\(checked on this computer\)$/);
     assert.match(done[5]?.reason ?? '', /^not a JPEG, PNG, WebP, HEIC\/HEIF, TIFF or GIF image.*\(checked on this computer\)$/);
-    assert.ok(done.slice(0, 4).every((c) => c.id !== null), 'every photo has its backend id');
-    assert.ok(done.slice(4).every((c) => c.id === null), 'the files refused here were not uploaded');
+    assert.ok(
+      done.slice(0, 4).every((c) => c.id !== null),
+      'every photo has its backend id',
+    );
+    assert.ok(
+      done.slice(4).every((c) => c.id === null),
+      'the files refused here were not uploaded',
+    );
     assert.equal(await page.evaluate(() => (window as unknown as { sameDocument?: boolean }).sameDocument), true, 'the page was not reloaded');
     await page.waitForFunction(() => document.body.dataset.batchFinished === 'true');
     assert.match(await noticeText(page), /Batch finished: 4 completed, 2 failed/);

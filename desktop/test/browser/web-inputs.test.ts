@@ -41,15 +41,22 @@ describe('web UI in a plain browser: HEIC, TIFF and GIF', () => {
     await removeDir(work);
   });
 
-  it('checks them on this computer, promises the server\'s size, and the server makes it', async () => {
+  it("checks them on this computer, promises the server's size, and the server makes it", async () => {
     await dropPathsNatively(page, [path.join(work, 'in')]);
     const cards = await waitForCards(page, (cs) => cs.length === 3 && cs.every(previewSettled));
     const dims = Object.fromEntries(cards.map((c) => [c.name, c.dims]));
     assert.deepEqual(dims, { 'IMG_0001.HEIC': '1200×1600 → 450×600', 'scan.tif': '1600×1200 → 800×600', 'wave.gif': '400×300 → 400×300' });
-    assert.ok(cards.every((c) => c.hasPreview && !c.reason), JSON.stringify(cards));
+    assert.ok(
+      cards.every((c) => c.hasPreview && !c.reason),
+      JSON.stringify(cards),
+    );
     await page.click('#upload');
     const done = await waitForCards(page, (cs) => cs.every((c) => c.status === 'completed' || c.status === 'failed'), 120_000);
-    assert.deepEqual(done.map((c) => [c.name, c.status]).sort(), [['IMG_0001.HEIC', 'completed'], ['scan.tif', 'completed'], ['wave.gif', 'completed']]);
+    assert.deepEqual(done.map((c) => [c.name, c.status]).sort(), [
+      ['IMG_0001.HEIC', 'completed'],
+      ['scan.tif', 'completed'],
+      ['wave.gif', 'completed'],
+    ]);
     // The stand-ins give way to the server's results; the GIF keeps the browser's own preview.
     await page.waitForFunction(() =>
       [...document.querySelectorAll<HTMLLIElement>('#cards li.card')]
@@ -60,10 +67,15 @@ describe('web UI in a plain browser: HEIC, TIFF and GIF', () => {
         }),
     );
     const thumbs = await page.$$eval('#cards li.card', (cards) =>
-      Object.fromEntries(cards.map((card) => {
-        const img = card.querySelector<HTMLImageElement>('.thumb img')!;
-        return [card.querySelector('.name')?.textContent ?? '', `${img.src.includes('/processed') ? 'server' : 'browser'} ${img.naturalWidth}×${img.naturalHeight}`];
-      })),
+      Object.fromEntries(
+        cards.map((card) => {
+          const img = card.querySelector<HTMLImageElement>('.thumb img')!;
+          return [
+            card.querySelector('.name')?.textContent ?? '',
+            `${img.src.includes('/processed') ? 'server' : 'browser'} ${img.naturalWidth}×${img.naturalHeight}`,
+          ];
+        }),
+      ),
     );
     assert.deepEqual(thumbs, { 'IMG_0001.HEIC': 'server 450×600', 'scan.tif': 'server 800×600', 'wave.gif': 'browser 320×240' });
     await screenshot(page, 'web-inputs');

@@ -44,7 +44,7 @@ describe('web UI in a plain browser: output options', () => {
     await removeDir(work);
   });
 
-  it('shows the server\'s limits and keeps the choices in the browser\'s storage', async () => {
+  it("shows the server's limits and keeps the choices in the browser's storage", async () => {
     await page.waitForFunction(() => (document.getElementById('options-limits')?.textContent ?? '').includes('Limits from this server'));
     await page.selectOption('#options-form select[name="format"]', 'webp');
     await page.fill('#options-form input[name="quality"]', '60');
@@ -52,12 +52,14 @@ describe('web UI in a plain browser: output options', () => {
     await page.fill('#options-form input[name="template"]', '{name}_{w}x{h}');
     await page.dispatchEvent('#options-form input[name="template"]', 'change');
     await page.waitForFunction(() => {
-      const stored = JSON.parse(localStorage.getItem('imgfleet.settings') ?? '{}') as { outputOptions?: { format?: string; quality?: number; template?: string } };
+      const stored = JSON.parse(localStorage.getItem('imgfleet.settings') ?? '{}') as {
+        outputOptions?: { format?: string; quality?: number; template?: string };
+      };
       return stored.outputOptions?.format === 'webp' && stored.outputOptions.quality === 60 && stored.outputOptions.template === '{name}_{w}x{h}';
     });
   });
 
-  it('uploads with the options; cards show the saving; the ZIP keeps the folders and holds renderImage\'s bytes', async () => {
+  it("uploads with the options; cards show the saving; the ZIP keeps the folders and holds renderImage's bytes", async () => {
     await dropPathsNatively(page, [album]);
     await waitForCards(page, (cs) => cs.length === 2 && cs.every(previewSettled));
     await page.click('#upload');
@@ -68,14 +70,17 @@ describe('web UI in a plain browser: output options', () => {
     const options = await page.evaluate(() => (JSON.parse(localStorage.getItem('imgfleet.settings') ?? '{}') as { outputOptions: unknown }).outputOptions);
     const [card] = await cardStates(page);
     const image = await page.evaluate(async (id) => (await fetch(`/api/v1/images/${id}`)).json() as Promise<{ options: unknown }>, card!.id);
-    assert.deepEqual(image.options, options, 'the server made it with the page\'s options');
+    assert.deepEqual(image.options, options, "the server made it with the page's options");
 
     const download = page.waitForEvent('download');
     await page.click('#download-all');
     const entries = await readZip(await saveDownload(await download, work));
     const byName = new Map(entries.map((e) => [e.name, e.data]));
     assert.deepEqual([...byName.keys()].sort(), ['album/a_800x600.webp', 'album/sub/c_400x600.webp']);
-    for (const [name, source] of [['album/a_800x600.webp', 'a.jpg'], ['album/sub/c_400x600.webp', 'sub/c.jpg']] as const) {
+    for (const [name, source] of [
+      ['album/a_800x600.webp', 'a.jpg'],
+      ['album/sub/c_400x600.webp', 'sub/c.jpg'],
+    ] as const) {
       const expected = await renderImage(await fs.readFile(path.join(album, source)), options as OutputOptions, DEFAULT_RULES);
       assert.ok(byName.get(name)!.equals(expected.data), `${name}: the cluster's bytes are the shared function's`);
     }

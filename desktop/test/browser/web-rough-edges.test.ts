@@ -93,7 +93,10 @@ describe('web page: rough edges', () => {
     assert.equal(await page.getAttribute('#announcer', 'aria-live'), 'polite');
     await page.waitForFunction(() => (window as unknown as { __spoken: string[] }).__spoken.some((t) => t.includes('good.jpg completed')));
     const spoken = await page.evaluate(() => (window as unknown as { __spoken: string[] }).__spoken);
-    assert.ok(spoken.some((t) => t.includes('bad.jpg failed')), spoken.join(' | '));
+    assert.ok(
+      spoken.some((t) => t.includes('bad.jpg failed')),
+      spoken.join(' | '),
+    );
   });
 
   it('shows sizes in decimal units', async () => {

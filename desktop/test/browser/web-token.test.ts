@@ -55,14 +55,22 @@ describe('web UI in a plain browser, backend with API_TOKEN', () => {
 
   it('says so when the token is wrong, and takes the right one from Settings', async () => {
     await saveToken('not-the-token');
-    await page.waitForFunction(() => (document.getElementById('offline-text')?.textContent ?? '').includes('token saved in this browser was refused'), undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => (document.getElementById('offline-text')?.textContent ?? '').includes('token saved in this browser was refused'),
+      undefined,
+      { timeout: 20_000 },
+    );
     assert.equal(await page.isVisible('#settings-dialog'), false, 'asked once; then the banner button opens Settings');
 
     await page.click('#offline-action');
     await saveToken(TOKEN);
     await page.waitForFunction(() => document.body.dataset.connection === 'open', undefined, { timeout: 20_000 });
     assert.equal(await page.isHidden('#offline-banner'), true);
-    assert.equal(await page.evaluate(() => (JSON.parse(localStorage.getItem('imgfleet.settings') ?? '{}') as { apiToken?: string }).apiToken), TOKEN, 'kept by this browser');
+    assert.equal(
+      await page.evaluate(() => (JSON.parse(localStorage.getItem('imgfleet.settings') ?? '{}') as { apiToken?: string }).apiToken),
+      TOKEN,
+      'kept by this browser',
+    );
   });
 
   it('uploads, follows and downloads with the token', async () => {
@@ -76,7 +84,10 @@ describe('web UI in a plain browser, backend with API_TOKEN', () => {
     await waitForCards(page, (cs) => cs.length === 2 && cs.every((c) => c.hasPreview));
     await page.click('#upload');
     const done = await waitForCards(page, (cs) => cs.every((c) => c.status === 'completed' || c.status === 'failed'), 120_000);
-    assert.deepEqual(done.map((c) => c.statusText), ['Completed 800×533', 'Completed 400×600']);
+    assert.deepEqual(
+      done.map((c) => c.statusText),
+      ['Completed 800×533', 'Completed 400×600'],
+    );
     await screenshot(page, 'web-token-2-done');
 
     const one = page.waitForEvent('download');

@@ -122,11 +122,17 @@ describe('web UI uploads under faults', () => {
     await page.click('#upload');
     await waitForCards(page, (cs) => cs.find((c) => c.name === 'fresh.jpg')?.status === 'completed', 60_000);
     const seen = proxy.uploads().slice(before);
-    assert.deepEqual(seen.map((r) => r.fault), ['unavailable', 'unavailable', 'forward']);
+    assert.deepEqual(
+      seen.map((r) => r.fault),
+      ['unavailable', 'unavailable', 'forward'],
+    );
     const keys = new Set(seen.map((r) => r.headers['idempotency-key']));
     assert.equal(keys.size, 1, 'one key for the file, on every try');
     assert.match(String([...keys][0]), UUID_V4);
-    const earlier = proxy.uploads().slice(0, before).map((r) => r.headers['idempotency-key']);
+    const earlier = proxy
+      .uploads()
+      .slice(0, before)
+      .map((r) => r.headers['idempotency-key']);
     assert.ok(!earlier.includes([...keys][0]), 'a new key for a new file');
     proxy.setUploadFault(() => 'forward');
   });
@@ -153,7 +159,13 @@ describe('web UI uploads under faults', () => {
     await page.click('#cards li.card:last-child button[data-action="retry"]');
     await waitForCards(page, (cs) => cs.find((c) => c.name === 'stuck.jpg')?.status === 'completed', 60_000);
     // The backend may have stored the unanswered request: the person's Retry is the same request, same key.
-    assert.deepEqual(proxy.uploads().slice(before).map((r) => r.headers['idempotency-key']), [stuckKey]);
+    assert.deepEqual(
+      proxy
+        .uploads()
+        .slice(before)
+        .map((r) => r.headers['idempotency-key']),
+      [stuckKey],
+    );
   });
 
   it('after Cancel, says the upload was cancelled with the counts, not that the batch finished', async () => {
@@ -177,7 +189,10 @@ describe('web UI uploads under faults', () => {
     assert.doesNotMatch(notice, /finished/i);
     assert.match(notice, /^Upload cancelled: 3 completed, 3 failed, 2 not uploaded$/);
     const later = (await cardStates(page)).filter((c) => c.name.startsWith('later-'));
-    assert.deepEqual(later.map((c) => c.status), ['queued', 'queued']);
+    assert.deepEqual(
+      later.map((c) => c.status),
+      ['queued', 'queued'],
+    );
     assert.equal(await page.evaluate(() => document.body.dataset.batchFinished), undefined);
     proxy.setUploadFault(() => 'forward');
   });
@@ -205,7 +220,10 @@ describe('web UI uploads under faults', () => {
     assert.match(await noticeText(page), /Added 3 photos · 1 other file ignored \(only JPEG, PNG, WebP, HEIC, TIFF and GIF images are taken\)/);
     await page.click('#upload');
     const done = await waitForCards(page, (cs) => cs.every((c) => c.status === 'completed'), 60_000);
-    assert.deepEqual(done.map((c) => c.statusText), ['Completed 300×200', 'Completed 200×300', 'Completed 750×600']);
+    assert.deepEqual(
+      done.map((c) => c.statusText),
+      ['Completed 300×200', 'Completed 200×300', 'Completed 750×600'],
+    );
     assert.deepEqual(app.pageErrors, []);
   });
 });

@@ -31,7 +31,7 @@ async function config(): Promise<BuilderConfig> {
 }
 
 describe('packaging', () => {
-  it('is a valid electron-builder configuration with the product\'s identity and targets', async () => {
+  it("is a valid electron-builder configuration with the product's identity and targets", async () => {
     const require = createRequire(path.join(REPO_DIR, 'package.json'));
     const schema = JSON.parse(await fs.readFile(require.resolve('app-builder-lib/scheme.json'), 'utf8')) as object;
     const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
@@ -63,9 +63,7 @@ describe('packaging', () => {
     const code = await fs.readFile(path.join(DESKTOP_DIR, cfg.extraMetadata.main), 'utf8');
     const required = new Set([...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!));
     const builtins = new Set(builtinModules.flatMap((m) => [m, `node:${m}`]));
-    const packaged = cfg.files
-      .map((f) => /^node_modules\/((?:@[^/]+\/)?[^/*]+)/.exec(f)?.[1])
-      .filter((m): m is string => Boolean(m));
+    const packaged = cfg.files.map((f) => /^node_modules\/((?:@[^/]+\/)?[^/*]+)/.exec(f)?.[1]).filter((m): m is string => Boolean(m));
     const outside = [...required].filter((m) => !builtins.has(m) && m !== 'electron' && !packaged.some((p) => m === p || m.startsWith(`${p}/`)));
     assert.deepEqual(outside, []);
     assert.ok(required.has('sharp') && required.has('electron'));
@@ -74,7 +72,10 @@ describe('packaging', () => {
       dependencies: Record<string, string>;
     };
     for (const dep of Object.keys(sharpPackage.dependencies)) {
-      assert.ok(packaged.some((p) => dep === p || (p.startsWith('@') && dep.startsWith(`${p}/`))), `${dep} is packaged`);
+      assert.ok(
+        packaged.some((p) => dep === p || (p.startsWith('@') && dep.startsWith(`${p}/`))),
+        `${dep} is packaged`,
+      );
     }
   });
 });

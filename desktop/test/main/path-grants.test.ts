@@ -43,25 +43,55 @@ describe('path grants', () => {
     const grants = createPathGrants({ now: () => clock });
     grants.grant(1, ['/photos/album', '/photos/loose.jpg']);
 
-    assert.equal(refusedCode(() => grants.claim(2, ['/photos/album'])), 'FORBIDDEN_PATH', 'another window');
-    assert.equal(refusedCode(() => grants.claim(1, ['/etc'])), 'FORBIDDEN_PATH');
-    assert.equal(refusedCode(() => grants.claim(1, ['/photos/private'])), 'FORBIDDEN_PATH', 'a sibling');
-    assert.equal(refusedCode(() => grants.claim(1, ['/photos'])), 'FORBIDDEN_PATH', 'the parent');
-    assert.equal(refusedCode(() => grants.claim(1, ['/photos/album', '/etc'])), 'FORBIDDEN_PATH', 'one bad path refuses all');
+    assert.equal(
+      refusedCode(() => grants.claim(2, ['/photos/album'])),
+      'FORBIDDEN_PATH',
+      'another window',
+    );
+    assert.equal(
+      refusedCode(() => grants.claim(1, ['/etc'])),
+      'FORBIDDEN_PATH',
+    );
+    assert.equal(
+      refusedCode(() => grants.claim(1, ['/photos/private'])),
+      'FORBIDDEN_PATH',
+      'a sibling',
+    );
+    assert.equal(
+      refusedCode(() => grants.claim(1, ['/photos'])),
+      'FORBIDDEN_PATH',
+      'the parent',
+    );
+    assert.equal(
+      refusedCode(() => grants.claim(1, ['/photos/album', '/etc'])),
+      'FORBIDDEN_PATH',
+      'one bad path refuses all',
+    );
 
     // Normalised before comparing; the refused requests above used nothing up.
     assert.deepEqual(grants.claim(1, ['/photos/album/', '/photos/x/../album']), ['/photos/album', '/photos/album']);
-    assert.equal(refusedCode(() => grants.claim(1, ['/photos/album'])), 'FORBIDDEN_PATH', 'used up');
+    assert.equal(
+      refusedCode(() => grants.claim(1, ['/photos/album'])),
+      'FORBIDDEN_PATH',
+      'used up',
+    );
 
     clock += GRANT_TTL_MS;
-    assert.equal(refusedCode(() => grants.claim(1, ['/photos/loose.jpg'])), 'FORBIDDEN_PATH', 'expired');
+    assert.equal(
+      refusedCode(() => grants.claim(1, ['/photos/loose.jpg'])),
+      'FORBIDDEN_PATH',
+      'expired',
+    );
   });
 
-  it('forgets a window\'s grants', () => {
+  it("forgets a window's grants", () => {
     const grants = createPathGrants();
     grants.grant(7, ['/a']);
     grants.forget(7);
-    assert.equal(refusedCode(() => grants.claim(7, ['/a'])), 'FORBIDDEN_PATH');
+    assert.equal(
+      refusedCode(() => grants.claim(7, ['/a'])),
+      'FORBIDDEN_PATH',
+    );
   });
 });
 
@@ -118,7 +148,7 @@ describe('files:scan behind the drop check', () => {
     assert.equal(await scan(a, [sibling]), 'FORBIDDEN_PATH');
   });
 
-  it('validates the preload\'s messages like requests', () => {
+  it("validates the preload's messages like requests", () => {
     const a = fakeSender(103);
     assert.equal(receive(main.listeners, 'drop:paths', a, { paths: [] })?.code, 'INVALID_ARGUMENTS');
     assert.equal(receive(main.listeners, 'drop:paths', a, { paths: [album], extra: 1 })?.code, 'INVALID_ARGUMENTS');
@@ -133,7 +163,7 @@ describe('files:scan behind the drop check', () => {
   });
 });
 
-describe('the preload\'s drop capture', () => {
+describe("the preload's drop capture", () => {
   const file = (name: string): File => ({ name }) as File;
   const drop = (isTrusted: boolean, names: string[]): DragEvent => ({ isTrusted, dataTransfer: { files: names.map(file) } }) as unknown as DragEvent;
   const known: Record<string, string> = { album: '/photos/album', 'a.jpg': '/photos/a.jpg' };

@@ -100,7 +100,7 @@ describe('built pages', () => {
 });
 
 describe('IPC senders', () => {
-  it('trusts only the app\'s own pages', () => {
+  it("trusts only the app's own pages", () => {
     for (const page of APP_PAGES) assert.ok(isTrustedSenderUrl(fileUrl(path.join(RENDERER_DIR, page)), RENDERER_DIR), page);
     const refused = [
       'about:blank',
@@ -131,7 +131,11 @@ describe('menu and external links', () => {
     list.flatMap((item) => [item, ...(Array.isArray(item.submenu) ? items(item.submenu) : [])]);
 
   it('shows the shortcuts the page handles without registering them twice', () => {
-    const byAccelerator = new Map(items(template).filter((i) => i.accelerator).map((i) => [i.accelerator, i]));
+    const byAccelerator = new Map(
+      items(template)
+        .filter((i) => i.accelerator)
+        .map((i) => [i.accelerator, i]),
+    );
     for (const accelerator of ['CmdOrCtrl+O', 'CmdOrCtrl+U', 'CmdOrCtrl+Shift+S', 'CmdOrCtrl+Shift+O']) {
       assert.equal(byAccelerator.get(accelerator)?.registerAccelerator, false, accelerator);
     }

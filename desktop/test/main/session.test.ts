@@ -73,7 +73,12 @@ describe('the last session (main process)', () => {
     assert.ok(restored.ok && restored.value);
     assert.equal(restored.value.batchId, BATCH);
     const byName = [...restored.value.files].sort((a, b) => a.name.localeCompare(b.name)).map((f) => [f.name, f.present]);
-    assert.deepEqual(byName, [['gone.jpg', false], ['grown.jpg', false], ['kept.jpg', true], ['secret.txt', false]]);
+    assert.deepEqual(byName, [
+      ['gone.jpg', false],
+      ['grown.jpg', false],
+      ['kept.jpg', true],
+      ['secret.txt', false],
+    ]);
     assert.equal(restored.value.files.filter((f) => f.id === 41).length, 1, 'the backend ids come back');
     const preview = await dispatch(second.handlers, 'preview:make', sender, { path: photos[0]! });
     assert.ok(preview.ok && preview.value.ok, 'linked again: readable again');

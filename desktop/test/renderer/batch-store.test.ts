@@ -10,7 +10,20 @@ import type { ImageSummary, StatusEvent } from '../../src/shared/models.js';
 const BATCH = '7b0f9c3e-2a51-4c1e-9a57-3f1d2c4b5a69';
 
 function event(id: number, status: StatusEvent['status'], at: string, extra: Partial<StatusEvent> = {}): StatusEvent {
-  return { id, batchId: BATCH, filename: `f${id}.jpg`, status, error: null, errorCode: null, width: null, height: null, workerId: null, processingMs: null, at, ...extra };
+  return {
+    id,
+    batchId: BATCH,
+    filename: `f${id}.jpg`,
+    status,
+    error: null,
+    errorCode: null,
+    width: null,
+    height: null,
+    workerId: null,
+    processingMs: null,
+    at,
+    ...extra,
+  };
 }
 
 function storeWith(keys: string[]): BatchStore {
@@ -24,7 +37,13 @@ describe('batch store', () => {
     const store = new BatchStore(BATCH);
     const notes: [string[], boolean][] = [];
     store.subscribe((changed, structural) => notes.push([[...changed].sort(), structural]));
-    assert.equal(store.addFiles([{ key: 'a', name: 'a.jpg', size: 1 }, { key: 'b', name: 'b.jpg', size: 2 }]).length, 2);
+    assert.equal(
+      store.addFiles([
+        { key: 'a', name: 'a.jpg', size: 1 },
+        { key: 'b', name: 'b.jpg', size: 2 },
+      ]).length,
+      2,
+    );
     assert.equal(store.addFiles([{ key: 'a', name: 'a.jpg', size: 1 }]).length, 0);
     await Promise.resolve();
     assert.deepEqual(notes, [[['a', 'b'], true]]);
@@ -86,7 +105,11 @@ describe('batch store', () => {
     store.uploadResult({ key: 'b', ok: false, cancelled: false, error: 'unreachable', code: 'OFFLINE' });
     assert.equal(store.get('a')!.status, 'queued');
     assert.equal(store.get('b')!.status, 'failed');
-    assert.deepEqual(store.uploadable().map((c) => c.key), ['a', 'b'], 'a failed send can be sent again');
+    assert.deepEqual(
+      store.uploadable().map((c) => c.key),
+      ['a', 'b'],
+      'a failed send can be sent again',
+    );
     assert.equal(store.inFlight(), 0);
   });
 
@@ -101,7 +124,10 @@ describe('batch store', () => {
     assert.deepEqual([a.id, a.status, a.result, a.note?.text], [null, 'queued', null, 'Deleted on the server: Upload sends it again']);
     assert.equal(store.applyStatus(event(11, 'completed', '2026-01-01T00:00:04.000Z')), null, 'the deleted id no longer reaches the card');
     assert.deepEqual(store.forgetDeleted('*'), ['b'], 'TRUNCATE: every uploaded card');
-    assert.deepEqual(store.uploadable().map((c) => c.key), ['a', 'b', 'c']);
+    assert.deepEqual(
+      store.uploadable().map((c) => c.key),
+      ['a', 'b', 'c'],
+    );
   });
 
   it('clears into a new batch id', () => {
@@ -115,7 +141,7 @@ describe('batch store', () => {
 });
 
 describe('progress and ETA', () => {
-  it('counts upload as the first half of a file\'s work', () => {
+  it("counts upload as the first half of a file's work", () => {
     const store = storeWith(['a']);
     store.markUploading(['a']);
     store.uploadProgress({ key: 'a', loaded: 50, total: 100, attempt: 1 });
@@ -156,7 +182,10 @@ describe('batch store: files refused for their content, and idempotency keys', (
     assert.equal(store.get('bad')?.status, 'failed');
     assert.equal(store.get('bad')?.rejectedBy, 'computer');
     assert.equal(store.get('odd')?.status, 'queued', 'a failure of the preview itself says nothing about the file');
-    assert.deepEqual(store.uploadable().map((c) => c.key), ['odd', 'good']);
+    assert.deepEqual(
+      store.uploadable().map((c) => c.key),
+      ['odd', 'good'],
+    );
     assert.equal(store.retryable(store.get('bad')!), false);
     store.requeue('bad');
     assert.equal(store.get('bad')?.status, 'failed', 'not put back in the queue either');
@@ -165,7 +194,12 @@ describe('batch store: files refused for their content, and idempotency keys', (
   it('offers no retry for a file the backend refused in its upload answer, but does for one that failed later', () => {
     const store = storeWith(['refused', 'later']);
     store.markUploading(['refused', 'later']);
-    store.uploadResult({ key: 'refused', ok: true, batchId: BATCH, result: { id: 1, filename: 'r.jpg', status: 'failed', error: 'too big', code: 'FILE_TOO_LARGE' } });
+    store.uploadResult({
+      key: 'refused',
+      ok: true,
+      batchId: BATCH,
+      result: { id: 1, filename: 'r.jpg', status: 'failed', error: 'too big', code: 'FILE_TOO_LARGE' },
+    });
     store.uploadResult({ key: 'later', ok: true, batchId: BATCH, result: { id: 2, filename: 'l.jpg', status: 'pending' } });
     store.applyStatus(event(2, 'failed', '2026-01-01T00:00:03.000Z', { error: 'worker crashed', errorCode: 'WORKER_CRASHED' }));
     assert.equal(store.retryable(store.get('refused')!), false);
@@ -227,21 +261,38 @@ describe('batch store: batches that come back', () => {
     store.markUploading(['a', 'b', 'c']);
     for (const key of ['a', 'b']) store.uploadResult({ key, ok: false, cancelled: true, error: 'upload cancelled', code: 'CANCELLED' });
     assert.equal(store.awaitingAnswers(), true);
-    const adopted = store.adopt([listed(1, 'a.jpg'), listed(2, 'b.jpg', { sourcePath: 'trip/b.jpg' }), listed(3, 'c.jpg'), listed(4, 'a.jpg', { originalBytes: 999 })], false);
+    const adopted = store.adopt(
+      [listed(1, 'a.jpg'), listed(2, 'b.jpg', { sourcePath: 'trip/b.jpg' }), listed(3, 'c.jpg'), listed(4, 'a.jpg', { originalBytes: 999 })],
+      false,
+    );
     assert.deepEqual(adopted, ['a', 'b']);
-    assert.deepEqual(store.list().map((c) => [c.key, c.id, c.status]), [['a', 1, 'completed'], ['b', 2, 'completed'], ['c', null, 'uploading']]);
+    assert.deepEqual(
+      store.list().map((c) => [c.key, c.id, c.status]),
+      [
+        ['a', 1, 'completed'],
+        ['b', 2, 'completed'],
+        ['c', null, 'uploading'],
+      ],
+    );
     assert.equal(store.get('a')!.uploadKey, null, 'answered now');
-    assert.equal(store.size, 3, 'the others are not this window\'s: no card for them');
+    assert.equal(store.size, 3, "the others are not this window's: no card for them");
   });
 
-  it('restores a remembered batch: cards with their file, cards without, and the server\'s other images', () => {
+  it("restores a remembered batch: cards with their file, cards without, and the server's other images", () => {
     const store = new BatchStore(BATCH);
     store.open(BATCH, [
       { key: '/p/here.jpg', name: 'here.jpg', size: 1000, path: '/p/here.jpg', id: 1, present: true },
       { key: '/p/sent.jpg', name: 'sent.jpg', size: 1000, path: '/p/sent.jpg', id: 2, present: false },
       { key: '/p/new.jpg', name: 'new.jpg', size: 500, path: '/p/new.jpg', id: null, present: false },
     ]);
-    store.adopt([listed(1, 'here.jpg'), listed(2, 'sent.jpg'), listed(3, 'other.jpg', { status: 'failed', error: 'boom', errorCode: 'WORKER_CRASHED', processedBytes: null })], true);
+    store.adopt(
+      [
+        listed(1, 'here.jpg'),
+        listed(2, 'sent.jpg'),
+        listed(3, 'other.jpg', { status: 'failed', error: 'boom', errorCode: 'WORKER_CRASHED', processedBytes: null }),
+      ],
+      true,
+    );
     const [here, sent, fresh, other] = store.list();
     assert.deepEqual([here!.local, here!.status, here!.result], [true, 'completed', { width: 800, height: 600 }]);
     assert.deepEqual([sent!.local, sent!.status, sent!.resultBytes], [false, 'completed', 300]);
@@ -266,9 +317,23 @@ describe('batch store: batches that come back', () => {
       { key: 'elsewhere/two', name: 'two.jpg', size: 20, relativePath: 'trip/two.jpg' },
       { key: 'k4', name: 'three.jpg', size: 31 },
     ]);
-    assert.deepEqual(back.map((c) => c.key), ['k1', 'elsewhere/two', 'k4']);
-    assert.deepEqual(store.list().map((c) => [c.key, c.local]), [['k1', true], ['elsewhere/two', true], ['k3', false], ['k4', true]]);
-    assert.deepEqual(store.uploadable().map((c) => c.key), ['k1', 'elsewhere/two', 'k4']);
+    assert.deepEqual(
+      back.map((c) => c.key),
+      ['k1', 'elsewhere/two', 'k4'],
+    );
+    assert.deepEqual(
+      store.list().map((c) => [c.key, c.local]),
+      [
+        ['k1', true],
+        ['elsewhere/two', true],
+        ['k3', false],
+        ['k4', true],
+      ],
+    );
+    assert.deepEqual(
+      store.uploadable().map((c) => c.key),
+      ['k1', 'elsewhere/two', 'k4'],
+    );
   });
 
   it('remembers what it holds, and says so again after a restore', () => {
@@ -285,13 +350,19 @@ describe('batch store: batches that come back', () => {
       ],
     });
     const again = new BatchStore();
-    again.open(saved.batchId, saved.files.map((f) => ({ ...f, present: true })));
+    again.open(
+      saved.batchId,
+      saved.files.map((f) => ({ ...f, present: true })),
+    );
     assert.deepEqual(again.snapshot(), saved);
   });
 
   it('offers no Retry for what the decoder refused on the cluster, and says how a Retry ended', () => {
     const store = storeWith(['a', 'b']);
-    for (const [key, id] of [['a', 1], ['b', 2]] as const) {
+    for (const [key, id] of [
+      ['a', 1],
+      ['b', 2],
+    ] as const) {
       store.markUploading([key]);
       store.uploadResult({ key, ok: true, batchId: BATCH, result: { id, filename: `${key}.jpg`, status: 'pending' } });
     }

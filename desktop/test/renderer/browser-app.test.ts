@@ -68,7 +68,10 @@ describe('web UI served by the backend, in a plain browser', () => {
 
     await page.click('#upload');
     const done = await waitForCards(page, (cs) => cs.every((c) => c.status === 'completed' || c.status === 'failed'), 60_000);
-    assert.deepEqual(done.map((c) => c.statusText), ['Completed 800×600', 'Completed 400×600', 'Failed']);
+    assert.deepEqual(
+      done.map((c) => c.statusText),
+      ['Completed 800×600', 'Completed 400×600', 'Failed'],
+    );
     assert.match(done[2]?.reason ?? '', /corrupt or truncated image data \(.*\(checked on this computer\)$/, 'failed on this computer, never sent');
     assert.equal(done[2]?.id, null);
     await page.screenshot({ path: path.join(TEST_OUTPUT_DIR, 'browser-app-completed.png'), fullPage: true });
@@ -86,7 +89,7 @@ describe('web UI served by the backend, in a plain browser', () => {
     assert.match((await cardStates(page))[0]?.note ?? '', /Saved web-a_800x600\.jpg/);
   });
 
-  it('puts a photo deleted on the server back in the queue (the browser\'s EventSource hears it too)', async () => {
+  it("puts a photo deleted on the server back in the queue (the browser's EventSource hears it too)", async () => {
     const first = (await cardStates(page))[0]!;
     const res = await fetch(`${backend.url}/api/v1/images/${first.id}`, { method: 'DELETE', headers: { Authorization: `Bearer ${TOKEN}` } });
     assert.equal(res.status, 204);
@@ -95,7 +98,7 @@ describe('web UI served by the backend, in a plain browser', () => {
     assert.match(cards[0]?.note ?? '', /Deleted on the server/);
   });
 
-  it('opens the metrics page, which charts the backend\'s stream', async () => {
+  it("opens the metrics page, which charts the backend's stream", async () => {
     const popup = page.waitForEvent('popup');
     await page.click('#open-metrics');
     const metrics = await popup;

@@ -32,7 +32,12 @@ function shown(page: Page): Promise<Shown> {
     const dialog = document.getElementById('compare-dialog') as HTMLDialogElement;
     const img = (selector: string) => {
       const el = dialog.querySelector<HTMLImageElement>(selector)!;
-      return { alt: el.alt, natural: [el.naturalWidth, el.naturalHeight] as [number, number], shown: [el.clientWidth, el.clientHeight] as [number, number], hidden: el.hidden };
+      return {
+        alt: el.alt,
+        natural: [el.naturalWidth, el.naturalHeight] as [number, number],
+        shown: [el.clientWidth, el.clientHeight] as [number, number],
+        hidden: el.hidden,
+      };
     };
     return {
       state: dialog.dataset.state ?? '',
@@ -123,7 +128,7 @@ describe('before/after comparison', () => {
     });
     after(async () => harness?.close());
 
-    it('compares the original with the offline preview, then with the cluster\'s result', async () => {
+    it("compares the original with the offline preview, then with the cluster's result", async () => {
       await dropPaths(page, [path.join(photos, 'beach.jpg')]);
       await waitForCards(page, (cs) => cs.length === 1 && cs.every(previewSettled));
       await compareCard(page, 'beach.jpg', { original: [1600, 1200], result: [800, 600], kind: /^Preview of the result: beach\.jpg, 800×600$/ });
@@ -144,7 +149,7 @@ describe('before/after comparison', () => {
     });
     after(async () => app?.close());
 
-    it('compares the original with the browser\'s preview, then with the cluster\'s result', async () => {
+    it("compares the original with the browser's preview, then with the cluster's result", async () => {
       await dropPathsNatively(page, [path.join(photos, 'beach.jpg')]);
       await waitForCards(page, (cs) => cs.length === 1 && cs.every(previewSettled));
       await compareCard(page, 'beach.jpg', { original: [1600, 1200], result: [800, 600], kind: /^Preview of the result: beach\.jpg, 800×600$/ });

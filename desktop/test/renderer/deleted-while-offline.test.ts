@@ -98,9 +98,15 @@ describe('a photo deleted while the app was offline', () => {
       const back = proxy.requests.length;
       proxy.setDown(false);
       const cards = await waitForCards(page, (cs) => cs.every((c) => c.status === 'queued'), 30_000);
-      assert.deepEqual(cards.map((c) => c.id), [null, null]);
+      assert.deepEqual(
+        cards.map((c) => c.id),
+        [null, null],
+      );
       // The empty listing says it for all of them: no question per photo.
-      assert.deepEqual(proxy.requests.slice(back).filter((r) => /^\/api\/v1\/images\/\d+/.test(r.path)), []);
+      assert.deepEqual(
+        proxy.requests.slice(back).filter((r) => /^\/api\/v1\/images\/\d+/.test(r.path)),
+        [],
+      );
       assert.match(cards.find((c) => c.name === 'stays.jpg')?.note ?? '', /Deleted on the server: Upload sends it again/);
     });
   });

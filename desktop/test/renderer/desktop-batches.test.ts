@@ -75,9 +75,19 @@ describe('desktop: batches that survive a restart, and Recent batches', () => {
     await fs.appendFile(changed!, Buffer.from('more bytes'));
     page = await start();
     assert.equal(await page.textContent('#batch-id'), batchText, 'the same batch');
-    const cards = await waitForCards(page, (cs) => cs.length === 5 && cs.filter((c) => c.status === 'completed').length === 2 && cs.filter((c) => c.hasPreview).length === 3, 30_000);
-    assert.deepEqual(cards.map((c) => c.name), ['sea.jpg', 'hill.jpg', 'kept.jpg', 'gone.jpg', 'changed.jpg']);
-    assert.deepEqual(cards.map((c) => c.statusText), ['Completed 800×600', 'Completed 450×600', 'Queued', 'Not uploaded', 'Not uploaded']);
+    const cards = await waitForCards(
+      page,
+      (cs) => cs.length === 5 && cs.filter((c) => c.status === 'completed').length === 2 && cs.filter((c) => c.hasPreview).length === 3,
+      30_000,
+    );
+    assert.deepEqual(
+      cards.map((c) => c.name),
+      ['sea.jpg', 'hill.jpg', 'kept.jpg', 'gone.jpg', 'changed.jpg'],
+    );
+    assert.deepEqual(
+      cards.map((c) => c.statusText),
+      ['Completed 800×600', 'Completed 450×600', 'Queued', 'Not uploaded', 'Not uploaded'],
+    );
     for (const name of ['gone.jpg', 'changed.jpg']) assert.match(cards.find((c) => c.name === name)?.note ?? '', /add it again/);
     await harness!.screenshot(page, 'desktop-batches-restored');
 
@@ -120,7 +130,10 @@ describe('desktop: batches that survive a restart, and Recent batches', () => {
     const remove = first.locator('button', { hasText: 'Delete' });
     await remove.click();
     await remove.click();
-    await page.waitForFunction((id) => !document.querySelector(`#batches-list li[data-batch-id="${id}"]`) && document.getElementById('batches-dialog')?.dataset.loaded === 'true', deleted);
+    await page.waitForFunction(
+      (id) => !document.querySelector(`#batches-list li[data-batch-id="${id}"]`) && document.getElementById('batches-dialog')?.dataset.loaded === 'true',
+      deleted,
+    );
     assert.equal((await fetch(`${backend.url}/api/v1/batches/${deleted}`)).status, 404);
     assert.deepEqual(harness!.pageErrors, []);
   });

@@ -18,7 +18,10 @@ describe('sizes and reasons as people read them', () => {
   });
 
   it('says why a connection failed in words, never as the program printed it', () => {
-    assert.equal(humanNetworkReason('TypeError: fetch failed: connect ECONNREFUSED 127.0.0.1:8080'), 'nothing answers at that address; is the backend running?');
+    assert.equal(
+      humanNetworkReason('TypeError: fetch failed: connect ECONNREFUSED 127.0.0.1:8080'),
+      'nothing answers at that address; is the backend running?',
+    );
     assert.equal(humanNetworkReason('getaddrinfo ENOTFOUND imgfleet.example'), 'its host name cannot be found');
     assert.equal(humanNetworkReason('read ECONNRESET'), 'the connection was cut');
     assert.equal(humanNetworkReason('connect ETIMEDOUT 10.0.0.1:80'), 'it did not answer in time');

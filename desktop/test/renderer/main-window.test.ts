@@ -35,7 +35,10 @@ describe('main window with the real backend', () => {
     work = await tempDir('main-window');
     photos = path.join(work, 'photos');
     output = path.join(work, 'results');
-    await writePhotos(photos, PHOTOS.map((p, i) => ({ ...p, seed: i + 10 })));
+    await writePhotos(
+      photos,
+      PHOTOS.map((p, i) => ({ ...p, seed: i + 10 })),
+    );
     await writeTruncatedPhoto(path.join(photos, 'trip', 'broken.jpg'));
     await fs.writeFile(path.join(photos, 'notes.txt'), 'not a photo');
     backend = await startTestBackend();
@@ -68,8 +71,8 @@ describe('main window with the real backend', () => {
     assert.match(broken.reason ?? '', /truncated/i, 'the local check already names the problem');
     // The local check applies the backend's rules: the file can only fail, so it is failed here and never sent.
     assert.equal(broken.status, 'failed');
-    assert.match(await page.textContent('#notice') ?? '', /Added 6 photos · 1 other file ignored/);
-    assert.match(await page.textContent('#summary-text') ?? '', /6 files · 5 queued · 1 failed/);
+    assert.match((await page.textContent('#notice')) ?? '', /Added 6 photos · 1 other file ignored/);
+    assert.match((await page.textContent('#summary-text')) ?? '', /6 files · 5 queued · 1 failed/);
     await harness.screenshot(page, 'main-window-previews');
   });
 
@@ -99,7 +102,7 @@ describe('main window with the real backend', () => {
     for (const photo of PHOTOS) assert.ok(seen.includes(`${path.basename(photo.name)}:completed`), `live completed event for ${photo.name}`);
     assert.ok(!seen.some((s) => s.startsWith('broken.jpg:')), 'no event for a file that was not sent');
 
-    assert.match(await page.textContent('#summary-text') ?? '', /6 files · 5 completed · 1 failed/);
+    assert.match((await page.textContent('#summary-text')) ?? '', /6 files · 5 completed · 1 failed/);
     assert.equal(await page.$eval('#overall-progress', (p) => (p as HTMLProgressElement).value), 6);
     await page.waitForFunction(() => document.body.dataset.batchFinished === 'true');
     assert.deepEqual(harness.notifications.at(-1), { title: 'imgfleet: batch finished', body: '5 completed, 1 failed' });
@@ -116,7 +119,10 @@ describe('main window with the real backend', () => {
     await page.keyboard.press('Control+Shift+S');
     await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Downloaded 5 files'));
     // The dropped folder's structure is kept (keepFolders, on by default): photos/…, photos/trip/day1/….
-    const files = (await fs.readdir(output, { recursive: true })).filter((f) => f.endsWith('.jpg')).map((f) => f.split(path.sep).join('/')).sort();
+    const files = (await fs.readdir(output, { recursive: true }))
+      .filter((f) => f.endsWith('.jpg'))
+      .map((f) => f.split(path.sep).join('/'))
+      .sort();
     assert.deepEqual(files, [
       'photos/beach_800x600.jpg',
       'photos/portrait_450x600.jpg',
@@ -136,7 +142,12 @@ describe('main window with the real backend', () => {
 
     // Again: the existing files stay, the new ones get " (1)".
     await page.click('#download-all');
-    await page.waitForFunction(() => [...document.querySelectorAll('.note')].map((n) => n.textContent).join().includes('(1)'));
+    await page.waitForFunction(() =>
+      [...document.querySelectorAll('.note')]
+        .map((n) => n.textContent)
+        .join()
+        .includes('(1)'),
+    );
     await page.waitForFunction(() => !(document.getElementById('download-all') as HTMLButtonElement).disabled);
     const again = (await fs.readdir(output, { recursive: true })).filter((f) => f.endsWith('.jpg')).map((f) => f.split(path.sep).join('/'));
     assert.equal(again.length, 10);
@@ -170,7 +181,9 @@ describe('main window with the real backend', () => {
     await page.waitForFunction(() => !(document.getElementById('retry-failed') as HTMLButtonElement).disabled);
     await page.click('#retry-failed');
     // The image goes back through the cluster's queue (pending → processing) and fails again, live.
-    await page.waitForFunction(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'changed.jpg:failed').length === 3, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s === 'changed.jpg:failed').length === 3, undefined, {
+      timeout: 30_000,
+    });
     const seen = await page.evaluate(() => (window as unknown as { __seen: string[] }).__seen.filter((s) => s.startsWith('changed.jpg:')));
     const crashed = seen.indexOf('changed.jpg:failed', seen.indexOf('changed.jpg:failed') + 1);
     assert.deepEqual(seen.slice(crashed + 1).at(0), 'changed.jpg:pending');
@@ -188,7 +201,10 @@ describe('main window with the real backend', () => {
     assert.equal(requeued.id, null);
     assert.match(requeued.note ?? '', /Deleted on the server: Upload sends it again/);
     assert.match((await page.textContent('#notice')) ?? '', /A photo was deleted on the server/);
-    assert.ok(cards.filter((c) => c.name !== 'beach.jpg' && c.id !== null).every((c) => c.status !== 'queued'), 'the others are untouched');
+    assert.ok(
+      cards.filter((c) => c.name !== 'beach.jpg' && c.id !== null).every((c) => c.status !== 'queued'),
+      'the others are untouched',
+    );
     await page.keyboard.press('Control+u');
     const again = await waitForCards(page, (cs) => cs.find((c) => c.name === 'beach.jpg')?.status === 'completed', 60_000);
     const stored = again.find((c) => c.name === 'beach.jpg')!;

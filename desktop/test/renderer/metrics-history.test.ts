@@ -31,25 +31,48 @@ describe('metrics history', () => {
     const x = Date.parse('2026-03-01T12:00:00Z');
     history.apply({ type: 'snapshot', sample: sample('pod-a', t, { 'app-queue_size': 4, 'app-active_threads': 2, 'app-throughput': 7.5 }) }, x);
     assert.deepEqual(history.points(metric('queue'), 'pod-a', 0), [{ x, y: 4 }]);
-    assert.equal(chartSpecs(history, { meanOfCores: true, since: 0, isGone: () => false, livePods: ['pod-a'] }).some((s) => s.group !== 'pod'), false, 'no derived figures yet: no chart of them');
-    history.apply({
-      type: 'derived',
-      sample: sample('pod-a', t, { 'app-queue_size': 4 }, { 'moving_average_cpu_percent-0': 40, 'moving_average_cpu_percent-1': 60, percentage_memory_caching: 12.5, percentage_outgoing_bytes: 80 }),
-    }, x + 300);
+    assert.equal(
+      chartSpecs(history, { meanOfCores: true, since: 0, isGone: () => false, livePods: ['pod-a'] }).some((s) => s.group !== 'pod'),
+      false,
+      'no derived figures yet: no chart of them',
+    );
+    history.apply(
+      {
+        type: 'derived',
+        sample: sample(
+          'pod-a',
+          t,
+          { 'app-queue_size': 4 },
+          { 'moving_average_cpu_percent-0': 40, 'moving_average_cpu_percent-1': 60, percentage_memory_caching: 12.5, percentage_outgoing_bytes: 80 },
+        ),
+      },
+      x + 300,
+    );
     assert.equal(history.sampleCount, 1, 'the same snapshot, completed');
     const mean = specOf(history, 'derived:moving_average_cpu_percent-{i}', { meanOfCores: true });
     assert.deepEqual(mean.lines(history, 0, () => false)[0]!.points, [{ x, y: 50 }], 'mean over the cores, at the first arrival');
-    assert.deepEqual(ys(specOf(history, 'derived:moving_average_cpu_percent-{i}', { node: 'pod-a' }), history), [
-      ['cpu 0', false, [40]],
-      ['cpu 1', false, [60]],
-    ], 'each core, for the node (here named after its only pod: the snapshot names none)');
+    assert.deepEqual(
+      ys(specOf(history, 'derived:moving_average_cpu_percent-{i}', { node: 'pod-a' }), history),
+      [
+        ['cpu 0', false, [40]],
+        ['cpu 1', false, [60]],
+      ],
+      'each core, for the node (here named after its only pod: the snapshot names none)',
+    );
     assert.equal(ys(specOf(history, 'derived:percentage_memory_caching'), history)[0]![2][0], 12.5);
     assert.equal(ys(specOf(history, 'derived:percentage_outgoing_bytes'), history)[0]![2][0], 80);
     assert.equal(history.points(metric('threads'), 'pod-a', 0)[0]!.y, 2);
     assert.equal(history.points(metric('throughput'), 'pod-a', 0)[0]!.y, 7.5);
     // A later snapshot whose derived figures have not come (yet): a gap in their lines.
     history.apply({ type: 'snapshot', sample: sample('pod-a', '2025-03-01 12:00:01.000000', { 'app-queue_size': 5 }) }, x + 1000);
-    assert.deepEqual(mean.lines(history, 0, () => false)[0]!.points, [{ x, y: 50 }, { x: x + 1000, y: null }], 'no derived figures yet: a gap');
+    assert.deepEqual(
+      mean.lines(history, 0, () => false)[0]!.points,
+      [
+        { x, y: 50 },
+        { x: x + 1000, y: null },
+      ],
+      'no derived figures yet: a gap',
+    );
   });
 
   it('keeps pods apart, keeps expired ones marked gone, and notices silent ones', () => {
@@ -69,7 +92,7 @@ describe('metrics history', () => {
     assert.equal(history.isGone('a', now + 1000, 5000), false);
   });
 
-  it('loads the backend\'s history onto this computer\'s clock, with stopped pods marked gone', () => {
+  it("loads the backend's history onto this computer's clock, with stopped pods marked gone", () => {
     const history = new MetricsHistory();
     // The backend's clock is 10 s ahead of ours.
     const now = Date.parse('2026-03-01T12:10:00Z');
@@ -93,11 +116,14 @@ describe('metrics history', () => {
       { x: now - 60_000, y: 30 },
     ]);
     const isGone = (pod: string) => history.isGone(pod, now, 60_000);
-    assert.deepEqual(history.series(cpu, now - 150_000, isGone).map((s) => [s.label, s.gone, s.points.map((p) => p.y)]), [
-      ['a', false, [20, 30]],
-      ['b', true, [80, 90]],
-      ['c', false, [5]],
-    ]);
+    assert.deepEqual(
+      history.series(cpu, now - 150_000, isGone).map((s) => [s.label, s.gone, s.points.map((p) => p.y)]),
+      [
+        ['a', false, [20, 30]],
+        ['b', true, [80, 90]],
+        ['c', false, [5]],
+      ],
+    );
     // Host figures: one line per node, from a live pod of that node.
     assert.deepEqual(ys(specOf(history, 'derived:moving_average_cpu_percent-{i}', { meanOfCores: true }), history, 0, isGone), [
       ['n1', false, [5, 10, 15]],
@@ -106,7 +132,7 @@ describe('metrics history', () => {
     assert.deepEqual(history.livePods(now, 60_000), ['a', 'c']);
   });
 
-  it('charts the pod\'s own network as a rate, with a gap where the interface is not the pod\'s', () => {
+  it("charts the pod's own network as a rate, with a gap where the interface is not the pod's", () => {
     const history = new MetricsHistory();
     const t0 = Date.parse('2026-03-01T12:00:00Z');
     const net = (sent: number, recv: number) => ({ 'container-net_io_counters-bytes_sent': sent, 'container-net_io_counters-bytes_recv': recv });
@@ -115,8 +141,14 @@ describe('metrics history', () => {
     history.apply({ type: 'snapshot', sample: sample('b', '2026-03-01 12:00:00.000000', {}) }, t0);
     history.apply({ type: 'snapshot', sample: sample('b', '2026-03-01 12:00:02.000000', {}) }, t0 + 2000);
     const network = metric('container-network');
-    assert.deepEqual(history.points(network, 'a', 0).map((p) => p.y), [null, 2]);
-    assert.deepEqual(history.points(network, 'b', 0).map((p) => p.y), [null, null]);
+    assert.deepEqual(
+      history.points(network, 'a', 0).map((p) => p.y),
+      [null, 2],
+    );
+    assert.deepEqual(
+      history.points(network, 'b', 0).map((p) => p.y),
+      [null, null],
+    );
   });
 
   it('forgets samples older than the longest time span', () => {
@@ -127,6 +159,9 @@ describe('metrics history', () => {
       history.apply({ type: 'snapshot', sample: sample('a', time, { 'app-queue_size': i }) }, base + i * 20_000);
     }
     assert.ok(history.sampleCount <= 4);
-    assert.deepEqual(history.points(metric('queue'), 'a', base + 150_000).map((p) => p.y), [8, 9]);
+    assert.deepEqual(
+      history.points(metric('queue'), 'a', base + 150_000).map((p) => p.y),
+      [8, 9],
+    );
   });
 });

@@ -37,11 +37,9 @@ export class PrivateRedis {
 
   /** Starts redis-server (again, on the same port) and resolves once it accepts connections. */
   async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
+    const child = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     this.child = child;
     let out = '';
     await new Promise<void>((resolve, reject) => {

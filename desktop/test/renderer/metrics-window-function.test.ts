@@ -118,7 +118,10 @@ describe('metrics window with a custom function', () => {
     const perCore = `figure[data-metric="${PER_CORE}"][data-node="${node}"]`;
     await metrics.waitForSelector(`${perCore} button[data-series="cpu ${coreCount - 1}"]`, { timeout: 30_000 });
     const cores = await metrics.$$eval(`${perCore} button[data-series]`, (els) => els.map((e) => (e as HTMLElement).dataset.series));
-    assert.deepEqual(cores, Array.from({ length: coreCount }, (_, i) => `cpu ${i}`));
+    assert.deepEqual(
+      cores,
+      Array.from({ length: coreCount }, (_, i) => `cpu ${i}`),
+    );
     for (let i = 0; i < coreCount; i++) {
       const button = `${perCore} button[data-series="cpu ${i}"]`;
       await metrics.waitForFunction((b) => Number(document.querySelector<HTMLElement>(b)?.dataset.points) >= 2, button, { timeout: 20_000 });
@@ -152,7 +155,7 @@ describe('metrics window with a custom function', () => {
     await metrics.waitForSelector(`figure[data-metric="${PER_CORE}"][data-node="${node}"]`, { timeout: 10_000 });
   });
 
-  it("says when the function fails, with its error and when, and clears it once it works again", async () => {
+  it('says when the function fails, with its error and when, and clears it once it works again', async () => {
     const notice = '[data-notice="function"]';
     assert.equal(await metrics.isVisible(notice), false);
     await writeHandler(BROKEN_HANDLER);

@@ -88,7 +88,10 @@ describe('metrics window with several pods', () => {
     work = await tempDir('metrics-pods');
     redis = await startRedis(work);
     backend = await startTestBackend({ METRICS_PERIOD: String(PERIOD_SECONDS), REDIS_URL: redis.url });
-    for (const [pod, cores] of [['pod-busy', 0.8], ['pod-idle', 0.1]] as const) {
+    for (const [pod, cores] of [
+      ['pod-busy', 0.8],
+      ['pod-idle', 0.1],
+    ] as const) {
       const cgroupRoot = path.join(work, pod);
       cgroups.push(await fixtureCgroup(cgroupRoot, cores));
       const hub = createMetricsHub({
@@ -116,7 +119,7 @@ describe('metrics window with several pods', () => {
     await removeDir(work);
   });
 
-  it('draws the history at once, and two pods\' container CPU as two different lines', async () => {
+  it("draws the history at once, and two pods' container CPU as two different lines", async () => {
     const main = await harness.openMainWindow();
     await main.click('#open-metrics');
     for (let i = 0; i < 100 && harness.metricsPages.length === 0; i++) await main.waitForTimeout(50);
@@ -169,7 +172,7 @@ describe('metrics window with several pods', () => {
     assert.ok((await lineOf(metrics, CPU_CHART, busyColour)).n > 20, 'shown again');
   });
 
-  it('keeps a stopped pod\'s line, marked gone, and every span draws at once', async () => {
+  it("keeps a stopped pod's line, marked gone, and every span draws at once", async () => {
     const idleColour = (await metrics.getAttribute(legendButton('pod-idle'), 'data-colour'))!;
     await hubs.get('pod-idle')!.stop();
     await metrics.waitForSelector(`${legendButton('pod-idle')}[data-gone]`, { timeout: 20_000 });

@@ -31,10 +31,16 @@ describe('metrics window with the real backend', () => {
     work = await tempDir('metrics-window');
     backend = await startTestBackend({ METRICS_PERIOD: '0.5' });
     // A few processed images, so the statistics and recent images have something to show.
-    const files = await writePhotos(work, [1, 2, 3].map((i) => ({ name: `m${i}.jpg`, width: 1600, height: 1200, seed: i })));
+    const files = await writePhotos(
+      work,
+      [1, 2, 3].map((i) => ({ name: `m${i}.jpg`, width: 1600, height: 1200, seed: i })),
+    );
     const client = new ApiClient({ baseUrl: backend.url });
     const batchId = crypto.randomUUID();
-    const uploaded = await new Uploader({ client: () => client, concurrency: 1 }).upload(batchId, files.map((file) => ({ key: file, path: file })));
+    const uploaded = await new Uploader({ client: () => client, concurrency: 1 }).upload(
+      batchId,
+      files.map((file) => ({ key: file, path: file })),
+    );
     assert.equal(uploaded.accepted, 3);
     for (let i = 0; i < 100 && (await client.batch(batchId)).completed < 3; i++) await new Promise((r) => setTimeout(r, 100));
 
@@ -58,7 +64,14 @@ describe('metrics window with the real backend', () => {
 
     // Every chart gets a line for the pod once a few samples have arrived (the CPU average needs derived figures):
     // the application's, and what the bundled function computes (its first core's line, and the node's percentages).
-    const charts = ['derived:moving_average_cpu_percent-{i}', 'derived:percentage_memory_caching', 'derived:percentage_outgoing_bytes', 'queue', 'threads', 'throughput'];
+    const charts = [
+      'derived:moving_average_cpu_percent-{i}',
+      'derived:percentage_memory_caching',
+      'derived:percentage_outgoing_bytes',
+      'queue',
+      'threads',
+      'throughput',
+    ];
     for (const id of charts) {
       const selector = `figure[data-metric="${id}"] canvas`;
       let pixels = 0;
@@ -103,6 +116,9 @@ describe('metrics window with the real backend', () => {
     await metrics.waitForFunction(() => document.body.dataset.metricsState === 'offline', undefined, { timeout: 20_000 });
     assert.equal(await metrics.textContent('#no-metrics-title'), 'Backend unreachable');
     await fs.mkdir(path.dirname(await harness.screenshot(metrics, 'metrics-window-offline')), { recursive: true });
-    assert.deepEqual(harness.pageErrors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+    assert.deepEqual(
+      harness.pageErrors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)),
+      [],
+    );
   });
 });

@@ -51,7 +51,10 @@ describe('main window without a backend', () => {
 
     await dropPaths(page, photos);
     const cards = await waitForCards(page, (cs) => cs.length === 2 && cs.every((c) => c.hasPreview));
-    assert.deepEqual(cards.map((c) => c.dims), ['3200×2400 → 800×600', '1000×1500 → 400×600']);
+    assert.deepEqual(
+      cards.map((c) => c.dims),
+      ['3200×2400 → 800×600', '1000×1500 → 400×600'],
+    );
     assert.equal(await page.isDisabled('#upload'), true, 'no upload while offline');
     assert.equal(await page.isDisabled('#download-all'), true);
 
@@ -102,7 +105,9 @@ describe('main window without a backend', () => {
     assert.deepEqual(forbidden, { ok: false, error: { message: '/etc/passwd was not chosen or dropped in this session', code: 'FORBIDDEN_PATH' } });
     const invalid = await page.evaluate(() => window.imgfleet!.invoke('images:retry', { id: -1 }));
     assert.equal(invalid.ok ? 'ok' : invalid.error.code, 'INVALID_ARGUMENTS');
-    const unknown = await page.evaluate(() => (window.imgfleet!.invoke as (c: string, a: unknown) => Promise<{ ok: boolean; error?: { code: string } }>)('shell:exec', {}));
+    const unknown = await page.evaluate(() =>
+      (window.imgfleet!.invoke as (c: string, a: unknown) => Promise<{ ok: boolean; error?: { code: string } }>)('shell:exec', {}),
+    );
     assert.equal(unknown.error?.code, 'UNKNOWN_CHANNEL');
 
     // A page that is not one of the app's own (here about:blank) gets nothing.
@@ -143,7 +148,11 @@ describe('main window without a backend', () => {
     const fromOther = await other.evaluate((p) => window.imgfleet!.invoke('files:scan', { paths: [p] }), album);
     assert.deepEqual(fromOther, { ok: false, error: { message: refusal(album), code: 'FORBIDDEN_PATH' } });
     const fromPage = (await scan(album)) as { ok: boolean; value?: { files: { name: string }[] } };
-    assert.deepEqual(fromPage.value?.files.map((f) => f.name), ['a.jpg'], 'the window the folder was dropped on may scan it');
+    assert.deepEqual(
+      fromPage.value?.files.map((f) => f.name),
+      ['a.jpg'],
+      'the window the folder was dropped on may scan it',
+    );
     assert.deepEqual(harness.refusedMessages, []);
   });
 });

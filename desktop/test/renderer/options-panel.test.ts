@@ -67,7 +67,7 @@ describe('options panel in the main window', () => {
     await removeDir(work);
   });
 
-  it('presets and a custom box change every card\'s promised size; refused values name the field and change nothing', async () => {
+  it("presets and a custom box change every card's promised size; refused values name the field and change nothing", async () => {
     await dropPaths(page, [photos]);
     let cards = await waitForCards(page, (cs) => cs.length === 2 && cs.every((c) => c.hasPreview));
     assert.deepEqual(cards.map((c) => c.dims).sort(), ['1200×1600 → 450×600', '4000×3000 → 800×600']);
@@ -96,7 +96,7 @@ describe('options panel in the main window', () => {
     await page.waitForSelector('#options-error', { state: 'hidden' });
   });
 
-  it('keeps each format\'s quality, shows JPEG\'s own choices only for JPEG, and GPS only with keep', async () => {
+  it("keeps each format's quality, shows JPEG's own choices only for JPEG, and GPS only with keep", async () => {
     assert.equal(await page.inputValue('#options-form input[name="quality"]'), '85');
     await choose(page, 'format', 'webp');
     assert.equal(await page.inputValue('#options-form input[name="quality"]'), '80');
@@ -122,10 +122,19 @@ describe('options panel in the main window', () => {
     await page.click('#resize-locally');
     await page.waitForFunction(() => (document.getElementById('notice')?.textContent ?? '').includes('Resized locally 2 files'));
     const out = path.join(work, 'out');
-    const written = (await fs.readdir(out, { recursive: true })).filter((f) => f.endsWith('.webp')).map((f) => f.split(path.sep).join('/')).sort();
+    const written = (await fs.readdir(out, { recursive: true }))
+      .filter((f) => f.endsWith('.webp'))
+      .map((f) => f.split(path.sep).join('/'))
+      .sort();
     assert.equal(written.length, 2);
-    assert.ok(written.some((f) => /^holiday\/day 2\/\d_tall_640x500\.webp$/.test(f)), written.join());
-    assert.ok(written.some((f) => /^holiday\/\d_wide_640x500\.webp$/.test(f)), written.join());
+    assert.ok(
+      written.some((f) => /^holiday\/day 2\/\d_tall_640x500\.webp$/.test(f)),
+      written.join(),
+    );
+    assert.ok(
+      written.some((f) => /^holiday\/\d_wide_640x500\.webp$/.test(f)),
+      written.join(),
+    );
     const options = harness.settings.get().outputOptions;
     let totalResult = 0;
     let totalOriginal = 0;
@@ -141,7 +150,10 @@ describe('options panel in the main window', () => {
       totalOriginal += original.length;
     }
     const sizes = await page.$$eval('#cards li.card .size', (nodes) => nodes.map((n) => n.textContent ?? ''));
-    assert.ok(sizes.every((s) => /→ .* \(−\d+%\)$/.test(s)), sizes.join(' | '));
+    assert.ok(
+      sizes.every((s) => /→ .* \(−\d+%\)$/.test(s)),
+      sizes.join(' | '),
+    );
     const summary = (await page.textContent('#saving-text')) ?? '';
     const percent = Math.round((1 - totalResult / totalOriginal) * 100);
     assert.match(summary, new RegExp(`^Total: .* \\(−${percent}%\\) over 2 results$`));
@@ -165,8 +177,10 @@ describe('options panel in the main window', () => {
     assert.equal(await again.inputValue('#options-form input[name="width"]'), '640');
     assert.equal(await again.inputValue('#options-form select[name="collision"]'), 'skip');
   });
-  it('each mode in plain words; the cards\' promised sizes follow, and a target size is remembered', async () => {
-    const labels = await page.$$eval('#options-form select[name="mode"] option, #options-form select[name="sizeBy"] option', (os) => os.map((o) => o.textContent ?? ''));
+  it("each mode in plain words; the cards' promised sizes follow, and a target size is remembered", async () => {
+    const labels = await page.$$eval('#options-form select[name="mode"] option, #options-form select[name="sizeBy"] option', (os) =>
+      os.map((o) => o.textContent ?? ''),
+    );
     for (const label of ['Long edge', 'Width only', 'Height only', 'Percent', 'Target size']) assert.ok(labels.includes(label), `${label} offered`);
     const dims = async (wide: string, tall: string) =>
       waitForCards(page, (cs) => cs.some((c) => c.dims === `4000×3000 → ${wide}`) && cs.some((c) => c.dims === `1200×1600 → ${tall}`));

@@ -113,7 +113,14 @@ describe('desktop window: rough edges', () => {
     await page.waitForFunction(() => document.body.dataset.batchCancelled === 'true', undefined, { timeout: 60_000 });
     assert.equal(await page.textContent('#notice'), 'Upload cancelled: 2 completed, 0 failed, 1 not uploaded');
     const cards = await cardStates(page);
-    assert.deepEqual(cards.map((c) => [c.name, c.status]), [['held-1.jpg', 'completed'], ['held-2.jpg', 'completed'], ['unsent.jpg', 'queued']]);
+    assert.deepEqual(
+      cards.map((c) => [c.name, c.status]),
+      [
+        ['held-1.jpg', 'completed'],
+        ['held-2.jpg', 'completed'],
+        ['unsent.jpg', 'queued'],
+      ],
+    );
     proxy.setUploadFault(() => 'forward');
     // Upload sends the one left, and stores nothing twice.
     await page.keyboard.press('Control+u');

@@ -99,10 +99,13 @@ describe('desktop window: Upload and the checks on this computer', () => {
     await waitForCards(page, (cs) => cs.every(previewSettled));
     await page.waitForTimeout(500);
     assert.equal(proxy.uploads().length, sent, 'no upload after a cancelled wait');
-    assert.deepEqual((await cardStates(page)).map((c) => [c.name, c.status, c.id]), [
-      ['later.jpg', 'queued', null],
-      ['slow-fine.jpg', 'queued', null],
-    ]);
+    assert.deepEqual(
+      (await cardStates(page)).map((c) => [c.name, c.status, c.id]),
+      [
+        ['later.jpg', 'queued', null],
+        ['slow-fine.jpg', 'queued', null],
+      ],
+    );
     assert.equal(await page.isDisabled('#upload'), false, 'Upload works again');
     assert.deepEqual(harness.pageErrors, []);
   });

@@ -54,7 +54,11 @@ describe('watched folder in the desktop app', () => {
 
   it('processes a photo copied in once, and not again after a restart', async () => {
     const events = new Events();
-    const harness = await AppHarness.start({ userData, settings: { backendUrl: backend.url, outputFolder: output }, deps: { watchSettleMs: 150, onWatchEvent: events.push } });
+    const harness = await AppHarness.start({
+      userData,
+      settings: { backendUrl: backend.url, outputFolder: output },
+      deps: { watchSettleMs: 150, onWatchEvent: events.push },
+    });
     const target = path.join(inbox, 'harbour.jpg');
     try {
       const page = await harness.openMainWindow();
@@ -74,7 +78,7 @@ describe('watched folder in the desktop app', () => {
       await fs.rename(part, target);
       const done = await events.next((e) => (e.type === 'finished' || e.type === 'error') && e.path === target);
       assert.ok(done.type === 'finished' && done.entry.stage === 'done', JSON.stringify(done));
-      assert.equal(done.type === 'finished' && done.entry.result, path.join(output, 'harbour_800x600.jpg'), 'named by the settings\' template');
+      assert.equal(done.type === 'finished' && done.entry.result, path.join(output, 'harbour_800x600.jpg'), "named by the settings' template");
     } finally {
       await harness.close();
     }

@@ -57,17 +57,25 @@ describe('services against the real backend', () => {
   });
 
   const completedBatch = async (batchId: string, count: number): Promise<void> => {
-    await until(async () => {
-      const batch = await client.batch(batchId);
-      return batch.completed + batch.failed === count ? true : undefined;
-    }, 60_000, `batch ${batchId} to finish`);
+    await until(
+      async () => {
+        const batch = await client.batch(batchId);
+        return batch.completed + batch.failed === count ? true : undefined;
+      },
+      60_000,
+      `batch ${batchId} to finish`,
+    );
   };
 
   it('uploads with per-file progress into one batch', async () => {
     const batchId = crypto.randomUUID();
     const uploader = new Uploader({ client: () => client, concurrency: 2 });
     const progress: UploadProgress[] = [];
-    const summary = await uploader.upload(batchId, files.map((p) => ({ key: p, path: p })), { onProgress: (p) => progress.push(p) });
+    const summary = await uploader.upload(
+      batchId,
+      files.map((p) => ({ key: p, path: p })),
+      { onProgress: (p) => progress.push(p) },
+    );
     assert.equal(summary.accepted, 4);
     assert.equal(summary.outcomes.length, 4);
     for (const file of files) {
@@ -85,7 +93,10 @@ describe('services against the real backend', () => {
     const text = path.join(work, 'in', 'notes.jpg');
     await fs.writeFile(text, 'not a photo at all');
     const uploader = new Uploader({ client: () => client, concurrency: 4 });
-    const summary = await uploader.upload(crypto.randomUUID(), [text, files[3]!].map((p) => ({ key: p, path: p })));
+    const summary = await uploader.upload(
+      crypto.randomUUID(),
+      [text, files[3]!].map((p) => ({ key: p, path: p })),
+    );
     assert.equal(summary.rejected, 1);
     assert.equal(summary.accepted, 1);
     const refused = summary.outcomes.find((o) => o.key === text)!;
@@ -100,7 +111,11 @@ describe('services against the real backend', () => {
       const slow = new ApiClient({ baseUrl: proxy.url });
       const uploader = new Uploader({ client: () => slow, concurrency: 1 });
       const progress: UploadProgress[] = [];
-      const running = uploader.upload(crypto.randomUUID(), files.slice(0, 3).map((p) => ({ key: p, path: p })), { onProgress: (p) => progress.push(p) });
+      const running = uploader.upload(
+        crypto.randomUUID(),
+        files.slice(0, 3).map((p) => ({ key: p, path: p })),
+        { onProgress: (p) => progress.push(p) },
+      );
       await until(() => progress.some((p) => p.loaded > 0 && p.loaded < p.total) || undefined, 20_000, 'upload progress');
       assert.equal(uploader.inFlight, 3);
       assert.equal(uploader.cancel(), 3);
@@ -141,9 +156,15 @@ describe('services against the real backend', () => {
   it('resizes locally to the very bytes the backend returns for the same file', async () => {
     const batchId = crypto.randomUUID();
     const uploader = new Uploader({ client: () => client, concurrency: 4 });
-    const { outcomes } = await uploader.upload(batchId, files.map((p) => ({ key: p, path: p })));
+    const { outcomes } = await uploader.upload(
+      batchId,
+      files.map((p) => ({ key: p, path: p })),
+    );
     await completedBatch(batchId, files.length);
-    const local = await resizeLocally(files.map((p) => ({ key: p, path: p })), { folder: path.join(work, 'local'), template: '{name}.jpg', rules: DEFAULT_RULES });
+    const local = await resizeLocally(
+      files.map((p) => ({ key: p, path: p })),
+      { folder: path.join(work, 'local'), template: '{name}.jpg', rules: DEFAULT_RULES },
+    );
     assert.equal(local.written, files.length);
     for (const outcome of outcomes) {
       assert.ok(outcome.ok);
@@ -159,7 +180,10 @@ describe('services against the real backend', () => {
     const batchId = crypto.randomUUID();
     const broken = await writeTruncatedPhoto(path.join(work, 'in', 'broken.jpg'));
     const uploader = new Uploader({ client: () => client, concurrency: 4 });
-    const { outcomes } = await uploader.upload(batchId, [files[0]!, files[1]!, broken].map((p) => ({ key: p, path: p })));
+    const { outcomes } = await uploader.upload(
+      batchId,
+      [files[0]!, files[1]!, broken].map((p) => ({ key: p, path: p })),
+    );
     await completedBatch(batchId, 3);
     const items = outcomes.map((o) => {
       assert.ok(o.ok);
@@ -211,7 +235,10 @@ describe('services against the real backend', () => {
       await until(() => stream.state.state === 'open' || undefined, 10_000, 'the stream to open');
       assert.equal(stream.state.url, proxy.url, 'the state names the backend, not the stream URL');
       const upload = new Uploader({ client: () => client, concurrency: 2 });
-      const { outcomes } = await upload.upload(batchId, [files[0]!, files[3]!].map((p) => ({ key: p, path: p })));
+      const { outcomes } = await upload.upload(
+        batchId,
+        [files[0]!, files[3]!].map((p) => ({ key: p, path: p })),
+      );
       const ids = outcomes.map((o) => (o.ok ? o.result.id : -1));
       await until(() => ids.every((id) => events.some((e) => e.id === id && e.status === 'completed')) || undefined, 30_000, 'completed events');
       const completed = events.find((e) => e.id === ids[0] && e.status === 'completed')!;
@@ -239,12 +266,17 @@ describe('services against the real backend', () => {
     const stream = createMetricsClient({ client: () => client, onUpdate: (u) => updates.push(u), onState: () => undefined });
     stream.start();
     try {
-      const sample = await until(() => {
-        for (const u of updates) {
-          if ((u.type === 'snapshot' || u.type === 'derived') && u.sample.derived && typeof u.sample.derived.percentage_memory_caching === 'number') return u.sample;
-        }
-        return undefined;
-      }, 20_000, 'a sample with derived figures');
+      const sample = await until(
+        () => {
+          for (const u of updates) {
+            if ((u.type === 'snapshot' || u.type === 'derived') && u.sample.derived && typeof u.sample.derived.percentage_memory_caching === 'number')
+              return u.sample;
+          }
+          return undefined;
+        },
+        20_000,
+        'a sample with derived figures',
+      );
       assert.equal(sample.pod, 'desktop-test');
       assert.equal(typeof sample.snapshot['app-queue_size'], 'number');
       assert.equal(typeof sample.snapshot['app-total_threads'], 'number');
@@ -264,7 +296,13 @@ describe('services against the real backend', () => {
       const authed = new ApiClient({ baseUrl: secured.url, token: 'desktop-secret' });
       assert.equal((await authed.stats()).pod, 'secured');
       const states: ConnectionState[] = [];
-      const stream = createEventsClient({ client: () => authed, batchId: crypto.randomUUID(), onStatus: () => undefined, onDeleted: () => undefined, onState: (s) => states.push(s) });
+      const stream = createEventsClient({
+        client: () => authed,
+        batchId: crypto.randomUUID(),
+        onStatus: () => undefined,
+        onDeleted: () => undefined,
+        onState: (s) => states.push(s),
+      });
       stream.start();
       await until(() => stream.state.state === 'open' || undefined, 10_000, 'an authorised stream');
       stream.stop();
@@ -284,4 +322,3 @@ describe('services against the real backend', () => {
     }
   });
 });
-

@@ -42,16 +42,7 @@ describe('file scanner', () => {
   it('walks folders recursively, counts ignored files and survives symbolic link cycles', async () => {
     const result = await scanPaths([root]);
     const names = result.files.map((f) => path.relative(root, f.path)).sort();
-    assert.deepEqual(names, [
-      'UPPER.JPG',
-      'a/Two.JpEg',
-      'a/b/c/.hidden.jpg',
-      'a/b/c/deeper.JPG',
-      'a/b/deep.jpg',
-      'a/link.jpg',
-      'a/one.jpeg',
-      'top.jpg',
-    ]);
+    assert.deepEqual(names, ['UPPER.JPG', 'a/Two.JpEg', 'a/b/c/.hidden.jpg', 'a/b/c/deeper.JPG', 'a/b/deep.jpg', 'a/link.jpg', 'a/one.jpeg', 'top.jpg']);
     // notes.txt, picture.png, archive.jpg.zip
     assert.equal(result.ignored, 3);
     assert.deepEqual(result.unreadable, []);
@@ -86,7 +77,7 @@ describe('file scanner', () => {
       const bodies: Record<string, Buffer | string> = {
         'holiday.png': png,
         'shot.webp': webp,
-        'IMG_0001': jpeg,
+        IMG_0001: jpeg,
         'scan.PNG.bak': png,
         'jpeg-named-txt.txt': jpeg,
         'notes.txt': 'just notes',

@@ -52,7 +52,10 @@ describe('HEIC, TIFF and GIF: the cluster and "Resize locally" alike', () => {
 
   for (const [label, options] of [
     ['long edge 600', { ...DEFAULT_OUTPUT_OPTIONS, width: null, height: null, longEdge: 600 }],
-    ['long edge 600, WebP, at most 12 KB', { ...DEFAULT_OUTPUT_OPTIONS, width: null, height: null, longEdge: 600, format: 'webp', quality: 80, maxBytes: 12_000 }],
+    [
+      'long edge 600, WebP, at most 12 KB',
+      { ...DEFAULT_OUTPUT_OPTIONS, width: null, height: null, longEdge: 600, format: 'webp', quality: 80, maxBytes: 12_000 },
+    ],
   ] as [string, OutputOptions][]) {
     it(`${label}: byte-identical between the cluster and this computer`, async () => {
       const uploader = new Uploader({ client: () => client, concurrency: 2 });
@@ -63,11 +66,15 @@ describe('HEIC, TIFF and GIF: the cluster and "Resize locally" alike', () => {
         const outcome = summary.outcomes.find((o) => o.key === file.name)!;
         assert.ok(outcome.ok, outcome.ok ? '' : outcome.error);
         const id = outcome.result.id;
-        const image = await until(async () => {
-          const current = await client.image(id);
-          if (current.status === 'failed') throw new Error(`${file.name} failed: ${current.error}`);
-          return current.status === 'completed' ? current : undefined;
-        }, file.name, 90_000);
+        const image = await until(
+          async () => {
+            const current = await client.image(id);
+            if (current.status === 'failed') throw new Error(`${file.name} failed: ${current.error}`);
+            return current.status === 'completed' ? current : undefined;
+          },
+          file.name,
+          90_000,
+        );
         assert.deepEqual([image.width, image.height], file.size, file.name);
         const mine = local.results[i]!;
         assert.ok(mine.ok, mine.ok ? '' : mine.error);
@@ -94,7 +101,7 @@ describe('HEIC, TIFF and GIF: the cluster and "Resize locally" alike', () => {
     }
   });
 
-  it('results keep their original\'s modification time, unless keepDates is off', async () => {
+  it("results keep their original's modification time, unless keepDates is off", async () => {
     const taken = new Date('2019-01-02T03:04:05Z');
     const source = files[1]!.path;
     await fs.utimes(source, taken, taken);

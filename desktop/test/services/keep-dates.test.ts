@@ -27,7 +27,7 @@ async function call<T>(main: MainHandlers, channel: string, args: unknown): Prom
   return reply.value;
 }
 
-describe('downloaded results keep their original\'s dates', () => {
+describe("downloaded results keep their original's dates", () => {
   let backend: TestBackend;
   let work: string;
   let main: MainHandlers;
@@ -39,7 +39,7 @@ describe('downloaded results keep their original\'s dates', () => {
   before(async () => {
     work = await tempDir('keep-dates');
     backend = await startTestBackend({ POD_NAME: 'keep-dates' });
-    [photo] = await writePhotos(path.join(work, 'in'), [{ name: 'old.jpg', width: 1200, height: 900, seed: 5 }]) as [string];
+    [photo] = (await writePhotos(path.join(work, 'in'), [{ name: 'old.jpg', width: 1200, height: 900, seed: 5 }])) as [string];
     await fs.utimes(photo, taken, taken);
     settings = await SettingsStore.open(path.join(work, 'user'));
     await settings.update({ backendUrl: backend.url, outputFolder: path.join(work, 'out') });
@@ -53,7 +53,10 @@ describe('downloaded results keep their original\'s dates', () => {
     });
     // Picked in the (test's) open dialog: the file becomes one the handlers may read.
     await call(main, 'files:pick', { folders: false });
-    const summary = await call<{ outcomes: { ok: boolean; result: { id: number } }[] }>(main, 'upload:start', { batchId: crypto.randomUUID(), files: [{ key: photo, path: photo }] });
+    const summary = await call<{ outcomes: { ok: boolean; result: { id: number } }[] }>(main, 'upload:start', {
+      batchId: crypto.randomUUID(),
+      files: [{ key: photo, path: photo }],
+    });
     id = summary.outcomes[0]!.result.id;
     const client = new ApiClient({ baseUrl: backend.url });
     for (;;) {
@@ -75,7 +78,7 @@ describe('downloaded results keep their original\'s dates', () => {
     return summary.results[0].path;
   };
 
-  it('is on by default: the result gets the photo\'s modification time', async () => {
+  it("is on by default: the result gets the photo's modification time", async () => {
     assert.equal(settings.get().keepDates, true);
     const written = await download(photo);
     assert.equal((await fs.stat(written)).mtime.getTime(), taken.getTime());

@@ -24,7 +24,7 @@ describe('local resizer', () => {
   });
   after(() => removeDir(dir));
 
-  it('writes the shared resize function\'s exact bytes, named by the template', async () => {
+  it("writes the shared resize function's exact bytes, named by the template", async () => {
     const out = path.join(dir, 'out');
     const seen: WriteOutcome[] = [];
     const summary = await resizeLocally(

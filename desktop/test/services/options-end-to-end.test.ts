@@ -48,7 +48,7 @@ describe('output options end to end with the real backend', () => {
     await removeDir(work);
   });
 
-  it('reads the server\'s config', async () => {
+  it("reads the server's config", async () => {
     const config = parseServerConfig(await client.config());
     assert.ok(config, 'GET /api/v1/config answers a config');
     assert.equal(config.source, 'server');
@@ -86,7 +86,13 @@ describe('output options end to end with the real backend', () => {
       const downloaded = await downloadImages(client, [{ key: file.key, id, name: sourcePath ?? image.filename, index: 1 }], { folder, options });
       const d = downloaded.results[0]!;
       assert.ok(d.ok, d.ok ? '' : d.error);
-      assert.equal(path.relative(folder, d.path).split(path.sep).join('/'), path.relative(path.join(work, `local-${i}`), localOutcome.path).split(path.sep).join('/'));
+      assert.equal(
+        path.relative(folder, d.path).split(path.sep).join('/'),
+        path
+          .relative(path.join(work, `local-${i}`), localOutcome.path)
+          .split(path.sep)
+          .join('/'),
+      );
       assert.ok(d.path.includes(path.join('trip', 'day 1')), d.path);
     }
   });

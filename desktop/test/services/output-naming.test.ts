@@ -45,7 +45,10 @@ describe('output writer', () => {
     const first = await writeUnique(dir, 'photo_800x600.jpg', Buffer.from('first'));
     const second = await writeUnique(dir, 'photo_800x600.jpg', Buffer.from('second'));
     const third = await writeUnique(dir, 'photo_800x600.jpg', Buffer.from('third'));
-    assert.deepEqual([first, second, third].map((p) => path.basename(p)), ['photo_800x600.jpg', 'photo_800x600 (1).jpg', 'photo_800x600 (2).jpg']);
+    assert.deepEqual(
+      [first, second, third].map((p) => path.basename(p)),
+      ['photo_800x600.jpg', 'photo_800x600 (1).jpg', 'photo_800x600 (2).jpg'],
+    );
     assert.equal(await fs.readFile(first, 'utf8'), 'first');
     assert.equal(await fs.readFile(second, 'utf8'), 'second');
   });
@@ -54,7 +57,10 @@ describe('output writer', () => {
     const written = await Promise.all(Array.from({ length: 12 }, (_, i) => writeUnique(dir, 'race.jpg', Buffer.from(String(i)))));
     assert.equal(new Set(written).size, 12);
     const contents = await Promise.all(written.map((p) => fs.readFile(p, 'utf8')));
-    assert.deepEqual(contents.sort((a, b) => Number(a) - Number(b)), Array.from({ length: 12 }, (_, i) => String(i)));
+    assert.deepEqual(
+      contents.sort((a, b) => Number(a) - Number(b)),
+      Array.from({ length: 12 }, (_, i) => String(i)),
+    );
   });
 
   it('creates the folder when it does not exist yet', async () => {

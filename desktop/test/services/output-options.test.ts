@@ -115,7 +115,7 @@ describe('output options on the desktop', () => {
     assert.ok(await hasGps(withGps), 'GPS kept with keepGps');
   });
 
-  it('the preview promises the size renderImage makes for the batch\'s box, fit and enlarge', async () => {
+  it("the preview promises the size renderImage makes for the batch's box, fit and enlarge", async () => {
     const previewer = createPreviewer({ concurrency: 1 });
     const boxes: Pick<OutputOptions, 'width' | 'height' | 'fit' | 'enlarge'>[] = [
       { width: 800, height: 600, fit: 'inside', enlarge: false },
@@ -213,11 +213,19 @@ describe('output options on the desktop', () => {
     assert.equal((await SettingsStore.open(old)).get().outputOptions.template, '{id}-{name}.jpg');
   });
 
-  it('validates against the connected server\'s limits and falls back to the offline config', () => {
+  it("validates against the connected server's limits and falls back to the offline config", () => {
     const served = parseServerConfig({
       version: '1.2.3',
       defaults: { ...DEFAULT_OUTPUT_OPTIONS },
-      limits: { maxWidth: 2000, maxHeight: 2000, maxUploadBytes: 1_000_000, maxPixels: 50_000_000, maxFilesPerUpload: 10, formats: ['jpeg', 'webp'], decodeMemoryBytes: 1 },
+      limits: {
+        maxWidth: 2000,
+        maxHeight: 2000,
+        maxUploadBytes: 1_000_000,
+        maxPixels: 50_000_000,
+        maxFilesPerUpload: 10,
+        formats: ['jpeg', 'webp'],
+        decodeMemoryBytes: 1,
+      },
       presets: [{ label: '800 × 600', width: 800, height: 600 }],
       formats: ['jpeg', 'webp'],
     });

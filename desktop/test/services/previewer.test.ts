@@ -104,7 +104,7 @@ describe('previewer', () => {
 });
 
 describe('previews of transparent images', () => {
-  it('keeps the transparency (a PNG picture) so the card can show the result\'s background; an opaque photo stays a JPEG', async () => {
+  it("keeps the transparency (a PNG picture) so the card can show the result's background; an opaque photo stays a JPEG", async () => {
     const previewer = createPreviewer({ concurrency: 1 });
     const dir = await tempDir('previewer-alpha');
     try {

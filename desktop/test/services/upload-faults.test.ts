@@ -55,7 +55,10 @@ describe('uploader: idempotency keys and stuck uploads, against the real backend
     const client = new ApiClient({ baseUrl: proxy.url });
     const uploader = new Uploader({ client: () => client, concurrency: 2, ...FAST_RETRY });
     const batchId = crypto.randomUUID();
-    const summary = await uploader.upload(batchId, files.map((p) => ({ key: p, path: p })));
+    const summary = await uploader.upload(
+      batchId,
+      files.map((p) => ({ key: p, path: p })),
+    );
     assert.equal(summary.accepted, 3, JSON.stringify(summary.outcomes));
 
     const seen = proxy.uploads().slice(start);
@@ -65,7 +68,11 @@ describe('uploader: idempotency keys and stuck uploads, against the real backend
     assert.equal(new Set(keys).size, 3, 'one key per file');
     for (const key of new Set(keys)) {
       const forKey = seen.filter((r) => r.headers['idempotency-key'] === key);
-      assert.deepEqual(forKey.map((r) => r.fault), ['unavailable', 'unavailable', 'forward'], 'the same key on every retry');
+      assert.deepEqual(
+        forKey.map((r) => r.fault),
+        ['unavailable', 'unavailable', 'forward'],
+        'the same key on every retry',
+      );
     }
     // The backend stored each file once.
     assert.equal((await client.listBatch(batchId)).length, 3);
@@ -97,7 +104,13 @@ describe('uploader: idempotency keys and stuck uploads, against the real backend
     const given = crypto.randomUUID();
     const summary = await uploader.upload(crypto.randomUUID(), [{ key: files[2]!, path: files[2]!, idempotencyKey: given }]);
     assert.equal(summary.accepted, 1);
-    assert.deepEqual(proxy.uploads().slice(start).map((r) => r.headers['idempotency-key']), [given]);
+    assert.deepEqual(
+      proxy
+        .uploads()
+        .slice(start)
+        .map((r) => r.headers['idempotency-key']),
+      [given],
+    );
   });
 
   it('bounds the whole request too', async () => {

@@ -117,7 +117,7 @@ describe('watched folder', () => {
     assert.equal(result, path.join(output, 'beach.jpg'));
     const meta = await sharp(result).metadata();
     assert.deepEqual([meta.width, meta.height], [800, 600]);
-    assert.equal((await fs.stat(result)).mtime.getTime(), taken.getTime(), 'the photo\'s date kept');
+    assert.equal((await fs.stat(result)).mtime.getTime(), taken.getTime(), "the photo's date kept");
     // Touched without a change (same size and time): not taken again.
     await fs.utimes(target, taken, taken);
     // A second photo proves the watcher went on looking after that event.
@@ -133,7 +133,10 @@ describe('watched folder', () => {
     const second = await startWatching();
     await second.next(finishedFor(late));
     await second.stop();
-    assert.deepEqual(second.events.filter((e) => e.type === 'taken').map((e) => e.type === 'taken' && path.basename(e.path)), ['late.jpg']);
+    assert.deepEqual(
+      second.events.filter((e) => e.type === 'taken').map((e) => e.type === 'taken' && path.basename(e.path)),
+      ['late.jpg'],
+    );
 
     const client = new ApiClient({ baseUrl: backend.url });
     const state = await WatchState.open(stateFile);

@@ -36,8 +36,14 @@ describe('client policy: what is retried, and when', () => {
 
   it('backs off exponentially with equal jitter, capped', () => {
     const policy = { retries: 9, baseDelayMs: 100, maxDelayMs: 1000 };
-    assert.deepEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, policy, () => 0)), [50, 100, 200, 400, 500, 500]);
-    assert.deepEqual([1, 2, 3, 4, 5].map((n) => backoffDelay(n, policy, () => 0.999999).toFixed(0)), ['100', '200', '400', '800', '1000']);
+    assert.deepEqual(
+      [1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, policy, () => 0)),
+      [50, 100, 200, 400, 500, 500],
+    );
+    assert.deepEqual(
+      [1, 2, 3, 4, 5].map((n) => backoffDelay(n, policy, () => 0.999999).toFixed(0)),
+      ['100', '200', '400', '800', '1000'],
+    );
     for (let i = 0; i < 50; i++) {
       const first = backoffDelay(1);
       assert.ok(first >= DEFAULT_RETRY.baseDelayMs / 2 && first <= DEFAULT_RETRY.baseDelayMs, `first retry after ${first} ms`);
@@ -72,7 +78,11 @@ describe('client policy: answers as failures', () => {
       message: 'the file is empty',
       status: 400,
     });
-    assert.deepEqual(failureFromResponse(502, 'Bad Gateway', '<html>nginx</html>'), { code: 'HTTP_502', message: 'the backend answered 502 Bad Gateway', status: 502 });
+    assert.deepEqual(failureFromResponse(502, 'Bad Gateway', '<html>nginx</html>'), {
+      code: 'HTTP_502',
+      message: 'the backend answered 502 Bad Gateway',
+      status: 502,
+    });
     assert.deepEqual(failureFromResponse(503, '', null), { code: 'HTTP_503', message: 'the backend answered 503', status: 503 });
     assert.deepEqual(parseErrorBody('{"error":"no","code":"NOT_FOUND"}'), { error: 'no', code: 'NOT_FOUND' });
     assert.equal(parseErrorBody({ code: 'X' }), null);
@@ -158,7 +168,10 @@ describe('client policy: photos deleted while not listening', () => {
       return id % 3 !== 0;
     });
     assert.deepEqual(gone, [3, 6, 9]);
-    assert.deepEqual([...asked].sort((a, b) => a - b), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(
+      [...asked].sort((a, b) => a - b),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
     assert.equal(most, 4);
   });
 

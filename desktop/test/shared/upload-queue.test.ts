@@ -67,7 +67,10 @@ describe('upload queue (both hosts)', () => {
     const running = queue.upload('b', [{ key: 'a' }, { key: 'b' }]);
     for (let i = 0; i < 10; i++) await tick(400);
     const tally = await running;
-    assert.deepEqual(tally.outcomes.map((o) => o.key), ['a', 'b']);
+    assert.deepEqual(
+      tally.outcomes.map((o) => o.key),
+      ['a', 'b'],
+    );
     assert.equal(tally.accepted, 2);
     const keysOfA = sent.filter((s) => s.key === 'a').map((s) => s.idempotencyKey);
     assert.equal(keysOfA.length, 3);
@@ -80,8 +83,17 @@ describe('upload queue (both hosts)', () => {
     const running = queue.upload('b', [{ key: 'a', idempotencyKey: 'given-key' }]);
     for (let i = 0; i < 5; i++) await tick(400);
     const [outcome] = (await running).outcomes;
-    assert.deepEqual(sent.map((s) => s.idempotencyKey), ['given-key', 'given-key']);
-    assert.deepEqual(outcome, { key: 'a', ok: false, cancelled: false, code: 'OFFLINE', error: 'the backend at http://backend.test is unreachable (ECONNREFUSED)' });
+    assert.deepEqual(
+      sent.map((s) => s.idempotencyKey),
+      ['given-key', 'given-key'],
+    );
+    assert.deepEqual(outcome, {
+      key: 'a',
+      ok: false,
+      cancelled: false,
+      code: 'OFFLINE',
+      error: 'the backend at http://backend.test is unreachable (ECONNREFUSED)',
+    });
   });
 
   it('does not retry a refusal, and counts what the backend refused per file', async () => {
@@ -106,9 +118,21 @@ describe('upload queue (both hosts)', () => {
     assert.equal(sent.length, 1);
     await tick(1);
     const [outcome] = (await running).outcomes;
-    assert.deepEqual(outcome, { key: 'a', ok: false, cancelled: false, code: 'NO_RESPONSE', error: 'the file was sent, but the backend did not answer within 1 s; retry it' });
+    assert.deepEqual(outcome, {
+      key: 'a',
+      ok: false,
+      cancelled: false,
+      code: 'NO_RESPONSE',
+      error: 'the file was sent, but the backend did not answer within 1 s; retry it',
+    });
     assert.equal(sent.length, 1, 'not retried by itself');
-    assert.deepEqual(progress.map((p) => [p.loaded, p.total, p.attempt]), [[500, 1000, 1], [1000, 1000, 1]]);
+    assert.deepEqual(
+      progress.map((p) => [p.loaded, p.total, p.attempt]),
+      [
+        [500, 1000, 1],
+        [1000, 1000, 1],
+      ],
+    );
   });
 
   it('bounds the whole request too', async () => {
@@ -128,7 +152,11 @@ describe('upload queue (both hosts)', () => {
     const tally = await running;
     assert.equal(tally.cancelled, 3);
     assert.ok(tally.outcomes.every((o) => !o.ok && o.cancelled && o.code === 'CANCELLED'));
-    assert.deepEqual(sent.map((s) => s.key), ['a'], 'the waiting files were never sent');
+    assert.deepEqual(
+      sent.map((s) => s.key),
+      ['a'],
+      'the waiting files were never sent',
+    );
     assert.equal(queue.inFlight, 0);
     assert.equal((await queue.upload('b', [{ key: 'd' }])).accepted, 1, 'a cancel does not stop later uploads');
   });

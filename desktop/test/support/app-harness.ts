@@ -183,9 +183,7 @@ export class AppHarness {
       },
       send<E extends EventChannel>(channel: E, payload: EventPayloads[E]) {
         if (page.isClosed()) return;
-        queue = queue
-          .then(() => page.evaluate(([c, p]) => window.__imgfleetEmit(c, p), [channel, payload] as const))
-          .catch(() => undefined);
+        queue = queue.then(() => page.evaluate(([c, p]) => window.__imgfleetEmit(c, p), [channel, payload] as const)).catch(() => undefined);
       },
       onClosed(listener) {
         page.once('close', listener);

@@ -42,20 +42,17 @@ export async function startHttpProxy(target: string): Promise<HttpProxy> {
   let down = false;
 
   const forward = (req: http.IncomingMessage, res: http.ServerResponse, holdAnswer = false): void => {
-    const upstream = http.request(
-      { host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        if (holdAnswer) {
-          // Read and dropped: the app waits for an answer that never comes.
-          answer.resume();
-          stalled.add(res);
-          res.on('close', () => stalled.delete(res));
-          return;
-        }
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
+    const upstream = http.request({ host: targetUrl.hostname, port: targetUrl.port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
+      if (holdAnswer) {
+        // Read and dropped: the app waits for an answer that never comes.
+        answer.resume();
+        stalled.add(res);
+        res.on('close', () => stalled.delete(res));
+        return;
+      }
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    });
     upstream.on('error', () => res.destroy());
     res.on('close', () => upstream.destroy());
     req.pipe(upstream);

@@ -11,9 +11,12 @@ import { preloadWorldOf } from './preload-host.js';
  * webUtils.getPathForFile).
  */
 export async function dropPaths(page: Page, paths: readonly string[]): Promise<void> {
-  await page.evaluate((list) => {
-    for (const full of list) window.__imgfleetDropPaths[full.split(/[\\/]/).pop() ?? full] = full;
-  }, [...paths]);
+  await page.evaluate(
+    (list) => {
+      for (const full of list) window.__imgfleetDropPaths[full.split(/[\\/]/).pop() ?? full] = full;
+    },
+    [...paths],
+  );
   await preloadWorldOf(page).drop('#drop-zone', paths);
 }
 
@@ -23,16 +26,19 @@ export async function dropPaths(page: Page, paths: readonly string[]): Promise<v
  * preload reports nothing, so the main side refuses the scan.
  */
 export async function forgeDrop(page: Page, paths: readonly string[]): Promise<void> {
-  await page.evaluate((list) => {
-    const transfer = new DataTransfer();
-    for (const [index, full] of list.entries()) {
-      const name = `${index}-${full.split(/[\\/]/).pop() ?? 'item'}`;
-      window.__imgfleetDropPaths[name] = full;
-      transfer.items.add(new File([], name));
-    }
-    const zone = document.getElementById('drop-zone')!;
-    zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
-  }, [...paths]);
+  await page.evaluate(
+    (list) => {
+      const transfer = new DataTransfer();
+      for (const [index, full] of list.entries()) {
+        const name = `${index}-${full.split(/[\\/]/).pop() ?? 'item'}`;
+        window.__imgfleetDropPaths[name] = full;
+        transfer.items.add(new File([], name));
+      }
+      const zone = document.getElementById('drop-zone')!;
+      zone.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    },
+    [...paths],
+  );
 }
 
 export interface CardState {
@@ -99,7 +105,8 @@ export function pixelsOfColour(page: Page, selector: string, rgb: [number, numbe
       const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
       let n = 0;
       for (let i = 0; i < data.length; i += 4) {
-        if (data[i + 3]! > 200 && Math.abs(data[i]! - colour[0]) < 24 && Math.abs(data[i + 1]! - colour[1]) < 24 && Math.abs(data[i + 2]! - colour[2]) < 24) n++;
+        if (data[i + 3]! > 200 && Math.abs(data[i]! - colour[0]) < 24 && Math.abs(data[i + 1]! - colour[1]) < 24 && Math.abs(data[i + 2]! - colour[2]) < 24)
+          n++;
       }
       return n;
     },

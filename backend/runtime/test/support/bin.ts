@@ -20,10 +20,9 @@ export function runBin(env: Record<string, string>) {
     }
   });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   /** The port /healthz and /metrics listen on, once logged. */
-  const healthPort = () => lines.find((l) => typeof l.port === 'number' && String(l.msg).includes('health and metrics server listening'))?.port as number | undefined;
+  const healthPort = () =>
+    lines.find((l) => typeof l.port === 'number' && String(l.msg).includes('health and metrics server listening'))?.port as number | undefined;
   return { child, lines, exit, stderr: () => stderr, healthPort };
 }

@@ -113,14 +113,9 @@ export class RuntimeTestBed {
     return file;
   }
 
-  async start(
-    options: Omit<RuntimeOptions, 'redisUrl'> & { redisUrl?: string },
-  ): Promise<{ runtime: RuntimeHandle; logs: LogLine[] }> {
+  async start(options: Omit<RuntimeOptions, 'redisUrl'> & { redisUrl?: string }): Promise<{ runtime: RuntimeHandle; logs: LogLine[] }> {
     const { logger, lines } = captureLogger();
-    const runtime = await startRuntime(
-      { redisUrl: TEST_REDIS_URL, intervalSeconds: 0.1, handlerTimeoutSeconds: 10, healthPort: 0, ...options },
-      logger,
-    );
+    const runtime = await startRuntime({ redisUrl: TEST_REDIS_URL, intervalSeconds: 0.1, handlerTimeoutSeconds: 10, healthPort: 0, ...options }, logger);
     this.runtimes.push(runtime);
     return { runtime, logs: lines };
   }

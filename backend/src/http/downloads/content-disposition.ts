@@ -19,7 +19,11 @@ function extValue(text: string): string {
 export function attachmentHeader(name: string): string {
   // CR/LF and other controls never reach a header (stored names are cleaned of them; this is the last guard).
   const safe = wellFormed(name).replace(CONTROL, '_').trim() || 'download';
-  const ascii = safe.normalize('NFKD').replace(/[\u0300-\u036f]/g, '').replace(/[^\x20-\x7e]/g, '_').replace(/["\\]/g, '_');
+  const ascii = safe
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^\x20-\x7e]/g, '_')
+    .replace(/["\\]/g, '_');
   const head = `attachment; filename="${ascii}"`;
   return PLAIN.test(safe) && ascii === safe ? head : `${head}; filename*=UTF-8''${extValue(safe)}`;
 }

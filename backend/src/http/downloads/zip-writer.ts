@@ -50,18 +50,15 @@ export function zipStream(entries: readonly ZipEntry[]): ZipStream {
   for (const entry of entries) {
     zip.addReadStreamLazy(entry.name, { size: entry.size, mtime: entry.mtime, compress: false }, (callback) => {
       if (stopped) return;
-      entry.open().then(
-        (source) => {
-          if (stopped) {
-            source.destroy();
-            return;
-          }
-          current = source;
-          source.once('error', fail);
-          callback(null, source);
-        },
-        fail,
-      );
+      entry.open().then((source) => {
+        if (stopped) {
+          source.destroy();
+          return;
+        }
+        current = source;
+        source.once('error', fail);
+        callback(null, source);
+      }, fail);
     });
   }
   let size = -1;

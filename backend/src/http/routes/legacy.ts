@@ -16,8 +16,7 @@ import { WEB_CSP, sendPage, wantsHtml } from '../web.js';
 import { legacyResultName, resultFilename } from '../result-names.js';
 import { sendProcessed } from './images.js';
 
-const escapeHtml = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 /**
  * The earlier per-image status page: server-rendered, refreshing itself until

@@ -17,13 +17,7 @@ import type { Router } from 'express';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { apiErrorSchema, metricsOverviewSchema } from '../../contract/api.js';
-import {
-  HISTORY_SECONDS,
-  stringifyWithFloats,
-  type MetricsEvent,
-  type MetricsHub,
-  type PodMetrics,
-} from '../../metrics/index.js';
+import { HISTORY_SECONDS, stringifyWithFloats, type MetricsEvent, type MetricsHub, type PodMetrics } from '../../metrics/index.js';
 import { defineRoute, routerOf, sendSerializedJson, type AnyRoute, type MountOptions } from '../api-route.js';
 import { openSse } from '../sse.js';
 

@@ -22,9 +22,7 @@ export interface ReceivedFile {
   whole: () => Promise<Buffer>;
 }
 
-export type CheckedFile =
-  | { ok: true; image: IngestImage }
-  | { ok: false; code: string; error: string; contentType: string | null };
+export type CheckedFile = { ok: true; image: IngestImage } | { ok: false; code: string; error: string; contentType: string | null };
 
 const MiB = 1024 * 1024;
 

@@ -56,7 +56,14 @@ type Claimed = { kind: 'stored'; answer: UploadAnswer } | { kind: 'replay'; stor
  * finds its key answered (then the slot is let go before the replay reads
  * the body: a replay stores nothing and needs no slot).
  */
-async function storeOrFindKey(req: Request, deps: UploadDeps, target: Target, key: string | undefined, life: RequestLifecycle, state: { session?: UploadSession }): Promise<Claimed> {
+async function storeOrFindKey(
+  req: Request,
+  deps: UploadDeps,
+  target: Target,
+  key: string | undefined,
+  life: RequestLifecycle,
+  state: { session?: UploadSession },
+): Promise<Claimed> {
   const options = new RequestOptions(deps.optionsSchema, req.query);
   const releaseSlot = await deps.requestSlots.acquire(life.signal);
   try {
@@ -108,7 +115,13 @@ export async function handleUpload(req: Request, deps: UploadDeps, target: Targe
     const answer = asAnswerable(err);
     if (answer instanceof HttpError && state.session) {
       const images = state.session.outcomes.unstored();
-      throw new HttpError(answer.status, answer.code, `${answer.message}; nothing of this request was stored`, { stored: 0, images, ...answer.details }, answer.headers);
+      throw new HttpError(
+        answer.status,
+        answer.code,
+        `${answer.message}; nothing of this request was stored`,
+        { stored: 0, images, ...answer.details },
+        answer.headers,
+      );
     }
     throw answer;
   } finally {

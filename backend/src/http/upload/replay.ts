@@ -85,7 +85,13 @@ function namedIds(body: string): number[] {
   }
 }
 
-export async function replayAnswer(req: Request, deps: UploadDeps, stored: StoredAnswer, fingerprint: RequestFingerprint, signal: AbortSignal): Promise<UploadAnswer> {
+export async function replayAnswer(
+  req: Request,
+  deps: UploadDeps,
+  stored: StoredAnswer,
+  fingerprint: RequestFingerprint,
+  signal: AbortSignal,
+): Promise<UploadAnswer> {
   await readFingerprint(req, deps, fingerprint, signal);
   if (!fingerprint.matches(stored.fingerprint)) {
     throw new HttpError(422, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was already used for a different upload; use a new key for new files');

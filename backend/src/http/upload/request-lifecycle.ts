@@ -64,7 +64,11 @@ export class RequestLifecycle {
     }
     if (Date.now() - this.lastData >= this.idleMs) {
       this.abort(
-        new HttpError(408, 'UPLOAD_TIMEOUT', `the client sent nothing for ${Math.round(this.idleMs / 1000)} s in the middle of the upload; nothing of it was stored`),
+        new HttpError(
+          408,
+          'UPLOAD_TIMEOUT',
+          `the client sent nothing for ${Math.round(this.idleMs / 1000)} s in the middle of the upload; nothing of it was stored`,
+        ),
       );
     }
   }

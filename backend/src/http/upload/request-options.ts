@@ -5,12 +5,7 @@
  * this server's limits and defaults; anything wrong is a 422 naming each
  * field, raised before a single file is stored.
  */
-import {
-  outputOptionsFromQuery,
-  parseOutputOptions,
-  type OutputOptions,
-  type OutputOptionsSchema,
-} from '../../contract/output-options.js';
+import { outputOptionsFromQuery, parseOutputOptions, type OutputOptions, type OutputOptionsSchema } from '../../contract/output-options.js';
 import { HttpError } from '../errors.js';
 
 export function invalidOptions(problems: { field: string; message: string }[]): HttpError {

@@ -28,7 +28,12 @@ export function multipartParser(req: Request, deps: Pick<UploadDeps, 'rules'>): 
   try {
     // No `files` limit: files past MAX_FILES_PER_UPLOAD are skipped here, so each gets its outcome.
     // preservePath: a file from a dropped folder keeps its folders (see sourcePathOf).
-    return busboy({ headers: req.headers, defParamCharset: 'utf8', preservePath: true, limits: { fileSize: deps.rules.maxBytes, fields: 100, fieldSize: 64 * 1024 } });
+    return busboy({
+      headers: req.headers,
+      defParamCharset: 'utf8',
+      preservePath: true,
+      limits: { fileSize: deps.rules.maxBytes, fields: 100, fieldSize: 64 * 1024 },
+    });
   } catch (err) {
     throw new HttpError(400, 'MALFORMED_MULTIPART', err instanceof Error ? err.message : 'malformed multipart body');
   }
@@ -163,7 +168,14 @@ export class UploadSession {
    * over the size limit); undefined for the empty part a browser form sends
    * when no file was chosen.
    */
-  private async receive(field: string, stream: Readable, rawName: string | undefined, filename: string, position: number, hasher: PartHasher): Promise<ReceivedFile | undefined> {
+  private async receive(
+    field: string,
+    stream: Readable,
+    rawName: string | undefined,
+    filename: string,
+    position: number,
+    hasher: PartHasher,
+  ): Promise<ReceivedFile | undefined> {
     const writer = this.deps.blobs.create('original');
     let part: ReceivedPart;
     try {

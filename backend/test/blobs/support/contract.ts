@@ -9,14 +9,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import {
-  BlobNotFoundError,
-  kindOfKey,
-  type BlobKind,
-  type BlobRef,
-  type BlobStore,
-  type StagedBlob,
-} from '../../../src/blobs/blob-store.js';
+import { BlobNotFoundError, kindOfKey, type BlobKind, type BlobRef, type BlobStore, type StagedBlob } from '../../../src/blobs/blob-store.js';
 import { migrate } from '../../../src/db/migrations.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 
@@ -160,7 +153,11 @@ export function describeBlobStore(name: string, factory: StoreFactory): void {
       const staged = await finished.finish();
       await finished.abort(new Error('transaction rolled back'));
       const afterKeys = await keysOlderThan(store, farFuture());
-      assert.deepEqual([...afterKeys].filter((k) => !before.has(k)), [], 'no new blob stays');
+      assert.deepEqual(
+        [...afterKeys].filter((k) => !before.has(k)),
+        [],
+        'no new blob stays',
+      );
       if (store.kind !== 'postgres') {
         await assert.rejects(store.open({ imageId: 0, kind: 'original', key: staged.key }), BlobNotFoundError);
       }
@@ -178,7 +175,10 @@ export function describeBlobStore(name: string, factory: StoreFactory): void {
       await assert.rejects(pipeline(source, writer.stream));
       await assert.rejects(writer.finish());
       const afterKeys = await keysOlderThan(store, farFuture());
-      assert.deepEqual([...afterKeys].filter((k) => !before.has(k)), []);
+      assert.deepEqual(
+        [...afterKeys].filter((k) => !before.has(k)),
+        [],
+      );
     });
 
     it('discards a staged blob no row will name', async () => {

@@ -95,43 +95,57 @@ export function describeCluster(title: string, blobs: (p: Podman, network: strin
     });
 
     it('every pod publishes metrics:<pod> and the runtime derives figures for each', { timeout: 180_000 }, async () => {
-      await until('metrics and derived figures for every pod', async () => {
-        const snapshots = await redis.mget(...PODS.map((n) => `metrics:${n}`));
-        const derived = await redis.mget(...PODS.map((n) => `${OUTPUT_KEY}:${n}`));
-        return snapshots.every((s) => s !== null) && derived.every((d) => d !== null && 'percentage_memory_caching' in JSON.parse(d));
-      }, 120_000, 500);
+      await until(
+        'metrics and derived figures for every pod',
+        async () => {
+          const snapshots = await redis.mget(...PODS.map((n) => `metrics:${n}`));
+          const derived = await redis.mget(...PODS.map((n) => `${OUTPUT_KEY}:${n}`));
+          return snapshots.every((s) => s !== null) && derived.every((d) => d !== null && 'percentage_memory_caching' in JSON.parse(d));
+        },
+        120_000,
+        500,
+      );
       for (const name of PODS) assert.equal((JSON.parse((await redis.get(`metrics:${name}`))!) as { pod: string }).pod, name);
     });
 
-    it('a batch of 60 photos over three pods, one killed while it holds images: every photo completes exactly once, its bytes in the blob store', { timeout: 300_000 }, async () => {
-      const ids = await uploadBatch(apps);
-      const held = await killWhileHolding(sql, apps.get(VICTIM)!.c);
-      await until('every photo has an outcome', async () => {
-        const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM processed_images WHERE status IN ('completed', 'failed')`);
-        return Number(rows[0]!.n) === TOTAL;
-      }, 240_000, 500);
-      const { rows } = await sql.query<{ id: string; status: string; attempts: number; worker_id: string; width: number; height: number }>(
-        `SELECT id, status, attempts, worker_id, width, height FROM processed_images ORDER BY id`,
-      );
-      const completed = rows.filter((r) => r.status === 'completed').length;
-      const failed = rows.filter((r) => r.status === 'failed').length;
-      console.log(`cluster kill test, ${title} (completed|failed|total): ${completed}|${failed}|${TOTAL}`);
-      assert.equal(completed, TOTAL, JSON.stringify(rows.filter((r) => r.status !== 'completed')));
-      // Exactly once: Postgres announced one completion per image, whichever pod did it.
-      await until('the last notifications arrive', () => ids.every((id) => log.completions(id) >= 1), 10_000);
-      for (const id of ids) assert.equal(log.completions(id), 1, `image ${id} completed ${log.completions(id)} times`);
-      for (const r of rows) assert.deepEqual([r.width, r.height], [800, 600], `image ${r.id}`);
-      for (const id of held) {
-        const r = rows.find((x) => Number(x.id) === id)!;
-        assert.ok(!r.worker_id.startsWith(`${VICTIM}/`), `image ${id}, held by the killed pod, was finished by ${r.worker_id}`);
-        assert.ok(r.attempts >= 2, `image ${id} was taken over (attempts ${r.attempts})`);
-      }
-      await checkBlobs(sql, store, apps.get('app-1')!);
-      // A result really is the resized photo, read back through a live pod.
-      const bytes = Buffer.from(await (await fetch(`${apps.get('app-1')!.url}/download/${held[0]}`)).arrayBuffer());
-      const meta = await sharp(bytes).metadata();
-      assert.deepEqual([meta.width, meta.height], [800, 600]);
-    });
+    it(
+      'a batch of 60 photos over three pods, one killed while it holds images: every photo completes exactly once, its bytes in the blob store',
+      { timeout: 300_000 },
+      async () => {
+        const ids = await uploadBatch(apps);
+        const held = await killWhileHolding(sql, apps.get(VICTIM)!.c);
+        await until(
+          'every photo has an outcome',
+          async () => {
+            const { rows } = await sql.query<{ n: string }>(`SELECT count(*) AS n FROM processed_images WHERE status IN ('completed', 'failed')`);
+            return Number(rows[0]!.n) === TOTAL;
+          },
+          240_000,
+          500,
+        );
+        const { rows } = await sql.query<{ id: string; status: string; attempts: number; worker_id: string; width: number; height: number }>(
+          `SELECT id, status, attempts, worker_id, width, height FROM processed_images ORDER BY id`,
+        );
+        const completed = rows.filter((r) => r.status === 'completed').length;
+        const failed = rows.filter((r) => r.status === 'failed').length;
+        console.log(`cluster kill test, ${title} (completed|failed|total): ${completed}|${failed}|${TOTAL}`);
+        assert.equal(completed, TOTAL, JSON.stringify(rows.filter((r) => r.status !== 'completed')));
+        // Exactly once: Postgres announced one completion per image, whichever pod did it.
+        await until('the last notifications arrive', () => ids.every((id) => log.completions(id) >= 1), 10_000);
+        for (const id of ids) assert.equal(log.completions(id), 1, `image ${id} completed ${log.completions(id)} times`);
+        for (const r of rows) assert.deepEqual([r.width, r.height], [800, 600], `image ${r.id}`);
+        for (const id of held) {
+          const r = rows.find((x) => Number(x.id) === id)!;
+          assert.ok(!r.worker_id.startsWith(`${VICTIM}/`), `image ${id}, held by the killed pod, was finished by ${r.worker_id}`);
+          assert.ok(r.attempts >= 2, `image ${id} was taken over (attempts ${r.attempts})`);
+        }
+        await checkBlobs(sql, store, apps.get('app-1')!);
+        // A result really is the resized photo, read back through a live pod.
+        const bytes = Buffer.from(await (await fetch(`${apps.get('app-1')!.url}/download/${held[0]}`)).arrayBuffer());
+        const meta = await sharp(bytes).metadata();
+        assert.deepEqual([meta.width, meta.height], [800, 600]);
+      },
+    );
 
     it('the killed pod’s metrics key expires; the live pods keep theirs and their derived figures', { timeout: 60_000 }, async () => {
       await until(`metrics:${VICTIM} expires`, async () => (await redis.exists(`metrics:${VICTIM}`)) === 0, 30_000, 200);
@@ -196,7 +210,9 @@ async function uploadBatch(apps: Map<string, { url: string }>): Promise<number[]
  */
 async function killWhileHolding(sql: pg.Pool, victim: Container): Promise<number[]> {
   const heldBy = async (): Promise<number[]> =>
-    (await sql.query<{ id: string }>(`SELECT id FROM processed_images WHERE status = 'processing' AND worker_id LIKE $1`, [`${VICTIM}/%`])).rows.map((r) => Number(r.id));
+    (await sql.query<{ id: string }>(`SELECT id FROM processed_images WHERE status = 'processing' AND worker_id LIKE $1`, [`${VICTIM}/%`])).rows.map((r) =>
+      Number(r.id),
+    );
   const address = await victim.inspect('{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}');
   const running = async (): Promise<number> =>
     (await sql.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE client_addr = $1::inet AND state = 'active'`, [address])).rows[0]!.n;

@@ -171,17 +171,23 @@ export async function startDatabase(p: Podman, network: string, name = 'postgres
       '--tmpfs=/var/run/postgresql:rw,U',
       '--tmpfs=/tmp:rw',
       '--shm-size=256m',
-      '--volume', `${await p.volume(`${name}-data`)}:/var/lib/postgresql/data`,
+      '--volume',
+      `${await p.volume(`${name}-data`)}:/var/lib/postgresql/data`,
     ],
   });
   const port = await db.port(5432);
   // The entrypoint runs the init scripts on a temporary server (no TCP) first: wait for the real one.
-  const state = await until('postgres accepts TCP connections after its initialisation', async () => {
-    if ((await db.inspect('{{.State.Status}}')) === 'exited') return 'exited';
-    const logs = await db.logs();
-    if (!logs.includes('PostgreSQL init process complete')) return undefined;
-    return (await db.exec('pg_isready', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'imagedb')).includes('accepting') ? 'ready' : undefined;
-  }, 120_000, 500);
+  const state = await until(
+    'postgres accepts TCP connections after its initialisation',
+    async () => {
+      if ((await db.inspect('{{.State.Status}}')) === 'exited') return 'exited';
+      const logs = await db.logs();
+      if (!logs.includes('PostgreSQL init process complete')) return undefined;
+      return (await db.exec('pg_isready', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'imagedb')).includes('accepting') ? 'ready' : undefined;
+    },
+    120_000,
+    500,
+  );
   if (state === 'exited') throw new Error(`the database container exited:\n${await db.logs()}`);
   return {
     db,

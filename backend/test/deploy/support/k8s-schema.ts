@@ -39,9 +39,7 @@ export function kubernetesTypesDir(): string {
   try {
     pkg = require.resolve('kubernetes-types/package.json');
   } catch {
-    throw new Error(
-      'the npm package kubernetes-types is not installed: it is a root devDependency of the repository (npm ci)',
-    );
+    throw new Error('the npm package kubernetes-types is not installed: it is a root devDependency of the repository (npm ci)');
   }
   return path.dirname(pkg);
 }
@@ -168,9 +166,7 @@ export function loadKubernetesSchemas(): KubernetesSchemas {
     for (const statement of source.statements) {
       if (ts.isImportDeclaration(statement)) {
         const spec = (statement.moduleSpecifier as ts.StringLiteral).text;
-        const target = spec.startsWith('.')
-          ? path.posix.normalize(path.posix.join(path.posix.dirname(id), spec))
-          : spec.replace(/^kubernetes-types\//, '');
+        const target = spec.startsWith('.') ? path.posix.normalize(path.posix.join(path.posix.dirname(id), spec)) : spec.replace(/^kubernetes-types\//, '');
         const bindings = statement.importClause?.namedBindings;
         if (bindings && ts.isNamedImports(bindings)) {
           for (const el of bindings.elements) {

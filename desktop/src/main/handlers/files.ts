@@ -20,8 +20,7 @@ export function fileHandlers(ctx: MainContext): { handlers: FileHandlers; listen
     }
     ctx.scanGrants.grant(sender.id, paths);
   };
-  const scanGranted = async (sender: IpcSender, paths: readonly string[]) =>
-    ctx.readableFiles.admit(await scanPaths(ctx.scanGrants.claim(sender.id, paths)));
+  const scanGranted = async (sender: IpcSender, paths: readonly string[]) => ctx.readableFiles.admit(await scanPaths(ctx.scanGrants.claim(sender.id, paths)));
 
   const handlers: FileHandlers = {
     'files:pick': async (sender, { folders }) => {

@@ -7,22 +7,8 @@
 import { openAsBlob } from 'node:fs';
 import path from 'node:path';
 import axios, { AxiosError, type AxiosInstance, type AxiosProgressEvent } from 'axios';
-import type {
-  BatchDeletion,
-  BatchListResponse,
-  BatchSummary,
-  ImageListResponse,
-  ImageSummary,
-  Stats,
-} from '@imgfleet/backend/contract';
-import {
-  IDEMPOTENCY_HEADER,
-  IMAGE_NOT_FOUND,
-  failureFromResponse,
-  isTransientFailure,
-  offlineFailure,
-  readAllPages,
-} from '../../shared/api-policy/index.js';
+import type { BatchDeletion, BatchListResponse, BatchSummary, ImageListResponse, ImageSummary, Stats } from '@imgfleet/backend/contract';
+import { IDEMPOTENCY_HEADER, IMAGE_NOT_FOUND, failureFromResponse, isTransientFailure, offlineFailure, readAllPages } from '../../shared/api-policy/index.js';
 import type { MetricsOverview, MetricsSample, OutputOptions } from '../../shared/models.js';
 import { AppError } from './app-error.js';
 
@@ -107,9 +93,7 @@ export class ApiClient {
 
   /** Every image of a batch, following the paging. */
   listBatch(batchId: string): Promise<ImageSummary[]> {
-    return readAllPages((offset, limit) =>
-      this.request<ImageListResponse>({ method: 'GET', url: '/api/v1/images', params: { batchId, limit, offset } }),
-    );
+    return readAllPages((offset, limit) => this.request<ImageListResponse>({ method: 'GET', url: '/api/v1/images', params: { batchId, limit, offset } }));
   }
 
   /** The server's output defaults, limits and presets (GET /api/v1/config). */

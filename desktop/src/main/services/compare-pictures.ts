@@ -49,9 +49,19 @@ export async function comparePictures(
   const original = bytes ? await pictureOf(bytes, deps.rules) : null;
   if (request.id !== undefined) {
     const result = await deps.client.processed(request.id);
-    return { original, result: await pictureOf(result, deps.rules), resultKind: 'result', note: original ? 'The result the cluster made' : 'The original is not on this computer' };
+    return {
+      original,
+      result: await pictureOf(result, deps.rules),
+      resultKind: 'result',
+      note: original ? 'The result the cluster made' : 'The original is not on this computer',
+    };
   }
   if (!bytes) return { original: null, result: null, resultKind: 'preview', note: 'Neither the original nor a result is here' };
   const rendered = await renderImage(bytes, deps.options, deps.rules, { decodeHeif: decodeHeifOffThread });
-  return { original, result: await pictureOf(rendered.data, deps.rules), resultKind: 'preview', note: 'Preview made on this computer with the cluster’s own rules' };
+  return {
+    original,
+    result: await pictureOf(rendered.data, deps.rules),
+    resultKind: 'preview',
+    note: 'Preview made on this computer with the cluster’s own rules',
+  };
 }

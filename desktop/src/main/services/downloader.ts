@@ -35,17 +35,34 @@ export async function downloadOne(client: ApiClient, item: DownloadItem, options
     const base = options.options ?? DEFAULT_OUTPUT_OPTIONS;
     const output = options.template === undefined ? base : { ...base, template: options.template };
     const data = await client.processed(item.id, options.signal);
-    const meta = await sharp(data).metadata().catch(() => null);
+    const meta = await sharp(data)
+      .metadata()
+      .catch(() => null);
     const format = meta ? OUTPUT_OF[meta.format] : undefined;
     if (!meta || !format || !meta.width || !meta.height) {
       throw new AppError('NOT_AN_IMAGE', `the backend's result for image ${item.id} is not a JPEG, WebP, AVIF or PNG image`);
     }
     const relative = outputRelativePath(
       { ...output, format },
-      { path: item.name, width: meta.width, height: meta.height, id: item.id, ...(item.index === undefined ? {} : { index: item.index }), ...(options.batch === undefined ? {} : { batch: options.batch }) },
+      {
+        path: item.name,
+        width: meta.width,
+        height: meta.height,
+        id: item.id,
+        ...(item.index === undefined ? {} : { index: item.index }),
+        ...(options.batch === undefined ? {} : { batch: options.batch }),
+      },
     );
     const written = await writeOutput(options.folder, relative, data, output.collision, await options.timesOf?.(item));
-    return { key: item.key, ok: true, path: written.path, width: meta.width, height: meta.height, bytes: data.length, ...(written.skipped ? { skipped: true } : {}) };
+    return {
+      key: item.key,
+      ok: true,
+      path: written.path,
+      width: meta.width,
+      height: meta.height,
+      bytes: data.length,
+      ...(written.skipped ? { skipped: true } : {}),
+    };
   } catch (err) {
     const info = errorInfo(err);
     return { key: item.key, ok: false, error: info.message, code: info.code };

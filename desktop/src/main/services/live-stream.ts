@@ -98,8 +98,7 @@ export class LiveStream {
     source.addEventListener('error', (event) => {
       if (this.source !== source) return;
       const { code, message } = event as Event & { code?: number; message?: string };
-      const reason =
-        code === 401 ? 'the backend refused the API token (401)' : code ? `the backend answered ${code}` : message || 'connection lost';
+      const reason = code === 401 ? 'the backend refused the API token (401)' : code ? `the backend answered ${code}` : message || 'connection lost';
       this.reconnectLater(reason);
     });
     for (const type of this.options.events) {
@@ -116,11 +115,14 @@ export class LiveStream {
     }
 
     clearInterval(this.watchdog);
-    this.watchdog = setInterval(() => {
-      if (this.source === source && Date.now() - this.lastActivity > this.idleTimeoutMs) {
-        this.reconnectLater(`no data or heartbeat for ${Math.round(this.idleTimeoutMs / 1000)} s`);
-      }
-    }, Math.max(250, this.idleTimeoutMs / 3));
+    this.watchdog = setInterval(
+      () => {
+        if (this.source === source && Date.now() - this.lastActivity > this.idleTimeoutMs) {
+          this.reconnectLater(`no data or heartbeat for ${Math.round(this.idleTimeoutMs / 1000)} s`);
+        }
+      },
+      Math.max(250, this.idleTimeoutMs / 3),
+    );
     this.watchdog.unref();
   }
 

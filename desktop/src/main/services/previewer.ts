@@ -11,7 +11,16 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import sharp, { type Sharp } from 'sharp';
-import { decodeHeifOffThread, DEFAULT_RULES, ImageError, loadableInput, optionsFromRules, readHeader, type ResizeRules, type SizeOptions } from '@imgfleet/backend/imaging';
+import {
+  decodeHeifOffThread,
+  DEFAULT_RULES,
+  ImageError,
+  loadableInput,
+  optionsFromRules,
+  readHeader,
+  type ResizeRules,
+  type SizeOptions,
+} from '@imgfleet/backend/imaging';
 import type { PreviewResult } from '../../shared/models.js';
 import { formatBytes } from '../../shared/sizes.js';
 import { errorInfo } from './app-error.js';

@@ -33,12 +33,18 @@ const fieldSchemas = {
   // Stored without a trailing slash so `${backendUrl}/api/v1/…` is always right.
   backendUrl: backendUrlSchema,
   apiToken: z.string().max(4096),
-  outputFolder: z.string().max(4096).refine((p) => p === '' || path.isAbsolute(p), 'the output folder must be an absolute path'),
+  outputFolder: z
+    .string()
+    .max(4096)
+    .refine((p) => p === '' || path.isAbsolute(p), 'the output folder must be an absolute path'),
   namingTemplate: namingTemplateSchema,
   uploadConcurrency: z.number().int().min(UPLOAD_CONCURRENCY.min).max(UPLOAD_CONCURRENCY.max),
   outputOptions: outputOptionsSchema,
   keepDates: z.boolean(),
-  watchFolder: z.string().max(4096).refine((p) => p === '' || path.isAbsolute(p), 'the watched folder must be an absolute path'),
+  watchFolder: z
+    .string()
+    .max(4096)
+    .refine((p) => p === '' || path.isAbsolute(p), 'the watched folder must be an absolute path'),
   watchMode: z.enum(['upload', 'local']),
 } satisfies Record<keyof Settings, z.ZodType>;
 
@@ -110,7 +116,12 @@ export class SettingsStore {
     const { outputFolder, watchFolder, ...rendererPatch } = patch;
     const checked = settingsPatchSchema.safeParse(rendererPatch);
     if (!checked.success) throw invalid(checked.error);
-    let merged: Settings = { ...this.current, ...checked.data, ...(outputFolder === undefined ? {} : { outputFolder }), ...(watchFolder === undefined ? {} : { watchFolder }) };
+    let merged: Settings = {
+      ...this.current,
+      ...checked.data,
+      ...(outputFolder === undefined ? {} : { outputFolder }),
+      ...(watchFolder === undefined ? {} : { watchFolder }),
+    };
     // One template, two ways to set it (the settings dialog, the options panel): the one changed wins.
     if (checked.data.outputOptions) merged = { ...merged, namingTemplate: checked.data.outputOptions.template };
     else if (checked.data.namingTemplate !== undefined) merged = withTemplate(merged, checked.data.namingTemplate);

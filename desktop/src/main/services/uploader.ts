@@ -69,7 +69,11 @@ export class Uploader {
       ...(options.baseDelayMs === undefined ? {} : { baseDelayMs: options.baseDelayMs }),
       ...(options.maxDelayMs === undefined ? {} : { maxDelayMs: options.maxDelayMs }),
     };
-    this.queue = createUploadQueue(nodeWire(options.client), { concurrency: options.concurrency, retry, ...(options.timeouts ? { timeouts: options.timeouts } : {}) });
+    this.queue = createUploadQueue(nodeWire(options.client), {
+      concurrency: options.concurrency,
+      retry,
+      ...(options.timeouts ? { timeouts: options.timeouts } : {}),
+    });
   }
 
   setConcurrency(concurrency: number): void {

@@ -56,12 +56,18 @@ class ResultWaiter {
 
   wait(id: number): Promise<{ status: string; error: string | null }> {
     return new Promise((resolve, reject) => {
-      if (this.stopped) { reject(new AppError('CANCELLED', 'the watched folder stopped')); return; }
+      if (this.stopped) {
+        reject(new AppError('CANCELLED', 'the watched folder stopped'));
+        return;
+      }
       this.rejects.add(reject);
-      this.waiting.set(id, [...(this.waiting.get(id) ?? []), (e) => {
-        this.rejects.delete(reject);
-        resolve(e);
-      }]);
+      this.waiting.set(id, [
+        ...(this.waiting.get(id) ?? []),
+        (e) => {
+          this.rejects.delete(reject);
+          resolve(e);
+        },
+      ]);
       if (!this.stream) {
         this.stream = createEventsClient({
           client: this.deps.client,
@@ -100,7 +106,10 @@ class ResultWaiter {
   }
 
   private async read(id: number): Promise<void> {
-    const image = await this.deps.client().image(id).catch(() => null);
+    const image = await this.deps
+      .client()
+      .image(id)
+      .catch(() => null);
     if (image) this.settle({ id, status: image.status, error: image.error });
   }
 }
@@ -117,9 +126,13 @@ export function createWatchProcessor(deps: WatchProcessorDeps): WatchProcessor &
   };
 
   const send = async (file: FileRef, entry: WatchEntry): Promise<WatchEntry> => {
-    const summary = await uploader.upload(state.batchId, [{ key: file.path, path: file.path, relativePath: file.relativePath, idempotencyKey: entry.idempotencyKey! }], {
-      outputOptions: deps.settings().outputOptions,
-    });
+    const summary = await uploader.upload(
+      state.batchId,
+      [{ key: file.path, path: file.path, relativePath: file.relativePath, idempotencyKey: entry.idempotencyKey! }],
+      {
+        outputOptions: deps.settings().outputOptions,
+      },
+    );
     const outcome = summary.outcomes[0];
     if (!outcome) throw new AppError('INTERNAL', `no upload outcome for ${file.path}`);
     if (!outcome.ok) {
@@ -135,11 +148,15 @@ export function createWatchProcessor(deps: WatchProcessorDeps): WatchProcessor &
     const result = await waiter.wait(id);
     if (result.status === 'failed') return record(file, { ...entry, stage: 'failed', error: result.error ?? 'failed on the cluster' });
     const settings = deps.settings();
-    const written = await downloadOne(deps.client(), { key: file.path, id, name: file.relativePath }, {
-      folder: outputFolder(),
-      options: settings.outputOptions,
-      ...(settings.keepDates ? { timesOf: () => originalTimes(file.path) } : {}),
-    });
+    const written = await downloadOne(
+      deps.client(),
+      { key: file.path, id, name: file.relativePath },
+      {
+        folder: outputFolder(),
+        options: settings.outputOptions,
+        ...(settings.keepDates ? { timesOf: () => originalTimes(file.path) } : {}),
+      },
+    );
     if (!written.ok) throw new AppError(written.code, written.error);
     return record(file, { ...entry, stage: 'done', result: written.path });
   };

@@ -58,6 +58,9 @@ function sentence(news: readonly { name: string; status: 'completed' | 'failed';
   }
   const completed = news.filter((n) => n.status === 'completed').length;
   const failed = news.filter((n) => n.status === 'failed');
-  const names = failed.slice(0, NAMED).map((n) => n.name).join(', ');
+  const names = failed
+    .slice(0, NAMED)
+    .map((n) => n.name)
+    .join(', ');
   return `${plural(completed, 'photo')} completed${failed.length ? `, ${failed.length} failed (${names}${failed.length > NAMED ? ', …' : ''})` : ''}.`;
 }

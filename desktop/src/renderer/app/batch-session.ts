@@ -65,7 +65,9 @@ export class BatchSession {
     }
     const unsent = this.ctx.store.uploadable().length;
     this.show({ batchId, files: [] });
-    const left = unsent ? ` The ${unsent === 1 ? 'photo' : `${unsent} photos`} not uploaded from the batch before ${unsent === 1 ? 'is' : 'are'} no longer listed.` : '';
+    const left = unsent
+      ? ` The ${unsent === 1 ? 'photo' : `${unsent} photos`} not uploaded from the batch before ${unsent === 1 ? 'is' : 'are'} no longer listed.`
+      : '';
     this.ctx.notice(`Opened batch ${batchId.slice(0, 8)}: new photos are added to it.${left}`);
     return true;
   }

@@ -143,7 +143,11 @@ export class BatchStore {
       this.cards.set(file.key, card);
       added.push(card);
     }
-    if (added.length > 0 || relinked) this.touch(added.map((c) => c.key), true);
+    if (added.length > 0 || relinked)
+      this.touch(
+        added.map((c) => c.key),
+        true,
+      );
     return added;
   }
 
@@ -151,7 +155,14 @@ export class BatchStore {
     const card = this.cards.get(key);
     if (!card) return;
     card.preview = preview.ok
-      ? { state: 'ready', src: preview.dataUrl, original: preview.original, target: preview.target, format: preview.format, ...(preview.standIn ? { standIn: true } : {}) }
+      ? {
+          state: 'ready',
+          src: preview.dataUrl,
+          original: preview.original,
+          target: preview.target,
+          format: preview.format,
+          ...(preview.standIn ? { standIn: true } : {}),
+        }
       : { state: 'failed', error: preview.error, code: preview.code };
     // The local check applies the backend's rules: a file it refuses would only be refused again.
     if (!preview.ok && isRejection(preview.code) && card.status === 'queued' && card.id === null) {
@@ -250,7 +261,10 @@ export class BatchStore {
     card.errorCode = event.errorCode;
     card.result = event.status === 'completed' && event.width && event.height ? { width: event.width, height: event.height } : card.result;
     if (card.retries > 0 && TERMINAL.has(event.status)) {
-      card.note = event.status === 'completed' ? { text: 'Completed after Retry', error: false } : { text: `Failed again after Retry (${card.retries} ${card.retries === 1 ? 'try' : 'tries'})`, error: true };
+      card.note =
+        event.status === 'completed'
+          ? { text: 'Completed after Retry', error: false }
+          : { text: `Failed again after Retry (${card.retries} ${card.retries === 1 ? 'try' : 'tries'})`, error: true };
     }
     this.touch([key]);
     return key;
@@ -345,10 +359,24 @@ export class BatchStore {
       this.keyById.delete(gone);
       const card = this.cards.get(key);
       if (!card) continue;
-      Object.assign(card, { id: null, status: 'queued', progress: 0, error: null, errorCode: null, result: null, resultBytes: null, statusAt: null, rejectedBy: null, retries: 0 });
+      Object.assign(card, {
+        id: null,
+        status: 'queued',
+        progress: 0,
+        error: null,
+        errorCode: null,
+        result: null,
+        resultBytes: null,
+        statusAt: null,
+        rejectedBy: null,
+        retries: 0,
+      });
       // Its stored answer names the deleted rows: the next upload is a new request.
       card.uploadKey = null;
-      card.note = { text: card.local ? 'Deleted on the server: Upload sends it again' : 'Deleted on the server, and not on this computer: add it again to upload it', error: false };
+      card.note = {
+        text: card.local ? 'Deleted on the server: Upload sends it again' : 'Deleted on the server, and not on this computer: add it again to upload it',
+        error: false,
+      };
       if (!card.local) card.preview = { state: 'elsewhere', src: null, original: null };
       keys.push(key);
     }
@@ -427,7 +455,8 @@ export class BatchStore {
   /** Cards sent to the backend that have not reached completed/failed yet. */
   inFlight(): number {
     let n = 0;
-    for (const card of this.cards.values()) if (card.status === 'uploading' || ((card.status === 'pending' || card.status === 'processing') && card.id !== null)) n++;
+    for (const card of this.cards.values())
+      if (card.status === 'uploading' || ((card.status === 'pending' || card.status === 'processing') && card.id !== null)) n++;
     return n;
   }
 

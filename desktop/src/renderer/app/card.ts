@@ -114,7 +114,12 @@ export function statusOfListed(image: ImageSummary): StatusEvent {
 
 /** A card for a listed image this computer has no file of. */
 export function serverCard(batchId: string, image: ImageSummary): Card {
-  const file: LocalFile = { key: `server:${batchId}:${image.id}`, name: image.filename, size: image.originalBytes ?? 0, ...(image.sourcePath ? { relativePath: image.sourcePath } : {}) };
+  const file: LocalFile = {
+    key: `server:${batchId}:${image.id}`,
+    name: image.filename,
+    size: image.originalBytes ?? 0,
+    ...(image.sourcePath ? { relativePath: image.sourcePath } : {}),
+  };
   const card = newCard(file, false);
   const original = image.originalWidth && image.originalHeight ? { width: image.originalWidth, height: image.originalHeight } : null;
   card.preview = { state: 'elsewhere', src: null, original };
@@ -123,7 +128,13 @@ export function serverCard(batchId: string, image: ImageSummary): Card {
 
 /** A card for a remembered file: with it when this computer has it again, otherwise asking for it when it was never uploaded. */
 export function savedCard(entry: SavedFile): Card {
-  const file: LocalFile = { key: entry.key, name: entry.name, size: entry.size, ...(entry.path ? { path: entry.path } : {}), ...(entry.relativePath ? { relativePath: entry.relativePath } : {}) };
+  const file: LocalFile = {
+    key: entry.key,
+    name: entry.name,
+    size: entry.size,
+    ...(entry.path ? { path: entry.path } : {}),
+    ...(entry.relativePath ? { relativePath: entry.relativePath } : {}),
+  };
   const card = newCard(file, entry.present === true);
   card.uploadKey = entry.uploadKey ?? null;
   if (entry.id === null && !card.local) card.note = { text: 'Not on this computer any more: add it again (pick or drop it) to upload it', error: false };

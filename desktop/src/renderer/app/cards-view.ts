@@ -114,8 +114,16 @@ function build(card: Card): CardElements {
   const note = h('div', { class: 'note', hidden: true });
   const download = h('button', { type: 'button', 'data-action': 'download', class: 'small', hidden: true, 'aria-label': `Download ${name}` }, 'Download');
   const retry = h('button', { type: 'button', 'data-action': 'retry', class: 'small', hidden: true, 'aria-label': `Retry ${name}` }, 'Retry');
-  const compare = h('button', { type: 'button', 'data-action': 'compare', class: 'small', hidden: true, 'aria-label': `Compare ${name} before and after` }, 'Compare');
-  const remove = h('button', { type: 'button', 'data-action': 'remove', class: 'small ghost', title: 'Remove from the list', 'aria-label': `Remove ${name}` }, '✕');
+  const compare = h(
+    'button',
+    { type: 'button', 'data-action': 'compare', class: 'small', hidden: true, 'aria-label': `Compare ${name} before and after` },
+    'Compare',
+  );
+  const remove = h(
+    'button',
+    { type: 'button', 'data-action': 'remove', class: 'small ghost', title: 'Remove from the list', 'aria-label': `Remove ${name}` },
+    '✕',
+  );
   const root = h(
     'li',
     { class: 'card', 'data-key': card.key },
@@ -180,7 +188,10 @@ function paintPreview(el: CardElements, card: Card, target: { width: number; hei
   } else if (preview.state === 'elsewhere') {
     setText(el.placeholder, card.id === null ? 'add it again' : 'on the server');
     const result = card.result ?? target;
-    setText(el.dims, preview.original && result ? `${formatSize(preview.original)} → ${formatSize(result)}` : preview.original ? formatSize(preview.original) : '—');
+    setText(
+      el.dims,
+      preview.original && result ? `${formatSize(preview.original)} → ${formatSize(result)}` : preview.original ? formatSize(preview.original) : '—',
+    );
   } else {
     setText(el.placeholder, preview.state === 'loading' ? 'reading…' : 'no preview');
     setText(el.dims, preview.state === 'loading' ? '…' : '—');
@@ -196,7 +207,10 @@ function paint(el: CardElements, card: Card, target: { width: number; height: nu
 
   paintPreview(el, card, target);
   const size = card.file.size > 0 ? card.file.size : null;
-  setText(el.size, card.resultBytes === null ? (size === null ? '' : formatBytes(size)) : size === null ? formatBytes(card.resultBytes) : savingText(size, card.resultBytes));
+  setText(
+    el.size,
+    card.resultBytes === null ? (size === null ? '' : formatBytes(size)) : size === null ? formatBytes(card.resultBytes) : savingText(size, card.resultBytes),
+  );
   el.size.classList.toggle('saving', card.resultBytes !== null);
   setText(el.status, statusLabel(card));
   el.progress.hidden = card.status !== 'uploading';

@@ -71,14 +71,22 @@ export class CompareView {
     try {
       const completed = card.status === 'completed' && card.id !== null;
       const target = this.ctx.store.targetOf(card) ?? (card.preview.state === 'ready' ? card.preview.target : null);
-      pictures = await this.ctx.platform.comparePictures({ file: card.local ? card.file : null, id: completed ? card.id : null, options: this.ctx.store.options, target });
+      pictures = await this.ctx.platform.comparePictures({
+        file: card.local ? card.file : null,
+        id: completed ? card.id : null,
+        options: this.ctx.store.options,
+        target,
+      });
     } catch (err) {
       if (generation !== this.generation) return;
       this.dialog.dataset.state = 'failed';
       setText(this.note, `Could not show the comparison: ${errorMessage(err)}`);
       return;
     }
-    if (generation !== this.generation || !this.dialog.open) { release(pictures); return; }
+    if (generation !== this.generation || !this.dialog.open) {
+      release(pictures);
+      return;
+    }
     const resultWord = pictures.resultKind === 'result' ? 'Result' : 'Preview of the result';
     show(this.original, pictures.original, `Original: ${name}`);
     show(this.result, pictures.result, `${resultWord}: ${name}`);

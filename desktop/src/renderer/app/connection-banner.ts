@@ -39,7 +39,10 @@ export class ConnectionBanner {
       const retry = state.retryInMs ? ` Reconnecting in ${Math.ceil(state.retryInMs / 1000)} s.` : '';
       const local = this.platform.capabilities.localResize ? 'Previews and “Resize locally” keep working.' : 'Previews keep working.';
       setText(this.title, 'Offline.');
-      setText(this.text, `The backend at ${state.url || 'the configured address'} is unreachable: ${sentence(humanNetworkReason(state.error))} ${local}${retry}`);
+      setText(
+        this.text,
+        `The backend at ${state.url || 'the configured address'} is unreachable: ${sentence(humanNetworkReason(state.error))} ${local}${retry}`,
+      );
     }
     // The program's own words stay at hand for whoever diagnoses it.
     if (state.error) this.root.title = state.error;

@@ -60,7 +60,12 @@ export class Downloads {
         return;
       }
       // {index}: the image's place in its batch as the server numbers it (upload order, every image it still has).
-      const items = completed.map((image) => ({ key: `server:${batchId}:${image.id}`, id: image.id, name: image.sourcePath ?? image.filename, index: batchIndex(image.id, ids) }));
+      const items = completed.map((image) => ({
+        key: `server:${batchId}:${image.id}`,
+        id: image.id,
+        name: image.sourcePath ?? image.filename,
+        index: batchIndex(image.id, ids),
+      }));
       const summary = await platform.download(items, () => undefined);
       if (summary.folder === null) this.ctx.notice('Download cancelled: no output folder chosen.');
       else {

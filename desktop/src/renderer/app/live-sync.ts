@@ -120,7 +120,9 @@ export class LiveSync {
   private requeueDeleted(ids: readonly (number | '*')[]): void {
     const requeued = ids.flatMap((id) => this.ctx.store.forgetDeleted(id));
     if (requeued.length) {
-      this.ctx.notice(`${requeued.length === 1 ? 'A photo was' : `${requeued.length} photos were`} deleted on the server: back in the queue, Upload sends them again`);
+      this.ctx.notice(
+        `${requeued.length === 1 ? 'A photo was' : `${requeued.length} photos were`} deleted on the server: back in the queue, Upload sends them again`,
+      );
     }
   }
 }

@@ -124,10 +124,26 @@ export class OptionsPanel {
     f.height = h('input', { type: 'number', name: 'height', min: 1, step: 1, inputmode: 'numeric' });
     f.longEdge = h('input', { type: 'number', name: 'longEdge', min: 1, step: 1, inputmode: 'numeric' });
     f.scale = h('input', { type: 'number', name: 'scale', min: 0.1, max: 1000, step: 'any', inputmode: 'decimal' });
-    f.sizeBy = select('sizeBy', [['quality', 'Quality'], ['target', 'Target size']]);
-    f.maxKB = h('input', { type: 'number', name: 'maxKB', min: 2, step: 1, inputmode: 'numeric', title: 'The highest quality whose file is at most this size' });
-    f.fit = select('fit', [['inside', 'Fit inside (keep aspect)'], ['cover', 'Cover (fill and crop)']]);
-    f.position = select('position', [['centre', 'Centre'], ['attention', 'Attention (detail, faces)']]);
+    f.sizeBy = select('sizeBy', [
+      ['quality', 'Quality'],
+      ['target', 'Target size'],
+    ]);
+    f.maxKB = h('input', {
+      type: 'number',
+      name: 'maxKB',
+      min: 2,
+      step: 1,
+      inputmode: 'numeric',
+      title: 'The highest quality whose file is at most this size',
+    });
+    f.fit = select('fit', [
+      ['inside', 'Fit inside (keep aspect)'],
+      ['cover', 'Cover (fill and crop)'],
+    ]);
+    f.position = select('position', [
+      ['centre', 'Centre'],
+      ['attention', 'Attention (detail, faces)'],
+    ]);
     const enlarge = checkbox('enlarge', 'Enlarge smaller photos');
     f.enlarge = enlarge.input;
     f.format = select('format', []);
@@ -137,13 +153,20 @@ export class OptionsPanel {
     f.progressive = progressive.input;
     f.mozjpeg = mozjpeg.input;
     f.background = h('input', { type: 'color', name: 'background' });
-    f.metadata = select('metadata', [['strip', 'Strip all'], ['keep', 'Keep dates and copyright']]);
+    f.metadata = select('metadata', [
+      ['strip', 'Strip all'],
+      ['keep', 'Keep dates and copyright'],
+    ]);
     const keepGps = checkbox('keepGps', 'Also keep GPS position');
     f.keepGps = keepGps.input;
     f.template = h('input', { type: 'text', name: 'template', spellcheck: false, title: '{name} {ext} {w} {h} {format} {batch} {index} {id}' });
     const keepFolders = checkbox('keepFolders', 'Keep folder structure');
     f.keepFolders = keepFolders.input;
-    f.collision = select('collision', [['suffix', 'Add " (1)"'], ['skip', 'Skip the file'], ['overwrite', 'Overwrite']]);
+    f.collision = select('collision', [
+      ['suffix', 'Add " (1)"'],
+      ['skip', 'Skip the file'],
+      ['overwrite', 'Overwrite'],
+    ]);
     const background = row('Background', f.background);
     this.jpegOnly.push(progressive.row, mozjpeg.row, background);
     const sized = (element: HTMLElement, ...modes: SizeMode[]): HTMLElement => {
@@ -168,7 +191,18 @@ export class OptionsPanel {
         sized(row('Crop', f.position), 'box'),
         enlarge.row,
       ),
-      h('fieldset', {}, h('legend', {}, 'Format'), row('Format', f.format), this.sizeByRow, this.qualityRow, this.targetRow, progressive.row, mozjpeg.row, background),
+      h(
+        'fieldset',
+        {},
+        h('legend', {}, 'Format'),
+        row('Format', f.format),
+        this.sizeByRow,
+        this.qualityRow,
+        this.targetRow,
+        progressive.row,
+        mozjpeg.row,
+        background,
+      ),
       h('fieldset', {}, h('legend', {}, 'Metadata'), row('Metadata', f.metadata), keepGps.row),
       h('fieldset', {}, h('legend', {}, 'Files'), row('Names', f.template), keepFolders.row, row('Name taken', f.collision)),
     );
@@ -178,16 +212,16 @@ export class OptionsPanel {
     const { limits, presets } = this.config;
     const presetSelect = this.fields.preset as HTMLSelectElement;
     const fitting = presets.filter((p) => p.width <= limits.maxWidth && p.height <= limits.maxHeight);
-    presetSelect.replaceChildren(
-      ...fitting.map((p) => h('option', { value: `${p.width}x${p.height}` }, p.label)),
-      h('option', { value: CUSTOM }, 'Custom…'),
-    );
+    presetSelect.replaceChildren(...fitting.map((p) => h('option', { value: `${p.width}x${p.height}` }, p.label)), h('option', { value: CUSTOM }, 'Custom…'));
     (this.fields.width as HTMLInputElement).max = String(limits.maxWidth);
     (this.fields.height as HTMLInputElement).max = String(limits.maxHeight);
     const formats = OUTPUT_FORMATS.filter((f) => limits.formats.includes(f));
     (this.fields.format as HTMLSelectElement).replaceChildren(...formats.map((f) => h('option', { value: f }, FORMAT_LABELS[f])));
     const source = this.config.source === 'server' ? `this server (${this.config.version})` : 'offline defaults';
-    setText(this.limitsText, `Limits from ${source}: box up to ${limits.maxWidth} × ${limits.maxHeight}; formats ${formats.map((f) => FORMAT_LABELS[f]).join(', ')}.`);
+    setText(
+      this.limitsText,
+      `Limits from ${source}: box up to ${limits.maxWidth} × ${limits.maxHeight}; formats ${formats.map((f) => FORMAT_LABELS[f]).join(', ')}.`,
+    );
     this.write(this.current);
   }
 
@@ -200,7 +234,9 @@ export class OptionsPanel {
       raw.width = w;
       raw.height = h2;
     }
-    if (target.name === 'format') raw.quality = typeof raw.format === 'string' && Object.hasOwn(this.qualities, raw.format) ? this.qualities[raw.format as OutputFormat] : DEFAULT_QUALITY.jpeg;
+    if (target.name === 'format')
+      raw.quality =
+        typeof raw.format === 'string' && Object.hasOwn(this.qualities, raw.format) ? this.qualities[raw.format as OutputFormat] : DEFAULT_QUALITY.jpeg;
     // PNG has no quality to trade for size: a target size ends with it.
     if (target.name === 'format' && !MAX_BYTES_FORMATS.includes(raw.format as OutputFormat)) raw.maxBytes = null;
     if (target.name === 'metadata' && raw.metadata !== 'keep') raw.keepGps = false;

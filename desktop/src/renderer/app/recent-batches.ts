@@ -59,13 +59,22 @@ export class RecentBatches {
   private row(batch: BatchListItem): HTMLLIElement {
     const current = batch.batchId === this.ctx.store.batchId;
     const when = new Date(batch.createdAt).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
-    const counts = [plural(batch.total, 'photo'), `${batch.completed} done`, batch.failed ? `${batch.failed} failed` : '', batch.pending + batch.processing ? `${batch.pending + batch.processing} in progress` : '']
+    const counts = [
+      plural(batch.total, 'photo'),
+      `${batch.completed} done`,
+      batch.failed ? `${batch.failed} failed` : '',
+      batch.pending + batch.processing ? `${batch.pending + batch.processing} in progress` : '',
+    ]
       .filter(Boolean)
       .join(' · ');
     const saving = batch.originalBytes > 0 ? `Saving: ${savingText(batch.originalBytes, batch.resultBytes)}` : '';
     const label = `batch of ${when}`;
     const open = h('button', { type: 'button', class: 'small', 'aria-label': `Open the ${label}`, disabled: current }, current ? 'Shown' : 'Open');
-    const download = h('button', { type: 'button', class: 'small', 'aria-label': `Download all of the ${label}`, disabled: batch.completed === 0 }, 'Download all');
+    const download = h(
+      'button',
+      { type: 'button', class: 'small', 'aria-label': `Download all of the ${label}`, disabled: batch.completed === 0 },
+      'Download all',
+    );
     const remove = h('button', { type: 'button', class: 'small', 'aria-label': `Delete the ${label}` }, 'Delete');
     open.addEventListener('click', () => {
       if (this.deps.session.openBatch(batch.batchId)) this.dialog.close();
@@ -75,7 +84,13 @@ export class RecentBatches {
     return h(
       'li',
       { 'data-batch-id': batch.batchId, 'aria-current': current ? 'true' : false },
-      h('div', { class: 'batch-facts' }, h('strong', {}, when, current ? ' (this window)' : ''), h('span', { class: 'batch-counts' }, counts), saving ? h('span', { class: 'saving' }, saving) : null),
+      h(
+        'div',
+        { class: 'batch-facts' },
+        h('strong', {}, when, current ? ' (this window)' : ''),
+        h('span', { class: 'batch-counts' }, counts),
+        saving ? h('span', { class: 'saving' }, saving) : null,
+      ),
       h('div', { class: 'batch-actions' }, open, download, remove),
     );
   }

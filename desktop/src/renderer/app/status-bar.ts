@@ -39,7 +39,10 @@ export class StatusBar {
     ].filter(Boolean);
     setText(byId('summary-text'), total === 0 ? 'No files yet' : parts.join(' · '));
     const saving = this.store.savings();
-    setText(byId('saving-text'), saving.files === 0 ? '' : `Total: ${savingText(saving.originalBytes, saving.resultBytes)} over ${plural(saving.files, 'result')}`);
+    setText(
+      byId('saving-text'),
+      saving.files === 0 ? '' : `Total: ${savingText(saving.originalBytes, saving.resultBytes)} over ${plural(saving.files, 'result')}`,
+    );
     const active = this.store.inFlight() > 0;
     const eta = active ? this.eta.update(done, total - counts.queued, Date.now()) : null;
     setText(byId('eta'), active ? (eta === null ? 'Estimating time left…' : `About ${formatDuration(eta)} left`) : '');

@@ -126,7 +126,7 @@ function podSpecs(history: MetricsHistory, options: SpecOptions): ChartSpec[] {
       unit: chart.unit,
       ...(chart.max === undefined ? {} : { max: chart.max }),
       palette: 'pod',
-      ...(chart.id === 'container-network' ? { emptyNote: 'No pod has a network interface of its own: they share their node\'s.' } : {}),
+      ...(chart.id === 'container-network' ? { emptyNote: "No pod has a network interface of its own: they share their node's." } : {}),
       lines: (h, since, isGone) =>
         h
           .series(def, since, isGone)
@@ -140,7 +140,10 @@ function podSpecs(history: MetricsHistory, options: SpecOptions): ChartSpec[] {
   });
 }
 
-const coreValue = (key: string): MetricDef['value'] => (s) => s.figures.get(key) ?? null;
+const coreValue =
+  (key: string): MetricDef['value'] =>
+  (s) =>
+    s.figures.get(key) ?? null;
 
 function meanValue(family: PerCoreFamily): MetricDef['value'] {
   return (s) => {
@@ -156,7 +159,16 @@ function perCoreSpecs(family: PerCoreFamily, history: MetricsHistory, options: S
   const common = { metric, group: 'per-core' as const, unit, ...(unit === '%' ? { suggestedMax: 100 } : {}) };
   if (options.meanOfCores) {
     const def: MetricDef = { id: metric, scope: 'node', value: meanValue(family) };
-    return [{ ...common, key: `${metric}#mean`, view: 'mean', title: `${title}, mean of cores`, palette: 'node', lines: (h, since, isGone) => h.series(def, since, isGone) }];
+    return [
+      {
+        ...common,
+        key: `${metric}#mean`,
+        view: 'mean',
+        title: `${title}, mean of cores`,
+        palette: 'node',
+        lines: (h, since, isGone) => h.series(def, since, isGone),
+      },
+    ];
   }
   return history.nodeSources(options.since, options.isGone).map(({ node }) => ({
     ...common,
@@ -168,7 +180,11 @@ function perCoreSpecs(family: PerCoreFamily, history: MetricsHistory, options: S
       const source = h.nodeSources(since, isGone).find((s) => s.node === node);
       if (!source) return [];
       return family.cores
-        .map(({ index, key }) => ({ label: `cpu ${index}`, gone: source.gone, points: h.points({ id: key, scope: 'node', value: coreValue(key) }, source.pod, since) }))
+        .map(({ index, key }) => ({
+          label: `cpu ${index}`,
+          gone: source.gone,
+          points: h.points({ id: key, scope: 'node', value: coreValue(key) }, source.pod, since),
+        }))
         .filter((line) => line.points.some((p) => p.y !== null));
     },
   }));

@@ -10,17 +10,7 @@
  * line came back within a second). A stopped pod's line is dashed and its
  * legend entry says "gone".
  */
-import {
-  CategoryScale,
-  Chart,
-  Decimation,
-  LineController,
-  LineElement,
-  LinearScale,
-  PointElement,
-  Tooltip,
-  type ChartConfiguration,
-} from 'chart.js';
+import { CategoryScale, Chart, Decimation, LineController, LineElement, LinearScale, PointElement, Tooltip, type ChartConfiguration } from 'chart.js';
 import { h, setText, show } from '../ui/dom.js';
 import type { ChartGroup, ChartSpec } from './chart-specs.js';
 import type { MetricsHistory, Series } from './history.js';

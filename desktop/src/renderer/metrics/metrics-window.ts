@@ -47,7 +47,9 @@ export class MetricsWindow {
     document.body.dataset.platform = this.platform.kind;
     // Served by the backend (also as /dashboard), the page is a tab of its own: give a way back to the photos.
     if (this.platform.kind === 'browser') {
-      byId('span').closest('.group')?.prepend(h('a', { id: 'back-to-app', class: 'nav-link', href: './' }, '← Photos'));
+      byId('span')
+        .closest('.group')
+        ?.prepend(h('a', { id: 'back-to-app', class: 'nav-link', href: './' }, '← Photos'));
     }
     byId('partial-metrics').after(this.staleNotice);
     this.notices = new HealthNotices(this.staleNotice);
@@ -109,7 +111,12 @@ export class MetricsWindow {
       this.history.load(watch.overview.history ?? [], watch.overview.serverTime);
       for (const sample of watch.overview.pods) this.history.apply({ type: 'snapshot', sample });
     } catch (err) {
-      this.connection = { state: 'offline', url: '', error: errorMessage(err), ...(errorCode(err) === 'UNAUTHORIZED' ? { code: 'UNAUTHORIZED' as const } : {}) };
+      this.connection = {
+        state: 'offline',
+        url: '',
+        error: errorMessage(err),
+        ...(errorCode(err) === 'UNAUTHORIZED' ? { code: 'UNAUTHORIZED' as const } : {}),
+      };
       this.refreshState();
       const retry = setTimeout(() => void this.watch(), RETRY_WATCH_MS);
       this.timers.push(retry);
@@ -201,7 +208,13 @@ export class MetricsWindow {
     document.body.dataset.healthy = String(!troubled);
     setText(
       byId('connection'),
-      this.connection.state === 'open' ? (troubled ? '◐ Live, with problems' : '● Live') : this.connection.state === 'connecting' ? '○ Connecting…' : '✕ Offline',
+      this.connection.state === 'open'
+        ? troubled
+          ? '◐ Live, with problems'
+          : '● Live'
+        : this.connection.state === 'connecting'
+          ? '○ Connecting…'
+          : '✕ Offline',
     );
     document.body.dataset.connection = this.connection.state;
     // Said by the Redis notice now, with when and why.
@@ -245,8 +258,7 @@ export class MetricsWindow {
         ? 'No pods'
         : `${pods.length} ${pods.length === 1 ? 'pod' : 'pods'}: ${pods.join(', ')}` +
           (o ? ` · source ${o.source} · every ${o.periodSeconds} s` : '') +
-          (o?.keyPrefix ? ` · prefix ${o.keyPrefix}` : '')) +
-        (gone.length > 0 ? ` · gone: ${gone.join(', ')}` : ''),
+          (o?.keyPrefix ? ` · prefix ${o.keyPrefix}` : '')) + (gone.length > 0 ? ` · gone: ${gone.join(', ')}` : ''),
     );
   }
 

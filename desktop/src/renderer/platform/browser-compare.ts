@@ -28,7 +28,12 @@ async function browserShows(file: File): Promise<boolean> {
 }
 
 async function canvasPreview(file: File, options: OutputOptions, target: Size): Promise<string> {
-  const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image', resizeWidth: target.width, resizeHeight: target.height, resizeQuality: 'high' });
+  const bitmap = await createImageBitmap(file, {
+    imageOrientation: 'from-image',
+    resizeWidth: target.width,
+    resizeHeight: target.height,
+    resizeQuality: 'high',
+  });
   try {
     const canvas = new OffscreenCanvas(target.width, target.height);
     const context = canvas.getContext('2d');

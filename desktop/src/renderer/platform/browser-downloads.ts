@@ -69,7 +69,10 @@ export class BrowserDownloads {
     const format = (FORMAT_OF_TYPE[blob.type] ?? options.format) satisfies OutputFormat;
     const width = image.width ?? 0;
     const height = image.height ?? 0;
-    const relative = outputRelativePath({ ...options, format }, { path: item.name, width, height, id: item.id, ...(item.index === undefined ? {} : { index: item.index }) });
+    const relative = outputRelativePath(
+      { ...options, format },
+      { path: item.name, width, height, id: item.id, ...(item.index === undefined ? {} : { index: item.index }) },
+    );
     // A download link names one file: the folders of a folder drop become part of its name.
     const name = relative.split('/').join(' - ');
     const url = URL.createObjectURL(blob);

@@ -19,8 +19,7 @@ export interface LiveStreamOptions {
 
 const DIAGNOSE_TIMEOUT_MS = 5000;
 
-const withToken = (url: string, token: string): string =>
-  token ? `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}` : url;
+const withToken = (url: string, token: string): string => (token ? `${url}${url.includes('?') ? '&' : '?'}access_token=${encodeURIComponent(token)}` : url);
 
 /** Why the stream failed, asked with fetch: null when the backend did not answer at all. */
 async function diagnose(url: string, hadToken: boolean): Promise<Pick<LiveConnection, 'error' | 'code'> | null> {

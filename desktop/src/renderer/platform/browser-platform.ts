@@ -48,7 +48,12 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
     filesFromDrop: (data) => files.fromDrop(data),
     preview: (file) => previewSlot(() => makePreview(files.get(file), file.key)),
     comparePictures: ({ file, id, options, target }) =>
-      browserComparePictures({ file: file ? files.get(file) : null, resultUrl: id === null ? null : settings.withToken(`/api/v1/images/${id}/processed`), options, target }),
+      browserComparePictures({
+        file: file ? files.get(file) : null,
+        resultUrl: id === null ? null : settings.withToken(`/api/v1/images/${id}/processed`),
+        options,
+        target,
+      }),
 
     upload: (batchId, list, on) => uploads.upload(batchId, list, on),
     cancelUploads: async () => uploads.cancel(),
@@ -105,7 +110,10 @@ export function createBrowserPlatform(origin: string = location.origin): Platfor
 }
 
 /** Batches over time: the one in the address and storage, the server's list, a result's picture. */
-function createBrowserBatches(settings: BrowserSettings, http: BrowserHttp): Pick<Platform, 'resultPicture' | 'listBatches' | 'deleteBatch' | 'saveSession' | 'restoreSession'> {
+function createBrowserBatches(
+  settings: BrowserSettings,
+  http: BrowserHttp,
+): Pick<Platform, 'resultPicture' | 'listBatches' | 'deleteBatch' | 'saveSession' | 'restoreSession'> {
   return {
     // The result itself (at most the batch's box), from this origin; an img cannot send the token as a header.
     resultPicture: async (id) => settings.withToken(`/api/v1/images/${id}/processed`),
@@ -131,7 +139,8 @@ function createBrowserLive(origin: string, settings: BrowserSettings, http: Brow
       );
     },
     async watchMetrics(onUpdate, onConnection) {
-      const sample = (type: 'snapshot' | 'derived') => (data: unknown) => onUpdate({ type, sample: data as Extract<MetricsUpdate, { sample: unknown }>['sample'] });
+      const sample = (type: 'snapshot' | 'derived') => (data: unknown) =>
+        onUpdate({ type, sample: data as Extract<MetricsUpdate, { sample: unknown }>['sample'] });
       const stop = liveStream(
         '/api/v1/metrics/stream',
         {

@@ -28,7 +28,6 @@ export const PREVIEW_BOX = 320;
 const HEADER_BYTES = 256 * 1024;
 const DECODES_AT_ONCE = 2;
 
-
 export async function makePreview(file: File, key: string, rules: Readonly<ResizeRules> = DEFAULT_RULES): Promise<PreviewResult> {
   const fail = (code: string, error: string): PreviewResult => ({ ok: false, path: key, bytes: file.size, error, code });
   if (file.size === 0) return fail('EMPTY_FILE', 'the file is empty');
@@ -51,7 +50,16 @@ export async function makePreview(file: File, key: string, rules: Readonly<Resiz
     const shown = orientedSize(told, told.orientation);
     const refused = tooManyPixels(shown);
     if (refused) return refused;
-    return { ok: true, path: key, dataUrl: placeholder(format === 'heif' ? 'HEIC' : 'TIFF', shown), format, bytes: file.size, original: shown, target: fitInside(shown, rules), standIn: true };
+    return {
+      ok: true,
+      path: key,
+      dataUrl: placeholder(format === 'heif' ? 'HEIC' : 'TIFF', shown),
+      format,
+      bytes: file.size,
+      original: shown,
+      target: fitInside(shown, rules),
+      standIn: true,
+    };
   }
 
   const header = format === 'jpeg' ? readJpegHeader(head) : null;

@@ -44,7 +44,17 @@ export class BrowserSettings {
     const { apiToken, uploadConcurrency } = this.stored();
     const outputOptions = this.outputOptions();
     // A browser writes no files of its own (downloads get the browser's dates): keepDates is the desktop's.
-    return { apiToken, namingTemplate: outputOptions.template, uploadConcurrency, backendUrl: this.origin, outputFolder: '', outputOptions, keepDates: true, watchFolder: '', watchMode: 'upload' };
+    return {
+      apiToken,
+      namingTemplate: outputOptions.template,
+      uploadConcurrency,
+      backendUrl: this.origin,
+      outputFolder: '',
+      outputOptions,
+      keepDates: true,
+      watchFolder: '',
+      watchMode: 'upload',
+    };
   }
 
   update(patch: SettingsPatch): Settings {

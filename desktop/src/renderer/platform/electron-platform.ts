@@ -69,7 +69,13 @@ export function createElectronPlatform(bridge: ImgfleetBridge): Platform {
 
 function electronFiles({ bridge, call }: Ipc): Pick<Platform, 'pickFiles' | 'filesFromDrop' | 'preview' | 'comparePictures'> {
   const toAdded = (scan: ScanResult): AddedFiles => ({
-    files: scan.files.map((f): LocalFile => ({ key: f.path, name: f.name, size: f.size, path: f.path, ...(f.relativePath ? { relativePath: f.relativePath } : {}) })),
+    files: scan.files.map((f): LocalFile => ({
+      key: f.path,
+      name: f.name,
+      size: f.size,
+      path: f.path,
+      ...(f.relativePath ? { relativePath: f.relativePath } : {}),
+    })),
     ignored: scan.ignored,
     unreadable: scan.unreadable,
   });
@@ -152,9 +158,7 @@ function electronResults({ call, on }: Ipc): Pick<Platform, 'download' | 'downlo
       throw new PlatformError('UNSUPPORTED', 'the desktop app saves each result into the output folder');
     },
     resizeLocally(files, onResult, batchId) {
-      return withOutcomes('resize:progress', files, onResult, () =>
-        call('resize:local', { files: files.map(fileRef), ...(batchId ? { batchId } : {}) }),
-      );
+      return withOutcomes('resize:progress', files, onResult, () => call('resize:local', { files: files.map(fileRef), ...(batchId ? { batchId } : {}) }));
     },
     async watchFolder(action) {
       return (await call('watch:folder', { action })).folder;

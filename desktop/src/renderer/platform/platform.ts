@@ -102,11 +102,7 @@ export interface Platform {
 
   preview(file: LocalFile): Promise<PreviewResult>;
 
-  upload(
-    batchId: string,
-    files: UploadItem[],
-    on: { progress: (p: UploadProgress) => void; result: (o: UploadOutcome) => void },
-  ): Promise<UploadSummary>;
+  upload(batchId: string, files: UploadItem[], on: { progress: (p: UploadProgress) => void; result: (o: UploadOutcome) => void }): Promise<UploadSummary>;
   cancelUploads(): Promise<number>;
 
   listBatch(batchId: string): Promise<ImageSummary[]>;

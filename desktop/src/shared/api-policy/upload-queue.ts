@@ -48,8 +48,7 @@ export interface UploadWire<F> {
 }
 
 export type FileOutcome<R> =
-  | { key: string; ok: true; batchId: string; result: R }
-  | { key: string; ok: false; cancelled: boolean; error: string; code: string };
+  { key: string; ok: true; batchId: string; result: R } | { key: string; ok: false; cancelled: boolean; error: string; code: string };
 
 export interface UploadTally<R> {
   batchId: string;
