@@ -76,11 +76,12 @@ async function storeOrFindKey(
         return { kind: 'replay', stored: claim };
       }
       const batch = target.batchId ?? randomUUID();
-      const session = new UploadSession(tx, deps, batch, fingerprintOf(req, target), options, life.signal);
+      // Only a request with a key is ever compared with another: hashing its files is for it alone.
+      const session = new UploadSession(tx, deps, batch, key ? fingerprintOf(req, target) : undefined, options, life.signal);
       state.session = session;
       await session.run(req);
       const body = JSON.stringify(session.outcomes.response(batch, options.options()));
-      await tx.commit(key ? { key, fingerprint: session.fingerprint.digest(), statusCode: 202, body } : undefined);
+      await tx.commit(key && session.fingerprint ? { key, fingerprint: session.fingerprint.digest(), statusCode: 202, body } : undefined);
       deps.logger.info({ batchId: batch, files: session.outcomes.count }, 'upload received');
       return { kind: 'stored', answer: { status: 202, body, replayed: false } };
     } catch (err) {

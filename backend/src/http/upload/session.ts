@@ -43,9 +43,13 @@ export function malformed(err: unknown): HttpError {
   return new HttpError(400, 'MALFORMED_MULTIPART', `the upload was malformed or cut short (${err instanceof Error ? err.message : String(err)})`);
 }
 
+/** The hasher of a request no Idempotency-Key names. */
+const NO_HASHER: PartHasher = { push: () => undefined, end: () => undefined, skip: () => undefined };
+
 export class UploadSession {
   readonly outcomes: UploadOutcomes;
-  readonly fingerprint: RequestFingerprint;
+  /** Undefined without an Idempotency-Key: nothing will ever compare the request, so nothing is hashed. */
+  readonly fingerprint: RequestFingerprint | undefined;
   private position = 0;
   /** The previous part's write: each part writes after it, in part order. */
   private writes: Promise<void> = Promise.resolve();
@@ -57,7 +61,7 @@ export class UploadSession {
     private readonly tx: IngestTransaction,
     private readonly deps: UploadDeps,
     private readonly batchId: string,
-    fingerprint: RequestFingerprint,
+    fingerprint: RequestFingerprint | undefined,
     private readonly options: RequestOptions,
     requestSignal: AbortSignal,
   ) {
@@ -109,7 +113,7 @@ export class UploadSession {
       bb.on('field', (name, value) => {
         if (name !== 'options' || failed) return;
         try {
-          this.fingerprint.addOptions(value);
+          this.fingerprint?.addOptions(value);
           this.options.field(value);
         } catch (err) {
           fail(err);
@@ -134,7 +138,7 @@ export class UploadSession {
   private async storePart(field: string, stream: Readable, rawName: string | undefined, position: number): Promise<void> {
     const filename = cleanFilename(rawName, `file-${position}`);
     // Its place in the fingerprint is taken now, in part order (parts may end out of order).
-    const hasher = this.fingerprint.streamPart(field, sourcePathOf(rawName, filename) ?? filename, filename);
+    const hasher = this.fingerprint?.streamPart(field, sourcePathOf(rawName, filename) ?? filename, filename) ?? NO_HASHER;
     // Its turn to write is taken now, in part order (checks may finish out of order; ids must not).
     const turn = this.writes;
     const { promise: myTurn, resolve: myTurnDone } = Promise.withResolvers<undefined>();
