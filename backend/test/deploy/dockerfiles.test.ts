@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { defaultWebRoot } from '../../src/http/web.js';
+import { BACKEND_NODE_FLAGS } from '../../src/node-flags.js';
 import { BRIDGE_PATH } from '@imgfleet/runtime';
 import { REPO_ROOT, allContainers, copyArgs, dockerStages, execForm, filesBelow, readRepoFile, repoPath, upScriptBuilds, workloads } from './support/repo.js';
 import type { ImageBuild, Stage } from './support/repo.js';
@@ -208,7 +209,10 @@ for (const b of builds) {
       test('CMD starts a file the build produces and the image contains', () => {
         const cmd = execForm(final.instructions.filter((i) => i.keyword === 'CMD').at(-1)!.args);
         assert.equal(cmd[0], 'node');
-        const inImage = path.posix.resolve(final.workdir, cmd[1]!);
+        // node's own flags come first (the backend's: node-flags.ts), then the file.
+        const file = cmd.slice(1).find((arg) => !arg.startsWith('--'));
+        assert.ok(file, `CMD names no file: ${cmd.join(' ')}`);
+        const inImage = path.posix.resolve(final.workdir, file);
         const rel = path.posix.relative(final.workdir, inImage);
         assert.ok(existsSync(repoPath(rel)), `${rel} is not built (npx tsc -b backend)`);
         assert.ok(
@@ -311,5 +315,25 @@ describe('docker/Dockerfile.db and docker/init.sql', () => {
       filesBelow(repoPath('docker')).filter((f) => f.endsWith('.sql')),
       ['init.sql'],
     );
+  });
+});
+
+describe('the backend runs with one set of node flags wherever it is started', () => {
+  /** The arguments between the `node` that starts `file` and the file. */
+  const flagsBefore = (command: string[], file: string): string[] => {
+    const at = command.indexOf(file);
+    return command.slice(command.lastIndexOf('node', at) + 1, at);
+  };
+
+  test("the image's CMD, npm start (root and backend) and the tests' backends: node-flags.ts", () => {
+    const app = dockerStages('docker/Dockerfile.app').at(-1)!;
+    const cmd = execForm(app.instructions.filter((i) => i.keyword === 'CMD').at(-1)!.args);
+    assert.deepEqual(flagsBefore(cmd, 'backend/dist/src/main.js'), BACKEND_NODE_FLAGS, 'docker/Dockerfile.app CMD');
+    const root = (JSON.parse(readRepoFile('package.json')) as { scripts: Record<string, string> }).scripts['start:here']!;
+    assert.deepEqual(flagsBefore(root.split(/\s+/), 'backend/dist/src/main.js'), BACKEND_NODE_FLAGS, 'package.json start:here');
+    const backend = (JSON.parse(readRepoFile('backend/package.json')) as { scripts: Record<string, string> }).scripts.start!;
+    assert.deepEqual(flagsBefore(backend.split(/\s+/), 'dist/src/main.js'), BACKEND_NODE_FLAGS, 'backend/package.json start');
+    const support = readRepoFile('backend/test/support/backend.ts');
+    assert.equal((support.match(/\.\.\.BACKEND_NODE_FLAGS, MAIN_JS/g) ?? []).length, 2, 'spawnBackend passes them, in and out of a cgroup');
   });
 });

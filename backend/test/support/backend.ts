@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../src/logger.js';
 import { startBackend, type Backend } from '../../src/server.js';
+import { BACKEND_NODE_FLAGS } from '../../src/node-flags.js';
 import { blobDirFor, createTestDatabase, type TestDatabase } from './database.js';
 
 /** backend/dist/src/main.js, from this compiled file (backend/dist/test/support/backend.js). */
@@ -75,11 +76,11 @@ export interface BackendProcess {
 export async function spawnBackend(env: NodeJS.ProcessEnv, timeoutMs = 30_000, place: { cgroupProcs?: string } = {}): Promise<BackendProcess> {
   const childEnv = { ...env, LOG_LEVEL: 'info' };
   const child = place.cgroupProcs
-    ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$1" "$2"', place.cgroupProcs, process.execPath, MAIN_JS], {
+    ? spawn('/bin/sh', ['-c', 'echo $$ > "$0" && exec "$@"', place.cgroupProcs, process.execPath, ...BACKEND_NODE_FLAGS, MAIN_JS], {
         env: childEnv,
         stdio: ['ignore', 'pipe', 'pipe'],
       })
-    : spawn(process.execPath, [MAIN_JS], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    : spawn(process.execPath, [...BACKEND_NODE_FLAGS, MAIN_JS], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
   const url = await new Promise<string>((resolve, reject) => {
