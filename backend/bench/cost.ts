@@ -30,12 +30,14 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { make12MpJpeg } from '../test/support/images.js';
 import { startPrivatePostgres } from '../test/support/private-postgres.js';
-import { hostTicks, postgresServerCpu, stealPercent } from './cost/cpu.js';
+import { hostTicks, postgresServerCpu, stealPercent, type PostgresCpu } from './cost/cpu.js';
 import { directPostgresCost, type DirectCost } from './cost/postgres-direct.js';
 import { bareSharp, CORES, poolResize, type ResizeCost } from './cost/resize.js';
 import { formatRow, type Row } from './cost/row.js';
 import { topSelfTime } from './cost/profile.js';
-import { multiBackendCost, singleBackendCost, type BatchCost, type PollCost } from './cost/server.js';
+import { multiBackendCost, singleBackendCost, storeBatchCost, type BatchCost, type PollCost } from './cost/server.js';
+import { cpuSeconds } from './proc.js';
+import { createTestBucket, rgwBackendEnv, startPrivateGateway } from '../test/support/rgw.js';
 
 export type { Row } from './cost/row.js';
 
@@ -101,6 +103,61 @@ function breakdownRows(bare: ResizeCost, batch: BatchCost, poll: PollCost, direc
 }
 
 /** Issue 19's goals, each with its target: bytes in the blob store, PostgreSQL for state only. */
+/**
+ * Issue 25: the same batch through one backend on the S3 store (the test
+ * Ceph cluster, a radosgw of its own so that its CPU is this batch's), against
+ * the filesystem store's batch. A cluster that cannot start is a missed row
+ * saying why, as the bench's other sections.
+ */
+async function s3StoreRows(serverUrl: string, pgCpu: PostgresCpu, files: Buffer[], fsBatch: BatchCost): Promise<Row[]> {
+  let gateway: Awaited<ReturnType<typeof startPrivateGateway>> | undefined;
+  let bucket: Awaited<ReturnType<typeof createTestBucket>> | undefined;
+  try {
+    gateway = await startPrivateGateway();
+    bucket = await createTestBucket('cost');
+    const pid = gateway.pid;
+    if (pid === undefined) throw new Error('the bench gateway is not running');
+    const env = rgwBackendEnv(bucket.name, { endpoint: gateway.endpoint });
+    const { batch, storeSeconds } = await storeBatchCost(serverUrl, pgCpu, files, SETTINGS.photos, SETTINGS.threads, env, () => cpuSeconds(pid));
+    const server = (b: BatchCost) => b.backendAll + b.postgres;
+    return [
+      {
+        name: 'S3: server CPU per photo (backend + PostgreSQL)',
+        value: ms(server(batch)),
+        unit: 'ms',
+        note: `filesystem store: ${ms(server(fsBatch)).toFixed(1)} ms`,
+      },
+      { name: 'S3: … backend main thread', value: ms(batch.backendMain), unit: 'ms', note: `filesystem store: ${ms(fsBatch.backendMain).toFixed(1)} ms` },
+      {
+        name: 'S3: radosgw CPU per photo',
+        value: ms(storeSeconds / batch.photos),
+        unit: 'ms',
+        note: "the gateway alone (the OSD and monitor are the shared cluster's)",
+      },
+      {
+        name: 'S3: end-to-end photos/s',
+        value: batch.photos / batch.seconds,
+        unit: 'img/s',
+        note: `filesystem store: ${(fsBatch.photos / fsBatch.seconds).toFixed(1)} img/s; the gateway shares the 2 cores`,
+      },
+    ];
+  } catch (err) {
+    return [
+      {
+        name: 'S3: through a backend',
+        value: 0,
+        unit: 'ms',
+        target: 'runs',
+        met: false,
+        note: `could not run: ${err instanceof Error ? err.message : String(err)}`,
+      },
+    ];
+  } finally {
+    await bucket?.destroy();
+    await gateway?.stop();
+  }
+}
+
 function goalRows(bare: ResizeCost, batch: BatchCost, poll: PollCost, pool4: ResizeCost): Row[] {
   const server = (batch.backendAll + batch.postgres) / bare.cpuPerPhoto;
   const rate = batch.photos / batch.seconds / bare.rate;
@@ -299,6 +356,10 @@ export async function costBench(files: Buffer[], onRow: (row: Row, section: stri
     );
     emit('goals (issue 19: bytes in the filesystem blob store)', goalRows(bare, batch, poll, pool4));
     emit('projection: a 10-pod cluster on one PostgreSQL', projectionRows(batch));
+    emit(
+      `the S3 store through a backend (issue 25: the same ${SETTINGS.photos} photos, a radosgw of the bench's own)`,
+      await s3StoreRows(server.url, pgCpu, files, batch),
+    );
     const scale = [{ backends: 1, batch }];
     for (const n of [2, 3]) scale.push({ backends: n, batch: await multiBackendCost(server.url, pgCpu, files, SETTINGS.scalePhotos, n, SETTINGS.threads) });
     emit('scale projection: one PostgreSQL, several backends', scaleRows(scale, poll));

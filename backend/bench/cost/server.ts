@@ -96,6 +96,7 @@ async function startBackends(
   n: number,
   threads: number,
   profileDir?: string,
+  storeEnv: Record<string, string> = { BLOB_STORE: 'filesystem' },
 ): Promise<{ url: string; backends: BackendProcess[]; stop: () => Promise<void> }> {
   const url = await createDatabaseOn(serverUrl, database);
   const backends: BackendProcess[] = [];
@@ -112,7 +113,7 @@ async function startBackends(
       backends.push(
         await spawnBackend(
           baseEnv(url, {
-            BLOB_STORE: 'filesystem',
+            ...storeEnv,
             POD_NAME: `cost-${i}`,
             LOG_LEVEL: 'warn',
             WORKER_THREADS: String(threads),
@@ -239,6 +240,30 @@ export async function multiBackendCost(serverUrl: string, pgCpu: PostgresCpu, fi
   const { url, backends, stop } = await startBackends(serverUrl, `cost_scale_${n}`, n, threads);
   try {
     return await measureBatch(serverUrl, url, pgCpu, backends, files, count, threads);
+  } finally {
+    await stop();
+  }
+}
+
+/**
+ * The main measurement's batch on another blob store (`storeEnv`: the S3
+ * store's settings), one backend; `during` is read around the batch alone
+ * (the store's own processes: a gateway's CPU).
+ */
+export async function storeBatchCost(
+  serverUrl: string,
+  pgCpu: PostgresCpu,
+  files: Buffer[],
+  count: number,
+  threads: number,
+  storeEnv: Record<string, string>,
+  during: () => number,
+): Promise<{ batch: BatchCost; storeSeconds: number }> {
+  const { url, backends, stop } = await startBackends(serverUrl, 'cost_store', 1, threads, undefined, storeEnv);
+  try {
+    const before = during();
+    const batch = await measureBatch(serverUrl, url, pgCpu, backends, files, count, threads);
+    return { batch, storeSeconds: during() - before };
   } finally {
     await stop();
   }
