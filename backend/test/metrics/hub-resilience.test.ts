@@ -92,8 +92,12 @@ describe('metrics hub when Redis misbehaves', () => {
       await server.stop();
       await waitFor('the hub to notice', () => hub.status().redisConnected === false);
       // While Redis is away, the hub keeps taking snapshots.
-      const during = hub.latest()[0]!.snapshot.timestamp;
-      await waitFor('a snapshot while Redis is down', () => hub.latest()[0]!.snapshot.timestamp !== during);
+      // The hub's view of the pods may be empty for a moment once Redis is gone: wait for its own snapshot.
+      const during = (await waitFor('the own snapshot once Redis is gone', () => hub.latest()[0])).snapshot.timestamp;
+      await waitFor(
+        'a snapshot while Redis is down',
+        () => hub.latest()[0]?.snapshot.timestamp !== undefined && hub.latest()[0]?.snapshot.timestamp !== during,
+      );
       const pipelineLag = await pipelineStandIn(30);
       assert.ok(pipelineLag < 1000, `pipeline step delayed by ${pipelineLag} ms`);
 

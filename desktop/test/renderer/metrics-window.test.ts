@@ -113,7 +113,12 @@ describe('metrics window with the real backend', () => {
 
     backendStopped = true;
     await backend.stop();
-    await metrics.waitForFunction(() => document.body.dataset.metricsState === 'offline', undefined, { timeout: 20_000 });
+    // The state and the title are set in one render, but under load a read can fall between them: wait for both.
+    await metrics.waitForFunction(
+      () => document.body.dataset.metricsState === 'offline' && document.querySelector('#no-metrics-title')?.textContent === 'Backend unreachable',
+      undefined,
+      { timeout: 20_000 },
+    );
     assert.equal(await metrics.textContent('#no-metrics-title'), 'Backend unreachable');
     await fs.mkdir(path.dirname(await harness.screenshot(metrics, 'metrics-window-offline')), { recursive: true });
     assert.deepEqual(

@@ -36,6 +36,12 @@ export class MetricsWindow {
   private notices!: HealthNotices;
   private readonly meanOfCores = h('input', { type: 'checkbox', id: 'cpu-mean' });
   private connection: LiveConnection = { state: 'connecting', url: '' };
+  /**
+   * The backend went away and has not answered since: a reconnection attempt
+   * ('connecting') is still "Backend unreachable", or the window would flip to
+   * "No metrics" and back at every attempt.
+   */
+  private unreachable = false;
   private startedAt = Date.now();
   private stop: (() => void) | null = null;
   private timers: ReturnType<typeof setInterval>[] = [];
@@ -101,16 +107,19 @@ export class MetricsWindow {
         },
         (state) => {
           this.connection = state;
+          this.unreachable = state.state === 'offline' || (state.state === 'connecting' && this.unreachable);
           this.refreshState();
         },
       );
       this.stop = watch.stop;
       this.overview = watch.overview;
+      this.unreachable = false; // it answered
       // The stream's own health event may already have come: it is the newer one.
       this.health ??= watch.overview.health ?? null;
       this.history.load(watch.overview.history ?? [], watch.overview.serverTime);
       for (const sample of watch.overview.pods) this.history.apply({ type: 'snapshot', sample });
     } catch (err) {
+      this.unreachable = true;
       this.connection = {
         state: 'offline',
         url: '',
@@ -187,7 +196,7 @@ export class MetricsWindow {
   }
 
   state(): MetricsState {
-    if (this.connection.state === 'offline') return 'offline';
+    if (this.connection.state === 'offline' || (this.connection.state === 'connecting' && this.unreachable)) return 'offline';
     if (this.livePods().length > 0) return 'live';
     const period = this.periodMs();
     // Long enough for every pod to have published at least twice.
