@@ -1,4 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+// The module object, not a named import: node:test's mock timers patch its
+// setTimeout, so unit tests can step through the backoff without waiting.
+import timers from 'node:timers/promises';
 
 /**
  * Retries an operation that fails for passing reasons (a database restart), with capped backoff.
@@ -25,7 +27,7 @@ export async function retryTransient<T>(fn: () => Promise<T>, options: RetryOpti
       if (!options.isTransient(err) || !options.keepTrying()) throw err;
       options.onRetry?.(err, attempt);
       const delay = Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-      await sleep(delay * (0.75 + Math.random() * 0.5));
+      await timers.setTimeout(delay * (0.75 + Math.random() * 0.5));
     }
   }
 }

@@ -328,7 +328,7 @@ describe('cluster simulation: three backend pods and the function runtime on one
         // Statements it had already sent still finish at the server: wait until two looks agree.
         let previous: number[] | undefined;
         for (;;) {
-          await sleep(150);
+          await sleep(150); // Real time: statements in flight at a real Postgres finish; nothing announces that.
           heldAtKill = await heldBy(VICTIM);
           if (previous && previous.join() === heldAtKill.join()) break;
           previous = heldAtKill;
@@ -338,7 +338,7 @@ describe('cluster simulation: three backend pods and the function runtime on one
         const { open } = await batchCounts();
         assert.ok(!(uploadsSettled && open === 0), `the batch finished before ${VICTIM} was caught holding an image`);
         assert.ok(Date.now() < deadline, `${VICTIM} was never caught holding an image`);
-        await sleep(100);
+        await sleep(100); // Real time: let the real pod run a moment before it is frozen again.
       }
       const { completed: completedAtKill } = await batchCounts();
       victim.child.kill('SIGKILL');
@@ -350,7 +350,7 @@ describe('cluster simulation: three backend pods and the function runtime on one
         const until = killedAt + KEY_LIFETIME_MS + MARGIN_MS + 5_000;
         while (Date.now() < until) {
           if ((await r().exists(`metrics:${VICTIM}`)) === 0) return Date.now();
-          await sleep(25);
+          await sleep(25); // Real time: the key's TTL runs in a real Redis, which sends no event here.
         }
         return null;
       })();
@@ -381,6 +381,7 @@ describe('cluster simulation: three backend pods and the function runtime on one
       );
       // Notifications arrive just after their commits; then give any duplicate time to show up.
       await waitFor(() => batchIds.every((id) => statusLog.completions(id) >= 1), 15_000, 50);
+      // Real time: a duplicate could only come after a real pod's lease expires in Postgres.
       await sleep(LEASE_SECONDS * 1000);
 
       for (const id of batchIds) assert.equal(statusLog.completions(id), 1, `image ${id} completed exactly once`);

@@ -30,7 +30,7 @@ async function uploadWithRetries(url: string, files: { name: string; data: Buffe
     } catch (err) {
       if (err instanceof assert.AssertionError) throw err;
     }
-    await sleep(150);
+    await sleep(150); // Real time: a client's pause before retrying against a database that is restarting.
   }
   throw new Error('upload never succeeded');
 }
@@ -57,7 +57,7 @@ describe('PostgreSQL restarts under a batch', () => {
     let restarting = true;
     const restarts = (async () => {
       for (let i = 0; i < 5; i++) {
-        await sleep(700);
+        await sleep(700); // Real time: the restarts are spread over the batch as a real outage would be.
         await pgServer.restart(400);
       }
       restarting = false;
@@ -65,7 +65,7 @@ describe('PostgreSQL restarts under a batch', () => {
     const answers: UploadResponse[] = [];
     for (const r of requests) {
       answers.push(await uploadWithRetries(backend.url, r.files, r.key));
-      if (restarting) await sleep(200);
+      if (restarting) await sleep(200); // Real time: uploads paced to fall across the restarts.
     }
     await restarts;
     assert.equal(backend.child.exitCode, null, `the backend never exited:\n${backend.output().slice(-3000)}`);

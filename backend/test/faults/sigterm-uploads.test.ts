@@ -33,7 +33,7 @@ describe('SIGTERM and uploads in progress', () => {
       const conn = await connect(b.url);
       await conn.write(requestHead(b.url, '/api/v1/images', body.length));
       const sending = trickle(conn, body, 30, 100); // ~3 s of sending
-      await sleep(500);
+      await sleep(500); // Real time: a few chunks into a real slow client's upload, the signal comes mid-body.
       b.child.kill('SIGTERM');
       await sending;
       const answer = await conn.response;
@@ -99,7 +99,7 @@ describe('SIGTERM and uploads in progress', () => {
       const conn = await connect(b.url);
       await conn.write(requestHead(b.url, '/api/v1/images', body.length));
       const sending = trickle(conn, body, 20, 100);
-      await sleep(300);
+      await sleep(300); // Real time: a few chunks into a real slow client's upload, the signal comes mid-body.
       b.child.kill('SIGTERM');
       // Once the signal is handled (a busy machine may take a moment), new connections are refused.
       await waitFor(

@@ -93,6 +93,7 @@ describe('a full disk under the database', () => {
     assert.equal(stored.rows[0]!.n, 0);
 
     // Let the queued images meet the full disk for a while (longer than their lease), then give space back.
+    // Real time: the 4 s lease is enforced by a spawned backend and Postgres' now().
     await new Promise((r) => setTimeout(r, 9000));
     execFileSync('mount', ['-o', 'remount,size=400m', mountPoint]);
 

@@ -49,7 +49,7 @@ describe('uploads cut short by their clients', () => {
       const conn = await connect(backend.url);
       await conn.write(requestHead(backend.url, '/api/v1/images', body.length));
       await conn.write(body.subarray(0, Math.floor(body.length / 2)));
-      await sleep(100);
+      await sleep(100); // Real time: the spawned server reads the half sent before the client goes; it announces nothing.
       conn.socket.destroy();
       await conn.response;
     }
@@ -69,7 +69,7 @@ describe('uploads cut short by their clients', () => {
       }),
     );
     const sending = slow.map(({ conn, body }) => trickle(conn, body, 20, 100));
-    await sleep(300);
+    await sleep(300); // Real time: the slow clients are a few chunks in when the bad request comes.
     // Headers, one part begun, then the end of the request with no closing boundary.
     const cut = Buffer.concat([partHead({ name: 'unterminated.jpg', data: photo }), photo.subarray(0, 1000)]);
     const bad = await connect(backend.url);

@@ -175,6 +175,7 @@ describe('snapshot collector over a fixture pod', () => {
     await collector.prime();
     // 0.1 s of CPU, then at least 0.2 s of wall time: at most 50 % of a core, twice that of the 0.5-core limit.
     await put(cg, 'cpu.stat', 'usage_usec 1100000\n');
+    // Real time: the collector divides CPU by wall time it reads from performance.now() (no clock to inject).
     await sleep(200);
     const s = await collector.collect();
     const ofCore = s['container-cpu_percent_of_core'] as number;
@@ -210,6 +211,7 @@ describe('a cgroup read that fails for one period', () => {
       cgroupRoot: cg,
     });
     await collector.prime();
+    // Real time: the later figure is CPU over the wall time since this good reading (performance.now()).
     await sleep(100);
     // Caught half-written (a reader can see the file truncated).
     await put(cg, 'cpu.stat', '');
@@ -217,7 +219,7 @@ describe('a cgroup read that fails for one period', () => {
     assert.equal(during['container-cpu_percent_of_core'], 0);
     assert.equal(during['container-source'], 'cgroup', 'a failed read does not switch sources');
     await put(cg, 'cpu.stat', 'usage_usec 1100000\n');
-    await sleep(100);
+    await sleep(100); // Real time, as above: the span the percentage is taken over.
     const afterwards = await collector.collect();
     const ofCore = afterwards['container-cpu_percent_of_core'] as number;
     // 0.1 s of CPU since the good reading at least 0.2 s ago.
@@ -240,7 +242,7 @@ describe("this machine's cgroup", () => {
     let x = 0;
     while (Date.now() < until) x += Math.sqrt(x + 1);
     assert.ok(x > 0);
-    await sleep(10);
+    await sleep(10); // Real time: lets the kernel's cgroup counter catch up with the CPU just burnt.
     const second = await reader.read();
     assert.ok(second.cpuUsageSeconds! > first.cpuUsageSeconds, 'the counter moved');
   });

@@ -183,6 +183,7 @@ describe('a cgroup of its own', () => {
     const collector = createSnapshotCollector({ podName: 'p', appStats: countingAppStats(), procRoot: f.proc, cgroupRoot: f.cg, sysRoot: f.sys });
     await collector.prime();
     await put(f.cg, 'cpu.stat', 'usage_usec 5100000\n');
+    // Real time: a percentage is CPU over the wall time the collector reads from performance.now().
     await sleep(150);
     const alone = await collector.collect();
     assert.equal(alone['container-source'], 'cgroup');
@@ -192,7 +193,7 @@ describe('a cgroup of its own', () => {
     assert.equal(joined['container-source'], 'process');
     assert.equal(joined['container-cpu_percent_of_core'], 0, 'the group and the tree count differently: no figure across the switch');
     await put(f.proc, '7/stat', statLine({ pid: 7, ppid: 5, ticks: [320, 100, 50, 50] }));
-    await sleep(150);
+    await sleep(150); // Real time, as above.
     const next = await collector.collect();
     assert.equal(next['container-source'], 'process');
     assert.ok((next['container-cpu_percent_of_core'] as number) > 0, 'counts from the tree from then on');
@@ -228,7 +229,7 @@ describe("this machine's processes", () => {
       // Until the child has used a tenth of a second (on a loaded machine it may take a while).
       let table = table0;
       while ((table.get(child.pid!)?.cpuTicks ?? 0) - child0 < 10) {
-        await sleep(50);
+        await sleep(50); // Real time: a real child's CPU ticks in /proc; nothing announces them.
         table = (await readProcessTable('/proc'))!;
       }
       const lineage = lineageOf(table, process.pid);

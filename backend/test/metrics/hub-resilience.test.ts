@@ -20,6 +20,7 @@ async function pipelineStandIn(steps: number): Promise<number> {
   let worst = 0;
   for (let i = 0; i < steps; i++) {
     const start = performance.now();
+    // Real time: how late a real 10 ms timer fires is what shows a blocked event loop.
     await sleep(10);
     worst = Math.max(worst, performance.now() - start - 10);
   }

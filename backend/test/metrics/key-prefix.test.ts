@@ -77,6 +77,7 @@ describe('METRICS_KEY_PREFIX', () => {
         const o = await overview(backend);
         for (const p of [...o.pods.map((x) => x.pod), ...o.history.map((x) => x.pod)]) seen.add(`${pod}→${p}`);
       }
+      // Real time: periods of real Redis-backed hubs must pass for a stray key to have a chance to show.
       await new Promise((resolve) => setTimeout(resolve, 300));
     }
     assert.deepEqual([...seen].sort(), ['a-1→a-1', 'a-1→a-2', 'a-2→a-1', 'a-2→a-2', 'b-1→b-1']);

@@ -20,6 +20,7 @@ const coreCount = readFileSync('/proc/stat', 'utf8')
 async function takeSnapshot(appStats = countingAppStats()) {
   const collector = createSnapshotCollector({ podName: 'pod-under-test', appStats });
   await collector.prime();
+  // Real time: the CPU percentages are /proc/stat's counters over a real sampling span.
   await sleep(200);
   return collector.collect();
 }

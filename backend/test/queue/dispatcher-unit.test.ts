@@ -176,7 +176,9 @@ describe('dispatcher (unit, with fakes)', () => {
     await d.drain(0);
   });
 
-  it('retries a result write that fails for a passing reason', async () => {
+  it('retries a result write that fails for a passing reason', async (t) => {
+    // The backoff's clock is the subject: fake setTimeout and step through it.
+    t.mock.timers.enable({ apis: ['setTimeout'] });
     const store = new FakeStore();
     store.pending = [20];
     store.failNextCompletes = 2;
@@ -185,8 +187,15 @@ describe('dispatcher (unit, with fakes)', () => {
     d.kick();
     await settle();
     pool.finishAll();
-    await new Promise((r) => setTimeout(r, 800));
+    await settle();
+    assert.deepEqual(store.completed, [], 'the first write failed and waits out its backoff');
+    // Two failed writes back off 100 ms then 200 ms, each at most +25 % jitter.
+    t.mock.timers.tick(125);
+    await settle();
+    t.mock.timers.tick(250);
+    await settle();
     assert.deepEqual(store.completed, [20]);
+    t.mock.timers.reset();
     await d.drain(0);
   });
 

@@ -27,15 +27,28 @@ async function pick(page: Page, files: string[]): Promise<void> {
 
 const batchOf = (page: Page): string | null => new URL(page.url()).searchParams.get('batch');
 
-async function uploadDirectly(url: string, files: string[]): Promise<string> {
+/** Uploads photos as a plain HTTP client would; returns their batch once the in-process dispatcher has ended every one. */
+async function uploadDirectly(backend: TestBackend, files: string[]): Promise<string> {
+  const ended = new Set<number>();
+  let heard = (): void => undefined;
+  backend.backend.dispatcher.onOutcome((outcome) => {
+    ended.add(outcome.id);
+    heard();
+  });
   const form = new FormData();
   for (const file of files) form.append('images', new Blob([await fs.readFile(file)]), path.basename(file));
-  const body = (await (await fetch(`${url}/api/v1/images`, { method: 'POST', body: form })).json()) as { batchId: string };
-  for (;;) {
-    const batch = (await (await fetch(`${url}/api/v1/batches/${body.batchId}`)).json()) as { pending: number; processing: number };
-    if (batch.pending + batch.processing === 0) return body.batchId;
-    await new Promise((r) => setTimeout(r, 100));
+  const body = (await (await fetch(`${backend.url}/api/v1/images`, { method: 'POST', body: form })).json()) as { batchId: string; images: { id: number }[] };
+  const allEnded = (): boolean => body.images.every((image) => ended.has(image.id));
+  if (!allEnded()) {
+    await new Promise<void>((resolve) => {
+      heard = () => {
+        if (allEnded()) resolve();
+      };
+    });
   }
+  const batch = (await (await fetch(`${backend.url}/api/v1/batches/${body.batchId}`)).json()) as { pending: number; processing: number };
+  assert.equal(batch.pending + batch.processing, 0);
+  return body.batchId;
 }
 
 describe('web page: batches that survive', () => {
@@ -140,7 +153,7 @@ describe('web page: batches that survive', () => {
 
   it('lists recent batches: when, how many, done and failed, the saving; opens, downloads and deletes them', async () => {
     const current = batchOf(page)!;
-    const otherBatch = await uploadDirectly(backend.url, [photos[0]!]);
+    const otherBatch = await uploadDirectly(backend, [photos[0]!]);
     await page.click('#recent-batches');
     await page.waitForFunction(() => document.getElementById('batches-dialog')?.dataset.loaded === 'true');
     const rows = page.locator('#batches-list li');

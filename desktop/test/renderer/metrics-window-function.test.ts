@@ -89,12 +89,20 @@ describe('metrics window with a custom function', () => {
       },
       stdio: 'ignore',
     });
-    // The node the backend's snapshots name (derived from the kernel's boot id), once it has published.
-    for (let i = 0; i < 200 && node === undefined; i++) {
-      const res = await fetch(new URL('/api/v1/metrics', backend.url));
-      node = ((await res.json()) as { pods: { snapshot: { node?: string } }[] }).pods[0]?.snapshot.node;
-      if (node === undefined) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+    // The node the backend's snapshots name (derived from the kernel's boot id), once it has published:
+    // checked on each event of the backend's own hub.
+    const hub = backend.backend.metrics;
+    const nodeOfLatest = (): string | undefined => hub.latest()[0]?.snapshot.node;
+    node =
+      nodeOfLatest() ??
+      (await new Promise<string>((resolve) => {
+        const unsubscribe = hub.subscribe(() => {
+          const named = nodeOfLatest();
+          if (named === undefined) return;
+          unsubscribe();
+          resolve(named);
+        });
+      }));
     harness = await AppHarness.start({ settings: { backendUrl: backend.url } });
     // Opened as the main window's button opens it (metrics-window.test.ts goes through the button).
     metrics = await harness.openMetricsWindow();

@@ -15,6 +15,8 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
 import { renderImage, DEFAULT_RULES } from '@imgfleet/backend/imaging';
+import type { SettingsStore } from '../../src/main/services/settings-store.js';
+import type { Settings } from '../../src/shared/models.js';
 import { AppHarness } from '../support/app-harness.js';
 import { writePhotos } from '../support/fixtures.js';
 import { cardStates, dropPaths, waitForCards } from '../support/page-helpers.js';
@@ -28,12 +30,22 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-async function until(probe: () => boolean, label: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${label}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
+/** Resolves once the stored settings satisfy `probe`: checked now and on each change the store announces. */
+function settingsWhere(store: SettingsStore, probe: (settings: Settings) => boolean, label: string, timeoutMs = 10_000): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`timed out waiting for ${label}`));
+    }, timeoutMs);
+    const check = (): void => {
+      if (!probe(store.get())) return;
+      clearTimeout(timer);
+      stop();
+      resolve();
+    };
+    const stop = store.onChange(check);
+    check();
+  });
 }
 
 async function choose(page: Page, name: string, value: string): Promise<void> {
@@ -76,7 +88,7 @@ describe('options panel in the main window', () => {
     await choose(page, 'preset', '1920x1080');
     cards = await waitForCards(page, (cs) => cs.every((c) => !c.dims.endsWith('800×600') && !c.dims.endsWith('450×600')));
     assert.deepEqual(cards.map((c) => c.dims).sort(), ['1200×1600 → 810×1080', '4000×3000 → 1440×1080']);
-    await until(() => harness.settings.get().outputOptions.width === 1920, 'the box remembered in the settings');
+    await settingsWhere(harness.settings, (s) => s.outputOptions.width === 1920, 'the box remembered in the settings');
 
     await choose(page, 'fit', 'cover');
     await fillNumber(page, 'width', '500');
@@ -113,7 +125,7 @@ describe('options panel in the main window', () => {
     await page.fill('#options-form input[name="template"]', '{index}_{name}_{w}x{h}');
     await page.dispatchEvent('#options-form input[name="template"]', 'change');
     await page.waitForFunction(() => document.getElementById('options-summary')?.textContent?.includes('WebP 55'));
-    await until(() => harness.settings.get().outputOptions.template === '{index}_{name}_{w}x{h}', 'the template saved');
+    await settingsWhere(harness.settings, (s) => s.outputOptions.template === '{index}_{name}_{w}x{h}', 'the template saved');
     const saved = harness.settings.get().outputOptions;
     assert.deepEqual([saved.format, saved.quality, saved.metadata, saved.template], ['webp', 55, 'keep', '{index}_{name}_{w}x{h}']);
   });
@@ -160,7 +172,7 @@ describe('options panel in the main window', () => {
 
     // The same again with "skip": nothing is replaced, each card says so.
     await choose(page, 'collision', 'skip');
-    await until(() => harness.settings.get().outputOptions.collision === 'skip', 'skip saved');
+    await settingsWhere(harness.settings, (s) => s.outputOptions.collision === 'skip', 'skip saved');
     await page.click('#resize-locally');
     await page.waitForFunction(() => [...document.querySelectorAll('.note')].filter((n) => (n.textContent ?? '').startsWith('Skipped: ')).length === 2);
     assert.equal((await fs.readdir(out, { recursive: true })).filter((f) => f.endsWith('.webp')).length, 2);
@@ -189,12 +201,12 @@ describe('options panel in the main window', () => {
     await fillNumber(page, 'longEdge', '1000');
     await dims('1000×750', '750×1000');
     assert.equal(await page.isVisible('#options-form input[name="width"]'), false, 'a long edge has no width to fill');
-    await until(() => harness.settings.get().outputOptions.longEdge === 1000, 'the long edge saved');
+    await settingsWhere(harness.settings, (s) => s.outputOptions.longEdge === 1000, 'the long edge saved');
 
     await choose(page, 'mode', 'width');
     await dims('1000×750', '1000×1333');
     assert.equal(await page.isVisible('#options-form input[name="height"]'), false, 'height follows: no field for it');
-    await until(() => harness.settings.get().outputOptions.height === null, 'width only saved');
+    await settingsWhere(harness.settings, (s) => s.outputOptions.height === null, 'width only saved');
 
     await choose(page, 'mode', 'scale');
     await fillNumber(page, 'scale', '25');
@@ -209,12 +221,12 @@ describe('options panel in the main window', () => {
 
     await choose(page, 'sizeBy', 'target');
     await fillNumber(page, 'maxKB', '200');
-    await until(() => harness.settings.get().outputOptions.maxBytes === 200_000, 'the target size saved');
+    await settingsWhere(harness.settings, (s) => s.outputOptions.maxBytes === 200_000, 'the target size saved');
     await page.waitForFunction(() => document.getElementById('options-summary')?.textContent?.includes('at most 200 KB'));
     assert.equal(await page.textContent('#options-form label:has(input[name="quality"]) .option-label'), 'Highest quality');
 
     await choose(page, 'format', 'png');
-    await until(() => harness.settings.get().outputOptions.format === 'png', 'PNG saved');
+    await settingsWhere(harness.settings, (s) => s.outputOptions.format === 'png', 'PNG saved');
     assert.equal(harness.settings.get().outputOptions.maxBytes, null, 'PNG has no target size');
     assert.equal(await page.isVisible('#options-form select[name="sizeBy"]'), false);
     assert.deepEqual(harness.pageErrors, []);

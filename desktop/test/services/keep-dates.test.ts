@@ -51,6 +51,13 @@ describe("downloaded results keep their original's dates", () => {
       notify: () => undefined,
       openMetricsWindow: () => undefined,
     });
+    // The backend runs in this process: its dispatcher says how each image ended, once stored.
+    const outcomes = new Map<number, string>();
+    let heard = (): void => undefined;
+    backend.backend.dispatcher.onOutcome((outcome) => {
+      outcomes.set(outcome.id, outcome.status);
+      heard();
+    });
     // Picked in the (test's) open dialog: the file becomes one the handlers may read.
     await call(main, 'files:pick', { folders: false });
     const summary = await call<{ outcomes: { ok: boolean; result: { id: number } }[] }>(main, 'upload:start', {
@@ -58,13 +65,16 @@ describe("downloaded results keep their original's dates", () => {
       files: [{ key: photo, path: photo }],
     });
     id = summary.outcomes[0]!.result.id;
-    const client = new ApiClient({ baseUrl: backend.url });
-    for (;;) {
-      const image = await client.image(id);
-      if (image.status === 'completed') break;
-      assert.notEqual(image.status, 'failed');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const status =
+      outcomes.get(id) ??
+      (await new Promise<string>((resolve) => {
+        heard = () => {
+          const ended = outcomes.get(id);
+          if (ended !== undefined) resolve(ended);
+        };
+      }));
+    assert.notEqual(status, 'failed');
+    assert.equal((await new ApiClient({ baseUrl: backend.url }).image(id)).status, 'completed');
   });
   after(async () => {
     main?.dispose();

@@ -124,7 +124,8 @@ describe('client policy: paging, concurrency, idempotency keys', () => {
     const task = async (i: number): Promise<number> => {
       running++;
       peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 5));
+      // One turn of the event loop keeps it in flight while the others start: overlap, not time, is the point.
+      await new Promise((r) => setImmediate(r));
       running--;
       return i * 2;
     };
@@ -163,7 +164,8 @@ describe('client policy: photos deleted while not listening', () => {
     const gone = await goneAmong([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], async (id) => {
       asked.push(id);
       most = Math.max(most, ++inFlight);
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      // In flight for one turn of the event loop, while the others are asked.
+      await new Promise((resolve) => setImmediate(resolve));
       inFlight--;
       return id % 3 !== 0;
     });
