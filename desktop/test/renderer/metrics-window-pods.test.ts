@@ -105,7 +105,9 @@ describe('metrics window with several pods', () => {
       hub.start();
       hubs.set(pod, hub);
     }
-    // Let the pods publish for a while before the window opens: it must show that past at once.
+    // Let the pods publish for a while before the window opens: it must show that past at once. Real time on
+    // purpose: the legend test counts the pixels of lines drawn from what these seconds publish (waiting for
+    // seven snapshots instead made it fail 2 runs in 10 under load).
     await sleep(7000);
     harness = await AppHarness.start({ settings: { backendUrl: backend.url } });
   });
