@@ -193,20 +193,7 @@ export class IngestTransaction {
                                      output_options, source_path, job_memory_bytes, job_cpu_ms, original_key, original_bytes, status)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'pending')
        RETURNING id`,
-      values: [
-        img.batchId,
-        img.filename,
-        img.contentType,
-        img.width,
-        img.height,
-        img.decodeBytes,
-        JSON.stringify(img.options),
-        img.sourcePath,
-        img.cost.memoryBytes,
-        img.cost.cpuMs,
-        img.original.key,
-        img.original.size,
-      ],
+      values: imageColumns(img),
     });
     return rows[0]!.id;
   }
@@ -227,23 +214,7 @@ export class IngestTransaction {
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $15, $13, CASE WHEN $15 = 'processing' THEN 1 ELSE 0 END,
                clock_timestamp() + make_interval(secs => $14), CASE WHEN $15 = 'processing' THEN clock_timestamp() END)
        RETURNING id`,
-      values: [
-        img.batchId,
-        img.filename,
-        img.contentType,
-        img.width,
-        img.height,
-        img.decodeBytes,
-        JSON.stringify(img.options),
-        img.sourcePath,
-        img.cost.memoryBytes,
-        img.cost.cpuMs,
-        img.original.key,
-        img.original.size,
-        workerId,
-        leaseSeconds,
-        status,
-      ],
+      values: [...imageColumns(img), workerId, leaseSeconds, status],
     });
     return rows[0]!.id;
   }
@@ -298,4 +269,22 @@ export class IngestTransaction {
     this.client.release(brokenBy === undefined ? undefined : brokenBy instanceof Error ? brokenBy : true);
     this.settle(committed);
   }
+}
+
+/** $1-$12 of both inserts: the image's own columns, in the order their column lists name them. */
+function imageColumns(img: IngestImage): unknown[] {
+  return [
+    img.batchId,
+    img.filename,
+    img.contentType,
+    img.width,
+    img.height,
+    img.decodeBytes,
+    JSON.stringify(img.options),
+    img.sourcePath,
+    img.cost.memoryBytes,
+    img.cost.cpuMs,
+    img.original.key,
+    img.original.size,
+  ];
 }
