@@ -23,6 +23,22 @@ import { Dispatcher, type ResizeRunner } from '../../src/queue/dispatcher.js';
 import { DEFAULT_RULES } from '../../src/imaging/index.js';
 import { createLogger } from '../../src/logger.js';
 
+/** A three-byte "JPEG" queued straight through the ingest transaction, its bytes in the row (the postgres store). */
+function tinyImage(batchId: string, filename: string) {
+  return {
+    batchId,
+    filename,
+    contentType: 'image/jpeg',
+    original: { kind: 'original' as const, key: null, size: 3, data: Buffer.from([0xff, 0xd8, 0xff]) },
+    width: 1,
+    height: 1,
+    decodeBytes: 3,
+    cost: { memoryBytes: 4096, cpuMs: 21 },
+    options: DEFAULT_OUTPUT_OPTIONS,
+    sourcePath: null,
+  };
+}
+
 describe('a backend killed mid-batch', () => {
   let db: TestDatabase;
   let log: StatusLog;
@@ -94,18 +110,7 @@ describe('an image whose workers keep dying', () => {
       client.release();
       const repo = new ImageRepository(pool, new PostgresBlobStore(pool));
       const tx = await IngestTransaction.begin(pool, new PostgresBlobStore(pool));
-      const { id } = await tx.enqueue({
-        batchId: '00000000-0000-4000-8000-000000000001',
-        filename: 'cursed.jpg',
-        contentType: 'image/jpeg',
-        original: { kind: 'original' as const, key: null, size: 3, data: Buffer.from([0xff, 0xd8, 0xff]) },
-        width: 1,
-        height: 1,
-        decodeBytes: 3,
-        cost: { memoryBytes: 4096, cpuMs: 21 },
-        options: DEFAULT_OUTPUT_OPTIONS,
-        sourcePath: null,
-      });
+      const { id } = await tx.enqueue(tinyImage('00000000-0000-4000-8000-000000000001', 'cursed.jpg'));
       await tx.commit();
       const expire = () => pool.query(`UPDATE processed_images SET lease_expires_at = now() - interval '1 second' WHERE id = $1`, [id]);
       for (let attempt = 1; attempt <= 3; attempt++) {
@@ -153,18 +158,7 @@ describe('an image handed over to a pod that dies', () => {
       const client = await pool.connect();
       await migrate(client);
       client.release();
-      const image = (name: string) => ({
-        batchId: '00000000-0000-4000-8000-000000000002',
-        filename: name,
-        contentType: 'image/jpeg',
-        original: { kind: 'original' as const, key: null, size: 3, data: Buffer.from([0xff, 0xd8, 0xff]) },
-        width: 1,
-        height: 1,
-        decodeBytes: 3,
-        cost: { memoryBytes: 4096, cpuMs: 21 },
-        options: DEFAULT_OUTPUT_OPTIONS,
-        sourcePath: null,
-      });
+      const image = (name: string) => tinyImage('00000000-0000-4000-8000-000000000002', name);
       const tx = await IngestTransaction.begin(pool, new PostgresBlobStore(pool), doomed);
       const running = await tx.enqueue(image('running.jpg'));
       const held = await tx.enqueue(image('held.jpg'));
