@@ -5,6 +5,7 @@
  * `COPY … TO STDOUT (FORMAT binary)` streams the bytes as they are.
  */
 import { Transform, type Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { withClient } from './pool.js';
@@ -175,7 +176,12 @@ export async function streamBytea(db: pg.Pool, table: string, column: string, id
   copy.pipe(value);
   const length = await Promise.race([value.length, new Promise<never>((_, reject) => value.once('error', reject))]);
   if (length === null) {
-    value.destroy();
+    // Nothing but the trailer follows: read it to the end, so the connection
+    // goes back to the pool whole. Destroying the stream here would tear the
+    // connection down (a reconnect per missing value) while the COPY's last
+    // messages were still arriving.
+    value.resume();
+    await finished(value);
     return null;
   }
   return value;

@@ -1,9 +1,10 @@
 /** Raw bytea reads through binary COPY, whatever the chunking of the stream. */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { finished } from 'node:stream/promises';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
-import { readBytea, SingleValueCopyParser } from '../../src/db/binary-copy.js';
+import { readBytea, SingleValueCopyParser, streamBytea } from '../../src/db/binary-copy.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 
 describe('binary COPY reads', () => {
@@ -55,5 +56,30 @@ describe('binary COPY reads', () => {
     cut.push(raw.subarray(0, raw.length - 100));
     assert.throws(() => cut.result(), /ended inside the value/);
     assert.throws(() => new SingleValueCopyParser().push(Buffer.from('definitely not a COPY stream')), /not a binary COPY stream/);
+  });
+
+  it('hands the connection back for the next query when there is no value, instead of tearing it down', async () => {
+    // A download of a swept original asks for a value that is not there: the
+    // connection must stay in the pool. Destroying it cost a reconnect (a
+    // server process) per lookup, and raced the COPY's last messages: a
+    // "commandComplete" arriving after the release was an error on a pool.
+    await pool.query('INSERT INTO blobs VALUES (5, NULL) ON CONFLICT (id) DO NOTHING');
+    let removed = 0;
+    const countRemoved = () => removed++;
+    pool.on('remove', countRemoved);
+    try {
+      for (let i = 0; i < 20; i++) {
+        const [nullValue, noRow] = await Promise.all([streamBytea(pool, 'blobs', 'data', 5), streamBytea(pool, 'blobs', 'data', 998)]);
+        assert.equal(nullValue, null);
+        assert.equal(noRow, null);
+      }
+      const stream = await streamBytea(pool, 'blobs', 'data', 1);
+      assert.ok(stream, 'the pool still answers');
+      stream.resume();
+      await finished(stream);
+    } finally {
+      pool.off('remove', countRemoved);
+    }
+    assert.equal(removed, 0, 'no connection was dropped');
   });
 });

@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { BlobNotFoundError, kindOfKey, type BlobKind, type BlobRef, type BlobStore, type StagedBlob } from '../../../src/blobs/blob-store.js';
 import { migrate } from '../../../src/db/migrations.js';
+import { createPool } from '../../../src/db/pool.js';
 import { createTestDatabase, type TestDatabase } from '../../support/database.js';
 
 export interface StoreUnderTest {
@@ -64,7 +65,8 @@ export function describeBlobStore(name: string, factory: StoreFactory): void {
 
     before(async () => {
       database = await createTestDatabase();
-      db = new pg.Pool({ connectionString: database.url, max: 4 });
+      // The server's own pool: what a store runs on, errors of idle clients included.
+      db = createPool(database.url, 4);
       const c = await db.connect();
       try {
         await migrate(c);
