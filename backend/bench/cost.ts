@@ -8,7 +8,8 @@
  *               (write, read, status polls, the rest), through the earlier API
  *   goals       issue 19's: server CPU / bare CPU (<= 1.3), end-to-end rate / bare
  *               rate (>= 0.5), PostgreSQL WAL (< 200 KB), growth (< 20 KB) and CPU
- *               (< 3 ms) per photo, photos/s per PostgreSQL core (>= 300)
+ *               (< 3 ms) per photo, photos/s per PostgreSQL core (>= 300); and the
+ *               floor: a server that only keeps and resizes (cost/floor-server.ts)
  *   projection  the rate each shared resource of a 10-pod cluster allows, the lowest binding
  *   scale       photos per second one PostgreSQL core sustains, 1–3 backends
  *   threads     ResizePool at 2 and 4 threads
@@ -33,6 +34,7 @@ import { startPrivatePostgres } from '../test/support/private-postgres.js';
 import { hostTicks, postgresServerCpu, stealPercent, type PostgresCpu } from './cost/cpu.js';
 import { directPostgresCost, type DirectCost } from './cost/postgres-direct.js';
 import { bareSharp, CORES, poolResize, type ResizeCost } from './cost/resize.js';
+import { floorCost, type FloorCost } from './cost/floor.js';
 import { formatRow, type Row } from './cost/row.js';
 import { topSelfTime } from './cost/profile.js';
 import { multiBackendCost, singleBackendCost, storeBatchCost, type BatchCost, type PollCost } from './cost/server.js';
@@ -156,6 +158,32 @@ async function s3StoreRows(serverUrl: string, pgCpu: PostgresCpu, files: Buffer[
     await bucket?.destroy();
     await gateway?.stop();
   }
+}
+
+/**
+ * The floor server (cost/floor-server.ts): HTTP, the multipart parse, the
+ * original and the result written durably and read back, sharp on its own
+ * thread; no database, queue or checks. What it costs beyond the bare loop
+ * any server keeping the photo pays on this machine, so the goal's 1.3 is
+ * read against it too.
+ */
+function floorRows(bare: ResizeCost, floor: FloorCost, batch: BatchCost): Row[] {
+  const server = batch.backendAll + batch.postgres;
+  return [
+    {
+      name: 'floor: a server that only keeps and resizes',
+      value: ms(floor.cpuPerPhoto),
+      unit: 'ms',
+      note: `HTTP, multipart, durable original and result, sharp; ${floor.rate.toFixed(1)} img/s with the same client`,
+    },
+    { name: '  floor / bare sharp CPU', value: floor.cpuPerPhoto / bare.cpuPerPhoto, unit: 'x', note: 'what any such server pays here over the bare loop' },
+    {
+      name: '  server CPU per photo / floor',
+      value: server / floor.cpuPerPhoto,
+      unit: 'x',
+      note: "imgfleet's own share: queue, database, checks, threads, events",
+    },
+  ];
 }
 
 function goalRows(bare: ResizeCost, batch: BatchCost, poll: PollCost, pool4: ResizeCost): Row[] {
@@ -341,6 +369,7 @@ export async function costBench(files: Buffer[], onRow: (row: Row, section: stri
   const pool2 = await poolResize(files, SETTINGS.resizePhotos, 2);
   const pool4 = await poolResize(files, SETTINGS.resizePhotos, 4);
   emit('worker threads (resize only, this process)', threadRows(pool2, pool4));
+  const floor = await floorCost(files, SETTINGS.photos);
   const server = await startPrivatePostgres('cost');
   try {
     const pgCpu = await postgresServerCpu(server.url);
@@ -354,7 +383,7 @@ export async function costBench(files: Buffer[], onRow: (row: Row, section: stri
       `CPU per photo: ${SETTINGS.photos} photos through POST /upload, 8 in flight, 1 backend, ${SETTINGS.threads} threads`,
       breakdownRows(bare, batch, poll, direct),
     );
-    emit('goals (issue 19: bytes in the filesystem blob store)', goalRows(bare, batch, poll, pool4));
+    emit('goals (issue 19: bytes in the filesystem blob store)', [...goalRows(bare, batch, poll, pool4), ...floorRows(bare, floor, batch)]);
     emit('projection: a 10-pod cluster on one PostgreSQL', projectionRows(batch));
     emit(
       `the S3 store through a backend (issue 25: the same ${SETTINGS.photos} photos, a radosgw of the bench's own)`,

@@ -24,6 +24,13 @@ export interface TestBackend {
   close(): Promise<void>;
 }
 
+/** glibc's allocator as the backend's image sets it (docker/Dockerfile.app): what a pod's memory is measured with. */
+export const ALLOCATOR_ENV: Readonly<Record<string, string>> = {
+  MALLOC_ARENA_MAX: '2',
+  MALLOC_TRIM_THRESHOLD_: '4194304',
+  MALLOC_MMAP_THRESHOLD_: '1048576',
+};
+
 export function baseEnv(databaseUrl: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   // A configured BLOB_DIR must exist (a volume that failed to mount is noticed, not replaced by an empty folder).
   mkdirSync(blobDirFor(databaseUrl), { recursive: true });
@@ -32,10 +39,7 @@ export function baseEnv(databaseUrl: string, extra: Record<string, string> = {})
     HOME: process.env.HOME,
     DATABASE_URL: databaseUrl,
     BLOB_DIR: blobDirFor(databaseUrl),
-    // glibc's allocator as the backend's image sets it (docker/Dockerfile.app): what a pod's memory is measured with.
-    MALLOC_ARENA_MAX: '2',
-    MALLOC_TRIM_THRESHOLD_: '4194304',
-    MALLOC_MMAP_THRESHOLD_: '1048576',
+    ...ALLOCATOR_ENV,
     HOST: '127.0.0.1',
     PORT: '0',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'warn',
