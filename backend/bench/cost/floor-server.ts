@@ -14,13 +14,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import busboy from 'busboy';
 import sharp from 'sharp';
+import { syncDir } from '../../src/blobs/fs-store.js';
 import { DEFAULT_RULES, resizeImage } from '../../src/imaging/index.js';
 
 sharp.cache(false);
@@ -29,15 +30,6 @@ const dir = process.argv[2];
 if (!dir) throw new Error('usage: floor-server <folder>');
 const tmp = path.join(dir, '.tmp');
 await mkdir(tmp, { recursive: true });
-
-async function syncDir(folder: string): Promise<void> {
-  const handle = await open(folder, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
 
 /** Temporary file, fsync, rename, folder fsync: a file that is there once this resolves. */
 async function publish(temp: string, name: string): Promise<string> {

@@ -43,7 +43,7 @@ async function ignoreMissing(op: Promise<unknown>): Promise<void> {
 }
 
 /** Makes a rename in `dir` durable: the folder's own entry list is flushed. */
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
   try {
     await handle.sync();
