@@ -5,6 +5,9 @@ import { BatchStore } from '../../src/renderer/app/batch-store.js';
 import { newBatchId } from '../../src/renderer/app/batch-id.js';
 import { EtaEstimator, cardWork, formatDuration } from '../../src/renderer/app/progress.js';
 import { shortcutFor } from '../../src/renderer/app/shortcuts.js';
+import type { WindowContext } from '../../src/renderer/app/window-context.js';
+import { noteOutcome } from '../../src/renderer/app/write-report.js';
+import type { Platform } from '../../src/renderer/platform/platform.js';
 import type { ImageSummary, StatusEvent } from '../../src/shared/models.js';
 
 const BATCH = '7b0f9c3e-2a51-4c1e-9a57-3f1d2c4b5a69';
@@ -374,5 +377,33 @@ describe('batch store: batches that come back', () => {
     assert.match(store.get('b')!.note?.text ?? '', /Retry 1 sent/);
     store.applyStatus(event(2, 'failed', '2026-01-01T00:00:09.000Z', { error: 'timed out', errorCode: 'TIMEOUT' }));
     assert.deepEqual(store.get('b')!.note, { text: 'Failed again after Retry (1 try)', error: true });
+  });
+});
+
+describe('write reports on the cards', () => {
+  it('does not repeat a reason the card shows when a write fails with the same code and other words', () => {
+    // libvips words one truncated file's failure differently from one decode
+    // to the next ("Premature end of JPEG file", "Warning treated as error"):
+    // its error buffer is shared by every decode running at the time.
+    const store = storeWith(['broken']);
+    store.setPreview('broken', {
+      ok: false,
+      path: '/photos/broken.jpg',
+      bytes: 4000,
+      code: 'CORRUPT_IMAGE',
+      error: 'corrupt or truncated image data (VipsJpeg: Premature end of JPEG file)',
+    });
+    const ctx: WindowContext = { platform: {} as Platform, store, notice: () => undefined, refresh: () => undefined };
+    const failure = {
+      key: 'broken',
+      ok: false as const,
+      code: 'CORRUPT_IMAGE',
+      error: 'corrupt or truncated image data (Warning treated as error due to failOn setting)',
+    };
+    noteOutcome(ctx, failure, 'Resized locally to');
+    assert.deepEqual(store.get('broken')!.note, { text: 'Not written: see the reason above', error: true });
+    // Another reason than the one shown is told.
+    noteOutcome(ctx, { ...failure, code: 'WRITE_FAILED', error: 'the output folder is read-only' }, 'Resized locally to');
+    assert.deepEqual(store.get('broken')!.note, { text: 'the output folder is read-only', error: true });
   });
 });

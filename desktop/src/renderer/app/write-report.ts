@@ -11,10 +11,13 @@ export function noteOutcome(ctx: WindowContext, outcome: WriteOutcome, verb: str
     store.setNote(outcome.key, `${verb} ${outcome.path}`);
     store.setResultBytes(outcome.key, outcome.bytes);
   } else {
-    // A card that already shows this reason (its check, or the cluster's) is not told it twice.
+    // A card that already shows this reason (its check, or the cluster's) is not told it twice. Known by
+    // its code: libvips words one file's failure differently from one decode to the next.
     const card = store.get(outcome.key);
     const shown = card ? reasonOf(card) : null;
-    store.setNote(outcome.key, shown !== null && shown.includes(outcome.error) ? 'Not written: see the reason above' : outcome.error, true);
+    const shownCode = card ? (card.errorCode ?? (card.preview.state === 'failed' ? card.preview.code : null)) : null;
+    const repeated = shown !== null && (shownCode === outcome.code || shown.includes(outcome.error));
+    store.setNote(outcome.key, repeated ? 'Not written: see the reason above' : outcome.error, true);
   }
 }
 
