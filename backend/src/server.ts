@@ -248,7 +248,7 @@ async function listenForNotifications(databaseUrl: string, logger: Logger, clean
 
 /** The configured blob store, closed with the rest. */
 async function openStore(env: Env, db: pg.Pool, logger: Logger, cleanups: Cleanups): Promise<BlobStore> {
-  const blobs = openBlobStore(env, db, logger);
+  const blobs = await openBlobStore(env, db, logger);
   cleanups.add('blob store', () => blobs.close());
   // A store that cannot be written yet (a volume not mounted, a bucket missing) keeps the pod unready, with the reason; it does not stop it.
   await blobs.check().catch((err: unknown) => logger.error({ err, store: blobs.kind }, 'the blob store is not usable; not ready until it is'));

@@ -28,7 +28,7 @@ sharp.cache(false);
 /** The original's bytes: transferred with the task, or read from the store by this thread. */
 async function originalOf(task: ResizeTask): Promise<{ bytes: Uint8Array; owned: ArrayBuffer | undefined }> {
   if (task.source.kind === 'bytes') return { bytes: new Uint8Array(task.source.bytes), owned: task.source.bytes };
-  const store = storeForWorker(task.source.access);
+  const store = await storeForWorker(task.source.access);
   if (!store) throw new Error('a blob source needs a store the worker can reach');
   const read = await store.read(task.source.ref);
   return { bytes: read, owned: undefined };
@@ -57,7 +57,7 @@ export default async function resize(task: ResizeTask): Promise<ResizeTaskResult
       outputFormat: out.format,
       quality: out.quality,
     };
-    const store = task.sink && storeForWorker(task.sink);
+    const store = task.sink && (await storeForWorker(task.sink));
     if (store) {
       const staged = await store.put('result', out.data);
       return { ok: true, ...base, blob: { key: staged.key!, size: staged.size }, workMs: performance.now() - started };
