@@ -26,6 +26,8 @@ export interface HttpProxy {
   requests: SeenRequest[];
   /** The uploads seen (POST /api/v1/images), in order. */
   uploads(): SeenRequest[];
+  /** The Idempotency-Key header of each upload seen from the `from`-th on (what a retry sent). */
+  uploadKeys(from?: number): SeenRequest['headers']['idempotency-key'][];
   /** Decides what happens to the next upload (default: forward). */
   setUploadFault(decide: (upload: SeenRequest, index: number) => UploadFault): void;
   /** Down: cuts every open connection (event streams too) and drops new ones until set up again. */
@@ -83,10 +85,15 @@ export async function startHttpProxy(target: string): Promise<HttpProxy> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  const uploads = () => requests.filter((r) => r.method === 'POST' && r.path.startsWith('/api/v1/images'));
   return {
     url: `http://127.0.0.1:${port}`,
     requests,
-    uploads: () => requests.filter((r) => r.method === 'POST' && r.path.startsWith('/api/v1/images')),
+    uploads,
+    uploadKeys: (from = 0) =>
+      uploads()
+        .slice(from)
+        .map((r) => r.headers['idempotency-key']),
     setUploadFault(next) {
       decide = next;
     },
