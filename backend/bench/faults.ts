@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import type { Row } from './cost/row.js';
-import { baseEnv, formData, spawnBackend, waitFor, type BackendProcess } from '../test/support/backend.js';
+import { baseEnv, formData, spawnBackend, waitFor, waitForQueueSettled, type BackendProcess } from '../test/support/backend.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { startPrivatePostgres } from '../test/support/private-postgres.js';
 import { connect, multipartBody, requestHead, sleep } from '../test/support/raw-http.js';
@@ -59,14 +59,7 @@ async function deliver(url: string, r: Request): Promise<number> {
 async function audit(databaseUrl: string, requests: Request[]): Promise<{ lost: number; duplicated: number }> {
   const pool = new pg.Pool({ connectionString: databaseUrl });
   try {
-    await waitFor(
-      async () => {
-        const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_images WHERE status IN ('pending', 'processing')");
-        return rows[0]!.n === 0;
-      },
-      180_000,
-      200,
-    );
+    await waitForQueueSettled(pool, 180_000);
     const { rows } = await pool.query<{ filename: string; n: number; done: number }>(
       "SELECT filename, count(*)::int AS n, count(*) FILTER (WHERE status = 'completed')::int AS done FROM processed_images GROUP BY filename",
     );

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import type { UploadResponse } from '../../src/contract/api.js';
-import { baseEnv, formData, spawnBackend, waitFor, type BackendProcess } from '../support/backend.js';
+import { baseEnv, formData, spawnBackend, waitFor, waitForQueueSettled, type BackendProcess } from '../support/backend.js';
 import { makeImage } from '../support/images.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
 import { sleep } from '../support/raw-http.js';
@@ -72,14 +72,7 @@ describe('PostgreSQL restarts under a batch', () => {
 
     const pool = new pg.Pool({ connectionString: pgServer.url });
     try {
-      await waitFor(
-        async () => {
-          const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_images WHERE status IN ('pending', 'processing')");
-          return rows[0]!.n === 0;
-        },
-        90_000,
-        200,
-      );
+      await waitForQueueSettled(pool, 90_000);
       const { rows } = await pool.query<{ filename: string; status: string; n: number }>(
         'SELECT filename, status, count(*) OVER (PARTITION BY filename)::int AS n FROM processed_images ORDER BY id',
       );

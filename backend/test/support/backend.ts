@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
+import type pg from 'pg';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../src/logger.js';
 import { startBackend, type Backend } from '../../src/server.js';
@@ -153,6 +154,18 @@ export async function waitFor<T>(check: () => Promise<T> | T, timeoutMs = 30_000
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(`condition not met within ${timeoutMs} ms${last ? ` (last error: ${String(last)})` : ''}`);
+}
+
+/** Waits until the queue holds no pending or processing image: every image of a batch ended, one way or the other. */
+export async function waitForQueueSettled(pool: pg.Pool, timeoutMs: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM processed_images WHERE status IN ('pending', 'processing')");
+      return rows[0]!.n === 0;
+    },
+    timeoutMs,
+    200,
+  );
 }
 
 export interface SseEvent {
